@@ -1,0 +1,49 @@
+/**
+ * The audit log: append-only, hash-chained. Every state change in Keel appends one event.
+ * There is no update or delete. Sequence numbers start at 1 and have no gaps or duplicates,
+ * also under concurrent appends; `hash = sha256(canonical event without hash)` and
+ * `prevHash` is the previous event's hash ("0"*64 for the first).
+ */
+export interface AuditEventInput {
+  /** Dotted verb, e.g. "tracking.run.create", "registry.version.transition". */
+  action: string;
+  /** What changed, e.g. "run:<id>", "model:<name>/version:<n>". */
+  resource: string;
+  /** The new state (or the change); only its digest is chained, the value is kept for readers. */
+  state?: unknown;
+  /** Defaults to the request context's principal and request id. */
+  principal?: string;
+  requestId?: string;
+}
+
+export interface AuditEvent {
+  seq: number;
+  time: number;
+  principal: string;
+  action: string;
+  resource: string;
+  stateDigest: string;
+  state?: unknown;
+  requestId: string;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditQuery {
+  resource?: string;
+  /** Prefix match on resource, e.g. "model:fraud" */
+  resourcePrefix?: string;
+  principal?: string;
+  action?: string;
+  from?: number;
+  to?: number;
+  limit?: number;
+  pageToken?: string;
+}
+
+export interface AuditLog {
+  /** Appends an event and returns it with its sequence number and hash. */
+  append(input: AuditEventInput): Promise<AuditEvent>;
+  /** Lists events in sequence order with filters. */
+  list(query: AuditQuery): Promise<{ events: AuditEvent[]; nextPageToken?: string }>;
+}

@@ -1,0 +1,1 @@
+export { startLocalPlatform, type LocalOptions, type LocalPlatform } from "./local-platform";

@@ -1,0 +1,127 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { isConditionFailed, type MetadataStore } from "@keel/metadata";
+
+/** The MetadataStore contract (packages/metadata/src/port.ts), run against every adapter. */
+export function metadataStoreSuite(name: string, make: () => Promise<{ store: MetadataStore; close: () => Promise<void> }>) {
+  describe(`MetadataStore conformance: ${name}`, () => {
+    const withStore = async (fn: (s: MetadataStore) => Promise<void>) => {
+      const { store, close } = await make();
+      try {
+        await fn(store);
+      } finally {
+        await close();
+      }
+    };
+
+    it("puts, gets and deletes an item; absent items are undefined", () =>
+      withStore(async (s) => {
+        await s.put({ pk: "a", sk: "1", n: 1, m: { x: "y" }, l: [1, 2] });
+        expect(await s.get({ pk: "a", sk: "1" })).toEqual({ pk: "a", sk: "1", n: 1, m: { x: "y" }, l: [1, 2] });
+        expect(await s.get({ pk: "a", sk: "2" })).toBeUndefined();
+        await s.delete({ pk: "a", sk: "1" });
+        expect(await s.get({ pk: "a", sk: "1" })).toBeUndefined();
+        await s.delete({ pk: "a", sk: "nope" });
+      }));
+
+    it("conditional put: not-exists holds once, fails after, and changes nothing", () =>
+      withStore(async (s) => {
+        await s.put({ pk: "c", sk: "1", v: 1 }, { condition: { exists: false } });
+        await expect(s.put({ pk: "c", sk: "1", v: 2 }, { condition: { exists: false } })).rejects.toSatisfy(
+          isConditionFailed,
+        );
+        expect((await s.get({ pk: "c", sk: "1" }))?.v).toBe(1);
+      }));
+
+    it("updates nested map entries with conditions and returns the new item", () =>
+      withStore(async (s) => {
+        await s.put({ pk: "u", sk: "1", params: {}, ver: 0 });
+        const it1 = await s.update(
+          { pk: "u", sk: "1" },
+          { set: [[["params", "lr"], "0.1"]], add: [["ver", 1]] },
+          { condition: { path: ["params", "lr"], exists: false } },
+        );
+        expect(it1.params).toEqual({ lr: "0.1" });
+        expect(it1.ver).toBe(1);
+        await expect(
+          s.update(
+            { pk: "u", sk: "1" },
+            { set: [[["params", "lr"], "0.2"]] },
+            { condition: { path: ["params", "lr"], exists: false } },
+          ),
+        ).rejects.toSatisfy(isConditionFailed);
+        const it2 = await s.update({ pk: "u", sk: "1" }, { remove: [["params", "lr"]], append: [["hist", [1, 2]]] });
+        expect(it2.params).toEqual({});
+        expect(it2.hist).toEqual([1, 2]);
+        await expect(
+          s.update({ pk: "u", sk: "2" }, { set: [["x", 1]] }, { condition: { exists: true } }),
+        ).rejects.toSatisfy(isConditionFailed);
+        expect(await s.get({ pk: "u", sk: "2" })).toBeUndefined();
+      }));
+
+    it("queries in sort order with prefix, ranges, direction and pagination", () =>
+      withStore(async (s) => {
+        const items = Array.from({ length: 60 }, (_, i) => ({
+          pk: "q",
+          sk: `k#${String(i).padStart(3, "0")}`,
+          i,
+          gsi1pk: i % 2 ? "odd" : "even",
+          gsi1sk: String(1000 - i),
+        }));
+        await s.batchPut(items);
+        await s.put({ pk: "q", sk: "other" });
+        const all = await s.queryAll({ pk: "q", prefix: "k#" });
+        expect(all.map((x) => x.i)).toEqual(items.map((x) => x.i));
+        const seen: number[] = [];
+        let cursor: string | undefined;
+        do {
+          const p = await s.query({ pk: "q", prefix: "k#", limit: 7, cursor, descending: true });
+          seen.push(...p.items.map((x) => x.i as number));
+          cursor = p.cursor;
+        } while (cursor);
+        expect(seen).toEqual([...items].reverse().map((x) => x.i));
+        const range = await s.queryAll({ pk: "q", between: ["k#010", "k#012"] });
+        expect(range.map((x) => x.i)).toEqual([10, 11, 12]);
+        const after = await s.queryAll({ pk: "q", after: "k#057", prefix: undefined });
+        expect(after.map((x) => x.sk)).toEqual(["k#058", "k#059", "other"]);
+        const odd = await s.queryAll({ pk: "odd", index: "gsi1" });
+        expect(odd.map((x) => x.i)).toEqual(items.filter((x) => x.i % 2).map((x) => x.i).reverse());
+        const filtered = await s.queryAll({ pk: "q", prefix: "k#", filter: { path: "i", ge: 55 } });
+        expect(filtered.map((x) => x.i)).toEqual([55, 56, 57, 58, 59]);
+      }));
+
+    it("rejects a malformed page token with INVALID_PARAMETER_VALUE", () =>
+      withStore(async (s) => {
+        await expect(s.query({ pk: "q", cursor: "garbage!" })).rejects.toMatchObject({ code: "INVALID_PARAMETER_VALUE" });
+      }));
+
+    it("batchGet returns present items and omits absent ones; batchDelete removes", () =>
+      withStore(async (s) => {
+        await s.batchPut(Array.from({ length: 130 }, (_, i) => ({ pk: "b", sk: String(i), i })));
+        const got = await s.batchGet([...Array.from({ length: 130 }, (_, i) => ({ pk: "b", sk: String(i) })), { pk: "b", sk: "x" }]);
+        expect(got.map((x) => x.i).sort((a, b) => (a as number) - (b as number))).toEqual(Array.from({ length: 130 }, (_, i) => i));
+        await s.batchDelete(Array.from({ length: 130 }, (_, i) => ({ pk: "b", sk: String(i) })));
+        expect(await s.queryAll({ pk: "b" })).toEqual([]);
+      }));
+
+    it("increment is atomic under concurrency: 50 callers get 1..50", () =>
+      withStore(async (s) => {
+        const got = await Promise.all(Array.from({ length: 50 }, () => s.increment({ pk: "ctr", sk: "c" }, "n")));
+        expect([...got].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      }));
+
+    it("conditional put is a mutex: of N concurrent claimers of one key exactly one wins", () =>
+      withStore(async (s) => {
+        await fc.assert(
+          fc.asyncProperty(fc.integer({ min: 2, max: 12 }), fc.string({ minLength: 1, maxLength: 8 }), async (n, key) => {
+            const results = await Promise.allSettled(
+              Array.from({ length: n }, (_, i) => s.put({ pk: "claim", sk: `${key}`, who: i }, { condition: { exists: false } })),
+            );
+            await s.delete({ pk: "claim", sk: key });
+            return results.filter((r) => r.status === "fulfilled").length === 1;
+          }),
+          { numRuns: 15 },
+        );
+      }));
+  });
+}
