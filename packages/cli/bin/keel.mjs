@@ -2,5 +2,8 @@
 // Runs the TypeScript CLI directly (no build step): tsx registers its loader, then main.ts runs.
 import { register } from "tsx/esm/api";
 
+// Keel supports Node >= 20; the SDK's notice about future versions is noise for CLI users.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 register();
 await import("../src/main.ts");

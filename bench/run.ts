@@ -1,0 +1,33 @@
+/**
+ * Runs every benchmark under bench/ (or the ones named: `npm run bench -- tracking serving`),
+ * one after another in its own process, so each gets the machine to itself.
+ * Each benchmark prints its figures; record them in bench/RESULTS.md with the command used.
+ */
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const wanted = process.argv.slice(2);
+const all = readdirSync(here)
+  .filter((f) => f.endsWith(".ts") && f !== "run.ts" && !f.includes("-"))
+  .map((f) => f.replace(/\.ts$/, ""))
+  .sort();
+const chosen = wanted.length ? wanted : all;
+for (const name of chosen) {
+  if (!all.includes(name)) {
+    console.error(`no benchmark '${name}' (have: ${all.join(", ")})`);
+    process.exit(2);
+  }
+}
+let failed = 0;
+for (const name of chosen) {
+  console.log(`\n=== bench/${name}.ts ===`);
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(here, `${name}.ts`)], {
+    stdio: "inherit",
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+  });
+  if (r.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);
