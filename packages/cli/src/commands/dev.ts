@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { startLocalPlatform } from "@keel/local";
-import type { Command } from "../command";
+import { type Command, UsageError } from "../command";
 
 export const devCommand: Command = {
   name: "dev",
@@ -17,7 +17,7 @@ export const devCommand: Command = {
       },
     });
     const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${values.port}`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got ${values.port}`);
     const local = await startLocalPlatform({ port, host: values.host, dataDir: values["data-dir"] });
     console.log(`Keel is ready at http://localhost:${local.port}`);
     console.log(`  data dir: ${local.dataDir}`);

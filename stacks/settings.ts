@@ -1,0 +1,109 @@
+import type { App } from "sst/constructs";
+import { z } from "zod";
+
+/**
+ * Everything that differs between stages, parsed once by zod. `sst.config.ts` holds the
+ * per-stage table; a stage it does not name (a developer's own `--stage alice`) gets the
+ * defaults below, which are safe to deploy and cheap to throw away.
+ */
+const onlineStoreSchema = z.discriminatedUnion("type", [
+  /** Amazon Keyspaces, reached privately through a `cassandra` interface endpoint. */
+  z.object({ type: z.literal("keyspaces") }),
+  /** ScyllaDB Cloud: contact points in config, credentials in Secrets Manager. */
+  z.object({
+    type: z.literal("scylla"),
+    contactPoints: z.array(z.string().min(1)).min(1),
+    localDc: z.string().min(1),
+    /** Name of an existing secret holding `{"username","password"}`. */
+    credentialsSecretName: z.string().min(1),
+  }),
+]);
+
+const servingSchema = z.discriminatedUnion("type", [
+  /** An EC2 Auto Scaling group of GPU instances running Triton behind an internal NLB. */
+  z.object({
+    type: z.literal("asg"),
+    instanceType: z.string().default("g5.xlarge"),
+    minInstances: z.number().int().min(0).default(1),
+    maxInstances: z.number().int().min(1).default(4),
+    /** Target in-flight requests per instance for target tracking on the router's metric. */
+    targetInFlightPerInstance: z.number().positive().default(32),
+    tritonImage: z.string().default("nvcr.io/nvidia/tritonserver:25.01-py3"),
+  }),
+  /** The same Triton nodes as an EKS managed node group (the cluster runs the Triton pods). */
+  z.object({
+    type: z.literal("eks"),
+    instanceType: z.string().default("g5.xlarge"),
+    minInstances: z.number().int().min(0).default(1),
+    maxInstances: z.number().int().min(1).default(4),
+    kubernetesVersion: z.string().default("1.31"),
+  }),
+  /** A SageMaker real-time endpoint with Application Auto Scaling on invocations per instance. */
+  z.object({
+    type: z.literal("sagemaker"),
+    instanceType: z.string().default("ml.g5.xlarge"),
+    minInstances: z.number().int().min(1).default(1),
+    maxInstances: z.number().int().min(1).default(4),
+    targetInvocationsPerInstance: z.number().positive().default(200),
+    /** Inference image (Triton's SageMaker image for the region). */
+    image: z.string().min(1),
+    /** S3 key under the artifact bucket of the model.tar.gz SageMaker loads. */
+    modelDataKey: z.string().min(1).default("serving/sagemaker/model.tar.gz"),
+  }),
+]);
+
+export const stageSettingsSchema = z.object({
+  /** "retain" keeps data when a stage is removed; ephemeral stages use "destroy". */
+  removal: z.enum(["retain", "destroy"]).default("destroy"),
+  /** Audit export Object Lock retention in COMPLIANCE mode, in days (7 years = 2557). */
+  auditRetentionDays: z.number().int().min(1).default(1),
+  /**
+   * OIDC issuer and audiences for the JWT authorizer. When absent the stage gets its own
+   * Cognito user pool, so every stage deploys with no outside identity provider.
+   */
+  jwt: z.object({ issuer: z.string().url(), audience: z.array(z.string().min(1)).min(1) }).optional(),
+  vpc: z
+    .object({ maxAzs: z.number().int().min(2).default(2), natGateways: z.number().int().min(1).default(1) })
+    .default({ maxAzs: 2, natGateways: 1 }),
+  onlineStore: onlineStoreSchema.default({ type: "keyspaces" }),
+  /** EventBridge Scheduler expressions. */
+  materializeSchedule: z.string().default("rate(1 hour)"),
+  driftSchedule: z.string().default("rate(1 day)"),
+  serving: servingSchema.default({
+    type: "asg",
+    instanceType: "g5.xlarge",
+    minInstances: 0,
+    maxInstances: 2,
+    targetInFlightPerInstance: 32,
+    tritonImage: "nvcr.io/nvidia/tritonserver:25.01-py3",
+  }),
+  logRetentionDays: z
+    .union([z.literal(7), z.literal(30), z.literal(365), z.literal(3653)])
+    .default(30),
+});
+
+export type StageSettingsInput = z.input<typeof stageSettingsSchema>;
+export type StageSettings = z.output<typeof stageSettingsSchema>;
+
+export function parseStageSettings(stage: string, input: StageSettingsInput = {}): StageSettings {
+  const parsed = stageSettingsSchema.safeParse(input);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`invalid settings for stage "${stage}": ${msg}`);
+  }
+  return parsed.data;
+}
+
+// Keyed by App so a test process may build several apps without them seeing each other's settings.
+const settingsByApp = new WeakMap<App, StageSettings>();
+
+export function setStageSettings(app: App, settings: StageSettings): void {
+  settingsByApp.set(app, settings);
+}
+
+/** The settings `configureApp` stored for this app; a stack built without them is a wiring bug. */
+export function stageSettings(app: App): StageSettings {
+  const s = settingsByApp.get(app);
+  if (!s) throw new Error(`no stage settings for app stage "${app.stage}": call configureApp(app, ...) first`);
+  return s;
+}
