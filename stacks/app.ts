@@ -1,6 +1,8 @@
-import { RemovalPolicy } from "aws-cdk-lib";
-import type { App } from "sst/constructs";
-import { parseStageSettings, type StageSettingsInput, setStageSettings, type StageSettings } from "./settings";
+import { Aspects, type IAspect, RemovalPolicy } from "aws-cdk-lib";
+import type { IConstruct } from "constructs";
+import { type App, Stack } from "sst/constructs";
+import { suppress } from "./nag";
+import { parseStageSettings, type StageSettings, type StageSettingsInput, setStageSettings } from "./settings";
 
 /**
  * The one place an app is prepared before stacks are added: `sst.config.ts` and the offline
@@ -17,15 +19,31 @@ export function configureApp(app: App, input: StageSettingsInput = {}): StageSet
     tracing: "active",
     nodejs: {
       format: "esm",
-      // Native modules used only by local adapters: each is ~100-300 MB and never loaded in
+      // Native modules used only by local adapters: each is ~100-300 MB and is never loaded in
       // Lambda (the local stand-ins for serving and the offline store are not chosen there).
       esbuild: { external: ["onnxruntime-node", "@duckdb/node-api", "@duckdb/node-bindings", "dynalite"] },
     },
   });
+  Aspects.of(app).add(new SstHandlerSuppressions());
   return settings;
 }
 
-/** Removal policy for resources CDK creates directly (SST applies the app default to its own). */
+/** Removal policy for data resources: kept with the stage's data in "retain" stages. */
 export function removalPolicy(settings: StageSettings): RemovalPolicy {
   return settings.removal === "retain" ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+}
+
+/** SST adds one custom-resource Lambda to every stack; its role and runtime are SST's choice. */
+class SstHandlerSuppressions implements IAspect {
+  visit(node: IConstruct): void {
+    if (!(node instanceof Stack)) return;
+    suppress(node.customResourceHandler, [
+      [
+        "AwsSolutions-IAM4",
+        "SST's deployment helper (stack metadata, secrets) only writes its own logs through AWSLambdaBasicExecutionRole.",
+        ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+      ],
+      ["AwsSolutions-L1", "The runtime of SST's deployment helper is fixed by SST 2.49.8 (nodejs22.x), not by Keel."],
+    ]);
+  }
 }

@@ -8,7 +8,7 @@ import type { TestProject } from "vitest/node";
 type Teardown = () => Promise<void>;
 type Setup = (project: TestProject) => Promise<Teardown | undefined>;
 
-const setups: Array<() => Promise<{ default: Setup }>> = [];
+const setups: Array<() => Promise<{ default: Setup }>> = [() => import("./cassandra")];
 
 export default async function globalSetup(project: TestProject): Promise<Teardown> {
   const teardowns: Teardown[] = [];

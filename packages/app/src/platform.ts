@@ -1,7 +1,12 @@
-import { createArtifactStore } from "@keel/artifacts";
-import { StoreAuditLog } from "@keel/audit";
+import { createArtifactStore, createArtifactsModule } from "@keel/artifacts";
+import { createAuditModule, StoreAuditLog } from "@keel/audit";
+import { createFeaturesModule, type FeaturesService } from "@keel/features";
 import { type Clock, createLogger, type KeelConfig, systemClock } from "@keel/core";
 import { DynamoDbMetadataStore, type MetadataStore } from "@keel/metadata";
+import { artifactBaselineReader, createMonitoringModule, type MonitoringService } from "@keel/monitoring";
+import { createRegistryModule, type RegistryService } from "@keel/registry";
+import { createServingModule, registryModelResolver } from "@keel/serving";
+import { createTrackingModule, type TrackingService } from "@keel/tracking";
 import type { Hono } from "hono";
 import { createApp } from "./app";
 import type { KeelModule, PlatformDeps } from "./module";
@@ -10,6 +15,13 @@ export interface Platform {
   deps: PlatformDeps;
   modules: KeelModule[];
   app: Hono;
+  /** Domain services for in-process callers (other modules, the CLI, tests). */
+  services: {
+    tracking: TrackingService;
+    registry: RegistryService;
+    monitoring: MonitoringService;
+    features: FeaturesService;
+  };
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -30,17 +42,42 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   const clock = opts.clock ?? systemClock;
   const store =
     opts.store ?? new DynamoDbMetadataStore({ table: config.table, endpoint: config.dynamodbEndpoint, region: config.region });
-  const artifacts = createArtifactStore(config.artifactRoot);
+  const artifacts = createArtifactStore(config.artifactRoot, { region: config.region });
   const audit = new StoreAuditLog(store, clock);
   const deps: PlatformDeps = { config, store, artifacts, audit, clock, log };
 
   const modules: KeelModule[] = [];
+  modules.push(createArtifactsModule({ artifacts }));
+  const tracking = createTrackingModule({ store, artifacts, audit, clock, config });
+  modules.push(tracking);
+  const registry = createRegistryModule(deps, { runs: tracking.service });
+  modules.push(registry);
+  const features = createFeaturesModule(deps);
+  modules.push(features);
+  modules.push(createServingModule(deps, { resolver: registryModelResolver(registry.service) }));
+  // A deployment's drift baseline is the profile its served model version's run logged.
+  const monitoring = createMonitoringModule(deps, {
+    baselines: artifactBaselineReader(artifacts, async (_deployment, served) => {
+      if (!served) return undefined;
+      const { runId } = await registry.service.getModelVersion(served.model, served.version);
+      const { run } = await tracking.service.getRun(runId);
+      return `${run.info.experiment_id}/${runId}/artifacts/baseline/profile.json`;
+    }),
+  });
+  modules.push(monitoring);
+  modules.push(createAuditModule({ audit }));
 
   const app = createApp(modules, { defaultPrincipal: opts.defaultPrincipal });
   return {
     deps,
     modules,
     app,
+    services: {
+      tracking: tracking.service,
+      registry: registry.service,
+      monitoring: monitoring.service,
+      features: features.service,
+    },
     async start() {
       for (const m of modules) await m.start?.();
     },

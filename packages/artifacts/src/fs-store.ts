@@ -1,18 +1,24 @@
 import { createHash, randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { createWriteStream, type Dirent } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { Readable } from "node:stream";
+import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
-import { ArtifactError, normalizePath } from "./errors";
-import type { ArtifactInfo, ArtifactStore } from "./port";
+import { ArtifactError, artifactNotFound, normalizePath, uploadNotFound } from "./errors";
+import { checkPartNumber, orderedParts, partMissing, partTooSmall, unquoteEtag } from "./multipart";
+import { type ArtifactInfo, type ArtifactStore, MULTIPART_LIMITS, type UploadedPart } from "./port";
 
-const UPLOADS = ".multipart";
+/** Temporary files and multipart uploads live here, beside the objects but never listed. */
+const RESERVED = ".multipart";
+const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const errno = (e: unknown) => (e as NodeJS.ErrnoException).code;
 
 /**
- * ArtifactStore on a local directory. Writes go to a temporary file and are renamed into
- * place, so a reader sees either the old object or the whole new one.
+ * ArtifactStore on a local directory. Every write goes to a temporary file that is renamed
+ * into place, so a reader sees the old object or the whole new one; a reader that has opened
+ * a file keeps reading the version it opened.
  */
 export class FsArtifactStore implements ArtifactStore {
   readonly root: string;
@@ -20,8 +26,13 @@ export class FsArtifactStore implements ArtifactStore {
     this.root = resolve(root);
   }
 
+  /** Absolute path of an object; the reserved folder is not addressable. */
   private abs(p: string, allowRoot = false): string {
-    return join(this.root, normalizePath(p, { allowRoot }));
+    const rel = normalizePath(p, { allowRoot });
+    if (rel === RESERVED || rel.startsWith(`${RESERVED}/`)) {
+      throw new ArtifactError("INVALID_PARAMETER_VALUE", `artifact path '${p}': '${RESERVED}' is reserved`);
+    }
+    return join(this.root, rel);
   }
 
   uri(path: string): string {
@@ -30,57 +41,65 @@ export class FsArtifactStore implements ArtifactStore {
 
   async put(path: string, body: Uint8Array | Readable): Promise<void> {
     const target = this.abs(path);
-    await mkdir(dirname(target), { recursive: true });
-    const tmp = join(this.root, UPLOADS, `tmp-${randomUUID()}`);
-    await mkdir(dirname(tmp), { recursive: true });
-    try {
+    await this.writeAtomically(path, target, async (tmp) => {
       if (body instanceof Uint8Array) await writeFile(tmp, body);
       else await pipeline(body, createWriteStream(tmp));
-      await rename(tmp, target);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      if ((e as NodeJS.ErrnoException).code === "EISDIR" || (e as NodeJS.ErrnoException).code === "ENOTDIR") {
-        throw new ArtifactError("INVALID_PARAMETER_VALUE", `artifact path '${path}' conflicts with a directory`);
-      }
-      throw e;
-    }
+    });
   }
 
   async get(path: string): Promise<Readable> {
     const abs = this.abs(path);
-    await this.assertFile(abs, path);
-    return createReadStream(abs);
+    // Opening first (rather than stat then open) pins the version being read: a concurrent
+    // overwrite renames a new file over the name and this handle keeps the old one.
+    const handle = await open(abs, "r").catch((e) => {
+      throw this.readError(e, path);
+    });
+    if (!(await handle.stat()).isFile()) {
+      await handle.close();
+      throw artifactNotFound(path);
+    }
+    return handle.createReadStream();
   }
 
   async getBytes(path: string): Promise<Buffer> {
-    const abs = this.abs(path);
-    await this.assertFile(abs, path);
-    return readFile(abs);
+    return readFile(this.abs(path)).catch((e) => {
+      throw this.readError(e, path);
+    });
   }
 
   async exists(path: string): Promise<boolean> {
+    const abs = this.abs(path);
     try {
-      return (await stat(this.abs(path))).isFile();
-    } catch {
-      return false;
+      return (await stat(abs)).isFile();
+    } catch (e) {
+      if (["ENOENT", "ENOTDIR"].includes(errno(e) ?? "")) return false;
+      throw e;
     }
   }
 
   async list(prefix: string): Promise<ArtifactInfo[]> {
+    const dir = this.abs(prefix, true);
     const rel = normalizePath(prefix, { allowRoot: true });
-    const dir = join(this.root, rel);
-    let entries: import("node:fs").Dirent[];
+    let entries: Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      return [];
+    } catch (e) {
+      if (["ENOENT", "ENOTDIR"].includes(errno(e) ?? "")) return [];
+      throw e;
     }
     const out: ArtifactInfo[] = [];
     for (const e of entries) {
-      if (rel === "" && e.name === UPLOADS) continue;
+      if (rel === "" && e.name === RESERVED) continue;
       const path = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) out.push({ path, isDir: true });
-      else if (e.isFile()) out.push({ path, isDir: false, size: (await stat(join(dir, e.name))).size });
+      else if (e.isFile()) {
+        // The file may be deleted between readdir and stat; it is then simply not listed.
+        const size = await stat(join(dir, e.name)).then(
+          (s) => s.size,
+          () => undefined,
+        );
+        if (size !== undefined) out.push({ path, isDir: false, size });
+      }
     }
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
@@ -90,42 +109,76 @@ export class FsArtifactStore implements ArtifactStore {
   }
 
   async createMultipartUpload(path: string): Promise<{ uploadId: string }> {
-    normalizePath(path);
+    const target = normalizePath(path);
+    this.abs(target);
     const uploadId = randomUUID();
-    await mkdir(join(this.root, UPLOADS, uploadId), { recursive: true });
-    await writeFile(join(this.root, UPLOADS, uploadId, "target"), normalizePath(path));
+    const dir = join(this.root, RESERVED, uploadId);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "target"), target);
     return { uploadId };
   }
 
-  async uploadPart(path: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<{ etag: string }> {
-    const dir = await this.uploadDir(path, uploadId);
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000) {
-      throw new ArtifactError("INVALID_PARAMETER_VALUE", `part number must be 1..10000, got ${partNumber}`);
-    }
-    const etag = createHash("md5").update(body).digest("hex");
-    await writeFile(join(dir, `part-${partNumber}-${etag}`), body);
-    return { etag };
-  }
-
-  async completeMultipartUpload(
+  async uploadPart(
     path: string,
     uploadId: string,
-    parts: Array<{ partNumber: number; etag: string }>,
-  ): Promise<void> {
+    partNumber: number,
+    body: Uint8Array,
+  ): Promise<UploadedPart> {
+    checkPartNumber(partNumber);
     const dir = await this.uploadDir(path, uploadId);
-    const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
-    const files = sorted.map((p) => join(dir, `part-${p.partNumber}-${p.etag}`));
-    for (const f of files) {
-      try {
-        await stat(f);
-      } catch {
-        throw new ArtifactError("INVALID_PARAMETER_VALUE", `multipart upload ${uploadId}: a listed part was not uploaded`);
-      }
+    const etag = createHash("md5").update(body).digest("hex");
+    // Written aside and renamed, so a retried part replaces the earlier one whole.
+    const tmp = join(dir, `tmp-${randomUUID()}`);
+    try {
+      await writeFile(tmp, body);
+      await rename(tmp, join(dir, `part-${partNumber}`));
+    } catch (e) {
+      await rm(tmp, { force: true });
+      if (errno(e) === "ENOENT") throw uploadNotFound(uploadId);
+      throw e;
     }
-    const streams = async function* () {
-      for (const f of files) yield* createReadStream(f);
-    };
-    await this.put(path, Readable.from(streams()));
+    return { partNumber, etag };
+  }
+
+  async completeMultipartUpload(path: string, uploadId: string, parts: UploadedPart[]): Promise<void> {
+    const sorted = orderedParts(uploadId, parts);
+    const dir = await this.uploadDir(path, uploadId);
+    const files = sorted.map((p) => join(dir, `part-${p.partNumber}`));
+    for (let i = 0; i < files.length; i++) {
+      const size = await stat(files[i]).then(
+        (s) => s.size,
+        () => undefined,
+      );
+      if (size === undefined) throw partMissing(uploadId, sorted[i].partNumber);
+      if (i < files.length - 1 && size < MULTIPART_LIMITS.minPartSize)
+        throw partTooSmall(uploadId, sorted[i].partNumber);
+    }
+    // Each part's md5 is checked while it is copied; a mismatch (a stale etag after a retry)
+    // fails before the rename, so nothing is written.
+    await this.writeAtomically(path, this.abs(path), async (tmp) => {
+      const out = createWriteStream(tmp);
+      try {
+        for (let i = 0; i < files.length; i++) {
+          const hash = createHash("md5");
+          const handle = await open(files[i], "r");
+          await pipeline(
+            handle.createReadStream(),
+            new Transform({
+              transform(chunk, _enc, cb) {
+                hash.update(chunk);
+                cb(null, chunk);
+              },
+            }),
+            out,
+            { end: false },
+          );
+          if (hash.digest("hex") !== unquoteEtag(sorted[i].etag))
+            throw partMissing(uploadId, sorted[i].partNumber);
+        }
+      } finally {
+        await new Promise<void>((r) => out.end(r));
+      }
+    });
     await rm(dir, { recursive: true, force: true });
   }
 
@@ -134,27 +187,47 @@ export class FsArtifactStore implements ArtifactStore {
     await rm(dir, { recursive: true, force: true });
   }
 
+  /** The folder of a live upload for path; unknown ids (and ids that could escape the root) are not found. */
   private async uploadDir(path: string, uploadId: string): Promise<string> {
-    if (!/^[0-9a-f-]{36}$/.test(uploadId)) throw new ArtifactError("INVALID_PARAMETER_VALUE", "invalid upload id");
-    const dir = join(this.root, UPLOADS, uploadId);
-    let target: string;
-    try {
-      target = await readFile(join(dir, "target"), "utf8");
-    } catch {
-      throw new ArtifactError("RESOURCE_DOES_NOT_EXIST", `no multipart upload ${uploadId}`);
-    }
-    if (target !== normalizePath(path)) {
-      throw new ArtifactError("INVALID_PARAMETER_VALUE", `multipart upload ${uploadId} is for another path`);
+    const target = normalizePath(path);
+    if (!UPLOAD_ID.test(uploadId)) throw uploadNotFound(uploadId);
+    const dir = join(this.root, RESERVED, uploadId);
+    const recorded = await readFile(join(dir, "target"), "utf8").catch(() => undefined);
+    if (recorded === undefined) throw uploadNotFound(uploadId);
+    if (recorded !== target) {
+      throw new ArtifactError(
+        "INVALID_PARAMETER_VALUE",
+        `multipart upload '${uploadId}' is for another path`,
+      );
     }
     return dir;
   }
 
-  private async assertFile(abs: string, path: string) {
+  /** Runs `write(tmp)` then renames tmp over target; on any failure tmp is removed and target untouched. */
+  private async writeAtomically(
+    path: string,
+    target: string,
+    write: (tmp: string) => Promise<void>,
+  ): Promise<void> {
+    const tmp = join(this.root, RESERVED, `tmp-${randomUUID()}`);
     try {
-      if ((await stat(abs)).isFile()) return;
-    } catch {
-      // fall through
+      await mkdir(dirname(tmp), { recursive: true });
+      await mkdir(dirname(target), { recursive: true });
+      await write(tmp);
+      await rename(tmp, target);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      if (["EISDIR", "ENOTDIR", "EEXIST"].includes(errno(e) ?? "")) {
+        throw new ArtifactError(
+          "INVALID_PARAMETER_VALUE",
+          `artifact path '${path}' conflicts with an existing directory or file`,
+        );
+      }
+      throw e;
     }
-    throw new ArtifactError("RESOURCE_DOES_NOT_EXIST", `artifact '${path}' does not exist`);
+  }
+
+  private readError(e: unknown, path: string): unknown {
+    return ["ENOENT", "ENOTDIR", "EISDIR"].includes(errno(e) ?? "") ? artifactNotFound(path) : e;
   }
 }

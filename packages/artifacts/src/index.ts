@@ -1,4 +1,7 @@
-export * from "./port";
 export { ArtifactError, normalizePath } from "./errors";
+export { type ArtifactStoreOptions, createArtifactStore } from "./factory";
 export { FsArtifactStore } from "./fs-store";
-export { createArtifactStore } from "./factory";
+export * from "./port";
+export { ArtifactProxyService } from "./proxy-service";
+export { type ArtifactsModuleDeps, createArtifactsModule } from "./routes";
+export { parseS3Root, S3ArtifactStore, type S3ArtifactStoreOptions } from "./s3-store";

@@ -1,10 +1,13 @@
 import { type Clock, currentContext, digest, pad, systemClock } from "@keel/core";
-import { isConditionFailed, type Item, type MetadataStore } from "@keel/metadata";
-import { GENESIS_HASH, hashEvent } from "./chain";
-import type { AuditEvent, AuditEventInput, AuditLog, AuditQuery } from "./port";
+import { type Condition, isConditionFailed, type Item, type MetadataStore, type Page } from "@keel/metadata";
+import { GENESIS_HASH, hashEvent, verifyChain } from "./chain";
+import { AuditError } from "./errors";
+import type { AuditEvent, AuditEventInput, AuditLog, AuditQuery, VerifyResult } from "./port";
 
 export const AUDIT_PK = "AUDIT";
-const seqKey = (seq: number) => `E#${pad(seq, 12)}`;
+const SEQ_WIDTH = 12;
+const seqKey = (seq: number) => `E#${pad(seq, SEQ_WIDTH)}`;
+const LAST_KEY = `E#${"9".repeat(SEQ_WIDTH)}`;
 
 /**
  * The audit log on the MetadataStore. Each event is one item under the AUDIT partition keyed
@@ -52,43 +55,71 @@ export class StoreAuditLog implements AuditLog {
 
   async list(q: AuditQuery): Promise<{ events: AuditEvent[]; nextPageToken?: string }> {
     const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
+    const filter = storeFilter(q);
     const events: AuditEvent[] = [];
-    let cursor = q.pageToken;
-    const lower = q.from !== undefined ? q.from : undefined;
+    let after = q.pageToken ? decodeToken(q.pageToken) : 0;
+    let cursor: string | undefined;
     do {
-      const page = await this.store.query({ pk: AUDIT_PK, prefix: "E#", limit: 500, cursor });
+      // Exact-match filters and the time range run in the store; the prefix match runs here.
+      const page: Page = await this.store.query({ ...this.range(after), limit: 1000, cursor, filter });
       for (const it of page.items) {
         const e = fromItem(it);
-        if (q.resource && e.resource !== q.resource) continue;
+        after = e.seq;
         if (q.resourcePrefix && !e.resource.startsWith(q.resourcePrefix)) continue;
-        if (q.principal && e.principal !== q.principal) continue;
-        if (q.action && e.action !== q.action) continue;
-        if (lower !== undefined && e.time < lower) continue;
-        if (q.to !== undefined && e.time > q.to) continue;
         events.push(e);
-        if (events.length === limit) {
-          return { events, nextPageToken: encodeToken(e.seq) };
-        }
+        if (events.length === limit) return { events, nextPageToken: encodeToken(e.seq) };
       }
       cursor = page.cursor;
     } while (cursor);
     return { events };
   }
 
-  /** Reads every event in sequence order, page by page (for verification and export). */
-  async *scan(): AsyncGenerator<AuditEvent> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.store.query({ pk: AUDIT_PK, prefix: "E#", limit: 1000, cursor });
+  /**
+   * Reads every event after `afterSeq` in sequence order. The next page is requested while
+   * the caller works through the current one, so verification overlaps I/O with hashing.
+   */
+  async *scan(afterSeq = 0): AsyncGenerator<AuditEvent> {
+    const fetchPage = (cursor?: string) => this.store.query({ ...this.range(afterSeq), cursor });
+    let next: Promise<Page> | undefined = fetchPage();
+    while (next) {
+      const page: Page = await next;
+      next = page.cursor ? fetchPage(page.cursor) : undefined;
       for (const it of page.items) yield fromItem(it);
-      cursor = page.cursor;
-    } while (cursor);
+    }
+  }
+
+  verify(): Promise<VerifyResult> {
+    return verifyChain(this.scan());
+  }
+
+  private range(afterSeq: number) {
+    return { pk: AUDIT_PK, between: [seqKey(afterSeq + 1), LAST_KEY] as [string, string] };
   }
 }
 
+function storeFilter(q: AuditQuery): Condition | undefined {
+  const parts: Condition[] = [];
+  if (q.resource !== undefined) parts.push({ path: "resource", eq: q.resource });
+  if (q.principal !== undefined) parts.push({ path: "principal", eq: q.principal });
+  if (q.action !== undefined) parts.push({ path: "action", eq: q.action });
+  if (q.from !== undefined) parts.push({ path: "time", ge: q.from });
+  if (q.to !== undefined) parts.push({ path: "time", le: q.to });
+  if (parts.length === 0) return undefined;
+  return parts.length === 1 ? parts[0] : { and: parts };
+}
+
 function encodeToken(seq: number): string {
-  // A page token is a MetadataStore cursor positioned after `seq`.
-  return Buffer.from(JSON.stringify({ pk: AUDIT_PK, sk: seqKey(seq) })).toString("base64url");
+  return Buffer.from(JSON.stringify({ after: seq })).toString("base64url");
+}
+
+function decodeToken(token: string): number {
+  try {
+    const v = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+    if (Number.isSafeInteger(v?.after) && v.after >= 0) return v.after;
+  } catch {
+    // reported below
+  }
+  throw new AuditError("INVALID_PARAMETER_VALUE", "invalid audit page token");
 }
 
 function toItem(e: AuditEvent): Item {
@@ -103,9 +134,24 @@ export function fromItem(it: Item): AuditEvent {
     action: String(it.action),
     resource: String(it.resource),
     stateDigest: String(it.stateDigest),
-    state: typeof it.state === "string" ? JSON.parse(it.state) : undefined,
+    state: parseState(it.state),
     requestId: String(it.requestId),
     prevHash: String(it.prevHash),
     hash: String(it.hash),
   };
+}
+
+/** A state that no longer parses (an edited item) is kept as its raw text, so verify reports it. */
+function parseState(raw: unknown): unknown {
+  if (typeof raw !== "string") return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return { unparsableState: raw };
+  }
+}
+
+/** The item an event is stored as (for tools that write chains in bulk, e.g. the benchmark). */
+export function auditItem(e: AuditEvent): Item {
+  return toItem(e);
 }

@@ -31,19 +31,33 @@ export interface AuditEvent {
 
 export interface AuditQuery {
   resource?: string;
-  /** Prefix match on resource, e.g. "model:fraud" */
+  /** Prefix match on resource, e.g. "model:fraud/" */
   resourcePrefix?: string;
   principal?: string;
   action?: string;
+  /** Inclusive lower bound on `time` (ms since the epoch). */
   from?: number;
+  /** Inclusive upper bound on `time` (ms since the epoch). */
   to?: number;
   limit?: number;
   pageToken?: string;
 }
 
+/** The outcome of recomputing the chain: every event checked, or the first one that fails. */
+export type VerifyResult =
+  | { ok: true; count: number; lastHash: string }
+  | { ok: false; count: number; seq: number; reason: string };
+
 export interface AuditLog {
   /** Appends an event and returns it with its sequence number and hash. */
   append(input: AuditEventInput): Promise<AuditEvent>;
-  /** Lists events in sequence order with filters. */
+  /**
+   * Lists events in sequence order with filters (all given filters must hold). At most
+   * `limit` events (default 100, at most 1000); `nextPageToken` is present when more may follow.
+   */
   list(query: AuditQuery): Promise<{ events: AuditEvent[]; nextPageToken?: string }>;
+  /** Yields every event with `seq > afterSeq` (default 0) in sequence order. */
+  scan(afterSeq?: number): AsyncGenerator<AuditEvent>;
+  /** Recomputes the whole chain: seq continuity, prevHash links, each hash and state digest. */
+  verify(): Promise<VerifyResult>;
 }

@@ -1,9 +1,12 @@
 import { KeelError } from "@keel/core";
 import { type Command, UsageError } from "./command";
+import { auditCommands } from "./commands/audit";
 import { devCommand } from "./commands/dev";
+import { modelCommands } from "./commands/model";
+import { monitorCommands } from "./commands/monitor";
 
 /** Every command the CLI knows, longest names first so "pipeline run" wins over "pipeline". */
-const commands: Command[] = [devCommand];
+const commands: Command[] = [devCommand, ...monitorCommands, ...auditCommands, ...modelCommands];
 
 function usage(): string {
   const lines = commands

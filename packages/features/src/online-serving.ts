@@ -1,0 +1,103 @@
+import { z } from "zod";
+import { type FeatureCatalog, outputNames } from "./catalog";
+import { invalidFeatures } from "./errors";
+import type { OnlineStore } from "./online/port";
+import { checkJoinKey, encodeEntityKey, type FeatureValue } from "./values";
+
+/** Feast's get-online-features request body. */
+export const onlineRequestSchema = z.strictObject({
+  features: z.array(z.string()).optional(),
+  feature_service: z.string().optional(),
+  entities: z.record(z.string(), z.array(z.unknown()).min(1)),
+  full_feature_names: z.boolean().default(false),
+});
+export type OnlineRequest = z.input<typeof onlineRequestSchema>;
+
+export type FieldStatus = "PRESENT" | "NULL_VALUE" | "NOT_FOUND" | "OUTSIDE_MAX_AGE";
+
+/** Feast's GetOnlineFeaturesResponse as JSON: one column per feature name, entity keys first. */
+export interface OnlineResponse {
+  metadata: { feature_names: string[] };
+  results: Array<{ values: unknown[]; statuses: FieldStatus[]; event_timestamps: string[] }>;
+}
+
+const EPOCH = "1970-01-01T00:00:00Z";
+const rfc3339 = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+
+/**
+ * Reads online features in Feast's shape. All views are read in parallel, one store call
+ * per view; statuses: NOT_FOUND (no value stored), OUTSIDE_MAX_AGE (stored but older than the
+ * view's ttl; its value is withheld), NULL_VALUE (stored as null), PRESENT.
+ */
+export async function getOnlineFeatures(
+  online: OnlineStore,
+  catalog: FeatureCatalog,
+  input: OnlineRequest,
+  nowMs: number,
+): Promise<OnlineResponse> {
+  const req = onlineRequestSchema.parse(input);
+  const sels = catalog.select({ featureService: req.feature_service, features: req.features });
+  const names = outputNames(sels, req.full_feature_names);
+  const columns = Object.entries(req.entities);
+  const n = columns[0]?.[1].length ?? 0;
+  for (const [k, vals] of columns)
+    if (vals.length !== n) throw invalidFeatures(`entities: '${k}' has ${vals.length} values, '${columns[0][0]}' has ${n}`);
+
+  const reads = sels.map(async (sel) => {
+    const keyCols = sel.view.joinKeys.map((k) => {
+      const vals = req.entities[k.name];
+      if (!vals) throw invalidFeatures(`entities: missing join key '${k.name}' needed by '${sel.view.view.name}'`);
+      return vals.map((v) => checkJoinKey(k.name, k.valueType, v));
+    });
+    const keys = Array.from({ length: n }, (_, i) => encodeEntityKey(keyCols.map((c) => c[i])));
+    return keys;
+  });
+  // Validate every key before touching the store, then read each view once.
+  const keysPerView = await Promise.all(reads);
+  const records = await Promise.all(sels.map((s, i) => online.read(s.view.view.name, keysPerView[i])));
+
+  const response: OnlineResponse = { metadata: { feature_names: [] }, results: [] };
+  for (const [k, vals] of columns) {
+    response.metadata.feature_names.push(k);
+    response.results.push({ values: vals, statuses: vals.map(() => "PRESENT"), event_timestamps: vals.map(() => EPOCH) });
+  }
+  sels.forEach((sel, i) => {
+    const ttlMs = sel.view.view.ttlSeconds * 1000;
+    sel.features.forEach((f, j) => {
+      const values: FeatureValue[] = [];
+      const statuses: FieldStatus[] = [];
+      const times: string[] = [];
+      for (const rec of records[i]) {
+        if (!rec) {
+          values.push(null);
+          statuses.push("NOT_FOUND");
+          times.push(EPOCH);
+          continue;
+        }
+        times.push(rfc3339(rec.eventTs));
+        const v = rec.values[f.name];
+        if (ttlMs > 0 && nowMs - rec.eventTs > ttlMs) {
+          values.push(null);
+          statuses.push("OUTSIDE_MAX_AGE");
+        } else if (v === null || v === undefined) {
+          values.push(null);
+          statuses.push("NULL_VALUE");
+        } else {
+          values.push(v);
+          statuses.push("PRESENT");
+        }
+      }
+      response.metadata.feature_names.push(names[i][j]);
+      response.results.push({ values, statuses, event_timestamps: times });
+    });
+  });
+  return response;
+}
+
+/** A Feast response as one record per entity row (name -> value), for enrichment. */
+export function onlineResponseToRows(resp: OnlineResponse): Array<Record<string, unknown>> {
+  const n = resp.results[0]?.values.length ?? 0;
+  return Array.from({ length: n }, (_, i) =>
+    Object.fromEntries(resp.metadata.feature_names.map((name, c) => [name, resp.results[c].values[i]])),
+  );
+}

@@ -1,0 +1,211 @@
+import type { ArtifactStore } from "@keel/artifacts";
+import { type Logger, newToken, pad, parseWith } from "@keel/core";
+import { parquetReadObjects } from "hyparquet";
+import { parquetWriteBuffer } from "hyparquet-writer";
+import { z } from "zod";
+import { MonitoringError } from "./errors";
+
+/** Deployment names become path segments of the log's partitions, so they are kept plain. */
+export const deploymentNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "deployment names are letters, digits, '.', '_' or '-'");
+
+const tensorsSchema = z.record(z.string(), z.array(z.array(z.number())));
+
+export const predictionLogEntrySchema = z.object({
+  deployment: deploymentNameSchema,
+  model: z.string().min(1),
+  version: z.union([z.string(), z.number()]).transform(String),
+  requestId: z.string().min(1),
+  /** Milliseconds since the epoch when the request was answered. */
+  time: z.number().int().nonnegative(),
+  latencyMs: z.number().nonnegative(),
+  /** Input tensors by name, each as rows ([N, width]). */
+  inputs: tensorsSchema,
+  outputs: tensorsSchema,
+  /** Whatever explanation was returned with the prediction (kept so a decision can be explained later). */
+  explanation: z.unknown().optional(),
+});
+export type PredictionLogEntry = z.output<typeof predictionLogEntrySchema>;
+export type PredictionLogEntryInput = z.input<typeof predictionLogEntrySchema>;
+
+/** Where the serving side hands every answered request. */
+export interface PredictionSink {
+  /**
+   * Accepts one entry without waiting for storage (entries are buffered and written in
+   * batches). Throws INVALID_PARAMETER_VALUE for a malformed entry; never throws for storage
+   * problems, which are retried on the next flush.
+   */
+  record(entry: PredictionLogEntryInput): void;
+}
+
+export interface PredictionLogOptions {
+  /** Buffered entries that trigger a write (default 1000). */
+  maxRows?: number;
+  /** Longest time an entry waits in the buffer (default 5 s). */
+  flushIntervalMs?: number;
+  /** Entries kept while storage fails; the oldest are dropped beyond it (default 100,000). */
+  maxBuffered?: number;
+  /** Key prefix in the artifact store (default "predictions"; "" when the store is dedicated to the log). */
+  prefix?: string;
+  /** A store of its own for the log (e.g. on KEEL_PREDICTION_LOG_ROOT); default: the platform's ArtifactStore. */
+  store?: ArtifactStore;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The prediction log as Parquet files in an ArtifactStore (a directory locally, an S3 prefix
+ * in AWS), Hive-partitioned so Athena/DuckDB can prune by partition:
+ * `predictions/deployment=<d>/date=<YYYY-MM-DD>/<first time>-<token>.parquet`.
+ * Columns: deployment, model, version, request_id, time (TIMESTAMP_MILLIS), latency_ms,
+ * and inputs / outputs / explanation as JSON text.
+ */
+export class ParquetPredictionLog implements PredictionSink {
+  private buffer: PredictionLogEntry[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private readonly maxRows: number;
+  private readonly maxBuffered: number;
+  private readonly prefix: string;
+  private stopped = false;
+
+  constructor(
+    private readonly artifacts: ArtifactStore,
+    private readonly log: Logger,
+    opts: PredictionLogOptions = {},
+  ) {
+    this.maxRows = opts.maxRows ?? 1000;
+    this.maxBuffered = opts.maxBuffered ?? 100_000;
+    this.prefix = (opts.prefix ?? "predictions").replace(/\/+$/, "");
+    const interval = opts.flushIntervalMs ?? 5000;
+    this.timer = setInterval(() => void this.flush().catch(() => undefined), interval);
+    this.timer.unref();
+  }
+
+  record(entry: PredictionLogEntryInput): void {
+    if (this.stopped) throw new MonitoringError("INVALID_STATE", "the prediction log is stopped");
+    this.buffer.push(parseWith(predictionLogEntrySchema, entry, "prediction log entry"));
+    if (this.buffer.length >= this.maxRows) void this.flush().catch(() => undefined);
+  }
+
+  /** Writes everything buffered so far; resolves once it is stored (or has failed and been re-queued). */
+  flush(): Promise<void> {
+    // Flushes run one at a time, so files never interleave and a failure re-queues in order.
+    const run = this.writing.then(() => this.writeBuffered());
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Stops the timer and writes what is left. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+
+  private async writeBuffered(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    const groups = new Map<string, PredictionLogEntry[]>();
+    for (const e of batch) {
+      const key = `${e.deployment}\0${isoDate(e.time)}`;
+      groups.set(key, [...(groups.get(key) ?? []), e]);
+    }
+    for (const [key, entries] of groups) {
+      const [deployment, date] = key.split("\0");
+      const first = Math.min(...entries.map((e) => e.time));
+      const path = `${this.partition(deployment)}/date=${date}/${pad(first, 15)}-${newToken(6)}.parquet`;
+      try {
+        await this.artifacts.put(path, encodeEntries(entries), { contentType: "application/vnd.apache.parquet" });
+      } catch (e) {
+        this.log.warn("prediction log write failed; entries kept for the next flush", {
+          path,
+          rows: entries.length,
+          err: (e as Error).message,
+        });
+        this.buffer = [...entries, ...this.buffer];
+        if (this.buffer.length > this.maxBuffered) {
+          const dropped = this.buffer.length - this.maxBuffered;
+          this.buffer = this.buffer.slice(dropped);
+          this.log.error("prediction log buffer full; oldest entries dropped", { dropped });
+        }
+      }
+    }
+  }
+
+  /**
+   * Entries of a deployment answered in [from, to) (ms), oldest first. Only the date
+   * partitions the window touches are read.
+   */
+  async read(deployment: string, from: number, to: number): Promise<PredictionLogEntry[]> {
+    parseWith(deploymentNameSchema, deployment, "deployment");
+    const out: PredictionLogEntry[] = [];
+    const dates = await this.artifacts.list(this.partition(deployment));
+    for (const d of dates) {
+      const date = d.path.split("date=")[1];
+      if (!d.isDir || !date) continue;
+      const dayStart = Date.parse(`${date}T00:00:00Z`);
+      if (dayStart + DAY_MS <= from || dayStart >= to) continue;
+      for (const f of await this.artifacts.list(d.path)) {
+        if (f.isDir || !f.path.endsWith(".parquet")) continue;
+        const bytes = await this.artifacts.getBytes(f.path);
+        for (const e of await decodeEntries(bytes)) if (e.time >= from && e.time < to) out.push(e);
+      }
+    }
+    return out.sort((a, b) => a.time - b.time);
+  }
+
+  /** Deployments that have any logged predictions. */
+  async deployments(): Promise<string[]> {
+    const dirs = await this.artifacts.list(this.prefix);
+    return dirs.filter((d) => d.isDir && d.path.includes("deployment=")).map((d) => d.path.split("deployment=")[1]);
+  }
+
+  private partition(deployment: string): string {
+    return `${this.prefix ? `${this.prefix}/` : ""}deployment=${deployment}`;
+  }
+}
+
+function isoDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+function encodeEntries(entries: PredictionLogEntry[]): Uint8Array {
+  const buf = parquetWriteBuffer({
+    columnData: [
+      { name: "deployment", data: entries.map((e) => e.deployment), type: "STRING" },
+      { name: "model", data: entries.map((e) => e.model), type: "STRING" },
+      { name: "version", data: entries.map((e) => e.version), type: "STRING" },
+      { name: "request_id", data: entries.map((e) => e.requestId), type: "STRING" },
+      { name: "time", data: entries.map((e) => new Date(e.time)), type: "TIMESTAMP" },
+      { name: "latency_ms", data: entries.map((e) => e.latencyMs), type: "DOUBLE" },
+      { name: "inputs", data: entries.map((e) => JSON.stringify(e.inputs)), type: "STRING" },
+      { name: "outputs", data: entries.map((e) => JSON.stringify(e.outputs)), type: "STRING" },
+      {
+        name: "explanation",
+        data: entries.map((e) => (e.explanation === undefined ? null : JSON.stringify(e.explanation))),
+        type: "STRING",
+      },
+    ],
+  });
+  return new Uint8Array(buf);
+}
+
+async function decodeEntries(bytes: Buffer): Promise<PredictionLogEntry[]> {
+  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const rows = await parquetReadObjects({ file });
+  return rows.map((r) => ({
+    deployment: r.deployment,
+    model: r.model,
+    version: r.version,
+    requestId: r.request_id,
+    time: r.time instanceof Date ? r.time.getTime() : Number(r.time),
+    latencyMs: r.latency_ms,
+    inputs: JSON.parse(r.inputs),
+    outputs: JSON.parse(r.outputs),
+    ...(r.explanation === null || r.explanation === undefined ? {} : { explanation: JSON.parse(r.explanation) }),
+  }));
+}

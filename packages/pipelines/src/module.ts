@@ -1,0 +1,84 @@
+import type { ArtifactStore } from "@keel/artifacts";
+import type { AuditLog } from "@keel/audit";
+import type { Clock, KeelConfig, Logger } from "@keel/core";
+import type { MetadataStore } from "@keel/metadata";
+import type { Hono } from "hono";
+import { type AslBindings, type BuiltinStepKind, BuiltinStepRegistry } from "./builtin-steps";
+import type { PipelineDefinition } from "./definition";
+import type { PipelineExecutor } from "./executor-port";
+import { pipelineRoutes } from "./routes";
+import { LocalScheduler } from "./scheduler";
+import { PipelineService } from "./service";
+import { StepFunctionsPipelineExecutor } from "./stepfunctions-executor";
+import type { PipelineTracking } from "./tracking-link";
+
+/** What the module needs from the platform (a subset of PlatformDeps). */
+export interface PipelinesModuleDeps {
+  config: KeelConfig;
+  store: MetadataStore;
+  artifacts: ArtifactStore;
+  audit: AuditLog;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface PipelinesModuleOptions {
+  /** Mirrors runs into experiment tracking (nested runs per step) when given. */
+  tracking?: PipelineTracking;
+  /** Built-in step kinds other areas contribute. */
+  builtinSteps?: BuiltinStepKind[] | BuiltinStepRegistry;
+  /** Pipelines to register at construction (the project's registry; in AWS the deployed ones). */
+  pipelines?: PipelineDefinition[];
+  /** Overrides the executor chosen from `config.pipelineExecutor`. */
+  executor?: PipelineExecutor;
+  bindings?: Partial<AslBindings>;
+  /** Fire cron schedules in process (default: when the executor is local). */
+  scheduler?: boolean;
+  retryIntervalMs?: number;
+}
+
+export interface PipelinesModule {
+  name: "pipelines";
+  routes(app: Hono): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  service: PipelineService;
+  scheduler: LocalScheduler;
+}
+
+/**
+ * The pipelines module: service, HTTP routes, and in `keel dev` the cron scheduler and the
+ * pipeline files registered earlier. `config.pipelineExecutor` picks the executor: "local"
+ * (in process) or "stepfunctions" (state machines named `keel-<stage>-<pipeline>`).
+ */
+export function createPipelinesModule(deps: PipelinesModuleDeps, opts: PipelinesModuleOptions = {}): PipelinesModule {
+  const builtins = opts.builtinSteps instanceof BuiltinStepRegistry ? opts.builtinSteps : new BuiltinStepRegistry(opts.builtinSteps ?? []);
+  const local = !opts.executor && deps.config.pipelineExecutor === "local";
+  const executor =
+    opts.executor ?? (local ? undefined : new StepFunctionsPipelineExecutor({ region: deps.config.region, stage: deps.config.stage }));
+  const service = new PipelineService({ ...deps, tracking: opts.tracking, builtins, executor, bindings: opts.bindings, retryIntervalMs: opts.retryIntervalMs });
+  const scheduler = new LocalScheduler(service, deps.clock, deps.log);
+  const initial = Promise.all((opts.pipelines ?? []).map((p) => service.register(p)));
+  // Surfaced by start(); without this a bad pipeline would also be an unhandled rejection.
+  initial.catch(() => undefined);
+  return {
+    name: "pipelines",
+    service,
+    scheduler,
+    routes(app) {
+      pipelineRoutes(app, service, {
+        allowFileRegistration: local,
+        onRegistered: () => scheduler.sync(),
+      });
+    },
+    async start() {
+      await initial;
+      if (local) await service.reloadRegisteredFiles();
+      if (opts.scheduler ?? local) scheduler.start();
+    },
+    async stop() {
+      scheduler.stop();
+      await service.close();
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { z } from "zod";
+import type { InferRequest, InferResponse, ModelMetadata } from "../protocol";
+
+/**
+ * InferenceBackend: one model version behind some serving system. The router talks to every
+ * backend (Keel's model server in process, a KServe v2 HTTP server such as Triton or
+ * `keel serve`, a SageMaker endpoint) through this port only.
+ */
+export interface InferenceBackend {
+  /** Human-readable target for logs and errors. */
+  readonly target: string;
+  /**
+   * Runs one inference request and resolves with the protocol's response.
+   * Throws ServingError: INVALID_PARAMETER_VALUE / RESOURCE_DOES_NOT_EXIST when the backend
+   * rejected the request (never worth retrying); TEMPORARILY_UNAVAILABLE with
+   * `retryable: true` only when the request was certainly not executed (queue full,
+   * connection refused); DEADLINE_EXCEEDED when `timeoutMs` passed; INTERNAL_ERROR otherwise.
+   */
+  infer(request: InferRequest, opts?: { timeoutMs?: number }): Promise<InferResponse>;
+  /** The model's protocol metadata. Throws RESOURCE_DOES_NOT_EXIST when unknown, NOT_IMPLEMENTED where the backend has no metadata API. */
+  metadata(): Promise<ModelMetadata>;
+  /** Whether the model can take requests now. Never throws: an unreachable backend is not ready. */
+  ready(): Promise<boolean>;
+}
+
+/** Where a deployment's model version runs. */
+export const backendSpecSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("local") }),
+  z.object({
+    type: z.literal("kserve"),
+    url: z.string().url(),
+    /** Model name on that server; defaults to the deployment version's model. */
+    model: z.string().min(1).optional(),
+    /** Model version on that server; defaults to the deployment version's version. */
+    version: z.string().min(1).optional(),
+  }),
+  z.object({
+    type: z.literal("sagemaker"),
+    endpoint: z.string().min(1),
+    variant: z.string().min(1).optional(),
+    region: z.string().min(1).optional(),
+  }),
+]);
+export type BackendSpec = z.infer<typeof backendSpecSchema>;

@@ -1,0 +1,210 @@
+import type { AuditLog } from "@keel/audit";
+import { type Clock, currentPrincipal, parseWith } from "@keel/core";
+import { isConditionFailed, type Item, type MetadataStore } from "@keel/metadata";
+import { missing, ServingError } from "./errors";
+import {
+  type CreateDeploymentInput,
+  createDeploymentSchema,
+  type Deployment,
+  type DeploymentSettings,
+  refLabel,
+  type ShiftInput,
+  shadowSchema,
+  shiftSchema,
+  updateSettingsSchema,
+  type VersionRef,
+} from "./deployment-model";
+import type { ModelResolver } from "./ports";
+
+const key = (name: string) => ({ pk: `DEPLOYMENT#${name}`, sk: "META" });
+const HISTORY_LIMIT = 50;
+const WRITE_ATTEMPTS = 5;
+
+/**
+ * Deployments in the MetadataStore: create, shift canary weight, set a shadow, promote, roll
+ * back, change settings. Every change is a conditional write on `revision` (retried on a
+ * concurrent change, so two operators never overwrite each other silently) and one audit event.
+ * Aliases resolve to concrete versions at write time; production deployments only take
+ * versions the registry allows.
+ */
+export class DeploymentService {
+  private readonly listeners: Array<(name: string) => void> = [];
+
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    private readonly resolver?: ModelResolver,
+    /** Whether the in-process model server already serves a version (from its repository). */
+    private readonly localHas?: (model: string, version: string) => boolean,
+  ) {}
+
+  /** Called with a deployment's name after every change it makes (the router drops its cached copy). */
+  onChange(fn: (name: string) => void): void {
+    this.listeners.push(fn);
+  }
+
+  async get(name: string): Promise<Deployment> {
+    const d = await this.find(name);
+    if (!d) throw missing(`deployment '${name}' does not exist`);
+    return d;
+  }
+
+  async find(name: string): Promise<Deployment | undefined> {
+    const item = await this.store.get(key(name));
+    return item ? (item.deployment as Deployment) : undefined;
+  }
+
+  async list(): Promise<Deployment[]> {
+    const items = await this.store.queryAll({ pk: "DEPLOYMENTS", index: "gsi1" });
+    return items.map((i) => i.deployment as Deployment);
+  }
+
+  async create(input: CreateDeploymentInput): Promise<Deployment> {
+    const body = parseWith(createDeploymentSchema, input, "deployment");
+    const { name, model, version, backend, shadow, ...settings } = body;
+    const now = this.clock.now();
+    const stable = await this.checked({ model, version, backend: backend ?? { type: "local" } }, settings.environment);
+    const dep: Deployment = {
+      ...settings,
+      name,
+      stable,
+      shadow: shadow ? await this.checked(shadow, settings.environment) : undefined,
+      revision: 1,
+      epoch: 1,
+      created_at: now,
+      updated_at: now,
+      history: [{ time: now, principal: currentPrincipal(), action: "create", detail: `stable ${refLabel(stable)}` }],
+    };
+    try {
+      await this.store.put(this.item(dep), { condition: { exists: false } });
+    } catch (e) {
+      if (isConditionFailed(e)) throw new ServingError("RESOURCE_ALREADY_EXISTS", `deployment '${name}' already exists`);
+      throw e;
+    }
+    await this.audit.append({ action: "serving.deployment.create", resource: `deployment:${name}`, state: dep });
+    this.changed(name);
+    return dep;
+  }
+
+  /** Routes `weight` percent of traffic to a canary version (0 keeps it deployed without traffic). */
+  async shift(name: string, input: ShiftInput): Promise<Deployment> {
+    const body = parseWith(shiftSchema, input, "shift request");
+    return this.mutate(name, "shift", async (d) => {
+      const ref = await this.checked({ model: body.model ?? d.stable.model, version: body.version, backend: body.backend ?? d.canary?.backend ?? d.stable.backend }, d.environment);
+      if (refLabel(ref) === refLabel(d.stable)) throw new ServingError("INVALID_PARAMETER_VALUE", `${refLabel(ref)} is already the stable version of '${name}'`);
+      const sameCanary = d.canary !== undefined && refLabel(d.canary) === refLabel(ref);
+      return {
+        next: { ...d, canary: { ...ref, weight: body.weight } },
+        newEpoch: !sameCanary,
+        detail: `canary ${refLabel(ref)} at ${body.weight}%`,
+      };
+    });
+  }
+
+  /** Sends a copy of each request to `input` (or stops shadowing when null). */
+  async setShadow(name: string, input: unknown): Promise<Deployment> {
+    return this.mutate(name, input === null ? "shadow.remove" : "shadow.set", async (d) => {
+      if (input === null) return { next: { ...d, shadow: undefined }, detail: "no shadow" };
+      const body = parseWith(shadowSchema, input, "shadow");
+      const ref = await this.checked({ model: body.model ?? d.stable.model, version: body.version, backend: body.backend ?? d.stable.backend }, d.environment);
+      return { next: { ...d, shadow: ref }, detail: `shadow ${refLabel(ref)}` };
+    });
+  }
+
+  /** Makes the canary the stable version with all the traffic. */
+  async promote(name: string, reason = "manual"): Promise<Deployment> {
+    return this.mutate(name, "promote", async (d) => {
+      if (!d.canary) throw new ServingError("INVALID_STATE", `deployment '${name}' has no canary to promote`);
+      const { weight: _w, ...ref } = d.canary;
+      return { next: { ...d, stable: ref, canary: undefined }, newEpoch: true, detail: `promoted ${refLabel(ref)} (${reason}); previous stable ${refLabel(d.stable)}` };
+    });
+  }
+
+  /**
+   * Sends all traffic back to the stable version and drops the canary. Without a canary, it
+   * restores the stable version from before the last promotion.
+   */
+  async rollback(name: string, reason = "manual"): Promise<Deployment> {
+    return this.mutate(name, "rollback", async (d) => {
+      if (d.canary) return { next: { ...d, canary: undefined }, newEpoch: true, detail: `rolled back canary ${refLabel(d.canary)} (${reason})` };
+      const previous = d.history.find((h) => h.action === "promote")?.detail.match(/previous stable (\S+)@(\S+)$/);
+      if (!previous) throw new ServingError("INVALID_STATE", `deployment '${name}' has no canary and no earlier stable version to roll back to`);
+      const ref: VersionRef = { ...d.stable, model: previous[1], version: previous[2] };
+      return { next: { ...d, stable: ref }, newEpoch: true, detail: `restored stable ${refLabel(ref)} (${reason})` };
+    });
+  }
+
+  async updateSettings(name: string, input: unknown): Promise<Deployment> {
+    const patch = parseWith(updateSettingsSchema, input, "deployment settings") as Partial<DeploymentSettings>;
+    return this.mutate(name, "settings", async (d) => {
+      const next = { ...d, ...patch };
+      if (patch.environment === "production" && d.environment !== "production") {
+        for (const r of [d.stable, d.canary, d.shadow]) if (r) await this.checked(r, "production");
+      }
+      return { next, detail: `settings ${Object.keys(patch).join(", ")}` };
+    });
+  }
+
+  async delete(name: string): Promise<void> {
+    const d = await this.get(name);
+    await this.store.delete(key(name), { condition: { path: "revision", eq: d.revision } }).catch((e) => {
+      if (isConditionFailed(e)) throw new ServingError("ABORTED", `deployment '${name}' changed while deleting it; retry`);
+      throw e;
+    });
+    await this.audit.append({ action: "serving.deployment.delete", resource: `deployment:${name}`, state: { revision: d.revision } });
+    this.changed(name);
+  }
+
+  /** Read, change, write-if-unchanged; a concurrent change makes it start again from the new state. */
+  private async mutate(
+    name: string,
+    action: string,
+    change: (d: Deployment) => Promise<{ next: Deployment; detail: string; newEpoch?: boolean }>,
+  ): Promise<Deployment> {
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const current = await this.get(name);
+      const { next, detail, newEpoch } = await change(current);
+      const now = this.clock.now();
+      const updated: Deployment = {
+        ...next,
+        revision: current.revision + 1,
+        epoch: newEpoch ? current.revision + 1 : current.epoch,
+        updated_at: now,
+        history: [{ time: now, principal: currentPrincipal(), action, detail }, ...current.history].slice(0, HISTORY_LIMIT),
+      };
+      try {
+        await this.store.put(this.item(updated), { condition: { path: "revision", eq: current.revision } });
+      } catch (e) {
+        if (isConditionFailed(e)) continue;
+        throw e;
+      }
+      await this.audit.append({ action: `serving.deployment.${action}`, resource: `deployment:${name}`, state: { revision: updated.revision, detail } });
+      this.changed(name);
+      return updated;
+    }
+    throw new ServingError("ABORTED", `deployment '${name}' is being changed concurrently; retry`);
+  }
+
+  private async checked(ref: VersionRef, environment: string): Promise<VersionRef> {
+    if (!this.resolver) return ref;
+    // Versions served elsewhere (kserve, sagemaker) or from the local model repository need not
+    // be in the registry, except in production, where only registry-approved versions go.
+    const servedWithoutRegistry = ref.backend.type !== "local" || (this.localHas?.(ref.model, ref.version) ?? false);
+    if (environment !== "production" && servedWithoutRegistry) return ref;
+    const { version } = await this.resolver.resolve(ref.model, ref.version);
+    if (environment === "production" && !(await this.resolver.isAllowed(ref.model, version, "production"))) {
+      throw new ServingError("PERMISSION_DENIED", `model '${ref.model}' version ${version} is not approved for production deployments`);
+    }
+    return { ...ref, version };
+  }
+
+  private item(d: Deployment): Item {
+    // JSON round trip drops undefined fields, which the store would reject.
+    return { ...key(d.name), gsi1pk: "DEPLOYMENTS", gsi1sk: d.name, revision: d.revision, deployment: JSON.parse(JSON.stringify(d)) };
+  }
+
+  private changed(name: string): void {
+    for (const l of this.listeners) l(name);
+  }
+}

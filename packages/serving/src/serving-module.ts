@@ -1,0 +1,153 @@
+import { join } from "node:path";
+import type { AuditLog } from "@keel/audit";
+import type { Clock, Logger } from "@keel/core";
+import type { MetadataStore } from "@keel/metadata";
+import type { Hono } from "hono";
+import { AsyncScoring } from "./async-scoring";
+import type { SageMakerRuntimeLike } from "./backends/sagemaker-backend";
+import { CanaryAnalysis, CanaryStats } from "./canary-analysis";
+import { mountDeploymentRoutes } from "./deployment-routes";
+import { DeploymentService } from "./deployment-service";
+import { missing } from "./errors";
+import { type InferenceApi, mountInferenceRoutes, mountMetricsRoute, mountRepositoryRoutes, serverApi } from "./kserve-routes";
+import { ServingMetrics } from "./metrics";
+import type { ExecutionProvider } from "./model-config";
+import { ModelServer } from "./model-server";
+import type { FeatureReader, ModelResolver, PredictionSink } from "./ports";
+import { Router } from "./router";
+import { MemoryScoringQueue, type ScoringQueue } from "./scoring-queue";
+
+/** What serving needs from the platform (a subset of PlatformDeps). */
+export interface ServingDeps {
+  config: { dataDir: string };
+  store: MetadataStore;
+  artifacts: { getBytes(path: string): Promise<Buffer> };
+  audit: AuditLog;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface ServingModuleOptions {
+  resolver?: ModelResolver;
+  features?: FeatureReader;
+  predictions?: PredictionSink;
+  /**
+   * Run Keel's model server in this process (`keel dev`), over this Triton-layout repository
+   * (default `<dataDir>/models`). `false` in the router Lambda, where every deployment
+   * version names a kserve or sagemaker backend.
+   */
+  modelServer?: false | { repository?: string; provider?: ExecutionProvider; intraOpNumThreads?: number };
+  /** The async scoring queue; default an in-process queue with a local consumer. */
+  queue?: ScoringQueue;
+  /** Consume the queue in this process (default: when the queue is the in-process one). */
+  consume?: boolean;
+  sagemaker?: (region?: string) => SageMakerRuntimeLike;
+  maxBodyBytes?: number;
+  /** How often outcome counters are flushed and auto canary analyses considered (ms). */
+  tickMs?: number;
+}
+
+export interface ServingService {
+  server?: ModelServer;
+  deployments: DeploymentService;
+  router: Router;
+  analysis: CanaryAnalysis;
+  scoring: AsyncScoring;
+  stats: CanaryStats;
+  metrics: ServingMetrics;
+}
+
+/**
+ * The serving module: the model server (in process locally), the router in front of it
+ * under `/v2/...` (a name that is a deployment routes through it; any other name goes to
+ * the model server directly), Triton's repository API, `/metrics`, the deployment API under
+ * `/api/v1/deployments` and asynchronous scoring.
+ */
+export function createServingModule(deps: ServingDeps, opts: ServingModuleOptions = {}) {
+  const metrics = new ServingMetrics();
+  const serverOpts = opts.modelServer === false ? undefined : (opts.modelServer ?? {});
+  const server = serverOpts
+    ? new ModelServer({
+        repository: serverOpts.repository ?? join(deps.config.dataDir, "models"),
+        provider: serverOpts.provider,
+        intraOpNumThreads: serverOpts.intraOpNumThreads,
+        metrics,
+        log: deps.log,
+      })
+    : undefined;
+  const deployments = new DeploymentService(deps.store, deps.audit, deps.clock, opts.resolver, server ? (m, v) => server.has(m, v) : undefined);
+  const stats = new CanaryStats(deps.store, deps.clock);
+  const router = new Router({
+    deployments,
+    backends: { server, resolver: opts.resolver, artifacts: deps.artifacts, sagemaker: opts.sagemaker },
+    stats,
+    metrics,
+    clock: deps.clock,
+    log: deps.log,
+    features: opts.features,
+    predictions: opts.predictions,
+  });
+  const analysis = new CanaryAnalysis(stats, deployments);
+  const queue = opts.queue ?? new MemoryScoringQueue();
+  const scoring = new AsyncScoring(queue, router, deps.store, deps.clock, deps.log);
+  const consume = opts.consume ?? queue instanceof MemoryScoringQueue;
+  const service: ServingService = { server, deployments, router, analysis, scoring, stats, metrics };
+
+  const direct = server ? serverApi(server) : undefined;
+  const noServer = (m: string) => missing(`'${m}' is not a deployment (and no model server runs here)`);
+  const api: InferenceApi = {
+    async metadata(m, v) {
+      if (await router.lookup(m)) return { ...(await (await router.backendFor(m, v)).metadata()), name: m };
+      if (!direct) throw noServer(m);
+      return direct.metadata(m, v);
+    },
+    async ready(m, v) {
+      if (await router.lookup(m)) return (await router.backendFor(m, v)).ready();
+      return direct ? direct.ready(m, v) : false;
+    },
+    async infer(m, v, body, ctx) {
+      if (await router.lookup(m)) return router.inferBody(m, v, body, ctx);
+      if (!direct) throw noServer(m);
+      return direct.infer(m, v, body, ctx);
+    },
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  const lastAnalysis = new Map<string, number>();
+  const tick = async () => {
+    await stats.flush();
+    for (const d of await deployments.list()) {
+      if (!d.canary || !d.analysis.auto) continue;
+      const due = (lastAnalysis.get(d.name) ?? 0) + d.analysis.interval_s * 1000;
+      if (deps.clock.now() < due) continue;
+      lastAnalysis.set(d.name, deps.clock.now());
+      const r = await analysis.run(d.name);
+      if (r.decision === "promote" || r.decision === "rollback") deps.log.info("canary analysis applied", { ...r });
+    }
+  };
+
+  return {
+    name: "serving",
+    service,
+    routes(app: Hono) {
+      mountInferenceRoutes(app, api, { maxBodyBytes: opts.maxBodyBytes, extensions: server ? ["model_repository"] : [] });
+      if (server) mountRepositoryRoutes(app, server);
+      mountMetricsRoute(app, metrics);
+      mountDeploymentRoutes(app, { deployments, analysis, scoring });
+    },
+    async start() {
+      await server?.loadRepository();
+      if (consume) scoring.start();
+      timer = setInterval(() => {
+        tick().catch((e) => deps.log.warn("serving background tick failed", { err: (e as Error).message }));
+      }, opts.tickMs ?? 1_000);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await scoring.stop();
+      await stats.flush().catch(() => undefined);
+      await server?.close();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { z } from "zod";
+import type { Dataset } from "./dataset";
+import { Random } from "./random";
+
+/**
+ * The training-time distribution of every feature, stored as `baseline/profile.json` in the
+ * run's artifacts. Drift monitoring compares live traffic to it: PSI over these bins, and a
+ * two-sample KS test against `sample`.
+ *
+ * Bins: a value v belongs to the first bin b with v <= edges[b], else the last bin
+ * (`counts.length === edges.length + 1`).
+ */
+export const featureProfileSchema = z.object({
+  name: z.string(),
+  edges: z.array(z.number()),
+  counts: z.array(z.number().int().nonnegative()),
+  mean: z.number(),
+  std: z.number(),
+  min: z.number(),
+  max: z.number(),
+  /** A seeded uniform sample of training values, sorted ascending. */
+  sample: z.array(z.number()),
+});
+export const baselineProfileSchema = z.object({
+  version: z.literal(1),
+  rows: z.number().int().positive(),
+  features: z.array(featureProfileSchema).min(1),
+});
+export type FeatureProfile = z.infer<typeof featureProfileSchema>;
+export type BaselineProfile = z.infer<typeof baselineProfileSchema>;
+
+export interface ProfileOptions {
+  /** Quantile bins per feature (fewer when values repeat). */
+  bins?: number;
+  sampleSize?: number;
+  seed?: number;
+}
+
+/** Index of the bin holding v (see `featureProfileSchema`). */
+export function profileBin(edges: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (edges[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export function profileDataset(data: Dataset, opts: ProfileOptions = {}): BaselineProfile {
+  const bins = opts.bins ?? 10;
+  const n = data.label.length;
+  const sampleIdx = new Random((opts.seed ?? 0) ^ 0x1b873593).sample(n, opts.sampleSize ?? 1000);
+  const features = data.features.map((name, f) => {
+    const col = data.columns[f];
+    const sorted = Float64Array.from(col).sort();
+    const edges: number[] = [];
+    for (let k = 1; k < bins; k++) {
+      const v = sorted[Math.min(n - 1, Math.floor((k * n) / bins))];
+      if ((edges.length === 0 || v > edges[edges.length - 1]) && v < sorted[n - 1]) edges.push(v);
+    }
+    const counts = new Array<number>(edges.length + 1).fill(0);
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      counts[profileBin(edges, col[i])]++;
+      sum += col[i];
+    }
+    const mean = sum / n;
+    let v = 0;
+    for (let i = 0; i < n; i++) v += (col[i] - mean) ** 2;
+    const sample = Array.from(sampleIdx, (i) => col[i]).sort((a, b) => a - b);
+    return { name, edges, counts, mean, std: Math.sqrt(v / n), min: sorted[0], max: sorted[n - 1], sample };
+  });
+  return { version: 1, rows: n, features };
+}

@@ -1,0 +1,71 @@
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { parseWith } from "@keel/core";
+import { z } from "zod";
+import { TrainError } from "./errors";
+import { readParquetDataset } from "./parquet-dataset";
+import { MlflowRestLogger } from "./tracking";
+import { resolveAlgorithmParams, trainModel, trainSpecSchema } from "./train-run";
+
+export const trainStepInputSchema = trainSpecSchema.extend({
+  /** Parquet file: a path, file:// URI, or any URI the injected reader understands (s3://). */
+  trainingSetUri: z.string().min(1),
+  label: z.string().min(1),
+  features: z.array(z.string().min(1)).min(1),
+  trackingUrl: z.url(),
+  experimentId: z.string().min(1),
+  /** An existing run to log into; without it the step creates (and finishes) one. */
+  runId: z.string().min(1).optional(),
+  runName: z.string().min(1).optional(),
+});
+export type TrainStepInput = z.input<typeof trainStepInputSchema>;
+
+export interface TrainStepOutput {
+  /** `runs:/<runId>/model`, the source to register a model version from. */
+  modelUri: string;
+  runId: string;
+  experimentId: string;
+  metrics: Record<string, number>;
+}
+
+export interface TrainStepDeps {
+  /** Reads a training set by URI; the default reads local paths and file:// URIs. */
+  readUri?: (uri: string) => Promise<Uint8Array>;
+  headers?: Record<string, string>;
+}
+
+async function readLocal(uri: string): Promise<Uint8Array> {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith("file://")) {
+    throw new TrainError("INVALID_PARAMETER_VALUE", `cannot read training set '${uri}': only local paths and file:// URIs here`);
+  }
+  const path = uri.startsWith("file://") ? fileURLToPath(uri) : uri;
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new TrainError("INVALID_PARAMETER_VALUE", `cannot read training set '${uri}': ${(e as NodeJS.ErrnoException).code}`);
+  }
+}
+
+/**
+ * The built-in trainer as a `lambda`-kind pipeline step: reads the training set, trains,
+ * logs the run to Keel's tracking server and returns where the model is.
+ */
+export async function trainHandler(input: unknown, deps: TrainStepDeps = {}): Promise<TrainStepOutput> {
+  const req = parseWith(trainStepInputSchema, input, "train step input");
+  // Everything checkable is checked before a run exists, so a bad request leaves no trace.
+  resolveAlgorithmParams(req);
+  const data = await readParquetDataset(await (deps.readUri ?? readLocal)(req.trainingSetUri), req.label, req.features);
+  const created = !req.runId;
+  const logger = req.runId
+    ? new MlflowRestLogger({ trackingUrl: req.trackingUrl, experimentId: req.experimentId, runId: req.runId, headers: deps.headers })
+    : await MlflowRestLogger.createRun(req.trackingUrl, req.experimentId, { runName: req.runName, headers: deps.headers });
+  const { runId } = logger.run;
+  try {
+    const { metrics } = await trainModel(data, req, logger, runId);
+    if (created) await logger.finish("FINISHED");
+    return { modelUri: `runs:/${runId}/model`, runId, experimentId: req.experimentId, metrics };
+  } catch (e) {
+    if (created) await logger.finish("FAILED").catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,114 @@
+import { Duration } from "aws-cdk-lib";
+import { AdvancedSecurityMode, FeaturePlan, Mfa, UserPool, UserPoolClient } from "aws-cdk-lib/aws-cognito";
+import { Api as HttpApi, type StackContext, use } from "sst/constructs";
+import { grantPrefix, grantTable, keelFunction, platformEnv } from "./functions";
+import { Features } from "./Features";
+import { Network } from "./Network";
+import { stageSettings } from "./settings";
+import { PREFIX, Storage } from "./Storage";
+
+/** SST's names for the log retentions a stage may choose. */
+export const RETENTION_NAME = { 7: "one_week", 30: "one_month", 365: "one_year", 3653: "ten_years" } as const;
+
+/**
+ * The platform's HTTP entry points. One Lambda (`functions/api.ts`, the Hono app) serves every
+ * path; two HTTP APIs in front of it differ only in who may call:
+ *  - UserApi: a JWT authorizer (OIDC issuer/audience per stage, or the stage's own Cognito
+ *    pool). Notebooks send `MLFLOW_TRACKING_TOKEN` as `Authorization: Bearer <jwt>`; the CLI,
+ *    SDK and browsers do the same.
+ *  - ServiceApi: IAM (SigV4). Pipelines' Step Functions tasks, the scoring consumer, CI and
+ *    other AWS workloads call `/api/v1/*` and `/v2/*` with their role, no tokens to rotate.
+ * Each API has exactly ONE catch-all route (`$default`), so routing stays in the Hono app and
+ * there is one function to warm, not one per route. The Serving stack adds `/v2/{proxy+}`
+ * to both APIs for the router Lambda.
+ */
+export function Api({ stack, app }: StackContext) {
+  const settings = stageSettings(app);
+  const { vpc, lambdaSg, privateSubnets } = use(Network);
+  const { table, bucket, key } = use(Storage);
+  const features = use(Features);
+
+  const apiFn = keelFunction(stack, "ApiFn", {
+    handler: "functions/api.handler",
+    description: "Keel HTTP API (MLflow REST, /api/v1, artifact proxy)",
+    memorySize: 1769, // one full vCPU: JSON-heavy search and artifact proxying are CPU-bound
+    timeout: 29, // API Gateway's integration limit is 30 s
+    vpc,
+    vpcSubnets: privateSubnets,
+    securityGroups: [lambdaSg],
+    environment: {
+      ...platformEnv(app.stage, table, bucket, PREFIX.artifacts),
+      ...features.onlineEnv,
+      ...features.offlineEnv,
+    },
+  });
+  grantTable(apiFn, table, key, "readwrite");
+  grantPrefix(apiFn, bucket, key, PREFIX.artifacts, "readwrite");
+  // The registry publishes approved versions into the Triton model repository.
+  grantPrefix(apiFn, bucket, key, PREFIX.models, "readwrite");
+  features.grantOnline(apiFn);
+  features.grantOffline(apiFn);
+
+  const jwt = settings.jwt ?? cognitoIssuer(stack, app.stage);
+  const accessLog = {
+    retention: RETENTION_NAME[settings.logRetentionDays],
+    // JSON lines with the caller, so access is auditable next to the audit trail.
+    format: JSON.stringify({
+      requestId: "$context.requestId",
+      ip: "$context.identity.sourceIp",
+      caller: "$context.identity.caller",
+      user: "$context.identity.userArn",
+      sub: "$context.authorizer.claims.sub",
+      time: "$context.requestTime",
+      method: "$context.httpMethod",
+      path: "$context.path",
+      status: "$context.status",
+      latency: "$context.responseLatency",
+    }),
+  };
+
+  const userApi = new HttpApi(stack, "UserApi", {
+    authorizers: { jwt: { type: "jwt", jwt } },
+    defaults: { authorizer: "jwt", throttle: { rate: 500, burst: 1000 } },
+    accessLog,
+    routes: { $default: apiFn },
+  });
+  const serviceApi = new HttpApi(stack, "ServiceApi", {
+    defaults: { authorizer: "iam", throttle: { rate: 1000, burst: 2000 } },
+    accessLog,
+    routes: { $default: apiFn },
+  });
+
+  stack.addOutputs({ UserApiUrl: userApi.url, ServiceApiUrl: serviceApi.url, JwtIssuer: jwt.issuer });
+  return { apiFn, userApi, serviceApi, jwt };
+}
+
+/**
+ * A stage without its own identity provider gets a Cognito user pool: MFA required, strong
+ * passwords, threat protection enforced. Its issuer and app client become the JWT authorizer's.
+ */
+function cognitoIssuer(stack: StackContext["stack"], stage: string): { issuer: string; audience: string[] } {
+  const pool = new UserPool(stack, "Users", {
+    userPoolName: `keel-${stage}`,
+    selfSignUpEnabled: false,
+    signInAliases: { email: true },
+    mfa: Mfa.REQUIRED,
+    mfaSecondFactor: { otp: true, sms: false },
+    passwordPolicy: { minLength: 12, requireDigits: true, requireLowercase: true, requireUppercase: true, requireSymbols: true },
+    featurePlan: FeaturePlan.PLUS,
+    advancedSecurityMode: AdvancedSecurityMode.ENFORCED,
+  });
+  const client = new UserPoolClient(stack, "UsersClient", {
+    userPool: pool,
+    // Notebooks and the CLI sign in with SRP and keep a refresh token; no client secret.
+    authFlows: { userSrp: true },
+    accessTokenValidity: Duration.hours(1),
+    idTokenValidity: Duration.hours(1),
+    refreshTokenValidity: Duration.days(30),
+    preventUserExistenceErrors: true,
+  });
+  return {
+    issuer: `https://cognito-idp.${stack.region}.amazonaws.com/${pool.userPoolId}`,
+    audience: [client.userPoolClientId],
+  };
+}

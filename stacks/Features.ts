@@ -1,0 +1,211 @@
+import { Duration } from "aws-cdk-lib";
+import { CfnWorkGroup } from "aws-cdk-lib/aws-athena";
+import { CfnKeyspace, CfnTable } from "aws-cdk-lib/aws-cassandra";
+import { InterfaceVpcEndpointAwsService, Peer, Port } from "aws-cdk-lib/aws-ec2";
+import { CfnDatabase } from "aws-cdk-lib/aws-glue";
+import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
+import { Secret } from "aws-cdk-lib/aws-secretsmanager";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import { ENV } from "@keel/core";
+import { type Function, type StackContext, use } from "sst/constructs";
+import { STACK_ENV } from "./env";
+import { grantPrefix, grantTable, keelFunction, platformEnv, scheduleFunction } from "./functions";
+import { Network } from "./Network";
+import { resourceEndingWith, suppress } from "./nag";
+import { stageSettings } from "./settings";
+import { PREFIX, Storage } from "./Storage";
+
+/**
+ * The online feature table on Keyspaces: one partition per (entity, view), one row per feature,
+ * so a read of N features of one entity is a single-partition query and a view's features can
+ * be written in one unlogged batch.
+ */
+export const ONLINE_TABLE = {
+  name: "online_features",
+  partitionKey: ["entity_key", "feature_view"],
+  clusteringKey: "feature_name",
+  columns: { value: "blob", event_ts: "timestamp", created_ts: "timestamp" },
+} as const;
+
+/**
+ * The feature store's AWS side for a stage: the online store (Keyspaces with a private
+ * endpoint, or ScyllaDB Cloud through a secret), the offline store (Parquet under `offline/`
+ * in the artifact bucket, catalogued in Glue, queried with Athena) and the materialization
+ * schedule.
+ */
+export function Features({ stack, app }: StackContext) {
+  const settings = stageSettings(app);
+  const { vpc, lambdaSg, endpointSg, privateSubnets } = use(Network);
+  const { table, bucket, key } = use(Storage);
+  const keyspaceName = `keel_${app.stage.replace(/[^a-zA-Z0-9]/g, "_")}`;
+
+  // The variables any function reading online features needs; consumers spread them in.
+  const onlineEnv: Record<string, string> = { [ENV.ONLINE_STORE]: "cql", [ENV.CQL_KEYSPACE]: keyspaceName };
+  let grantOnline: (fn: Function) => void;
+
+  if (settings.onlineStore.type === "keyspaces") {
+    const keyspace = new CfnKeyspace(stack, "Keyspace", {
+      keyspaceName,
+      replicationSpecification: { replicationStrategy: "SINGLE_REGION" },
+    });
+    const onlineTable = new CfnTable(stack, "OnlineTable", {
+      keyspaceName,
+      tableName: ONLINE_TABLE.name,
+      partitionKeyColumns: ONLINE_TABLE.partitionKey.map((columnName) => ({ columnName, columnType: "text" })),
+      clusteringKeyColumns: [{ column: { columnName: ONLINE_TABLE.clusteringKey, columnType: "text" }, orderBy: "ASC" }],
+      regularColumns: Object.entries(ONLINE_TABLE.columns).map(([columnName, columnType]) => ({ columnName, columnType })),
+      billingMode: { mode: "ON_DEMAND" },
+      pointInTimeRecoveryEnabled: true,
+      encryptionSpecification: { encryptionType: "CUSTOMER_MANAGED_KMS_KEY", kmsKeyIdentifier: key.keyArn },
+      // Last-write-wins by the writer's timestamp, as materialization replays older rows.
+      clientSideTimestampsEnabled: true,
+    });
+    onlineTable.addDependency(keyspace);
+
+    // Private path to Keyspaces: with private DNS the public hostname resolves to the endpoint.
+    endpointSg.addIngressRule(Peer.ipv4(vpc.vpcCidrBlock), Port.tcp(9142), "CQL over TLS to Keyspaces");
+    vpc.addInterfaceEndpoint("Keyspaces", {
+      service: InterfaceVpcEndpointAwsService.KEYSPACES,
+      securityGroups: [endpointSg],
+      privateDnsEnabled: true,
+    });
+    Object.assign(onlineEnv, {
+      [ENV.CQL_CONTACT_POINTS]: `cassandra.${stack.region}.amazonaws.com`,
+      [ENV.CQL_LOCAL_DC]: stack.region,
+      [STACK_ENV.CQL_PORT]: "9142",
+      [STACK_ENV.CQL_FLAVOR]: "keyspaces",
+    });
+    const keyspaceArn = `arn:${stack.partition}:cassandra:${stack.region}:${stack.account}:/keyspace/${keyspaceName}/`;
+    grantOnline = (fn) => {
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ["cassandra:Select", "cassandra:Modify"],
+          resources: [`${keyspaceArn}table/${ONLINE_TABLE.name}`],
+        }),
+      );
+      // Drivers read the system keyspaces (peers, schema) when they connect.
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ["cassandra:Select"],
+          resources: [`arn:${stack.partition}:cassandra:${stack.region}:${stack.account}:/keyspace/system*`],
+        }),
+      );
+      fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["kms:Decrypt", "kms:GenerateDataKey"], resources: [key.keyArn] }));
+      suppress(fn, [
+        [
+          "AwsSolutions-IAM5",
+          "CQL drivers read system, system_schema and system_schema_mcs on connect; Select only.",
+          [resourceEndingWith("/keyspace/system*")],
+        ],
+      ]);
+    };
+  } else {
+    const { contactPoints, localDc, credentialsSecretName } = settings.onlineStore;
+    const secret = Secret.fromSecretNameV2(stack, "ScyllaCredentials", credentialsSecretName);
+    Object.assign(onlineEnv, {
+      [ENV.CQL_CONTACT_POINTS]: contactPoints.join(","),
+      [ENV.CQL_LOCAL_DC]: localDc,
+      [STACK_ENV.CQL_FLAVOR]: "scylla",
+      [STACK_ENV.CQL_CREDENTIALS_SECRET]: secret.secretArn,
+    });
+    grantOnline = (fn) => {
+      secret.grantRead(fn);
+      suppress(fn, [
+        [
+          "AwsSolutions-IAM5",
+          "A secret referenced by name has a random 6-character ARN suffix, so the grant ends in '-??????' (this one secret only).",
+          [resourceEndingWith("-??????")],
+        ],
+      ]);
+    };
+  }
+
+  const glueDatabaseName = keyspaceName;
+  new CfnDatabase(stack, "GlueDatabase", {
+    catalogId: stack.account,
+    databaseInput: {
+      name: glueDatabaseName,
+      description: `Keel ${app.stage} offline feature store (one table per feature view over Parquet)`,
+      locationUri: `s3://${bucket.bucketName}/${PREFIX.offline}`,
+    },
+  });
+  const workgroup = new CfnWorkGroup(stack, "AthenaWorkgroup", {
+    name: `keel-${app.stage}`,
+    description: "Point-in-time joins over the offline store",
+    recursiveDeleteOption: settings.removal === "destroy",
+    workGroupConfiguration: {
+      enforceWorkGroupConfiguration: true,
+      publishCloudWatchMetricsEnabled: true,
+      bytesScannedCutoffPerQuery: 1_000_000_000_000,
+      resultConfiguration: {
+        outputLocation: `s3://${bucket.bucketName}/athena-results/`,
+        encryptionConfiguration: { encryptionOption: "SSE_KMS", kmsKey: key.keyArn },
+      },
+    },
+  });
+
+  const offlineEnv: Record<string, string> = {
+    [ENV.OFFLINE_ROOT]: `s3://${bucket.bucketName}/${PREFIX.offline}`,
+    [STACK_ENV.GLUE_DATABASE]: glueDatabaseName,
+    [STACK_ENV.ATHENA_WORKGROUP]: workgroup.name,
+  };
+  const workgroupArn = `arn:${stack.partition}:athena:${stack.region}:${stack.account}:workgroup/${workgroup.name}`;
+  const catalogArn = (kind: string, rest = "") =>
+    `arn:${stack.partition}:glue:${stack.region}:${stack.account}:${kind}${rest}`;
+
+  /** Athena queries in this workgroup over this database's tables; tables per view created at apply time. */
+  const grantOffline = (fn: Function) => {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution"],
+        resources: [workgroupArn],
+      }),
+    );
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartitions", "glue:CreateTable", "glue:UpdateTable", "glue:BatchCreatePartition"],
+        resources: [catalogArn("catalog"), catalogArn("database/", glueDatabaseName), catalogArn("table/", `${glueDatabaseName}/*`)],
+      }),
+    );
+    grantPrefix(fn, bucket, key, PREFIX.offline, "readwrite");
+    grantPrefix(fn, bucket, key, "athena-results/", "readwrite");
+    suppress(fn, [
+      ["AwsSolutions-IAM5", "One Glue table per feature view, created when a view is applied; limited to this stage's database.", [resourceEndingWith(`/${glueDatabaseName}/*`)]],
+    ]);
+  };
+
+  const materialize = keelFunction(stack, "MaterializeFn", {
+    handler: "functions/materialize.handler",
+    description: "Materializes feature views from the offline to the online store",
+    timeout: 900,
+    memorySize: 2048,
+    vpc,
+    vpcSubnets: privateSubnets,
+    securityGroups: [lambdaSg],
+    environment: { ...platformEnv(app.stage, table, bucket, PREFIX.artifacts), ...onlineEnv, ...offlineEnv },
+  });
+  grantTable(materialize, table, key, "readwrite");
+  grantOnline(materialize);
+  grantOffline(materialize);
+
+  const scheduleDlq = new Queue(stack, "ScheduleDlq", {
+    encryption: QueueEncryption.KMS,
+    encryptionMasterKey: key,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  suppress(scheduleDlq, [["AwsSolutions-SQS3", "This queue is itself the dead-letter queue of the schedules."]]);
+  scheduleFunction(stack, "MaterializeSchedule", materialize, {
+    expression: settings.materializeSchedule,
+    description: "Runs incremental feature materialization",
+    deadLetterQueue: scheduleDlq,
+    maxEventAge: Duration.hours(1),
+  });
+
+  stack.addOutputs({ Keyspace: keyspaceName, GlueDatabase: glueDatabaseName, AthenaWorkgroup: workgroup.name ?? "" });
+  return { onlineEnv, offlineEnv, grantOnline, grantOffline, scheduleDlq, keyspaceName, glueDatabaseName, workgroup };
+}

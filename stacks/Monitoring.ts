@@ -1,0 +1,40 @@
+import { Duration } from "aws-cdk-lib";
+import { type StackContext, use } from "sst/constructs";
+import { STACK_ENV } from "./env";
+import { Features } from "./Features";
+import { grantPrefix, grantTable, keelFunction, platformEnv, scheduleFunction } from "./functions";
+import { stageSettings } from "./settings";
+import { PREFIX, Storage } from "./Storage";
+
+/**
+ * Drift monitoring: a schedule runs the drift job over the prediction log the router writes
+ * under `predictions/`; reports are stored as artifacts and summaries in the table.
+ */
+export function Monitoring({ stack, app }: StackContext) {
+  const settings = stageSettings(app);
+  const { table, bucket, key } = use(Storage);
+  const { scheduleDlq } = use(Features);
+
+  const drift = keelFunction(stack, "DriftFn", {
+    handler: "functions/drift.handler",
+    description: "Computes drift (PSI, KS) of recent predictions against each model's reference",
+    timeout: 900,
+    memorySize: 2048,
+    environment: {
+      ...platformEnv(app.stage, table, bucket, PREFIX.artifacts),
+      [STACK_ENV.PREDICTION_LOG_ROOT]: `s3://${bucket.bucketName}/${PREFIX.predictions}`,
+    },
+  });
+  grantTable(drift, table, key, "readwrite");
+  grantPrefix(drift, bucket, key, PREFIX.predictions, "read");
+  grantPrefix(drift, bucket, key, PREFIX.artifacts, "readwrite");
+
+  scheduleFunction(stack, "DriftSchedule", drift, {
+    expression: settings.driftSchedule,
+    description: "Runs the drift job",
+    deadLetterQueue: scheduleDlq,
+    maxEventAge: Duration.hours(6),
+  });
+  stack.addOutputs({ PredictionLogRoot: `s3://${bucket.bucketName}/${PREFIX.predictions}` });
+  return { drift };
+}

@@ -1,0 +1,159 @@
+import { Duration } from "aws-cdk-lib";
+import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import { Key } from "aws-cdk-lib/aws-kms";
+import { FilterCriteria, FilterRule, StartingPosition } from "aws-cdk-lib/aws-lambda";
+import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type BucketProps,
+  ObjectLockRetention,
+  ObjectOwnership,
+} from "aws-cdk-lib/aws-s3";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import { AUDIT_PK } from "@keel/audit";
+import { createTableInput } from "@keel/metadata";
+import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
+import type { StackContext } from "sst/constructs";
+import { removalPolicy } from "./app";
+import { STACK_ENV } from "./env";
+import { grantKey, keelFunction } from "./functions";
+import { resourceEndingWith, suppress } from "./nag";
+import { stageSettings } from "./settings";
+
+/** Bucket prefixes other stacks and the domain agree on. */
+export const PREFIX = {
+  artifacts: "artifacts/",
+  offline: "offline/",
+  predictions: "predictions/",
+  models: "models/",
+} as const;
+
+/**
+ * The platform's data: the single DynamoDB table (keys taken from the metadata package's
+ * own schema, so the two cannot drift), the artifact bucket, and the audit export bucket
+ * under Object Lock in COMPLIANCE mode fed from the table's stream.
+ */
+export function Storage({ stack, app }: StackContext) {
+  const settings = stageSettings(app);
+  const removal = removalPolicy(settings);
+  const key = new Key(stack, "DataKey", {
+    enableKeyRotation: true,
+    description: `Keel ${app.stage}: table, buckets and queues`,
+    removalPolicy: removal,
+  });
+
+  const schema = createTableInput("keel");
+  const keyOf = (type: "HASH" | "RANGE", ks = schema.KeySchema ?? []) => {
+    const name = ks.find((k) => k.KeyType === type)?.AttributeName;
+    if (!name) throw new Error(`createTableInput has no ${type} key`);
+    return { name, type: AttributeType.STRING };
+  };
+  const table = new Table(stack, "Table", {
+    partitionKey: keyOf("HASH"),
+    sortKey: keyOf("RANGE"),
+    billingMode: BillingMode.PAY_PER_REQUEST,
+    encryption: TableEncryption.CUSTOMER_MANAGED,
+    encryptionKey: key,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    // NEW_IMAGE is all the audit export needs; old images would only add cost.
+    stream: StreamViewType.NEW_IMAGE,
+    deletionProtection: settings.removal === "retain",
+    removalPolicy: removal,
+  });
+  for (const gsi of schema.GlobalSecondaryIndexes ?? []) {
+    table.addGlobalSecondaryIndex({
+      indexName: gsi.IndexName ?? "",
+      partitionKey: keyOf("HASH", gsi.KeySchema),
+      sortKey: keyOf("RANGE", gsi.KeySchema),
+    });
+  }
+
+  const destroyable = settings.removal === "destroy";
+  const secure = {
+    blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+    enforceSSL: true,
+    objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    removalPolicy: removal,
+  } satisfies BucketProps;
+
+  const accessLogs = new Bucket(stack, "AccessLogs", {
+    ...secure,
+    // Server access log delivery only writes to SSE-S3 buckets.
+    encryption: BucketEncryption.S3_MANAGED,
+    objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+    versioned: true,
+    autoDeleteObjects: destroyable,
+    lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
+  });
+  suppress(accessLogs, [["AwsSolutions-S1", "This is the server access log target; logging it to itself would loop."]]);
+
+  const bucket = new Bucket(stack, "Artifacts", {
+    ...secure,
+    encryption: BucketEncryption.KMS,
+    encryptionKey: key,
+    bucketKeyEnabled: true,
+    versioned: true,
+    autoDeleteObjects: destroyable,
+    serverAccessLogsBucket: accessLogs,
+    serverAccessLogsPrefix: "artifacts/",
+  });
+
+  const auditBucket = new Bucket(stack, "AuditExport", {
+    ...secure,
+    encryption: BucketEncryption.KMS,
+    encryptionKey: key,
+    bucketKeyEnabled: true,
+    versioned: true,
+    objectLockEnabled: true,
+    objectLockDefaultRetention: ObjectLockRetention.compliance(Duration.days(settings.auditRetentionDays)),
+    serverAccessLogsBucket: accessLogs,
+    serverAccessLogsPrefix: "audit-export/",
+  });
+
+  const exportDlq = new Queue(stack, "AuditExportDlq", {
+    encryption: QueueEncryption.KMS,
+    encryptionMasterKey: key,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  suppress(exportDlq, [["AwsSolutions-SQS3", "This queue is itself the dead-letter queue of the audit export."]]);
+
+  const auditExport = keelFunction(stack, "AuditExportFn", {
+    handler: "functions/audit-export.handler",
+    description: "Copies audit events from the table stream to the Object Lock bucket",
+    environment: { [STACK_ENV.AUDIT_EXPORT_BUCKET]: auditBucket.bucketName },
+  });
+  // Put only: the exporter can neither read back, overwrite-delete nor change retention.
+  auditExport.addToRolePolicy(
+    new PolicyStatement({ effect: Effect.ALLOW, actions: ["s3:PutObject"], resources: [auditBucket.arnForObjects("audit/*")] }),
+  );
+  grantKey(auditExport, key, "readwrite");
+  suppress(auditExport, [
+    ["AwsSolutions-IAM5", "Audit object keys (audit/<seq>.json) are created per event; the grant is PutObject under audit/ only.", [resourceEndingWith("/audit/*")]],
+    [
+      "AwsSolutions-IAM5",
+      "Sending failed batches to the KMS-encrypted DLQ needs the data key's GenerateDataKey*/ReEncrypt* (CDK's SQS grant), scoped to that one key.",
+      ["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"],
+    ],
+  ]);
+  auditExport.addEventSource(
+    new DynamoEventSource(table, {
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      batchSize: 100,
+      bisectBatchOnError: true,
+      retryAttempts: 10,
+      onFailure: new SqsDlq(exportDlq),
+      // Only audit items reach the function: the stream carries every write to the table.
+      filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual("INSERT"), dynamodb: { Keys: { pk: { S: FilterRule.isEqual(AUDIT_PK) } } } })],
+    }),
+  );
+
+  stack.addOutputs({
+    TableName: table.tableName,
+    ArtifactBucket: bucket.bucketName,
+    AuditExportBucket: auditBucket.bucketName,
+  });
+  return { key, table, bucket, auditBucket, accessLogs };
+}

@@ -1,0 +1,122 @@
+import { ENV } from "@keel/core";
+import type { IKey } from "aws-cdk-lib/aws-kms";
+import { Duration } from "aws-cdk-lib";
+import { Effect, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { Schedule, ScheduleExpression, TimeWindow } from "aws-cdk-lib/aws-scheduler";
+import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
+import type { IBucket } from "aws-cdk-lib/aws-s3";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import { Function, type FunctionProps } from "sst/constructs";
+import type { Construct } from "constructs";
+import { resourceEndingWith, suppress } from "./nag";
+
+/**
+ * A Lambda function with the platform defaults (nodejs22.x, arm64, X-Ray, externals from
+ * configureApp) and the cdk-nag findings every Keel function shares, each with its reason.
+ */
+export function keelFunction(scope: Construct, id: string, props: FunctionProps & { handler: string }): Function {
+  const fn = new Function(scope, id, props);
+  suppress(fn, [
+    [
+      "AwsSolutions-IAM4",
+      "AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs; VPC functions also need AWSLambdaVPCAccessExecutionRole to manage their ENIs.",
+      [
+        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+      ],
+    ],
+    [
+      "AwsSolutions-L1",
+      "Keel pins nodejs22.x (the current Node LTS, the version the code is tested on); nodejs24.x is adopted deliberately, not by default.",
+    ],
+    [
+      "AwsSolutions-IAM5",
+      "X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions (Resource '*'); tests/infra checks no data action is granted on '*'.",
+      ["Resource::*"],
+    ],
+  ]);
+  return fn;
+}
+
+/** The variables every function that touches platform data gets, named by `@keel/core` ENV. */
+export function platformEnv(stage: string, table: ITable, bucket: IBucket, prefix: string): Record<string, string> {
+  return {
+    [ENV.STAGE]: stage,
+    [ENV.TABLE]: table.tableName,
+    [ENV.ARTIFACT_ROOT]: `s3://${bucket.bucketName}/${prefix}`,
+  };
+}
+
+const TABLE_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"];
+const TABLE_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"];
+
+/**
+ * Item-level access to the single table and its GSIs: no Scan, no table administration.
+ * The MetadataStore port only ever queries by key, so nothing broader is needed.
+ */
+export function grantTable(fn: Function, table: ITable, key: IKey, mode: "read" | "readwrite"): void {
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: mode === "read" ? TABLE_READ : [...TABLE_READ, ...TABLE_WRITE],
+      resources: [table.tableArn, `${table.tableArn}/index/*`],
+    }),
+  );
+  grantKey(fn, key, mode);
+  suppress(fn, [
+    ["AwsSolutions-IAM5", "Queries may use any of the table's GSIs (gsi1..gsi3); the grant is limited to this table's indexes.", [resourceEndingWith("/index/*")]],
+  ]);
+}
+
+/**
+ * Object access under one key prefix of a bucket (e.g. `artifacts/`), plus listing limited to
+ * that prefix. Writers may put and delete; nobody gets bucket-level configuration actions.
+ */
+export function grantPrefix(fn: Function, bucket: IBucket, key: IKey, prefix: string, mode: "read" | "readwrite"): void {
+  const objectActions = mode === "read" ? ["s3:GetObject"] : ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"];
+  fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: objectActions, resources: [bucket.arnForObjects(`${prefix}*`)] }));
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ["s3:ListBucket"],
+      resources: [bucket.bucketArn],
+      conditions: { StringLike: { "s3:prefix": [`${prefix}*`] } },
+    }),
+  );
+  grantKey(fn, key, mode);
+  suppress(fn, [
+    ["AwsSolutions-IAM5", `Object keys under ${prefix} are created at run time; the grant is limited to that prefix.`, [resourceEndingWith(`/${prefix}*`)]],
+  ]);
+}
+
+/** Use of the data key for reading (Decrypt) or writing (also GenerateDataKey) only. */
+export function grantKey(fn: Function, key: IKey, mode: "read" | "readwrite"): void {
+  const actions = mode === "read" ? ["kms:Decrypt"] : ["kms:Decrypt", "kms:GenerateDataKey"];
+  fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions, resources: [key.keyArn] }));
+}
+
+/**
+ * Runs a function on an EventBridge Scheduler expression with retries, and sends events that
+ * still fail to the dead-letter queue. The scheduler's role may invoke only this function.
+ */
+export function scheduleFunction(
+  scope: Construct,
+  id: string,
+  fn: Function,
+  opts: { expression: string; description: string; deadLetterQueue: IQueue; maxEventAge: Duration },
+): Schedule {
+  const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal("scheduler.amazonaws.com") });
+  const schedule = new Schedule(scope, id, {
+    description: opts.description,
+    schedule: ScheduleExpression.expression(opts.expression),
+    timeWindow: TimeWindow.off(),
+    target: new LambdaInvoke(fn, { role, deadLetterQueue: opts.deadLetterQueue, retryAttempts: 2, maxEventAge: opts.maxEventAge }),
+  });
+  // After the target's grants exist: suppressions reach only children present at call time.
+  suppress(role, [
+    ["AwsSolutions-IAM5", "CDK's invoke grant covers the function's versions and aliases (<function arn>:*); this one function only.", [resourceEndingWith(":*")]],
+    ["AwsSolutions-IAM5", "Sending to the KMS-encrypted dead-letter queue needs the data key's GenerateDataKey*/ReEncrypt* (CDK's SQS grant).", ["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"]],
+  ]);
+  return schedule;
+}

@@ -1,0 +1,13 @@
+import type { StackContext } from "sst/constructs";
+
+/** A stack function as `app.stack` takes it. */
+export type KeelStack = (ctx: StackContext) => unknown;
+import { Api } from "./Api";
+import { Features } from "./Features";
+import { Monitoring } from "./Monitoring";
+import { Network } from "./Network";
+import { Serving } from "./Serving";
+import { Storage } from "./Storage";
+
+/** Every stack, in dependency order (a stack may only `use` those before it). */
+export const keelStacks: KeelStack[] = [Network, Storage, Features, Api, Serving, Monitoring];

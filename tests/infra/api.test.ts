@@ -1,0 +1,101 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import type { Template } from "aws-cdk-lib/assertions";
+import { ENV } from "@keel/core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { Api } from "../../stacks/Api";
+import { Features } from "../../stacks/Features";
+import { Network } from "../../stacks/Network";
+import { Storage } from "../../stacks/Storage";
+import { expectNoNagErrors, iamViolations, resourcesOf, staticImports, type Synthesized, synthStacks } from "./synth";
+
+const jwt = { issuer: "https://login.example.com/realms/keel", audience: ["keel-notebooks", "keel-cli"] };
+let out: Synthesized;
+let t: Template;
+beforeAll(async () => {
+  out = await synthStacks([Network, Storage, Features, Api], { stage: "infra-api", config: { jwt } });
+  t = out.templates.Api;
+});
+
+const apiFunction = () => resourcesOf(t, "AWS::Lambda::Function").find((f) => f.Handler === "functions/api.handler");
+
+describe("Api stack", () => {
+  it("has two HTTP APIs with exactly one catch-all route each, both to the one API function", () => {
+    expect(resourcesOf(t, "AWS::ApiGatewayV2::Api")).toHaveLength(2);
+    const routes = resourcesOf(t, "AWS::ApiGatewayV2::Route");
+    expect(routes.map((r) => r.RouteKey)).toEqual(["$default", "$default"]);
+    const integrations = resourcesOf(t, "AWS::ApiGatewayV2::Integration");
+    expect(integrations).toHaveLength(2);
+    const targets = integrations.map((i) => JSON.stringify(i.IntegrationUri));
+    expect(new Set(targets).size).toBe(1);
+    expect(targets[0]).toContain("ApiFn");
+    const handlers = resourcesOf(t, "AWS::Lambda::Function").map((f) => f.Handler);
+    expect(handlers.filter((h) => h === "functions/api.handler")).toHaveLength(1);
+  });
+
+  it("guards the user API with the stage's JWT issuer and audiences", () => {
+    t.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", {
+      AuthorizerType: "JWT",
+      IdentitySource: ["$request.header.Authorization"],
+      JwtConfiguration: { Issuer: jwt.issuer, Audience: jwt.audience },
+    });
+    t.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "$default", AuthorizationType: "JWT" });
+    // An issuer given in settings means no Cognito pool is created.
+    expect(resourcesOf(t, "AWS::Cognito::UserPool")).toHaveLength(0);
+  });
+
+  it("guards the service API with IAM (SigV4)", () => {
+    t.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "$default", AuthorizationType: "AWS_IAM" });
+    const kinds = resourcesOf(t, "AWS::ApiGatewayV2::Route").map((r) => r.AuthorizationType).sort();
+    expect(kinds).toEqual(["AWS_IAM", "JWT"]);
+  });
+
+  it("logs access on both APIs", () => {
+    for (const stage of resourcesOf(t, "AWS::ApiGatewayV2::Stage")) {
+      expect(stage.AccessLogSettings?.DestinationArn).toBeDefined();
+    }
+  });
+
+  it("runs the Hono app on nodejs22.x arm64 in the VPC with the platform's env names", () => {
+    const fn = apiFunction();
+    expect(fn).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"], TracingConfig: { Mode: "Active" } });
+    expect(fn.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
+    const vars = fn.Environment.Variables;
+    for (const name of [ENV.STAGE, ENV.TABLE, ENV.ARTIFACT_ROOT, ENV.ONLINE_STORE, ENV.CQL_CONTACT_POINTS, ENV.CQL_KEYSPACE, ENV.CQL_LOCAL_DC, ENV.OFFLINE_ROOT]) {
+      expect(vars, name).toHaveProperty(name);
+    }
+    expect(vars[ENV.STAGE]).toBe("infra-api");
+    expect(vars[ENV.ONLINE_STORE]).toBe("cql");
+  });
+
+  it("grants item-level table access (no Scan, no admin) and prefix-limited object access", () => {
+    const statements = resourcesOf(t, "AWS::IAM::Policy")
+      .filter((p) => JSON.stringify(p.Roles).includes("ApiFn"))
+      .flatMap((p) => p.PolicyDocument.Statement);
+    const actions = statements.flatMap((s) => [s.Action].flat());
+    expect(actions).toContain("dynamodb:Query");
+    expect(actions).not.toContain("dynamodb:Scan");
+    expect(actions.filter((a) => a.startsWith("dynamodb:") && /Table|Delete.*Table|Restore/.test(a))).toEqual([]);
+    const objectGrants = statements.filter((s) => [s.Action].flat().includes("s3:GetObject"));
+    expect(objectGrants.length).toBeGreaterThan(0);
+    for (const s of objectGrants) expect(JSON.stringify(s.Resource)).toMatch(/\/(artifacts|models|offline|athena-results)\/\*/);
+  });
+
+  it("bundles the app without onnxruntime-node or DuckDB, and loads no absent module at cold start", () => {
+    const bundle = path.join(out.bundles["functions/api.handler"], "functions/api.mjs");
+    const code = readFileSync(bundle, "utf8");
+    // Their code (hundreds of MB with native binaries) stays out of the bundle ...
+    expect(code).not.toMatch(/onnxruntime-node\/dist|InferenceSession\.create =/);
+    expect(code).not.toContain("@duckdb/node-bindings-");
+    // ... so nothing may import them (or dynalite) statically: Lambda would fail to start.
+    expect(staticImports(bundle)).toEqual([]);
+  });
+
+  it("grants no wildcard actions and no data action on '*'", () => {
+    expect(iamViolations(out)).toEqual([]);
+  });
+
+  it("passes cdk-nag AwsSolutions with a reason for every suppression", () => {
+    expectNoNagErrors(out);
+  });
+});

@@ -1,0 +1,50 @@
+import type { Template } from "aws-cdk-lib/assertions";
+import { ENV } from "@keel/core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { STACK_ENV } from "../../stacks/env";
+import { Features } from "../../stacks/Features";
+import { Network } from "../../stacks/Network";
+import { Storage } from "../../stacks/Storage";
+import { expectNoNagErrors, iamViolations, resourcesOf, type Synthesized, synthStacks } from "./synth";
+
+const scylla = {
+  type: "scylla" as const,
+  contactPoints: ["node-0.aws-us-east-1.keel.clusters.scylla.cloud", "node-1.aws-us-east-1.keel.clusters.scylla.cloud"],
+  localDc: "AWS_US_EAST_1",
+  credentialsSecretName: "keel/scylla",
+};
+let out: Synthesized;
+let t: Template;
+beforeAll(async () => {
+  out = await synthStacks([Network, Storage, Features], { stage: "infra-scylla", config: { onlineStore: scylla } });
+  t = out.templates.Features;
+});
+
+describe("Features stack (ScyllaDB Cloud)", () => {
+  it("creates no Keyspaces resources or endpoint", () => {
+    expect(resourcesOf(t, "AWS::Cassandra::Keyspace")).toEqual([]);
+    expect(resourcesOf(t, "AWS::Cassandra::Table")).toEqual([]);
+    expect(JSON.stringify(resourcesOf(t, "AWS::EC2::VPCEndpoint"))).not.toContain("cassandra");
+  });
+
+  it("points functions at the contact points and the credentials secret, readable by them only", () => {
+    const fn = resourcesOf(t, "AWS::Lambda::Function").find((f) => f.Handler === "functions/materialize.handler");
+    const vars = fn.Environment.Variables;
+    expect(vars[ENV.CQL_CONTACT_POINTS]).toBe(scylla.contactPoints.join(","));
+    expect(vars[ENV.CQL_LOCAL_DC]).toBe(scylla.localDc);
+    expect(vars[STACK_ENV.CQL_FLAVOR]).toBe("scylla");
+    expect(JSON.stringify(vars[STACK_ENV.CQL_CREDENTIALS_SECRET])).toContain("secret:keel/scylla");
+    const secretGrant = resourcesOf(t, "AWS::IAM::Policy")
+      .flatMap((p) => p.PolicyDocument.Statement)
+      .find((s) => [s.Action].flat().includes("secretsmanager:GetSecretValue"));
+    expect(JSON.stringify(secretGrant.Resource)).toContain("secret:keel/scylla-??????");
+  });
+
+  it("grants no wildcard actions and no data action on '*'", () => {
+    expect(iamViolations(out)).toEqual([]);
+  });
+
+  it("passes cdk-nag AwsSolutions with a reason for every suppression", () => {
+    expectNoNagErrors(out);
+  });
+});
