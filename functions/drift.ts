@@ -15,7 +15,11 @@ await platform.start();
 const eventSchema = z.object({ deployments: z.array(z.string()).optional(), window: z.string().optional() });
 
 export async function handler(event: unknown): Promise<unknown> {
-  const input = parseWith(eventSchema, event && typeof event === "object" ? event : {}, "drift schedule input");
+  const input = parseWith(
+    eventSchema,
+    event && typeof event === "object" ? event : {},
+    "drift schedule input",
+  );
   const windowMs = input.window ? parseWindow(input.window) : undefined;
   const monitoring = platform.services.monitoring;
   return withContext({ principal: "keel-scheduler", requestId: newToken() }, async () => {
@@ -26,11 +30,13 @@ export async function handler(event: unknown): Promise<unknown> {
         const r = await monitoring.runDrift(deployment, { windowMs });
         results.push({ deployment, status: r.status, reportId: r.id });
       } catch (e) {
-        if (isKeelError(e) && e.code === "RESOURCE_DOES_NOT_EXIST") results.push({ deployment, skipped: e.message });
+        if (isKeelError(e) && e.code === "RESOURCE_DOES_NOT_EXIST")
+          results.push({ deployment, skipped: e.message });
         else failures.push(`${deployment}: ${(e as Error).message}`);
       }
     }
-    if (failures.length > 0) throw new Error(`drift job failed for ${failures.length} deployment(s): ${failures.join("; ")}`);
+    if (failures.length > 0)
+      throw new Error(`drift job failed for ${failures.length} deployment(s): ${failures.join("; ")}`);
     return { results };
   });
 }

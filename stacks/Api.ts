@@ -1,9 +1,12 @@
 import { Duration } from "aws-cdk-lib";
 import { AdvancedSecurityMode, FeaturePlan, Mfa, UserPool, UserPoolClient } from "aws-cdk-lib/aws-cognito";
+import { Effect, ManagedPolicy, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Api as HttpApi, type StackContext, use } from "sst/constructs";
 import { grantPrefix, grantTable, keelFunction, platformEnv } from "./functions";
 import { Features } from "./Features";
+import { resourceEndingWith, suppress } from "./nag";
 import { Network } from "./Network";
+import { Serving } from "./Serving";
 import { stageSettings } from "./settings";
 import { PREFIX, Storage } from "./Storage";
 
@@ -18,15 +21,17 @@ export const RETENTION_NAME = { 7: "one_week", 30: "one_month", 365: "one_year",
  *    SDK and browsers do the same.
  *  - ServiceApi: IAM (SigV4). Pipelines' Step Functions tasks, the scoring consumer, CI and
  *    other AWS workloads call `/api/v1/*` and `/v2/*` with their role, no tokens to rotate.
- * Each API has exactly ONE catch-all route (`$default`), so routing stays in the Hono app and
- * there is one function to warm, not one per route. The Serving stack adds `/v2/{proxy+}`
- * to both APIs for the router Lambda.
+ * Each API has exactly ONE catch-all route to the app (`$default`), so routing stays in the
+ * Hono app and there is one function to warm, not one per route. Inference (`/v2/{proxy+}`)
+ * goes to the router Lambda (`functions/router.ts`) instead, with its own concurrency, memory and
+ * timeout, so a burst of scoring traffic cannot starve the control plane and vice versa.
  */
 export function Api({ stack, app }: StackContext) {
   const settings = stageSettings(app);
   const { vpc, lambdaSg, privateSubnets } = use(Network);
   const { table, bucket, key } = use(Storage);
   const features = use(Features);
+  const serving = use(Serving);
 
   const apiFn = keelFunction(stack, "ApiFn", {
     handler: "functions/api.handler",
@@ -40,6 +45,7 @@ export function Api({ stack, app }: StackContext) {
       ...platformEnv(app.stage, table, bucket, PREFIX.artifacts),
       ...features.onlineEnv,
       ...features.offlineEnv,
+      ...serving.queueEnv,
     },
   });
   grantTable(apiFn, table, key, "readwrite");
@@ -48,6 +54,8 @@ export function Api({ stack, app }: StackContext) {
   grantPrefix(apiFn, bucket, key, PREFIX.models, "readwrite");
   features.grantOnline(apiFn);
   features.grantOffline(apiFn);
+  // POST /api/v1/deployments/{name}/infer-async enqueues; the consumer answers later.
+  serving.grantEnqueue(apiFn);
 
   const jwt = settings.jwt ?? cognitoIssuer(stack, app.stage);
   const accessLog = {
@@ -71,16 +79,36 @@ export function Api({ stack, app }: StackContext) {
     authorizers: { jwt: { type: "jwt", jwt } },
     defaults: { authorizer: "jwt", throttle: { rate: 500, burst: 1000 } },
     accessLog,
-    routes: { $default: apiFn },
+    routes: { $default: apiFn, "ANY /v2/{proxy+}": serving.router },
   });
   const serviceApi = new HttpApi(stack, "ServiceApi", {
     defaults: { authorizer: "iam", throttle: { rate: 1000, burst: 2000 } },
     accessLog,
-    routes: { $default: apiFn },
+    routes: { $default: apiFn, "ANY /v2/{proxy+}": serving.router },
   });
 
-  stack.addOutputs({ UserApiUrl: userApi.url, ServiceApiUrl: serviceApi.url, JwtIssuer: jwt.issuer });
-  return { apiFn, userApi, serviceApi, jwt };
+  // What a machine caller's role attaches to call the service API (any route, any method).
+  const serviceCallerPolicy = new ManagedPolicy(stack, "ServiceCallerPolicy", {
+    description: `Call Keel ${app.stage}'s service API with SigV4`,
+    statements: [
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ["execute-api:Invoke"],
+        resources: [`arn:${stack.partition}:execute-api:${stack.region}:${stack.account}:${serviceApi.httpApiId}/*`],
+      }),
+    ],
+  });
+  suppress(serviceCallerPolicy, [
+    ["AwsSolutions-IAM5", "Service callers may use every route of this one API (routing and authorization happen in the app).", [resourceEndingWith(`/*`)]],
+  ]);
+
+  stack.addOutputs({
+    UserApiUrl: userApi.url,
+    ServiceApiUrl: serviceApi.url,
+    ServiceCallerPolicyArn: serviceCallerPolicy.managedPolicyArn,
+    JwtIssuer: jwt.issuer,
+  });
+  return { apiFn, userApi, serviceApi, jwt, serviceCallerPolicy };
 }
 
 /**
@@ -100,8 +128,9 @@ function cognitoIssuer(stack: StackContext["stack"], stage: string): { issuer: s
   });
   const client = new UserPoolClient(stack, "UsersClient", {
     userPool: pool,
-    // Notebooks and the CLI sign in with SRP and keep a refresh token; no client secret.
-    authFlows: { userSrp: true },
+    // Notebooks and the CLI sign in (SRP, or password over TLS from the AWS CLI) and keep a
+    // refresh token; a public client, so no secret to leak from a notebook.
+    authFlows: { userSrp: true, userPassword: true },
     accessTokenValidity: Duration.hours(1),
     idTokenValidity: Duration.hours(1),
     refreshTokenValidity: Duration.days(30),

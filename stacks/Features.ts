@@ -1,7 +1,7 @@
 import { Duration } from "aws-cdk-lib";
 import { CfnWorkGroup } from "aws-cdk-lib/aws-athena";
 import { CfnKeyspace, CfnTable } from "aws-cdk-lib/aws-cassandra";
-import { InterfaceVpcEndpointAwsService, Peer, Port } from "aws-cdk-lib/aws-ec2";
+import { InterfaceVpcEndpoint, InterfaceVpcEndpointAwsService, Port, SecurityGroup } from "aws-cdk-lib/aws-ec2";
 import { CfnDatabase } from "aws-cdk-lib/aws-glue";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
@@ -35,7 +35,7 @@ export const ONLINE_TABLE = {
  */
 export function Features({ stack, app }: StackContext) {
   const settings = stageSettings(app);
-  const { vpc, lambdaSg, endpointSg, privateSubnets } = use(Network);
+  const { vpc, lambdaSg, privateSubnets } = use(Network);
   const { table, bucket, key } = use(Storage);
   const keyspaceName = `keel_${app.stage.replace(/[^a-zA-Z0-9]/g, "_")}`;
 
@@ -63,11 +63,18 @@ export function Features({ stack, app }: StackContext) {
     onlineTable.addDependency(keyspace);
 
     // Private path to Keyspaces: with private DNS the public hostname resolves to the endpoint.
-    endpointSg.addIngressRule(Peer.ipv4(vpc.vpcCidrBlock), Port.tcp(9142), "CQL over TLS to Keyspaces");
-    vpc.addInterfaceEndpoint("Keyspaces", {
+    const keyspacesSg = new SecurityGroup(stack, "KeyspacesEndpointSg", {
+      vpc,
+      description: "Keyspaces interface endpoint: CQL over TLS from Keel functions",
+      allowAllOutbound: false,
+    });
+    keyspacesSg.addIngressRule(lambdaSg, Port.tcp(9142), "CQL over TLS to Keyspaces");
+    new InterfaceVpcEndpoint(stack, "KeyspacesEndpoint", {
+      vpc,
       service: InterfaceVpcEndpointAwsService.KEYSPACES,
-      securityGroups: [endpointSg],
+      securityGroups: [keyspacesSg],
       privateDnsEnabled: true,
+      subnets: privateSubnets,
     });
     Object.assign(onlineEnv, {
       [ENV.CQL_CONTACT_POINTS]: `cassandra.${stack.region}.amazonaws.com`,
@@ -140,7 +147,7 @@ export function Features({ stack, app }: StackContext) {
       publishCloudWatchMetricsEnabled: true,
       bytesScannedCutoffPerQuery: 1_000_000_000_000,
       resultConfiguration: {
-        outputLocation: `s3://${bucket.bucketName}/athena-results/`,
+        outputLocation: `s3://${bucket.bucketName}/${PREFIX.athenaResults}`,
         encryptionConfiguration: { encryptionOption: "SSE_KMS", kmsKey: key.keyArn },
       },
     },
@@ -172,7 +179,7 @@ export function Features({ stack, app }: StackContext) {
       }),
     );
     grantPrefix(fn, bucket, key, PREFIX.offline, "readwrite");
-    grantPrefix(fn, bucket, key, "athena-results/", "readwrite");
+    grantPrefix(fn, bucket, key, PREFIX.athenaResults, "readwrite");
     suppress(fn, [
       ["AwsSolutions-IAM5", "One Glue table per feature view, created when a view is applied; limited to this stage's database.", [resourceEndingWith(`/${glueDatabaseName}/*`)]],
     ]);

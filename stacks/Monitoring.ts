@@ -7,8 +7,9 @@ import { stageSettings } from "./settings";
 import { PREFIX, Storage } from "./Storage";
 
 /**
- * Drift monitoring: a schedule runs the drift job over the prediction log the router writes
- * under `predictions/`; reports are stored as artifacts and summaries in the table.
+ * Drift monitoring: a schedule runs the drift job (`functions/drift.ts`) over the prediction
+ * log the router writes under `artifacts/predictions/`; reports are stored as artifacts and
+ * their summaries in the table.
  */
 export function Monitoring({ stack, app }: StackContext) {
   const settings = stageSettings(app);
@@ -26,7 +27,7 @@ export function Monitoring({ stack, app }: StackContext) {
     },
   });
   grantTable(drift, table, key, "readwrite");
-  grantPrefix(drift, bucket, key, PREFIX.predictions, "read");
+  // Reads the prediction log and baselines, writes reports: all inside the artifact store.
   grantPrefix(drift, bucket, key, PREFIX.artifacts, "readwrite");
 
   scheduleFunction(stack, "DriftSchedule", drift, {

@@ -31,7 +31,6 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { Construct } from "constructs";
 import { type Function, type StackContext, use } from "sst/constructs";
-import { Api } from "./Api";
 import { SERVING_METRICS, STACK_ENV } from "./env";
 import { Features } from "./Features";
 import { grantKey, grantPrefix, grantTable, keelFunction, platformEnv } from "./functions";
@@ -63,16 +62,15 @@ interface BackendContext {
 
 /**
  * Inference for a stage: the router Lambda (in the VPC, next to the GPU nodes and the online
- * store) on `/v2/{proxy+}` of both HTTP APIs, one GPU backend chosen per stage (Triton on an
- * Auto Scaling group, on an EKS managed node group, or a SageMaker endpoint), and the SQS
- * scoring queue for asynchronous and bulk requests.
+ * store; the Api stack routes `/v2/{proxy+}` to it), one GPU backend chosen per stage (Triton
+ * on an Auto Scaling group, on an EKS managed node group, or a SageMaker endpoint), and the
+ * SQS scoring queue with its batching consumer for asynchronous requests.
  */
 export function Serving({ stack, app }: StackContext) {
   const settings = stageSettings(app);
   const { vpc, lambdaSg, privateSubnets } = use(Network);
   const { table, bucket, key, accessLogs } = use(Storage);
   const features = use(Features);
-  const { userApi, serviceApi } = use(Api);
   const ctx: BackendContext = { scope: stack, stage: app.stage, vpc, subnets: privateSubnets, lambdaSg, bucket, key, accessLogs };
 
   const backend =
@@ -150,14 +148,18 @@ export function Serving({ stack, app }: StackContext) {
       }),
     );
   }
-  router.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["sqs:SendMessage"], resources: [queue.queueArn] }));
-  grantKey(router, key, "readwrite");
-
-  // Inference goes straight to the router; everything else stays on the API's $default route.
-  for (const api of [userApi, serviceApi]) api.addRoutes(stack, { "ANY /v2/{proxy+}": router });
+  // Results of queued requests are stored in the table under their request id.
+  grantTable(consumer, table, key, "readwrite");
+  grantEnqueue(router);
 
   stack.addOutputs({ ScoringQueueUrl: queue.queueUrl, ServingBackend: settings.serving.type });
-  return { router, consumer, queue, dlq };
+  return { router, consumer, queue, dlq, grantEnqueue, queueEnv: { [STACK_ENV.SCORING_QUEUE_URL]: queue.queueUrl } };
+
+  /** Lets a function submit asynchronous scoring requests (SendMessage with the queue's key). */
+  function grantEnqueue(fn: Function): void {
+    fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["sqs:SendMessage"], resources: [queue.queueArn] }));
+    grantKey(fn, key, "readwrite");
+  }
 }
 
 /** Target tracking on the router's in-flight gauge divided by the instances in service. */

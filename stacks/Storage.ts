@@ -10,6 +10,7 @@ import {
   type BucketProps,
   ObjectLockRetention,
   ObjectOwnership,
+  StorageClass,
 } from "aws-cdk-lib/aws-s3";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { AUDIT_PK } from "@keel/audit";
@@ -22,12 +23,18 @@ import { grantKey, keelFunction } from "./functions";
 import { resourceEndingWith, suppress } from "./nag";
 import { stageSettings } from "./settings";
 
-/** Bucket prefixes other stacks and the domain agree on. */
+/**
+ * Bucket prefixes other stacks and the domain agree on. `artifacts/` is the ArtifactStore's
+ * root (KEEL_ARTIFACT_ROOT): MLflow artifacts, drift baselines and reports, and the prediction
+ * log, which the monitoring package keeps under its own `predictions/` inside that store.
+ */
 export const PREFIX = {
   artifacts: "artifacts/",
+  predictions: "artifacts/predictions/",
   offline: "offline/",
-  predictions: "predictions/",
+  /** The Triton model repository the GPU nodes sync: <model>/config.pbtxt, <model>/<version>/. */
   models: "models/",
+  athenaResults: "athena-results/",
 } as const;
 
 /**
@@ -98,6 +105,12 @@ export function Storage({ stack, app }: StackContext) {
     autoDeleteObjects: destroyable,
     serverAccessLogsBucket: accessLogs,
     serverAccessLogsPrefix: "artifacts/",
+    lifecycleRules: [
+      // The prediction log is read by drift jobs for weeks, then kept cheaply for audits.
+      { prefix: PREFIX.predictions, transitions: [{ storageClass: StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) }] },
+      { prefix: PREFIX.athenaResults, expiration: Duration.days(7) },
+      { noncurrentVersionExpiration: Duration.days(90), abortIncompleteMultipartUploadAfter: Duration.days(2) },
+    ],
   });
 
   const auditBucket = new Bucket(stack, "AuditExport", {

@@ -10,4 +10,4 @@ import { Serving } from "./Serving";
 import { Storage } from "./Storage";
 
 /** Every stack, in dependency order (a stack may only `use` those before it). */
-export const keelStacks: KeelStack[] = [Network, Storage, Features, Api, Serving, Monitoring];
+export const keelStacks: KeelStack[] = [Network, Storage, Features, Serving, Api, Monitoring];

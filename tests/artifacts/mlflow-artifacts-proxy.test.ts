@@ -156,6 +156,16 @@ describe("MLflow artifact proxy: upload, list, download, delete", () => {
     expect(await listArtifacts("tmp")).toEqual({ files: [{ path: "a.txt", is_dir: false, file_size: 1 }] });
     await platform.call("DELETE", `${API}/artifacts/${RUN}/tmp/a.txt`);
     expect(await listArtifacts("tmp")).toEqual({});
+
+    // Every write and delete is in the audit log, under the caller's principal.
+    const { events } = await platform.platform.deps.audit.list({ resourcePrefix: `artifact:${RUN}/tmp` });
+    expect(events.map((e) => [e.action, e.resource])).toEqual([
+      ["artifacts.put", `artifact:${RUN}/tmp/a.txt`],
+      ["artifacts.put", `artifact:${RUN}/tmp/sub/b.txt`],
+      ["artifacts.delete", `artifact:${RUN}/tmp/sub`],
+      ["artifacts.delete", `artifact:${RUN}/tmp/a.txt`],
+    ]);
+    expect(events.every((e) => typeof e.principal === "string" && e.principal.length > 0)).toBe(true);
   });
 
   it("answers absent artifacts with 404 RESOURCE_DOES_NOT_EXIST in MLflow's JSON", async () => {
@@ -262,6 +272,10 @@ describe("MLflow artifact proxy: multipart upload as the 2.x client drives it", 
     expect(done.json).toEqual({});
     const got = Buffer.from(await (await download("checkpoints/model.ckpt")).arrayBuffer());
     expect(got.equals(data)).toBe(true);
+    const { events } = await platform.platform.deps.audit.list({
+      resource: `artifact:${RUN}/checkpoints/model.ckpt`,
+    });
+    expect(events.map((e) => e.action)).toEqual(["artifacts.put"]);
   });
 
   it("aborts an upload: later parts and completion are RESOURCE_DOES_NOT_EXIST, nothing is written", async () => {

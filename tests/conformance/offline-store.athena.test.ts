@@ -78,3 +78,22 @@ it("sent Athena requests of the documented shape, and dropped every staged entit
   expect(puts.some((p) => p.Bucket === "staging" && p.Key.startsWith("keel/entities/"))).toBe(true);
   expect(puts.some((p) => p.Bucket === "lake" && /\/push-\d+-[0-9a-f-]+\.parquet$/.test(p.Key))).toBe(true);
 });
+
+it("declares a source's Glue table in place (create if missing, then replace its columns)", async () => {
+  const fake = new FakeAws(mkdtempSync(join(tmpdir(), "keel-athena-ddl-")));
+  const store = new AthenaOfflineStore({ database: DB, workgroup: "wg", stagingUri: "s3://staging/", athena: fake.athena, s3: fake.s3, pollMs: 1 });
+  const source = { kind: "file_source" as const, name: "tx", path: "s3://lake/tx/", timestampField: "ts", description: "", tags: {} };
+  await store.registerSource(source, [
+    { name: "card_id", type: "VARCHAR" },
+    { name: "ts", type: "TIMESTAMP" },
+    { name: "amount", type: "DOUBLE" },
+  ]);
+  const sql = fake.requests.filter((r) => r.command === "StartQueryExecution").map((r) => (r.input as { QueryString: string }).QueryString);
+  expect(sql).toEqual([
+    "CREATE EXTERNAL TABLE IF NOT EXISTS `keel_test_features`.`tx` (`card_id` string, `ts` timestamp, `amount` double) STORED AS PARQUET LOCATION 's3://lake/tx/'",
+    "ALTER TABLE `keel_test_features`.`tx` REPLACE COLUMNS (`card_id` string, `ts` timestamp, `amount` double)",
+  ]);
+  await expect(store.registerSource({ ...source, path: "s3://lake/tx.parquet" }, [])).rejects.toThrow(/must be an s3:\/\/ prefix/);
+  await fake.close();
+  rmSync(fake.root, { recursive: true, force: true });
+});

@@ -43,7 +43,12 @@ describe("Features stack (Keyspaces)", () => {
       VpcEndpointType: "Interface",
       PrivateDnsEnabled: true,
     });
-    t.hasResourceProperties("AWS::EC2::SecurityGroupIngress", { FromPort: 9142, ToPort: 9142, IpProtocol: "tcp" });
+    t.hasResourceProperties("AWS::EC2::SecurityGroupIngress", {
+      FromPort: 9142,
+      ToPort: 9142,
+      IpProtocol: "tcp",
+      SourceSecurityGroupId: { "Fn::ImportValue": Match.stringLikeRegexp("LambdaSg") },
+    });
   });
 
   it("catalogues the offline store in Glue and queries it in an Athena workgroup with encrypted results", () => {

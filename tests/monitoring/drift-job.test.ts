@@ -16,7 +16,11 @@ const FEATURES = ["amount", "count_24h", "merchants_30d"];
 function rows(n: number, seed: number, shiftAmount = 0): number[][] {
   const rng = new Random(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
-  return Array.from({ length: n }, () => [50 + 10 * normal() + shiftAmount, rng.next() * 20, -5 * Math.log(1 - rng.next())]);
+  return Array.from({ length: n }, () => [
+    50 + 10 * normal() + shiftAmount,
+    rng.next() * 20,
+    -5 * Math.log(1 - rng.next()),
+  ]);
 }
 
 describe("drift job", () => {
@@ -45,7 +49,9 @@ describe("drift job", () => {
       { store: db.store, artifacts, audit, clock, log: createLogger("silent") },
       {
         baselines: artifactBaselineReader(artifacts, async (d, served) =>
-          d === "fraud" && served?.model === "fraud-model" ? "1/run1/artifacts/baseline/profile.json" : undefined,
+          d === "fraud" && served?.model === "fraud-model"
+            ? "1/run1/artifacts/baseline/profile.json"
+            : undefined,
         ),
         onDrift: (r) => {
           drifted.push(r);
@@ -112,7 +118,11 @@ describe("drift job", () => {
     expect(html).toContain("<svg");
     expect(html).toContain("amount");
     const { events } = await audit.list({ resource: "deployment:fraud" });
-    expect(events.map((e) => e.action)).toEqual(["monitoring.drift.report", "monitoring.drift.report", "monitoring.drift.alert"]);
+    expect(events.map((e) => e.action)).toEqual([
+      "monitoring.drift.report",
+      "monitoring.drift.report",
+      "monitoring.drift.alert",
+    ]);
   });
 
   it("answers 404 without a baseline or a report, 400 for a bad name", async () => {
@@ -121,8 +131,12 @@ describe("drift job", () => {
     // With no traffic the served model is unknown, and so is the baseline.
     expect(isKeelError(empty) && empty.code).toBe("RESOURCE_DOES_NOT_EXIST");
     expect(empty.message).toMatch(/logged no predictions in the window/);
-    await expect(mod.service.latestReport("nobody")).rejects.toMatchObject({ code: "RESOURCE_DOES_NOT_EXIST" });
-    await expect(mod.service.reportHtml("0".repeat(32))).rejects.toMatchObject({ code: "RESOURCE_DOES_NOT_EXIST" });
+    await expect(mod.service.latestReport("nobody")).rejects.toMatchObject({
+      code: "RESOURCE_DOES_NOT_EXIST",
+    });
+    await expect(mod.service.reportHtml("0".repeat(32))).rejects.toMatchObject({
+      code: "RESOURCE_DOES_NOT_EXIST",
+    });
     await expect(mod.service.runDrift("../x")).rejects.toMatchObject({ code: "INVALID_PARAMETER_VALUE" });
   });
 });

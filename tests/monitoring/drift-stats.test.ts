@@ -40,7 +40,10 @@ describe("two-sample KS", () => {
     // Integers shifted by k: exactly k of 1000 values differ, so D = k / 1000.
     const a = Array.from({ length: 1000 }, (_, i) => i);
     const k = Math.round(d * 1000);
-    const r = ksTwoSample(a, a.map((v) => v + k));
+    const r = ksTwoSample(
+      a,
+      a.map((v) => v + k),
+    );
     expect(r.statistic).toBeCloseTo(k / 1000, 12);
     expect(r.pValue).toBeGreaterThan(0.04);
     expect(r.pValue).toBeLessThan(0.065);

@@ -41,7 +41,11 @@ describe("monitoring API on the local platform", () => {
     const bytes = parquetWriteBuffer({
       columnData: [
         ...FEATURES.map((name, f) => ({ name, data: rows.map((r) => r[f]), type: "DOUBLE" as const })),
-        { name: "label", data: rows.map((r) => (r[0] > 70 && r[1] < 6 ? 1 : r[0] > 90 ? 1 : 0)), type: "INT32" as const },
+        {
+          name: "label",
+          data: rows.map((r) => (r[0] > 70 && r[1] < 6 ? 1 : r[0] > 90 ? 1 : 0)),
+          type: "INT32" as const,
+        },
       ],
     });
     await writeFile(join(dir, "train.parquet"), new Uint8Array(bytes));
@@ -58,7 +62,9 @@ describe("monitoring API on the local platform", () => {
     runId = out.runId;
     const run = await t.call("GET", `/api/2.0/mlflow/runs/get?run_id=${runId}`);
     expect(run.json.run.info.status).toBe("FINISHED");
-    expect(run.json.run.data.metrics.find((m: { key: string }) => m.key === "valid_auc").value).toBeGreaterThan(0.9);
+    expect(
+      run.json.run.data.metrics.find((m: { key: string }) => m.key === "valid_auc").value,
+    ).toBeGreaterThan(0.9);
     const files = await t.call("GET", `/api/2.0/mlflow/artifacts/list?run_id=${runId}&path=model`);
     expect(files.json.files.map((f: { path: string }) => f.path).sort()).toEqual([
       "model/MLmodel",
@@ -66,8 +72,14 @@ describe("monitoring API on the local platform", () => {
       "model/keel-model.json",
       "model/model.onnx",
     ]);
-    expect((await t.call("POST", "/api/2.0/mlflow/registered-models/create", { name: "fraud-model" })).status).toBe(200);
-    const mv = await t.call("POST", "/api/2.0/mlflow/model-versions/create", { name: "fraud-model", source: out.modelUri, run_id: runId });
+    expect(
+      (await t.call("POST", "/api/2.0/mlflow/registered-models/create", { name: "fraud-model" })).status,
+    ).toBe(200);
+    const mv = await t.call("POST", "/api/2.0/mlflow/model-versions/create", {
+      name: "fraud-model",
+      source: out.modelUri,
+      run_id: runId,
+    });
     expect(mv.json.model_version.version).toBe("1");
   });
 
@@ -119,10 +131,14 @@ describe("monitoring API on the local platform", () => {
   });
 
   it("answers errors with the right codes", async () => {
-    expect((await t.call("POST", "/api/v1/monitoring/deployments/fraud-prod/drift", { window: "soon" })).json).toMatchObject({
+    expect(
+      (await t.call("POST", "/api/v1/monitoring/deployments/fraud-prod/drift", { window: "soon" })).json,
+    ).toMatchObject({
       error_code: "INVALID_PARAMETER_VALUE",
     });
-    expect((await t.call("POST", "/api/v1/monitoring/deployments/fraud-prod/drift", { windw: "1h" })).status).toBe(400);
+    expect(
+      (await t.call("POST", "/api/v1/monitoring/deployments/fraud-prod/drift", { windw: "1h" })).status,
+    ).toBe(400);
     expect((await t.call("GET", "/api/v1/monitoring/deployments/nobody/drift")).status).toBe(404);
     expect((await t.call("POST", "/api/v1/monitoring/deployments/nobody/drift", {})).status).toBe(404);
     expect((await t.call("GET", "/api/v1/monitoring/reports/nope.html")).status).toBe(404);

@@ -35,7 +35,8 @@ describe("Parquet prediction log", () => {
 
   it("round-trips entries through Parquet files partitioned by deployment and date", async () => {
     const sink = new ParquetPredictionLog(artifacts, log, { maxRows: 1000, prefix: "p1" });
-    for (let i = 0; i < 6; i++) sink.record(entry(i, i === 1 ? { explanation: { base: -2, contributions: [0.5, -0.1, 0] } } : {}));
+    for (let i = 0; i < 6; i++)
+      sink.record(entry(i, i === 1 ? { explanation: { base: -2, contributions: [0.5, -0.1, 0] } } : {}));
     sink.record(entry(0, { deployment: "other", requestId: "x" }));
     await sink.stop();
     // 23:59:00 and 23:59:30 fall on the 27th, the rest on the 28th.
@@ -45,20 +46,43 @@ describe("Parquet prediction log", () => {
 
     const all = await sink.read("fraud", T0 - DAY, T0 + DAY);
     expect(all.map((e) => e.requestId)).toEqual(["r0", "r1", "r2", "r3", "r4", "r5"]);
-    expect(all[1]).toEqual({ ...entry(1), version: "3", explanation: { base: -2, contributions: [0.5, -0.1, 0] } });
+    expect(all[1]).toEqual({
+      ...entry(1),
+      version: "3",
+      explanation: { base: -2, contributions: [0.5, -0.1, 0] },
+    });
     expect(all[0].explanation).toBeUndefined();
     // A window reads only what falls inside it.
-    expect((await sink.read("fraud", T0 + 60_000, T0 + 120_000)).map((e) => e.requestId)).toEqual(["r2", "r3"]);
+    expect((await sink.read("fraud", T0 + 60_000, T0 + 120_000)).map((e) => e.requestId)).toEqual([
+      "r2",
+      "r3",
+    ]);
 
     // The files are plain Parquet that other readers (DuckDB, Athena) see as columns.
     const file = (await artifacts.list("p1/deployment=fraud/date=2026-11-28"))[0].path;
     const bytes = await artifacts.getBytes(file);
-    const rows = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer });
-    expect(Object.keys(rows[0])).toEqual(["deployment", "model", "version", "request_id", "time", "latency_ms", "inputs", "outputs", "explanation"]);
+    const rows = await parquetReadObjects({
+      file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    });
+    expect(Object.keys(rows[0])).toEqual([
+      "deployment",
+      "model",
+      "version",
+      "request_id",
+      "time",
+      "latency_ms",
+      "inputs",
+      "outputs",
+      "explanation",
+    ]);
   });
 
   it("flushes when the buffer reaches maxRows", async () => {
-    const sink = new ParquetPredictionLog(artifacts, log, { maxRows: 3, flushIntervalMs: 3_600_000, prefix: "p2" });
+    const sink = new ParquetPredictionLog(artifacts, log, {
+      maxRows: 3,
+      flushIntervalMs: 3_600_000,
+      prefix: "p2",
+    });
     for (let i = 0; i < 3; i++) sink.record(entry(i + 2));
     await sink.flush();
     expect(await sink.read("fraud", T0, T0 + DAY)).toHaveLength(3);
@@ -69,9 +93,9 @@ describe("Parquet prediction log", () => {
   it("rejects malformed entries and unsafe deployment names", () => {
     const sink = new ParquetPredictionLog(artifacts, log, { prefix: "p3" });
     expect(() => sink.record(entry(1, { deployment: "../etc" }))).toThrow(/deployment/);
-    expect(() => sink.record({ ...entry(1), inputs: { features: [[1, "x"]] } } as unknown as PredictionLogEntryInput)).toThrow(
-      /inputs/,
-    );
+    expect(() =>
+      sink.record({ ...entry(1), inputs: { features: [[1, "x"]] } } as unknown as PredictionLogEntryInput),
+    ).toThrow(/inputs/);
     return sink.stop();
   });
 });

@@ -20,7 +20,11 @@ afterAll(async () => {
 async function modelWithVersion(name: string, metrics: Record<string, number> = { auc: 0.95 }) {
   const run = await createRun(p, { metrics, params: { max_depth: "6" }, pipelineRunId: "pipe-42" });
   await api.ok("POST", "/registered-models/create", { name });
-  await api.ok("POST", "/model-versions/create", { name, source: `runs:/${run.runId}/model`, run_id: run.runId });
+  await api.ok("POST", "/model-versions/create", {
+    name,
+    source: `runs:/${run.runId}/model`,
+    run_id: run.runId,
+  });
   return run;
 }
 
@@ -36,17 +40,30 @@ describe("four-eyes promotion into protected stages and aliases", () => {
     expect(direct.json.error_code).toBe("PERMISSION_DENIED");
     expect(direct.json.message).toContain("keel model promote fraud 1 --stage Production");
     expect(direct.json.message).toContain("keel model approve");
-    const alias = await api.call("POST", "/registered-models/alias", { name: "fraud", alias: "champion", version: "1" });
+    const alias = await api.call("POST", "/registered-models/alias", {
+      name: "fraud",
+      alias: "champion",
+      version: "1",
+    });
     expect(alias.status).toBe(403);
     expect((await api.ok("GET", "/model-versions/get?name=fraud&version=1")).model_version).toMatchObject({
       current_stage: "None",
       aliases: [],
     });
 
-    const requested = await keel("POST", "/models/fraud/versions/1/promotions", { stage: "Production", comment: "ready" }, "alice");
+    const requested = await keel(
+      "POST",
+      "/models/fraud/versions/1/promotions",
+      { stage: "Production", comment: "ready" },
+      "alice",
+    );
     expect(requested.status).toBe(201);
     const id = requested.json.promotion.id;
-    expect(requested.json.promotion).toMatchObject({ status: "PENDING", requester: "alice", request_comment: "ready" });
+    expect(requested.json.promotion).toMatchObject({
+      status: "PENDING",
+      requester: "alice",
+      request_comment: "ready",
+    });
 
     const again = await keel("POST", "/models/fraud/versions/1/promotions", { stage: "Production" }, "carol");
     expect(again.status).toBe(409);
@@ -55,33 +72,61 @@ describe("four-eyes promotion into protected stages and aliases", () => {
     const self = await keel("POST", `/promotions/${id}/approve`, { comment: "lgtm" }, "alice");
     expect(self.status).toBe(403);
     expect(self.json.message).toContain("four-eyes");
-    expect((await keel("GET", `/promotions/${id}`, undefined, "alice")).json.promotion.status).toBe("PENDING");
+    expect((await keel("GET", `/promotions/${id}`, undefined, "alice")).json.promotion.status).toBe(
+      "PENDING",
+    );
 
     const approved = await keel("POST", `/promotions/${id}/approve`, { comment: "checked" }, "bob");
     expect(approved.status).toBe(200);
-    expect(approved.json.promotion).toMatchObject({ status: "APPROVED", reviewer: "bob", review_comment: "checked" });
-    expect((await api.ok("GET", "/model-versions/get?name=fraud&version=1")).model_version.current_stage).toBe("Production");
+    expect(approved.json.promotion).toMatchObject({
+      status: "APPROVED",
+      reviewer: "bob",
+      review_comment: "checked",
+    });
+    expect(
+      (await api.ok("GET", "/model-versions/get?name=fraud&version=1")).model_version.current_stage,
+    ).toBe("Production");
     // The MLflow call is now allowed for this version and stage.
-    await api.ok("POST", "/model-versions/transition-stage", { name: "fraud", version: "1", stage: "Production" });
+    await api.ok("POST", "/model-versions/transition-stage", {
+      name: "fraud",
+      version: "1",
+      stage: "Production",
+    });
 
     const twice = await keel("POST", `/promotions/${id}/approve`, {}, "carol");
     expect(twice.status).toBe(400);
     expect(twice.json.error_code).toBe("INVALID_STATE");
     expect(twice.json.message).toContain("already APPROVED");
 
-    const trail = await keel("GET", `/audit?resource=${encodeURIComponent("model:fraud/version:1")}`, undefined, "x");
+    const trail = await keel(
+      "GET",
+      `/audit?resource=${encodeURIComponent("model:fraud/version:1")}`,
+      undefined,
+      "x",
+    );
     const actions = trail.json.events.map((e: { action: string }) => e.action);
     expect(actions).toEqual(
-      expect.arrayContaining(["registry.promotion.request", "registry.promotion.approve", "registry.version.transition"]),
+      expect.arrayContaining([
+        "registry.promotion.request",
+        "registry.promotion.approve",
+        "registry.version.transition",
+      ]),
     );
-    const approval = trail.json.events.find((e: { action: string }) => e.action === "registry.promotion.approve");
+    const approval = trail.json.events.find(
+      (e: { action: string }) => e.action === "registry.promotion.approve",
+    );
     expect(approval.principal).toBe("bob");
   });
 
   it("promotes to an alias, and a rejection leaves the version where it was", async () => {
     await modelWithVersion("churn");
     const req = await keel("POST", "/models/churn/versions/1/promotions", { alias: "champion" }, "alice");
-    const rejected = await keel("POST", `/promotions/${req.json.promotion.id}/reject`, { comment: "not yet" }, "bob");
+    const rejected = await keel(
+      "POST",
+      `/promotions/${req.json.promotion.id}/reject`,
+      { comment: "not yet" },
+      "bob",
+    );
     expect(rejected.json.promotion).toMatchObject({ status: "REJECTED", review_comment: "not yet" });
     expect((await api.ok("GET", "/registered-models/get?name=churn")).registered_model.aliases).toEqual([]);
     const late = await keel("POST", `/promotions/${req.json.promotion.id}/approve`, {}, "carol");
@@ -100,7 +145,11 @@ describe("four-eyes promotion into protected stages and aliases", () => {
     const policy = await keel(
       "PUT",
       "/models/weak/policy",
-      { protected_stages: ["Production"], protected_aliases: ["champion"], checks: ["auc >= 0.9", "model_card"] },
+      {
+        protected_stages: ["Production"],
+        protected_aliases: ["champion"],
+        checks: ["auc >= 0.9", "model_card"],
+      },
       "risk-officer",
     );
     expect(policy.status).toBe(200);
@@ -119,11 +168,19 @@ describe("four-eyes promotion into protected stages and aliases", () => {
     const refused = await keel("POST", `/promotions/${req.json.promotion.id}/approve`, {}, "bob");
     expect(refused.status).toBe(400);
     expect(refused.json.message).toContain("auc >= 0.9");
-    expect((await keel("GET", `/promotions/${req.json.promotion.id}`, undefined, "x")).json.promotion.status).toBe("PENDING");
+    expect(
+      (await keel("GET", `/promotions/${req.json.promotion.id}`, undefined, "x")).json.promotion.status,
+    ).toBe("PENDING");
 
     // A better metric on the run and a written card make the same request approvable.
     const runId = (await api.ok("GET", "/model-versions/get?name=weak&version=1")).model_version.run_id;
-    await api.ok("POST", "/runs/log-metric", { run_id: runId, key: "auc", value: 0.92, timestamp: Date.now(), step: 1 });
+    await api.ok("POST", "/runs/log-metric", {
+      run_id: runId,
+      key: "auc",
+      value: 0.92,
+      timestamp: Date.now(),
+      step: 1,
+    });
     await keel("PUT", "/models/weak/versions/1/card", { intended_use: "Scoring card transactions" }, "alice");
     const ok = await keel("POST", `/promotions/${req.json.promotion.id}/approve`, {}, "bob");
     expect(ok.status).toBe(200);
@@ -133,25 +190,57 @@ describe("four-eyes promotion into protected stages and aliases", () => {
   it("auto-approves only stages the configuration lists", async () => {
     await modelWithVersion("auto");
     await keel("PUT", "/models/auto/policy", { protected_stages: ["Staging", "Production"] }, "risk-officer");
-    const staging = await api.ok("POST", "/model-versions/transition-stage", { name: "auto", version: "1", stage: "Staging" });
+    const staging = await api.ok("POST", "/model-versions/transition-stage", {
+      name: "auto",
+      version: "1",
+      stage: "Staging",
+    });
     expect(staging.model_version.current_stage).toBe("Staging");
     const promotions = await keel("GET", "/models/auto/promotions", undefined, "x");
     expect(promotions.json.promotions).toHaveLength(1);
-    expect(promotions.json.promotions[0]).toMatchObject({ status: "APPROVED", reviewer: "keel:auto-approve", auto_approved: true });
-    const prod = await api.call("POST", "/model-versions/transition-stage", { name: "auto", version: "1", stage: "Production" });
+    expect(promotions.json.promotions[0]).toMatchObject({
+      status: "APPROVED",
+      reviewer: "keel:auto-approve",
+      auto_approved: true,
+    });
+    const prod = await api.call("POST", "/model-versions/transition-stage", {
+      name: "auto",
+      version: "1",
+      stage: "Production",
+    });
     expect(prod.status).toBe(403);
   });
 
   it("rejects bad promotion requests", async () => {
-    const unknownModel = await keel("POST", "/models/nobody/versions/1/promotions", { stage: "Production" }, "alice");
+    const unknownModel = await keel(
+      "POST",
+      "/models/nobody/versions/1/promotions",
+      { stage: "Production" },
+      "alice",
+    );
     expect(unknownModel.status).toBe(404);
-    const unknownVersion = await keel("POST", "/models/fraud/versions/7/promotions", { stage: "Production" }, "alice");
+    const unknownVersion = await keel(
+      "POST",
+      "/models/fraud/versions/7/promotions",
+      { stage: "Production" },
+      "alice",
+    );
     expect(unknownVersion.status).toBe(404);
-    const both = await keel("POST", "/models/fraud/versions/1/promotions", { stage: "Production", alias: "champion" }, "alice");
+    const both = await keel(
+      "POST",
+      "/models/fraud/versions/1/promotions",
+      { stage: "Production", alias: "champion" },
+      "alice",
+    );
     expect(both.status).toBe(400);
     const illegal = await keel("POST", "/models/fraud/versions/1/promotions", { stage: "Prod" }, "alice");
     expect(illegal.status).toBe(400);
-    const unprotected = await keel("POST", "/models/fraud/versions/1/promotions", { stage: "Archived" }, "alice");
+    const unprotected = await keel(
+      "POST",
+      "/models/fraud/versions/1/promotions",
+      { stage: "Archived" },
+      "alice",
+    );
     expect(unprotected.status).toBe(400);
     expect(unprotected.json.message).toContain("not protected");
     const noSuch = await keel("POST", "/promotions/0123456789abcdef0123456789abcdef/approve", {}, "bob");
@@ -162,7 +251,12 @@ describe("four-eyes promotion into protected stages and aliases", () => {
 describe("lineage and model cards", () => {
   it("returns the whole graph of a version in one call", async () => {
     const run = await modelWithVersion("lineage-model");
-    const req = await keel("POST", "/models/lineage-model/versions/1/promotions", { alias: "champion" }, "alice");
+    const req = await keel(
+      "POST",
+      "/models/lineage-model/versions/1/promotions",
+      { alias: "champion" },
+      "alice",
+    );
     await keel("POST", `/promotions/${req.json.promotion.id}/approve`, {}, "bob");
     const r = await keel("GET", "/models/lineage-model/versions/1/lineage", undefined, "x");
     expect(r.status).toBe(200);
@@ -205,12 +299,20 @@ describe("lineage and model cards", () => {
     expect(html.text).toContain("<p>Flag &lt;risky&gt; payments</p>");
 
     const model = await p.platform.services.registry.getModel("carded");
-    const stored = await p.platform.deps.artifacts.getBytes(`registry/models/${model.id}/versions/1/model-card.md`);
+    const stored = await p.platform.deps.artifacts.getBytes(
+      `registry/models/${model.id}/versions/1/model-card.md`,
+    );
     expect(stored.toString("utf8")).toContain("Flag <risky> payments");
 
     await api.ok("POST", "/model-versions/set-tag", { name: "carded", version: "1", key: "k", value: "v" });
-    await api.ok("POST", "/model-versions/transition-stage", { name: "carded", version: "1", stage: "Archived" });
-    const after = await p.platform.deps.artifacts.getBytes(`registry/models/${model.id}/versions/1/model-card.md`);
+    await api.ok("POST", "/model-versions/transition-stage", {
+      name: "carded",
+      version: "1",
+      stage: "Archived",
+    });
+    const after = await p.platform.deps.artifacts.getBytes(
+      `registry/models/${model.id}/versions/1/model-card.md`,
+    );
     expect(after.toString("utf8")).toContain("| stage | Archived |");
   });
 });

@@ -34,13 +34,19 @@ describe("registered models over MLflow's REST API", () => {
     expect(got.registered_model.description).toBe("second");
     expect(got.registered_model.tags).toEqual([{ key: "owner", value: "bob" }]);
 
-    const missingTag = await api.call("DELETE", "/registered-models/delete-tag", { name: "crud", key: "nope" });
+    const missingTag = await api.call("DELETE", "/registered-models/delete-tag", {
+      name: "crud",
+      key: "nope",
+    });
     expect(missingTag.status).toBe(404);
 
     await api.ok("DELETE", "/registered-models/delete", { name: "crud" });
     const gone = await api.call("GET", "/registered-models/get?name=crud");
     expect(gone.status).toBe(404);
-    expect(gone.json).toEqual({ error_code: "RESOURCE_DOES_NOT_EXIST", message: expect.stringContaining("crud") });
+    expect(gone.json).toEqual({
+      error_code: "RESOURCE_DOES_NOT_EXIST",
+      message: expect.stringContaining("crud"),
+    });
   });
 
   it("renames a model and carries its versions and aliases; refuses a taken name without changing anything", async () => {
@@ -49,14 +55,20 @@ describe("registered models over MLflow's REST API", () => {
     await api.ok("POST", "/registered-models/alias", { name: "old-name", alias: "candidate", version: "1" });
     await api.ok("POST", "/registered-models/create", { name: "taken" });
 
-    const clash = await api.call("POST", "/registered-models/rename", { name: "old-name", new_name: "taken" });
+    const clash = await api.call("POST", "/registered-models/rename", {
+      name: "old-name",
+      new_name: "taken",
+    });
     expect(clash.status).toBe(409);
     expect(clash.json.error_code).toBe("RESOURCE_ALREADY_EXISTS");
     expect((await api.ok("GET", "/registered-models/get?name=old-name")).registered_model.aliases).toEqual([
       { alias: "candidate", version: "1" },
     ]);
 
-    const renamed = await api.ok("POST", "/registered-models/rename", { name: "old-name", new_name: "new-name" });
+    const renamed = await api.ok("POST", "/registered-models/rename", {
+      name: "old-name",
+      new_name: "new-name",
+    });
     expect(renamed.registered_model.name).toBe("new-name");
     expect((await api.call("GET", "/registered-models/get?name=old-name")).status).toBe(404);
     const byAlias = await api.ok("GET", "/registered-models/alias?name=new-name&alias=candidate");
@@ -67,17 +79,34 @@ describe("registered models over MLflow's REST API", () => {
 
   it("searches models with filters, ordering and pages", async () => {
     for (const n of ["search-c", "search-a", "search-b"]) {
-      await api.ok("POST", "/registered-models/create", { name: n, tags: [{ key: "kind", value: n.slice(-1) }] });
+      await api.ok("POST", "/registered-models/create", {
+        name: n,
+        tags: [{ key: "kind", value: n.slice(-1) }],
+      });
     }
-    const like = await api.ok("GET", `/registered-models/search?filter=${encodeURIComponent("name LIKE 'search-%'")}`);
-    expect(like.registered_models.map((m: { name: string }) => m.name)).toEqual(["search-a", "search-b", "search-c"]);
-    const tagged = await api.ok("GET", `/registered-models/search?filter=${encodeURIComponent("tags.kind = 'b'")}`);
+    const like = await api.ok(
+      "GET",
+      `/registered-models/search?filter=${encodeURIComponent("name LIKE 'search-%'")}`,
+    );
+    expect(like.registered_models.map((m: { name: string }) => m.name)).toEqual([
+      "search-a",
+      "search-b",
+      "search-c",
+    ]);
+    const tagged = await api.ok(
+      "GET",
+      `/registered-models/search?filter=${encodeURIComponent("tags.kind = 'b'")}`,
+    );
     expect(tagged.registered_models.map((m: { name: string }) => m.name)).toEqual(["search-b"]);
 
     const names: string[] = [];
     let token: string | undefined;
     do {
-      const q = new URLSearchParams({ filter: "name ILIKE 'SEARCH-%'", max_results: "2", order_by: "name DESC" });
+      const q = new URLSearchParams({
+        filter: "name ILIKE 'SEARCH-%'",
+        max_results: "2",
+        order_by: "name DESC",
+      });
       if (token) q.set("page_token", token);
       const page = await api.ok("GET", `/registered-models/search?${q}`);
       names.push(...page.registered_models.map((m: { name: string }) => m.name));
@@ -85,7 +114,10 @@ describe("registered models over MLflow's REST API", () => {
     } while (token);
     expect(names).toEqual(["search-c", "search-b", "search-a"]);
 
-    const bad = await api.call("GET", `/registered-models/search?filter=${encodeURIComponent("owner = 'x'")}`);
+    const bad = await api.call(
+      "GET",
+      `/registered-models/search?filter=${encodeURIComponent("owner = 'x'")}`,
+    );
     expect(bad.status).toBe(400);
     expect(bad.json.error_code).toBe("INVALID_PARAMETER_VALUE");
   });
@@ -112,9 +144,22 @@ describe("model versions", () => {
     expect(uri.artifact_uri).toBe(`${run.artifactUri}/model`);
     expect(uri.artifact_uri).toMatch(/^mlflow-artifacts:\//);
 
-    await api.ok("POST", "/model-versions/create", { name: "fraud", source: `runs:/${run.runId}/model`, run_id: run.runId });
-    await api.ok("PATCH", "/model-versions/update", { name: "fraud", version: "2", description: "retrained" });
-    await api.ok("POST", "/model-versions/set-tag", { name: "fraud", version: "2", key: "validated", value: "yes" });
+    await api.ok("POST", "/model-versions/create", {
+      name: "fraud",
+      source: `runs:/${run.runId}/model`,
+      run_id: run.runId,
+    });
+    await api.ok("PATCH", "/model-versions/update", {
+      name: "fraud",
+      version: "2",
+      description: "retrained",
+    });
+    await api.ok("POST", "/model-versions/set-tag", {
+      name: "fraud",
+      version: "2",
+      key: "validated",
+      value: "yes",
+    });
 
     const byRun = await api.ok(
       "GET",
@@ -144,8 +189,13 @@ describe("model versions", () => {
 
   it("transitions stages, archives existing versions and answers get-latest-versions", async () => {
     await api.ok("POST", "/registered-models/create", { name: "staged" });
-    for (let i = 0; i < 3; i++) await api.ok("POST", "/model-versions/create", { name: "staged", source: `s3://b/${i}` });
-    await api.ok("POST", "/model-versions/transition-stage", { name: "staged", version: "1", stage: "staging" });
+    for (let i = 0; i < 3; i++)
+      await api.ok("POST", "/model-versions/create", { name: "staged", source: `s3://b/${i}` });
+    await api.ok("POST", "/model-versions/transition-stage", {
+      name: "staged",
+      version: "1",
+      stage: "staging",
+    });
     const t = await api.ok("POST", "/model-versions/transition-stage", {
       name: "staged",
       version: "2",
@@ -153,33 +203,52 @@ describe("model versions", () => {
       archive_existing_versions: true,
     });
     expect(t.model_version.current_stage).toBe("Staging");
-    expect((await api.ok("GET", "/model-versions/get?name=staged&version=1")).model_version.current_stage).toBe("Archived");
+    expect(
+      (await api.ok("GET", "/model-versions/get?name=staged&version=1")).model_version.current_stage,
+    ).toBe("Archived");
 
-    const latest = await api.ok("POST", "/registered-models/get-latest-versions", { name: "staged", stages: ["Staging"] });
+    const latest = await api.ok("POST", "/registered-models/get-latest-versions", {
+      name: "staged",
+      stages: ["Staging"],
+    });
     expect(latest.model_versions.map((v: { version: string }) => v.version)).toEqual(["2"]);
     const all = await api.ok("GET", "/registered-models/get?name=staged");
-    expect(all.registered_model.latest_versions.map((v: { current_stage: string }) => v.current_stage)).toEqual([
-      "None",
-      "Staging",
-      "Archived",
-    ]);
+    expect(
+      all.registered_model.latest_versions.map((v: { current_stage: string }) => v.current_stage),
+    ).toEqual(["None", "Staging", "Archived"]);
 
-    const illegal = await api.call("POST", "/model-versions/transition-stage", { name: "staged", version: "3", stage: "Prod" });
+    const illegal = await api.call("POST", "/model-versions/transition-stage", {
+      name: "staged",
+      version: "3",
+      stage: "Prod",
+    });
     expect(illegal.status).toBe(400);
     expect(illegal.json.message).toContain("invalid stage 'Prod'");
-    expect((await api.ok("GET", "/model-versions/get?name=staged&version=3")).model_version.current_stage).toBe("None");
+    expect(
+      (await api.ok("GET", "/model-versions/get?name=staged&version=3")).model_version.current_stage,
+    ).toBe("None");
   });
 
   it("sets, reads and deletes aliases; refuses an alias on a missing version", async () => {
     await api.ok("POST", "/registered-models/create", { name: "aliased" });
     await api.ok("POST", "/model-versions/create", { name: "aliased", source: "s3://b/1" });
     await api.ok("POST", "/registered-models/alias", { name: "aliased", alias: "challenger", version: "1" });
-    expect((await api.ok("GET", "/model-versions/get?name=aliased&version=1")).model_version.aliases).toEqual(["challenger"]);
+    expect((await api.ok("GET", "/model-versions/get?name=aliased&version=1")).model_version.aliases).toEqual(
+      ["challenger"],
+    );
 
-    const missing = await api.call("POST", "/registered-models/alias", { name: "aliased", alias: "beta", version: "9" });
+    const missing = await api.call("POST", "/registered-models/alias", {
+      name: "aliased",
+      alias: "beta",
+      version: "9",
+    });
     expect(missing.status).toBe(404);
     expect(missing.json.error_code).toBe("RESOURCE_DOES_NOT_EXIST");
-    const reserved = await api.call("POST", "/registered-models/alias", { name: "aliased", alias: "latest", version: "1" });
+    const reserved = await api.call("POST", "/registered-models/alias", {
+      name: "aliased",
+      alias: "latest",
+      version: "1",
+    });
     expect(reserved.status).toBe(400);
     expect((await api.ok("GET", "/registered-models/get?name=aliased")).registered_model.aliases).toEqual([
       { alias: "challenger", version: "1" },
@@ -218,7 +287,10 @@ describe("model versions", () => {
     );
     const numbers = results.map((r) => Number(r.model_version.version)).sort((a, b) => a - b);
     expect(numbers).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-    const listed = await api.ok("GET", `/model-versions/search?filter=${encodeURIComponent("name = 'concurrent'")}`);
+    const listed = await api.ok(
+      "GET",
+      `/model-versions/search?filter=${encodeURIComponent("name = 'concurrent'")}`,
+    );
     expect(listed.model_versions).toHaveLength(50);
   });
 });

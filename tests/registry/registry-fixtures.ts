@@ -1,4 +1,4 @@
-import { startTestPlatform } from "../helpers/platform";
+import type { startTestPlatform } from "../helpers/platform";
 
 export type TestPlatform = Awaited<ReturnType<typeof startTestPlatform>>;
 
@@ -23,12 +23,20 @@ export async function createRun(
 ) {
   const { ok } = mlflowClient(p);
   const exp = await ok("POST", "/experiments/create", { name: `exp-${Math.random().toString(36).slice(2)}` });
-  const { run } = await ok("POST", "/runs/create", { experiment_id: exp.experiment_id, start_time: Date.now() });
+  const { run } = await ok("POST", "/runs/create", {
+    experiment_id: exp.experiment_id,
+    start_time: Date.now(),
+  });
   const runId: string = run.info.run_id;
   const now = Date.now();
   await ok("POST", "/runs/log-batch", {
     run_id: runId,
-    metrics: Object.entries(opts.metrics ?? {}).map(([key, value]) => ({ key, value, timestamp: now, step: 0 })),
+    metrics: Object.entries(opts.metrics ?? {}).map(([key, value]) => ({
+      key,
+      value,
+      timestamp: now,
+      step: 0,
+    })),
     params: Object.entries(opts.params ?? {}).map(([key, value]) => ({ key, value })),
     tags: [
       ...(opts.pipelineRunId ? [{ key: "keel.pipeline.runId", value: opts.pipelineRunId }] : []),

@@ -36,5 +36,15 @@ export function tempRepository() {
 
 /** A v2 request for `rows` rows of the small model. */
 export function rowsRequest(rows: number[][], id?: string) {
-  return { ...(id ? { id } : {}), inputs: [{ name: "input", datatype: "FP32", shape: [rows.length, 4], data: rows }] };
+  return { ...(id ? { id } : {}), inputs: [{ name: "input", datatype: "FP32" as const, shape: [rows.length, 4], data: rows }] };
+}
+
+/** A loopback URL nobody listens on (a port just released), so connections are refused. */
+export async function closedUrl(): Promise<string> {
+  const { createServer } = await import("node:net");
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return `http://127.0.0.1:${port}`;
 }

@@ -1,17 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mlpReference } from "../../bench/serving-onnx-mlp";
-import { rowsRequest, smallConfig, specFor, tempRepository } from "./fixtures";
+import { closedUrl, rowsRequest, smallConfig, specFor, tempRepository } from "./fixtures";
 import { eventually, startServing } from "./harness";
 
 const repo = tempRepository();
 const logged: Array<{ deployment: string; version: string; inputs: Record<string, number[][]> }> = [];
 let h: Awaited<ReturnType<typeof startServing>>;
 
-const UNREACHABLE = { type: "kserve", url: "http://127.0.0.1:1" } as const;
+let UNREACHABLE: { type: "kserve"; url: string };
 const row = (i: number) => [i, 1, -1, i / 10];
 const out0 = (v: number, r: number[]) => mlpReference(specFor(v), r)[0];
 
 beforeAll(async () => {
+  UNREACHABLE = { type: "kserve", url: await closedUrl() };
   repo.add("fraud", smallConfig("fraud", "dynamic_batching { }\nversion_policy { all {} }"), [1, 2, 3]);
   h = await startServing(repo.root, {
     predictions: { record: (e) => void logged.push(e) },
@@ -89,7 +90,7 @@ describe("router: deployments, canary, shadow, rollback", () => {
   });
 
   it("falls back to stable when the canary fails, and canary analysis rolls it back", async () => {
-    await h.call("PATCH", "/api/v1/deployments/fraud-live", { analysis: { min_requests: 10, window_s: 300, max_error_rate_increase: 0.05, max_latency_ratio: 1.5, min_latency_delta_ms: 10, auto: false, interval_s: 30 } });
+    await h.call("PATCH", "/api/v1/deployments/fraud-live", { analysis: { min_requests: 10 } });
     await h.call("POST", "/api/v1/deployments/fraud-live/shift", { version: "9", weight: 50, backend: UNREACHABLE });
     for (let i = 0; i < 40; i++) {
       const r = await h.call("POST", "/v2/models/fraud-live/infer", rowsRequest([row(i)]));
@@ -99,6 +100,9 @@ describe("router: deployments, canary, shadow, rollback", () => {
     const analysis = await h.call("POST", "/api/v1/deployments/fraud-live/analyze");
     expect(analysis.json.decision).toBe("rollback");
     expect(analysis.json.canary.errorRate).toBe(1);
+    // Changing one analysis setting kept the others, and the deployment's other settings.
+    const settings = (await h.call("GET", "/api/v1/deployments/fraud-live")).json;
+    expect(settings).toMatchObject({ max_chunk_rows: 4, analysis: { min_requests: 10, window_s: 300 } });
     const status = await h.call("GET", "/api/v1/deployments/fraud-live");
     expect(status.json.canary).toBeUndefined();
     expect(status.json.history[0]).toMatchObject({ action: "rollback" });
@@ -106,11 +110,13 @@ describe("router: deployments, canary, shadow, rollback", () => {
   });
 
   it("promotes a healthy canary", async () => {
+    // Latency on a shared CI machine is noise; this test is about the promotion path.
+    await h.call("PATCH", "/api/v1/deployments/fraud-live", { analysis: { min_requests: 10, max_latency_ratio: 1000, min_latency_delta_ms: 10_000 } });
     await h.call("POST", "/api/v1/deployments/fraud-live/shift", { version: "2", weight: 50 });
     expect((await h.call("POST", "/api/v1/deployments/fraud-live/analyze")).json.decision).toBe("wait");
     for (let i = 0; i < 60; i++) await h.call("POST", "/v2/models/fraud-live/infer", rowsRequest([row(i)]), { "x-keel-route-key": `p${i}` });
     const analysis = await h.call("POST", "/api/v1/deployments/fraud-live/analyze");
-    expect(analysis.json.decision).toBe("promote");
+    expect(analysis.json, JSON.stringify(analysis.json)).toMatchObject({ decision: "promote" });
     const d = (await h.call("GET", "/api/v1/deployments/fraud-live")).json;
     expect(d.stable.version).toBe("2");
     const manual = await h.call("POST", "/api/v1/deployments/fraud-live/rollback", { reason: "operator" });
@@ -149,6 +155,7 @@ describe("router: deployments, canary, shadow, rollback", () => {
     for (const [i, id] of ids.entries()) {
       const done = await eventually(async () => {
         const r = await h.call("GET", `/api/v1/scoring/${id}`);
+        if (r.json.status === "failed") throw new Error(JSON.stringify(r.json));
         return r.json.status === "done" ? r.json : undefined;
       });
       expect(done.response.id).toBe(id);

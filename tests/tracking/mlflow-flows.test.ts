@@ -27,7 +27,10 @@ describe("fluent API: set_experiment, start_run, log_*, end_run", () => {
   it("creates the experiment when get-by-name says it does not exist, then logs a whole run", async () => {
     const missing = await p.call("GET", `${API}/experiments/get-by-name?experiment_name=fraud`);
     expect(missing.status).toBe(404);
-    expect(missing.json).toEqual({ error_code: "RESOURCE_DOES_NOT_EXIST", message: expect.stringContaining("fraud") });
+    expect(missing.json).toEqual({
+      error_code: "RESOURCE_DOES_NOT_EXIST",
+      message: expect.stringContaining("fraud"),
+    });
 
     const { experiment_id } = await ok("POST", "experiments/create", { name: "fraud" });
     expect(experiment_id).toMatch(/^\d+$/);
@@ -69,7 +72,9 @@ describe("fluent API: set_experiment, start_run, log_*, end_run", () => {
     });
     expect(runId).toMatch(/^[0-9a-f]{32}$/);
 
-    expect(await ok("POST", "runs/log-parameter", { run_uuid: runId, run_id: runId, key: "lr", value: "0.01" })).toEqual({});
+    expect(
+      await ok("POST", "runs/log-parameter", { run_uuid: runId, run_id: runId, key: "lr", value: "0.01" }),
+    ).toEqual({});
     for (let step = 0; step < 3; step++) {
       await ok("POST", "runs/log-metric", {
         run_uuid: runId,
@@ -90,8 +95,17 @@ describe("fluent API: set_experiment, start_run, log_*, end_run", () => {
       tags: [{ key: "team", value: "risk" }],
     });
     await ok("POST", "runs/set-tag", { run_uuid: runId, run_id: runId, key: "stage", value: "dev" });
-    const ended = await ok("POST", "runs/update", { run_uuid: runId, run_id: runId, status: "FINISHED", end_time: start + 99 });
-    expect(ended.run_info).toMatchObject({ status: "FINISHED", end_time: start + 99, run_name: "bright-owl-1" });
+    const ended = await ok("POST", "runs/update", {
+      run_uuid: runId,
+      run_id: runId,
+      status: "FINISHED",
+      end_time: start + 99,
+    });
+    expect(ended.run_info).toMatchObject({
+      status: "FINISHED",
+      end_time: start + 99,
+      run_name: "bright-owl-1",
+    });
 
     const { run } = await ok("GET", `runs/get?run_uuid=${runId}&run_id=${runId}`);
     expect(run.data.params).toEqual([
@@ -111,7 +125,10 @@ describe("fluent API: set_experiment, start_run, log_*, end_run", () => {
     );
     expect(run.inputs).toEqual({});
 
-    const hist = await ok("GET", `metrics/get-history?run_uuid=${runId}&run_id=${runId}&metric_key=loss&max_results=25000`);
+    const hist = await ok(
+      "GET",
+      `metrics/get-history?run_uuid=${runId}&run_id=${runId}&metric_key=loss&max_results=25000`,
+    );
     expect(hist.metrics.map((m: { step: number }) => m.step)).toEqual([0, 1, 2]);
     expect(hist.next_page_token).toBeUndefined();
 
@@ -127,7 +144,11 @@ describe("fluent API: set_experiment, start_run, log_*, end_run", () => {
 
   it("the Default experiment 0 exists on first use and takes runs", async () => {
     const { experiment } = await ok("GET", "experiments/get?experiment_id=0");
-    expect(experiment).toMatchObject({ experiment_id: "0", name: "Default", artifact_location: "mlflow-artifacts:/0" });
+    expect(experiment).toMatchObject({
+      experiment_id: "0",
+      name: "Default",
+      artifact_location: "mlflow-artifacts:/0",
+    });
     const { run } = await ok("POST", "runs/create", { experiment_id: "0", start_time: 5 });
     expect(run.info.experiment_id).toBe("0");
     expect(run.info.run_name).toMatch(/^[a-z]+-[a-z]+-\d+$/);
@@ -138,8 +159,9 @@ describe("fluent API: set_experiment, start_run, log_*, end_run", () => {
 describe("MLflow semantics", () => {
   let exp: string;
   beforeAll(async () => {
-    exp = (await ok("POST", "experiments/create", { name: "semantics", tags: [{ key: "owner", value: "bob" }] }))
-      .experiment_id;
+    exp = (
+      await ok("POST", "experiments/create", { name: "semantics", tags: [{ key: "owner", value: "bob" }] })
+    ).experiment_id;
   });
 
   it("params are immutable: the same value again is fine, a different one is INVALID_PARAMETER_VALUE", async () => {
@@ -177,7 +199,10 @@ describe("MLflow semantics", () => {
     const runId = (await ok("POST", "runs/create", { experiment_id: exp })).run.info.run_id;
     await ok("POST", "runs/log-metric", { run_id: runId, key: "m", value: 5, timestamp: 10, step: 5 });
     await ok("POST", "runs/log-metric", { run_id: runId, key: "m", value: 1, timestamp: 20, step: 1 });
-    await ok("POST", "runs/log-batch", { run_id: runId, metrics: [{ key: "m", value: 2, timestamp: 30, step: 2 }] });
+    await ok("POST", "runs/log-batch", {
+      run_id: runId,
+      metrics: [{ key: "m", value: 2, timestamp: 30, step: 2 }],
+    });
     const { run } = await ok("GET", `runs/get?run_id=${runId}`);
     expect(run.data.metrics).toEqual([{ key: "m", value: 5, timestamp: 10, step: 5 }]);
     const hist = await ok("GET", `metrics/get-history?run_id=${runId}&metric_key=m`);
@@ -185,8 +210,9 @@ describe("MLflow semantics", () => {
   });
 
   it("run_name and the mlflow.runName tag stay in step", async () => {
-    const runId = (await ok("POST", "runs/create", { experiment_id: exp, tags: [{ key: "mlflow.runName", value: "a" }] }))
-      .run.info.run_id;
+    const runId = (
+      await ok("POST", "runs/create", { experiment_id: exp, tags: [{ key: "mlflow.runName", value: "a" }] })
+    ).run.info.run_id;
     expect((await ok("GET", `runs/get?run_id=${runId}`)).run.info.run_name).toBe("a");
     await ok("POST", "runs/update", { run_id: runId, run_name: "b" });
     let run = (await ok("GET", `runs/get?run_id=${runId}`)).run;
@@ -207,10 +233,18 @@ describe("MLflow semantics", () => {
     const runId = (await ok("POST", "runs/create", { experiment_id: exp })).run.info.run_id;
     await ok("POST", "runs/delete", { run_id: runId });
     expect((await ok("GET", `runs/get?run_id=${runId}`)).run.info.lifecycle_stage).toBe("deleted");
-    const write = await p.call("POST", `${API}/runs/log-metric`, { run_id: runId, key: "m", value: 1, timestamp: 1 });
+    const write = await p.call("POST", `${API}/runs/log-metric`, {
+      run_id: runId,
+      key: "m",
+      value: 1,
+      timestamp: 1,
+    });
     expect(write.status).toBe(400);
     expect(write.json.message).toContain("active");
-    const active = await ok("POST", "runs/search", { experiment_ids: [exp], filter: `attributes.run_id = '${runId}'` });
+    const active = await ok("POST", "runs/search", {
+      experiment_ids: [exp],
+      filter: `attributes.run_id = '${runId}'`,
+    });
     expect(active.runs).toBeUndefined();
     const deleted = await ok("POST", "runs/search", {
       experiment_ids: [exp],
@@ -229,7 +263,9 @@ describe("MLflow semantics", () => {
     const id = (await ok("POST", "experiments/create", { name: "life" })).experiment_id;
     const runId = (await ok("POST", "runs/create", { experiment_id: id })).run.info.run_id;
     await ok("POST", "experiments/set-experiment-tag", { experiment_id: id, key: "note", value: "hi" });
-    expect((await ok("GET", `experiments/get?experiment_id=${id}`)).experiment.tags).toEqual([{ key: "note", value: "hi" }]);
+    expect((await ok("GET", `experiments/get?experiment_id=${id}`)).experiment.tags).toEqual([
+      { key: "note", value: "hi" },
+    ]);
     await ok("POST", "experiments/delete-experiment-tag", { experiment_id: id, key: "note" });
     expect((await ok("GET", `experiments/get?experiment_id=${id}`)).experiment.tags).toBeUndefined();
 
@@ -238,17 +274,27 @@ describe("MLflow semantics", () => {
     expect(dup.json.error_code).toBe("RESOURCE_ALREADY_EXISTS");
 
     await ok("POST", "experiments/update", { experiment_id: id, new_name: "life2" });
-    expect((await ok("GET", "experiments/get-by-name?experiment_name=life2")).experiment.experiment_id).toBe(id);
+    expect((await ok("GET", "experiments/get-by-name?experiment_name=life2")).experiment.experiment_id).toBe(
+      id,
+    );
     expect((await p.call("GET", `${API}/experiments/get-by-name?experiment_name=life`)).status).toBe(404);
     // The old name is free again.
     await ok("POST", "experiments/create", { name: "life" });
-    expect((await p.call("POST", `${API}/experiments/update`, { experiment_id: id, new_name: "semantics" })).status).toBe(409);
+    expect(
+      (await p.call("POST", `${API}/experiments/update`, { experiment_id: id, new_name: "semantics" }))
+        .status,
+    ).toBe(409);
 
     await ok("POST", "experiments/delete", { experiment_id: id });
-    expect((await ok("GET", `experiments/get?experiment_id=${id}`)).experiment.lifecycle_stage).toBe("deleted");
+    expect((await ok("GET", `experiments/get?experiment_id=${id}`)).experiment.lifecycle_stage).toBe(
+      "deleted",
+    );
     expect((await ok("GET", `runs/get?run_id=${runId}`)).run.info.lifecycle_stage).toBe("deleted");
     expect((await p.call("POST", `${API}/runs/create`, { experiment_id: id })).status).toBe(400);
-    const listed = await ok("POST", "experiments/search", { filter: "name = 'life2'", view_type: "DELETED_ONLY" });
+    const listed = await ok("POST", "experiments/search", {
+      filter: "name = 'life2'",
+      view_type: "DELETED_ONLY",
+    });
     expect(listed.experiments.map((e: { experiment_id: string }) => e.experiment_id)).toEqual([id]);
     await ok("POST", "experiments/restore", { experiment_id: id });
     expect((await ok("GET", `runs/get?run_id=${runId}`)).run.info.lifecycle_stage).toBe("active");
@@ -258,7 +304,13 @@ describe("MLflow semantics", () => {
     const runId = (await ok("POST", "runs/create", { experiment_id: exp })).run.info.run_id;
     const input = {
       tags: [{ key: "mlflow.data.context", value: "training" }],
-      dataset: { name: "txns", digest: "abc123", source_type: "local", source: '{"uri": "/data/txns.parquet"}', schema: "{}" },
+      dataset: {
+        name: "txns",
+        digest: "abc123",
+        source_type: "local",
+        source: '{"uri": "/data/txns.parquet"}',
+        schema: "{}",
+      },
     };
     await ok("POST", "runs/log-inputs", { run_id: runId, datasets: [input] });
     await ok("POST", "runs/log-inputs", { run_id: runId, datasets: [input] });
@@ -284,7 +336,10 @@ describe("MLflow semantics", () => {
     const { run } = await ok("GET", `runs/get?run_id=${runId}`);
     const tag = run.data.tags.find((t: { key: string }) => t.key === "mlflow.log-model.history");
     expect(JSON.parse(tag.value)).toEqual([model("model"), model("model2")]);
-    const bad = await p.call("POST", `${API}/runs/log-model`, { run_id: runId, model_json: '{"flavors": {}}' });
+    const bad = await p.call("POST", `${API}/runs/log-model`, {
+      run_id: runId,
+      model_json: '{"flavors": {}}',
+    });
     expect(bad.status).toBe(400);
     expect(bad.json.message).toContain("artifact_path");
   });
@@ -312,7 +367,10 @@ describe("MLflow semantics", () => {
       run_id: runId,
       metrics: Array.from({ length: 50 }, (_, i) => ({ key: "x", value: i, timestamp: i, step: i })),
     });
-    const r = await ok("GET", `metrics/get-history-bulk-interval?run_ids=${runId}&metric_key=x&max_results=5&start_step=10`);
+    const r = await ok(
+      "GET",
+      `metrics/get-history-bulk-interval?run_ids=${runId}&metric_key=x&max_results=5&start_step=10`,
+    );
     expect(r.metrics.map((m: { step: number }) => m.step)).toEqual([10, 20, 30, 39, 49]);
     expect(r.metrics[0]).toEqual({ key: "x", value: 10, timestamp: 10, step: 10, run_id: runId });
   });

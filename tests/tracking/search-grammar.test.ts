@@ -1,4 +1,11 @@
-import { type Clause, EXPERIMENT_SEARCH, parseFilter, parseOrderBy, printFilter, RUN_SEARCH } from "@keel/tracking";
+import {
+  type Clause,
+  EXPERIMENT_SEARCH,
+  parseFilter,
+  parseOrderBy,
+  printFilter,
+  RUN_SEARCH,
+} from "@keel/tracking";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
@@ -93,13 +100,19 @@ describe("filter grammar", () => {
       "!",
     );
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.array(fragments).map((f) => f.join(""))), (s) => {
-        try {
-          parseFilter(s, RUN_SEARCH);
-        } catch (e) {
-          expect((e as { code?: string }).code).toBe("INVALID_PARAMETER_VALUE");
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.array(fragments).map((f) => f.join("")),
+        ),
+        (s) => {
+          try {
+            parseFilter(s, RUN_SEARCH);
+          } catch (e) {
+            expect((e as { code?: string }).code).toBe("INVALID_PARAMETER_VALUE");
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });

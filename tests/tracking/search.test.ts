@@ -52,7 +52,14 @@ beforeAll(async () => {
       tags,
     });
     if (r.finished) await keel.tracking.updateRun(id, { status: "FINISHED" });
-    runs.push({ id, start: 1000 + (i % 7), status: r.finished ? "FINISHED" : "RUNNING", metrics, params, tags });
+    runs.push({
+      id,
+      start: 1000 + (i % 7),
+      status: r.finished ? "FINISHED" : "RUNNING",
+      metrics,
+      params,
+      tags,
+    });
   }
 });
 afterAll(async () => {
@@ -64,7 +71,11 @@ const like = (pattern: string, flags: string) =>
   new RegExp(`^${pattern.replaceAll("%", ".*").replaceAll("_", ".")}$`, flags);
 
 const metricClause: fc.Arbitrary<Ref> = fc
-  .tuple(fc.constantFrom("m1", "m2"), fc.constantFrom("=", "!=", "<", "<=", ">", ">="), fc.integer({ min: -6, max: 6 }))
+  .tuple(
+    fc.constantFrom("m1", "m2"),
+    fc.constantFrom("=", "!=", "<", "<=", ">", ">="),
+    fc.integer({ min: -6, max: 6 }),
+  )
   .map(([k, op, v]) => ({
     text: `metrics.${k} ${op} ${v}`,
     test: (r: RefRun) => {
@@ -76,7 +87,10 @@ const metricClause: fc.Arbitrary<Ref> = fc
 
 const stringClause = (entity: "params" | "tags", k: "p" | "t", values: string[]): fc.Arbitrary<Ref> =>
   fc
-    .tuple(fc.constantFrom("=", "!=", "LIKE", "ILIKE", "IN"), fc.constantFrom(...values, "%", "a%", "r_d", "zzz"))
+    .tuple(
+      fc.constantFrom("=", "!=", "LIKE", "ILIKE", "IN"),
+      fc.constantFrom(...values, "%", "a%", "r_d", "zzz"),
+    )
     .map(([op, v]) => ({
       text: op === "IN" ? `${entity}.${k} IN ('${v}', 'zzz')` : `${entity}.${k} ${op} '${v}'`,
       test: (r: RefRun) => {
@@ -122,7 +136,11 @@ describe("search-runs", () => {
       const ids: string[] = [];
       let pageToken: string | undefined;
       do {
-        const page = await keel.tracking.searchRuns([exp], { orderBy: [`metrics.m1 ${dir}`], maxResults: 7, pageToken });
+        const page = await keel.tracking.searchRuns([exp], {
+          orderBy: [`metrics.m1 ${dir}`],
+          maxResults: 7,
+          pageToken,
+        });
         ids.push(...page.items.map((r) => r.info.run_id));
         pageToken = page.nextPageToken;
       } while (pageToken);
@@ -130,7 +148,8 @@ describe("search-runs", () => {
       const expected = [...runs].sort((a, b) => {
         const x = a.metrics.m1;
         const y = b.metrics.m1;
-        if (x === undefined || y === undefined) return x === y ? defaultOrder(a, b) : x === undefined ? 1 : -1;
+        if (x === undefined || y === undefined)
+          return x === y ? defaultOrder(a, b) : x === undefined ? 1 : -1;
         return sign * (x - y) || defaultOrder(a, b);
       });
       expect(ids).toEqual(expected.map((r) => r.id));
@@ -138,9 +157,14 @@ describe("search-runs", () => {
   });
 
   it("orders by params and attributes, and page tokens do not carry over to another query", async () => {
-    const page = await keel.tracking.searchRuns([exp], { orderBy: ["params.p DESC", "attributes.run_id"], maxResults: 3 });
+    const page = await keel.tracking.searchRuns([exp], {
+      orderBy: ["params.p DESC", "attributes.run_id"],
+      maxResults: 3,
+    });
     const withP = runs.filter((r) => r.params.p !== undefined);
-    const expected = [...withP].sort((a, b) => (a.params.p < b.params.p ? 1 : a.params.p > b.params.p ? -1 : a.id < b.id ? -1 : 1));
+    const expected = [...withP].sort((a, b) =>
+      a.params.p < b.params.p ? 1 : a.params.p > b.params.p ? -1 : a.id < b.id ? -1 : 1,
+    );
     expect(page.items.map((r) => r.info.run_id)).toEqual(expected.slice(0, 3).map((r) => r.id));
     const r = await p.call("POST", "/api/2.0/mlflow/runs/search", {
       experiment_ids: [exp],
@@ -157,19 +181,34 @@ describe("search-experiments", () => {
     for (const [i, name] of ["alpha-1", "alpha-2", "beta"].entries()) {
       await keel.tracking.createExperiment(name, { tags: [{ key: "group", value: i < 2 ? "a" : "b" }] });
     }
-    const byName = await keel.tracking.searchExperiments({ filter: "name LIKE 'alpha%'", orderBy: ["name DESC"] });
+    const byName = await keel.tracking.searchExperiments({
+      filter: "name LIKE 'alpha%'",
+      orderBy: ["name DESC"],
+    });
     expect(byName.items.map((e) => e.name)).toEqual(["alpha-2", "alpha-1"]);
     const byTag = await keel.tracking.searchExperiments({ filter: "tags.group = 'b'" });
     expect(byTag.items.map((e) => e.name)).toEqual(["beta"]);
     const all: string[] = [];
     let pageToken: string | undefined;
     do {
-      const page = await keel.tracking.searchExperiments({ maxResults: 2, pageToken, orderBy: ["experiment_id ASC"] });
+      const page = await keel.tracking.searchExperiments({
+        maxResults: 2,
+        pageToken,
+        orderBy: ["experiment_id ASC"],
+      });
       all.push(...page.items.map((e) => e.experiment_id));
       pageToken = page.nextPageToken;
     } while (pageToken);
-    expect(all).toEqual(["0", exp, ...byName.items.map((e) => e.experiment_id).reverse(), byTag.items[0].experiment_id]);
-    const viaGet = await p.call("GET", "/api/2.0/mlflow/experiments/search?filter=name%20%3D%20%27beta%27&max_results=5");
+    expect(all).toEqual([
+      "0",
+      exp,
+      ...byName.items.map((e) => e.experiment_id).reverse(),
+      byTag.items[0].experiment_id,
+    ]);
+    const viaGet = await p.call(
+      "GET",
+      "/api/2.0/mlflow/experiments/search?filter=name%20%3D%20%27beta%27&max_results=5",
+    );
     expect(viaGet.json.experiments.map((e: { name: string }) => e.name)).toEqual(["beta"]);
   });
 });

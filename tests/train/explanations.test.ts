@@ -1,14 +1,29 @@
-import { explainRow, explainRows, margin, type Tree, type TreeEnsembleModel, trainGbdt, trainLogistic, treeShap } from "@keel/train";
+import {
+  explainRow,
+  explainRows,
+  margin,
+  type Tree,
+  type TreeEnsembleModel,
+  trainGbdt,
+  trainLogistic,
+  treeShap,
+} from "@keel/train";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { syntheticData } from "./synthetic";
 
 /** A random tree over F features: random splits (features may repeat on a path), positive leaf covers. */
 function arbTree(F: number, maxDepth: number): fc.Arbitrary<Tree> {
-  type Node = { leaf: true; value: number; cover: number } | { leaf: false; feature: number; threshold: number; l: Node; r: Node };
+  type Node =
+    | { leaf: true; value: number; cover: number }
+    | { leaf: false; feature: number; threshold: number; l: Node; r: Node };
   const node: fc.Memo<Node> = fc.memo((d) =>
     d <= 1
-      ? fc.record({ leaf: fc.constant(true as const), value: fc.double({ min: -5, max: 5, noNaN: true }), cover: fc.integer({ min: 1, max: 100 }) })
+      ? fc.record({
+          leaf: fc.constant(true as const),
+          value: fc.double({ min: -5, max: 5, noNaN: true }),
+          cover: fc.integer({ min: 1, max: 100 }),
+        })
       : fc.oneof(
           { weight: 1, arbitrary: node(1) },
           {
@@ -54,10 +69,13 @@ function arbTree(F: number, maxDepth: number): fc.Arbitrary<Tree> {
 function condExpectation(t: Tree, x: number[], S: Set<number>, node = 0): number {
   if (t.feature[node] < 0) return t.value[node];
   const f = t.feature[node];
-  if (S.has(f)) return condExpectation(t, x, S, Math.fround(x[f]) <= t.threshold[node] ? t.left[node] : t.right[node]);
+  if (S.has(f))
+    return condExpectation(t, x, S, Math.fround(x[f]) <= t.threshold[node] ? t.left[node] : t.right[node]);
   const l = t.left[node];
   const r = t.right[node];
-  return (t.cover[l] * condExpectation(t, x, S, l) + t.cover[r] * condExpectation(t, x, S, r)) / t.cover[node];
+  return (
+    (t.cover[l] * condExpectation(t, x, S, l) + t.cover[r] * condExpectation(t, x, S, r)) / t.cover[node]
+  );
 }
 
 /** Shapley values by enumerating every coalition (exponential; for a few features only). */
@@ -79,9 +97,23 @@ function bruteShapley(model: TreeEnsembleModel, x: number[]): number[] {
 
 const F = 4;
 const arbModel = fc
-  .record({ trees: fc.array(arbTree(F, 6), { minLength: 1, maxLength: 4 }), baseScore: fc.double({ min: -2, max: 2, noNaN: true }) })
-  .map(({ trees, baseScore }): TreeEnsembleModel => ({ kind: "gbdt", objective: "binary", features: ["a", "b", "c", "d"], baseScore, trees }));
-const arbRow = fc.array(fc.integer({ min: -6, max: 6 }).map((v) => v / 2 + 0.25 * (v % 2)), { minLength: F, maxLength: F });
+  .record({
+    trees: fc.array(arbTree(F, 6), { minLength: 1, maxLength: 4 }),
+    baseScore: fc.double({ min: -2, max: 2, noNaN: true }),
+  })
+  .map(
+    ({ trees, baseScore }): TreeEnsembleModel => ({
+      kind: "gbdt",
+      objective: "binary",
+      features: ["a", "b", "c", "d"],
+      baseScore,
+      trees,
+    }),
+  );
+const arbRow = fc.array(
+  fc.integer({ min: -6, max: 6 }).map((v) => v / 2 + 0.25 * (v % 2)),
+  { minLength: F, maxLength: F },
+);
 
 describe("TreeSHAP", () => {
   it("contributions plus base equal the margin (random trees, random rows)", () => {
@@ -123,11 +155,14 @@ describe("logistic regression explanations", () => {
     const data = syntheticData(1000, 5, 8);
     const { model } = trainLogistic(data);
     fc.assert(
-      fc.property(fc.array(fc.double({ min: -10, max: 10, noNaN: true }), { minLength: 5, maxLength: 5 }), (x) => {
-        const e = explainRow(model, x);
-        expect(e.contributions[2]).toBeCloseTo(model.weights[2] * (Math.fround(x[2]) - model.means[2]), 12);
-        expect(e.contributions.reduce((a, b) => a + b, e.base)).toBeCloseTo(margin(model, x), 9);
-      }),
+      fc.property(
+        fc.array(fc.double({ min: -10, max: 10, noNaN: true }), { minLength: 5, maxLength: 5 }),
+        (x) => {
+          const e = explainRow(model, x);
+          expect(e.contributions[2]).toBeCloseTo(model.weights[2] * (Math.fround(x[2]) - model.means[2]), 12);
+          expect(e.contributions.reduce((a, b) => a + b, e.base)).toBeCloseTo(margin(model, x), 9);
+        },
+      ),
     );
   });
 });

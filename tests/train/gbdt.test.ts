@@ -1,4 +1,11 @@
-import { evaluateBinary, evaluateRegression, predict, splitDataset, TrainError, trainGbdt } from "@keel/train";
+import {
+  evaluateBinary,
+  evaluateRegression,
+  predict,
+  splitDataset,
+  TrainError,
+  trainGbdt,
+} from "@keel/train";
 import { describe, expect, it } from "vitest";
 import { syntheticData } from "./synthetic";
 
@@ -15,7 +22,11 @@ describe("gradient-boosted trees", () => {
 
   it("learns a regression problem", () => {
     const reg = splitDataset(syntheticData(3000, 5, 11, "regression"), 0.25, 1);
-    const { model } = trainGbdt(reg.train, { objective: "regression", rounds: 80, seed: 1 }, { valid: reg.valid });
+    const { model } = trainGbdt(
+      reg.train,
+      { objective: "regression", rounds: 80, seed: 1 },
+      { valid: reg.valid },
+    );
     expect(evaluateRegression(reg.valid.label, predict(model, reg.valid.columns)).r2).toBeGreaterThan(0.9);
   });
 
@@ -47,7 +58,11 @@ describe("gradient-boosted trees", () => {
   it("stops early on the validation set and keeps the best round", () => {
     // A high learning rate on few rows overfits quickly.
     const small = splitDataset(syntheticData(600, 6, 5), 0.5, 2);
-    const r = trainGbdt(small.train, { rounds: 300, learningRate: 0.8, minRowsPerLeaf: 2, earlyStoppingRounds: 5 }, { valid: small.valid });
+    const r = trainGbdt(
+      small.train,
+      { rounds: 300, learningRate: 0.8, minRowsPerLeaf: 2, earlyStoppingRounds: 5 },
+      { valid: small.valid },
+    );
     expect(r.history.length).toBeLessThan(300);
     expect(r.model.trees.length).toBe(r.bestIteration);
     const losses = r.history.map((h) => h.valid_logloss);

@@ -19,7 +19,10 @@ function bruteAuc(y: number[], s: number[]): number {
 describe("evaluation metrics", () => {
   it("AUC equals the brute-force pair count, ties included", () => {
     const rows = fc
-      .array(fc.record({ y: fc.integer({ min: 0, max: 1 }), s: fc.integer({ min: 0, max: 8 }).map((v) => v / 8) }), { minLength: 2, maxLength: 60 })
+      .array(
+        fc.record({ y: fc.integer({ min: 0, max: 1 }), s: fc.integer({ min: 0, max: 8 }).map((v) => v / 8) }),
+        { minLength: 2, maxLength: 60 },
+      )
       .filter((r) => r.some((x) => x.y === 1) && r.some((x) => x.y === 0));
     fc.assert(
       fc.property(rows, (r) => {
@@ -40,7 +43,17 @@ describe("evaluation metrics", () => {
     expect(m.recall).toBeCloseTo(0.75, 12);
     expect(m.f1).toBeCloseTo(0.75, 12);
     expect(m.accuracy).toBeCloseTo(6 / 8, 12);
-    const hand = -(Math.log(0.9) + Math.log(0.6) + Math.log(0.3) + Math.log(0.3) + Math.log(0.8) + Math.log(0.9) + Math.log(0.6) + Math.log(0.5)) / 8;
+    const hand =
+      -(
+        Math.log(0.9) +
+        Math.log(0.6) +
+        Math.log(0.3) +
+        Math.log(0.3) +
+        Math.log(0.8) +
+        Math.log(0.9) +
+        Math.log(0.6) +
+        Math.log(0.5)
+      ) / 8;
     expect(logloss(y, p)).toBeCloseTo(hand, 12);
     expect(evaluateBinary(y, p, 0.95)).toMatchObject({ precision: 0, recall: 0, f1: 0 });
   });

@@ -1,15 +1,30 @@
-import { exportOnnx, type KeelModel, ONNX_INPUT, ONNX_OUTPUT, predict, splitDataset, toRowMajorFloat32, trainGbdt, trainLogistic } from "@keel/train";
+import {
+  exportOnnx,
+  type KeelModel,
+  ONNX_INPUT,
+  ONNX_OUTPUT,
+  predict,
+  splitDataset,
+  toRowMajorFloat32,
+  trainGbdt,
+  trainLogistic,
+} from "@keel/train";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { syntheticData } from "./synthetic";
 
 /** Runs the exported model in ONNX Runtime and returns the largest gap to the TS model on held-out rows. */
-async function maxGap(model: KeelModel, columns: Float64Array[]): Promise<{ gap: number; dims: readonly number[] }> {
+async function maxGap(
+  model: KeelModel,
+  columns: Float64Array[],
+): Promise<{ gap: number; dims: readonly number[] }> {
   const session = await ort.InferenceSession.create(exportOnnx(model));
   expect(session.inputNames).toEqual([ONNX_INPUT]);
   expect(session.outputNames).toEqual([ONNX_OUTPUT]);
   const n = columns[0].length;
-  const out = await session.run({ [ONNX_INPUT]: new ort.Tensor("float32", toRowMajorFloat32(columns), [n, columns.length]) });
+  const out = await session.run({
+    [ONNX_INPUT]: new ort.Tensor("float32", toRowMajorFloat32(columns), [n, columns.length]),
+  });
   const got = out[ONNX_OUTPUT].data as Float32Array;
   const want = predict(model, columns);
   let gap = 0;
@@ -43,7 +58,11 @@ describe("ONNX export runs in ONNX Runtime with the TypeScript model's predictio
     const { model } = trainGbdt(train, { rounds: 20 });
     // Columns made of the model's own thresholds (ties) and a NaN.
     const thresholds = model.trees.flatMap((t) => t.threshold.filter((_, i) => t.feature[i] >= 0));
-    const cols = train.columns.map((_, f) => Float64Array.from({ length: 50 }, (_, i) => (i === 0 ? Number.NaN : thresholds[(i * 7 + f) % thresholds.length])));
+    const cols = train.columns.map((_, f) =>
+      Float64Array.from({ length: 50 }, (_, i) =>
+        i === 0 ? Number.NaN : thresholds[(i * 7 + f) % thresholds.length],
+      ),
+    );
     expect((await maxGap(model, cols)).gap).toBeLessThan(1e-5);
   });
 });

@@ -5,7 +5,12 @@ import { type Dataset, Random } from "@keel/train";
  * to find that a linear model cannot: y = 1 when a noisy score crosses a threshold
  * (classification) or the score itself (regression).
  */
-export function syntheticData(n: number, F: number, seed: number, kind: "binary" | "regression" = "binary"): Dataset {
+export function syntheticData(
+  n: number,
+  F: number,
+  seed: number,
+  kind: "binary" | "regression" = "binary",
+): Dataset {
   const rng = new Random(seed);
   const columns = Array.from({ length: F }, () => {
     const c = new Float64Array(n);

@@ -38,7 +38,8 @@ function mlflowStandIn() {
   });
   app.post("/api/2.0/mlflow/runs/log-batch", async (c) => {
     const body = await c.req.json();
-    if (!state.runs.has(body.run_id)) return c.json({ error_code: "RESOURCE_DOES_NOT_EXIST", message: "no run" }, 404);
+    if (!state.runs.has(body.run_id))
+      return c.json({ error_code: "RESOURCE_DOES_NOT_EXIST", message: "no run" }, 404);
     if ((body.metrics ?? []).length > 1000 || (body.params ?? []).length > 100) {
       return c.json({ error_code: "INVALID_PARAMETER_VALUE", message: "batch too large" }, 400);
     }
@@ -49,7 +50,10 @@ function mlflowStandIn() {
   });
   app.put("/api/2.0/mlflow-artifacts/artifacts/:exp/:run/artifacts/*", async (c) => {
     const prefix = `/api/2.0/mlflow-artifacts/artifacts/${c.req.param("exp")}/${c.req.param("run")}/artifacts/`;
-    state.artifacts.set(`${c.req.param("run")}/${c.req.path.slice(prefix.length)}`, new Uint8Array(await c.req.arrayBuffer()));
+    state.artifacts.set(
+      `${c.req.param("run")}/${c.req.path.slice(prefix.length)}`,
+      new Uint8Array(await c.req.arrayBuffer()),
+    );
     return c.json({});
   });
   return { app, state };
@@ -69,7 +73,11 @@ describe("trainHandler (lambda pipeline step)", () => {
     dir = await mkdtemp(join(tmpdir(), "keel-train-"));
     const bytes = parquetWriteBuffer({
       columnData: [
-        ...data.features.map((name, f) => ({ name, data: Array.from(data.columns[f]), type: "DOUBLE" as const })),
+        ...data.features.map((name, f) => ({
+          name,
+          data: Array.from(data.columns[f]),
+          type: "DOUBLE" as const,
+        })),
         { name: "is_fraud", data: Array.from(data.label, (y) => y === 1), type: "BOOLEAN" as const },
       ],
     });
@@ -104,27 +112,49 @@ describe("trainHandler (lambda pipeline step)", () => {
     const model = parseModel(JSON.parse(Buffer.from(art("model/keel-model.json")).toString()));
     expect(JSON.parse(Buffer.from(art("model/input_schema.json")).toString())).toEqual(inputSchema(model));
     expect(Buffer.from(art("model/MLmodel")).toString()).toContain("data: model.onnx");
-    const profile = baselineProfileSchema.parse(JSON.parse(Buffer.from(art("baseline/profile.json")).toString()));
+    const profile = baselineProfileSchema.parse(
+      JSON.parse(Buffer.from(art("baseline/profile.json")).toString()),
+    );
     expect(profile.features.map((f) => f.name)).toEqual(data.features);
     expect(profile.features[0].counts.reduce((a, b) => a + b, 0)).toBe(profile.rows);
 
     // The logged ONNX model scores like the logged TS model.
     const session = await ort.InferenceSession.create(art("model/model.onnx"));
     const x = Float32Array.from([1, -2, 0.5, 3]);
-    const score = (await session.run({ features: new ort.Tensor("float32", x, [1, 4]) })).score.data[0] as number;
-    expect(score).toBeCloseTo(predict(model, Array.from(x, (v) => Float64Array.of(v)))[0], 5);
+    const score = (await session.run({ features: new ort.Tensor("float32", x, [1, 4]) })).score
+      .data[0] as number;
+    expect(score).toBeCloseTo(
+      predict(
+        model,
+        Array.from(x, (v) => Float64Array.of(v)),
+      )[0],
+      5,
+    );
   });
 
   it("rejects a bad request naming the problem, before creating a run", async () => {
     const runs = state.runs.size;
     await expect(
-      trainHandler({ trainingSetUri: join(dir, "train.parquet"), label: "is_fraud", features: ["nope"], trackingUrl: url, experimentId: "7" }),
+      trainHandler({
+        trainingSetUri: join(dir, "train.parquet"),
+        label: "is_fraud",
+        features: ["nope"],
+        trackingUrl: url,
+        experimentId: "7",
+      }),
     ).rejects.toThrow(/no column\(s\) 'nope'/);
-    await expect(trainHandler({ label: "is_fraud", features: ["f0"], trackingUrl: url, experimentId: "7" })).rejects.toThrow(
-      /trainingSetUri/,
-    );
     await expect(
-      trainHandler({ trainingSetUri: join(dir, "train.parquet"), label: "is_fraud", features: ["f0"], params: { rounds: -1 }, trackingUrl: url, experimentId: "7" }),
+      trainHandler({ label: "is_fraud", features: ["f0"], trackingUrl: url, experimentId: "7" }),
+    ).rejects.toThrow(/trainingSetUri/);
+    await expect(
+      trainHandler({
+        trainingSetUri: join(dir, "train.parquet"),
+        label: "is_fraud",
+        features: ["f0"],
+        params: { rounds: -1 },
+        trackingUrl: url,
+        experimentId: "7",
+      }),
     ).rejects.toThrow(/rounds/);
     expect(state.runs.size).toBe(runs);
   });

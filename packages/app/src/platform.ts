@@ -4,6 +4,7 @@ import { createFeaturesModule, type FeaturesService } from "@keel/features";
 import { type Clock, createLogger, type KeelConfig, systemClock } from "@keel/core";
 import { DynamoDbMetadataStore, type MetadataStore } from "@keel/metadata";
 import { artifactBaselineReader, createMonitoringModule, type MonitoringService } from "@keel/monitoring";
+import { createPipelinesModule } from "@keel/pipelines";
 import { createRegistryModule, type RegistryService } from "@keel/registry";
 import { createServingModule, registryModelResolver } from "@keel/serving";
 import { createTrackingModule, type TrackingService } from "@keel/tracking";
@@ -47,11 +48,12 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   const deps: PlatformDeps = { config, store, artifacts, audit, clock, log };
 
   const modules: KeelModule[] = [];
-  modules.push(createArtifactsModule({ artifacts }));
+  modules.push(createArtifactsModule({ artifacts, audit }));
   const tracking = createTrackingModule({ store, artifacts, audit, clock, config });
   modules.push(tracking);
   const registry = createRegistryModule(deps, { runs: tracking.service });
   modules.push(registry);
+  modules.push(createPipelinesModule(deps, { tracking: tracking.service }));
   const features = createFeaturesModule(deps);
   modules.push(features);
   modules.push(createServingModule(deps, { resolver: registryModelResolver(registry.service) }));

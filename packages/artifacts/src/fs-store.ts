@@ -87,20 +87,21 @@ export class FsArtifactStore implements ArtifactStore {
       if (["ENOENT", "ENOTDIR"].includes(errno(e) ?? "")) return [];
       throw e;
     }
-    const out: ArtifactInfo[] = [];
-    for (const e of entries) {
-      if (rel === "" && e.name === RESERVED) continue;
-      const path = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) out.push({ path, isDir: true });
-      else if (e.isFile()) {
+    const listed = await Promise.all(
+      entries.map(async (e): Promise<ArtifactInfo | undefined> => {
+        if (rel === "" && e.name === RESERVED) return undefined;
+        const path = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) return { path, isDir: true };
+        if (!e.isFile()) return undefined;
         // The file may be deleted between readdir and stat; it is then simply not listed.
         const size = await stat(join(dir, e.name)).then(
-          (s) => s.size,
+          (st) => st.size,
           () => undefined,
         );
-        if (size !== undefined) out.push({ path, isDir: false, size });
-      }
-    }
+        return size === undefined ? undefined : { path, isDir: false, size };
+      }),
+    );
+    const out = listed.filter((e): e is ArtifactInfo => e !== undefined);
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 

@@ -26,6 +26,11 @@ export interface MlflowUploadCredential {
 /** Where the client sends part `partNumber` of an upload to `target`, and with which headers. */
 export type PartUrl = (target: string, uploadId: string, partNumber: number) => string;
 
+/** Where artifact writes are recorded (Keel's AuditLog satisfies it). */
+export interface ArtifactAudit {
+  append(event: { action: string; resource: string; state?: unknown }): Promise<unknown>;
+}
+
 /**
  * MLflow's artifact proxy (`mlflow server --serve-artifacts`) over an ArtifactStore: the
  * semantics of `mlflow/server/handlers.py`'s `_upload_artifact`, `_download_artifact`,
@@ -33,11 +38,16 @@ export type PartUrl = (target: string, uploadId: string, partNumber: number) => 
  * handlers. Paths are relative to the artifact root, e.g. `<experiment>/<run>/artifacts/model/MLmodel`.
  */
 export class ArtifactProxyService {
-  constructor(private readonly store: ArtifactStore) {}
+  constructor(
+    private readonly store: ArtifactStore,
+    private readonly audit?: ArtifactAudit,
+  ) {}
 
   /** Stores a streamed body at path, never holding it whole in memory. */
   async upload(path: string, body: Readable | null, contentType?: string): Promise<void> {
-    await this.store.put(safePath(path), body ?? new Uint8Array(0), { contentType });
+    const p = safePath(path);
+    await this.store.put(p, body ?? new Uint8Array(0), { contentType });
+    await this.audit?.append({ action: "artifacts.put", resource: `artifact:${p}`, state: { contentType } });
   }
 
   /** Streams an artifact with the headers MLflow sends (always an attachment, nosniff). */
@@ -73,7 +83,9 @@ export class ArtifactProxyService {
 
   /** Deletes an artifact or a whole directory of them. */
   async delete(path: string): Promise<void> {
-    await this.store.delete(safePath(path));
+    const p = safePath(path);
+    await this.store.delete(p);
+    await this.audit?.append({ action: "artifacts.delete", resource: `artifact:${p}` });
   }
 
   /**
@@ -123,11 +135,17 @@ export class ArtifactProxyService {
     uploadId: string,
     parts: Array<{ part_number: number; etag: string }>,
   ): Promise<void> {
+    const target = mpuTarget(dir, localPath);
     await this.store.completeMultipartUpload(
-      mpuTarget(dir, localPath),
+      target,
       uploadId,
       parts.map((p) => ({ partNumber: p.part_number, etag: p.etag })),
     );
+    await this.audit?.append({
+      action: "artifacts.put",
+      resource: `artifact:${target}`,
+      state: { multipartUploadId: uploadId, parts: parts.length },
+    });
   }
 
   async abortMultipartUpload(dir: string, localPath: string, uploadId: string): Promise<void> {

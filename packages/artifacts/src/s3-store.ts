@@ -69,9 +69,10 @@ export class S3ArtifactStore implements ArtifactStore {
       endpoint: opts.endpoint,
       forcePathStyle: opts.forcePathStyle ?? opts.endpoint !== undefined,
       credentials: opts.credentials,
-      // Keel only ever sends buffers with a known length, which needs no checksum trailer;
-      // S3-compatible servers often reject or mangle the SDK's default aws-chunked CRC
-      // trailers, so against a custom endpoint only the checksums an operation requires are sent.
+      // The SDK adds CRC32 checksums to every upload by default (aws-chunked trailers for
+      // streams), which many S3-compatible servers mishandle (s3rver stores such bodies
+      // corrupted), so against a custom endpoint only the checksums an operation requires are
+      // sent. On AWS the defaults stay and S3 verifies every upload.
       ...(opts.endpoint
         ? { requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" }
         : {}),
@@ -372,17 +373,21 @@ async function* chunks(stream: Readable, size: number): AsyncGenerator<Buffer> {
   let pending: Buffer[] = [];
   let length = 0;
   for await (const chunk of stream) {
-    const buf =
+    let buf: Buffer =
       typeof chunk === "string"
         ? Buffer.from(chunk)
         : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    pending.push(buf);
-    length += buf.length;
-    while (length >= size) {
-      const all = Buffer.concat(pending, length);
-      yield all.subarray(0, size);
-      pending = [all.subarray(size)];
-      length -= size;
+    // Only the bytes that complete a part are copied; a big chunk is sliced, not re-copied.
+    while (length + buf.length >= size) {
+      const take = size - length;
+      yield Buffer.concat([...pending, buf.subarray(0, take)], size);
+      buf = buf.subarray(take);
+      pending = [];
+      length = 0;
+    }
+    if (buf.length > 0) {
+      pending.push(buf);
+      length += buf.length;
     }
   }
   if (length > 0) yield Buffer.concat(pending, length);

@@ -1,6 +1,6 @@
-import { type Clock, currentContext, digest, pad, systemClock } from "@keel/core";
-import { type Condition, isConditionFailed, type Item, type MetadataStore, type Page } from "@keel/metadata";
-import { GENESIS_HASH, hashEvent, verifyChain } from "./chain";
+import { type Clock, canonicalJson, currentContext, pad, sha256, systemClock } from "@keel/core";
+import { type Condition, type Item, isConditionFailed, type MetadataStore, type Page } from "@keel/metadata";
+import { GENESIS_HASH, hashEvent, type VerifiableEvent, verifyChain } from "./chain";
 import { AuditError } from "./errors";
 import type { AuditEvent, AuditEventInput, AuditLog, AuditQuery, VerifyResult } from "./port";
 
@@ -14,18 +14,36 @@ const LAST_KEY = `E#${"9".repeat(SEQ_WIDTH)}`;
  * by its zero-padded sequence number. An append reads the last event (strongly consistent),
  * then claims the next number with a put conditional on that key not existing; a loser of
  * that race re-reads and retries, so numbers are gap-free and unique without transactions.
+ *
+ * Within one process appends are queued and the last event written is remembered, so
+ * concurrent requests in one process never race each other and skip the read. The memory is
+ * only a guess: when another process has appended meanwhile, the conditional put fails and
+ * the append falls back to reading the last event. (It cannot skip one: seq n+1 is only ever
+ * written by a writer that saw seq n, so "n+1 absent" means n is still the last.)
  */
 export class StoreAuditLog implements AuditLog {
+  private queue: Promise<unknown> = Promise.resolve();
+  /** The last event this instance wrote, while no conflict has shown it to be stale. */
+  private lastWritten: AuditEvent | undefined;
+
   constructor(
     private readonly store: MetadataStore,
     private readonly clock: Clock = systemClock,
   ) {}
 
-  async append(input: AuditEventInput): Promise<AuditEvent> {
+  append(input: AuditEventInput): Promise<AuditEvent> {
     const ctx = currentContext();
-    const stateDigest = digest(input.state ?? null);
+    const next = this.queue.then(() => this.appendNow(input, ctx));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async appendNow(input: AuditEventInput, ctx: { principal: string; requestId: string }): Promise<AuditEvent> {
+    // The state is stored as the very text that is digested, so verification need not parse it.
+    const stateJson = input.state === undefined ? undefined : canonicalJson(input.state);
+    const stateDigest = sha256(stateJson ?? "null");
     for (let attempt = 0; ; attempt++) {
-      const last = await this.last();
+      const last = this.lastWritten ?? (await this.last());
       const seq = (last?.seq ?? 0) + 1;
       const base = {
         seq,
@@ -39,17 +57,26 @@ export class StoreAuditLog implements AuditLog {
       };
       const event: AuditEvent = { ...base, hash: hashEvent(base), state: input.state };
       try {
-        await this.store.put(toItem(event), { condition: { exists: false } });
+        await this.store.put({ ...toItem(event), state: stateJson }, { condition: { exists: false } });
+        this.lastWritten = event;
         return event;
       } catch (e) {
+        this.lastWritten = undefined;
         if (!isConditionFailed(e) || attempt > 500) throw e;
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 + attempt * 2)));
       }
     }
   }
 
+  /** The event with the highest sequence number (strongly consistent read). */
   async last(): Promise<AuditEvent | undefined> {
-    const page = await this.store.query({ pk: AUDIT_PK, prefix: "E#", descending: true, limit: 1, consistent: true });
+    const page = await this.store.query({
+      pk: AUDIT_PK,
+      prefix: "E#",
+      descending: true,
+      limit: 1,
+      consistent: true,
+    });
     return page.items[0] ? fromItem(page.items[0]) : undefined;
   }
 
@@ -79,17 +106,28 @@ export class StoreAuditLog implements AuditLog {
    * the caller works through the current one, so verification overlaps I/O with hashing.
    */
   async *scan(afterSeq = 0): AsyncGenerator<AuditEvent> {
+    for await (const it of this.items(afterSeq)) yield fromItem(it);
+  }
+
+  private async *items(afterSeq: number): AsyncGenerator<Item> {
     const fetchPage = (cursor?: string) => this.store.query({ ...this.range(afterSeq), cursor });
     let next: Promise<Page> | undefined = fetchPage();
     while (next) {
       const page: Page = await next;
       next = page.cursor ? fetchPage(page.cursor) : undefined;
-      for (const it of page.items) yield fromItem(it);
+      yield* page.items;
+    }
+  }
+
+  /** Events for verification: the state stays the stored text (hashed, not parsed). */
+  async *scanForVerify(): AsyncGenerator<VerifiableEvent> {
+    for await (const it of this.items(0)) {
+      yield { ...fromItem({ ...it, state: undefined }), stateJson: typeof it.state === "string" ? it.state : undefined };
     }
   }
 
   verify(): Promise<VerifyResult> {
-    return verifyChain(this.scan());
+    return verifyChain(this.scanForVerify());
   }
 
   private range(afterSeq: number) {
@@ -123,7 +161,12 @@ function decodeToken(token: string): number {
 }
 
 function toItem(e: AuditEvent): Item {
-  return { pk: AUDIT_PK, sk: seqKey(e.seq), ...e, state: e.state === undefined ? undefined : JSON.stringify(e.state) };
+  return {
+    pk: AUDIT_PK,
+    sk: seqKey(e.seq),
+    ...e,
+    state: e.state === undefined ? undefined : JSON.stringify(e.state),
+  };
 }
 
 export function fromItem(it: Item): AuditEvent {

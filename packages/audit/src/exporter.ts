@@ -1,6 +1,7 @@
-import { type PutObjectCommandInput, PutObjectCommand } from "@aws-sdk/client-s3";
+import { PutObjectCommand, type PutObjectCommandInput } from "@aws-sdk/client-s3";
 import { canonicalJson, pad } from "@keel/core";
-import { isConditionFailed, type MetadataStore } from "@keel/metadata";
+import { isConditionFailed, type Item, type MetadataStore } from "@keel/metadata";
+import { AUDIT_PK, fromItem } from "./dynamodb-audit-log";
 import type { AuditEvent, AuditLog } from "./port";
 
 /** Where exported events go. Writing the same key again with the same body must be harmless. */
@@ -40,9 +41,28 @@ export class S3AuditSink implements AuditSink {
 
 export const EXPORT_CURSOR_KEY = { pk: "AUDIT_EXPORT", sk: "CURSOR" };
 
-/** The object key of an event: its zero-padded sequence number, so keys sort in chain order. */
+/**
+ * The object key of an event (below the sink's prefix): its zero-padded sequence number, so
+ * keys sort in chain order and a retried export rewrites the same key with the same body.
+ */
 export function exportKey(seq: number): string {
-  return `events/${pad(seq, 12)}.json`;
+  return `${pad(seq, 12)}.json`;
+}
+
+/** The document exported for an event: canonical JSON of every field, state included. */
+export function exportBody(e: AuditEvent): string {
+  return canonicalJson(e);
+}
+
+/**
+ * Exports audit items as a table stream delivers them (already unmarshalled): items of other
+ * partitions are ignored. This is the path in AWS, where the stream invokes the export Lambda
+ * for every insert; `exportAuditEvents` below is the catch-up path for events written before.
+ */
+export async function exportStreamItems(items: Item[], sink: AuditSink): Promise<number> {
+  const events = items.filter((it) => it.pk === AUDIT_PK).map(fromItem);
+  await Promise.all(events.map((e) => sink.put(exportKey(e.seq), exportBody(e))));
+  return events.length;
 }
 
 export interface ExportOptions {
@@ -56,7 +76,7 @@ export interface ExportOptions {
 }
 
 /**
- * Copies events not yet exported to the sink, in sequence order, and advances a cursor item
+ * Catch-up export: copies events not yet exported to the sink, in sequence order, and advances a cursor item
  * after each batch with a write conditional on the cursor's previous value. Two exporters
  * running at once therefore never move the cursor backwards; the loser stops, and anything
  * it wrote twice is the same object with the same body.
@@ -69,7 +89,7 @@ export async function exportAuditEvents(opts: ExportOptions): Promise<{ exported
   let exported = 0;
   let batch: AuditEvent[] = [];
   const flush = async (): Promise<boolean> => {
-    await Promise.all(batch.map((e) => opts.sink.put(exportKey(e.seq), canonicalJson(e))));
+    await Promise.all(batch.map((e) => opts.sink.put(exportKey(e.seq), exportBody(e))));
     const next = batch[batch.length - 1].seq;
     try {
       await opts.store.put(

@@ -1,14 +1,16 @@
-export * from "./port";
+export { type AuditModuleDeps, createAuditModule } from "./audit-module";
+export { GENESIS_HASH, hashEvent, type VerifiableEvent, verifyChain } from "./chain";
+export { AUDIT_PK, auditItem, StoreAuditLog } from "./dynamodb-audit-log";
 export { AuditError } from "./errors";
-export { GENESIS_HASH, hashEvent, verifyChain } from "./chain";
-export { StoreAuditLog, AUDIT_PK, auditItem } from "./dynamodb-audit-log";
 export {
   type AuditSink,
-  type ExportOptions,
-  type S3Sender,
   EXPORT_CURSOR_KEY,
+  type ExportOptions,
   exportAuditEvents,
+  exportBody,
   exportKey,
+  exportStreamItems,
   S3AuditSink,
+  type S3Sender,
 } from "./exporter";
-export { createAuditModule, type AuditModuleDeps } from "./audit-module";
+export * from "./port";

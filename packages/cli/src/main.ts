@@ -2,11 +2,13 @@ import { KeelError } from "@keel/core";
 import { type Command, UsageError } from "./command";
 import { auditCommands } from "./commands/audit";
 import { devCommand } from "./commands/dev";
+import { featuresCommands } from "./commands/features";
 import { modelCommands } from "./commands/model";
 import { monitorCommands } from "./commands/monitor";
+import { pipelineCommands } from "./commands/pipeline";
 
 /** Every command the CLI knows, longest names first so "pipeline run" wins over "pipeline". */
-const commands: Command[] = [devCommand, ...monitorCommands, ...auditCommands, ...modelCommands];
+const commands: Command[] = [devCommand, ...featuresCommands, ...monitorCommands, ...auditCommands, ...modelCommands, ...pipelineCommands];
 
 function usage(): string {
   const lines = commands

@@ -9,6 +9,7 @@ import {
   type PushSource,
 } from "./definitions";
 import { invalidFeatures, unknownFeatures } from "./errors";
+import type { SqlColumn } from "./offline/port";
 
 /** A feature view with everything a join or a lookup needs, resolved once. */
 export interface ResolvedView {
@@ -153,6 +154,39 @@ function uniqueByName<T extends { name: string }>(what: string, items: T[]): Map
     m.set(i.name, i);
   }
   return m;
+}
+
+const SQL_TYPE: Record<Field["dtype"], string> = {
+  int64: "BIGINT",
+  int32: "INTEGER",
+  float64: "DOUBLE",
+  float32: "FLOAT",
+  string: "VARCHAR",
+  bool: "BOOLEAN",
+  timestamp: "TIMESTAMP",
+};
+
+/**
+ * The columns each file source must have, from every view that reads it: join keys,
+ * timestamps and features, with SQL types. What the Athena adapter declares in Glue.
+ */
+export function declaredSourceColumns(views: ResolvedView[]): Array<{ source: FileSource; columns: SqlColumn[] }> {
+  const bySource = new Map<string, { source: FileSource; columns: Map<string, string> }>();
+  for (const rv of views) {
+    let entry = bySource.get(rv.source.name);
+    if (!entry) {
+      entry = { source: rv.source, columns: new Map() };
+      bySource.set(rv.source.name, entry);
+    }
+    for (const k of rv.joinKeys) entry.columns.set(k.name, SQL_TYPE[k.valueType]);
+    entry.columns.set(rv.source.timestampField, "TIMESTAMP");
+    if (rv.source.createdTimestampColumn) entry.columns.set(rv.source.createdTimestampColumn, "TIMESTAMP");
+    for (const f of rv.view.schema) entry.columns.set(f.name, SQL_TYPE[f.dtype]);
+  }
+  return [...bySource.values()].map((e) => ({
+    source: e.source,
+    columns: [...e.columns].map(([name, type]) => ({ name, type })),
+  }));
 }
 
 /** Output column name of a feature: Feast's `view__feature` with full names, else the bare name. */

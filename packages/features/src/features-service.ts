@@ -1,7 +1,8 @@
 import type { AuditLog } from "@keel/audit";
 import type { Clock } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
-import { type HistoricalRequest, type HistoricalResult, getHistoricalFeatures } from "./historical";
+import { declaredSourceColumns, FeatureCatalog } from "./catalog";
+import { checkSourceColumns, getHistoricalFeatures, type HistoricalRequest, type HistoricalResult } from "./historical";
 import { type MaterializeRequest, type MaterializeViewResult, materialize } from "./materialize";
 import type { OfflineStore } from "./offline/port";
 import { getOnlineFeatures, type OnlineRequest, type OnlineResponse } from "./online-serving";
@@ -29,9 +30,24 @@ export class FeaturesService {
     this.registry = new FeatureRegistry(deps.store, deps.audit, deps.clock);
   }
 
-  /** Validates and registers definitions; see `FeatureRegistry.apply`. */
-  apply(definitions: unknown, opts: { dryRun?: boolean } = {}): Promise<ApplyResult> {
-    return this.registry.apply(definitions, opts);
+  /**
+   * Validates and registers definitions; see `FeatureRegistry.apply`. Views whose source data
+   * can already be read are checked against it first (every declared column present, with a
+   * compatible type), so a bad definition is refused before anything is registered; sources
+   * with no data yet are checked when they are first read.
+   */
+  async apply(definitions: unknown, opts: { dryRun?: boolean } = {}): Promise<ApplyResult> {
+    const catalog = new FeatureCatalog(definitions);
+    const { offline } = this.deps;
+    for (const rv of catalog.allViews()) {
+      const cols = await offline.describeSource(rv.source).catch(() => undefined);
+      if (cols) checkSourceColumns(rv, cols);
+    }
+    if (!opts.dryRun) {
+      // Idempotent, so it runs before the registry moves: a failed apply can simply be re-run.
+      for (const { source, columns } of declaredSourceColumns(catalog.allViews())) await offline.registerSource(source, columns);
+    }
+    return this.registry.apply(catalog.repo, opts);
   }
 
   definitions(): Promise<RegistrySnapshot> {

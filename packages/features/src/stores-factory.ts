@@ -55,6 +55,9 @@ export function createOfflineStore(config: KeelConfig): OfflineStore {
   return new DuckDbOfflineStore({ root });
 }
 
-/** Glue database holding one table per file source (named after the source), per stage. */
-export const athenaDatabase = (stage: string) => `keel_${stage.replace(/[^A-Za-z0-9_]/g, "_")}_features`;
-export const athenaWorkgroup = (stage: string) => `keel-${stage}-features`;
+/**
+ * Glue database (one table per file source, named after it) and Athena workgroup of a stage:
+ * the names stacks/Features.ts gives them.
+ */
+export const athenaDatabase = (stage: string) => `keel_${stage.replace(/[^a-zA-Z0-9]/g, "_")}`;
+export const athenaWorkgroup = (stage: string) => `keel-${stage}`;

@@ -35,9 +35,14 @@ export function artifactBaselineReader(
     async baselineFor(deployment, served) {
       const path = await locate(deployment, served);
       if (!path || !(await artifacts.exists(path))) return undefined;
-      const parsed = baselineProfileSchema.safeParse(JSON.parse((await artifacts.getBytes(path)).toString("utf8")));
+      const parsed = baselineProfileSchema.safeParse(
+        JSON.parse((await artifacts.getBytes(path)).toString("utf8")),
+      );
       if (!parsed.success) {
-        throw new MonitoringError("INVALID_STATE", `baseline profile '${path}' is malformed: ${parsed.error.issues[0]?.message}`);
+        throw new MonitoringError(
+          "INVALID_STATE",
+          `baseline profile '${path}' is malformed: ${parsed.error.issues[0]?.message}`,
+        );
       }
       return parsed.data;
     },

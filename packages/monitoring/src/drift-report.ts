@@ -33,7 +33,9 @@ export const driftReportSchema = z.object({
       current: z.object({ mean: z.number(), std: z.number(), shares: z.array(z.number()) }),
     }),
   ),
-  retraining: z.object({ triggered: z.boolean(), runId: z.string().optional(), error: z.string().optional() }).optional(),
+  retraining: z
+    .object({ triggered: z.boolean(), runId: z.string().optional(), error: z.string().optional() })
+    .optional(),
 });
 export type DriftReport = z.infer<typeof driftReportSchema>;
 
@@ -43,7 +45,10 @@ export type DriftReport = z.infer<typeof driftReportSchema>;
  * have exactly the baseline's width (columns in the baseline's feature order, as Keel's
  * exported models take them).
  */
-export function featureColumns(baseline: BaselineProfile, entries: PredictionLogEntry[]): { columns: number[][]; skipped: number } {
+export function featureColumns(
+  baseline: BaselineProfile,
+  entries: PredictionLogEntry[],
+): { columns: number[][]; skipped: number } {
   const names = baseline.features.map((f) => f.name);
   const columns = names.map(() => [] as number[]);
   let skipped = 0;
@@ -57,12 +62,16 @@ export function featureColumns(baseline: BaselineProfile, entries: PredictionLog
         continue;
       }
     }
-    const tensor = Object.values(e.inputs).find((t) => t.length > 0 && t.every((r) => r.length === names.length));
+    const tensor = Object.values(e.inputs).find(
+      (t) => t.length > 0 && t.every((r) => r.length === names.length),
+    );
     if (!tensor) {
       skipped++;
       continue;
     }
-    for (const row of tensor) row.forEach((v, f) => columns[f].push(v));
+    for (const row of tensor) {
+      for (let f = 0; f < row.length; f++) columns[f].push(row[f]);
+    }
   }
   return { columns, skipped };
 }
@@ -95,7 +104,8 @@ export function computeDriftReport(input: {
           const values = columns[f];
           const p = psi(fp.edges, fp.counts, values);
           const total = fp.counts.reduce((a, b) => a + b, 0);
-          const status: "ok" | "watch" | "drift" = p.psi >= thresholds.drift ? "drift" : p.psi >= thresholds.watch ? "watch" : "ok";
+          const status: "ok" | "watch" | "drift" =
+            p.psi >= thresholds.drift ? "drift" : p.psi >= thresholds.watch ? "watch" : "ok";
           return {
             name: fp.name,
             status,
@@ -107,7 +117,10 @@ export function computeDriftReport(input: {
           };
         });
   const rank = { ok: 0, watch: 1, drift: 2 } as const;
-  const worst = features.reduce<"ok" | "watch" | "drift">((w, f) => (rank[f.status] > rank[w] ? f.status : w), "ok");
+  const worst = features.reduce<"ok" | "watch" | "drift">(
+    (w, f) => (rank[f.status] > rank[w] ? f.status : w),
+    "ok",
+  );
   return {
     id: input.id,
     deployment: input.deployment,

@@ -3,7 +3,13 @@ import type { AuditLog } from "@keel/audit";
 import { type Clock, type Logger, newId, pad, parseWith } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
 import type { BaselineReader } from "./baseline";
-import { computeDriftReport, type DriftReport, driftReportSchema, type DriftThresholds, driftThresholdsSchema } from "./drift-report";
+import {
+  computeDriftReport,
+  type DriftReport,
+  type DriftThresholds,
+  driftReportSchema,
+  driftThresholdsSchema,
+} from "./drift-report";
 import { MonitoringError } from "./errors";
 import { deploymentNameSchema, type ParquetPredictionLog } from "./prediction-log";
 import { renderDriftHtml } from "./report-html";
@@ -37,7 +43,10 @@ export function parseWindow(s: string): number {
   const m = WINDOW.exec(s.trim());
   const ms = m ? Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS] : Number.NaN;
   if (!(ms > 0) || ms > MAX_WINDOW_MS) {
-    throw new MonitoringError("INVALID_PARAMETER_VALUE", `window '${s}' must look like 30m, 24h or 7d (at most 90d)`);
+    throw new MonitoringError(
+      "INVALID_PARAMETER_VALUE",
+      `window '${s}' must look like 30m, 24h or 7d (at most 90d)`,
+    );
   }
   return ms;
 }
@@ -72,10 +81,16 @@ export class MonitoringService {
     await this.predictions.flush();
     const entries = await this.predictions.read(deployment, from, to + 1);
     const last = entries.at(-1);
-    const baseline = await this.opts.baselines.baselineFor(deployment, last && { model: last.model, version: last.version });
+    const baseline = await this.opts.baselines.baselineFor(
+      deployment,
+      last && { model: last.model, version: last.version },
+    );
     if (!baseline) {
       const why = last ? "" : " (and it logged no predictions in the window, so its model is unknown)";
-      throw new MonitoringError("RESOURCE_DOES_NOT_EXIST", `no training baseline is known for deployment '${deployment}'${why}`);
+      throw new MonitoringError(
+        "RESOURCE_DOES_NOT_EXIST",
+        `no training baseline is known for deployment '${deployment}'${why}`,
+      );
     }
     const report = computeDriftReport({
       id: newId(),
@@ -129,7 +144,9 @@ export class MonitoringService {
   }
 
   private async alert(report: DriftReport): Promise<void> {
-    const drifted = report.features.filter((f) => f.status === "drift").map((f) => ({ name: f.name, psi: f.psi }));
+    const drifted = report.features
+      .filter((f) => f.status === "drift")
+      .map((f) => ({ name: f.name, psi: f.psi }));
     await this.deps.audit.append({
       action: "monitoring.drift.alert",
       resource: `deployment:${report.deployment}`,
@@ -139,16 +156,28 @@ export class MonitoringService {
       await this.opts.onDrift?.(report);
     } catch (e) {
       // A failing hook must not lose the report, which is already stored and audited.
-      this.deps.log.error("onDrift hook failed", { deployment: report.deployment, err: (e as Error).message });
+      this.deps.log.error("onDrift hook failed", {
+        deployment: report.deployment,
+        err: (e as Error).message,
+      });
     }
   }
 
   /** The most recent report of a deployment; RESOURCE_DOES_NOT_EXIST when none has run. */
   async latestReport(deployment: string): Promise<DriftReport> {
     parseWith(deploymentNameSchema, deployment, "deployment");
-    const page = await this.deps.store.query({ pk: partition(deployment), prefix: "REPORT#", descending: true, limit: 1 });
+    const page = await this.deps.store.query({
+      pk: partition(deployment),
+      prefix: "REPORT#",
+      descending: true,
+      limit: 1,
+    });
     const item = page.items[0];
-    if (!item) throw new MonitoringError("RESOURCE_DOES_NOT_EXIST", `no drift report for deployment '${deployment}' yet`);
+    if (!item)
+      throw new MonitoringError(
+        "RESOURCE_DOES_NOT_EXIST",
+        `no drift report for deployment '${deployment}' yet`,
+      );
     return this.report(String(item.id));
   }
 

@@ -8,7 +8,11 @@ export const PSI_EPSILON = 1e-4;
  * sum over bins of (actual% - expected%) * ln(actual% / expected%), shares floored at PSI_EPSILON.
  * Returns the PSI and the current share per bin.
  */
-export function psi(edges: readonly number[], baselineCounts: readonly number[], values: ArrayLike<number>): { psi: number; shares: number[] } {
+export function psi(
+  edges: readonly number[],
+  baselineCounts: readonly number[],
+  values: ArrayLike<number>,
+): { psi: number; shares: number[] } {
   const counts = new Array<number>(baselineCounts.length).fill(0);
   for (let i = 0; i < values.length; i++) counts[profileBin(edges, values[i])]++;
   const total = baselineCounts.reduce((a, b) => a + b, 0);
@@ -28,7 +32,10 @@ export function psi(edges: readonly number[], baselineCounts: readonly number[],
  * Q_KS((sqrt(ne) + 0.12 + 0.11 / sqrt(ne)) * D) with ne = n*m/(n+m) (Stephens' correction,
  * as in Numerical Recipes' kstwo).
  */
-export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>): { statistic: number; pValue: number } {
+export function ksTwoSample(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+): { statistic: number; pValue: number } {
   const x = Float64Array.from(a).sort();
   const y = Float64Array.from(b).sort();
   const n = x.length;

@@ -18,9 +18,15 @@ export interface MonitoringModule {
 }
 
 /** The monitoring module: prediction log, drift job and its HTTP API (shaped like a KeelModule). */
-export function createMonitoringModule(deps: MonitoringDeps, opts: MonitoringModuleOptions): MonitoringModule {
+export function createMonitoringModule(
+  deps: MonitoringDeps,
+  opts: MonitoringModuleOptions,
+): MonitoringModule {
   const predictionLog = new ParquetPredictionLog(
-opts.predictionLog?.store ?? deps.artifacts, deps.log, opts.predictionLog);
+    opts.predictionLog?.store ?? deps.artifacts,
+    deps.log,
+    opts.predictionLog,
+  );
   const service = new MonitoringService(deps, predictionLog, opts);
   return {
     name: "monitoring",

@@ -12,7 +12,10 @@ export function reportHtmlPath(id: string): string {
   return `/api/v1/monitoring/reports/${id}.html`;
 }
 
-const withLinks = (r: DriftReport) => ({ ...r, links: { html: reportHtmlPath(r.id), json: `/api/v1/monitoring/reports/${r.id}.json` } });
+const withLinks = (r: DriftReport) => ({
+  ...r,
+  links: { html: reportHtmlPath(r.id), json: `/api/v1/monitoring/reports/${r.id}.json` },
+});
 
 /** Thin HTTP layer over MonitoringService. */
 export function monitoringRoutes(app: Hono, service: MonitoringService): void {
@@ -27,7 +30,11 @@ export function monitoringRoutes(app: Hono, service: MonitoringService): void {
   app.get("/api/v1/monitoring/reports/:file", async (c) => {
     const file = c.req.param("file");
     const m = /^(.+)\.(html|json)$/.exec(file);
-    if (!m) throw new MonitoringError("RESOURCE_DOES_NOT_EXIST", `no drift report '${file}' (ask for <id>.html or <id>.json)`);
+    if (!m)
+      throw new MonitoringError(
+        "RESOURCE_DOES_NOT_EXIST",
+        `no drift report '${file}' (ask for <id>.html or <id>.json)`,
+      );
     if (m[2] === "json") return c.json(await service.report(m[1]));
     return c.html(await service.reportHtml(m[1]));
   });

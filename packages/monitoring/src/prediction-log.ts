@@ -119,7 +119,9 @@ export class ParquetPredictionLog implements PredictionSink {
       const first = Math.min(...entries.map((e) => e.time));
       const path = `${this.partition(deployment)}/date=${date}/${pad(first, 15)}-${newToken(6)}.parquet`;
       try {
-        await this.artifacts.put(path, encodeEntries(entries), { contentType: "application/vnd.apache.parquet" });
+        await this.artifacts.put(path, encodeEntries(entries), {
+          contentType: "application/vnd.apache.parquet",
+        });
       } catch (e) {
         this.log.warn("prediction log write failed; entries kept for the next flush", {
           path,
@@ -161,7 +163,9 @@ export class ParquetPredictionLog implements PredictionSink {
   /** Deployments that have any logged predictions. */
   async deployments(): Promise<string[]> {
     const dirs = await this.artifacts.list(this.prefix);
-    return dirs.filter((d) => d.isDir && d.path.includes("deployment=")).map((d) => d.path.split("deployment=")[1]);
+    return dirs
+      .filter((d) => d.isDir && d.path.includes("deployment="))
+      .map((d) => d.path.split("deployment=")[1]);
   }
 
   private partition(deployment: string): string {
@@ -206,6 +210,8 @@ async function decodeEntries(bytes: Buffer): Promise<PredictionLogEntry[]> {
     latencyMs: r.latency_ms,
     inputs: JSON.parse(r.inputs),
     outputs: JSON.parse(r.outputs),
-    ...(r.explanation === null || r.explanation === undefined ? {} : { explanation: JSON.parse(r.explanation) }),
+    ...(r.explanation === null || r.explanation === undefined
+      ? {}
+      : { explanation: JSON.parse(r.explanation) }),
   }));
 }

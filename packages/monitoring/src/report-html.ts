@@ -14,7 +14,11 @@ function num(v: number, digits = 3): string {
 /** Bin labels from the edges: "≤ e0", "e0 – e1", ..., "> e_last". */
 function binLabels(edges: number[]): string[] {
   if (edges.length === 0) return ["all"];
-  return [`≤ ${num(edges[0], 2)}`, ...edges.slice(1).map((e, i) => `${num(edges[i], 2)} – ${num(e, 2)}`), `> ${num(edges[edges.length - 1], 2)}`];
+  return [
+    `≤ ${num(edges[0], 2)}`,
+    ...edges.slice(1).map((e, i) => `${num(edges[i], 2)} – ${num(e, 2)}`),
+    `> ${num(edges[edges.length - 1], 2)}`,
+  ];
 }
 
 /** Grouped bars per bin: training share (grey) next to the window's share (status colour). */
@@ -43,14 +47,18 @@ function chart(f: DriftReport["features"][number]): string {
     })
     .join("");
   const ticks = [0, 0.5, 1]
-    .map((t) => `<text x="${left - 4}" y="${(y(t * max) + 3).toFixed(1)}" font-size="9" text-anchor="end">${(t * max * 100).toFixed(0)}%</text>`)
+    .map(
+      (t) =>
+        `<text x="${left - 4}" y="${(y(t * max) + 3).toFixed(1)}" font-size="9" text-anchor="end">${(t * max * 100).toFixed(0)}%</text>`,
+    )
     .join("");
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" role="img" aria-label="${esc(f.name)} distribution"><line x1="${left}" y1="${y(0)}" x2="${w}" y2="${y(0)}" stroke="#bbb"/>${ticks}${bars}</svg>`;
 }
 
 /** The drift report as one self-contained HTML page (inline CSS and SVG, no scripts). */
 export function renderDriftHtml(r: DriftReport): string {
-  const badge = (s: keyof typeof COLORS) => `<span class="badge" style="background:${COLORS[s]}">${s.replace("_", " ")}</span>`;
+  const badge = (s: keyof typeof COLORS) =>
+    `<span class="badge" style="background:${COLORS[s]}">${s.replace("_", " ")}</span>`;
   const rows = r.features
     .map(
       (f) =>
@@ -63,7 +71,8 @@ export function renderDriftHtml(r: DriftReport): string {
         `<section id="f-${esc(f.name)}"><h2>${esc(f.name)} ${badge(f.status)}</h2><p>PSI ${num(f.psi)} · KS D ${num(f.ks.statistic)} (p = ${num(f.ks.pValue, 4)}) · mean ${num(f.baseline.mean)} → ${num(f.current.mean)} · std ${num(f.baseline.std)} → ${num(f.current.std)}</p>${chart(f)}<p class="legend"><span style="color:#9e9e9e">■</span> training &nbsp; <span style="color:${COLORS[f.status]}">■</span> window</p></section>`,
     )
     .join("");
-  const models = r.models.map((m) => `${esc(m.model)} v${esc(m.version)} (${m.requests} requests)`).join(", ") || "none";
+  const models =
+    r.models.map((m) => `${esc(m.model)} v${esc(m.version)} (${m.requests} requests)`).join(", ") || "none";
   const retrain = r.retraining
     ? `<p>Retraining: ${r.retraining.triggered ? `started (pipeline run ${esc(r.retraining.runId ?? "")})` : `not started${r.retraining.error ? `: ${esc(r.retraining.error)}` : ""}`}</p>`
     : "";

@@ -2,7 +2,16 @@ import { digest } from "@keel/core";
 import validator from "asl-validator";
 import type { AslBindings, BuiltinStepRegistry } from "./builtin-steps";
 import { conditionToAsl } from "./condition";
-import type { GateStep, JsonObject, MapBody, MapStep, PipelineDefinition, RetryPolicy, Step, TaskStep } from "./definition";
+import type {
+  GateStep,
+  JsonObject,
+  MapBody,
+  MapStep,
+  PipelineDefinition,
+  RetryPolicy,
+  Step,
+  TaskStep,
+} from "./definition";
 import { badDefinition } from "./errors";
 import { buildGraph, type PipelineGraph } from "./graph";
 
@@ -49,6 +58,11 @@ export interface AslDefinition {
 export interface CompileOptions {
   bindings?: Partial<AslBindings>;
   builtins?: BuiltinStepRegistry;
+  /**
+   * Check the output with asl-validator (default true). It builds its JSON schemas on every
+   * call (~0.3-1 s here), so callers compiling many variants in a loop may skip it.
+   */
+  validate?: boolean;
 }
 
 /** Stand-in ARNs for local runs (the in-process runner overrides every Task by state name). */
@@ -80,9 +94,10 @@ export function compilePipeline(def: PipelineDefinition, opts: CompileOptions = 
   const graph = buildGraph(def);
   const c = new Compilation(def, graph, bindings, opts.builtins);
   const definition = c.build();
-  const check = validator(structuredClone(definition), { checkPaths: true, checkArn: false });
-  if (!check.isValid) {
-    throw badDefinition(`pipeline "${def.name}" compiled to invalid ASL: ${check.errorsText("; ")}`);
+  if (opts.validate !== false) {
+    // The validator annotates what it is given, hence the copy.
+    const check = validator(structuredClone(definition), { checkPaths: true, checkArn: false });
+    if (!check.isValid) throw badDefinition(`pipeline "${def.name}" compiled to invalid ASL: ${check.errorsText("; ")}`);
   }
   return {
     pipeline: def.name,
@@ -98,7 +113,11 @@ export function compilePipeline(def: PipelineDefinition, opts: CompileOptions = 
 /** Hash of what a step does, independent of any run: its config and, for code, the handler's source. */
 export function stepSpecHash(version: string, body: TaskStep | MapBody): string {
   const { handler, ...rest } = body as TaskStep & { handler?: unknown };
-  return digest({ version, spec: rest, handler: typeof handler === "function" ? handler.toString() : undefined });
+  return digest({
+    version,
+    spec: rest,
+    handler: typeof handler === "function" ? handler.toString() : undefined,
+  });
 }
 
 class Compilation {
@@ -116,14 +135,22 @@ class Compilation {
   build(): AslDefinition {
     const top: Record<string, AslState> = {};
     const hook = this.def.onFailure;
-    const units = this.graph.levels.map((lvl, i) => ({ lvl, entry: lvl.length === 1 ? `${lvl[0]}.check` : `keel.level${i}` }));
+    const units = this.graph.levels.map((lvl, i) => ({
+      lvl,
+      entry: lvl.length === 1 ? `${lvl[0]}.check` : `keel.level${i}`,
+    }));
 
     this.role(STATE.validate, { role: "validate" });
     this.tasks[STATE.validate] = { kind: "validate" };
     top[STATE.validate] = {
       Type: "Task",
       Resource: this.bindings.stepFunctionArn,
-      Parameters: { action: "validate", pipeline: this.def.name, "input.$": "$", "executionName.$": "$$.Execution.Name" },
+      Parameters: {
+        action: "validate",
+        pipeline: this.def.name,
+        "input.$": "$",
+        "executionName.$": "$$.Execution.Name",
+      },
       TimeoutSeconds: 60,
       Next: units[0].entry,
     };
@@ -136,11 +163,21 @@ class Compilation {
       }
       this.role(entry, { role: "level" });
       const merge = (field: string) =>
-        lvl.slice(1).reduce((acc, _, b) => `States.JsonMerge(${acc}, $[${b + 1}].${field}, false)`, `$[0].${field}`);
+        lvl
+          .slice(1)
+          .reduce((acc, _, b) => `States.JsonMerge(${acc}, $[${b + 1}].${field}, false)`, `$[0].${field}`);
       top[entry] = {
         Type: "Parallel",
-        Branches: lvl.map((name) => ({ StartAt: `${name}.check`, States: this.stepStates(name, undefined, false) })),
-        ResultSelector: { "keel.$": "$[0].keel", "reuse.$": "$[0].reuse", "steps.$": merge("steps"), "skipped.$": merge("skipped") },
+        Branches: lvl.map((name) => ({
+          StartAt: `${name}.check`,
+          States: this.stepStates(name, undefined, false),
+        })),
+        ResultSelector: {
+          "keel.$": "$[0].keel",
+          "reuse.$": "$[0].reuse",
+          "steps.$": merge("steps"),
+          "skipped.$": merge("skipped"),
+        },
         ...this.catchToHook(hook !== undefined),
         Next: next,
       };
@@ -177,7 +214,9 @@ class Compilation {
   }
 
   private catchToHook(enabled: boolean): AslState {
-    return enabled ? { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: STATE.onFailure }] } : {};
+    return enabled
+      ? { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: STATE.onFailure }] }
+      : {};
   }
 
   /** The states of one step: a Choice deciding skip/reuse/run, then the step itself. `next` undefined = End. */
@@ -189,12 +228,20 @@ class Compilation {
     const choices: AslState[] = [];
     if (this.graph.skippable.has(name)) {
       for (const d of deps) {
-        if (this.graph.skippable.has(d)) choices.push({ Variable: `$.skipped.${d}`, IsPresent: true, Next: `${name}.skip` });
+        if (this.graph.skippable.has(d))
+          choices.push({ Variable: `$.skipped.${d}`, IsPresent: true, Next: `${name}.skip` });
       }
       // Checked after the gate's own skip rule above, so the gate's output exists here.
       for (const g of this.graph.gatedBy.get(name) ?? []) {
-        choices.push({ Variable: `$.steps.${g.gate}.branch`, StringEquals: g.branch === "then" ? "else" : "then", Next: `${name}.skip` });
+        choices.push({
+          Variable: `$.steps.${g.gate}.branch`,
+          StringEquals: g.branch === "then" ? "else" : "then",
+          Next: `${name}.skip`,
+        });
       }
+    }
+    // A continue-on-failure step may be "skipped" (failed) without any rule that skips it.
+    if (choices.length) {
       this.role(`${name}.skip`, { role: "skip", step: name });
       out[`${name}.skip`] = {
         Type: "Pass",
@@ -206,7 +253,12 @@ class Compilation {
     if (step.kind !== "gate") {
       choices.push({ Variable: `$.reuse.${name}`, IsPresent: true, Next: `${name}.reuse` });
       this.role(`${name}.reuse`, { role: "reuse", step: name });
-      out[`${name}.reuse`] = { Type: "Pass", InputPath: `$.reuse.${name}`, ResultPath: `$.steps.${name}`, ...flow };
+      out[`${name}.reuse`] = {
+        Type: "Pass",
+        InputPath: `$.reuse.${name}`,
+        ResultPath: `$.steps.${name}`,
+        ...flow,
+      };
     }
     this.role(`${name}.check`, { role: "check", step: name });
     out[`${name}.check`] = choices.length
@@ -223,15 +275,25 @@ class Compilation {
     // onFailure "continue": the error lands in $.skipped.<name> (so dependants skip) and the flow goes on.
     const caught: Record<string, AslState> =
       step.onFailure === "continue" ? { [`${name}.caught`]: { Type: "Pass", ...flow } } : {};
-    const onFailure = step.onFailure === "continue"
-      ? { Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: `$.skipped.${name}`, Next: `${name}.caught` }] }
-      : this.catchToHook(hook);
-    if (step.kind === "map") return { [name]: { ...this.map(step, inputs), ...onFailure, ...flow }, ...caught };
+    const onFailure =
+      step.onFailure === "continue"
+        ? {
+            Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: `$.skipped.${name}`, Next: `${name}.caught` }],
+          }
+        : this.catchToHook(hook);
+    if (step.kind === "map")
+      return { [name]: { ...this.map(step, inputs), ...onFailure, ...flow }, ...caught };
     this.role(name, { role: "task", step: name });
     this.tasks[name] = { kind: "step", step: name, body: step, inMap: false };
     this.specHashes[name] = stepSpecHash(this.def.version, step);
     return {
-      [name]: { ...this.taskBody(name, step, inputs, false), ResultPath: `$.steps.${name}`, ...this.retry(step.retry), ...onFailure, ...flow },
+      [name]: {
+        ...this.taskBody(name, step, inputs, false),
+        ResultPath: `$.steps.${name}`,
+        ...this.retry(step.retry),
+        ...onFailure,
+        ...flow,
+      },
       ...caught,
     };
   }
@@ -275,7 +337,13 @@ class Compilation {
       },
       ItemProcessor: {
         StartAt: item,
-        States: { [item]: { ...this.taskBody(name, { ...step.run, ...timeout }, inputs, true), ...this.retry(step.retry), End: true } },
+        States: {
+          [item]: {
+            ...this.taskBody(name, { ...step.run, ...timeout }, inputs, true),
+            ...this.retry(step.retry),
+            End: true,
+          },
+        },
       },
       ResultSelector: { "results.$": "$" },
       ResultPath: `$.steps.${name}`,
@@ -291,10 +359,20 @@ class Compilation {
   ): AslState {
     const inputRef = (dep: string) => (inMap ? `$.inputs.${dep}` : inputs[dep]);
     const timeout = body.timeoutSeconds ?? DEFAULT_TIMEOUT[body.kind];
-    if (body.kind === "container") return this.container(name, body, Object.keys(inputs).map((d) => [d, inputRef(d)]), inMap, timeout);
+    if (body.kind === "container")
+      return this.container(
+        name,
+        body,
+        Object.keys(inputs).map((d) => [d, inputRef(d)]),
+        inMap,
+        timeout,
+      );
     if (body.kind === "builtin") {
       const kind = this.builtins?.get(body.uses);
-      if (!this.builtins) throw badDefinition(`step "${name}" uses built-in "${body.uses}" but no built-in steps are registered`);
+      if (!this.builtins)
+        throw badDefinition(
+          `step "${name}" uses built-in "${body.uses}" but no built-in steps are registered`,
+        );
       const parsed = kind!.input.safeParse(body.with);
       if (!parsed.success) {
         const why = parsed.error.issues.map((i) => `${i.path.join(".") || "with"}: ${i.message}`).join("; ");
@@ -302,13 +380,24 @@ class Compilation {
       }
       if (kind!.asl) {
         const t = kind!.asl(parsed.data, { pipeline: this.def.name, step: name, bindings: this.bindings });
-        return { Type: "Task", Resource: t.Resource, Parameters: t.Parameters, ...(t.ResultSelector ? { ResultSelector: t.ResultSelector } : {}), TimeoutSeconds: timeout };
+        return {
+          Type: "Task",
+          Resource: t.Resource,
+          Parameters: t.Parameters,
+          ...(t.ResultSelector ? { ResultSelector: t.ResultSelector } : {}),
+          TimeoutSeconds: timeout,
+        };
       }
     }
     const params: JsonObject = { action: "step", pipeline: this.def.name, step: name, "keel.$": "$.keel" };
     if (inMap) Object.assign(params, { "inputs.$": "$.inputs", "item.$": "$.item", "index.$": "$.index" });
     else params.inputs = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`${k}.$`, v]));
-    return { Type: "Task", Resource: this.bindings.stepFunctionArn, Parameters: params, TimeoutSeconds: timeout };
+    return {
+      Type: "Task",
+      Resource: this.bindings.stepFunctionArn,
+      Parameters: params,
+      TimeoutSeconds: timeout,
+    };
   }
 
   /** A container step is a SageMaker training job (`.sync`): the entrypoint is the command, run context in env. */
@@ -338,10 +427,18 @@ class Compilation {
       Parameters: {
         // Unique per attempt: SageMaker refuses to reuse a training job name, also on retry.
         "TrainingJobName.$": "States.UUID()",
-        AlgorithmSpecification: { TrainingImage: body.image, TrainingInputMode: "File", ContainerEntrypoint: body.command },
+        AlgorithmSpecification: {
+          TrainingImage: body.image,
+          TrainingInputMode: "File",
+          ContainerEntrypoint: body.command,
+        },
         RoleArn: this.bindings.sagemakerRoleArn,
         OutputDataConfig: { S3OutputPath: `${this.bindings.artifactS3Uri}${this.def.name}/${name}/` },
-        ResourceConfig: { InstanceCount: 1, InstanceType: body.instanceType ?? instanceTypeFor(body), VolumeSizeInGB: 30 },
+        ResourceConfig: {
+          InstanceCount: 1,
+          InstanceType: body.instanceType ?? instanceTypeFor(body),
+          VolumeSizeInGB: 30,
+        },
         StoppingCondition: { MaxRuntimeInSeconds: timeout },
         Environment: env,
         Tags: [
@@ -349,7 +446,10 @@ class Compilation {
           { Key: "keel:step", Value: name },
         ],
       },
-      ResultSelector: { "artifactUri.$": "$.ModelArtifacts.S3ModelArtifacts", "jobName.$": "$.TrainingJobName" },
+      ResultSelector: {
+        "artifactUri.$": "$.ModelArtifacts.S3ModelArtifacts",
+        "jobName.$": "$.TrainingJobName",
+      },
       TimeoutSeconds: timeout,
     };
   }
@@ -374,7 +474,11 @@ class Compilation {
 /** The smallest SageMaker instance type that fits the requested resources. */
 export function instanceTypeFor(r: { cpu: number; memory: number; gpu: number }): string {
   if (r.gpu > 0) {
-    const sizes: Array<[number, string]> = [[1, "ml.g5.xlarge"], [4, "ml.g5.12xlarge"], [8, "ml.g5.48xlarge"]];
+    const sizes: Array<[number, string]> = [
+      [1, "ml.g5.xlarge"],
+      [4, "ml.g5.12xlarge"],
+      [8, "ml.g5.48xlarge"],
+    ];
     return sizes.find(([g]) => g >= r.gpu)![1];
   }
   const cpuSizes: Array<[number, number, string]> = [

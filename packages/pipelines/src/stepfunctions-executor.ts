@@ -71,7 +71,8 @@ function failureOf(e: HistoryEvent): { error?: string; cause?: string } {
 /**
  * Normalizes Step Functions history. Task failures and schedules carry no state name, so the
  * state (and map iteration) of every event is found through its `previousEventId` chain;
- * a second schedule of the same task in the same state is a retry.
+ * a second schedule of the same task in the same state is a retry. Always called on the
+ * whole history, so the renumbered `seq` of an event never changes between calls.
  */
 export function normalizeHistory(events: HistoryEvent[]): ExecutionEvent[] {
   const ctx = new Map<number, { state?: string; index?: number; scheduled: number }>();
@@ -103,7 +104,8 @@ export function normalizeHistory(events: HistoryEvent[]): ExecutionEvent[] {
     }
     ctx.set(id, here);
   }
-  return out;
+  // Step Functions ids also count events Keel does not surface; the port promises no gaps.
+  return out.map((e, i) => ({ ...e, seq: i + 1 }));
 }
 
 /** Runs pipelines on AWS Step Functions through `@aws-sdk/client-sfn`. */

@@ -16,7 +16,9 @@ const promotionBody = z
     comment: z.string().max(10_000).default(""),
     archive_existing_versions: z.boolean().default(false),
   })
-  .refine((b) => (b.stage === undefined) !== (b.alias === undefined), { message: "give exactly one of stage or alias" });
+  .refine((b) => (b.stage === undefined) !== (b.alias === undefined), {
+    message: "give exactly one of stage or alias",
+  });
 const decisionBody = z.object({ comment: z.string().max(10_000).default("") });
 const cardBody = z
   .object({ intended_use: z.string().max(50_000).optional(), limitations: z.string().max(50_000).optional() })
@@ -59,22 +61,35 @@ export function policyJson(p: Policy) {
 /** Keel's governance API: policies, promotion requests and decisions, lineage and model cards. */
 export function mountGovernanceRoutes(app: Hono, svc: RegistryService, provenance: ProvenanceService): void {
   const base = "/api/v1/models/:name";
-  app.get(`${base}/policy`, async (c) => c.json({ policy: policyJson(await svc.getPolicy(c.req.param("name"))) }));
+  app.get(`${base}/policy`, async (c) =>
+    c.json({ policy: policyJson(await svc.getPolicy(c.req.param("name"))) }),
+  );
   app.put(`${base}/policy`, async (c) => {
     const body = await jsonBody(c, z.record(z.string(), z.unknown()));
     return c.json({ policy: policyJson(await svc.setPolicy(c.req.param("name"), body)) });
   });
   app.get(`${base}/promotions`, async (c) => {
     const q = parseWith(listQuery, queryObject(c), "query");
-    return c.json({ promotions: (await svc.listPromotions(c.req.param("name"), q.status)).map(promotionJson) });
+    return c.json({
+      promotions: (await svc.listPromotions(c.req.param("name"), q.status)).map(promotionJson),
+    });
   });
   app.post(`${base}/versions/:version/promotions`, async (c) => {
     const b = await jsonBody(c, promotionBody);
-    const target: Target = b.stage !== undefined ? { kind: "stage", stage: parseStage(b.stage) } : { kind: "alias", alias: b.alias! };
+    const target: Target =
+      b.stage !== undefined
+        ? { kind: "stage", stage: parseStage(b.stage) }
+        : { kind: "alias", alias: b.alias! };
     if (target.kind === "stage" && target.stage === "None") {
       throw registryErrors.invalid("a promotion must target a stage other than None");
     }
-    const p = await svc.requestPromotion(c.req.param("name"), c.req.param("version"), target, b.comment, b.archive_existing_versions);
+    const p = await svc.requestPromotion(
+      c.req.param("name"),
+      c.req.param("version"),
+      target,
+      b.comment,
+      b.archive_existing_versions,
+    );
     return c.json({ promotion: promotionJson(p) }, 201);
   });
   app.get("/api/v1/promotions/:id", async (c) =>
@@ -94,8 +109,14 @@ export function mountGovernanceRoutes(app: Hono, svc: RegistryService, provenanc
   app.get(`${base}/versions/:version/card`, async (c) => {
     const { format } = parseWith(cardQuery, queryObject(c), "query");
     const html = format === "html";
-    const text = await provenance.card(c.req.param("name"), c.req.param("version"), html ? "html" : "markdown");
-    return c.body(text, 200, { "content-type": html ? "text/html; charset=utf-8" : "text/markdown; charset=utf-8" });
+    const text = await provenance.card(
+      c.req.param("name"),
+      c.req.param("version"),
+      html ? "html" : "markdown",
+    );
+    return c.body(text, 200, {
+      "content-type": html ? "text/html; charset=utf-8" : "text/markdown; charset=utf-8",
+    });
   });
   app.put(`${base}/versions/:version/card`, async (c) => {
     const b = await jsonBody(c, cardBody);
@@ -103,6 +124,10 @@ export function mountGovernanceRoutes(app: Hono, svc: RegistryService, provenanc
       intendedUse: b.intended_use,
       limitations: b.limitations,
     });
-    return c.json({ model_version: modelVersionJson(v), intended_use: v.intendedUse, limitations: v.limitations });
+    return c.json({
+      model_version: modelVersionJson(v),
+      intended_use: v.intendedUse,
+      limitations: v.limitations,
+    });
   });
 }

@@ -78,7 +78,11 @@ export class Governance {
       updatedAt: this.deps.clock.now(),
     };
     await this.deps.repo.store.put({ ...policyKey(model.id), ...policy });
-    await this.deps.audit.append({ action: "registry.policy.set", resource: `model:${model.name}`, state: policy });
+    await this.deps.audit.append({
+      action: "registry.policy.set",
+      resource: `model:${model.name}`,
+      state: policy,
+    });
     return policy;
   }
 
@@ -177,7 +181,12 @@ export class Governance {
 
   private async putRequest(r: PromotionRecord) {
     await this.deps.repo.store.put(
-      { ...promotionKey(r.id), ...r, gsi1pk: `RMPROMOS#${r.modelId}`, gsi1sk: `${pad(r.requestedAt, 15)}#${r.id}` },
+      {
+        ...promotionKey(r.id),
+        ...r,
+        gsi1pk: `RMPROMOS#${r.modelId}`,
+        gsi1sk: `${pad(r.requestedAt, 15)}#${r.id}`,
+      },
       { condition: { exists: false } },
     );
   }
@@ -272,7 +281,9 @@ export class Governance {
         resource,
         state: { requestId: id, checks },
       });
-      throw registryErrors.state(`promotion ${id} cannot be approved: checks failed: ${failedChecks(checks)}`);
+      throw registryErrors.state(
+        `promotion ${id} cannot be approved: checks failed: ${failedChecks(checks)}`,
+      );
     }
     const approved = await this.decide(req, {
       status: "APPROVED",
@@ -307,7 +318,9 @@ export class Governance {
 
   private assertPending(req: PromotionRecord) {
     if (req.status !== "PENDING") {
-      throw registryErrors.state(`promotion request ${req.id} is already ${req.status}; only PENDING requests can be decided`);
+      throw registryErrors.state(
+        `promotion request ${req.id} is already ${req.status}; only PENDING requests can be decided`,
+      );
     }
   }
 

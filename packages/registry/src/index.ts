@@ -1,21 +1,27 @@
 export { RegistryError } from "./errors";
-export type { RunReader, RunRecord, DeploymentLister, DeploymentRef } from "./ports";
+export { AUTO_APPROVER, type PromotionRecord, type PromotionStatus } from "./governance";
 export {
+  FEATURE_VIEWS_TAG,
+  type LineageEdge,
+  type LineageGraph,
+  type LineageNode,
+  PIPELINE_RUN_TAG,
+} from "./lineage";
+export { type Check, type CheckResult, DEFAULT_POLICY, type Policy } from "./policy";
+export type { DeploymentLister, DeploymentRef, RunReader, RunRecord } from "./ports";
+export { type CardFormat, cardPath, ProvenanceService } from "./provenance-service";
+export {
+  type ModelRecord,
+  type ModelVersionView,
   STAGES,
   type Stage,
   type Target,
-  type ModelRecord,
-  type ModelVersionView,
   type VersionRecord,
 } from "./records";
-export { type Policy, type Check, type CheckResult, DEFAULT_POLICY } from "./policy";
-export { AUTO_APPROVER, type PromotionRecord, type PromotionStatus } from "./governance";
-export { RegistryService, type RegisteredModelView } from "./registry-service";
-export { ProvenanceService, cardPath, type CardFormat } from "./provenance-service";
-export { type LineageGraph, type LineageNode, type LineageEdge, PIPELINE_RUN_TAG, FEATURE_VIEWS_TAG } from "./lineage";
 export {
   createRegistryModule,
   type RegistryDeps,
   type RegistryIntegrations,
   type RegistryModule,
 } from "./registry-module";
+export { type RegisteredModelView, RegistryService } from "./registry-service";

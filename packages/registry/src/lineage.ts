@@ -103,7 +103,12 @@ export function buildLineage(input: {
     edges.push({ from: runId, to: exp, relation: "belongs_to" });
     const pipelineRun = tagValue(run.run.data.tags, PIPELINE_RUN_TAG);
     if (pipelineRun) {
-      const p = add({ id: `pipeline_run:${pipelineRun}`, type: "pipeline_run", label: pipelineRun, attributes: {} });
+      const p = add({
+        id: `pipeline_run:${pipelineRun}`,
+        type: "pipeline_run",
+        label: pipelineRun,
+        attributes: {},
+      });
       edges.push({ from: p, to: runId, relation: "ran" });
     }
     const linkViews = (target: string, tagged: string | undefined) => {

@@ -2,7 +2,8 @@ import type { ModelRecord, ModelVersionView } from "./records";
 import type { RegisteredModelView } from "./registry-service";
 
 /** MLflow's JSON for the registry's records (int64 fields as numbers, versions as strings). */
-const tagList = (tags: Record<string, string>) => Object.entries(tags).map(([key, value]) => ({ key, value }));
+const tagList = (tags: Record<string, string>) =>
+  Object.entries(tags).map(([key, value]) => ({ key, value }));
 
 export function modelVersionJson(v: ModelVersionView) {
   return {

@@ -42,21 +42,32 @@ export function mountMlflowRegistryRoutes(app: Hono, svc: RegistryService): void
     schema: S,
     handler: (req: z.infer<S>) => Promise<unknown>,
   ) => {
-    for (const m of methods) app[m](`${PREFIX}${path}`, async (c) => c.json((await handler(await input(c, schema))) ?? {}));
+    for (const m of methods)
+      app[m](`${PREFIX}${path}`, async (c) => c.json((await handler(await input(c, schema))) ?? {}));
   };
 
-  route(["post"], "/registered-models/create", z.object({ name, description: z.string().optional(), tags }), async (r) => ({
-    registered_model: registeredModelJson(await svc.createRegisteredModel(r)),
-  }));
+  route(
+    ["post"],
+    "/registered-models/create",
+    z.object({ name, description: z.string().optional(), tags }),
+    async (r) => ({
+      registered_model: registeredModelJson(await svc.createRegisteredModel(r)),
+    }),
+  );
   route(["get"], "/registered-models/get", z.object({ name }), async (r) => ({
     registered_model: viewJson(await svc.getRegisteredModel(r.name)),
   }));
   route(["post"], "/registered-models/rename", z.object({ name, new_name: z.string() }), async (r) => ({
     registered_model: registeredModelJson(await svc.renameRegisteredModel(r.name, r.new_name)),
   }));
-  route(["patch"], "/registered-models/update", z.object({ name, description: z.string().optional() }), async (r) => ({
-    registered_model: registeredModelJson(await svc.updateRegisteredModel(r.name, r.description)),
-  }));
+  route(
+    ["patch"],
+    "/registered-models/update",
+    z.object({ name, description: z.string().optional() }),
+    async (r) => ({
+      registered_model: registeredModelJson(await svc.updateRegisteredModel(r.name, r.description)),
+    }),
+  );
   route(["delete"], "/registered-models/delete", z.object({ name }), async (r) => {
     await svc.deleteRegisteredModel(r.name);
   });
@@ -69,12 +80,22 @@ export function mountMlflowRegistryRoutes(app: Hono, svc: RegistryService): void
     });
     return { registered_models: res.models.map(viewJson), next_page_token: res.nextPageToken };
   });
-  route(["post", "get"], "/registered-models/get-latest-versions", z.object({ name, stages: stringList }), async (r) => ({
-    model_versions: (await svc.getLatestVersions(r.name, r.stages)).map(modelVersionJson),
-  }));
-  route(["post"], "/registered-models/set-tag", z.object({ name, key: z.string(), value: z.string() }), async (r) => {
-    await svc.setRegisteredModelTag(r.name, r.key, r.value);
-  });
+  route(
+    ["post", "get"],
+    "/registered-models/get-latest-versions",
+    z.object({ name, stages: stringList }),
+    async (r) => ({
+      model_versions: (await svc.getLatestVersions(r.name, r.stages)).map(modelVersionJson),
+    }),
+  );
+  route(
+    ["post"],
+    "/registered-models/set-tag",
+    z.object({ name, key: z.string(), value: z.string() }),
+    async (r) => {
+      await svc.setRegisteredModelTag(r.name, r.key, r.value);
+    },
+  );
   route(["delete"], "/registered-models/delete-tag", z.object({ name, key: z.string() }), async (r) => {
     await svc.deleteRegisteredModelTag(r.name, r.key);
   });
@@ -115,9 +136,14 @@ export function mountMlflowRegistryRoutes(app: Hono, svc: RegistryService): void
   route(["get"], "/model-versions/get", z.object({ name, version }), async (r) => ({
     model_version: modelVersionJson(await svc.getModelVersion(r.name, r.version)),
   }));
-  route(["patch"], "/model-versions/update", z.object({ name, version, description: z.string().optional() }), async (r) => ({
-    model_version: modelVersionJson(await svc.updateModelVersion(r.name, r.version, r.description)),
-  }));
+  route(
+    ["patch"],
+    "/model-versions/update",
+    z.object({ name, version, description: z.string().optional() }),
+    async (r) => ({
+      model_version: modelVersionJson(await svc.updateModelVersion(r.name, r.version, r.description)),
+    }),
+  );
   route(["delete"], "/model-versions/delete", z.object({ name, version }), async (r) => {
     await svc.deleteModelVersion(r.name, r.version);
   });
@@ -143,9 +169,14 @@ export function mountMlflowRegistryRoutes(app: Hono, svc: RegistryService): void
       ),
     }),
   );
-  route(["post"], "/model-versions/set-tag", z.object({ name, version, key: z.string(), value: z.string() }), async (r) => {
-    await svc.setVersionTag(r.name, r.version, r.key, r.value);
-  });
+  route(
+    ["post"],
+    "/model-versions/set-tag",
+    z.object({ name, version, key: z.string(), value: z.string() }),
+    async (r) => {
+      await svc.setVersionTag(r.name, r.version, r.key, r.value);
+    },
+  );
   route(["delete"], "/model-versions/delete-tag", z.object({ name, version, key: z.string() }), async (r) => {
     await svc.deleteVersionTag(r.name, r.version, r.key);
   });

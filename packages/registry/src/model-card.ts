@@ -71,13 +71,20 @@ export function buildCard(input: CardInput): CardDocument {
     sections.push({
       heading: "Evaluation metrics",
       ...(metrics.length
-        ? { table: { columns: ["metric", "value", "step"], rows: metrics.map((m) => [m.key, String(m.value), String(m.step ?? 0)]) } }
+        ? {
+            table: {
+              columns: ["metric", "value", "step"],
+              rows: metrics.map((m) => [m.key, String(m.value), String(m.step ?? 0)]),
+            },
+          }
         : { paragraphs: ["The run logged no metrics."] }),
     });
   } else {
     sections.push({ heading: "Training run", paragraphs: ["The source run is not available."] });
   }
-  const dataNodes = input.lineage.nodes.filter((n) => ["dataset", "feature_view", "pipeline_run"].includes(n.type));
+  const dataNodes = input.lineage.nodes.filter((n) =>
+    ["dataset", "feature_view", "pipeline_run"].includes(n.type),
+  );
   sections.push({
     heading: "Data lineage",
     ...(dataNodes.length
@@ -120,7 +127,11 @@ export function buildCard(input: CardInput): CardDocument {
       ? {
           table: {
             columns: ["deployment", "role", "traffic"],
-            rows: input.deployments.map((d) => [d.name, d.role ?? "", d.traffic === undefined ? "" : String(d.traffic)]),
+            rows: input.deployments.map((d) => [
+              d.name,
+              d.role ?? "",
+              d.traffic === undefined ? "" : String(d.traffic),
+            ]),
           },
         }
       : { paragraphs: ["Not deployed."] }),
@@ -136,7 +147,10 @@ export function renderMarkdown(doc: CardDocument): string {
     out.push(`## ${s.heading}`, "");
     for (const p of s.paragraphs ?? []) out.push(p, "");
     if (s.table) {
-      out.push(`| ${s.table.columns.map(mdCell).join(" | ")} |`, `|${s.table.columns.map(() => " --- |").join("")}`);
+      out.push(
+        `| ${s.table.columns.map(mdCell).join(" | ")} |`,
+        `|${s.table.columns.map(() => " --- |").join("")}`,
+      );
       for (const r of s.table.rows) out.push(`| ${r.map(mdCell).join(" | ")} |`);
       out.push("");
     }

@@ -1,5 +1,12 @@
 import { type Clock, pad } from "@keel/core";
-import { type Condition, isConditionFailed, type Item, type Key, type MetadataStore, type Update } from "@keel/metadata";
+import {
+  type Condition,
+  type Item,
+  isConditionFailed,
+  type Key,
+  type MetadataStore,
+  type Update,
+} from "@keel/metadata";
 import { registryErrors } from "./errors";
 import type { ModelRecord, VersionRecord } from "./records";
 
@@ -20,7 +27,10 @@ const STALE_CLAIM_MS = 60_000;
 
 export const modelKey = (id: string): Key => ({ pk: `RM#${id}`, sk: MODEL_SK });
 const nameKey = (name: string): Key => ({ pk: `RMNAME#${name}`, sk: "NAME" });
-export const versionKey = (id: string, version: number): Key => ({ pk: `RM#${id}`, sk: `V#${pad(version, 10)}` });
+export const versionKey = (id: string, version: number): Key => ({
+  pk: `RM#${id}`,
+  sk: `V#${pad(version, 10)}`,
+});
 
 /** Drops the storage keys so a record is what the domain sees. */
 export function record<T>(item: Item): T {
@@ -55,7 +65,10 @@ export class ModelRepository {
 
   /** Writes the model, then claims its name; on a taken name the model item is removed again. */
   async create(model: ModelRecord): Promise<void> {
-    await this.store.put({ ...modelKey(model.id), ...model, versionCounter: 0 }, { condition: { exists: false } });
+    await this.store.put(
+      { ...modelKey(model.id), ...model, versionCounter: 0 },
+      { condition: { exists: false } },
+    );
     try {
       await this.claimName(model.name, model.id);
     } catch (e) {
@@ -65,7 +78,13 @@ export class ModelRepository {
   }
 
   private async claimName(name: string, modelId: string): Promise<void> {
-    const claim = { ...nameKey(name), modelId, claimedAt: this.clock.now(), gsi1pk: NAMES_INDEX_PK, gsi1sk: name };
+    const claim = {
+      ...nameKey(name),
+      modelId,
+      claimedAt: this.clock.now(),
+      gsi1pk: NAMES_INDEX_PK,
+      gsi1sk: name,
+    };
     try {
       await this.store.put(claim, { condition: { exists: false } });
       return;
@@ -75,12 +94,15 @@ export class ModelRepository {
     const existing = await this.store.get(nameKey(name));
     const owner = existing ? await this.getById(String(existing.modelId)) : undefined;
     const stale =
-      existing && (!owner || owner.name !== name) && this.clock.now() - Number(existing.claimedAt ?? 0) > STALE_CLAIM_MS;
+      existing &&
+      (!owner || owner.name !== name) &&
+      this.clock.now() - Number(existing.claimedAt ?? 0) > STALE_CLAIM_MS;
     if (!stale) throw registryErrors.exists(`Registered Model (name=${name}) already exists.`);
     try {
       await this.store.put(claim, { condition: { path: "modelId", eq: existing.modelId } });
     } catch (e) {
-      if (isConditionFailed(e)) throw registryErrors.exists(`Registered Model (name=${name}) already exists.`);
+      if (isConditionFailed(e))
+        throw registryErrors.exists(`Registered Model (name=${name}) already exists.`);
       throw e;
     }
   }
@@ -92,12 +114,18 @@ export class ModelRepository {
     try {
       updated = await this.store.update(
         modelKey(model.id),
-        { set: [["name", newName], ["lastUpdatedTimestamp", now]] },
+        {
+          set: [
+            ["name", newName],
+            ["lastUpdatedTimestamp", now],
+          ],
+        },
         { condition: { path: "name", eq: model.name } },
       );
     } catch (e) {
       await this.store.delete(nameKey(newName), { condition: { path: "modelId", eq: model.id } });
-      if (isConditionFailed(e)) throw registryErrors.conflict(`Registered Model ${model.name} changed concurrently; retry`);
+      if (isConditionFailed(e))
+        throw registryErrors.conflict(`Registered Model ${model.name} changed concurrently; retry`);
       throw e;
     }
     await this.store.delete(nameKey(model.name), { condition: { path: "modelId", eq: model.id } });
@@ -113,7 +141,8 @@ export class ModelRepository {
       });
       return record<ModelRecord>(it);
     } catch (e) {
-      if (isConditionFailed(e)) throw registryErrors.conflict(`Registered Model ${model.name} changed concurrently; retry`);
+      if (isConditionFailed(e))
+        throw registryErrors.conflict(`Registered Model ${model.name} changed concurrently; retry`);
       throw e;
     }
   }
@@ -166,8 +195,18 @@ export class ModelRepository {
   }
 
   /** Updates a version that exists and is not being deleted; RESOURCE_DOES_NOT_EXIST otherwise. */
-  async updateVersion(modelName: string, v: VersionRecord, update: Update, extra?: Condition): Promise<VersionRecord> {
-    const live: Condition = { and: [{ path: "version", exists: true }, { path: "deleting", exists: false }] };
+  async updateVersion(
+    modelName: string,
+    v: VersionRecord,
+    update: Update,
+    extra?: Condition,
+  ): Promise<VersionRecord> {
+    const live: Condition = {
+      and: [
+        { path: "version", exists: true },
+        { path: "deleting", exists: false },
+      ],
+    };
     try {
       const it = await this.store.update(versionKey(v.modelId, v.version), update, {
         condition: extra ? { and: [live, extra] } : live,
@@ -184,7 +223,13 @@ export class ModelRepository {
   /** Marks the version as going away (readers stop seeing it), then deletes it and its grants. */
   async deleteVersion(modelName: string, v: VersionRecord): Promise<void> {
     await this.updateVersion(modelName, v, { set: [["deleting", true]] });
-    const grants = await this.store.queryAll({ pk: `RM#${v.modelId}`, prefix: `GRANT#${pad(v.version, 10)}#` });
-    await this.store.batchDelete([versionKey(v.modelId, v.version), ...grants.map((g) => ({ pk: g.pk, sk: g.sk }))]);
+    const grants = await this.store.queryAll({
+      pk: `RM#${v.modelId}`,
+      prefix: `GRANT#${pad(v.version, 10)}#`,
+    });
+    await this.store.batchDelete([
+      versionKey(v.modelId, v.version),
+      ...grants.map((g) => ({ pk: g.pk, sk: g.sk })),
+    ]);
   }
 }

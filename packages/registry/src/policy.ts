@@ -27,7 +27,10 @@ export const checkInput = z.union([
     if (/^model[_ ]card$/i.test(text)) return { type: "model_card" };
     const m = /^([\w.\-/]+)\s*(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)$/i.exec(text);
     if (!m) {
-      ctx.addIssue({ code: "custom", message: `'${s}' is not a check: write 'metric >= number' or 'model_card'` });
+      ctx.addIssue({
+        code: "custom",
+        message: `'${s}' is not a check: write 'metric >= number' or 'model_card'`,
+      });
       return z.NEVER;
     }
     return { type: "metric", key: m[1], op: m[2] as Op, value: Number(m[3]) };
@@ -37,7 +40,10 @@ export const checkInput = z.union([
 const stageName = z.string().transform((s, ctx) => {
   const found = STAGES.find((x) => x.toLowerCase() === s.trim().toLowerCase());
   if (!found || found === "None") {
-    ctx.addIssue({ code: "custom", message: `'${s}' cannot be protected: use Staging, Production or Archived` });
+    ctx.addIssue({
+      code: "custom",
+      message: `'${s}' cannot be protected: use Staging, Production or Archived`,
+    });
     return z.NEVER;
   }
   return found;
@@ -58,7 +64,11 @@ export interface Policy {
 }
 
 /** What every model gets until someone sets a policy: Production and `champion` need approval. */
-export const DEFAULT_POLICY: Policy = { protectedStages: ["Production"], protectedAliases: ["champion"], checks: [] };
+export const DEFAULT_POLICY: Policy = {
+  protectedStages: ["Production"],
+  protectedAliases: ["champion"],
+  checks: [],
+};
 
 export function isProtected(policy: Policy, target: Target): boolean {
   return target.kind === "stage"
@@ -98,16 +108,25 @@ function compare(a: number, op: Op, b: number): boolean {
  * Evaluates every check against the version and its source run. A check that cannot be
  * evaluated (no run, metric never logged) fails with the reason, rather than passing.
  */
-export function evaluateChecks(checks: Check[], version: VersionRecord, run: RunRecord | undefined): CheckResult[] {
+export function evaluateChecks(
+  checks: Check[],
+  version: VersionRecord,
+  run: RunRecord | undefined,
+): CheckResult[] {
   return checks.map((c): CheckResult => {
     const label = describeCheck(c);
     if (c.type === "model_card") {
       const ok = Boolean(version.intendedUse?.trim());
-      return { check: label, passed: ok, message: ok ? "intended use is documented" : "the model card has no intended use" };
+      return {
+        check: label,
+        passed: ok,
+        message: ok ? "intended use is documented" : "the model card has no intended use",
+      };
     }
     if (!run) return { check: label, passed: false, message: "the source run is not available" };
     const metric = run.run.data.metrics?.find((m) => m.key === c.key);
-    if (!metric) return { check: label, passed: false, message: `metric '${c.key}' was not logged by the source run` };
+    if (!metric)
+      return { check: label, passed: false, message: `metric '${c.key}' was not logged by the source run` };
     const value = Number(metric.value);
     const ok = compare(value, c.op, c.value);
     return { check: label, passed: ok, observed: value, message: `${c.key} = ${metric.value}` };
@@ -124,7 +143,9 @@ export function failedChecks(results: CheckResult[]): string {
 export function parsePolicy(value: unknown, current: Policy): Omit<Policy, "updatedBy" | "updatedAt"> {
   const r = policyInput.safeParse(value);
   if (!r.success) {
-    throw registryErrors.invalid(`invalid policy: ${r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ")}`);
+    throw registryErrors.invalid(
+      `invalid policy: ${r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ")}`,
+    );
   }
   return {
     protectedStages: r.data.protected_stages ?? current.protectedStages,

@@ -2,8 +2,8 @@ import type { ArtifactStore } from "@keel/artifacts";
 import { buildLineage, type LineageGraph } from "./lineage";
 import { buildCard, renderHtml, renderMarkdown } from "./model-card";
 import type { DeploymentLister } from "./ports";
-import type { RegistryService } from "./registry-service";
 import type { ModelRecord } from "./records";
+import type { RegistryService } from "./registry-service";
 
 export type CardFormat = "markdown" | "html";
 
@@ -33,10 +33,19 @@ export class ProvenanceService {
     const v = this.registry.view(model, await this.registry.versionOf(model, version));
     let runNote: string | undefined;
     const run = await this.registry.governance.readRun(v.runId);
-    if (!run) runNote = v.runId ? `source run ${v.runId} is not available` : "the version names no source run";
-    const promotions = (await this.registry.governance.listRequests(model.id)).filter((p) => p.version === version);
+    if (!run)
+      runNote = v.runId ? `source run ${v.runId} is not available` : "the version names no source run";
+    const promotions = (await this.registry.governance.listRequests(model.id)).filter(
+      (p) => p.version === version,
+    );
     const deployments = (await this.deployments?.listDeployments(model.name, version)) ?? [];
-    return { v, run, promotions, deployments, graph: buildLineage({ version: v, run, runNote, promotions, deployments }) };
+    return {
+      v,
+      run,
+      promotions,
+      deployments,
+      graph: buildLineage({ version: v, run, runNote, promotions, deployments }),
+    };
   }
 
   /** Regenerates both renderings and stores those that changed; returns them. */
@@ -46,7 +55,9 @@ export class ProvenanceService {
     const rendered: Record<CardFormat, string> = { markdown: renderMarkdown(doc), html: renderHtml(doc) };
     for (const format of ["markdown", "html"] as const) {
       const path = cardPath(model.id, version, format);
-      const current = (await this.artifacts.exists(path)) ? (await this.artifacts.getBytes(path)).toString("utf8") : "";
+      const current = (await this.artifacts.exists(path))
+        ? (await this.artifacts.getBytes(path)).toString("utf8")
+        : "";
       if (current !== rendered[format]) await this.artifacts.put(path, Buffer.from(rendered[format], "utf8"));
     }
     return rendered;

@@ -73,7 +73,8 @@ export function validateAlias(alias: string): string {
   if (!alias || alias.trim() === "") throw registryErrors.invalid("alias must be a non-empty string");
   if (alias.length > 255) throw registryErrors.invalid("alias must be at most 255 characters");
   if (alias.toLowerCase() === "latest") throw registryErrors.invalid("'latest' is a reserved alias");
-  if (/^v\d+$/i.test(alias)) throw registryErrors.invalid(`alias '${alias}' looks like a version reference (v<number>)`);
+  if (/^v\d+$/i.test(alias))
+    throw registryErrors.invalid(`alias '${alias}' looks like a version reference (v<number>)`);
   if (!/^[\w\-.]+$/.test(alias)) {
     throw registryErrors.invalid(`alias '${alias}' may only contain letters, digits, '_', '-' and '.'`);
   }
@@ -81,7 +82,8 @@ export function validateAlias(alias: string): string {
 }
 
 export function parseVersion(v: string | number): number {
-  const n = typeof v === "number" ? v : /^\d+$/.test(String(v).trim()) ? Number(String(v).trim()) : Number.NaN;
+  const n =
+    typeof v === "number" ? v : /^\d+$/.test(String(v).trim()) ? Number(String(v).trim()) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < 1) {
     throw registryErrors.invalid(`invalid model version '${v}': must be a positive integer`);
   }

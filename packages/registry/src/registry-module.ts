@@ -38,7 +38,10 @@ export interface RegistryModule {
  * governance, lineage and model cards under /api/v1. Model cards are regenerated after
  * every change to a version.
  */
-export function createRegistryModule(deps: RegistryDeps, integrations: RegistryIntegrations = {}): RegistryModule {
+export function createRegistryModule(
+  deps: RegistryDeps,
+  integrations: RegistryIntegrations = {},
+): RegistryModule {
   const service = new RegistryService({
     store: deps.store,
     audit: deps.audit,

@@ -1,6 +1,6 @@
 import type { AuditLog } from "@keel/audit";
 import { type Clock, currentPrincipal, type Logger, newId } from "@keel/core";
-import type { Update } from "@keel/metadata";
+import type { MetadataStore, Update } from "@keel/metadata";
 import { registryErrors } from "./errors";
 import { Governance, type PromotionRecord, type PromotionStatus, versionResource } from "./governance";
 import { ModelRepository } from "./model-repository";
@@ -20,7 +20,6 @@ import {
   validateTag,
 } from "./records";
 import { type Clause, matchClause, paginate, parseFilter, parseOrderBy, sortBy } from "./search-filter";
-import type { MetadataStore } from "@keel/metadata";
 
 export interface RegistryServiceDeps {
   store: MetadataStore;
@@ -49,7 +48,13 @@ export type VersionListener = (model: ModelRecord, version: number) => Promise<v
 const MODEL_FILTER_KEYS = ["name"] as const;
 const MODEL_ORDER_KEYS = ["name", "timestamp", "last_updated_timestamp", "creation_timestamp"] as const;
 const VERSION_FILTER_KEYS = ["name", "run_id", "source_path", "version_number", "current_stage"] as const;
-const VERSION_ORDER_KEYS = ["name", "version_number", "creation_timestamp", "last_updated_timestamp", "timestamp"];
+const VERSION_ORDER_KEYS = [
+  "name",
+  "version_number",
+  "creation_timestamp",
+  "last_updated_timestamp",
+  "timestamp",
+];
 
 /**
  * The model registry: MLflow's registered models and model versions, with every move into a
@@ -113,7 +118,11 @@ export class RegistryService {
       aliases: {},
     };
     await this.repo.create(model);
-    await this.deps.audit.append({ action: "registry.model.create", resource: `model:${name}`, state: model });
+    await this.deps.audit.append({
+      action: "registry.model.create",
+      resource: `model:${name}`,
+      state: model,
+    });
     return model;
   }
 
@@ -151,14 +160,22 @@ export class RegistryService {
         ["lastUpdatedTimestamp", this.now()],
       ],
     });
-    await this.deps.audit.append({ action: "registry.model.update", resource: `model:${name}`, state: { description } });
+    await this.deps.audit.append({
+      action: "registry.model.update",
+      resource: `model:${name}`,
+      state: { description },
+    });
     return updated;
   }
 
   async deleteRegisteredModel(name: string): Promise<void> {
     const model = await this.getModel(name);
     await this.repo.deleteModel(model);
-    await this.deps.audit.append({ action: "registry.model.delete", resource: `model:${name}`, state: { id: model.id } });
+    await this.deps.audit.append({
+      action: "registry.model.delete",
+      resource: `model:${name}`,
+      state: { id: model.id },
+    });
   }
 
   async searchRegisteredModels(input: SearchInput) {
@@ -190,15 +207,24 @@ export class RegistryService {
     validateTag(key, value);
     const model = await this.getModel(name);
     await this.repo.updateModel(model, { set: [[["tags", key], value]] });
-    await this.deps.audit.append({ action: "registry.model.set_tag", resource: `model:${name}`, state: { key, value } });
+    await this.deps.audit.append({
+      action: "registry.model.set_tag",
+      resource: `model:${name}`,
+      state: { key, value },
+    });
   }
 
   async deleteRegisteredModelTag(name: string, key: string): Promise<void> {
     validateTag(key);
     const model = await this.getModel(name);
-    if (!(key in model.tags)) throw registryErrors.notFound(`No tag with name: ${key} in Registered Model ${name}`);
+    if (!(key in model.tags))
+      throw registryErrors.notFound(`No tag with name: ${key} in Registered Model ${name}`);
     await this.repo.updateModel(model, { remove: [["tags", key]] });
-    await this.deps.audit.append({ action: "registry.model.delete_tag", resource: `model:${name}`, state: { key } });
+    await this.deps.audit.append({
+      action: "registry.model.delete_tag",
+      resource: `model:${name}`,
+      state: { key },
+    });
   }
 
   // ---- aliases -----------------------------------------------------------------------
@@ -305,7 +331,8 @@ export class RegistryService {
     if (runId && this.deps.runs) {
       const run = await this.governance.readRun(runId);
       if (!run) throw registryErrors.notFound(`Run with id=${runId} not found`);
-      if (m) return m[2] ? `${run.run.info.artifact_uri.replace(/\/+$/, "")}/${m[2]}` : run.run.info.artifact_uri;
+      if (m)
+        return m[2] ? `${run.run.info.artifact_uri.replace(/\/+$/, "")}/${m[2]}` : run.run.info.artifact_uri;
     }
     return source;
   }
@@ -369,7 +396,8 @@ export class RegistryService {
       : await this.repo.listModels();
     const rows: ModelVersionView[] = [];
     for (const model of models) {
-      for (const v of await this.versionsOf(model)) if (clauses.every((c) => matchVersion(c, v))) rows.push(v);
+      for (const v of await this.versionsOf(model))
+        if (clauses.every((c) => matchVersion(c, v))) rows.push(v);
     }
     const sorted = sortBy(
       rows,
@@ -430,7 +458,12 @@ export class RegistryService {
         await this.repo.updateVersion(
           name,
           other,
-          { set: [["currentStage", "Archived"], ["lastUpdatedTimestamp", now]] },
+          {
+            set: [
+              ["currentStage", "Archived"],
+              ["lastUpdatedTimestamp", now],
+            ],
+          },
           { path: "currentStage", eq: stage },
         );
         await this.deps.audit.append({
@@ -463,7 +496,9 @@ export class RegistryService {
     const model = await this.getModel(name);
     const v = await this.versionOf(model, version);
     if (!(key in v.tags)) {
-      throw registryErrors.notFound(`No tag with name: ${key} for model version ${name} version ${v.version}`);
+      throw registryErrors.notFound(
+        `No tag with name: ${key} for model version ${name} version ${v.version}`,
+      );
     }
     await this.repo.updateVersion(name, v, { remove: [["tags", key]] });
     await this.deps.audit.append({
@@ -486,7 +521,11 @@ export class RegistryService {
     if (text.intendedUse !== undefined) update.set!.push(["intendedUse", text.intendedUse]);
     if (text.limitations !== undefined) update.set!.push(["limitations", text.limitations]);
     const updated = await this.repo.updateVersion(name, v, update);
-    await this.deps.audit.append({ action: "registry.card.update", resource: versionResource(name, v.version), state: text });
+    await this.deps.audit.append({
+      action: "registry.card.update",
+      resource: versionResource(name, v.version),
+      state: text,
+    });
     await this.changed(model, [v.version]);
     return this.view(model, updated);
   }
@@ -508,14 +547,17 @@ export class RegistryService {
       return top;
     }
     const alias = r.startsWith("@") ? r.slice(1) : r;
-    if (model.aliases[alias] !== undefined) return this.view(model, await this.versionOf(model, model.aliases[alias]));
+    if (model.aliases[alias] !== undefined)
+      return this.view(model, await this.versionOf(model, model.aliases[alias]));
     const stage = STAGES.find((s) => s.toLowerCase() === r.toLowerCase());
     if (stage) {
       const [top] = latest(versions, [stage]);
       if (!top) throw registryErrors.notFound(`Registered Model ${name} has no version in stage '${stage}'`);
       return top;
     }
-    throw registryErrors.notFound(`'${ref}' is neither a version, an alias nor a stage of Registered Model ${name}`);
+    throw registryErrors.notFound(
+      `'${ref}' is neither a version, an alias nor a stage of Registered Model ${name}`,
+    );
   }
 
   /** Whether moving `version` into `target` needs no further approval (for deployments). */

@@ -42,7 +42,8 @@ function tokenize(input: string): Token[] {
       const text = m[0];
       const upper = text.toUpperCase();
       if (/^-?\d+(\.\d+)?$/.test(text)) tokens.push({ kind: "number", text });
-      else if (["AND", "LIKE", "ILIKE", "IN", "NOT"].includes(upper)) tokens.push({ kind: "word", text: upper });
+      else if (["AND", "LIKE", "ILIKE", "IN", "NOT"].includes(upper))
+        tokens.push({ kind: "word", text: upper });
       else tokens.push({ kind: "ident", text });
       i += text.length;
     }
@@ -74,7 +75,8 @@ export function parseFilter(filter: string | undefined, keys: readonly string[])
     else if (opTok?.kind === "word" && opTok.text === "NOT" && t[i]?.text === "IN") {
       op = "NOT IN";
       i++;
-    } else if (opTok?.kind === "word" && ["LIKE", "ILIKE", "IN"].includes(opTok.text)) op = opTok.text as Operator;
+    } else if (opTok?.kind === "word" && ["LIKE", "ILIKE", "IN"].includes(opTok.text))
+      op = opTok.text as Operator;
     else throw bad(`expected a comparison after '${name}'`);
     let value: Clause["value"];
     if (op === "IN" || op === "NOT IN") {
@@ -82,7 +84,8 @@ export function parseFilter(filter: string | undefined, keys: readonly string[])
       const list: string[] = [];
       for (;;) {
         opTok = t[i++];
-        if (opTok?.kind !== "string" && opTok?.kind !== "number") throw bad(`expected a value in the ${op} list`);
+        if (opTok?.kind !== "string" && opTok?.kind !== "number")
+          throw bad(`expected a value in the ${op} list`);
         list.push(opTok.text);
         const sep = t[i++];
         if (sep?.text === ")") break;
@@ -106,7 +109,10 @@ export function parseFilter(filter: string | undefined, keys: readonly string[])
 }
 
 function like(pattern: string, value: string, insensitive: boolean): boolean {
-  const re = pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replaceAll("%", ".*").replaceAll("_", ".");
+  const re = pattern
+    .replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+    .replaceAll("%", ".*")
+    .replaceAll("_", ".");
   return new RegExp(`^${re}$`, insensitive ? "is" : "s").test(value);
 }
 
@@ -151,7 +157,9 @@ export function parseOrderBy(orderBy: string[] | undefined, keys: readonly strin
   return (orderBy ?? []).map((entry) => {
     const m = /^\s*`?([\w.]+)`?\s*(ASC|DESC)?\s*$/i.exec(entry);
     if (!m || !keys.includes(m[1])) {
-      throw registryErrors.invalid(`invalid order_by '${entry}': use one of ${keys.join(", ")} with ASC or DESC`);
+      throw registryErrors.invalid(
+        `invalid order_by '${entry}': use one of ${keys.join(", ")} with ASC or DESC`,
+      );
     }
     return { key: m[1], descending: m[2]?.toUpperCase() === "DESC" };
   });

@@ -3,10 +3,11 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import type { AsyncScoring } from "./async-scoring";
 import type { CanaryAnalysis } from "./canary-analysis";
-import { createDeploymentSchema, shadowSchema, shiftSchema, updateSettingsSchema } from "./deployment-model";
+import { createDeploymentSchema, shadowSchema, shiftSchema } from "./deployment-model";
 import type { DeploymentService } from "./deployment-service";
 import { readJson } from "./kserve-routes";
 
+const rawObject = z.record(z.string(), z.unknown());
 const reasonSchema = z.object({ reason: z.string().max(500).optional() });
 
 /** Keel's deployment API under /api/v1 (errors as `{error_code, message}` like the rest of /api). */
@@ -19,7 +20,8 @@ export function mountDeploymentRoutes(app: Hono, svc: { deployments: DeploymentS
     const d = await deployments.get(name(c));
     return c.json({ ...d, analysis_status: await analysis.evaluate(d) });
   });
-  app.patch("/api/v1/deployments/:name", async (c) => c.json(await deployments.updateSettings(name(c), await jsonBody(c, updateSettingsSchema))));
+  // The service validates the patch itself: parsing here would fill in defaults for every unnamed setting.
+  app.patch("/api/v1/deployments/:name", async (c) => c.json(await deployments.updateSettings(name(c), await jsonBody(c, rawObject))));
   app.delete("/api/v1/deployments/:name", async (c) => {
     await deployments.delete(name(c));
     return c.json({});

@@ -6,7 +6,7 @@ import {
   type CreateDeploymentInput,
   createDeploymentSchema,
   type Deployment,
-  type DeploymentSettings,
+  deploymentSettingsSchema,
   refLabel,
   type ShiftInput,
   shadowSchema,
@@ -135,14 +135,20 @@ export class DeploymentService {
     });
   }
 
+  /** Changes only the settings the input names (nested `analysis` fields too); the rest stay as they are. */
   async updateSettings(name: string, input: unknown): Promise<Deployment> {
-    const patch = parseWith(updateSettingsSchema, input, "deployment settings") as Partial<DeploymentSettings>;
+    const patch = parseWith(updateSettingsSchema, input, "deployment settings");
+    const given = input as Record<string, unknown>;
     return this.mutate(name, "settings", async (d) => {
-      const next = { ...d, ...patch };
-      if (patch.environment === "production" && d.environment !== "production") {
+      const merged = parseWith(
+        deploymentSettingsSchema,
+        { ...d, ...given, analysis: { ...d.analysis, ...((given.analysis as object | undefined) ?? {}) } },
+        "deployment settings",
+      );
+      if (merged.environment === "production" && d.environment !== "production") {
         for (const r of [d.stable, d.canary, d.shadow]) if (r) await this.checked(r, "production");
       }
-      return { next, detail: `settings ${Object.keys(patch).join(", ")}` };
+      return { next: { ...d, ...merged }, detail: `settings ${Object.keys(patch).join(", ")}` };
     });
   }
 

@@ -57,6 +57,16 @@ export class Histogram implements Metric {
     s.sum += value;
     s.count++;
   }
+  /** Observations of one series: how many, their sum, and the count per bucket (cumulative). */
+  snapshot(labels: Labels): { count: number; sum: number; buckets: Record<string, number> } {
+    const s = this.series.get(labelKey(labels));
+    return {
+      count: s?.count ?? 0,
+      sum: s?.sum ?? 0,
+      buckets: Object.fromEntries(this.buckets.map((b, i) => [String(b), s?.counts[i] ?? 0])),
+    };
+  }
+
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const [k, s] of this.series) {

@@ -15,10 +15,10 @@ export {
 export {
   EXPERIMENT_SEARCH,
   LOGGED_MODELS_TAG,
-  RUN_NAME_TAG,
   RUN_SEARCH,
   type TrackingDeps,
   TrackingService,
   USER_TAG,
 } from "./service";
+export { RUN_NAME_TAG } from "./run-store";
 export { LIMITS } from "./validation";

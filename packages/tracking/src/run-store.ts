@@ -1,8 +1,17 @@
 import { currentPrincipal } from "@keel/core";
-import { type Item, isConditionFailed, MetadataError, type MetadataStore } from "@keel/metadata";
+import {
+  type Condition,
+  type Item,
+  isConditionFailed,
+  MetadataError,
+  type MetadataStore,
+  type Update,
+} from "@keel/metadata";
 import { invalidParam, missing } from "./errors";
 import type { StoredValue } from "./metric-values";
 import type { Dataset, RunStatus } from "./schemas";
+
+export const RUN_NAME_TAG = "mlflow.runName";
 
 /**
  * Runs in the single table. One item per run (RUN#<id> / RUN) holds its info, params, tags,
@@ -51,6 +60,98 @@ export interface RunRecord {
 /** DynamoDB's item limit is 400 KB; stay clear of it so the error is ours and explicit. */
 const MAX_RUN_ITEM_BYTES = 390_000;
 const MAX_ATTEMPTS = 200;
+/** Entries one conditioned UpdateItem may carry and stay under DynamoDB's 4 KB expression limit. */
+const MAX_CONDITIONED_ENTRIES = 24;
+
+export interface RunLog {
+  params: Array<{ key: string; value: string }>;
+  tags: Array<{ key: string; value: string }>;
+  /** The most recent point per key among those being logged. */
+  metrics: Map<string, LatestMetric>;
+}
+
+interface LogPlan {
+  params: Array<{ key: string; value: string }>;
+  tags: Array<{ key: string; value: string }>;
+  metrics: Array<[string, LatestMetric]>;
+}
+
+function mustBeActive(rec: RunRecord): void {
+  if (rec.lifecycleStage !== "active") {
+    throw invalidParam(
+      `The run ${rec.runId} must be in the 'active' state. Current state is ${rec.lifecycleStage}.`,
+    );
+  }
+}
+
+/**
+ * Checks a log against the record (active run, immutable params) and applies it to `rec` in
+ * memory; returns the entries that change anything, or undefined when none do.
+ */
+function planLog(rec: RunRecord, log: RunLog): LogPlan | undefined {
+  mustBeActive(rec);
+  const plan: LogPlan = { params: [], tags: log.tags, metrics: [] };
+  for (const p of log.params) {
+    const old = rec.params[p.key];
+    if (old !== undefined && old !== p.value) {
+      throw invalidParam(
+        `Changing param values is not allowed. Param with key='${p.key}' was already logged with ` +
+          `value='${old}' for run ID='${rec.runId}'. Attempted logging new value '${p.value}'.`,
+      );
+    }
+    if (old === undefined) plan.params.push(p);
+  }
+  for (const [key, m] of log.metrics) if (isNewer(rec.metrics[key], m.s, m.t)) plan.metrics.push([key, m]);
+  for (const p of plan.params) rec.params[p.key] = p.value;
+  for (const t of plan.tags) {
+    rec.tags[t.key] = t.value;
+    if (t.key === RUN_NAME_TAG) rec.runName = t.value;
+  }
+  for (const [key, m] of plan.metrics) rec.metrics[key] = m;
+  return plan.params.length || plan.tags.length || plan.metrics.length ? plan : undefined;
+}
+
+function newerCondition(key: string, m: LatestMetric): Condition {
+  const at = (f: string) => ["metrics", key, f];
+  return {
+    or: [
+      { path: ["metrics", key], exists: false },
+      { path: at("s"), lt: m.s },
+      {
+        and: [
+          { path: at("s"), eq: m.s },
+          { path: at("t"), le: m.t },
+        ],
+      },
+    ],
+  };
+}
+
+function conditionFor(plan: LogPlan): Condition {
+  return {
+    and: [
+      { path: "lifecycleStage", eq: "active" },
+      ...plan.params.map(
+        (p): Condition => ({
+          or: [
+            { path: ["params", p.key], exists: false },
+            { path: ["params", p.key], eq: p.value },
+          ],
+        }),
+      ),
+      ...plan.metrics.map(([key, m]) => newerCondition(key, m)),
+    ],
+  };
+}
+
+function conditionedUpdate(rec: RunRecord, plan: LogPlan): Update {
+  const set: Array<[string | string[], unknown]> = [["updatedBy", currentPrincipal()]];
+  for (const p of plan.params) set.push([["params", p.key], p.value]);
+  for (const t of plan.tags) set.push([["tags", t.key], t.value]);
+  for (const [key, m] of plan.metrics) set.push([["metrics", key], m]);
+  if (plan.tags.some((t) => t.key === RUN_NAME_TAG)) set.push(["runName", rec.runName]);
+  return { set, add: [["version", 1]] };
+}
 
 export const runKey = (runId: string) => ({ pk: `RUN#${runId}`, sk: "RUN" });
 const runsOf = (experimentId: string) => `EXPRUNS#${experimentId}`;
@@ -145,13 +246,49 @@ export class RunStore {
         await this.store.put(item, { condition: { path: "version", eq: readVersion } });
         return rec;
       } catch (e) {
-        if (e instanceof MetadataError && e.code === "INVALID_PARAMETER_VALUE") {
-          throw invalidParam(`Run ${runId} is too large to store: ${e.message}`);
-        }
-        if (!isConditionFailed(e) || attempt >= MAX_ATTEMPTS) throw e;
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, 1 + attempt)));
+        await this.retryOrThrow(e, runId, attempt);
       }
     }
+  }
+
+  /**
+   * Logs params, tags and latest metric values in one write. Small logs (the usual case) are
+   * one UpdateItem whose condition covers exactly the entries written: each new param is still
+   * absent or equal, each metric is still at least as recent as the latest. Writers touching
+   * other keys therefore never conflict. Logs too large for DynamoDB's 4 KB expression limit
+   * fall back to a whole-record write conditional on the version. Either way the log is
+   * validated against the record first and applied whole or not at all.
+   */
+  async log(runId: string, log: RunLog): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const rec = await this.mustGet(runId);
+      const readVersion = rec.version;
+      const plan = planLog(rec, log);
+      if (!plan) return;
+      rec.version = readVersion + 1;
+      const item = toItem(rec);
+      checkSize(item);
+      try {
+        if (plan.params.length + plan.metrics.length + plan.tags.length > MAX_CONDITIONED_ENTRIES) {
+          await this.store.put(item, { condition: { path: "version", eq: readVersion } });
+        } else {
+          await this.store.update(runKey(runId), conditionedUpdate(rec, plan), {
+            condition: conditionFor(plan),
+          });
+        }
+        return;
+      } catch (e) {
+        await this.retryOrThrow(e, runId, attempt);
+      }
+    }
+  }
+
+  private async retryOrThrow(e: unknown, runId: string, attempt: number): Promise<void> {
+    if (e instanceof MetadataError && e.code === "INVALID_PARAMETER_VALUE") {
+      throw invalidParam(`Run ${runId} is too large to store: ${e.message}`);
+    }
+    if (!isConditionFailed(e) || attempt >= MAX_ATTEMPTS) throw e;
+    await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 + 2 * attempt)));
   }
 
   /**
@@ -163,7 +300,6 @@ export class RunStore {
     key: string,
     m: LatestMetric,
   ): Promise<"updated" | "older" | "missing" | "inactive"> {
-    const at = (f: string) => ["metrics", key, f];
     try {
       await this.store.update(
         runKey(runId),
@@ -176,21 +312,7 @@ export class RunStore {
         },
         {
           condition: {
-            and: [
-              { path: "lifecycleStage", eq: "active" },
-              {
-                or: [
-                  { path: ["metrics", key], exists: false },
-                  { path: at("s"), lt: m.s },
-                  {
-                    and: [
-                      { path: at("s"), eq: m.s },
-                      { path: at("t"), le: m.t },
-                    ],
-                  },
-                ],
-              },
-            ],
+            and: [{ path: "lifecycleStage", eq: "active" }, newerCondition(key, m)],
           },
         },
       );

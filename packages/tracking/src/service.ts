@@ -9,7 +9,7 @@ import { decodeValue, encodeValue, type HistoryPoint } from "./metric-values";
 import { experimentJson, runInfoJson, runJson } from "./mlflow-json";
 import { decodePageToken, encodePageToken } from "./page-token";
 import { generateRunName } from "./run-names";
-import { isNewer, type RunRecord, RunStore } from "./run-store";
+import { isNewer, type LatestMetric, RUN_NAME_TAG, type RunRecord, RunStore } from "./run-store";
 import {
   createExperimentRequest,
   createRunRequest,
@@ -61,7 +61,6 @@ export interface TrackingDeps {
   config: { artifactRoot: string };
 }
 
-export const RUN_NAME_TAG = "mlflow.runName";
 export const USER_TAG = "mlflow.user";
 export const LOGGED_MODELS_TAG = "mlflow.log-model.history";
 const DATASET_CONTEXT_TAG = "mlflow.data.context";
@@ -558,37 +557,11 @@ export class TrackingService {
       if (list) list.push(point);
       else byKey.set(m.key, [point]);
     }
-    await this.runs.mutate(runId, (rec) => {
-      mustBeActive(rec);
-      let changed = false;
-      for (const p of params) {
-        const old = rec.params[p.key];
-        if (old !== undefined && old !== p.value) {
-          throw invalidParam(
-            `Changing param values is not allowed. Param with key='${p.key}' was already logged with ` +
-              `value='${old}' for run ID='${runId}'. Attempted logging new value '${p.value}'.`,
-          );
-        }
-        if (old === undefined) {
-          rec.params[p.key] = p.value;
-          changed = true;
-        }
-      }
-      for (const t of tags) {
-        rec.tags[t.key] = t.value;
-        if (t.key === RUN_NAME_TAG) rec.runName = t.value;
-        changed = true;
-      }
-      for (const [key, points] of byKey) {
-        for (const [s, t, v] of points) {
-          if (isNewer(rec.metrics[key], s, t)) {
-            rec.metrics[key] = { v, t, s };
-            changed = true;
-          }
-        }
-      }
-      return changed;
-    });
+    const latest = new Map<string, LatestMetric>();
+    for (const [key, points] of byKey) {
+      for (const [s, t, v] of points) if (isNewer(latest.get(key), s, t)) latest.set(key, { v, t, s });
+    }
+    await this.runs.log(runId, { params, tags, metrics: latest });
     await this.history.append(runId, byKey);
     return {};
   }

@@ -29,20 +29,25 @@ export function computeBins(columns: Column[], maxBins: number, seed: number): F
     for (let k = 1; k < maxBins; k++) {
       const v = vals[Math.floor((k * m) / maxBins)];
       // The largest value never becomes an edge: a bin above it would always be empty.
-      if ((edges.length === 0 || v > edges[edges.length - 1]) && v < uniques[uniques.length - 1]) edges.push(v);
+      if ((edges.length === 0 || v > edges[edges.length - 1]) && v < uniques[uniques.length - 1])
+        edges.push(v);
     }
     return { edges: Float32Array.from(edges) };
   });
 }
 
-/** The bin of one value: the first edge >= fround(v) (binary search), or edges.length. */
+/** The bin of one value: the first edge >= fround(v), or edges.length. */
 export function binOf(edges: Float32Array, v: number): number {
-  const x = Math.fround(v);
+  return firstAtLeast(edges, Math.fround(v));
+}
+
+/** Index of the first element >= x in increasing `sorted` (binary search), or its length. */
+export function firstAtLeast(sorted: ArrayLike<number>, x: number): number {
   let lo = 0;
-  let hi = edges.length;
+  let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (edges[mid] < x) lo = mid + 1;
+    if (sorted[mid] < x) lo = mid + 1;
     else hi = mid;
   }
   return lo;

@@ -58,7 +58,10 @@ export function assertBinaryLabels(label: Column, what = "training data"): void 
   for (let i = 0; i < label.length; i++) {
     const y = label[i];
     if (y !== 0 && y !== 1) {
-      throw new TrainError("INVALID_PARAMETER_VALUE", `${what}: binary labels must be 0 or 1, row ${i} is ${y}`);
+      throw new TrainError(
+        "INVALID_PARAMETER_VALUE",
+        `${what}: binary labels must be 0 or 1, row ${i} is ${y}`,
+      );
     }
     ones += y;
   }
@@ -78,11 +81,18 @@ export function takeRows(data: Dataset, idx: ArrayLike<number>): Dataset {
 }
 
 /** Splits rows into train/validation at random (seeded); `fraction` of rows go to validation. */
-export function splitDataset(data: Dataset, fraction: number, seed: number): { train: Dataset; valid: Dataset } {
+export function splitDataset(
+  data: Dataset,
+  fraction: number,
+  seed: number,
+): { train: Dataset; valid: Dataset } {
   const n = data.label.length;
   const k = Math.round(n * fraction);
   if (!(fraction > 0 && fraction < 1) || k === 0 || k === n) {
-    throw new TrainError("INVALID_PARAMETER_VALUE", `validation fraction ${fraction} leaves an empty split of ${n} rows`);
+    throw new TrainError(
+      "INVALID_PARAMETER_VALUE",
+      `validation fraction ${fraction} leaves an empty split of ${n} rows`,
+    );
   }
   const validIdx = new Random(seed ^ 0x5bd1e995).sample(n, k);
   const inValid = new Uint8Array(n);

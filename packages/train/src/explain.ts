@@ -18,7 +18,11 @@ export interface Explanation {
   margin: number;
 }
 
-export function explainRow(model: KeelModel, x: ArrayLike<number>, base = explanationBase(model)): Explanation {
+export function explainRow(
+  model: KeelModel,
+  x: ArrayLike<number>,
+  base = explanationBase(model),
+): Explanation {
   if (model.kind === "logistic") {
     const contributions = model.weights.map((w, f) => w * (Math.fround(x[f]) - model.means[f]));
     return { base, contributions, margin: margin(model, x) };

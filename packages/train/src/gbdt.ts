@@ -67,7 +67,11 @@ interface Leaf {
  * choices are the seeded row subsamples and bin-edge samples, and the order of every sum
  * is fixed.
  */
-export function trainGbdt(data: Dataset, paramsIn: GbdtParamsInput = {}, opts: TrainOptions = {}): GbdtResult {
+export function trainGbdt(
+  data: Dataset,
+  paramsIn: GbdtParamsInput = {},
+  opts: TrainOptions = {},
+): GbdtResult {
   const params = gbdtParamsSchema.parse(paramsIn);
   if (params.maxBins > 256) throw new TrainError("INVALID_PARAMETER_VALUE", "maxBins must be at most 256");
   const n = validateDataset(data);
@@ -75,7 +79,10 @@ export function trainGbdt(data: Dataset, paramsIn: GbdtParamsInput = {}, opts: T
   if (opts.valid) {
     validateDataset(opts.valid, "validation data");
     if (opts.valid.features.join("\0") !== data.features.join("\0")) {
-      throw new TrainError("INVALID_PARAMETER_VALUE", "validation data must have the training features in order");
+      throw new TrainError(
+        "INVALID_PARAMETER_VALUE",
+        "validation data must have the training features in order",
+      );
     }
   }
   const F = data.features.length;
@@ -97,11 +104,14 @@ export function trainGbdt(data: Dataset, paramsIn: GbdtParamsInput = {}, opts: T
   let best = { loss: Number.POSITIVE_INFINITY, round: -1 };
   for (let round = 0; round < params.rounds; round++) {
     gradients(params.objective, y, margin, grad, hess);
-    const rows = params.subsample < 1 ? rng.sample(n, Math.max(1, Math.round(n * params.subsample))) : allRows(n);
+    const rows =
+      params.subsample < 1 ? rng.sample(n, Math.max(1, Math.round(n * params.subsample))) : allRows(n);
     const tree = grower.grow(rows);
     trees.push(tree);
     for (let i = 0; i < n; i++) margin[i] += tree.value[grower.leafOfBinned(tree, i)];
-    const metrics: Record<string, number> = { [`train_${lossName(params.objective)}`]: loss(params.objective, y, margin) };
+    const metrics: Record<string, number> = {
+      [`train_${lossName(params.objective)}`]: loss(params.objective, y, margin),
+    };
     if (valid && validMargin) {
       for (let i = 0; i < validMargin.length; i++) {
         for (let f = 0; f < F; f++) validRow[f] = valid.columns[f][i];
@@ -117,7 +127,13 @@ export function trainGbdt(data: Dataset, paramsIn: GbdtParamsInput = {}, opts: T
   }
   const kept = valid && params.earlyStoppingRounds > 0 && best.round >= 0 ? best.round + 1 : trees.length;
   return {
-    model: { kind: "gbdt", objective: params.objective, features: [...data.features], baseScore, trees: trees.slice(0, kept) },
+    model: {
+      kind: "gbdt",
+      objective: params.objective,
+      features: [...data.features],
+      baseScore,
+      trees: trees.slice(0, kept),
+    },
     bestIteration: kept,
     history,
   };
@@ -142,7 +158,13 @@ function initialScore(y: Column, objective: GbdtParams["objective"]): number {
   return objective === "binary" ? Math.log(mean / (1 - mean)) : mean;
 }
 
-function gradients(objective: GbdtParams["objective"], y: Column, margin: Float64Array, g: Float64Array, h: Float64Array) {
+function gradients(
+  objective: GbdtParams["objective"],
+  y: Column,
+  margin: Float64Array,
+  g: Float64Array,
+  h: Float64Array,
+) {
   if (objective === "binary") {
     for (let i = 0; i < y.length; i++) {
       const p = sigmoid(margin[i]);
@@ -181,6 +203,7 @@ class TreeGrower {
   private readonly stride: number;
   private readonly pool: Float64Array[] = [];
   private readonly thresholdBin: number[] = [];
+  private scratchRows = new Uint32Array(0);
 
   constructor(
     private readonly binned: Uint8Array,
@@ -199,7 +222,10 @@ class TreeGrower {
     const base = i * this.F;
     let node = 0;
     while (tree.feature[node] >= 0) {
-      node = this.binned[base + tree.feature[node]] <= this.thresholdBin[node] ? tree.left[node] : tree.right[node];
+      node =
+        this.binned[base + tree.feature[node]] <= this.thresholdBin[node]
+          ? tree.left[node]
+          : tree.right[node];
     }
     return node;
   }
@@ -224,7 +250,15 @@ class TreeGrower {
       g += this.grad[rows[k]];
       h += this.hess[rows[k]];
     }
-    const root: Leaf = { node: newNode(rows.length), start: 0, end: rows.length, depth: 0, hist: rootHist, g, h };
+    const root: Leaf = {
+      node: newNode(rows.length),
+      start: 0,
+      end: rows.length,
+      depth: 0,
+      hist: rootHist,
+      g,
+      h,
+    };
     root.split = this.bestSplit(root);
     const open: Leaf[] = [root];
     const done: Leaf[] = [];
@@ -256,18 +290,17 @@ class TreeGrower {
   private split(tree: Tree, leaf: Leaf, rows: Uint32Array, newNode: (cover: number) => number): [Leaf, Leaf] {
     const s = leaf.split as Split;
     const F = this.F;
-    // In-place partition of the leaf's row range: rows going left first.
+    // Stable partition of the leaf's row range (left rows first, both halves keep ascending
+    // row order), so histogram passes read the bin matrix and gradients front to back.
+    const scratch = this.scratch(rows.length);
     let i = leaf.start;
-    let j = leaf.end - 1;
-    while (i <= j) {
-      if (this.binned[rows[i] * F + s.feature] <= s.bin) i++;
-      else {
-        const t = rows[i];
-        rows[i] = rows[j];
-        rows[j] = t;
-        j--;
-      }
+    let r = 0;
+    for (let k = leaf.start; k < leaf.end; k++) {
+      const row = rows[k];
+      if (this.binned[row * F + s.feature] <= s.bin) rows[i++] = row;
+      else scratch[r++] = row;
     }
+    rows.set(scratch.subarray(0, r), i);
     const mid = i;
     const leftCount = mid - leaf.start;
     const rightCount = leaf.end - mid;
@@ -280,9 +313,7 @@ class TreeGrower {
     tree.right[leaf.node] = rn;
     // Histogram subtraction: build the smaller child, derive the larger from the parent.
     const leftSmaller = leftCount <= rightCount;
-    const small = leftSmaller
-      ? this.histogram(rows, leaf.start, mid)
-      : this.histogram(rows, mid, leaf.end);
+    const small = leftSmaller ? this.histogram(rows, leaf.start, mid) : this.histogram(rows, mid, leaf.end);
     const large = leaf.hist;
     for (let k = 0; k < large.length; k++) large[k] -= small[k];
     const lh = leftSmaller ? small : large;
@@ -292,6 +323,11 @@ class TreeGrower {
       { node: ln, start: leaf.start, end: mid, depth, hist: lh, g: s.leftG, h: s.leftH },
       { node: rn, start: mid, end: leaf.end, depth, hist: rh, g: leaf.g - s.leftG, h: leaf.h - s.leftH },
     ];
+  }
+
+  private scratch(n: number): Uint32Array {
+    if (this.scratchRows.length < n) this.scratchRows = new Uint32Array(n);
+    return this.scratchRows;
   }
 
   private histogram(rows: Uint32Array, start: number, end: number): Float64Array {

@@ -1,6 +1,13 @@
+export {
+  type Column,
+  type Dataset,
+  splitDataset,
+  takeRows,
+  toRowMajorFloat32,
+  validateDataset,
+} from "./dataset";
 export { TrainError } from "./errors";
-export { Random } from "./random";
-export { type Column, type Dataset, splitDataset, takeRows, toRowMajorFloat32, validateDataset } from "./dataset";
+export { type Explanation, explainRow, explainRows, explanationBase } from "./explain";
 export {
   type GbdtParams,
   type GbdtParamsInput,
@@ -9,14 +16,33 @@ export {
   type IterationCallback,
   trainGbdt,
 } from "./gbdt";
-export { type LogisticModel, type LogisticParamsInput, logisticModelSchema, logisticParamsSchema, trainLogistic } from "./logistic";
-export { type Tree, type TreeEnsembleModel, sigmoid, treeEnsembleSchema } from "./tree-model";
-export { isClassifier, type KeelModel, keelModelSchema, margin, parseModel, predict, predictRow } from "./model";
-export { auc, type BinaryMetrics, evaluateBinary, evaluateRegression, logloss, type RegressionMetrics } from "./metrics";
-export { type Explanation, explainRow, explainRows, explanationBase } from "./explain";
-export { expectedMargin, treeShap } from "./tree-shap";
-export { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from "./onnx/export";
+export {
+  type LogisticModel,
+  type LogisticParamsInput,
+  logisticModelSchema,
+  logisticParamsSchema,
+  trainLogistic,
+} from "./logistic";
+export {
+  auc,
+  type BinaryMetrics,
+  evaluateBinary,
+  evaluateRegression,
+  logloss,
+  type RegressionMetrics,
+} from "./metrics";
+export {
+  isClassifier,
+  type KeelModel,
+  keelModelSchema,
+  margin,
+  parseModel,
+  predict,
+  predictRow,
+} from "./model";
 export { type InputSchema, inputSchema, mlmodelYaml, modelArtifacts } from "./model-package";
+export { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from "./onnx/export";
+export { readParquetDataset } from "./parquet-dataset";
 export {
   type BaselineProfile,
   baselineProfileSchema,
@@ -25,7 +51,15 @@ export {
   profileBin,
   profileDataset,
 } from "./profile";
+export { Random } from "./random";
 export { MemoryTrackingLogger, MlflowRestLogger, type MlflowRunRef, type TrackingLogger } from "./tracking";
-export { readParquetDataset } from "./parquet-dataset";
+export {
+  type TrainStepDeps,
+  type TrainStepInput,
+  type TrainStepOutput,
+  trainHandler,
+  trainStepInputSchema,
+} from "./train-handler";
 export { type TrainOutcome, type TrainSpec, trainModel, trainSpecSchema } from "./train-run";
-export { type TrainStepDeps, type TrainStepInput, type TrainStepOutput, trainHandler, trainStepInputSchema } from "./train-handler";
+export { sigmoid, type Tree, type TreeEnsembleModel, treeEnsembleSchema } from "./tree-model";
+export { expectedMargin, treeShap } from "./tree-shap";

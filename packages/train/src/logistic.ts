@@ -116,7 +116,13 @@ export function trainLogistic(
   let bias = beta[0];
   for (let f = 0; f < F; f++) bias -= (beta[f + 1] * mean[f]) / scale[f];
   return {
-    model: { kind: "logistic", features: [...data.features], weights, bias: Math.fround(bias), means: Array.from(mean) },
+    model: {
+      kind: "logistic",
+      features: [...data.features],
+      weights,
+      bias: Math.fround(bias),
+      means: Array.from(mean),
+    },
     history,
   };
 }

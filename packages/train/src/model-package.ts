@@ -1,4 +1,4 @@
-import { type KeelModel, isClassifier } from "./model";
+import { isClassifier, type KeelModel } from "./model";
 import { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from "./onnx/export";
 
 /**
@@ -15,7 +15,14 @@ export interface InputSchema {
 
 export function inputSchema(model: KeelModel): InputSchema {
   return {
-    inputs: [{ name: ONNX_INPUT, datatype: "FP32", shape: [-1, model.features.length], features: [...model.features] }],
+    inputs: [
+      {
+        name: ONNX_INPUT,
+        datatype: "FP32",
+        shape: [-1, model.features.length],
+        features: [...model.features],
+      },
+    ],
     outputs: [
       {
         name: ONNX_OUTPUT,
@@ -56,7 +63,11 @@ export function mlmodelYaml(model: KeelModel, runId: string, createdAt: Date): s
 }
 
 /** Every file of the model directory, keyed by artifact path. */
-export function modelArtifacts(model: KeelModel, runId: string, createdAt = new Date()): Map<string, Uint8Array> {
+export function modelArtifacts(
+  model: KeelModel,
+  runId: string,
+  createdAt = new Date(),
+): Map<string, Uint8Array> {
   const enc = (s: string) => new TextEncoder().encode(s);
   return new Map([
     ["model/model.onnx", exportOnnx(model)],

@@ -11,7 +11,8 @@ export type KeelModel = LogisticModel | TreeEnsembleModel;
 /** Parses a stored model, naming what is wrong with it. */
 export function parseModel(json: unknown): KeelModel {
   const r = keelModelSchema.safeParse(json);
-  if (!r.success) throw new TrainError("INVALID_PARAMETER_VALUE", `not a Keel model: ${r.error.issues[0]?.message}`);
+  if (!r.success)
+    throw new TrainError("INVALID_PARAMETER_VALUE", `not a Keel model: ${r.error.issues[0]?.message}`);
   return r.data;
 }
 
@@ -33,7 +34,10 @@ export function predictRow(model: KeelModel, x: ArrayLike<number>): number {
 /** Scores every row of columnar data. */
 export function predict(model: KeelModel, columns: Column[]): Float64Array {
   if (columns.length !== model.features.length) {
-    throw new TrainError("INVALID_PARAMETER_VALUE", `model has ${model.features.length} features, got ${columns.length} columns`);
+    throw new TrainError(
+      "INVALID_PARAMETER_VALUE",
+      `model has ${model.features.length} features, got ${columns.length} columns`,
+    );
   }
   const n = columns[0].length;
   const out = new Float64Array(n);

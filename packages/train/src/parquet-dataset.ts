@@ -7,13 +7,20 @@ import { TrainError } from "./errors";
  * Integers, big integers and booleans become float64; nulls are rejected (the trainers
  * have no missing-value handling, so a null is a data problem to fix upstream).
  */
-export async function readParquetDataset(bytes: Uint8Array, label: string, features: string[]): Promise<Dataset> {
+export async function readParquetDataset(
+  bytes: Uint8Array,
+  label: string,
+  features: string[],
+): Promise<Dataset> {
   const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   let metadata: ReturnType<typeof parquetMetadata>;
   try {
     metadata = parquetMetadata(file);
   } catch (e) {
-    throw new TrainError("INVALID_PARAMETER_VALUE", `training set is not a Parquet file: ${(e as Error).message}`);
+    throw new TrainError(
+      "INVALID_PARAMETER_VALUE",
+      `training set is not a Parquet file: ${(e as Error).message}`,
+    );
   }
   const available = parquetSchema(metadata).children.map((c) => c.element.name);
   const wanted = [...features, label];

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { firstAtLeast } from "./binning";
 import type { Dataset } from "./dataset";
 import { Random } from "./random";
 
@@ -38,14 +39,7 @@ export interface ProfileOptions {
 
 /** Index of the bin holding v (see `featureProfileSchema`). */
 export function profileBin(edges: readonly number[], v: number): number {
-  let lo = 0;
-  let hi = edges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (edges[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return firstAtLeast(edges, v);
 }
 
 export function profileDataset(data: Dataset, opts: ProfileOptions = {}): BaselineProfile {

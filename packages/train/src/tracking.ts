@@ -1,4 +1,4 @@
-import { type ErrorCode, ERROR_CODES } from "@keel/core";
+import { ERROR_CODES, type ErrorCode } from "@keel/core";
 import { TrainError } from "./errors";
 
 /**
@@ -72,7 +72,8 @@ export class MlflowRestLogger implements TrackingLogger {
 
   async logParams(params: Record<string, string | number | boolean>): Promise<void> {
     const entries = Object.entries(params).map(([key, value]) => ({ key, value: String(value) }));
-    for (let i = 0; i < entries.length; i += MAX_PARAMS) await this.batch({ params: entries.slice(i, i + MAX_PARAMS) });
+    for (let i = 0; i < entries.length; i += MAX_PARAMS)
+      await this.batch({ params: entries.slice(i, i + MAX_PARAMS) });
   }
 
   async logMetrics(metrics: Record<string, number>, step: number): Promise<void> {
@@ -83,7 +84,8 @@ export class MlflowRestLogger implements TrackingLogger {
 
   async setTags(tags: Record<string, string>): Promise<void> {
     const entries = Object.entries(tags).map(([key, value]) => ({ key, value }));
-    for (let i = 0; i < entries.length; i += MAX_TAGS) await this.batch({ tags: entries.slice(i, i + MAX_TAGS) });
+    for (let i = 0; i < entries.length; i += MAX_TAGS)
+      await this.batch({ tags: entries.slice(i, i + MAX_TAGS) });
   }
 
   async logArtifact(path: string, bytes: Uint8Array): Promise<void> {
@@ -117,7 +119,10 @@ export class MlflowRestLogger implements TrackingLogger {
   }
 
   private async batch(body: Record<string, unknown>): Promise<void> {
-    await call(this.base, "POST", "/api/2.0/mlflow/runs/log-batch", this.run.headers, { run_id: this.run.runId, ...body });
+    await call(this.base, "POST", "/api/2.0/mlflow/runs/log-batch", this.run.headers, {
+      run_id: this.run.runId,
+      ...body,
+    });
   }
 }
 
@@ -137,7 +142,10 @@ async function call(
       body: isBytes ? body : JSON.stringify(body),
     });
   } catch (e) {
-    throw new TrainError("TEMPORARILY_UNAVAILABLE", `tracking server ${base} unreachable: ${(e as Error).message}`);
+    throw new TrainError(
+      "TEMPORARILY_UNAVAILABLE",
+      `tracking server ${base} unreachable: ${(e as Error).message}`,
+    );
   }
   const text = await res.text();
   let json: unknown;
@@ -148,8 +156,12 @@ async function call(
   }
   if (!res.ok) {
     const err = json as { error_code?: string; message?: string };
-    const code = err.error_code && err.error_code in ERROR_CODES ? (err.error_code as ErrorCode) : "INTERNAL_ERROR";
-    throw new TrainError(code, `tracking server: ${method} ${path} answered ${res.status}: ${err.message ?? text}`);
+    const code =
+      err.error_code && err.error_code in ERROR_CODES ? (err.error_code as ErrorCode) : "INTERNAL_ERROR";
+    throw new TrainError(
+      code,
+      `tracking server: ${method} ${path} answered ${res.status}: ${err.message ?? text}`,
+    );
   }
   return json;
 }
@@ -165,7 +177,8 @@ export class MemoryTrackingLogger implements TrackingLogger {
     for (const [k, v] of Object.entries(params)) this.params[k] = String(v);
   }
   async logMetrics(metrics: Record<string, number>, step: number): Promise<void> {
-    for (const [key, value] of Object.entries(metrics)) this.metrics.push({ key, value, step, timestamp: Date.now() });
+    for (const [key, value] of Object.entries(metrics))
+      this.metrics.push({ key, value, step, timestamp: Date.now() });
   }
   async logArtifact(path: string, bytes: Uint8Array): Promise<void> {
     this.artifacts.set(path, bytes);

@@ -36,13 +36,19 @@ export interface TrainStepDeps {
 
 async function readLocal(uri: string): Promise<Uint8Array> {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith("file://")) {
-    throw new TrainError("INVALID_PARAMETER_VALUE", `cannot read training set '${uri}': only local paths and file:// URIs here`);
+    throw new TrainError(
+      "INVALID_PARAMETER_VALUE",
+      `cannot read training set '${uri}': only local paths and file:// URIs here`,
+    );
   }
   const path = uri.startsWith("file://") ? fileURLToPath(uri) : uri;
   try {
     return await readFile(path);
   } catch (e) {
-    throw new TrainError("INVALID_PARAMETER_VALUE", `cannot read training set '${uri}': ${(e as NodeJS.ErrnoException).code}`);
+    throw new TrainError(
+      "INVALID_PARAMETER_VALUE",
+      `cannot read training set '${uri}': ${(e as NodeJS.ErrnoException).code}`,
+    );
   }
 }
 
@@ -54,11 +60,23 @@ export async function trainHandler(input: unknown, deps: TrainStepDeps = {}): Pr
   const req = parseWith(trainStepInputSchema, input, "train step input");
   // Everything checkable is checked before a run exists, so a bad request leaves no trace.
   resolveAlgorithmParams(req);
-  const data = await readParquetDataset(await (deps.readUri ?? readLocal)(req.trainingSetUri), req.label, req.features);
+  const data = await readParquetDataset(
+    await (deps.readUri ?? readLocal)(req.trainingSetUri),
+    req.label,
+    req.features,
+  );
   const created = !req.runId;
   const logger = req.runId
-    ? new MlflowRestLogger({ trackingUrl: req.trackingUrl, experimentId: req.experimentId, runId: req.runId, headers: deps.headers })
-    : await MlflowRestLogger.createRun(req.trackingUrl, req.experimentId, { runName: req.runName, headers: deps.headers });
+    ? new MlflowRestLogger({
+        trackingUrl: req.trackingUrl,
+        experimentId: req.experimentId,
+        runId: req.runId,
+        headers: deps.headers,
+      })
+    : await MlflowRestLogger.createRun(req.trackingUrl, req.experimentId, {
+        runName: req.runName,
+        headers: deps.headers,
+      });
   const { runId } = logger.run;
   try {
     const { metrics } = await trainModel(data, req, logger, runId);

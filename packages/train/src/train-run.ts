@@ -43,7 +43,12 @@ export function resolveAlgorithmParams(spec: z.output<typeof trainSpecSchema>): 
  * (`model/MLmodel`, `model/model.onnx`, `model/input_schema.json`, `model/keel-model.json`)
  * and the training-feature profile `baseline/profile.json` that drift monitoring compares to.
  */
-export async function trainModel(data: Dataset, specIn: TrainSpec, logger?: TrackingLogger, runId = "local"): Promise<TrainOutcome> {
+export async function trainModel(
+  data: Dataset,
+  specIn: TrainSpec,
+  logger?: TrackingLogger,
+  runId = "local",
+): Promise<TrainOutcome> {
   const spec = parseWith(trainSpecSchema, specIn, "training spec");
   const { train, valid } = splitDataset(data, spec.validationFraction, spec.seed);
   let model: KeelModel;

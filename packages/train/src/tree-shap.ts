@@ -6,7 +6,11 @@ import { type Tree, type TreeEnsembleModel, treeDepth } from "./tree-model";
  * `sum(phi) + expectedValue(model) === margin(row)` (local accuracy), where the expectation
  * weighs leaves by the training rows that reached them (`cover`).
  */
-export function treeShap(model: TreeEnsembleModel, x: ArrayLike<number>, phi = new Float64Array(model.features.length)): Float64Array {
+export function treeShap(
+  model: TreeEnsembleModel,
+  x: ArrayLike<number>,
+  phi = new Float64Array(model.features.length),
+): Float64Array {
   for (const tree of model.trees) {
     let explainer = explainers.get(tree);
     if (!explainer) {

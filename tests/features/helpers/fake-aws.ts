@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import {
@@ -41,6 +41,8 @@ export class FakeAws {
 
   /** What the Features stack does for a file source: a Glue table over its prefix. */
   async createGlueTable(database: string, table: string, location: string): Promise<void> {
+    // Glue accepts an empty prefix; DuckDB cannot glob one, so such a table stays unqueryable here.
+    if (!existsSync(this.localPath(location))) return;
     const c = await this.db();
     await c.run(`CREATE SCHEMA IF NOT EXISTS "${database}"`);
     await c.run(
@@ -96,11 +98,15 @@ export class FakeAws {
     const sql = input.QueryString as string;
     const c = await this.db();
     try {
-      const ddl = /^CREATE EXTERNAL TABLE `([^`]+)`\.`([^`]+)` \(.*\) STORED AS PARQUET LOCATION '([^']+)'$/s.exec(sql);
+      const ddl = /^CREATE EXTERNAL TABLE (?:IF NOT EXISTS )?`([^`]+)`\.`([^`]+)` \(.*\) STORED AS PARQUET LOCATION '([^']+)'$/s.exec(sql);
+      // Glue keeps declared columns; the DuckDB view reads them from the Parquet files.
+      const alter = /^ALTER TABLE `[^`]+`\.`[^`]+` REPLACE COLUMNS \(.*\)$/s.test(sql);
       const drop = /^DROP TABLE IF EXISTS `([^`]+)`\.`([^`]+)`$/.exec(sql);
       const unload = /^UNLOAD \((.*)\) TO '([^']+)' WITH \(format = 'PARQUET'\)$/s.exec(sql);
       if (ddl) {
         await this.createGlueTable(ddl[1], ddl[2], ddl[3]);
+        this.results.set(id, { columns: [], rows: [] });
+      } else if (alter) {
         this.results.set(id, { columns: [], rows: [] });
       } else if (drop) {
         await c.run(`DROP VIEW IF EXISTS "${drop[1]}"."${drop[2]}"`);

@@ -18,7 +18,9 @@ async function verifyDataDir(dataDir: string): Promise<VerifyResult> {
   try {
     server = await startDynalite({ path: dir });
   } catch (e) {
-    throw new Error(`cannot open ${dir}: ${(e as Error).message}. Is 'keel dev' running on it? Then use --url.`);
+    throw new Error(
+      `cannot open ${dir}: ${(e as Error).message}. Is 'keel dev' running on it? Then use --url.`,
+    );
   }
   const store = new DynamoDbMetadataStore({ table: loadConfig().table, endpoint: server.endpoint });
   try {
@@ -53,7 +55,10 @@ export const auditVerifyCommand: Command = {
   summary: "recompute the audit trail's hash chain; exit 1 naming the first bad event",
   usage: "keel audit verify [--data-dir ./.keel] [--url http://localhost:5000]",
   async run(argv) {
-    const { values } = parseArgs({ args: argv, options: { "data-dir": { type: "string" }, url: { type: "string" } } });
+    const { values } = parseArgs({
+      args: argv,
+      options: { "data-dir": { type: "string" }, url: { type: "string" } },
+    });
     if (values.url && values["data-dir"]) throw new UsageError("give --data-dir or --url, not both");
     const result = values.url
       ? await new HttpTransport({ url: values.url }).get<VerifyResult>("/api/v1/audit/verify")
@@ -62,7 +67,9 @@ export const auditVerifyCommand: Command = {
       console.log(`ok ${result.count} events`);
       return 0;
     }
-    console.log(`event ${result.seq} does not verify: ${result.reason} (${result.count} events before it verified)`);
+    console.log(
+      `event ${result.seq} does not verify: ${result.reason} (${result.count} events before it verified)`,
+    );
     return 1;
   },
 };
@@ -91,7 +98,8 @@ export const auditListCommand: Command = {
     const http = new HttpTransport({ url: values.url });
     type Page = { events: Array<Record<string, unknown>>; next_page_token?: string };
     let remaining = Number(values.limit);
-    if (!Number.isInteger(remaining) || remaining < 1) throw new UsageError(`--limit must be a positive integer`);
+    if (!Number.isInteger(remaining) || remaining < 1)
+      throw new UsageError(`--limit must be a positive integer`);
     let token: string | undefined;
     do {
       const page = await http.get<Page>("/api/v1/audit", {

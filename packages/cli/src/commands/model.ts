@@ -1,7 +1,6 @@
 import { writeFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
-import { KeelApiError } from "@keel/sdk";
-import { HttpTransport } from "@keel/sdk";
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { HttpTransport, KeelApiError } from "@keel/sdk";
 import { type Command, UsageError } from "../command";
 
 /**
@@ -14,7 +13,10 @@ const common = {
 } as const;
 
 function client(values: { url?: string; as?: string }) {
-  return new HttpTransport({ url: values.url ?? "http://localhost:5000", principal: values.as ?? process.env.USER });
+  return new HttpTransport({
+    url: values.url ?? "http://localhost:5000",
+    principal: values.as ?? process.env.USER,
+  });
 }
 
 const enc = encodeURIComponent;
@@ -40,7 +42,7 @@ function printPromotion(p: Promotion) {
   }
 }
 
-function positionals(argv: string[], options: Parameters<typeof parseArgs>[0]["options"], count: number, names: string) {
+function positionals(argv: string[], options: ParseArgsConfig["options"], count: number, names: string) {
   const parsed = parseArgs({ args: argv, options, allowPositionals: true });
   if (parsed.positionals.length !== count) throw new UsageError(`expected ${names}`);
   return parsed as { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] };
@@ -49,21 +51,38 @@ function positionals(argv: string[], options: Parameters<typeof parseArgs>[0]["o
 const promote: Command = {
   name: "model promote",
   summary: "request promotion of a version into a stage or alias (a second person approves)",
-  usage: "keel model promote <name> <version> (--stage Production | --alias champion) [--comment C] [--archive-existing] [--as P]",
+  usage:
+    "keel model promote <name> <version> (--stage Production | --alias champion) [--comment C] [--archive-existing] [--as P]",
   async run(argv) {
-    const { values, positionals: [name, version] } = positionals(
+    const {
+      values,
+      positionals: [name, version],
+    } = positionals(
       argv,
-      { ...common, stage: { type: "string" }, alias: { type: "string" }, comment: { type: "string", default: "" }, "archive-existing": { type: "boolean", default: false } },
+      {
+        ...common,
+        stage: { type: "string" },
+        alias: { type: "string" },
+        comment: { type: "string", default: "" },
+        "archive-existing": { type: "boolean", default: false },
+      },
       2,
       "<name> <version>",
     );
-    if (Boolean(values.stage) === Boolean(values.alias)) throw new UsageError("give exactly one of --stage or --alias");
+    if (Boolean(values.stage) === Boolean(values.alias))
+      throw new UsageError("give exactly one of --stage or --alias");
     const r = await client(values as { url?: string; as?: string }).post<{ promotion: Promotion }>(
       `/api/v1/models/${enc(name)}/versions/${enc(version)}/promotions`,
-      { stage: values.stage, alias: values.alias, comment: values.comment, archive_existing_versions: values["archive-existing"] },
+      {
+        stage: values.stage,
+        alias: values.alias,
+        comment: values.comment,
+        archive_existing_versions: values["archive-existing"],
+      },
     );
     printPromotion(r.promotion);
-    if (r.promotion.status === "PENDING") console.log(`  a different principal approves with: keel model approve ${r.promotion.id}`);
+    if (r.promotion.status === "PENDING")
+      console.log(`  a different principal approves with: keel model approve ${r.promotion.id}`);
     return 0;
   },
 };
@@ -71,10 +90,16 @@ const promote: Command = {
 function decision(verb: "approve" | "reject"): Command {
   return {
     name: `model ${verb}`,
-    summary: verb === "approve" ? "approve a promotion request (not your own) and apply it" : "reject a promotion request",
+    summary:
+      verb === "approve"
+        ? "approve a promotion request (not your own) and apply it"
+        : "reject a promotion request",
     usage: `keel model ${verb} <request-id> [--comment C] [--as P]`,
     async run(argv) {
-      const { values, positionals: [id] } = positionals(argv, { ...common, comment: { type: "string", default: "" } }, 1, "<request-id>");
+      const {
+        values,
+        positionals: [id],
+      } = positionals(argv, { ...common, comment: { type: "string", default: "" } }, 1, "<request-id>");
       const r = await client(values as { url?: string; as?: string }).post<{ promotion: Promotion }>(
         `/api/v1/promotions/${enc(id)}/${verb}`,
         { comment: values.comment },
@@ -88,9 +113,13 @@ function decision(verb: "approve" | "reject"): Command {
 const policy: Command = {
   name: "model policy",
   summary: "show or set a model's promotion policy (protected stages/aliases, checks)",
-  usage: "keel model policy <name> [--protect-stage S]... [--protect-alias A]... [--check 'auc >= 0.9' | --check model_card]...",
+  usage:
+    "keel model policy <name> [--protect-stage S]... [--protect-alias A]... [--check 'auc >= 0.9' | --check model_card]...",
   async run(argv) {
-    const { values, positionals: [name] } = positionals(
+    const {
+      values,
+      positionals: [name],
+    } = positionals(
       argv,
       {
         ...common,
@@ -128,7 +157,10 @@ const lineage: Command = {
   summary: "show where a model version came from: run, data, pipeline, approvals, deployments",
   usage: "keel model lineage <name> <version> [--json]",
   async run(argv) {
-    const { values, positionals: [name, version] } = positionals(argv, { ...common, json: { type: "boolean", default: false } }, 2, "<name> <version>");
+    const {
+      values,
+      positionals: [name, version],
+    } = positionals(argv, { ...common, json: { type: "boolean", default: false } }, 2, "<name> <version>");
     const { lineage: g } = await client(values as { url?: string; as?: string }).get<{ lineage: Lineage }>(
       `/api/v1/models/${enc(name)}/versions/${enc(version)}/lineage`,
     );
@@ -149,7 +181,10 @@ const card: Command = {
   summary: "print or save a version's model card; set its intended use and limitations",
   usage: "keel model card <name> <version> [--html] [--out FILE] [--intended-use TEXT] [--limitations TEXT]",
   async run(argv) {
-    const { values, positionals: [name, version] } = positionals(
+    const {
+      values,
+      positionals: [name, version],
+    } = positionals(
       argv,
       {
         ...common,
@@ -161,7 +196,14 @@ const card: Command = {
       2,
       "<name> <version>",
     );
-    const v = values as { url: string; as?: string; html: boolean; out?: string; "intended-use"?: string; limitations?: string };
+    const v = values as {
+      url: string;
+      as?: string;
+      html: boolean;
+      out?: string;
+      "intended-use"?: string;
+      limitations?: string;
+    };
     const path = `/api/v1/models/${enc(name)}/versions/${enc(version)}/card`;
     if (v["intended-use"] !== undefined || v.limitations !== undefined) {
       await client(v).send("PUT", path, { intended_use: v["intended-use"], limitations: v.limitations });
@@ -182,4 +224,11 @@ const card: Command = {
   },
 };
 
-export const modelCommands: Command[] = [promote, decision("approve"), decision("reject"), policy, lineage, card];
+export const modelCommands: Command[] = [
+  promote,
+  decision("approve"),
+  decision("reject"),
+  policy,
+  lineage,
+  card,
+];

@@ -47,9 +47,13 @@ export const monitorDriftCommand: Command = {
       console.log(JSON.stringify(report, null, 2));
       return 0;
     }
-    console.log(`deployment ${deployment}: ${report.status.toUpperCase()} (${report.rows} rows, ${report.window.from} – ${report.window.to})`);
+    console.log(
+      `deployment ${deployment}: ${report.status.toUpperCase()} (${report.rows} rows, ${report.window.from} – ${report.window.to})`,
+    );
     console.log(`PSI thresholds: watch >= ${report.thresholds.watch}, drift >= ${report.thresholds.drift}\n`);
-    console.log(`  ${"feature".padEnd(24)} ${"status".padEnd(7)} ${"PSI".padStart(8)} ${"KS D".padStart(8)} ${"KS p".padStart(10)}`);
+    console.log(
+      `  ${"feature".padEnd(24)} ${"status".padEnd(7)} ${"PSI".padStart(8)} ${"KS D".padStart(8)} ${"KS p".padStart(10)}`,
+    );
     for (const f of report.features) {
       console.log(
         `  ${f.name.padEnd(24)} ${f.status.padEnd(7)} ${f.psi.toFixed(4).padStart(8)} ${f.ks.statistic.toFixed(4).padStart(8)} ${f.ks.pValue.toExponential(2).padStart(10)}`,

@@ -49,7 +49,8 @@ function hiveType(sqlType: string): string {
   const t = sqlType.toUpperCase();
   if (t === "INT64" || t === "BIGINT") return "bigint";
   if (t === "INT32" || t === "INTEGER") return "int";
-  if (t === "DOUBLE" || t === "FLOAT") return "double";
+  if (t === "DOUBLE") return "double";
+  if (t === "FLOAT") return "float";
   if (t === "BOOLEAN") return "boolean";
   if (t.startsWith("TIMESTAMP")) return "timestamp";
   return "string";
@@ -127,6 +128,18 @@ export class AthenaOfflineStore implements OfflineStore {
     } catch (e) {
       throw invalidFeatures(`source '${source.name}': no Glue table ${this.opts.database}.${source.name}: ${(e as Error).message}`);
     }
+  }
+
+  async registerSource(source: FileSource, columns: SqlColumn[]): Promise<void> {
+    // A Glue table spans a whole prefix, so a single-file source would read its neighbours too.
+    if (!source.path.startsWith("s3://") || !source.path.endsWith("/"))
+      throw invalidFeatures(`source '${source.name}': with Athena a source must be an s3:// prefix ending in '/'`);
+    const location = source.path;
+    const cols = columns.map((c) => `\`${c.name}\` ${hiveType(c.type)}`).join(", ");
+    const table = `\`${this.opts.database}\`.\`${source.name}\``;
+    // Create, then replace the columns: an existing table changes in place, never disappears.
+    await this.execute(`CREATE EXTERNAL TABLE IF NOT EXISTS ${table} (${cols}) STORED AS PARQUET LOCATION '${location}'`);
+    await this.execute(`ALTER TABLE ${table} REPLACE COLUMNS (${cols})`);
   }
 
   async describeEntities(entities: EntitySource): Promise<SqlColumn[]> {

@@ -74,6 +74,8 @@ export class DuckDbOfflineStore implements OfflineStore {
     return this.describe(this.relation(source.path), `source '${source.name}' (${source.path})`);
   }
 
+  async registerSource(): Promise<void> {}
+
   async describeEntities(entities: EntitySource): Promise<SqlColumn[]> {
     if ("path" in entities) return this.describe(this.relation(entities.path), `entity file '${entities.path}'`);
     return inferSqlColumns(entities.rows);

@@ -32,6 +32,11 @@ export interface OfflineStore {
    * its files are missing or unreadable.
    */
   describeSource(source: FileSource): Promise<SqlColumn[]>;
+  /**
+   * Makes a source queryable with the given columns, idempotently: Athena creates or updates
+   * the source's Glue table; DuckDB reads Parquet directly and does nothing.
+   */
+  registerSource(source: FileSource, columns: SqlColumn[]): Promise<void>;
   /** Columns of an entity dataset (same errors, naming the entity file). */
   describeEntities(entities: EntitySource): Promise<SqlColumn[]>;
   /**

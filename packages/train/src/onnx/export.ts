@@ -17,12 +17,25 @@ const ONNX_OPSET = 17;
 const ML_OPSET = 3;
 
 type Attr = Record<string, unknown>;
-type Node = { input: string[]; output: string[]; op_type: string; name: string; domain?: string; attribute?: Attr[] };
+type Node = {
+  input: string[];
+  output: string[];
+  op_type: string;
+  name: string;
+  domain?: string;
+  attribute?: Attr[];
+};
 
-function attr(name: string, value: number | string | number[] | string[], kind: "float" | "int" = "int"): Attr {
+function attr(
+  name: string,
+  value: number | string | number[] | string[],
+  kind: "float" | "int" = "int",
+): Attr {
   if (typeof value === "string") return { name, type: AttributeType.STRING, s: Buffer.from(value) };
   if (typeof value === "number") {
-    return kind === "float" ? { name, type: AttributeType.FLOAT, f: value } : { name, type: AttributeType.INT, i: value };
+    return kind === "float"
+      ? { name, type: AttributeType.FLOAT, f: value }
+      : { name, type: AttributeType.INT, i: value };
   }
   if (value.length > 0 && typeof value[0] === "string") {
     return { name, type: AttributeType.STRINGS, strings: (value as string[]).map((s) => Buffer.from(s)) };
@@ -53,7 +66,10 @@ export function exportOnnx(model: KeelModel): Uint8Array {
     ir_version: IR_VERSION,
     producer_name: "keel",
     producer_version: "0.1.0",
-    opset_import: [{ domain: "", version: ONNX_OPSET }, ...(ml ? [{ domain: "ai.onnx.ml", version: ML_OPSET }] : [])],
+    opset_import: [
+      { domain: "", version: ONNX_OPSET },
+      ...(ml ? [{ domain: "ai.onnx.ml", version: ML_OPSET }] : []),
+    ],
     metadata_props: [
       { key: "keel.kind", value: model.kind },
       { key: "keel.features", value: JSON.stringify(model.features) },
@@ -97,7 +113,12 @@ function logisticGraph(model: LogisticModel): Graph {
  * LOGISTIC post-transform (binary), whose `probabilities` [N, 2] is sliced to column 1.
  */
 function treeGraph(model: TreeEnsembleModel): Graph {
-  const n = { treeIds: [] as number[], nodeIds: [] as number[], featureIds: [] as number[], modes: [] as string[] };
+  const n = {
+    treeIds: [] as number[],
+    nodeIds: [] as number[],
+    featureIds: [] as number[],
+    modes: [] as string[],
+  };
   const values: number[] = [];
   const trueIds: number[] = [];
   const falseIds: number[] = [];
@@ -128,7 +149,10 @@ function treeGraph(model: TreeEnsembleModel): Graph {
     attr("nodes_truenodeids", trueIds),
     attr("nodes_falsenodeids", falseIds),
     // NaN (the only value failing both `<=` and its negation) goes to the false branch, as in TS.
-    attr("nodes_missing_value_tracks_true", trueIds.map(() => 0)),
+    attr(
+      "nodes_missing_value_tracks_true",
+      trueIds.map(() => 0),
+    ),
     attr("base_values", [model.baseScore], "float"),
   ];
   const zeros = leaf.treeIds.map(() => 0);

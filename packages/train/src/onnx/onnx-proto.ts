@@ -112,5 +112,13 @@ export function modelProtoType(): protobuf.Type {
   return model;
 }
 
-export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
+export const AttributeType = {
+  FLOAT: 1,
+  INT: 2,
+  STRING: 3,
+  TENSOR: 4,
+  FLOATS: 6,
+  INTS: 7,
+  STRINGS: 8,
+} as const;
 export const DataType = { FLOAT: 1, INT64: 7, DOUBLE: 11 } as const;
