@@ -8,9 +8,10 @@
  *  - point-in-time joins (DuckDB over Parquet) of 1e6 feature rows x 1e5 entity rows and
  *    1e7 x 1e6.
  * Cassandra is started with scripts/cql/start-cql.sh (port 19043) and stopped at the end.
- * Run: node --import tsx bench/features.ts [--skip-cql] [--skip-large]
+ * Run: node --import tsx bench/features.ts [--skip-dynamodb] [--skip-cql] [--skip-large]
+ * (KEEL_BENCH_ENTITIES sets the number of materialized entities, default 5000)
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -30,8 +31,7 @@ const args = new Set(process.argv.slice(2));
 const ROOT = resolve(import.meta.dirname, "..");
 const work = mkdtempSync(join(tmpdir(), "keel-bench-features-"));
 const FEATURES = 50;
-const ENTITIES = 20_000;
-const T0 = Date.UTC(2026, 0, 1);
+const ENTITIES = Number(process.env.KEEL_BENCH_ENTITIES ?? 5_000);
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -68,9 +68,7 @@ async function onlineRepo(): Promise<FeatureRepoInput> {
         source: "wide_source",
       },
     ],
-    featureServices: [
-      { kind: "feature_service", name: "wide_all", features: ["wide"] },
-    ],
+    featureServices: [{ kind: "feature_service", name: "wide_all", features: ["wide"] }],
   };
 }
 
@@ -83,7 +81,9 @@ async function onlineBench(label: string, config: Parameters<typeof startLocalPl
     const t0 = performance.now();
     const [m] = await service.materialize();
     const secs = (performance.now() - t0) / 1000;
-    console.log(`${label}: materialized ${m.written} entities x ${FEATURES} features in ${secs.toFixed(2)} s = ${(m.written / secs).toFixed(0)} rows/s`);
+    console.log(
+      `${label}: materialized ${m.written} entities x ${FEATURES} features in ${secs.toFixed(2)} s = ${(m.written / secs).toFixed(0)} rows/s`,
+    );
 
     const url = `${local.url}/api/v1/features/get-online-features`;
     const call = async (ids: number[]) => {
@@ -99,14 +99,21 @@ async function onlineBench(label: string, config: Parameters<typeof startLocalPl
       const runs = n === 1 ? 2000 : 300;
       const http: number[] = [];
       const store: number[] = [];
+      const inProcess: number[] = [];
       const pick = () => Array.from({ length: n }, () => Math.floor(Math.random() * ENTITIES));
       for (let i = 0; i < 50; i++) await call(pick()); // warm up connections, caches, JIT
       // Interleaved, so both see the same machine load.
       for (let i = 0; i < runs; i++) {
         const ids = pick();
         let t = performance.now();
-        await online.read("wide", ids.map((id) => encodeEntityKey([id])));
+        await online.read(
+          "wide",
+          ids.map((id) => encodeEntityKey([id])),
+        );
         store.push(performance.now() - t);
+        t = performance.now();
+        await service.getOnlineFeatures({ feature_service: "wide_all", entities: { driver_id: ids } });
+        inProcess.push(performance.now() - t);
         t = performance.now();
         await call(ids);
         http.push(performance.now() - t);
@@ -114,7 +121,7 @@ async function onlineBench(label: string, config: Parameters<typeof startLocalPl
       const addP50 = pct(http, 50) - pct(store, 50);
       const addP99 = pct(http, 99) - pct(store, 99);
       console.log(
-        `${label}: ${n} entit${n === 1 ? "y" : "ies"} x ${FEATURES} features (${runs} requests): HTTP ${fmt(http)}; store read ${fmt(store)}; Keel adds p50 ${addP50.toFixed(2)} ms, p99 ${addP99.toFixed(2)} ms`,
+        `${label}: ${n} entit${n === 1 ? "y" : "ies"} x ${FEATURES} features (${runs} requests): HTTP ${fmt(http)}; service in process ${fmt(inProcess)}; store read ${fmt(store)}; Keel adds p50 ${addP50.toFixed(2)} ms, p99 ${addP99.toFixed(2)} ms`,
       );
     }
   } finally {
@@ -166,10 +173,42 @@ async function pitBench(featureRows: number, entityRows: number) {
   );
 }
 
-const cqlEnv = { ...process.env, CQL_DIR: join(ROOT, ".tmp", "cql-node-bench"), CQL_PORT: "19043", CQL_FRESH: "1" };
+/** dynalite in a child process: the store out of Keel's process, as DynamoDB is in AWS. */
+async function externalDynalite(): Promise<{ endpoint: string; stop: () => void }> {
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "-e",
+      `import("@keel/metadata").then(async (m) => { const s = await m.startDynalite(); console.log(s.endpoint); })`,
+    ],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const endpoint = await new Promise<string>((res, rej) => {
+    child.stdout.once("data", (d) => res(String(d).trim()));
+    child.once("exit", (c) => rej(new Error(`dynalite exited with ${c}`)));
+  });
+  return { endpoint, stop: () => child.kill("SIGTERM") };
+}
+
+const cqlEnv = {
+  ...process.env,
+  CQL_DIR: join(ROOT, ".tmp", "cql-node-bench"),
+  CQL_PORT: "19043",
+  CQL_FRESH: "1",
+};
 try {
   console.log(`machine: ${(await import("node:os")).cpus().length} cores (shared; figures are noisy)`);
-  await onlineBench("DynamoDB (dynalite)", {});
+  if (!args.has("--skip-dynamodb")) {
+    await onlineBench("DynamoDB (dynalite in process, as keel dev)", {});
+    const ext = await externalDynalite();
+    try {
+      await onlineBench("DynamoDB (dynalite, own process)", { config: { dynamodbEndpoint: ext.endpoint } });
+    } finally {
+      ext.stop();
+    }
+  }
   if (!args.has("--skip-cql")) {
     execFileSync(join(ROOT, "scripts/cql/start-cql.sh"), { env: cqlEnv, stdio: "inherit" });
     try {
@@ -177,7 +216,10 @@ try {
         config: { onlineStore: "cql", cqlContactPoints: ["127.0.0.1:19043"], cqlKeyspace: "keel_bench" },
       });
     } finally {
-      execFileSync(join(ROOT, "scripts/cql/stop-cql.sh"), { env: { ...cqlEnv, CQL_PURGE: "1" }, stdio: "inherit" });
+      execFileSync(join(ROOT, "scripts/cql/stop-cql.sh"), {
+        env: { ...cqlEnv, CQL_PURGE: "1" },
+        stdio: "inherit",
+      });
     }
   }
   await pitBench(1_000_000, 100_000);

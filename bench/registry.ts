@@ -14,8 +14,8 @@ import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { type AuditEvent, auditItem, GENESIS_HASH, hashEvent, StoreAuditLog } from "@keel/audit";
 import { digest, withContext } from "@keel/core";
-import { DynamoDbMetadataStore, startDynalite } from "@keel/metadata";
 import { startLocalPlatform } from "@keel/local";
+import { DynamoDbMetadataStore, startDynalite } from "@keel/metadata";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const { values } = parseArgs({ options: { events: { type: "string", default: "100000" } } });
@@ -49,34 +49,56 @@ async function registryOps() {
     await r.arrayBuffer();
   };
   const rows: Array<[string, number[]]> = [];
-  rows.push(["create registered model", await timed(50, (i) => call("POST", "/registered-models/create", { name: `m${i}` }))]);
+  rows.push([
+    "create registered model",
+    await timed(50, (i) => call("POST", "/registered-models/create", { name: `m${i}` })),
+  ]);
   rows.push([
     "create model version",
-    await timed(100, (i) => call("POST", "/model-versions/create", { name: `m${i % 10}`, source: `s3://b/${i}` })),
+    await timed(100, (i) =>
+      call("POST", "/model-versions/create", { name: `m${i % 10}`, source: `s3://b/${i}` }),
+    ),
   ]);
-  rows.push(["get model version", await timed(200, (i) => call("GET", `/model-versions/get?name=m${i % 10}&version=1`))]);
-  rows.push(["get registered model", await timed(100, (i) => call("GET", `/registered-models/get?name=m${i % 10}`))]);
+  rows.push([
+    "get model version",
+    await timed(200, (i) => call("GET", `/model-versions/get?name=m${i % 10}&version=1`)),
+  ]);
+  rows.push([
+    "get registered model",
+    await timed(100, (i) => call("GET", `/registered-models/get?name=m${i % 10}`)),
+  ]);
   rows.push([
     "set alias",
-    await timed(50, (i) => call("POST", "/registered-models/alias", { name: `m${i % 10}`, alias: `a${i}`, version: "1" })),
+    await timed(50, (i) =>
+      call("POST", "/registered-models/alias", { name: `m${i % 10}`, alias: `a${i}`, version: "1" }),
+    ),
   ]);
   rows.push([
     "transition stage (unprotected)",
     await timed(50, (i) =>
-      call("POST", "/model-versions/transition-stage", { name: `m${i % 10}`, version: "2", stage: "Staging" }),
+      call("POST", "/model-versions/transition-stage", {
+        name: `m${i % 10}`,
+        version: "2",
+        stage: "Staging",
+      }),
     ),
   ]);
   rows.push([
     "search model versions (name =)",
-    await timed(50, (i) => call("GET", `/model-versions/search?filter=${encodeURIComponent(`name = 'm${i % 10}'`)}`)),
+    await timed(50, (i) =>
+      call("GET", `/model-versions/search?filter=${encodeURIComponent(`name = 'm${i % 10}'`)}`),
+    ),
   ]);
   await local.close();
   console.log("\n| registry operation (HTTP, local) | n | p50 | p95 |\n| --- | --- | --- | --- |");
-  for (const [name, xs] of rows) console.log(`| ${name} | ${xs.length} | ${ms(pct(xs, 50))} | ${ms(pct(xs, 95))} |`);
+  for (const [name, xs] of rows)
+    console.log(`| ${name} | ${xs.length} | ${ms(pct(xs, 50))} | ${ms(pct(xs, 95))} |`);
 }
 
 async function appendThroughput() {
-  console.log("\n| audit append, 16 concurrent writers | events | seconds | events/s | verify |\n| --- | --- | --- | --- | --- |");
+  console.log(
+    "\n| audit append, 16 concurrent writers | events | seconds | events/s | verify |\n| --- | --- | --- | --- | --- |",
+  );
   for (const mode of ["one shared log (one process)", "a log per writer (16 processes)"] as const) {
     const server = await startDynalite();
     const store = new DynamoDbMetadataStore({ table: "bench", endpoint: server.endpoint });
@@ -89,7 +111,11 @@ async function appendThroughput() {
         withContext({ principal: `w${w}`, requestId: `r${w}` }, async () => {
           const log = mode.startsWith("one") ? shared : new StoreAuditLog(store);
           for (let i = 0; i < perWriter; i++) {
-            await log.append({ action: "bench.append", resource: `w:${w}`, state: { i, note: "x".repeat(200) } });
+            await log.append({
+              action: "bench.append",
+              resource: `w:${w}`,
+              state: { i, note: "x".repeat(200) },
+            });
           }
         }),
       ),
@@ -111,7 +137,12 @@ async function writeChain(store: DynamoDbMetadataStore, n: number) {
   for (let start = 1; start <= n; start += 5000) {
     const items = [];
     for (let seq = start; seq < Math.min(n + 1, start + 5000); seq++) {
-      const state = { name: `model-${seq % 97}`, version: seq % 13, source: `s3://models/${seq}`, stage: "None" };
+      const state = {
+        name: `model-${seq % 97}`,
+        version: seq % 13,
+        source: `s3://models/${seq}`,
+        stage: "None",
+      };
       const base = {
         seq,
         time: t0 + seq,
@@ -140,27 +171,43 @@ async function verifyLarge() {
     await writeChain(store, VERIFY_EVENTS);
     const writeSecs = (performance.now() - t) / 1000;
     t = performance.now();
+    const cpu = process.cpuUsage();
     const r = await new StoreAuditLog(store).verify();
     const inProcess = (performance.now() - t) / 1000;
+    const used = process.cpuUsage(cpu);
     await store.close();
     await server.close();
     t = performance.now();
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [join(ROOT, "packages/cli/bin/keel.mjs"), "audit", "verify", "--data-dir", dataDir],
+    // bash's `time` reports the child's CPU seconds, which the machine's load does not inflate much.
+    const { stdout, stderr } = await promisify(execFile)(
+      "bash",
+      [
+        "-c",
+        `TIMEFORMAT='%U %S'; time "${process.execPath}" packages/cli/bin/keel.mjs audit verify --data-dir "${dataDir}" 2>/dev/null`,
+      ],
       { cwd: ROOT, maxBuffer: 1 << 20 },
     );
     const cli = (performance.now() - t) / 1000;
-    console.log(`\n| audit verify, ${VERIFY_EVENTS} events (dynalite on disk) | seconds |\n| --- | --- |`);
-    console.log(`| write the chain (BatchWrite, setup only) | ${writeSecs.toFixed(1)} |`);
-    console.log(`| StoreAuditLog.verify() in process (${r.ok ? `ok ${r.count}` : "FAILED"}) | ${inProcess.toFixed(2)} |`);
-    console.log(`| \`keel audit verify --data-dir\` end to end, incl. CLI start (${stdout.trim()}) | ${cli.toFixed(2)} |`);
+    const [cliUser, cliSys] = stderr.trim().split(/\s+/).slice(-2).map(Number);
+    console.log(
+      `\n| audit verify, ${VERIFY_EVENTS} events (dynalite on disk) | wall s | CPU s |\n| --- | --- | --- |`,
+    );
+    console.log(`| write the chain (BatchWrite, setup only) | ${writeSecs.toFixed(1)} | |`);
+    console.log(
+      `| StoreAuditLog.verify() in process (${r.ok ? `ok ${r.count}` : "FAILED"}) | ${inProcess.toFixed(2)} | ${((used.user + used.system) / 1e6).toFixed(2)} |`,
+    );
+    console.log(
+      `| \`keel audit verify --data-dir\` end to end, incl. CLI start (${stdout.trim()}) | ${cli.toFixed(2)} | ${(cliUser + cliSys).toFixed(2)} |`,
+    );
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }
 }
 
-console.log(`# bench/registry.ts on ${new Date().toISOString()} (node ${process.version})`);
+const load = (await import("node:os")).loadavg()[0].toFixed(1);
+console.log(
+  `# bench/registry.ts on ${new Date().toISOString()} (node ${process.version}, load average ${load})`,
+);
 await registryOps();
 await appendThroughput();
 await verifyLarge();

@@ -11,7 +11,9 @@ const schema = protobuf.Root.fromJSON({
   nested: {
     onnx: {
       nested: {
-        OperatorSetIdProto: { fields: { domain: { type: "string", id: 1 }, version: { type: "int64", id: 2 } } },
+        OperatorSetIdProto: {
+          fields: { domain: { type: "string", id: 1 }, version: { type: "int64", id: 2 } },
+        },
         AttributeProto: {
           fields: {
             name: { type: "string", id: 1 },
@@ -30,7 +32,9 @@ const schema = protobuf.Root.fromJSON({
         },
         Dimension: { fields: { dimValue: { type: "int64", id: 1 }, dimParam: { type: "string", id: 2 } } },
         TensorShapeProto: { fields: { dim: { rule: "repeated", type: "Dimension", id: 1 } } },
-        TensorTypeProto: { fields: { elemType: { type: "int32", id: 1 }, shape: { type: "TensorShapeProto", id: 2 } } },
+        TensorTypeProto: {
+          fields: { elemType: { type: "int32", id: 1 }, shape: { type: "TensorShapeProto", id: 2 } },
+        },
         TypeProto: { fields: { tensorType: { type: "TensorTypeProto", id: 1 } } },
         ValueInfoProto: { fields: { name: { type: "string", id: 1 }, type: { type: "TypeProto", id: 2 } } },
         NodeProto: {
@@ -87,7 +91,12 @@ function rng(seed: number): () => number {
 }
 
 function tensor(name: string, dims: number[], values: Float32Array) {
-  return { name, dims, dataType: ONNX_FLOAT, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
+  return {
+    name,
+    dims,
+    dataType: ONNX_FLOAT,
+    rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+  };
 }
 
 function valueInfo(name: string, dims: Array<number | string>) {
@@ -118,7 +127,8 @@ export function buildMlp(spec: MlpSpec): Uint8Array {
     const w = new Float32Array(k * n);
     for (let i = 0; i < w.length; i++) w[i] = next() * scale;
     const b = new Float32Array(n);
-    for (let i = 0; i < n; i++) b[i] = next() * 0.1 + (l === widths.length - 2 ? (spec.outputOffset ?? 0) : 0);
+    for (let i = 0; i < n; i++)
+      b[i] = next() * 0.1 + (l === widths.length - 2 ? (spec.outputOffset ?? 0) : 0);
     initializers.push(tensor(`W${l}`, [k, n], w), tensor(`B${l}`, [n], b));
     const last = l === widths.length - 2;
     const gemmOut = last ? output : `h${l}`;
@@ -154,7 +164,8 @@ export function mlpReference(spec: MlpSpec, row: number[]): number[] {
     const w = new Float32Array(k * n);
     for (let i = 0; i < w.length; i++) w[i] = next() * scale;
     const b = new Float32Array(n);
-    for (let i = 0; i < n; i++) b[i] = next() * 0.1 + (l === widths.length - 2 ? (spec.outputOffset ?? 0) : 0);
+    for (let i = 0; i < n; i++)
+      b[i] = next() * 0.1 + (l === widths.length - 2 ? (spec.outputOffset ?? 0) : 0);
     const out = new Float32Array(n);
     for (let j = 0; j < n; j++) {
       let s = b[j];

@@ -1,14 +1,15 @@
-import { Duration } from "aws-cdk-lib";
+import { Aws, Duration } from "aws-cdk-lib";
 import { AdvancedSecurityMode, FeaturePlan, Mfa, UserPool, UserPoolClient } from "aws-cdk-lib/aws-cognito";
 import { Effect, ManagedPolicy, PolicyStatement } from "aws-cdk-lib/aws-iam";
-import { Api as HttpApi, type StackContext, use } from "sst/constructs";
-import { grantPrefix, grantTable, keelFunction, platformEnv } from "./functions";
+import { ENV } from "@keel/core";
+import { Api as HttpApi, type Function as SstFunction, type StackContext, use } from "sst/constructs";
 import { Features } from "./Features";
-import { resourceEndingWith, suppress } from "./nag";
+import { grantPrefix, grantTable, keelFunction, platformEnv } from "./functions";
 import { Network } from "./Network";
+import { resourceEndingWith, suppress } from "./nag";
 import { Serving } from "./Serving";
-import { stageSettings } from "./settings";
 import { PREFIX, Storage } from "./Storage";
+import { stageSettings } from "./settings";
 
 /** SST's names for the log retentions a stage may choose. */
 export const RETENTION_NAME = { 7: "one_week", 30: "one_month", 365: "one_year", 3653: "ten_years" } as const;
@@ -45,7 +46,8 @@ export function Api({ stack, app }: StackContext) {
       ...platformEnv(app.stage, table, bucket, PREFIX.artifacts),
       ...features.onlineEnv,
       ...features.offlineEnv,
-      ...serving.queueEnv,
+      ...serving.apiEnv,
+      [ENV.PIPELINE_EXECUTOR]: "stepfunctions",
     },
   });
   grantTable(apiFn, table, key, "readwrite");
@@ -56,6 +58,7 @@ export function Api({ stack, app }: StackContext) {
   features.grantOffline(apiFn);
   // POST /api/v1/deployments/{name}/infer-async enqueues; the consumer answers later.
   serving.grantEnqueue(apiFn);
+  grantPipelineRuns(apiFn, app.stage);
 
   const jwt = settings.jwt ?? cognitoIssuer(stack, app.stage);
   const accessLog = {
@@ -94,12 +97,18 @@ export function Api({ stack, app }: StackContext) {
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: ["execute-api:Invoke"],
-        resources: [`arn:${stack.partition}:execute-api:${stack.region}:${stack.account}:${serviceApi.httpApiId}/*`],
+        resources: [
+          `arn:${stack.partition}:execute-api:${stack.region}:${stack.account}:${serviceApi.httpApiId}/*`,
+        ],
       }),
     ],
   });
   suppress(serviceCallerPolicy, [
-    ["AwsSolutions-IAM5", "Service callers may use every route of this one API (routing and authorization happen in the app).", [resourceEndingWith(`/*`)]],
+    [
+      "AwsSolutions-IAM5",
+      "Service callers may use every route of this one API (routing and authorization happen in the app).",
+      [resourceEndingWith(`/*`)],
+    ],
   ]);
 
   stack.addOutputs({
@@ -109,6 +118,32 @@ export function Api({ stack, app }: StackContext) {
     JwtIssuer: jwt.issuer,
   });
   return { apiFn, userApi, serviceApi, jwt, serviceCallerPolicy };
+}
+
+/**
+ * Lets the API start, watch and stop runs of this stage's pipelines. State machines are found
+ * by name (`keel-<stage>-<pipeline>`, see the Pipelines stack), so grants use that name pattern
+ * and the Api stack does not depend on which pipelines are deployed.
+ */
+function grantPipelineRuns(fn: SstFunction, stage: string): void {
+  const arn = (kind: string, rest: string) => `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:${kind}:keel-${stage}-${rest}`;
+  fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["states:StartExecution"], resources: [arn("stateMachine", "*")] }));
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"],
+      resources: [arn("execution", "*:*")],
+    }),
+  );
+  // ListStateMachines has no resource-level permissions; it reveals names only.
+  fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["states:ListStateMachines"], resources: ["*"] }));
+  suppress(fn, [
+    [
+      "AwsSolutions-IAM5",
+      "Pipelines are deployed as keel-<stage>-<pipeline> state machines; grants cover this stage's machines and their executions only.",
+      [{ regex: `/^Resource::arn:.*:states:.*:(stateMachine|execution):keel-${stage}-\\*(:\\*)?$/g` }],
+    ],
+  ]);
 }
 
 /**
@@ -122,7 +157,13 @@ function cognitoIssuer(stack: StackContext["stack"], stage: string): { issuer: s
     signInAliases: { email: true },
     mfa: Mfa.REQUIRED,
     mfaSecondFactor: { otp: true, sms: false },
-    passwordPolicy: { minLength: 12, requireDigits: true, requireLowercase: true, requireUppercase: true, requireSymbols: true },
+    passwordPolicy: {
+      minLength: 12,
+      requireDigits: true,
+      requireLowercase: true,
+      requireUppercase: true,
+      requireSymbols: true,
+    },
     featurePlan: FeaturePlan.PLUS,
     advancedSecurityMode: AdvancedSecurityMode.ENFORCED,
   });

@@ -1,19 +1,25 @@
+import { ENV } from "@keel/core";
 import { Duration } from "aws-cdk-lib";
 import { CfnWorkGroup } from "aws-cdk-lib/aws-athena";
 import { CfnKeyspace, CfnTable } from "aws-cdk-lib/aws-cassandra";
-import { InterfaceVpcEndpoint, InterfaceVpcEndpointAwsService, Port, SecurityGroup } from "aws-cdk-lib/aws-ec2";
+import {
+  InterfaceVpcEndpoint,
+  InterfaceVpcEndpointAwsService,
+  Port,
+  SecurityGroup,
+} from "aws-cdk-lib/aws-ec2";
 import { CfnDatabase } from "aws-cdk-lib/aws-glue";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
-import { ENV } from "@keel/core";
-import { type Function, type StackContext, use } from "sst/constructs";
+import { type Function as SstFunction, type StackContext, use } from "sst/constructs";
+import { removalPolicy } from "./app";
 import { STACK_ENV } from "./env";
 import { grantPrefix, grantTable, keelFunction, platformEnv, scheduleFunction } from "./functions";
 import { Network } from "./Network";
 import { resourceEndingWith, suppress } from "./nag";
-import { stageSettings } from "./settings";
 import { PREFIX, Storage } from "./Storage";
+import { stageSettings } from "./settings";
 
 /**
  * The online feature table on Keyspaces: one partition per (entity, view), one row per feature,
@@ -41,7 +47,7 @@ export function Features({ stack, app }: StackContext) {
 
   // The variables any function reading online features needs; consumers spread them in.
   const onlineEnv: Record<string, string> = { [ENV.ONLINE_STORE]: "cql", [ENV.CQL_KEYSPACE]: keyspaceName };
-  let grantOnline: (fn: Function) => void;
+  let grantOnline: (fn: SstFunction) => void;
 
   if (settings.onlineStore.type === "keyspaces") {
     const keyspace = new CfnKeyspace(stack, "Keyspace", {
@@ -51,9 +57,17 @@ export function Features({ stack, app }: StackContext) {
     const onlineTable = new CfnTable(stack, "OnlineTable", {
       keyspaceName,
       tableName: ONLINE_TABLE.name,
-      partitionKeyColumns: ONLINE_TABLE.partitionKey.map((columnName) => ({ columnName, columnType: "text" })),
-      clusteringKeyColumns: [{ column: { columnName: ONLINE_TABLE.clusteringKey, columnType: "text" }, orderBy: "ASC" }],
-      regularColumns: Object.entries(ONLINE_TABLE.columns).map(([columnName, columnType]) => ({ columnName, columnType })),
+      partitionKeyColumns: ONLINE_TABLE.partitionKey.map((columnName) => ({
+        columnName,
+        columnType: "text",
+      })),
+      clusteringKeyColumns: [
+        { column: { columnName: ONLINE_TABLE.clusteringKey, columnType: "text" }, orderBy: "ASC" },
+      ],
+      regularColumns: Object.entries(ONLINE_TABLE.columns).map(([columnName, columnType]) => ({
+        columnName,
+        columnType,
+      })),
       billingMode: { mode: "ON_DEMAND" },
       pointInTimeRecoveryEnabled: true,
       encryptionSpecification: { encryptionType: "CUSTOMER_MANAGED_KMS_KEY", kmsKeyIdentifier: key.keyArn },
@@ -61,6 +75,7 @@ export function Features({ stack, app }: StackContext) {
       clientSideTimestampsEnabled: true,
     });
     onlineTable.addDependency(keyspace);
+    for (const r of [keyspace, onlineTable]) r.applyRemovalPolicy(removalPolicy(settings));
 
     // Private path to Keyspaces: with private DNS the public hostname resolves to the endpoint.
     const keyspacesSg = new SecurityGroup(stack, "KeyspacesEndpointSg", {
@@ -99,7 +114,13 @@ export function Features({ stack, app }: StackContext) {
           resources: [`arn:${stack.partition}:cassandra:${stack.region}:${stack.account}:/keyspace/system*`],
         }),
       );
-      fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["kms:Decrypt", "kms:GenerateDataKey"], resources: [key.keyArn] }));
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+          resources: [key.keyArn],
+        }),
+      );
       suppress(fn, [
         [
           "AwsSolutions-IAM5",
@@ -163,25 +184,46 @@ export function Features({ stack, app }: StackContext) {
     `arn:${stack.partition}:glue:${stack.region}:${stack.account}:${kind}${rest}`;
 
   /** Athena queries in this workgroup over this database's tables; tables per view created at apply time. */
-  const grantOffline = (fn: Function) => {
+  const grantOffline = (fn: SstFunction) => {
     fn.addToRolePolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
-        actions: ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution"],
+        actions: [
+          "athena:StartQueryExecution",
+          "athena:GetQueryExecution",
+          "athena:GetQueryResults",
+          "athena:StopQueryExecution",
+        ],
         resources: [workgroupArn],
       }),
     );
     fn.addToRolePolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
-        actions: ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartitions", "glue:CreateTable", "glue:UpdateTable", "glue:BatchCreatePartition"],
-        resources: [catalogArn("catalog"), catalogArn("database/", glueDatabaseName), catalogArn("table/", `${glueDatabaseName}/*`)],
+        actions: [
+          "glue:GetDatabase",
+          "glue:GetTable",
+          "glue:GetTables",
+          "glue:GetPartitions",
+          "glue:CreateTable",
+          "glue:UpdateTable",
+          "glue:BatchCreatePartition",
+        ],
+        resources: [
+          catalogArn("catalog"),
+          catalogArn("database/", glueDatabaseName),
+          catalogArn("table/", `${glueDatabaseName}/*`),
+        ],
       }),
     );
     grantPrefix(fn, bucket, key, PREFIX.offline, "readwrite");
     grantPrefix(fn, bucket, key, PREFIX.athenaResults, "readwrite");
     suppress(fn, [
-      ["AwsSolutions-IAM5", "One Glue table per feature view, created when a view is applied; limited to this stage's database.", [resourceEndingWith(`/${glueDatabaseName}/*`)]],
+      [
+        "AwsSolutions-IAM5",
+        "One Glue table per feature view, created when a view is applied; limited to this stage's database.",
+        [resourceEndingWith(`/${glueDatabaseName}/*`)],
+      ],
     ]);
   };
 
@@ -205,7 +247,9 @@ export function Features({ stack, app }: StackContext) {
     enforceSSL: true,
     retentionPeriod: Duration.days(14),
   });
-  suppress(scheduleDlq, [["AwsSolutions-SQS3", "This queue is itself the dead-letter queue of the schedules."]]);
+  suppress(scheduleDlq, [
+    ["AwsSolutions-SQS3", "This queue is itself the dead-letter queue of the schedules."],
+  ]);
   scheduleFunction(stack, "MaterializeSchedule", materialize, {
     expression: settings.materializeSchedule,
     description: "Runs incremental feature materialization",
@@ -213,6 +257,19 @@ export function Features({ stack, app }: StackContext) {
     maxEventAge: Duration.hours(1),
   });
 
-  stack.addOutputs({ Keyspace: keyspaceName, GlueDatabase: glueDatabaseName, AthenaWorkgroup: workgroup.name ?? "" });
-  return { onlineEnv, offlineEnv, grantOnline, grantOffline, scheduleDlq, keyspaceName, glueDatabaseName, workgroup };
+  stack.addOutputs({
+    Keyspace: keyspaceName,
+    GlueDatabase: glueDatabaseName,
+    AthenaWorkgroup: workgroup.name ?? "",
+  });
+  return {
+    onlineEnv,
+    offlineEnv,
+    grantOnline,
+    grantOffline,
+    scheduleDlq,
+    keyspaceName,
+    glueDatabaseName,
+    workgroup,
+  };
 }

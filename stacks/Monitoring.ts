@@ -3,8 +3,8 @@ import { type StackContext, use } from "sst/constructs";
 import { STACK_ENV } from "./env";
 import { Features } from "./Features";
 import { grantPrefix, grantTable, keelFunction, platformEnv, scheduleFunction } from "./functions";
-import { stageSettings } from "./settings";
 import { PREFIX, Storage } from "./Storage";
+import { stageSettings } from "./settings";
 
 /**
  * Drift monitoring: a schedule runs the drift job (`functions/drift.ts`) over the prediction

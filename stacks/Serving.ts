@@ -23,21 +23,21 @@ import { CfnCluster, CfnNodegroup } from "aws-cdk-lib/aws-eks";
 import { NetworkLoadBalancer, Protocol } from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import { Effect, ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { PrivateHostedZone } from "aws-cdk-lib/aws-route53";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
 import { CfnEndpoint, CfnEndpointConfig, CfnModel } from "aws-cdk-lib/aws-sagemaker";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
-import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { Construct } from "constructs";
-import { type Function, type StackContext, use } from "sst/constructs";
+import { type Function as SstFunction, type StackContext, use } from "sst/constructs";
 import { SERVING_METRICS, STACK_ENV } from "./env";
 import { Features } from "./Features";
 import { grantKey, grantPrefix, grantTable, keelFunction, platformEnv } from "./functions";
 import { Network } from "./Network";
 import { resourceEndingWith, suppress } from "./nag";
-import { type StageSettings, stageSettings } from "./settings";
 import { PREFIX, Storage } from "./Storage";
+import { type StageSettings, stageSettings } from "./settings";
 
 type ServingSettings = StageSettings["serving"];
 const TRITON_HTTP_PORT = 8000;
@@ -46,7 +46,7 @@ const TRITON_HTTP_PORT = 8000;
 interface Backend {
   env: Record<string, string>;
   /** Lets a function call the backend (network path or IAM, as the backend needs). */
-  allow(fn: Function): void;
+  allow(fn: SstFunction): void;
 }
 
 interface BackendContext {
@@ -71,7 +71,16 @@ export function Serving({ stack, app }: StackContext) {
   const { vpc, lambdaSg, privateSubnets } = use(Network);
   const { table, bucket, key, accessLogs } = use(Storage);
   const features = use(Features);
-  const ctx: BackendContext = { scope: stack, stage: app.stage, vpc, subnets: privateSubnets, lambdaSg, bucket, key, accessLogs };
+  const ctx: BackendContext = {
+    scope: stack,
+    stage: app.stage,
+    vpc,
+    subnets: privateSubnets,
+    lambdaSg,
+    bucket,
+    key,
+    accessLogs,
+  };
 
   const backend =
     settings.serving.type === "asg"
@@ -104,6 +113,7 @@ export function Serving({ stack, app }: StackContext) {
     [STACK_ENV.METRICS_NAMESPACE]: SERVING_METRICS.namespace,
     [STACK_ENV.PREDICTION_LOG_ROOT]: `s3://${bucket.bucketName}/${PREFIX.predictions}`,
     [STACK_ENV.SCORING_QUEUE_URL]: queue.queueUrl,
+    [STACK_ENV.SERVING_IN_PROCESS]: "false",
   };
   const inVpc = { vpc, vpcSubnets: privateSubnets, securityGroups: [lambdaSg] };
 
@@ -134,8 +144,9 @@ export function Serving({ stack, app }: StackContext) {
   );
 
   for (const fn of [router, consumer]) {
-    // Deployments (traffic splits) are read from the table; predictions are appended to S3.
-    grantTable(fn, table, key, "read");
+    // Deployments (traffic splits) are read from the table and per-version outcome counters
+    // (canary analysis) written back; predictions are appended to the log in S3.
+    grantTable(fn, table, key, "readwrite");
     grantPrefix(fn, bucket, key, PREFIX.predictions, "readwrite");
     features.grantOnline(fn);
     backend.allow(fn);
@@ -148,22 +159,33 @@ export function Serving({ stack, app }: StackContext) {
       }),
     );
   }
-  // Results of queued requests are stored in the table under their request id.
-  grantTable(consumer, table, key, "readwrite");
   grantEnqueue(router);
 
   stack.addOutputs({ ScoringQueueUrl: queue.queueUrl, ServingBackend: settings.serving.type });
-  return { router, consumer, queue, dlq, grantEnqueue, queueEnv: { [STACK_ENV.SCORING_QUEUE_URL]: queue.queueUrl } };
+  // The API's serving module enqueues too, and like the router never runs models in process.
+  const apiEnv = { [STACK_ENV.SCORING_QUEUE_URL]: queue.queueUrl, [STACK_ENV.SERVING_IN_PROCESS]: "false" };
+  return { router, consumer, queue, dlq, grantEnqueue, apiEnv };
 
   /** Lets a function submit asynchronous scoring requests (SendMessage with the queue's key). */
-  function grantEnqueue(fn: Function): void {
-    fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["sqs:SendMessage"], resources: [queue.queueArn] }));
+  function grantEnqueue(fn: SstFunction): void {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ["sqs:SendMessage"],
+        resources: [queue.queueArn],
+      }),
+    );
     grantKey(fn, key, "readwrite");
   }
 }
 
 /** Target tracking on the router's in-flight gauge divided by the instances in service. */
-function inFlightPerInstancePolicy(scope: Construct, asgName: string, stage: string, target: number): CfnScalingPolicy {
+function inFlightPerInstancePolicy(
+  scope: Construct,
+  asgName: string,
+  stage: string,
+  target: number,
+): CfnScalingPolicy {
   return new CfnScalingPolicy(scope, "InFlightTracking", {
     autoScalingGroupName: asgName,
     policyType: "TargetTrackingScaling",
@@ -176,7 +198,11 @@ function inFlightPerInstancePolicy(scope: Construct, asgName: string, stage: str
             id: "inflight",
             returnData: false,
             metricStat: {
-              metric: { namespace: SERVING_METRICS.namespace, metricName: SERVING_METRICS.inFlight, dimensions: [{ name: "Stage", value: stage }] },
+              metric: {
+                namespace: SERVING_METRICS.namespace,
+                metricName: SERVING_METRICS.inFlight,
+                dimensions: [{ name: "Stage", value: stage }],
+              },
               stat: "Sum",
             },
           },
@@ -184,12 +210,21 @@ function inFlightPerInstancePolicy(scope: Construct, asgName: string, stage: str
             id: "instances",
             returnData: false,
             metricStat: {
-              metric: { namespace: "AWS/AutoScaling", metricName: "GroupInServiceInstances", dimensions: [{ name: "AutoScalingGroupName", value: asgName }] },
+              metric: {
+                namespace: "AWS/AutoScaling",
+                metricName: "GroupInServiceInstances",
+                dimensions: [{ name: "AutoScalingGroupName", value: asgName }],
+              },
               stat: "Average",
             },
           },
           // With no instance in service the whole load counts as one instance's, so it scales out.
-          { id: "perInstance", label: "InFlightPerInstance", expression: "IF(instances > 0, inflight / instances, inflight)", returnData: true },
+          {
+            id: "perInstance",
+            label: "InFlightPerInstance",
+            expression: "IF(instances > 0, inflight / instances, inflight)",
+            returnData: true,
+          },
         ],
       },
     },
@@ -209,7 +244,7 @@ function tritonUserData(bucketName: string, image: string): UserData {
     "[Service]",
     "Type=oneshot",
     "EnvironmentFile=/etc/keel.env",
-    "ExecStart=/usr/bin/aws s3 sync --delete --only-show-errors ${KEEL_MODELS} /opt/keel/models/",
+    "ExecStart=/usr/bin/aws s3 sync --delete --only-show-errors $KEEL_MODELS /opt/keel/models/",
     "EOF",
     "cat > /etc/systemd/system/keel-model-sync.timer <<'EOF'",
     "[Timer]",
@@ -231,7 +266,13 @@ function tritonUserData(bucketName: string, image: string): UserData {
 
 /** Read access for GPU nodes to the model repository prefix only. */
 function grantModelRead(role: Role, bucket: IBucket, key: IKey): void {
-  role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["s3:GetObject"], resources: [bucket.arnForObjects(`${PREFIX.models}*`)] }));
+  role.addToPolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ["s3:GetObject"],
+      resources: [bucket.arnForObjects(`${PREFIX.models}*`)],
+    }),
+  );
   role.addToPolicy(
     new PolicyStatement({
       effect: Effect.ALLOW,
@@ -240,15 +281,35 @@ function grantModelRead(role: Role, bucket: IBucket, key: IKey): void {
       conditions: { StringLike: { "s3:prefix": [`${PREFIX.models}*`] } },
     }),
   );
-  role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["kms:Decrypt"], resources: [key.keyArn] }));
-  suppress(role, [["AwsSolutions-IAM5", "Model files are published under models/ at run time; read-only and limited to that prefix.", [resourceEndingWith(`/${PREFIX.models}*`)]]]);
+  role.addToPolicy(
+    new PolicyStatement({ effect: Effect.ALLOW, actions: ["kms:Decrypt"], resources: [key.keyArn] }),
+  );
+  suppress(role, [
+    [
+      "AwsSolutions-IAM5",
+      "Model files are published under models/ at run time; read-only and limited to that prefix.",
+      [resourceEndingWith(`/${PREFIX.models}*`)],
+    ],
+  ]);
 }
 
 function tritonAutoScalingGroup(ctx: BackendContext, s: Extract<ServingSettings, { type: "asg" }>): Backend {
   const { scope, vpc, subnets, lambdaSg } = ctx;
-  const nodeSg = new SecurityGroup(scope, "GpuNodeSg", { vpc, description: "Triton GPU nodes", allowAllOutbound: true });
-  const nlbSg = new SecurityGroup(scope, "TritonNlbSg", { vpc, description: "Internal Triton load balancer", allowAllOutbound: false });
-  nlbSg.addIngressRule(lambdaSg, Port.tcp(TRITON_HTTP_PORT), "KServe v2 HTTP from the router and scoring consumer");
+  const nodeSg = new SecurityGroup(scope, "GpuNodeSg", {
+    vpc,
+    description: "Triton GPU nodes",
+    allowAllOutbound: true,
+  });
+  const nlbSg = new SecurityGroup(scope, "TritonNlbSg", {
+    vpc,
+    description: "Internal Triton load balancer",
+    allowAllOutbound: false,
+  });
+  nlbSg.addIngressRule(
+    lambdaSg,
+    Port.tcp(TRITON_HTTP_PORT),
+    "KServe v2 HTTP from the router and scoring consumer",
+  );
   nlbSg.addEgressRule(nodeSg, Port.tcp(TRITON_HTTP_PORT), "To Triton");
   nodeSg.addIngressRule(nlbSg, Port.tcp(TRITON_HTTP_PORT), "From the load balancer");
 
@@ -266,13 +327,20 @@ function tritonAutoScalingGroup(ctx: BackendContext, s: Extract<ServingSettings,
   const launchTemplate = new LaunchTemplate(scope, "GpuLaunchTemplate", {
     instanceType: new InstanceType(s.instanceType),
     // ECS's GPU AMI: NVIDIA driver, Docker and the NVIDIA container toolkit preinstalled.
-    machineImage: MachineImage.fromSsmParameter("/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id"),
+    machineImage: MachineImage.fromSsmParameter(
+      "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id",
+    ),
     role,
     securityGroup: nodeSg,
     userData: tritonUserData(ctx.bucket.bucketName, s.tritonImage),
     requireImdsv2: true,
     detailedMonitoring: true,
-    blockDevices: [{ deviceName: "/dev/xvda", volume: BlockDeviceVolume.ebs(200, { encrypted: true, volumeType: EbsDeviceVolumeType.GP3 }) }],
+    blockDevices: [
+      {
+        deviceName: "/dev/xvda",
+        volume: BlockDeviceVolume.ebs(200, { encrypted: true, volumeType: EbsDeviceVolumeType.GP3 }),
+      },
+    ],
   });
   const topic = new Topic(scope, "GpuScalingEvents", { enforceSSL: true, masterKey: ctx.key });
   const asg = new AutoScalingGroup(scope, "GpuNodes", {
@@ -303,11 +371,19 @@ function tritonAutoScalingGroup(ctx: BackendContext, s: Extract<ServingSettings,
     protocol: Protocol.TCP,
     targets: [asg],
     deregistrationDelay: Duration.seconds(30),
-    healthCheck: { protocol: Protocol.HTTP, path: "/v2/health/ready", port: String(TRITON_HTTP_PORT), interval: Duration.seconds(10) },
+    healthCheck: {
+      protocol: Protocol.HTTP,
+      path: "/v2/health/ready",
+      port: String(TRITON_HTTP_PORT),
+      interval: Duration.seconds(10),
+    },
   });
 
   return {
-    env: { [STACK_ENV.SERVING_BACKEND]: "kserve", [STACK_ENV.SERVING_URL]: `http://${nlb.loadBalancerDnsName}:${TRITON_HTTP_PORT}` },
+    env: {
+      [STACK_ENV.SERVING_BACKEND]: "kserve",
+      [STACK_ENV.SERVING_URL]: `http://${nlb.loadBalancerDnsName}:${TRITON_HTTP_PORT}`,
+    },
     allow: () => {
       // Network path only: the router's security group is admitted by the NLB's.
     },
@@ -317,37 +393,64 @@ function tritonAutoScalingGroup(ctx: BackendContext, s: Extract<ServingSettings,
 function tritonEksNodeGroup(ctx: BackendContext, s: Extract<ServingSettings, { type: "eks" }>): Backend {
   const { scope, vpc, subnets, lambdaSg } = ctx;
   const subnetIds = vpc.selectSubnets(subnets).subnetIds;
-  const clusterSg = new SecurityGroup(scope, "EksClusterSg", { vpc, description: "EKS control plane and Triton pods", allowAllOutbound: true });
-  clusterSg.addIngressRule(lambdaSg, Port.tcp(TRITON_HTTP_PORT), "KServe v2 HTTP from the router and scoring consumer");
+  const clusterSg = new SecurityGroup(scope, "EksClusterSg", {
+    vpc,
+    description: "EKS control plane and Triton pods",
+    allowAllOutbound: true,
+  });
+  clusterSg.addIngressRule(
+    lambdaSg,
+    Port.tcp(TRITON_HTTP_PORT),
+    "KServe v2 HTTP from the router and scoring consumer",
+  );
 
   const clusterRole = new Role(scope, "EksClusterRole", {
     assumedBy: new ServicePrincipal("eks.amazonaws.com"),
     managedPolicies: [ManagedPolicy.fromAwsManagedPolicyName("AmazonEKSClusterPolicy")],
   });
   suppress(clusterRole, [
-    ["AwsSolutions-IAM4", "AmazonEKSClusterPolicy is the policy EKS requires its service role to carry.", ["Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEKSClusterPolicy"]],
+    [
+      "AwsSolutions-IAM4",
+      "AmazonEKSClusterPolicy is the policy EKS requires its service role to carry.",
+      ["Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEKSClusterPolicy"],
+    ],
   ]);
   const cluster = new CfnCluster(scope, "EksCluster", {
     name: `keel-${ctx.stage}`,
     version: s.kubernetesVersion,
     roleArn: clusterRole.roleArn,
-    resourcesVpcConfig: { subnetIds, securityGroupIds: [clusterSg.securityGroupId], endpointPrivateAccess: true, endpointPublicAccess: false },
+    resourcesVpcConfig: {
+      subnetIds,
+      securityGroupIds: [clusterSg.securityGroupId],
+      endpointPrivateAccess: true,
+      endpointPublicAccess: false,
+    },
     encryptionConfig: [{ provider: { keyArn: ctx.key.keyArn }, resources: ["secrets"] }],
-    logging: { clusterLogging: { enabledTypes: ["api", "audit", "authenticator", "controllerManager", "scheduler"].map((type) => ({ type })) } },
+    logging: {
+      clusterLogging: {
+        enabledTypes: ["api", "audit", "authenticator", "controllerManager", "scheduler"].map((type) => ({
+          type,
+        })),
+      },
+    },
     accessConfig: { authenticationMode: "API" },
   });
 
   const nodeRole = new Role(scope, "EksNodeRole", {
     assumedBy: new ServicePrincipal("ec2.amazonaws.com"),
-    managedPolicies: ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map((n) =>
-      ManagedPolicy.fromAwsManagedPolicyName(n),
-    ),
+    managedPolicies: [
+      "AmazonEKSWorkerNodePolicy",
+      "AmazonEKS_CNI_Policy",
+      "AmazonEC2ContainerRegistryReadOnly",
+    ].map((n) => ManagedPolicy.fromAwsManagedPolicyName(n)),
   });
   suppress(nodeRole, [
     [
       "AwsSolutions-IAM4",
       "EKS managed nodes require the worker, CNI and ECR read-only managed policies on their role.",
-      ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map((n) => `Policy::arn:<AWS::Partition>:iam::aws:policy/${n}`),
+      ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map(
+        (n) => `Policy::arn:<AWS::Partition>:iam::aws:policy/${n}`,
+      ),
     ],
   ]);
   grantModelRead(nodeRole, ctx.bucket, ctx.key);
@@ -380,10 +483,28 @@ function tritonEksNodeGroup(ctx: BackendContext, s: Extract<ServingSettings, { t
 
 function sagemakerEndpoint(ctx: BackendContext, s: Extract<ServingSettings, { type: "sagemaker" }>): Backend {
   const { scope, vpc, subnets } = ctx;
-  const sg = new SecurityGroup(scope, "SageMakerSg", { vpc, description: "SageMaker endpoint instances", allowAllOutbound: true });
-  const role = new Role(scope, "SageMakerRole", { assumedBy: new ServicePrincipal("sagemaker.amazonaws.com") });
-  role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["s3:GetObject"], resources: [ctx.bucket.arnForObjects(s.modelDataKey)] }));
-  role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["kms:Decrypt", "kms:CreateGrant"], resources: [ctx.key.keyArn] }));
+  const sg = new SecurityGroup(scope, "SageMakerSg", {
+    vpc,
+    description: "SageMaker endpoint instances",
+    allowAllOutbound: true,
+  });
+  const role = new Role(scope, "SageMakerRole", {
+    assumedBy: new ServicePrincipal("sagemaker.amazonaws.com"),
+  });
+  role.addToPolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ["s3:GetObject"],
+      resources: [ctx.bucket.arnForObjects(s.modelDataKey)],
+    }),
+  );
+  role.addToPolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ["kms:Decrypt", "kms:CreateGrant"],
+      resources: [ctx.key.keyArn],
+    }),
+  );
   role.addToPolicy(
     new PolicyStatement({
       effect: Effect.ALLOW,
@@ -421,7 +542,11 @@ function sagemakerEndpoint(ctx: BackendContext, s: Extract<ServingSettings, { ty
     [
       "AwsSolutions-IAM5",
       "VPC ENI management and ECR authorization take no resource ARNs; image pulls may come from AWS's regional inference-image accounts; logs are limited to SageMaker endpoint log groups.",
-      ["Resource::*", { regex: "/^Resource::arn:.*:ecr:\\*:\\*:repository\\/\\*$/g" }, resourceEndingWith("/aws/sagemaker/Endpoints/*")],
+      [
+        "Resource::*",
+        { regex: "/^Resource::arn:.*:ecr:\\*:\\*:repository\\/\\*$/g" },
+        resourceEndingWith("/aws/sagemaker/Endpoints/*"),
+      ],
     ],
   ]);
 
@@ -435,10 +560,18 @@ function sagemakerEndpoint(ctx: BackendContext, s: Extract<ServingSettings, { ty
   const config = new CfnEndpointConfig(scope, "SageMakerEndpointConfig", {
     kmsKeyId: ctx.key.keyArn,
     productionVariants: [
-      { variantName, modelName: model.attrModelName, initialInstanceCount: s.minInstances, instanceType: s.instanceType, initialVariantWeight: 1 },
+      {
+        variantName,
+        modelName: model.attrModelName,
+        initialInstanceCount: s.minInstances,
+        instanceType: s.instanceType,
+        initialVariantWeight: 1,
+      },
     ],
   });
-  const endpoint = new CfnEndpoint(scope, "SageMakerEndpoint", { endpointConfigName: config.attrEndpointConfigName });
+  const endpoint = new CfnEndpoint(scope, "SageMakerEndpoint", {
+    endpointConfigName: config.attrEndpointConfigName,
+  });
 
   const target = new ScalableTarget(scope, "SageMakerScaling", {
     serviceNamespace: ServiceNamespace.SAGEMAKER,
@@ -456,9 +589,18 @@ function sagemakerEndpoint(ctx: BackendContext, s: Extract<ServingSettings, { ty
 
   const endpointArn = `arn:${Fn.ref("AWS::Partition")}:sagemaker:${Fn.ref("AWS::Region")}:${Fn.ref("AWS::AccountId")}:endpoint/${endpoint.attrEndpointName}`;
   return {
-    env: { [STACK_ENV.SERVING_BACKEND]: "sagemaker", [STACK_ENV.SAGEMAKER_ENDPOINT]: endpoint.attrEndpointName },
+    env: {
+      [STACK_ENV.SERVING_BACKEND]: "sagemaker",
+      [STACK_ENV.SAGEMAKER_ENDPOINT]: endpoint.attrEndpointName,
+    },
     allow: (fn) => {
-      fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["sagemaker:InvokeEndpoint"], resources: [endpointArn] }));
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ["sagemaker:InvokeEndpoint"],
+          resources: [endpointArn],
+        }),
+      );
     },
   };
 }

@@ -1,5 +1,8 @@
-import { Duration } from "aws-cdk-lib";
+import { AUDIT_PK } from "@keel/audit";
+import { createTableInput } from "@keel/metadata";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { FilterCriteria, FilterRule, StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
@@ -13,9 +16,6 @@ import {
   StorageClass,
 } from "aws-cdk-lib/aws-s3";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
-import { AUDIT_PK } from "@keel/audit";
-import { createTableInput } from "@keel/metadata";
-import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { StackContext } from "sst/constructs";
 import { removalPolicy } from "./app";
 import { STACK_ENV } from "./env";
@@ -94,7 +94,9 @@ export function Storage({ stack, app }: StackContext) {
     autoDeleteObjects: destroyable,
     lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
   });
-  suppress(accessLogs, [["AwsSolutions-S1", "This is the server access log target; logging it to itself would loop."]]);
+  suppress(accessLogs, [
+    ["AwsSolutions-S1", "This is the server access log target; logging it to itself would loop."],
+  ]);
 
   const bucket = new Bucket(stack, "Artifacts", {
     ...secure,
@@ -107,14 +109,23 @@ export function Storage({ stack, app }: StackContext) {
     serverAccessLogsPrefix: "artifacts/",
     lifecycleRules: [
       // The prediction log is read by drift jobs for weeks, then kept cheaply for audits.
-      { prefix: PREFIX.predictions, transitions: [{ storageClass: StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) }] },
+      {
+        prefix: PREFIX.predictions,
+        transitions: [{ storageClass: StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) }],
+      },
       { prefix: PREFIX.athenaResults, expiration: Duration.days(7) },
-      { noncurrentVersionExpiration: Duration.days(90), abortIncompleteMultipartUploadAfter: Duration.days(2) },
+      {
+        noncurrentVersionExpiration: Duration.days(90),
+        abortIncompleteMultipartUploadAfter: Duration.days(2),
+      },
     ],
   });
 
   const auditBucket = new Bucket(stack, "AuditExport", {
     ...secure,
+    // Locked objects cannot be deleted before their retention ends, so neither can the bucket:
+    // removing a stage leaves it behind instead of failing.
+    removalPolicy: RemovalPolicy.RETAIN,
     encryption: BucketEncryption.KMS,
     encryptionKey: key,
     bucketKeyEnabled: true,
@@ -131,7 +142,9 @@ export function Storage({ stack, app }: StackContext) {
     enforceSSL: true,
     retentionPeriod: Duration.days(14),
   });
-  suppress(exportDlq, [["AwsSolutions-SQS3", "This queue is itself the dead-letter queue of the audit export."]]);
+  suppress(exportDlq, [
+    ["AwsSolutions-SQS3", "This queue is itself the dead-letter queue of the audit export."],
+  ]);
 
   const auditExport = keelFunction(stack, "AuditExportFn", {
     handler: "functions/audit-export.handler",
@@ -140,11 +153,19 @@ export function Storage({ stack, app }: StackContext) {
   });
   // Put only: the exporter can neither read back, overwrite-delete nor change retention.
   auditExport.addToRolePolicy(
-    new PolicyStatement({ effect: Effect.ALLOW, actions: ["s3:PutObject"], resources: [auditBucket.arnForObjects("audit/*")] }),
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ["s3:PutObject"],
+      resources: [auditBucket.arnForObjects("audit/*")],
+    }),
   );
   grantKey(auditExport, key, "readwrite");
   suppress(auditExport, [
-    ["AwsSolutions-IAM5", "Audit object keys (audit/<seq>.json) are created per event; the grant is PutObject under audit/ only.", [resourceEndingWith("/audit/*")]],
+    [
+      "AwsSolutions-IAM5",
+      "Audit object keys (audit/<seq>.json) are created per event; the grant is PutObject under audit/ only.",
+      [resourceEndingWith("/audit/*")],
+    ],
     [
       "AwsSolutions-IAM5",
       "Sending failed batches to the KMS-encrypted DLQ needs the data key's GenerateDataKey*/ReEncrypt* (CDK's SQS grant), scoped to that one key.",
@@ -159,7 +180,12 @@ export function Storage({ stack, app }: StackContext) {
       retryAttempts: 10,
       onFailure: new SqsDlq(exportDlq),
       // Only audit items reach the function: the stream carries every write to the table.
-      filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual("INSERT"), dynamodb: { Keys: { pk: { S: FilterRule.isEqual(AUDIT_PK) } } } })],
+      filters: [
+        FilterCriteria.filter({
+          eventName: FilterRule.isEqual("INSERT"),
+          dynamodb: { Keys: { pk: { S: FilterRule.isEqual(AUDIT_PK) } } },
+        }),
+      ],
     }),
   );
 

@@ -2,7 +2,12 @@ import { Aspects, type IAspect, RemovalPolicy } from "aws-cdk-lib";
 import type { IConstruct } from "constructs";
 import { type App, Stack } from "sst/constructs";
 import { suppress } from "./nag";
-import { parseStageSettings, type StageSettings, type StageSettingsInput, setStageSettings } from "./settings";
+import {
+  parseStageSettings,
+  type StageSettings,
+  type StageSettingsInput,
+  setStageSettings,
+} from "./settings";
 
 /**
  * The one place an app is prepared before stacks are added: `sst.config.ts` and the offline
@@ -43,7 +48,10 @@ class SstHandlerSuppressions implements IAspect {
         "SST's deployment helper (stack metadata, secrets) only writes its own logs through AWSLambdaBasicExecutionRole.",
         ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
       ],
-      ["AwsSolutions-L1", "The runtime of SST's deployment helper is fixed by SST 2.49.8 (nodejs22.x), not by Keel."],
+      [
+        "AwsSolutions-L1",
+        "The runtime of SST's deployment helper is fixed by SST 2.49.8 (nodejs22.x), not by Keel.",
+      ],
     ]);
   }
 }

@@ -10,7 +10,10 @@ export const STACK_ENV = {
   CQL_CREDENTIALS_SECRET: "KEEL_CQL_CREDENTIALS_SECRET",
   GLUE_DATABASE: "KEEL_GLUE_DATABASE",
   ATHENA_WORKGROUP: "KEEL_ATHENA_WORKGROUP",
+  /** Same names as @keel/serving's SERVING_ENV. */
   SCORING_QUEUE_URL: "KEEL_SCORING_QUEUE_URL",
+  /** "false" in AWS: versions run on Triton or SageMaker, never ONNX Runtime inside a Lambda. */
+  SERVING_IN_PROCESS: "KEEL_SERVING_IN_PROCESS",
   /** `kserve` (Triton over HTTP at SERVING_URL) or `sagemaker` (SAGEMAKER_ENDPOINT). */
   SERVING_BACKEND: "KEEL_SERVING_BACKEND",
   SERVING_URL: "KEEL_SERVING_URL",

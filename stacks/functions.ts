@@ -1,22 +1,26 @@
 import { ENV } from "@keel/core";
-import type { IKey } from "aws-cdk-lib/aws-kms";
-import { Duration } from "aws-cdk-lib";
+import type { Duration } from "aws-cdk-lib";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { Effect, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import type { IKey } from "aws-cdk-lib/aws-kms";
+import type { IBucket } from "aws-cdk-lib/aws-s3";
 import { Schedule, ScheduleExpression, TimeWindow } from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
-import type { IBucket } from "aws-cdk-lib/aws-s3";
-import type { ITable } from "aws-cdk-lib/aws-dynamodb";
-import { Function, type FunctionProps } from "sst/constructs";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
+import { type FunctionProps, Function as SstFunction } from "sst/constructs";
 import { resourceEndingWith, suppress } from "./nag";
 
 /**
  * A Lambda function with the platform defaults (nodejs22.x, arm64, X-Ray, externals from
  * configureApp) and the cdk-nag findings every Keel function shares, each with its reason.
  */
-export function keelFunction(scope: Construct, id: string, props: FunctionProps & { handler: string }): Function {
-  const fn = new Function(scope, id, props);
+export function keelFunction(
+  scope: Construct,
+  id: string,
+  props: FunctionProps & { handler: string },
+): SstFunction {
+  const fn = new SstFunction(scope, id, props);
   suppress(fn, [
     [
       "AwsSolutions-IAM4",
@@ -40,7 +44,12 @@ export function keelFunction(scope: Construct, id: string, props: FunctionProps 
 }
 
 /** The variables every function that touches platform data gets, named by `@keel/core` ENV. */
-export function platformEnv(stage: string, table: ITable, bucket: IBucket, prefix: string): Record<string, string> {
+export function platformEnv(
+  stage: string,
+  table: ITable,
+  bucket: IBucket,
+  prefix: string,
+): Record<string, string> {
   return {
     [ENV.STAGE]: stage,
     [ENV.TABLE]: table.tableName,
@@ -48,14 +57,24 @@ export function platformEnv(stage: string, table: ITable, bucket: IBucket, prefi
   };
 }
 
-const TABLE_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"];
-const TABLE_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"];
+const TABLE_READ = [
+  "dynamodb:GetItem",
+  "dynamodb:BatchGetItem",
+  "dynamodb:Query",
+  "dynamodb:ConditionCheckItem",
+];
+const TABLE_WRITE = [
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:BatchWriteItem",
+];
 
 /**
  * Item-level access to the single table and its GSIs: no Scan, no table administration.
  * The MetadataStore port only ever queries by key, so nothing broader is needed.
  */
-export function grantTable(fn: Function, table: ITable, key: IKey, mode: "read" | "readwrite"): void {
+export function grantTable(fn: SstFunction, table: ITable, key: IKey, mode: "read" | "readwrite"): void {
   fn.addToRolePolicy(
     new PolicyStatement({
       effect: Effect.ALLOW,
@@ -65,7 +84,11 @@ export function grantTable(fn: Function, table: ITable, key: IKey, mode: "read" 
   );
   grantKey(fn, key, mode);
   suppress(fn, [
-    ["AwsSolutions-IAM5", "Queries may use any of the table's GSIs (gsi1..gsi3); the grant is limited to this table's indexes.", [resourceEndingWith("/index/*")]],
+    [
+      "AwsSolutions-IAM5",
+      "Queries may use any of the table's GSIs (gsi1..gsi3); the grant is limited to this table's indexes.",
+      [resourceEndingWith("/index/*")],
+    ],
   ]);
 }
 
@@ -73,9 +96,24 @@ export function grantTable(fn: Function, table: ITable, key: IKey, mode: "read" 
  * Object access under one key prefix of a bucket (e.g. `artifacts/`), plus listing limited to
  * that prefix. Writers may put and delete; nobody gets bucket-level configuration actions.
  */
-export function grantPrefix(fn: Function, bucket: IBucket, key: IKey, prefix: string, mode: "read" | "readwrite"): void {
-  const objectActions = mode === "read" ? ["s3:GetObject"] : ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"];
-  fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: objectActions, resources: [bucket.arnForObjects(`${prefix}*`)] }));
+export function grantPrefix(
+  fn: SstFunction,
+  bucket: IBucket,
+  key: IKey,
+  prefix: string,
+  mode: "read" | "readwrite",
+): void {
+  const objectActions =
+    mode === "read"
+      ? ["s3:GetObject"]
+      : ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"];
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: objectActions,
+      resources: [bucket.arnForObjects(`${prefix}*`)],
+    }),
+  );
   fn.addToRolePolicy(
     new PolicyStatement({
       effect: Effect.ALLOW,
@@ -86,12 +124,16 @@ export function grantPrefix(fn: Function, bucket: IBucket, key: IKey, prefix: st
   );
   grantKey(fn, key, mode);
   suppress(fn, [
-    ["AwsSolutions-IAM5", `Object keys under ${prefix} are created at run time; the grant is limited to that prefix.`, [resourceEndingWith(`/${prefix}*`)]],
+    [
+      "AwsSolutions-IAM5",
+      `Object keys under ${prefix} are created at run time; the grant is limited to that prefix.`,
+      [resourceEndingWith(`/${prefix}*`)],
+    ],
   ]);
 }
 
 /** Use of the data key for reading (Decrypt) or writing (also GenerateDataKey) only. */
-export function grantKey(fn: Function, key: IKey, mode: "read" | "readwrite"): void {
+export function grantKey(fn: SstFunction, key: IKey, mode: "read" | "readwrite"): void {
   const actions = mode === "read" ? ["kms:Decrypt"] : ["kms:Decrypt", "kms:GenerateDataKey"];
   fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions, resources: [key.keyArn] }));
 }
@@ -103,7 +145,7 @@ export function grantKey(fn: Function, key: IKey, mode: "read" | "readwrite"): v
 export function scheduleFunction(
   scope: Construct,
   id: string,
-  fn: Function,
+  fn: SstFunction,
   opts: { expression: string; description: string; deadLetterQueue: IQueue; maxEventAge: Duration },
 ): Schedule {
   const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal("scheduler.amazonaws.com") });
@@ -111,12 +153,25 @@ export function scheduleFunction(
     description: opts.description,
     schedule: ScheduleExpression.expression(opts.expression),
     timeWindow: TimeWindow.off(),
-    target: new LambdaInvoke(fn, { role, deadLetterQueue: opts.deadLetterQueue, retryAttempts: 2, maxEventAge: opts.maxEventAge }),
+    target: new LambdaInvoke(fn, {
+      role,
+      deadLetterQueue: opts.deadLetterQueue,
+      retryAttempts: 2,
+      maxEventAge: opts.maxEventAge,
+    }),
   });
   // After the target's grants exist: suppressions reach only children present at call time.
   suppress(role, [
-    ["AwsSolutions-IAM5", "CDK's invoke grant covers the function's versions and aliases (<function arn>:*); this one function only.", [resourceEndingWith(":*")]],
-    ["AwsSolutions-IAM5", "Sending to the KMS-encrypted dead-letter queue needs the data key's GenerateDataKey*/ReEncrypt* (CDK's SQS grant).", ["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"]],
+    [
+      "AwsSolutions-IAM5",
+      "CDK's invoke grant covers the function's versions and aliases (<function arn>:*); this one function only.",
+      [resourceEndingWith(":*")],
+    ],
+    [
+      "AwsSolutions-IAM5",
+      "Sending to the KMS-encrypted dead-letter queue needs the data key's GenerateDataKey*/ReEncrypt* (CDK's SQS grant).",
+      ["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"],
+    ],
   ]);
   return schedule;
 }

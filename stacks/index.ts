@@ -2,12 +2,14 @@ import type { StackContext } from "sst/constructs";
 
 /** A stack function as `app.stack` takes it. */
 export type KeelStack = (ctx: StackContext) => unknown;
+
 import { Api } from "./Api";
 import { Features } from "./Features";
 import { Monitoring } from "./Monitoring";
 import { Network } from "./Network";
+import { Pipelines } from "./Pipelines";
 import { Serving } from "./Serving";
 import { Storage } from "./Storage";
 
 /** Every stack, in dependency order (a stack may only `use` those before it). */
-export const keelStacks: KeelStack[] = [Network, Storage, Features, Serving, Api, Monitoring];
+export const keelStacks: KeelStack[] = [Network, Storage, Features, Pipelines, Serving, Api, Monitoring];

@@ -77,9 +77,7 @@ export const stageSettingsSchema = z.object({
     targetInFlightPerInstance: 32,
     tritonImage: "nvcr.io/nvidia/tritonserver:25.01-py3",
   }),
-  logRetentionDays: z
-    .union([z.literal(7), z.literal(30), z.literal(365), z.literal(3653)])
-    .default(30),
+  logRetentionDays: z.union([z.literal(7), z.literal(30), z.literal(365), z.literal(3653)]).default(30),
 });
 
 export type StageSettingsInput = z.input<typeof stageSettingsSchema>;
@@ -104,6 +102,7 @@ export function setStageSettings(app: App, settings: StageSettings): void {
 /** The settings `configureApp` stored for this app; a stack built without them is a wiring bug. */
 export function stageSettings(app: App): StageSettings {
   const s = settingsByApp.get(app);
-  if (!s) throw new Error(`no stage settings for app stage "${app.stage}": call configureApp(app, ...) first`);
+  if (!s)
+    throw new Error(`no stage settings for app stage "${app.stage}": call configureApp(app, ...) first`);
   return s;
 }

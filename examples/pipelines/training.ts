@@ -27,7 +27,10 @@ export const training = definePipeline({
       kind: "lambda",
       retry: { maxAttempts: 2, intervalSeconds: 1, backoffRate: 2 },
       async handler(ctx) {
-        const rows = Array.from({ length: ctx.params.rows }, (_, i) => `${i},${(i * 37) % 100},${i % 7 === 0 ? 1 : 0}`);
+        const rows = Array.from(
+          { length: ctx.params.rows },
+          (_, i) => `${i},${(i * 37) % 100},${i % 7 === 0 ? 1 : 0}`,
+        );
         const path = `${ctx.artifactPrefix}/data.csv`;
         await ctx.artifacts.put(path, Buffer.from(`id,amount,label\n${rows.join("\n")}\n`));
         ctx.log(`wrote ${rows.length} rows`);
@@ -88,18 +91,30 @@ export const training = definePipeline({
         return { auc, passed: auc >= ctx.params.threshold, modelUri: artifactUri };
       },
     },
-    { name: "quality", kind: "gate", condition: "evaluate.passed == true", then: ["register"], else: ["report"] },
+    {
+      name: "quality",
+      kind: "gate",
+      condition: "evaluate.passed == true",
+      ifTrue: ["register"],
+      ifFalse: ["report"],
+    },
     {
       name: "register",
       kind: "lambda",
       dependsOn: ["evaluate"],
-      handler: (ctx) => ({ registered: true, modelUri: (ctx.inputs.evaluate as { modelUri: string }).modelUri }),
+      handler: (ctx) => ({
+        registered: true,
+        modelUri: (ctx.inputs.evaluate as { modelUri: string }).modelUri,
+      }),
     },
     {
       name: "report",
       kind: "lambda",
       dependsOn: ["evaluate"],
-      handler: (ctx) => ({ registered: false, reason: `auc ${(ctx.inputs.evaluate as { auc: number }).auc} below the gate` }),
+      handler: (ctx) => ({
+        registered: false,
+        reason: `auc ${(ctx.inputs.evaluate as { auc: number }).auc} below the gate`,
+      }),
     },
   ],
   onFailure: {

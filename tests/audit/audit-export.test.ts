@@ -1,10 +1,17 @@
 import { Readable } from "node:stream";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { EXPORT_CURSOR_KEY, exportAuditEvents, exportKey, S3AuditSink, StoreAuditLog, verifyChain } from "@keel/audit";
-import type { AuditEvent } from "@keel/audit";
-import { HttpResponse, type HttpRequest } from "@smithy/protocol-http";
 import { marshall } from "@aws-sdk/util-dynamodb";
-import { AUDIT_PK } from "@keel/audit";
+import type { AuditEvent } from "@keel/audit";
+import {
+  AUDIT_PK,
+  EXPORT_CURSOR_KEY,
+  exportAuditEvents,
+  exportKey,
+  S3AuditSink,
+  StoreAuditLog,
+  verifyChain,
+} from "@keel/audit";
+import { type HttpRequest, HttpResponse } from "@smithy/protocol-http";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { freshMetadataStore } from "../helpers/metadata";
 
@@ -64,7 +71,8 @@ describe("audit export to an Object Lock bucket", () => {
     }
     // The exported documents are the chain itself: they verify on their own.
     const docs: AuditEvent[] = [];
-    for (const r of [...s3.requests].sort((a, b) => (a.path < b.path ? -1 : 1))) docs.push(JSON.parse(await bodyOf(r)));
+    for (const r of [...s3.requests].sort((a, b) => (a.path < b.path ? -1 : 1)))
+      docs.push(JSON.parse(await bodyOf(r)));
     expect(await verifyChain(docs)).toMatchObject({ ok: true, count: 7 });
     expect((await db.store.get(EXPORT_CURSOR_KEY))?.lastSeq).toBe(7);
 
@@ -73,7 +81,10 @@ describe("audit export to an Object Lock bucket", () => {
     expect(s3.requests).toHaveLength(7);
 
     await log.append({ action: "test.event", resource: "r:late", state: {} });
-    expect(await exportAuditEvents({ audit: log, store: db.store, sink })).toEqual({ exported: 1, lastSeq: 8 });
+    expect(await exportAuditEvents({ audit: log, store: db.store, sink })).toEqual({
+      exported: 1,
+      lastSeq: 8,
+    });
     expect(s3.requests.at(-1)?.path).toBe(`/audit/${exportKey(8)}`);
   });
 
@@ -126,12 +137,21 @@ describe("audit export to an Object Lock bucket", () => {
         dynamodb: { NewImage: marshall(it, { removeUndefinedValues: true }) },
       });
       const r = await handler({
-        Records: [record(items[0]), record(items[1]), record({ pk: "RM#x", sk: "MODEL" }), record(items[2], "MODIFY")],
+        Records: [
+          record(items[0]),
+          record(items[1]),
+          record({ pk: "RM#x", sk: "MODEL" }),
+          record(items[2], "MODIFY"),
+        ],
       });
       expect(r).toEqual({ exported: 2 });
       expect(sent.map((c) => c.input.Key)).toEqual(["audit/000000000001.json", "audit/000000000002.json"]);
       expect(sent[0].input).toMatchObject({ Bucket: "keel-audit-export", ChecksumAlgorithm: "SHA256" });
-      expect(JSON.parse(String(sent[1].input.Body))).toMatchObject({ seq: 2, action: "test.event", state: { i: 1 } });
+      expect(JSON.parse(String(sent[1].input.Body))).toMatchObject({
+        seq: 2,
+        action: "test.event",
+        state: { i: 1 },
+      });
     } finally {
       send.mockRestore();
       vi.unstubAllEnvs();

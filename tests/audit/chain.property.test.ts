@@ -1,10 +1,12 @@
 import { type AuditEvent, GENESIS_HASH, hashEvent, verifyChain } from "@keel/audit";
-import { digest } from "@keel/core";
+import { canonicalJson, digest, sha256 } from "@keel/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
 /** Builds a valid chain from arbitrary event contents. */
-function chain(contents: Array<{ principal: string; action: string; resource: string; state: unknown }>): AuditEvent[] {
+function chain(
+  contents: Array<{ principal: string; action: string; resource: string; state: unknown }>,
+): AuditEvent[] {
   let prevHash = GENESIS_HASH;
   return contents.map((c, i) => {
     const base = {
@@ -32,6 +34,28 @@ const content = fc.record({
 
 const FIELDS = ["time", "principal", "action", "resource", "requestId", "state"] as const;
 
+describe("hashEvent", () => {
+  it("is SHA-256 over the canonical JSON of the chained fields", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          seq: fc.nat(),
+          time: fc.nat(),
+          principal: fc.string({ unit: "binary" }),
+          action: fc.string({ unit: "binary" }),
+          resource: fc.string({ unit: "binary" }),
+          stateDigest: fc.string(),
+          requestId: fc.string({ unit: "binary" }),
+          prevHash: fc.string(),
+        }),
+        (e) => {
+          expect(hashEvent(e)).toBe(sha256(canonicalJson(e)));
+        },
+      ),
+    );
+  });
+});
+
 describe("verifyChain", () => {
   it("accepts every untouched chain", async () => {
     await fc.assert(
@@ -52,7 +76,8 @@ describe("verifyChain", () => {
           const events = chain(cs);
           const i = at % events.length;
           const e = events[i] as unknown as Record<string, unknown>;
-          const changed = field === "time" ? (e.time as number) + 1 : field === "state" ? { junk } : `${e[field]}${junk}`;
+          const changed =
+            field === "time" ? (e.time as number) + 1 : field === "state" ? { junk } : `${e[field]}${junk}`;
           events[i] = { ...events[i], [field]: changed };
           const r = await verifyChain(events);
           expect(r).toMatchObject({ ok: false, seq: i + 1, count: i });

@@ -1,6 +1,6 @@
 import { type InferenceBackend, ServingError } from "@keel/serving";
 import { describe, expect, it } from "vitest";
-import { mlpReference, type MlpSpec } from "../../bench/serving-onnx-mlp";
+import { type MlpSpec, mlpReference } from "../../bench/serving-onnx-mlp";
 
 export interface BackendUnderTest {
   backend: InferenceBackend;
@@ -39,14 +39,18 @@ export function inferenceBackendSuite(name: string, setup: () => Promise<Backend
       expect(res.id).toBe("conf-1");
       expect(res.outputs[0]).toMatchObject({ name: "output", datatype: "FP32", shape: [2, 2] });
       const expected = rows.flatMap((r) => mlpReference(spec, r));
-      res.outputs[0].data.forEach((x, i) => expect(x).toBeCloseTo(expected[i], 4));
+      res.outputs[0].data.forEach((x, i) => {
+        expect(x).toBeCloseTo(expected[i], 4);
+      });
     });
 
     it("keeps every concurrent caller's rows apart", async () => {
       const { backend, spec } = await get();
       const rows = Array.from({ length: 16 }, (_, i) => [i, -i, i / 3, 1]);
       const all = await Promise.all(rows.map((r) => backend.infer(request([r]))));
-      all.forEach((res, i) => expect(res.outputs[0].data[0]).toBeCloseTo(mlpReference(spec, rows[i])[0], 4));
+      all.forEach((res, i) => {
+        expect(res.outputs[0].data[0]).toBeCloseTo(mlpReference(spec, rows[i])[0], 4);
+      });
     });
 
     it("rejects a wrong tensor as the caller's error, not retryable", async () => {

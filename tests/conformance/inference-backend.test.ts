@@ -1,8 +1,15 @@
-import type { InvokeEndpointCommand, InvokeEndpointCommandInput } from "@aws-sdk/client-sagemaker-runtime";
-import { InProcessBackend, KServeHttpBackend, ModelServer, mountInferenceRoutes, SageMakerBackend, serverApi } from "@keel/serving";
-import { serve } from "@hono/node-server";
-import { Hono } from "hono";
 import type { AddressInfo } from "node:net";
+import type { InvokeEndpointCommand, InvokeEndpointCommandInput } from "@aws-sdk/client-sagemaker-runtime";
+import { serve } from "@hono/node-server";
+import {
+  InProcessBackend,
+  KServeHttpBackend,
+  ModelServer,
+  mountInferenceRoutes,
+  SageMakerBackend,
+  serverApi,
+} from "@keel/serving";
+import { Hono } from "hono";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { smallConfig, specFor, tempRepository } from "../serving/fixtures";
 import { inferenceBackendSuite } from "./inference-backend.suite";
@@ -53,30 +60,47 @@ const sagemakerClient = {
     const input: InvokeEndpointCommandInput = command.input;
     sent.push(input);
     const model = input.EndpointName === "fraud-endpoint" ? "mlp" : "absent";
-    const res = await fetch(`${url}/v2/models/${model}/infer`, { method: "POST", body: new TextDecoder().decode(input.Body), headers: { "content-type": input.ContentType ?? "" } });
+    const res = await fetch(`${url}/v2/models/${model}/infer`, {
+      method: "POST",
+      body: new TextDecoder().decode(input.Body as Uint8Array),
+      headers: { "content-type": input.ContentType ?? "" },
+    });
     const text = await res.text();
     if (!res.ok) {
       // SageMaker wraps a container's error response in a ModelError carrying the original status.
-      throw Object.assign(new Error(`Received client error (${res.status}) from primary`), { name: "ModelError", OriginalStatusCode: res.status, OriginalMessage: JSON.parse(text).error });
+      throw Object.assign(new Error(`Received client error (${res.status}) from primary`), {
+        name: "ModelError",
+        OriginalStatusCode: res.status,
+        OriginalMessage: JSON.parse(text).error,
+      });
     }
     return { Body: new TextEncoder().encode(text), ContentType: "application/json", $metadata: {} } as never;
   },
 };
 
-inferenceBackendSuite("SageMaker runtime InvokeEndpoint (SDK stand-in forwarding to keel's server)", async () => ({
-  backend: new SageMakerBackend(sagemakerClient, "fraud-endpoint", "canary"),
-  missingModel: new SageMakerBackend(sagemakerClient, "other-endpoint"),
-  spec,
-  skip: {
-    metadata: "SageMaker's runtime API has no model metadata call",
-    missingModel: "SageMaker reports a missing endpoint as ValidationError before the container sees the request",
-  },
-}));
+inferenceBackendSuite(
+  "SageMaker runtime InvokeEndpoint (SDK stand-in forwarding to keel's server)",
+  async () => ({
+    backend: new SageMakerBackend(sagemakerClient, "fraud-endpoint", "canary"),
+    missingModel: new SageMakerBackend(sagemakerClient, "other-endpoint"),
+    spec,
+    skip: {
+      metadata: "SageMaker's runtime API has no model metadata call",
+      missingModel:
+        "SageMaker reports a missing endpoint as ValidationError before the container sees the request",
+    },
+  }),
+);
 
 it("sends InvokeEndpoint requests shaped as the SDK types them", () => {
   expect(sent.length).toBeGreaterThan(0);
   for (const input of sent) {
-    expect(input).toMatchObject({ EndpointName: "fraud-endpoint", ContentType: "application/json", Accept: "application/json", TargetVariant: "canary" });
-    expect(JSON.parse(new TextDecoder().decode(input.Body)).inputs[0].name).toBe("input");
+    expect(input).toMatchObject({
+      EndpointName: "fraud-endpoint",
+      ContentType: "application/json",
+      Accept: "application/json",
+      TargetVariant: "canary",
+    });
+    expect(JSON.parse(new TextDecoder().decode(input.Body as Uint8Array)).inputs[0].name).toBe("input");
   }
 });

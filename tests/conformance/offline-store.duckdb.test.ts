@@ -18,7 +18,15 @@ offlineStoreSuite("DuckDB over local Parquet (s3:// mapped to a local root)", as
       const dir = store.localPath(path);
       mkdirSync(dir, { recursive: true });
       rowsToParquetFile(join(dir, "part-0.parquet"), columns, rows);
-      return { kind: "file_source", name, path, timestampField: "event_timestamp", description: "", tags: {}, ...extra };
+      return {
+        kind: "file_source",
+        name,
+        path,
+        timestampField: "event_timestamp",
+        description: "",
+        tags: {},
+        ...extra,
+      };
     },
     async entityFile(columns, rows) {
       const file = join(root, `entities-${++n}.parquet`);

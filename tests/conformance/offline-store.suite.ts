@@ -1,5 +1,3 @@
-import fc from "fast-check";
-import { describe, expect, it } from "vitest";
 import {
   type AppendColumn,
   FeatureCatalog,
@@ -9,12 +7,19 @@ import {
   type OfflineStore,
   type Row,
 } from "@keel/features";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
 
 /** What a suite needs around an adapter: a place to put Parquet sources and entity files. */
 export interface OfflineHarness {
   store: OfflineStore;
   /** Writes rows as Parquet where a file source named `name` reads them (a prefix) and returns it. */
-  source(name: string, columns: AppendColumn[], rows: Row[], extra?: Partial<FileSource>): Promise<FileSource>;
+  source(
+    name: string,
+    columns: AppendColumn[],
+    rows: Row[],
+    extra?: Partial<FileSource>,
+  ): Promise<FileSource>;
   /** Writes entity rows as a Parquet file and returns its path or URI. */
   entityFile(columns: AppendColumn[], rows: Row[]): Promise<string>;
   /** A fresh location the adapter may write a training set to, and a reader for it. */
@@ -25,7 +30,8 @@ export interface OfflineHarness {
 
 const T0 = Date.UTC(2026, 0, 1);
 const sec = (s: number) => new Date(T0 + s * 1000);
-const ms = (v: unknown) => (v instanceof Date ? v.getTime() : v === null || v === undefined ? null : Number(new Date(String(v))));
+const ms = (v: unknown) =>
+  v instanceof Date ? v.getTime() : v === null || v === undefined ? null : Number(new Date(String(v)));
 
 const SRC_COLS: AppendColumn[] = [
   { name: "driver_id", type: "INT64" },
@@ -72,14 +78,19 @@ function reference(entity: { k: number; t: number }, rows: SrcRow[], ttl: number
     if (best === null) best = i;
     else {
       const b = rows[best];
-      if (r.t > b.t || (r.t === b.t && (r.c ?? Number.NEGATIVE_INFINITY) > (b.c ?? Number.NEGATIVE_INFINITY))) best = i;
+      if (r.t > b.t || (r.t === b.t && (r.c ?? Number.NEGATIVE_INFINITY) > (b.c ?? Number.NEGATIVE_INFINITY)))
+        best = i;
     }
   });
   return best;
 }
 
 /** The OfflineStore contract (packages/features/src/offline/port.ts) through getHistoricalFeatures. */
-export function offlineStoreSuite(name: string, make: () => Promise<OfflineHarness>, opts: { propertyRuns?: number } = {}) {
+export function offlineStoreSuite(
+  name: string,
+  make: () => Promise<OfflineHarness>,
+  opts: { propertyRuns?: number } = {},
+) {
   describe(`OfflineStore conformance: ${name}`, () => {
     let h: OfflineHarness;
     let srcN = 0;
@@ -87,7 +98,13 @@ export function offlineStoreSuite(name: string, make: () => Promise<OfflineHarne
       h.source(
         `src${++srcN}`,
         SRC_COLS,
-        rows.map((r, i) => ({ driver_id: r.k, event_timestamp: sec(r.t), created: r.c === null ? null : sec(r.c), rate: i + 0.5, trips: i })),
+        rows.map((r, i) => ({
+          driver_id: r.k,
+          event_timestamp: sec(r.t),
+          created: r.c === null ? null : sec(r.c),
+          rate: i + 0.5,
+          trips: i,
+        })),
         { createdTimestampColumn: "created", ...extra },
       );
 
@@ -114,13 +131,24 @@ export function offlineStoreSuite(name: string, make: () => Promise<OfflineHarne
           async (rowsA, rowsB, ents, ttlA, ttlB) => {
             const sources = [await putSource(rowsA), await putSource(rowsB)];
             const catalog = new FeatureCatalog(repo(sources, [ttlA, ttlB]));
-            const entities = ents.map((e, i) => ({ driver_id: e.k, event_timestamp: sec(e.t), label: `row${i}` }));
+            const entities = ents.map((e, i) => ({
+              driver_id: e.k,
+              event_timestamp: sec(e.t),
+              label: `row${i}`,
+            }));
             const res = await getHistoricalFeatures(h.store, catalog, {
               entities: { path: await h.entityFile(ENT_COLS, entities) },
               features: ["stats0:trips", "stats0:rate", "stats1:trips"],
               fullFeatureNames: true,
             });
-            expect(res.columns).toEqual(["driver_id", "event_timestamp", "label", "stats0__trips", "stats0__rate", "stats1__trips"]);
+            expect(res.columns).toEqual([
+              "driver_id",
+              "event_timestamp",
+              "label",
+              "stats0__trips",
+              "stats0__rate",
+              "stats1__trips",
+            ]);
             expect(res.rows?.map((r) => r.label)).toEqual(entities.map((e) => e.label));
             ents.forEach((e, i) => {
               const got = res.rows?.[i] as Row;
@@ -171,7 +199,9 @@ export function offlineStoreSuite(name: string, make: () => Promise<OfflineHarne
         entities: { rows: [{ driver_id: 1, event_timestamp: sec(11).toISOString(), extra: "x" }] },
         features: ["stats0:trips"],
       });
-      expect(res.rows?.map((r) => [r.extra, r.trips, ms(r.event_timestamp)])).toEqual([["x", 0, sec(11).getTime()]]);
+      expect(res.rows?.map((r) => [r.extra, r.trips, ms(r.event_timestamp)])).toEqual([
+        ["x", 0, sec(11).getTime()],
+      ]);
     });
 
     it("rejects bad input naming the problem, writing nothing", async () => {
@@ -193,13 +223,22 @@ export function offlineStoreSuite(name: string, make: () => Promise<OfflineHarne
         ],
         [{ driver_id: "1", event_timestamp: sec(1) }],
       );
-      await fails({ entities: { path: strKey }, features: ["stats0:rate"] }, /entity column 'driver_id' is .* int64/i);
-      const thin = await h.source("thin", SRC_COLS.filter((c) => c.name !== "trips"), [
-        { driver_id: 1, event_timestamp: sec(1), created: null, rate: 1 },
-      ]);
+      await fails(
+        { entities: { path: strKey }, features: ["stats0:rate"] },
+        /entity column 'driver_id' is .* int64/i,
+      );
+      const thin = await h.source(
+        "thin",
+        SRC_COLS.filter((c) => c.name !== "trips"),
+        [{ driver_id: 1, event_timestamp: sec(1), created: null, rate: 1 }],
+      );
       const thinCatalog = new FeatureCatalog(repo([thin], [0]));
       await expect(
-        getHistoricalFeatures(h.store, thinCatalog, { entities: { path: good }, features: ["stats0:rate"], outPath: out }),
+        getHistoricalFeatures(h.store, thinCatalog, {
+          entities: { path: good },
+          features: ["stats0:rate"],
+          outPath: out,
+        }),
       ).rejects.toThrow(/source 'thin' has no column 'trips'/);
       expect(await h.readOut(out)).toBeUndefined();
     });
@@ -222,21 +261,34 @@ export function offlineStoreSuite(name: string, make: () => Promise<OfflineHarne
       const chunks: Row[][] = [];
       for await (const c of h.store.latestRows(src, spec, 1)) chunks.push(c);
       expect(chunks.every((c) => c.length === 1)).toBe(true);
-      const byKey = Object.fromEntries(chunks.flat().map((r) => [Number(r.driver_id), [r.trips, ms(r.keel_ts)]]));
+      const byKey = Object.fromEntries(
+        chunks.flat().map((r) => [Number(r.driver_id), [r.trips, ms(r.keel_ts)]]),
+      );
       expect(byKey).toEqual({ 1: [2, sec(30).getTime()], 2: [3, sec(5).getTime()] });
       const later: Row[] = [];
-      for await (const c of h.store.latestRows(src, { ...spec, startMs: sec(10).getTime(), endMs: sec(60).getTime() }, 100))
+      for await (const c of h.store.latestRows(
+        src,
+        { ...spec, startMs: sec(10).getTime(), endMs: sec(60).getTime() },
+        100,
+      ))
         later.push(...c);
       expect(later.map((r) => Number(r.driver_id)).sort()).toEqual([1, 3]);
     });
 
     it("appends pushed rows as a new file the source then reads", async () => {
       const src = await putSource([{ k: 9, t: 1, c: null }]);
-      await h.store.append(src, SRC_COLS, [{ driver_id: 9, event_timestamp: sec(2), created: null, rate: 7.5, trips: 70 }]);
+      await h.store.append(src, SRC_COLS, [
+        { driver_id: 9, event_timestamp: sec(2), created: null, rate: 7.5, trips: 70 },
+      ]);
       const rows: Row[] = [];
       for await (const c of h.store.latestRows(
         src,
-        { joinKeys: ["driver_id"], timestampField: "event_timestamp", features: ["trips"], endMs: sec(100).getTime() },
+        {
+          joinKeys: ["driver_id"],
+          timestampField: "event_timestamp",
+          features: ["trips"],
+          endMs: sec(100).getTime(),
+        },
         10,
       ))
         rows.push(...c);

@@ -6,7 +6,8 @@ import { onlineStoreSuite } from "./online-store.suite";
 /** Started by tests/setup/cassandra.ts; its absence is a broken setup, not a reason to skip. */
 function contactPoint(): string {
   const cp = process.env[CQL_ENV];
-  if (!cp) throw new Error(`${CQL_ENV} is not set: tests/setup/cassandra.ts did not start the Cassandra node`);
+  if (!cp)
+    throw new Error(`${CQL_ENV} is not set: tests/setup/cassandra.ts did not start the Cassandra node`);
   return cp;
 }
 
@@ -30,7 +31,11 @@ it("negotiates the protocol version itself and reads what v3 wrote", async () =>
   try {
     await store.ensureSchema();
     const k = JSON.stringify(["negotiated"]);
-    await store.write({ name: "negotiation", ttlSeconds: 0 }, [{ entityKey: k, eventTs: 1, createdTs: 0, values: { a: 1 } }], 2);
+    await store.write(
+      { name: "negotiation", ttlSeconds: 0 },
+      [{ entityKey: k, eventTs: 1, createdTs: 0, values: { a: 1 } }],
+      2,
+    );
     expect((await store.read("negotiation", [k]))[0]?.values).toEqual({ a: 1 });
   } finally {
     await close();

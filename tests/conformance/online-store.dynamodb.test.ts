@@ -4,7 +4,11 @@ import { onlineStoreSuite } from "./online-store.suite";
 
 onlineStoreSuite("DynamoDB on dynalite", async () => {
   const server = await startDynalite();
-  const store = new DynamoDbOnlineStore({ table: "keel-online", endpoint: server.endpoint, manageTable: true });
+  const store = new DynamoDbOnlineStore({
+    table: "keel-online",
+    endpoint: server.endpoint,
+    manageTable: true,
+  });
   return {
     store,
     close: async () => {

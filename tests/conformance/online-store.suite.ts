@@ -1,12 +1,15 @@
+import { encodeEntityKey, type OnlineStore, type OnlineWrite } from "@keel/features";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { encodeEntityKey, type OnlineStore, type OnlineWrite } from "@keel/features";
 
 const T0 = Date.UTC(2026, 0, 1);
 const NOW = T0 + 10 * 86_400_000;
 let seq = 0;
 /** A view name no other test uses, so tests share one store without seeing each other. */
-const freshView = (ttlSeconds = 0) => ({ name: `v${++seq}_${Math.random().toString(36).slice(2, 8)}`, ttlSeconds });
+const freshView = (ttlSeconds = 0) => ({
+  name: `v${++seq}_${Math.random().toString(36).slice(2, 8)}`,
+  ttlSeconds,
+});
 const key = (...v: Array<string | number>) => encodeEntityKey(v);
 const row = (k: string, eventTs: number, values: OnlineWrite["values"], createdTs = 0): OnlineWrite => ({
   entityKey: k,
@@ -16,7 +19,10 @@ const row = (k: string, eventTs: number, values: OnlineWrite["values"], createdT
 });
 
 /** The OnlineStore contract (packages/features/src/online/port.ts), run against every adapter. */
-export function onlineStoreSuite(name: string, make: () => Promise<{ store: OnlineStore; close: () => Promise<void> }>) {
+export function onlineStoreSuite(
+  name: string,
+  make: () => Promise<{ store: OnlineStore; close: () => Promise<void> }>,
+) {
   describe(`OnlineStore conformance: ${name}`, () => {
     let store: OnlineStore;
     let close: () => Promise<void>;
@@ -46,7 +52,14 @@ export function onlineStoreSuite(name: string, make: () => Promise<{ store: Onli
 
     it("keeps every value type the feature store uses", async () => {
       const v = freshView();
-      const values = { i: -42, f: 0.125, s: "é ünïcode \"quoted\"", t: true, n: null, ts: "2026-01-01T00:00:00.000Z" };
+      const values = {
+        i: -42,
+        f: 0.125,
+        s: 'é ünïcode "quoted"',
+        t: true,
+        n: null,
+        ts: "2026-01-01T00:00:00.000Z",
+      };
       await store.write(v, [row(key("a|b", "c"), T0, values)], NOW);
       expect((await store.read(v.name, [key("a|b", "c")]))[0]?.values).toEqual(values);
       expect(await store.read(v.name, [key("a", "b|c")])).toEqual([undefined]);
@@ -57,14 +70,21 @@ export function onlineStoreSuite(name: string, make: () => Promise<{ store: Onli
       await store.write(v, [row(key(7), T0 + 5000, { a: "new" })], NOW);
       await store.write(v, [row(key(7), T0 + 1000, { a: "old" })], NOW);
       await store.write(v, [row(key(7), T0 + 5000, { a: "new" })], NOW);
-      expect((await store.read(v.name, [key(7)]))[0]).toMatchObject({ eventTs: T0 + 5000, values: { a: "new" } });
+      expect((await store.read(v.name, [key(7)]))[0]).toMatchObject({
+        eventTs: T0 + 5000,
+        values: { a: "new" },
+      });
     });
 
     it("within one call, the latest row per entity wins whatever the order", async () => {
       const v = freshView();
       const r = await store.write(
         v,
-        [row(key(1), T0 + 3000, { a: 3 }), row(key(1), T0 + 9000, { a: 9 }), row(key(1), T0 + 1000, { a: 1 })],
+        [
+          row(key(1), T0 + 3000, { a: 3 }),
+          row(key(1), T0 + 9000, { a: 9 }),
+          row(key(1), T0 + 1000, { a: 1 }),
+        ],
         NOW,
       );
       expect(r).toEqual({ written: 1, skipped: 2 });
@@ -74,11 +94,14 @@ export function onlineStoreSuite(name: string, make: () => Promise<{ store: Onli
     it("converges to the latest event per entity under any order and batching (property)", async () => {
       await fc.assert(
         fc.asyncProperty(
-          fc.uniqueArray(fc.record({ k: fc.integer({ min: 0, max: 4 }), t: fc.integer({ min: 0, max: 10_000 }) }), {
-            minLength: 1,
-            maxLength: 30,
-            selector: (x) => x.t,
-          }),
+          fc.uniqueArray(
+            fc.record({ k: fc.integer({ min: 0, max: 4 }), t: fc.integer({ min: 0, max: 10_000 }) }),
+            {
+              minLength: 1,
+              maxLength: 30,
+              selector: (x) => x.t,
+            },
+          ),
           fc.integer({ min: 1, max: 7 }),
           async (events, batch) => {
             const v = freshView();
@@ -87,7 +110,10 @@ export function onlineStoreSuite(name: string, make: () => Promise<{ store: Onli
               await store.write(v, part, NOW);
             }
             const keys = [0, 1, 2, 3, 4];
-            const got = await store.read(v.name, keys.map((k) => key(k)));
+            const got = await store.read(
+              v.name,
+              keys.map((k) => key(k)),
+            );
             keys.forEach((k, i) => {
               const mine = events.filter((e) => e.k === k);
               const want = mine.length ? Math.max(...mine.map((e) => e.t)) : undefined;
@@ -110,7 +136,11 @@ export function onlineStoreSuite(name: string, make: () => Promise<{ store: Onli
 
     it("skips rows already past the view's ttl and keeps fresh ones", async () => {
       const v = freshView(3600);
-      const r = await store.write(v, [row(key(1), NOW - 7200_000, { a: 1 }), row(key(2), NOW - 60_000, { a: 2 })], NOW);
+      const r = await store.write(
+        v,
+        [row(key(1), NOW - 7200_000, { a: 1 }), row(key(2), NOW - 60_000, { a: 2 })],
+        NOW,
+      );
       expect(r).toEqual({ written: 1, skipped: 1 });
       const got = await store.read(v.name, [key(1), key(2)]);
       expect(got[0]).toBeUndefined();
@@ -120,7 +150,11 @@ export function onlineStoreSuite(name: string, make: () => Promise<{ store: Onli
     it("reads hundreds of entities in one call", async () => {
       const v = freshView();
       const keys = Array.from({ length: 250 }, (_, i) => key(`e${i}`));
-      await store.write(v, keys.map((k, i) => row(k, T0 + i, { i })), NOW);
+      await store.write(
+        v,
+        keys.map((k, i) => row(k, T0 + i, { i })),
+        NOW,
+      );
       const got = await store.read(v.name, [...keys].reverse());
       expect(got.map((g) => g?.values.i)).toEqual(keys.map((_, i) => 249 - i));
     });

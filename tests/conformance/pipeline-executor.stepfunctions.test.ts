@@ -8,7 +8,11 @@ let requests: RecordedRequest[] = [];
 
 pipelineExecutorSuite("Step Functions (client-sfn against a stand-in)", async (pipelines) => {
   const machines = localMachines(pipelines);
-  const fake = fakeStepFunctions({ stage: "conf", machines: (p) => machines.get(p), names: pipelines.map((p) => p.name) });
+  const fake = fakeStepFunctions({
+    stage: "conf",
+    machines: (p) => machines.get(p),
+    names: pipelines.map((p) => p.name),
+  });
   requests = fake.requests;
   return {
     executor: new StepFunctionsPipelineExecutor({ client: fake.client, stage: "conf", pollMs: 10 }),
@@ -24,7 +28,9 @@ it("sends Step Functions the request shapes its API defines", () => {
     name: "ok-1",
     input: JSON.stringify({ params: { n: 4 } }),
   });
-  expect(by("DescribeExecution")[0]).toEqual({ executionArn: "arn:aws:states:us-east-1:123456789012:execution:keel-conf-conf-ok:ok-1" });
+  expect(by("DescribeExecution")[0]).toEqual({
+    executionArn: "arn:aws:states:us-east-1:123456789012:execution:keel-conf-conf-ok:ok-1",
+  });
   expect(by("GetExecutionHistory")[0]).toEqual({
     executionArn: "arn:aws:states:us-east-1:123456789012:execution:keel-conf-conf-ok:ok-1",
     maxResults: 1000,

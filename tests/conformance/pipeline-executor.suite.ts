@@ -1,4 +1,10 @@
-import { definePipeline, type ExecutionEvent, type PipelineDefinition, type PipelineExecutor, StepFailure } from "@keel/pipelines";
+import {
+  definePipeline,
+  type ExecutionEvent,
+  type PipelineDefinition,
+  type PipelineExecutor,
+  StepFailure,
+} from "@keel/pipelines";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 
@@ -20,7 +26,12 @@ export const CONFORMANCE_PIPELINES: PipelineDefinition[] = [
     params: z.object({ n: z.number().default(1) }),
     steps: [
       { name: "a", kind: "lambda", handler: (ctx) => ({ n: ctx.params.n + 1 }) },
-      { name: "b", kind: "lambda", dependsOn: ["a"], handler: (ctx) => ({ n: (ctx.inputs.a as { n: number }).n * 10 }) },
+      {
+        name: "b",
+        kind: "lambda",
+        dependsOn: ["a"],
+        handler: (ctx) => ({ n: (ctx.inputs.a as { n: number }).n * 10 }),
+      },
       {
         name: "m",
         kind: "map",
@@ -30,7 +41,8 @@ export const CONFORMANCE_PIPELINES: PipelineDefinition[] = [
         run: {
           kind: "lambda",
           handler: (ctx) => {
-            if (ctx.index === 1 && gate.attempts++ === 0) throw new StepFailure("Keel.Flaky", "first attempt of element 1 fails");
+            if (ctx.index === 1 && gate.attempts++ === 0)
+              throw new StepFailure("Keel.Flaky", "first attempt of element 1 fails");
             return { twice: (ctx.item as number) * 2 };
           },
         },
@@ -41,12 +53,24 @@ export const CONFORMANCE_PIPELINES: PipelineDefinition[] = [
   definePipeline({
     name: "conf-fail",
     params: z.object({}),
-    steps: [{ name: "boom", kind: "lambda", handler: () => Promise.reject(new StepFailure("Keel.Boom", "the step exploded")) }],
+    steps: [
+      {
+        name: "boom",
+        kind: "lambda",
+        handler: () => Promise.reject(new StepFailure("Keel.Boom", "the step exploded")),
+      },
+    ],
   }),
   definePipeline({
     name: "conf-slow",
     params: z.object({}),
-    steps: [{ name: "wait", kind: "lambda", handler: () => new Promise((resolve) => (gate.release = () => resolve({ released: true }))) }],
+    steps: [
+      {
+        name: "wait",
+        kind: "lambda",
+        handler: () => new Promise((resolve) => (gate.release = () => resolve({ released: true }))),
+      },
+    ],
   }),
 ];
 
@@ -60,7 +84,10 @@ async function finish(executor: PipelineExecutor, id: string): Promise<Execution
   throw new Error(`execution ${id} did not finish`);
 }
 
-export function pipelineExecutorSuite(name: string, factory: (pipelines: PipelineDefinition[]) => Promise<ExecutorUnderTest>) {
+export function pipelineExecutorSuite(
+  name: string,
+  factory: (pipelines: PipelineDefinition[]) => Promise<ExecutorUnderTest>,
+) {
   describe(`PipelineExecutor conformance: ${name}`, () => {
     let ut: ExecutorUnderTest;
     beforeAll(async () => {
@@ -69,21 +96,33 @@ export function pipelineExecutorSuite(name: string, factory: (pipelines: Pipelin
     afterAll(async () => ut?.close());
 
     it("runs an execution to SUCCEEDED with gap-free, ordered history and the final output", async () => {
-      const { executionId } = await ut.executor.start({ pipeline: "conf-ok", name: "ok-1", input: { params: { n: 4 } } });
+      const { executionId } = await ut.executor.start({
+        pipeline: "conf-ok",
+        name: "ok-1",
+        input: { params: { n: 4 } },
+      });
       const events = await finish(ut.executor, executionId);
       expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
       expect(events[0].type).toBe("ExecutionStarted");
       expect(events.at(-1)?.type).toBe("ExecutionSucceeded");
-      const at = (type: string, state: string) => events.findIndex((e) => e.type === type && e.state === state);
+      const at = (type: string, state: string) =>
+        events.findIndex((e) => e.type === type && e.state === state);
       expect(at("StateExited", "a")).toBeGreaterThan(at("StateEntered", "a"));
       expect(at("StateEntered", "b")).toBeGreaterThan(at("StateExited", "a"));
       const d = await ut.executor.describe(executionId);
       expect(d).toMatchObject({ status: "SUCCEEDED", pipeline: "conf-ok", name: "ok-1" });
-      expect(d.output).toMatchObject({ runId: "ok-1", steps: { a: { n: 5 }, b: { n: 50 }, m: { results: [{ twice: 2 }, { twice: 4 }, { twice: 6 }] } } });
+      expect(d.output).toMatchObject({
+        runId: "ok-1",
+        steps: { a: { n: 5 }, b: { n: 50 }, m: { results: [{ twice: 2 }, { twice: 4 }, { twice: 6 }] } },
+      });
     });
 
     it("reports retries with the state and map element they happened in", async () => {
-      const { executionId } = await ut.executor.start({ pipeline: "conf-ok", name: "ok-1", input: { params: { n: 4 } } });
+      const { executionId } = await ut.executor.start({
+        pipeline: "conf-ok",
+        name: "ok-1",
+        input: { params: { n: 4 } },
+      });
       const events = await ut.executor.history(executionId);
       const retried = events.filter((e) => e.type === "StateRetried");
       expect(retried).toEqual([expect.objectContaining({ state: "m.item", index: 1, attempt: 1 })]);
@@ -92,10 +131,16 @@ export function pipelineExecutorSuite(name: string, factory: (pipelines: Pipelin
     });
 
     it("is idempotent on the execution name, and refuses the name with another input", async () => {
-      const again = await ut.executor.start({ pipeline: "conf-ok", name: "ok-1", input: { params: { n: 4 } } });
+      const again = await ut.executor.start({
+        pipeline: "conf-ok",
+        name: "ok-1",
+        input: { params: { n: 4 } },
+      });
       const first = await ut.executor.describe(again.executionId);
       expect(first.name).toBe("ok-1");
-      await expect(ut.executor.start({ pipeline: "conf-ok", name: "ok-1", input: { params: { n: 5 } } })).rejects.toMatchObject({
+      await expect(
+        ut.executor.start({ pipeline: "conf-ok", name: "ok-1", input: { params: { n: 5 } } }),
+      ).rejects.toMatchObject({
         code: "RESOURCE_ALREADY_EXISTS",
       });
     });
@@ -104,7 +149,10 @@ export function pipelineExecutorSuite(name: string, factory: (pipelines: Pipelin
       const { executionId } = await ut.executor.start({ pipeline: "conf-fail", name: "fail-1", input: {} });
       const events = await finish(ut.executor, executionId);
       expect(events.at(-1)).toMatchObject({ type: "ExecutionFailed", error: "Keel.Boom" });
-      expect(events.find((e) => e.type === "StateFailed")).toMatchObject({ state: "boom", error: "Keel.Boom" });
+      expect(events.find((e) => e.type === "StateFailed")).toMatchObject({
+        state: "boom",
+        error: "Keel.Boom",
+      });
       const d = await ut.executor.describe(executionId);
       expect(d.status).toBe("FAILED");
       expect(d.error).toBe("Keel.Boom");
@@ -127,8 +175,12 @@ export function pipelineExecutorSuite(name: string, factory: (pipelines: Pipelin
 
     it("answers RESOURCE_DOES_NOT_EXIST for unknown executions and pipelines", async () => {
       const { executionId } = await ut.executor.start({ pipeline: "conf-fail", name: "fail-2", input: {} });
-      await expect(ut.executor.describe(`${executionId}x`)).rejects.toMatchObject({ code: "RESOURCE_DOES_NOT_EXIST" });
-      await expect(ut.executor.start({ pipeline: "nope", name: "x", input: {} })).rejects.toMatchObject({ code: "RESOURCE_DOES_NOT_EXIST" });
+      await expect(ut.executor.describe(`${executionId}x`)).rejects.toMatchObject({
+        code: "RESOURCE_DOES_NOT_EXIST",
+      });
+      await expect(ut.executor.start({ pipeline: "nope", name: "x", input: {} })).rejects.toMatchObject({
+        code: "RESOURCE_DOES_NOT_EXIST",
+      });
     });
   });
 }

@@ -32,7 +32,11 @@ describe("feature store over HTTP", () => {
     const first = await p.call("POST", "/api/v1/features/apply", { definitions });
     expect(first.status).toBe(200);
     expect(first.json.version).toBe(1);
-    expect(first.json.diff.map((d: { kind: string; name: string; change: string }) => `${d.change} ${d.kind}/${d.name}`)).toEqual([
+    expect(
+      first.json.diff.map(
+        (d: { kind: string; name: string; change: string }) => `${d.change} ${d.kind}/${d.name}`,
+      ),
+    ).toEqual([
       "added entity/customer",
       "added entity/driver",
       "added feature_service/driver_activity",
@@ -49,7 +53,14 @@ describe("feature store over HTTP", () => {
     changed.featureViews![0].ttlSeconds = 7200;
     const dry = await p.call("POST", "/api/v1/features/apply", { definitions: changed, dry_run: true });
     expect(dry.json).toMatchObject({ version: 1, changed: false });
-    expect(dry.json.diff).toEqual([{ kind: "feature_view", name: changed.featureViews![0].name, change: "changed", fields: ["ttlSeconds"] }]);
+    expect(dry.json.diff).toEqual([
+      {
+        kind: "feature_view",
+        name: changed.featureViews![0].name,
+        change: "changed",
+        fields: ["ttlSeconds"],
+      },
+    ]);
     expect((await p.call("GET", "/api/v1/features/definitions")).json.version).toBe(1);
 
     const events = await p.platform.deps.audit.list({ action: "features.apply" });
@@ -59,21 +70,32 @@ describe("feature store over HTTP", () => {
 
   it("lists and describes what is registered", async () => {
     const all = await p.call("GET", "/api/v1/features/definitions");
-    expect(all.json.featureViews.map((v: { name: string }) => v.name).sort()).toEqual(["customer_profile", "driver_hourly_stats"]);
+    expect(all.json.featureViews.map((v: { name: string }) => v.name).sort()).toEqual([
+      "customer_profile",
+      "driver_hourly_stats",
+    ]);
     const one = await p.call("GET", "/api/v1/features/definitions/driver_hourly_stats");
-    expect(one.json.definitions[0]).toMatchObject({ kind: "feature_view", owner: "risk-ml@bank.example", tags: { team: "risk" } });
+    expect(one.json.definitions[0]).toMatchObject({
+      kind: "feature_view",
+      owner: "risk-ml@bank.example",
+      tags: { team: "risk" },
+    });
     expect((await p.call("GET", "/api/v1/features/definitions/nope")).status).toBe(404);
   });
 
   it("refuses definitions whose source lacks a declared column, registering nothing", async () => {
     const bad = structuredClone(definitions);
-    bad.featureViews!.find((v) => v.name === "customer_profile")!.schema!.push({ name: "income", dtype: "float64" });
+    bad
+      .featureViews!.find((v) => v.name === "customer_profile")!
+      .schema!.push({ name: "income", dtype: "float64" });
     const r = await p.call("POST", "/api/v1/features/apply", { definitions: bad });
     expect(r.status).toBe(400);
     expect(r.json.message).toMatch(/source 'customer_source' has no column 'income'/);
     const dangling = structuredClone(definitions);
     dangling.featureViews![0].entities = ["merchant"];
-    expect((await p.call("POST", "/api/v1/features/apply", { definitions: dangling })).json.message).toMatch(/unknown entity 'merchant'/);
+    expect((await p.call("POST", "/api/v1/features/apply", { definitions: dangling })).json.message).toMatch(
+      /unknown entity 'merchant'/,
+    );
     expect((await p.call("GET", "/api/v1/features/definitions")).json.version).toBe(1);
   });
 
@@ -82,7 +104,13 @@ describe("feature store over HTTP", () => {
     expect(m.status).toBe(200);
     const byView = Object.fromEntries(m.json.views.map((v: { view: string }) => [v.view, v]));
     // driver: 3 entities read, 1003's only row is past the ttl and is not loaded.
-    expect(byView.driver_hourly_stats).toMatchObject({ rowsRead: 3, written: 2, skipped: 1, startMs: null, done: true });
+    expect(byView.driver_hourly_stats).toMatchObject({
+      rowsRead: 3,
+      written: 2,
+      skipped: 1,
+      startMs: null,
+      done: true,
+    });
     expect(byView.customer_profile).toMatchObject({ rowsRead: 2, written: 2 });
 
     const r = await online({
@@ -90,7 +118,13 @@ describe("feature store over HTTP", () => {
       entities: { driver_id: [1001, 1002, 1003, 9999], customer_id: ["c1", "c2", "c1", "zz"] },
     });
     expect(r.status).toBe(200);
-    expect(r.json.metadata.feature_names).toEqual(["driver_id", "customer_id", "conv_rate", "acc_rate", "segment"]);
+    expect(r.json.metadata.feature_names).toEqual([
+      "driver_id",
+      "customer_id",
+      "conv_rate",
+      "acc_rate",
+      "segment",
+    ]);
     const [ids, , conv, acc, segment] = r.json.results;
     expect(ids).toEqual({
       values: [1001, 1002, 1003, 9999],
@@ -100,14 +134,20 @@ describe("feature store over HTTP", () => {
     // 1001: the latest event wins and, at equal event times, the latest created.
     expect(conv.values).toEqual([0.25, 0.5, null, null]);
     expect(conv.statuses).toEqual(["PRESENT", "PRESENT", "NOT_FOUND", "NOT_FOUND"]);
-    expect(conv.event_timestamps[0]).toBe(new Date(Math.floor((now - 2 * 3_600_000) / 1000) * 1000).toISOString().replace(".000Z", "Z"));
+    expect(conv.event_timestamps[0]).toBe(
+      new Date(Math.floor((now - 2 * 3_600_000) / 1000) * 1000).toISOString().replace(".000Z", "Z"),
+    );
     expect(acc.statuses).toEqual(["PRESENT", "NULL_VALUE", "NOT_FOUND", "NOT_FOUND"]);
     expect(segment.values).toEqual(["gold", null, "gold", null]);
     expect(segment.statuses).toEqual(["PRESENT", "NULL_VALUE", "PRESENT", "NOT_FOUND"]);
   });
 
   it("serves a feature service with full feature names", async () => {
-    const r = await online({ feature_service: "driver_activity", entities: { driver_id: [1002] }, full_feature_names: true });
+    const r = await online({
+      feature_service: "driver_activity",
+      entities: { driver_id: [1002] },
+      full_feature_names: true,
+    });
     expect(r.json.metadata.feature_names).toEqual([
       "driver_id",
       "driver_hourly_stats__conv_rate",
@@ -119,14 +159,26 @@ describe("feature store over HTTP", () => {
   it("answers bad online requests with 4xx naming the problem", async () => {
     const unknownView = await online({ features: ["nope:x"], entities: { driver_id: [1] } });
     expect([unknownView.status, unknownView.json.error_code]).toEqual([404, "RESOURCE_DOES_NOT_EXIST"]);
-    const unknownFeature = await online({ features: ["driver_hourly_stats:nope"], entities: { driver_id: [1] } });
+    const unknownFeature = await online({
+      features: ["driver_hourly_stats:nope"],
+      entities: { driver_id: [1] },
+    });
     expect(unknownFeature.json.message).toMatch(/no feature 'nope'/);
-    const wrongType = await online({ features: ["driver_hourly_stats:conv_rate"], entities: { driver_id: ["1001"] } });
+    const wrongType = await online({
+      features: ["driver_hourly_stats:conv_rate"],
+      entities: { driver_id: ["1001"] },
+    });
     expect(wrongType.status).toBe(400);
     expect(wrongType.json.message).toMatch(/join key 'driver_id' must be an int64, got string "1001"/);
-    const missingKey = await online({ features: ["driver_hourly_stats:conv_rate"], entities: { customer_id: ["c1"] } });
+    const missingKey = await online({
+      features: ["driver_hourly_stats:conv_rate"],
+      entities: { customer_id: ["c1"] },
+    });
     expect(missingKey.json.message).toMatch(/missing join key 'driver_id'/);
-    const ragged = await online({ features: ["driver_hourly_stats:conv_rate"], entities: { driver_id: [1], customer_id: ["a", "b"] } });
+    const ragged = await online({
+      features: ["driver_hourly_stats:conv_rate"],
+      entities: { driver_id: [1], customer_id: ["a", "b"] },
+    });
     expect(ragged.status).toBe(400);
     expect((await online({ entities: { driver_id: [1] } })).json.message).toMatch(/no features requested/);
   });
@@ -170,11 +222,19 @@ describe("feature store over HTTP", () => {
     const bad = await p.call("POST", "/api/v1/features/push", base);
     expect(bad.status).toBe(400);
     expect(bad.json.message).toMatch(/feature 'conv_rate' must be float64, got string "high"/);
-    const noTs = await p.call("POST", "/api/v1/features/push", { ...base, df: { ...base.df, event_timestamp: undefined } });
+    const noTs = await p.call("POST", "/api/v1/features/push", {
+      ...base,
+      df: { ...base.df, event_timestamp: undefined },
+    });
     expect(noTs.json.message).toMatch(/missing column 'event_timestamp'/);
-    const extra = await p.call("POST", "/api/v1/features/push", { ...base, df: { ...base.df, bogus: [1, 2] } });
+    const extra = await p.call("POST", "/api/v1/features/push", {
+      ...base,
+      df: { ...base.df, bogus: [1, 2] },
+    });
     expect(extra.json.message).toMatch(/column 'bogus' is not in push source/);
-    expect((await p.call("POST", "/api/v1/features/push", { ...base, push_source_name: "nope" })).status).toBe(404);
+    expect(
+      (await p.call("POST", "/api/v1/features/push", { ...base, push_source_name: "nope" })).status,
+    ).toBe(404);
     expect(driverFiles()).toEqual(filesBefore);
     const r = await online({ features: ["driver_hourly_stats:conv_rate"], entities: { driver_id: [1001] } });
     expect(r.json.results[1].values).toEqual([0.25]);
@@ -194,7 +254,13 @@ describe("feature store over HTTP", () => {
     });
     expect(r.status).toBe(200);
     expect(r.json.columns).toEqual(["driver_id", "event_timestamp", "label", "conv_rate", "avg_daily_trips"]);
-    expect(r.json.rows.map((x: { conv_rate: number | null }) => x.conv_rate)).toEqual([0.1, 0.25, 0.11, 0.99, null]);
+    expect(r.json.rows.map((x: { conv_rate: number | null }) => x.conv_rate)).toEqual([
+      0.1,
+      0.25,
+      0.11,
+      0.99,
+      null,
+    ]);
     const noTs = await p.call("POST", "/api/v1/features/historical", {
       entity_rows: [{ driver_id: 1001 }],
       features: ["driver_hourly_stats:conv_rate"],
@@ -203,7 +269,10 @@ describe("feature store over HTTP", () => {
   });
 
   it("materializes incrementally from the watermark, idempotently", async () => {
-    const r = await p.call("POST", "/api/v1/features/materialize", { incremental: true, views: ["driver_hourly_stats"] });
+    const r = await p.call("POST", "/api/v1/features/materialize", {
+      incremental: true,
+      views: ["driver_hourly_stats"],
+    });
     expect(r.json.views).toHaveLength(1);
     const v = r.json.views[0];
     expect(v.startMs).toBeGreaterThanOrEqual(now);
@@ -211,7 +280,10 @@ describe("feature store over HTTP", () => {
     expect(v.rowsRead).toBe(0);
     const full = await p.call("POST", "/api/v1/features/materialize", { views: ["driver_hourly_stats"] });
     expect(full.json.views[0].rowsRead).toBe(3);
-    const after = await online({ features: ["driver_hourly_stats:conv_rate"], entities: { driver_id: [1002] } });
+    const after = await online({
+      features: ["driver_hourly_stats:conv_rate"],
+      entities: { driver_id: [1002] },
+    });
     expect(after.json.results[1].values).toEqual([0.99]);
   });
 });

@@ -11,7 +11,9 @@ const run = promisify(execFile);
 const KEEL = resolve(import.meta.dirname, "../../packages/cli/bin/keel.mjs");
 const keel = async (...args: string[]) => {
   try {
-    const r = await run(process.execPath, [KEEL, ...args], { env: { ...process.env, KEEL_LOG_LEVEL: "silent" } });
+    const r = await run(process.execPath, [KEEL, ...args], {
+      env: { ...process.env, KEEL_LOG_LEVEL: "silent" },
+    });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -54,8 +56,16 @@ describe("keel features (CLI)", () => {
     );
     const out = join(work, "training.parquet");
     const r = await keel(
-      "features", "historical", "--entities", entities, "--features", "driver_hourly_stats:conv_rate,driver_hourly_stats:avg_daily_trips",
-      "--out", out, "--data-dir", dataDir,
+      "features",
+      "historical",
+      "--entities",
+      entities,
+      "--features",
+      "driver_hourly_stats:conv_rate,driver_hourly_stats:avg_daily_trips",
+      "--out",
+      out,
+      "--data-dir",
+      dataDir,
     );
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain("wrote 2 rows x 5 columns");
@@ -63,7 +73,18 @@ describe("keel features (CLI)", () => {
       [1, 0.1, 10],
       [0, 0.25, 25],
     ]);
-    const bad = await keel("features", "historical", "--entities", entities, "--features", "nope:x", "--out", out, "--repo", repo.dir);
+    const bad = await keel(
+      "features",
+      "historical",
+      "--entities",
+      entities,
+      "--features",
+      "nope:x",
+      "--out",
+      out,
+      "--repo",
+      repo.dir,
+    );
     expect(bad.code).toBe(1);
     expect(bad.err).toContain("unknown feature view 'nope'");
   });
@@ -74,6 +95,8 @@ describe("keel features (CLI)", () => {
     expect(r.out).toMatch(/driver_hourly_stats: 3 entities read, 2 written, 1 skipped/);
     expect(r.err).toMatch(/materializing in full/);
     const list = await keel("features", "list", "--data-dir", dataDir);
-    expect(list.out).toMatch(/feature_view\s+driver_hourly_stats\s+3 features, ttl 86400s, online, owner risk-ml@bank.example/);
+    expect(list.out).toMatch(
+      /feature_view\s+driver_hourly_stats\s+3 features, ttl 86400s, online, owner risk-ml@bank.example/,
+    );
   });
 });

@@ -72,16 +72,23 @@ describe("feature registry", () => {
       mut(r);
       return () => new FeatureCatalog(r);
     };
-    expect(bad((r) => r.featureViews![0].source = "nope")).toThrow(/unknown source 'nope'/);
-    expect(bad((r) => r.featureViews![0].schema!.push({ name: "tx_1h", dtype: "int64" }))).toThrow(/declared twice/);
+    expect(bad((r) => (r.featureViews![0].source = "nope"))).toThrow(/unknown source 'nope'/);
+    expect(bad((r) => r.featureViews![0].schema!.push({ name: "tx_1h", dtype: "int64" }))).toThrow(
+      /declared twice/,
+    );
     expect(bad((r) => (r.featureViews![0].name = "bad name"))).toThrow(/featureViews.0.name/);
-    expect(bad((r) => r.featureViews![0].schema!.push({ name: "card_id", dtype: "string" }))).toThrow(/clashes with a join key/);
+    expect(bad((r) => r.featureViews![0].schema!.push({ name: "card_id", dtype: "string" }))).toThrow(
+      /clashes with a join key/,
+    );
     expect(bad((r) => r.entities!.push(r.entities![0]))).toThrow(/entity 'card' is defined twice/);
+    expect(bad((r) => r.sources!.push({ kind: "push_source", name: "p", batchSource: "tx" }))).toThrow(
+      /must be a prefix ending in "\/"/,
+    );
     expect(
-      bad((r) => r.sources!.push({ kind: "push_source", name: "p", batchSource: "tx" })),
-    ).toThrow(/must be a prefix ending in "\/"/);
-    expect(
-      bad((r) => (r.featureServices = [{ kind: "feature_service", name: "s", features: ["card_velocity:nope"] }])),
+      bad(
+        (r) =>
+          (r.featureServices = [{ kind: "feature_service", name: "s", features: ["card_velocity:nope"] }]),
+      ),
     ).toThrow(/feature service 's': feature view 'card_velocity' has no feature 'nope'/);
   });
 });
@@ -102,14 +109,31 @@ describe("online serving statuses", () => {
   it("reports OUTSIDE_MAX_AGE for a value older than the ttl, withholding it", async () => {
     const catalog = new FeatureCatalog(repo(60));
     const t = Date.UTC(2026, 5, 1);
-    await store.write({ name: "card_velocity", ttlSeconds: 60 }, [
-      { entityKey: encodeEntityKey(["c1"]), eventTs: t, createdTs: 0, values: { tx_1h: 3, amount_1h: 99.5 } },
-    ], t);
+    await store.write(
+      { name: "card_velocity", ttlSeconds: 60 },
+      [
+        {
+          entityKey: encodeEntityKey(["c1"]),
+          eventTs: t,
+          createdTs: 0,
+          values: { tx_1h: 3, amount_1h: 99.5 },
+        },
+      ],
+      t,
+    );
     const req = { features: ["card_velocity:tx_1h"], entities: { card_id: ["c1"] } };
     const fresh = await getOnlineFeatures(store, catalog, req, t + 30_000);
-    expect(fresh.results[1]).toEqual({ values: [3], statuses: ["PRESENT"], event_timestamps: ["2026-06-01T00:00:00Z"] });
+    expect(fresh.results[1]).toEqual({
+      values: [3],
+      statuses: ["PRESENT"],
+      event_timestamps: ["2026-06-01T00:00:00Z"],
+    });
     const stale = await getOnlineFeatures(store, catalog, req, t + 61_000);
-    expect(stale.results[1]).toEqual({ values: [null], statuses: ["OUTSIDE_MAX_AGE"], event_timestamps: ["2026-06-01T00:00:00Z"] });
+    expect(stale.results[1]).toEqual({
+      values: [null],
+      statuses: ["OUTSIDE_MAX_AGE"],
+      event_timestamps: ["2026-06-01T00:00:00Z"],
+    });
     expect(onlineResponseToRows(fresh)).toEqual([{ card_id: "c1", tx_1h: 3 }]);
   });
 });

@@ -1,34 +1,54 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { Template } from "aws-cdk-lib/assertions";
 import { ENV } from "@keel/core";
+import type { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Api } from "../../stacks/Api";
 import { Features } from "../../stacks/Features";
 import { Network } from "../../stacks/Network";
+import { Serving } from "../../stacks/Serving";
 import { Storage } from "../../stacks/Storage";
-import { expectNoNagErrors, iamViolations, resourcesOf, staticImports, type Synthesized, synthStacks } from "./synth";
+import {
+  expectNoNagErrors,
+  iamViolations,
+  resourcesOf,
+  type Synthesized,
+  staticImports,
+  synthStacks,
+} from "./synth";
 
 const jwt = { issuer: "https://login.example.com/realms/keel", audience: ["keel-notebooks", "keel-cli"] };
 let out: Synthesized;
 let t: Template;
 beforeAll(async () => {
-  out = await synthStacks([Network, Storage, Features, Api], { stage: "infra-api", config: { jwt } });
+  out = await synthStacks([Network, Storage, Features, Serving, Api], {
+    stage: "infra-api",
+    config: { jwt },
+  });
   t = out.templates.Api;
 });
 
-const apiFunction = () => resourcesOf(t, "AWS::Lambda::Function").find((f) => f.Handler === "functions/api.handler");
+const apiFunction = () =>
+  resourcesOf(t, "AWS::Lambda::Function").find((f) => f.Handler === "functions/api.handler");
 
 describe("Api stack", () => {
-  it("has two HTTP APIs with exactly one catch-all route each, both to the one API function", () => {
+  it("has two HTTP APIs with exactly one catch-all route each to the one API function", () => {
     expect(resourcesOf(t, "AWS::ApiGatewayV2::Api")).toHaveLength(2);
     const routes = resourcesOf(t, "AWS::ApiGatewayV2::Route");
-    expect(routes.map((r) => r.RouteKey)).toEqual(["$default", "$default"]);
-    const integrations = resourcesOf(t, "AWS::ApiGatewayV2::Integration");
-    expect(integrations).toHaveLength(2);
-    const targets = integrations.map((i) => JSON.stringify(i.IntegrationUri));
-    expect(new Set(targets).size).toBe(1);
-    expect(targets[0]).toContain("ApiFn");
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual([
+      "$default",
+      "$default",
+      "ANY /v2/{proxy+}",
+      "ANY /v2/{proxy+}",
+    ]);
+    // Each route's integration, by target: the app takes $default, the router takes /v2.
+    const integrations = t.findResources("AWS::ApiGatewayV2::Integration");
+    const targetOf = (route: { Target: { "Fn::Join": [string, unknown[]] } }) => {
+      const id = JSON.stringify(route.Target).match(/"Ref":"([^"]+)"/)?.[1] ?? "";
+      return JSON.stringify(integrations[id]?.Properties.IntegrationUri);
+    };
+    for (const r of routes)
+      expect(targetOf(r), r.RouteKey).toContain(r.RouteKey === "$default" ? "ApiFn" : "RouterFn");
     const handlers = resourcesOf(t, "AWS::Lambda::Function").map((f) => f.Handler);
     expect(handlers.filter((h) => h === "functions/api.handler")).toHaveLength(1);
   });
@@ -45,9 +65,14 @@ describe("Api stack", () => {
   });
 
   it("guards the service API with IAM (SigV4)", () => {
-    t.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "$default", AuthorizationType: "AWS_IAM" });
-    const kinds = resourcesOf(t, "AWS::ApiGatewayV2::Route").map((r) => r.AuthorizationType).sort();
-    expect(kinds).toEqual(["AWS_IAM", "JWT"]);
+    t.hasResourceProperties("AWS::ApiGatewayV2::Route", {
+      RouteKey: "$default",
+      AuthorizationType: "AWS_IAM",
+    });
+    const kinds = resourcesOf(t, "AWS::ApiGatewayV2::Route")
+      .map((r) => r.AuthorizationType)
+      .sort();
+    expect(kinds).toEqual(["AWS_IAM", "AWS_IAM", "JWT", "JWT"]);
   });
 
   it("logs access on both APIs", () => {
@@ -58,10 +83,23 @@ describe("Api stack", () => {
 
   it("runs the Hono app on nodejs22.x arm64 in the VPC with the platform's env names", () => {
     const fn = apiFunction();
-    expect(fn).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"], TracingConfig: { Mode: "Active" } });
+    expect(fn).toMatchObject({
+      Runtime: "nodejs22.x",
+      Architectures: ["arm64"],
+      TracingConfig: { Mode: "Active" },
+    });
     expect(fn.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
     const vars = fn.Environment.Variables;
-    for (const name of [ENV.STAGE, ENV.TABLE, ENV.ARTIFACT_ROOT, ENV.ONLINE_STORE, ENV.CQL_CONTACT_POINTS, ENV.CQL_KEYSPACE, ENV.CQL_LOCAL_DC, ENV.OFFLINE_ROOT]) {
+    for (const name of [
+      ENV.STAGE,
+      ENV.TABLE,
+      ENV.ARTIFACT_ROOT,
+      ENV.ONLINE_STORE,
+      ENV.CQL_CONTACT_POINTS,
+      ENV.CQL_KEYSPACE,
+      ENV.CQL_LOCAL_DC,
+      ENV.OFFLINE_ROOT,
+    ]) {
       expect(vars, name).toHaveProperty(name);
     }
     expect(vars[ENV.STAGE]).toBe("infra-api");
@@ -75,10 +113,13 @@ describe("Api stack", () => {
     const actions = statements.flatMap((s) => [s.Action].flat());
     expect(actions).toContain("dynamodb:Query");
     expect(actions).not.toContain("dynamodb:Scan");
-    expect(actions.filter((a) => a.startsWith("dynamodb:") && /Table|Delete.*Table|Restore/.test(a))).toEqual([]);
+    expect(actions.filter((a) => a.startsWith("dynamodb:") && /Table|Delete.*Table|Restore/.test(a))).toEqual(
+      [],
+    );
     const objectGrants = statements.filter((s) => [s.Action].flat().includes("s3:GetObject"));
     expect(objectGrants.length).toBeGreaterThan(0);
-    for (const s of objectGrants) expect(JSON.stringify(s.Resource)).toMatch(/\/(artifacts|models|offline|athena-results)\/\*/);
+    for (const s of objectGrants)
+      expect(JSON.stringify(s.Resource)).toMatch(/\/(artifacts|models|offline|athena-results)\/\*/);
   });
 
   it("bundles the app without onnxruntime-node or DuckDB, and loads no absent module at cold start", () => {

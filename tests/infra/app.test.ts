@@ -14,18 +14,26 @@ beforeAll(async () => {
   t = out.templates;
 });
 
-const allResources = () => Object.values(t).flatMap((tpl) => Object.values(tpl.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>));
+const allResources = () =>
+  Object.values(t).flatMap((tpl) =>
+    Object.values(tpl.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>),
+  );
 
 describe("the prod stage", () => {
   it("synthesizes every stack, each named after the stage", () => {
-    expect(Object.keys(t).sort()).toEqual(["Api", "Features", "Monitoring", "Network", "Serving", "Storage"]);
+    expect(Object.keys(t).sort()).toEqual(["Api", "Features", "Monitoring", "Network", "Pipelines", "Serving", "Storage"]);
   });
 
   it("locks audit exports for seven years in COMPLIANCE mode and retains data on removal", () => {
     t.Storage.hasResourceProperties("AWS::S3::Bucket", {
-      ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 2557 } } },
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: "Enabled",
+        Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 2557 } },
+      },
     });
-    const data = allResources().filter((r) => ["AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Cassandra::Table"].includes(r.Type));
+    const data = allResources().filter((r) =>
+      ["AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Cassandra::Table"].includes(r.Type),
+    );
     expect(data.length).toBeGreaterThan(4);
     for (const r of data) expect(r.DeletionPolicy, r.Type).toBe("Retain");
   });
@@ -34,13 +42,23 @@ describe("the prod stage", () => {
     t.Api.hasResourceProperties("AWS::Cognito::UserPool", { MfaConfiguration: "ON" });
     t.Api.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", {
       AuthorizerType: "JWT",
-      JwtConfiguration: { Issuer: Match.anyValue(), Audience: [{ Ref: Match.stringLikeRegexp("UsersClient") }] },
+      JwtConfiguration: {
+        Issuer: Match.anyValue(),
+        Audience: [{ Ref: Match.stringLikeRegexp("UsersClient") }],
+      },
     });
   });
 
   it("routes inference to the router and everything else to the app, on both APIs", () => {
-    const routes = resourcesOf(t.Api, "AWS::ApiGatewayV2::Route").map((r) => `${r.RouteKey} ${r.AuthorizationType}`).sort();
-    expect(routes).toEqual(["$default AWS_IAM", "$default JWT", "ANY /v2/{proxy+} AWS_IAM", "ANY /v2/{proxy+} JWT"]);
+    const routes = resourcesOf(t.Api, "AWS::ApiGatewayV2::Route")
+      .map((r) => `${r.RouteKey} ${r.AuthorizationType}`)
+      .sort();
+    expect(routes).toEqual([
+      "$default AWS_IAM",
+      "$default JWT",
+      "ANY /v2/{proxy+} AWS_IAM",
+      "ANY /v2/{proxy+} JWT",
+    ]);
   });
 
   it("runs Triton on a GPU Auto Scaling group behind an internal NLB, with IMDSv2 and encrypted disks", () => {
@@ -51,12 +69,24 @@ describe("the prod stage", () => {
         BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true }) })],
       }),
     });
-    const userData = JSON.stringify(resourcesOf(t.Serving, "AWS::EC2::LaunchTemplate")[0].LaunchTemplateData.UserData);
+    const userData = JSON.stringify(
+      resourcesOf(t.Serving, "AWS::EC2::LaunchTemplate")[0].LaunchTemplateData.UserData,
+    );
     expect(userData).toContain("tritonserver --model-repository=/models");
     expect(userData).toContain("aws s3 sync");
-    t.Serving.hasResourceProperties("AWS::AutoScaling::AutoScalingGroup", { MinSize: "1", MaxSize: "8", HealthCheckType: "ELB" });
-    t.Serving.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", { Type: "network", Scheme: "internal" });
-    t.Serving.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", { Port: 8000, HealthCheckPath: "/v2/health/ready" });
+    t.Serving.hasResourceProperties("AWS::AutoScaling::AutoScalingGroup", {
+      MinSize: "1",
+      MaxSize: "8",
+      HealthCheckType: "ELB",
+    });
+    t.Serving.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", {
+      Type: "network",
+      Scheme: "internal",
+    });
+    t.Serving.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", {
+      Port: 8000,
+      HealthCheckPath: "/v2/health/ready",
+    });
   });
 
   it("scales the GPU group by target tracking on the router's in-flight requests per instance", () => {
@@ -68,7 +98,12 @@ describe("the prod stage", () => {
           Metrics: Match.arrayWith([
             Match.objectLike({
               Id: "inflight",
-              MetricStat: Match.objectLike({ Metric: Match.objectLike({ Namespace: SERVING_METRICS.namespace, MetricName: SERVING_METRICS.inFlight }) }),
+              MetricStat: Match.objectLike({
+                Metric: Match.objectLike({
+                  Namespace: SERVING_METRICS.namespace,
+                  MetricName: SERVING_METRICS.inFlight,
+                }),
+              }),
             }),
             Match.objectLike({ Id: "perInstance", ReturnData: true }),
           ]),
@@ -81,7 +116,9 @@ describe("the prod stage", () => {
     const queues = resourcesOf(t.Serving, "AWS::SQS::Queue");
     expect(queues).toHaveLength(2);
     for (const q of queues) expect(q.KmsMasterKeyId).toBeDefined();
-    t.Serving.hasResourceProperties("AWS::SQS::Queue", { RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() } });
+    t.Serving.hasResourceProperties("AWS::SQS::Queue", {
+      RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
+    });
     t.Serving.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       BatchSize: 100,
       MaximumBatchingWindowInSeconds: 5,
@@ -108,10 +145,12 @@ describe("the prod stage", () => {
       "functions/audit-export.handler",
       "functions/drift.handler",
       "functions/materialize.handler",
+      ...Array(resourcesOf(t.Pipelines, "AWS::StepFunctions::StateMachine").length).fill("functions/pipeline-step.handler"),
       "functions/router.handler",
       "functions/scoring-consumer.handler",
     ]);
-    for (const f of ours) expect(f, f.Handler).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"] });
+    for (const f of ours)
+      expect(f, f.Handler).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"] });
   });
 
   it("grants no wildcard actions and no data action on '*'", () => {

@@ -1,5 +1,5 @@
-import type { Template } from "aws-cdk-lib/assertions";
 import { ENV } from "@keel/core";
+import type { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { STACK_ENV } from "../../stacks/env";
 import { Features } from "../../stacks/Features";
@@ -9,14 +9,20 @@ import { expectNoNagErrors, iamViolations, resourcesOf, type Synthesized, synthS
 
 const scylla = {
   type: "scylla" as const,
-  contactPoints: ["node-0.aws-us-east-1.keel.clusters.scylla.cloud", "node-1.aws-us-east-1.keel.clusters.scylla.cloud"],
+  contactPoints: [
+    "node-0.aws-us-east-1.keel.clusters.scylla.cloud",
+    "node-1.aws-us-east-1.keel.clusters.scylla.cloud",
+  ],
   localDc: "AWS_US_EAST_1",
   credentialsSecretName: "keel/scylla",
 };
 let out: Synthesized;
 let t: Template;
 beforeAll(async () => {
-  out = await synthStacks([Network, Storage, Features], { stage: "infra-scylla", config: { onlineStore: scylla } });
+  out = await synthStacks([Network, Storage, Features], {
+    stage: "infra-scylla",
+    config: { onlineStore: scylla },
+  });
   t = out.templates.Features;
 });
 
@@ -28,7 +34,9 @@ describe("Features stack (ScyllaDB Cloud)", () => {
   });
 
   it("points functions at the contact points and the credentials secret, readable by them only", () => {
-    const fn = resourcesOf(t, "AWS::Lambda::Function").find((f) => f.Handler === "functions/materialize.handler");
+    const fn = resourcesOf(t, "AWS::Lambda::Function").find(
+      (f) => f.Handler === "functions/materialize.handler",
+    );
     const vars = fn.Environment.Variables;
     expect(vars[ENV.CQL_CONTACT_POINTS]).toBe(scylla.contactPoints.join(","));
     expect(vars[ENV.CQL_LOCAL_DC]).toBe(scylla.localDc);

@@ -1,6 +1,6 @@
+import { ENV } from "@keel/core";
 import type { Template } from "aws-cdk-lib/assertions";
 import { Match } from "aws-cdk-lib/assertions";
-import { ENV } from "@keel/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { STACK_ENV } from "../../stacks/env";
 import { Features, ONLINE_TABLE } from "../../stacks/Features";
@@ -11,7 +11,10 @@ import { expectNoNagErrors, iamViolations, resourcesOf, type Synthesized, synthS
 let out: Synthesized;
 let t: Template;
 beforeAll(async () => {
-  out = await synthStacks([Network, Storage, Features], { stage: "infra-features", config: { materializeSchedule: "rate(15 minutes)" } });
+  out = await synthStacks([Network, Storage, Features], {
+    stage: "infra-features",
+    config: { materializeSchedule: "rate(15 minutes)" },
+  });
   t = out.templates.Features;
 });
 
@@ -32,7 +35,10 @@ describe("Features stack (Keyspaces)", () => {
   it("turns on point-in-time recovery and customer-managed KMS encryption for it", () => {
     t.hasResourceProperties("AWS::Cassandra::Table", {
       PointInTimeRecoveryEnabled: true,
-      EncryptionSpecification: { EncryptionType: "CUSTOMER_MANAGED_KMS_KEY", KmsKeyIdentifier: Match.anyValue() },
+      EncryptionSpecification: {
+        EncryptionType: "CUSTOMER_MANAGED_KMS_KEY",
+        KmsKeyIdentifier: Match.anyValue(),
+      },
       BillingMode: { Mode: "ON_DEMAND" },
     });
   });
@@ -52,11 +58,15 @@ describe("Features stack (Keyspaces)", () => {
   });
 
   it("catalogues the offline store in Glue and queries it in an Athena workgroup with encrypted results", () => {
-    t.hasResourceProperties("AWS::Glue::Database", { DatabaseInput: { Name: "keel_infra_features", LocationUri: Match.anyValue() } });
+    t.hasResourceProperties("AWS::Glue::Database", {
+      DatabaseInput: { Name: "keel_infra_features", LocationUri: Match.anyValue() },
+    });
     t.hasResourceProperties("AWS::Athena::WorkGroup", {
       WorkGroupConfiguration: {
         EnforceWorkGroupConfiguration: true,
-        ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: "SSE_KMS", KmsKey: Match.anyValue() } },
+        ResultConfiguration: {
+          EncryptionConfiguration: { EncryptionOption: "SSE_KMS", KmsKey: Match.anyValue() },
+        },
       },
     });
   });
@@ -65,9 +75,15 @@ describe("Features stack (Keyspaces)", () => {
     t.hasResourceProperties("AWS::Scheduler::Schedule", {
       ScheduleExpression: "rate(15 minutes)",
       FlexibleTimeWindow: { Mode: "OFF" },
-      Target: { Arn: Match.anyValue(), RetryPolicy: { MaximumRetryAttempts: 2 }, DeadLetterConfig: { Arn: Match.anyValue() } },
+      Target: {
+        Arn: Match.anyValue(),
+        RetryPolicy: { MaximumRetryAttempts: 2 },
+        DeadLetterConfig: { Arn: Match.anyValue() },
+      },
     });
-    const fn = resourcesOf(t, "AWS::Lambda::Function").find((f) => f.Handler === "functions/materialize.handler");
+    const fn = resourcesOf(t, "AWS::Lambda::Function").find(
+      (f) => f.Handler === "functions/materialize.handler",
+    );
     expect(fn).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"], Timeout: 900 });
     const vars = fn.Environment.Variables;
     expect(vars).toMatchObject({
@@ -86,7 +102,9 @@ describe("Features stack (Keyspaces)", () => {
       .flatMap((p) => p.PolicyDocument.Statement)
       .filter((s) => [s.Action].flat().some((a: string) => a.startsWith("cassandra:")));
     const onTable = cql.find((s) => [s.Action].flat().includes("cassandra:Modify"));
-    expect(JSON.stringify(onTable.Resource)).toContain(`/keyspace/keel_infra_features/table/${ONLINE_TABLE.name}`);
+    expect(JSON.stringify(onTable.Resource)).toContain(
+      `/keyspace/keel_infra_features/table/${ONLINE_TABLE.name}`,
+    );
   });
 
   it("grants no wildcard actions and no data action on '*'", () => {

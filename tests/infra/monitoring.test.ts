@@ -1,6 +1,6 @@
+import { ENV } from "@keel/core";
 import type { Template } from "aws-cdk-lib/assertions";
 import { Match } from "aws-cdk-lib/assertions";
-import { ENV } from "@keel/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { STACK_ENV } from "../../stacks/env";
 import { Features } from "../../stacks/Features";
@@ -12,7 +12,10 @@ import { expectNoNagErrors, iamViolations, resourcesOf, type Synthesized, synthS
 let out: Synthesized;
 let t: Template;
 beforeAll(async () => {
-  out = await synthStacks([Network, Storage, Features, Monitoring], { stage: "infra-monitoring", config: { driftSchedule: "cron(0 6 * * ? *)" } });
+  out = await synthStacks([Network, Storage, Features, Monitoring], {
+    stage: "infra-monitoring",
+    config: { driftSchedule: "cron(0 6 * * ? *)" },
+  });
   t = out.templates.Monitoring;
 });
 
@@ -20,18 +23,29 @@ describe("Monitoring stack", () => {
   it("runs the drift job on the stage's schedule with retries and a dead-letter queue", () => {
     t.hasResourceProperties("AWS::Scheduler::Schedule", {
       ScheduleExpression: "cron(0 6 * * ? *)",
-      Target: { Arn: Match.anyValue(), RetryPolicy: { MaximumRetryAttempts: 2 }, DeadLetterConfig: { Arn: Match.anyValue() } },
+      Target: {
+        Arn: Match.anyValue(),
+        RetryPolicy: { MaximumRetryAttempts: 2 },
+        DeadLetterConfig: { Arn: Match.anyValue() },
+      },
     });
     const fn = resourcesOf(t, "AWS::Lambda::Function").find((f) => f.Handler === "functions/drift.handler");
     expect(fn).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"], Timeout: 900 });
     expect(fn.Environment.Variables).toHaveProperty(ENV.ARTIFACT_ROOT);
-    expect(JSON.stringify(fn.Environment.Variables[STACK_ENV.PREDICTION_LOG_ROOT])).toContain("/artifacts/predictions/");
+    expect(JSON.stringify(fn.Environment.Variables[STACK_ENV.PREDICTION_LOG_ROOT])).toContain(
+      "/artifacts/predictions/",
+    );
   });
 
   it("keeps the prediction log on the artifact bucket with its own lifecycle", () => {
     out.templates.Storage.hasResourceProperties("AWS::S3::Bucket", {
       LifecycleConfiguration: {
-        Rules: Match.arrayWith([Match.objectLike({ Prefix: "artifacts/predictions/", Transitions: [{ StorageClass: "STANDARD_IA", TransitionInDays: 30 }] })]),
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Prefix: "artifacts/predictions/",
+            Transitions: [{ StorageClass: "STANDARD_IA", TransitionInDays: 30 }],
+          }),
+        ]),
       },
     });
   });
@@ -40,7 +54,9 @@ describe("Monitoring stack", () => {
     const statements = resourcesOf(t, "AWS::IAM::Policy")
       .filter((p) => JSON.stringify(p.Roles).includes("DriftFn"))
       .flatMap((p) => p.PolicyDocument.Statement);
-    for (const s of statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith("s3:") && a !== "s3:ListBucket"))) {
+    for (const s of statements.filter((s) =>
+      [s.Action].flat().some((a: string) => a.startsWith("s3:") && a !== "s3:ListBucket"),
+    )) {
       expect(JSON.stringify(s.Resource)).toContain("/artifacts/*");
     }
     expect(statements.flatMap((s) => [s.Action].flat())).not.toContain("dynamodb:Scan");

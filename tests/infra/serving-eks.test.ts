@@ -40,7 +40,9 @@ describe("Serving stack (EKS managed node group)", () => {
   it("points the router at Triton's name in the stage's private zone", () => {
     const fn = resourcesOf(t, "AWS::Lambda::Function").find((f) => f.Handler === "functions/router.handler");
     expect(fn.Environment.Variables[STACK_ENV.SERVING_BACKEND]).toBe("kserve");
-    expect(fn.Environment.Variables[STACK_ENV.SERVING_URL]).toBe("http://triton.infra-eks.keel.internal:8000");
+    expect(fn.Environment.Variables[STACK_ENV.SERVING_URL]).toBe(
+      "http://triton.infra-eks.keel.internal:8000",
+    );
     t.hasResourceProperties("AWS::Route53::HostedZone", { Name: "infra-eks.keel.internal." });
   });
 

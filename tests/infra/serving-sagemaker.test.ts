@@ -14,7 +14,15 @@ let t: Template;
 beforeAll(async () => {
   out = await synthStacks([Network, Storage, Features, Serving], {
     stage: "infra-sagemaker",
-    config: { serving: { type: "sagemaker", image, minInstances: 1, maxInstances: 6, targetInvocationsPerInstance: 150 } },
+    config: {
+      serving: {
+        type: "sagemaker",
+        image,
+        minInstances: 1,
+        maxInstances: 6,
+        targetInvocationsPerInstance: 150,
+      },
+    },
   });
   t = out.templates.Serving;
 });
@@ -28,7 +36,13 @@ describe("Serving stack (SageMaker endpoint)", () => {
     });
     t.hasResourceProperties("AWS::SageMaker::EndpointConfig", {
       KmsKeyId: Match.anyValue(),
-      ProductionVariants: [Match.objectLike({ VariantName: "AllTraffic", InstanceType: "ml.g5.xlarge", InitialInstanceCount: 1 })],
+      ProductionVariants: [
+        Match.objectLike({
+          VariantName: "AllTraffic",
+          InstanceType: "ml.g5.xlarge",
+          InitialInstanceCount: 1,
+        }),
+      ],
     });
   });
 

@@ -1,6 +1,6 @@
+import { createTableInput } from "@keel/metadata";
 import type { Template } from "aws-cdk-lib/assertions";
 import { Match } from "aws-cdk-lib/assertions";
-import { createTableInput } from "@keel/metadata";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Network } from "../../stacks/Network";
 import { Storage } from "../../stacks/Storage";
@@ -9,7 +9,10 @@ import { expectNoNagErrors, resourcesOf, type Synthesized, synthStacks } from ".
 let out: Synthesized;
 let t: Template;
 beforeAll(async () => {
-  out = await synthStacks([Network, Storage], { stage: "infra-storage", config: { auditRetentionDays: 2557, removal: "retain" } });
+  out = await synthStacks([Network, Storage], {
+    stage: "infra-storage",
+    config: { auditRetentionDays: 2557, removal: "retain" },
+  });
   t = out.templates.Storage;
 });
 
@@ -17,7 +20,8 @@ describe("Storage stack", () => {
   it("declares exactly the keys and indexes of the metadata package's createTableInput", () => {
     const want = createTableInput("ignored");
     const [table] = resourcesOf(t, "AWS::DynamoDB::Table");
-    const sortByName = <T extends { AttributeName?: string }>(xs: T[]) => [...xs].sort((a, b) => String(a.AttributeName).localeCompare(String(b.AttributeName)));
+    const sortByName = <T extends { AttributeName?: string }>(xs: T[]) =>
+      [...xs].sort((a, b) => String(a.AttributeName).localeCompare(String(b.AttributeName)));
     expect(table.KeySchema).toEqual(want.KeySchema);
     expect(sortByName(table.AttributeDefinitions)).toEqual(sortByName(want.AttributeDefinitions ?? []));
     expect(table.GlobalSecondaryIndexes).toEqual(want.GlobalSecondaryIndexes);
@@ -46,11 +50,20 @@ describe("Storage stack", () => {
         IgnorePublicAcls: true,
         RestrictPublicBuckets: true,
       });
-      expect(p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm, id).toMatch(/aws:kms|AES256/);
+      expect(
+        p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm,
+        id,
+      ).toMatch(/aws:kms|AES256/);
       expect(p.VersioningConfiguration, id).toEqual({ Status: "Enabled" });
-      const policy = Object.values(t.findResources("AWS::S3::BucketPolicy")).find((bp) => bp.Properties.Bucket.Ref === id);
+      const policy = Object.values(t.findResources("AWS::S3::BucketPolicy")).find(
+        (bp) => bp.Properties.Bucket.Ref === id,
+      );
       expect(policy?.Properties.PolicyDocument.Statement, id).toContainEqual(
-        expect.objectContaining({ Effect: "Deny", Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        expect.objectContaining({
+          Effect: "Deny",
+          Action: "s3:*",
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        }),
       );
     }
   });
@@ -58,7 +71,12 @@ describe("Storage stack", () => {
   it("encrypts artifacts with the stage's KMS key and logs access to the log bucket", () => {
     t.hasResourceProperties("AWS::S3::Bucket", {
       BucketEncryption: {
-        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: Match.anyValue() }, BucketKeyEnabled: true }],
+        ServerSideEncryptionConfiguration: [
+          {
+            ServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: Match.anyValue() },
+            BucketKeyEnabled: true,
+          },
+        ],
       },
       LoggingConfiguration: { DestinationBucketName: Match.anyValue(), LogFilePrefix: "artifacts/" },
     });
@@ -67,7 +85,10 @@ describe("Storage stack", () => {
   it("locks the audit export in COMPLIANCE mode for the stage's retention", () => {
     t.hasResourceProperties("AWS::S3::Bucket", {
       ObjectLockEnabled: true,
-      ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 2557 } } },
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: "Enabled",
+        Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 2557 } },
+      },
     });
   });
 
@@ -77,9 +98,17 @@ describe("Storage stack", () => {
       StartingPosition: "TRIM_HORIZON",
       BisectBatchOnFunctionError: true,
       DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
-      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ["INSERT"], dynamodb: { Keys: { pk: { S: ["AUDIT"] } } } }) }] },
+      FilterCriteria: {
+        Filters: [
+          {
+            Pattern: JSON.stringify({ eventName: ["INSERT"], dynamodb: { Keys: { pk: { S: ["AUDIT"] } } } }),
+          },
+        ],
+      },
     });
-    const fn = resourcesOf(t, "AWS::Lambda::Function").find((f) => f.Handler === "functions/audit-export.handler");
+    const fn = resourcesOf(t, "AWS::Lambda::Function").find(
+      (f) => f.Handler === "functions/audit-export.handler",
+    );
     expect(fn).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"] });
     expect(Object.keys(fn?.Environment.Variables ?? {})).toContain("KEEL_AUDIT_EXPORT_BUCKET");
   });

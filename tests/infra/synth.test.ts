@@ -1,5 +1,5 @@
-import { Bucket } from "aws-cdk-lib/aws-s3";
 import { Effect, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Bucket } from "aws-cdk-lib/aws-s3";
 import type { StackContext } from "sst/constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { expectNoNagErrors, iamViolations, type Synthesized, synthStacks } from "./synth";
@@ -9,7 +9,9 @@ function Careless({ stack }: StackContext) {
   new Bucket(stack, "Open");
   const role = new Role(stack, "Broad", { assumedBy: new ServicePrincipal("lambda.amazonaws.com") });
   role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["s3:*"], resources: ["*"] }));
-  role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["dynamodb:GetItem"], resources: ["*"] }));
+  role.addToPolicy(
+    new PolicyStatement({ effect: Effect.ALLOW, actions: ["dynamodb:GetItem"], resources: ["*"] }),
+  );
 }
 
 let out: Synthesized;
@@ -20,7 +22,9 @@ beforeAll(async () => {
 describe("synthStacks checks", () => {
   it("reports unsuppressed cdk-nag errors", () => {
     const rules = out.errors.map((e) => e.message.split(/[:[]/)[0]);
-    expect(rules).toEqual(expect.arrayContaining(["AwsSolutions-S1", "AwsSolutions-S10", "AwsSolutions-IAM5"]));
+    expect(rules).toEqual(
+      expect.arrayContaining(["AwsSolutions-S1", "AwsSolutions-S10", "AwsSolutions-IAM5"]),
+    );
     expect(() => expectNoNagErrors(out)).toThrow(/unsuppressed cdk-nag errors/);
   });
 

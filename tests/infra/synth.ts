@@ -1,11 +1,11 @@
-import { Template } from "aws-cdk-lib/assertions";
-import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
-import { Aspects } from "aws-cdk-lib";
-import { AwsSolutionsChecks } from "cdk-nag";
 import { readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import path from "node:path";
-import { App, Function, getStack } from "sst/constructs";
+import { Aspects } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { App, getStack, Function as SstFunction } from "sst/constructs";
 import { initProject, useProject } from "sst/project.js";
 import { configureApp } from "../../stacks/app";
 import type { KeelStack } from "../../stacks/index";
@@ -39,7 +39,13 @@ export async function synthStacks(
 ): Promise<Synthesized> {
   process.env.SST_TELEMETRY_DISABLED = "1";
   await initProject({ stage: opts.stage });
-  const app = new App({ mode: "deploy", stage: opts.stage, name: "keel", region: "us-east-1", account: "123456789012" });
+  const app = new App({
+    mode: "deploy",
+    stage: opts.stage,
+    name: "keel",
+    region: "us-east-1",
+    account: "123456789012",
+  });
   configureApp(app, opts.config);
   for (const s of stacks) app.stack(s);
   await app.finish();
@@ -64,7 +70,7 @@ export async function synthStacks(
   const bundles: Record<string, string> = {};
   for (const c of app.node.findAll()) {
     // SST bundles each function into .sst/artifacts/<construct address>.
-    if (c instanceof Function) {
+    if (c instanceof SstFunction) {
       const handler = (c.node.defaultChild as CfnFunction).handler;
       if (handler) bundles[handler] = path.join(useProject().paths.artifacts, c.node.addr);
     }
@@ -83,19 +89,38 @@ export function expectNoNagErrors(out: Synthesized): void {
   const lines = out.errors.map((e) => `${e.path}: ${e.message.split(": ")[0]}`);
   if (lines.length) throw new Error(`unsuppressed cdk-nag errors:\n${lines.join("\n")}`);
   for (const [stack, template] of Object.entries(out.templates)) {
-    for (const [id, res] of Object.entries(template.toJSON().Resources as Record<string, { Metadata?: Record<string, unknown> }>)) {
-      const rules = (res.Metadata?.cdk_nag as { rules_to_suppress?: Array<{ id: string; reason: string }> } | undefined)?.rules_to_suppress ?? [];
+    for (const [id, res] of Object.entries(
+      template.toJSON().Resources as Record<string, { Metadata?: Record<string, unknown> }>,
+    )) {
+      const rules =
+        (res.Metadata?.cdk_nag as { rules_to_suppress?: Array<{ id: string; reason: string }> } | undefined)
+          ?.rules_to_suppress ?? [];
       for (const r of rules) {
-        if (r.reason.trim().length < 30) throw new Error(`${stack}/${id}: suppression of ${r.id} has no real reason: "${r.reason}"`);
+        if (r.reason.trim().length < 30)
+          throw new Error(`${stack}/${id}: suppression of ${r.id} has no real reason: "${r.reason}"`);
       }
     }
   }
 }
 
-/** Actions that AWS only grants on Resource "*" (no resource-level permissions exist). */
-const RESOURCELESS_ACTIONS = new Set([
+/**
+ * Actions that AWS only grants on Resource "*" (no resource-level permissions exist). None
+ * reads or writes platform data: tracing, metrics, ENIs, image-pull tokens, log delivery setup.
+ */
+export const RESOURCELESS_ACTIONS = new Set([
   "xray:PutTraceSegments",
   "xray:PutTelemetryRecords",
+  "xray:GetSamplingRules",
+  "xray:GetSamplingTargets",
+  // Vended log delivery (Step Functions execution logs) is configured account-wide.
+  "logs:CreateLogDelivery",
+  "logs:GetLogDelivery",
+  "logs:UpdateLogDelivery",
+  "logs:DeleteLogDelivery",
+  "logs:ListLogDeliveries",
+  "logs:PutResourcePolicy",
+  "logs:DescribeResourcePolicies",
+  "logs:DescribeLogGroups",
   "dynamodb:ListStreams",
   "cloudwatch:PutMetricData",
   "ec2:CreateNetworkInterface",
@@ -108,12 +133,21 @@ const RESOURCELESS_ACTIONS = new Set([
   "ec2:DescribeSubnets",
   "ec2:DescribeSecurityGroups",
   "ecr:GetAuthorizationToken",
+  "states:ListStateMachines",
 ]);
+
+/** One IAM policy statement as it appears in a template. */
+export interface IamStatement {
+  Effect: "Allow" | "Deny";
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, unknown>;
+}
 
 export interface IamFinding {
   stack: string;
   policy: string;
-  statement: unknown;
+  statement: IamStatement;
 }
 
 /**
@@ -145,6 +179,7 @@ export function iamViolations(out: Synthesized): IamFinding[] {
 export function staticImports(bundleFile: string): string[] {
   const code = readFileSync(bundleFile, "utf8");
   const found = new Set<string>();
-  for (const m of code.matchAll(/^import\s+(?:[\w*{}\s,$]+\s+from\s+)?["']([^"'.][^"']*)["'];?$/gm)) found.add(m[1]);
+  for (const m of code.matchAll(/^import\s+(?:[\w*{}\s,$]+\s+from\s+)?["']([^"'.][^"']*)["'];?$/gm))
+    found.add(m[1]);
   return [...found].filter((s) => !s.startsWith("node:") && !builtinModules.includes(s)).sort();
 }

@@ -90,6 +90,13 @@ describe("Parquet prediction log", () => {
     expect(() => sink.record(entry(9))).toThrow(/stopped/);
   });
 
+  it("keeps rows with missing or non-finite values, stored as null", async () => {
+    const sink = new ParquetPredictionLog(artifacts, log, { prefix: "p4" });
+    sink.record(entry(1, { inputs: { features: [[1, null, Number.NaN, Number.POSITIVE_INFINITY]] } }));
+    await sink.stop();
+    expect((await sink.read("fraud", T0, T0 + DAY))[0].inputs).toEqual({ features: [[1, null, null, null]] });
+  });
+
   it("rejects malformed entries and unsafe deployment names", () => {
     const sink = new ParquetPredictionLog(artifacts, log, { prefix: "p3" });
     expect(() => sink.record(entry(1, { deployment: "../etc" }))).toThrow(/deployment/);

@@ -15,7 +15,13 @@ import {
   type StopExecutionCommandInput,
   type StopExecutionCommandOutput,
 } from "@aws-sdk/client-sfn";
-import { type AslDefinition, type ExecutionEvent, LocalPipelineExecutor, type LocalMachine, PipelineError } from "@keel/pipelines";
+import {
+  type AslDefinition,
+  type ExecutionEvent,
+  type LocalMachine,
+  LocalPipelineExecutor,
+  PipelineError,
+} from "@keel/pipelines";
 
 /**
  * A Step Functions stand-in behind a real SFNClient: a middleware at the "build" step takes
@@ -40,11 +46,17 @@ interface Handlers {
 const meta = { $metadata: {} };
 const ACCOUNT = "123456789012";
 
-export function fakeStepFunctions(opts: { stage: string; machines: (name: string) => LocalMachine | undefined; names: string[] }) {
+export function fakeStepFunctions(opts: {
+  stage: string;
+  machines: (name: string) => LocalMachine | undefined;
+  names: string[];
+}) {
   const requests: RecordedRequest[] = [];
   const local = new LocalPipelineExecutor({ resolve: opts.machines, retryIntervalMs: 0 });
-  const arnOf = (pipeline: string) => `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:keel-${opts.stage}-${pipeline}`;
-  const executionArn = (pipeline: string, name: string) => `arn:aws:states:us-east-1:${ACCOUNT}:execution:keel-${opts.stage}-${pipeline}:${name}`;
+  const arnOf = (pipeline: string) =>
+    `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:keel-${opts.stage}-${pipeline}`;
+  const executionArn = (pipeline: string, name: string) =>
+    `arn:aws:states:us-east-1:${ACCOUNT}:execution:keel-${opts.stage}-${pipeline}:${name}`;
   const localId = (arn: string) => {
     const [, , , , , , machine, name] = arn.split(":");
     return `local:${machine.slice(`keel-${opts.stage}-`.length)}:${name}`;
@@ -53,20 +65,30 @@ export function fakeStepFunctions(opts: { stage: string; machines: (name: string
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof PipelineError && e.code === "RESOURCE_DOES_NOT_EXIST") throw new ExecutionDoesNotExist({ message: e.message, $metadata: {} });
-      if (e instanceof PipelineError && e.code === "RESOURCE_ALREADY_EXISTS") throw new ExecutionAlreadyExists({ message: e.message, $metadata: {} });
+      if (e instanceof PipelineError && e.code === "RESOURCE_DOES_NOT_EXIST")
+        throw new ExecutionDoesNotExist({ message: e.message, $metadata: {} });
+      if (e instanceof PipelineError && e.code === "RESOURCE_ALREADY_EXISTS")
+        throw new ExecutionAlreadyExists({ message: e.message, $metadata: {} });
       throw e;
     }
   };
 
   const handlers: Handlers = {
     ListStateMachines: () => ({
-      stateMachines: opts.names.map((n) => ({ name: `keel-${opts.stage}-${n}`, stateMachineArn: arnOf(n), type: "STANDARD", creationDate: new Date(0) })),
+      stateMachines: opts.names.map((n) => ({
+        name: `keel-${opts.stage}-${n}`,
+        stateMachineArn: arnOf(n),
+        type: "STANDARD",
+        creationDate: new Date(0),
+      })),
     }),
     async StartExecution(i) {
       const pipeline = i.stateMachineArn!.split(":").pop()!.slice(`keel-${opts.stage}-`.length);
-      if (!opts.machines(pipeline)) throw new StateMachineDoesNotExist({ message: `no ${i.stateMachineArn}`, $metadata: {} });
-      const r = await translate(() => local.start({ pipeline, name: i.name!, input: JSON.parse(i.input ?? "{}") }));
+      if (!opts.machines(pipeline))
+        throw new StateMachineDoesNotExist({ message: `no ${i.stateMachineArn}`, $metadata: {} });
+      const r = await translate(() =>
+        local.start({ pipeline, name: i.name!, input: JSON.parse(i.input ?? "{}") }),
+      );
       return { executionArn: executionArn(pipeline, i.name!), startDate: new Date(r.startTime) };
     },
     async DescribeExecution(i) {
@@ -99,7 +121,10 @@ export function fakeStepFunctions(opts: { stage: string; machines: (name: string
     },
   };
 
-  const client = new SFNClient({ region: "us-east-1", credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test" } });
+  const client = new SFNClient({
+    region: "us-east-1",
+    credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test" },
+  });
   client.middlewareStack.add(
     (_next, context) => async (args) => {
       const req = args.request as { headers: Record<string, string>; body: string };
@@ -107,7 +132,8 @@ export function fakeStepFunctions(opts: { stage: string; machines: (name: string
       const body = JSON.parse(req.body) as Record<string, unknown>;
       requests.push({ target, body });
       const op = target.replace("AWSStepFunctions.", "") as keyof Handlers;
-      if (context.commandName !== `${op}Command`) throw new Error(`target ${target} does not match ${context.commandName}`);
+      if (context.commandName !== `${op}Command`)
+        throw new Error(`target ${target} does not match ${context.commandName}`);
       // The body is what the SDK serialized from the typed command input; hand it on as that type.
       const output = await (handlers[op] as (i: unknown) => unknown)(body);
       return { output: { ...meta, ...(output as object) }, response: {} } as never;
@@ -117,7 +143,10 @@ export function fakeStepFunctions(opts: { stage: string; machines: (name: string
   return { client, requests, local };
 }
 
-function stateTypes(def: { States: Record<string, Record<string, unknown>> }, into = new Map<string, { Type: string; Resource?: string }>()) {
+function stateTypes(
+  def: { States: Record<string, Record<string, unknown>> },
+  into = new Map<string, { Type: string; Resource?: string }>(),
+) {
   for (const [name, st] of Object.entries(def.States)) {
     into.set(name, { Type: st.Type as string, Resource: st.Resource as string | undefined });
     if (st.Type === "Map") stateTypes(st.ItemProcessor as never, into);
@@ -131,54 +160,116 @@ function toHistory(events: ExecutionEvent[], def: AslDefinition): HistoryEvent[]
   const types = stateTypes(def as never);
   const out: HistoryEvent[] = [];
   const lastInLane = new Map<string, number>();
-  const push = (lane: string, e: Omit<HistoryEvent, "id" | "previousEventId" | "timestamp">, time: number) => {
+  const push = (
+    lane: string,
+    e: Omit<HistoryEvent, "id" | "previousEventId" | "timestamp">,
+    time: number,
+  ) => {
     const id = out.length + 1;
-    out.push({ ...e, id, previousEventId: lastInLane.get(lane) ?? lastInLane.get("main") ?? 0, timestamp: new Date(time) } as HistoryEvent);
+    out.push({
+      ...e,
+      id,
+      previousEventId: lastInLane.get(lane) ?? lastInLane.get("main") ?? 0,
+      timestamp: new Date(time),
+    } as HistoryEvent);
     lastInLane.set(lane, id);
   };
   for (const e of events) {
     const lane = e.index === undefined ? "main" : `item${e.index}`;
     if (e.index !== undefined && !lastInLane.has(lane)) {
-      push(lane, { type: "MapIterationStarted", mapIterationStartedEventDetails: { name: "map", index: e.index } } as never, e.time);
+      push(
+        lane,
+        {
+          type: "MapIterationStarted",
+          mapIterationStartedEventDetails: { name: "map", index: e.index },
+        } as never,
+        e.time,
+      );
     }
     const t = e.state ? types.get(e.state) : undefined;
     const lambda = t?.Resource?.startsWith("arn:aws:lambda:");
     switch (e.type) {
       case "ExecutionStarted":
-        push(lane, { type: "ExecutionStarted", executionStartedEventDetails: { input: JSON.stringify(e.input) } }, e.time);
+        push(
+          lane,
+          { type: "ExecutionStarted", executionStartedEventDetails: { input: JSON.stringify(e.input) } },
+          e.time,
+        );
         break;
       case "ExecutionSucceeded":
-        push(lane, { type: "ExecutionSucceeded", executionSucceededEventDetails: { output: JSON.stringify(e.output) } }, e.time);
+        push(
+          lane,
+          {
+            type: "ExecutionSucceeded",
+            executionSucceededEventDetails: { output: JSON.stringify(e.output) },
+          },
+          e.time,
+        );
         break;
       case "ExecutionFailed":
-        push(lane, { type: "ExecutionFailed", executionFailedEventDetails: { error: e.error, cause: e.cause } }, e.time);
+        push(
+          lane,
+          { type: "ExecutionFailed", executionFailedEventDetails: { error: e.error, cause: e.cause } },
+          e.time,
+        );
         break;
       case "ExecutionAborted":
-        push(lane, { type: "ExecutionAborted", executionAbortedEventDetails: { error: e.error, cause: e.cause } }, e.time);
+        push(
+          lane,
+          { type: "ExecutionAborted", executionAbortedEventDetails: { error: e.error, cause: e.cause } },
+          e.time,
+        );
         break;
       case "ExecutionTimedOut":
         push(lane, { type: "ExecutionTimedOut", executionTimedOutEventDetails: {} }, e.time);
         break;
       case "StateEntered":
-        push(lane, { type: `${t!.Type}StateEntered` as never, stateEnteredEventDetails: { name: e.state!, input: JSON.stringify(e.input) } }, e.time);
-        if (t?.Type === "Task") push(lane, lambda ? { type: "LambdaFunctionScheduled" } : { type: "TaskScheduled" }, e.time);
+        push(
+          lane,
+          {
+            type: `${t!.Type}StateEntered` as never,
+            stateEnteredEventDetails: { name: e.state!, input: JSON.stringify(e.input) },
+          },
+          e.time,
+        );
+        if (t?.Type === "Task")
+          push(lane, lambda ? { type: "LambdaFunctionScheduled" } : { type: "TaskScheduled" }, e.time);
         break;
       case "StateRetried":
-        if (t?.Type === "Task") push(lane, lambda ? { type: "LambdaFunctionScheduled" } : { type: "TaskScheduled" }, e.time);
+        if (t?.Type === "Task")
+          push(lane, lambda ? { type: "LambdaFunctionScheduled" } : { type: "TaskScheduled" }, e.time);
         break;
       case "StateFailed":
         if (t?.Type === "Task") {
           push(
             lane,
             lambda
-              ? { type: "LambdaFunctionFailed", lambdaFunctionFailedEventDetails: { error: e.error, cause: e.cause } }
-              : { type: "TaskFailed", taskFailedEventDetails: { error: e.error, cause: e.cause, resource: t.Resource, resourceType: "sagemaker" } },
+              ? {
+                  type: "LambdaFunctionFailed",
+                  lambdaFunctionFailedEventDetails: { error: e.error, cause: e.cause },
+                }
+              : {
+                  type: "TaskFailed",
+                  taskFailedEventDetails: {
+                    error: e.error,
+                    cause: e.cause,
+                    resource: t.Resource,
+                    resourceType: "sagemaker",
+                  },
+                },
             e.time,
           );
         }
         break;
       case "StateExited":
-        push(lane, { type: `${t!.Type}StateExited` as never, stateExitedEventDetails: { name: e.state!, output: JSON.stringify(e.output) } }, e.time);
+        push(
+          lane,
+          {
+            type: `${t!.Type}StateExited` as never,
+            stateExitedEventDetails: { name: e.state!, output: JSON.stringify(e.output) },
+          },
+          e.time,
+        );
         break;
     }
   }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { FsArtifactStore } from "@keel/artifacts";
 import { StoreAuditLog } from "@keel/audit";
 import { createLogger, systemClock } from "@keel/core";
-import { type PipelineServiceDeps, PipelineService } from "@keel/pipelines";
+import { PipelineService, type PipelineServiceDeps } from "@keel/pipelines";
 import { freshMetadataStore } from "../helpers/metadata";
 
 /** A pipeline service on a real dynalite store and a temporary artifact root, for one test file. */

@@ -12,7 +12,8 @@ beforeAll(async () => {
 afterAll(async () => h?.close());
 
 type Steps = Awaited<ReturnType<typeof h.service.getRun>>["steps"];
-const top = (steps: Steps) => Object.fromEntries(steps.filter((s) => s.index === undefined).map((s) => [s.step, s]));
+const top = (steps: Steps) =>
+  Object.fromEntries(steps.filter((s) => s.index === undefined).map((s) => [s.step, s]));
 
 async function runToEnd(params: Record<string, unknown>, noCache = false) {
   const started = await h.service.startRun("train-fraud", { params, noCache });
@@ -33,31 +34,57 @@ describe("the example training pipeline, in process", () => {
       expect(s[name].startTime, name).toBeLessThanOrEqual(s[name].endTime!);
     }
     expect(s.report.status).toBe("SKIPPED");
-    expect(s.quality.output).toEqual({ branch: "then" });
+    expect(s.quality.output).toEqual({ passed: true });
     expect(s.pick.output).toEqual({ lr: 0.1, score: 1 });
-    expect(String((s.train.output as { artifactUri: string }).artifactUri)).toMatch(/^file:\/\/.*\/train\/model$/);
-    expect(first.steps.filter((x) => x.step === "tune" && x.index !== undefined).map((x) => x.status)).toEqual(["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
-    expect(first.run.output).toMatchObject({ runId: first.run.runId, steps: { register: { registered: true } } });
+    expect(String((s.train.output as { artifactUri: string }).artifactUri)).toMatch(
+      /^file:\/\/.*\/train\/model$/,
+    );
+    expect(
+      first.steps.filter((x) => x.step === "tune" && x.index !== undefined).map((x) => x.status),
+    ).toEqual(["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
+    expect(first.run.output).toMatchObject({
+      runId: first.run.runId,
+      steps: { register: { registered: true } },
+    });
   });
 
   it("keeps each step's log, including the container's stdout, in the artifact store", async () => {
     const log = String(await h.artifacts.getBytes(`pipelines/train-fraud/${first.run.runId}/train/log.txt`));
     expect(log).toContain("training on file://");
     expect(log).toContain("model written");
-    const model = JSON.parse(String(await h.artifacts.getBytes(`pipelines/train-fraud/${first.run.runId}/train/model/model.json`)));
+    const model = JSON.parse(
+      String(await h.artifacts.getBytes(`pipelines/train-fraud/${first.run.runId}/train/model/model.json`)),
+    );
     expect(model.lr).toBe(0.1);
     expect(top(first.steps).prepare.logUri).toMatch(/prepare\/log\.txt$/);
   });
 
   it("mirrors the run into tracking with one nested run per step", async () => {
-    const parent = [...mirror.runs.entries()].find(([, r]) => r.tags["keel.pipeline.runId"] === first.run.runId && !r.tags["mlflow.parentRunId"]);
+    const parent = [...mirror.runs.entries()].find(
+      ([, r]) => r.tags["keel.pipeline.runId"] === first.run.runId && !r.tags["mlflow.parentRunId"],
+    );
     expect(parent?.[0]).toBe(first.run.trackingRunId);
     expect(parent?.[1].status).toBe("FINISHED");
     expect(parent?.[1].params.rows).toBe("50");
-    const nested = [...mirror.runs.values()].filter((r) => r.tags["mlflow.parentRunId"] === first.run.trackingRunId);
+    const nested = [...mirror.runs.values()].filter(
+      (r) => r.tags["mlflow.parentRunId"] === first.run.trackingRunId,
+    );
     const names = nested.map((r) => r.name).sort();
-    expect(names).toEqual(["evaluate", "pick", "plan", "prepare", "register", "train", "tune", "tune[0]", "tune[1]", "tune[2]"]);
-    expect(nested.every((r) => r.status === "FINISHED" && r.tags["keel.pipeline.runId"] === first.run.runId)).toBe(true);
+    expect(names).toEqual([
+      "evaluate",
+      "pick",
+      "plan",
+      "prepare",
+      "register",
+      "train",
+      "tune",
+      "tune[0]",
+      "tune[1]",
+      "tune[2]",
+    ]);
+    expect(
+      nested.every((r) => r.status === "FINISHED" && r.tags["keel.pipeline.runId"] === first.run.runId),
+    ).toBe(true);
     expect(nested.find((r) => r.name === "evaluate")?.metrics.auc).toBe(0.95);
   });
 
@@ -74,7 +101,11 @@ describe("the example training pipeline, in process", () => {
       expect(s[name].status, name).toBe("CACHED");
       expect(s[name].cachedFrom, name).toBe(first.run.runId);
     }
-    expect(again.steps.filter((x) => x.step === "tune" && x.index !== undefined).every((x) => x.status === "CACHED")).toBe(true);
+    expect(
+      again.steps
+        .filter((x) => x.step === "tune" && x.index !== undefined)
+        .every((x) => x.status === "CACHED"),
+    ).toBe(true);
 
     const fresh = await runToEnd({ rows: 50 }, true);
     expect(Object.values(top(fresh.steps)).filter((x) => x.status === "CACHED")).toEqual([]);
@@ -84,11 +115,11 @@ describe("the example training pipeline, in process", () => {
     expect(top(changed.steps).prepare.status).toBe("SUCCEEDED");
   });
 
-  it("takes the else branch when the gate's condition does not hold", async () => {
+  it("takes the ifFalse branch when the gate's condition does not hold", async () => {
     const r = await runToEnd({ rows: 50, threshold: 0.99 });
     const s = top(r.steps);
     expect(r.run.status).toBe("SUCCEEDED");
-    expect(s.quality.output).toEqual({ branch: "else" });
+    expect(s.quality.output).toEqual({ passed: false });
     expect(s.register.status).toBe("SKIPPED");
     expect(s.report.status).toBe("SUCCEEDED");
   });

@@ -12,7 +12,10 @@ export function localMachines(pipelines: PipelineDefinition[]) {
   for (const def of pipelines) {
     const compiled = compilePipeline(def, { validate: false });
     const runtime = new StepRuntime({ def, compiled, artifacts });
-    map.set(def.name, { definition: compiled.definition, invokeTask: (state, input) => runtime.invoke(state, input) });
+    map.set(def.name, {
+      definition: compiled.definition,
+      invokeTask: (state, input) => runtime.invoke(state, input),
+    });
   }
   return {
     get: (name: string) => map.get(name),

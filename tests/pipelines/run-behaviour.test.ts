@@ -24,7 +24,13 @@ const behaviour = definePipeline({
         return { ok: true };
       },
     },
-    { name: "big", kind: "lambda", dependsOn: ["first"], onFailure: "continue", handler: (ctx) => ({ blob: "x".repeat(ctx.params.size) }) },
+    {
+      name: "big",
+      kind: "lambda",
+      dependsOn: ["first"],
+      onFailure: "continue",
+      handler: (ctx) => ({ blob: "x".repeat(ctx.params.size) }),
+    },
     { name: "afterBig", kind: "lambda", dependsOn: ["big"], handler: () => ({ ran: true }) },
     {
       name: "fragile",
@@ -40,10 +46,23 @@ const behaviour = definePipeline({
   ],
 });
 
+const slow = definePipeline({
+  name: "slow",
+  params: z.object({}),
+  steps: [
+    {
+      name: "wait",
+      kind: "lambda",
+      handler: () => new Promise((resolve) => (world.slowRelease = () => resolve({ released: true }))),
+    },
+  ],
+});
+
 let h: Awaited<ReturnType<typeof startPipelineHarness>>;
 beforeAll(async () => {
   h = await startPipelineHarness();
   await h.service.register(behaviour);
+  await h.service.register(slow);
 });
 afterAll(async () => h?.close());
 
@@ -101,7 +120,11 @@ describe("step behaviour in the in-process runner", () => {
 
   it("validates the execution input in the first state, failing clearly when started without Keel", async () => {
     const executor: PipelineExecutor = h.service.executor;
-    const { executionId } = await executor.start({ pipeline: "behaviour", name: "console-start", input: { params: { size: "big" }, extra: 1 } });
+    const { executionId } = await executor.start({
+      pipeline: "behaviour",
+      name: "console-start",
+      input: { params: { size: "big" }, extra: 1 },
+    });
     let d = await executor.describe(executionId);
     for (let after = 0; d.status === "RUNNING"; d = await executor.describe(executionId)) {
       const evs = await executor.history(executionId, { after, waitMs: 1000 });
@@ -110,5 +133,23 @@ describe("step behaviour in the in-process runner", () => {
     expect(d.status).toBe("FAILED");
     expect(d.error).toBe("Keel.InvalidInput");
     expect(d.cause).toContain('Unrecognized key: "extra"');
+  });
+
+  it("stops a running run: ABORTED, with the stop in the audit log", async () => {
+    const started = await h.service.startRun("slow");
+    for (let i = 0; i < 100; i++) {
+      const { steps } = await h.service.getRun(started.runId);
+      if (steps.some((x) => x.step === "wait" && x.status === "RUNNING")) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const stopped = await h.service.stop(started.runId);
+    world.slowRelease();
+    expect(stopped.status).toBe("ABORTED");
+    const { events } = await h.audit.list({ resource: `pipeline:slow/run:${started.runId}` });
+    expect(events.map((e) => e.action)).toEqual([
+      "pipeline.run.start",
+      "pipeline.run.stop",
+      "pipeline.run.finish",
+    ]);
   });
 });

@@ -6,7 +6,17 @@ import type { PipelineTracking } from "@keel/pipelines";
  */
 export function memoryTracking() {
   const experiments = new Map<string, string>();
-  const runs = new Map<string, { experiment_id: string; name?: string; status: string; tags: Record<string, string>; metrics: Record<string, number>; params: Record<string, string> }>();
+  const runs = new Map<
+    string,
+    {
+      experiment_id: string;
+      name?: string;
+      status: string;
+      tags: Record<string, string>;
+      metrics: Record<string, number>;
+      params: Record<string, string>;
+    }
+  >();
   let next = 1;
   const tracking: PipelineTracking = {
     async createExperiment({ name }) {

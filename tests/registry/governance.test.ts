@@ -211,40 +211,65 @@ describe("four-eyes promotion into protected stages and aliases", () => {
     expect(prod.status).toBe(403);
   });
 
+  it("lets exactly one of two concurrent approvals win", async () => {
+    await modelWithVersion("race");
+    const req = await keel("POST", "/models/race/versions/1/promotions", { stage: "Production" }, "alice");
+    const id = req.json.promotion.id;
+    const [a, b] = await Promise.all([
+      keel("POST", `/promotions/${id}/approve`, {}, "bob"),
+      keel("POST", `/promotions/${id}/reject`, {}, "carol"),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([200, 400]);
+    const final = (await keel("GET", `/promotions/${id}`, undefined, "x")).json.promotion;
+    const stage = (await api.ok("GET", "/model-versions/get?name=race&version=1")).model_version
+      .current_stage;
+    expect(stage).toBe(final.status === "APPROVED" ? "Production" : "None");
+  });
+
+  it("resolves references and answers isAllowed for in-process callers (serving)", async () => {
+    const registry = p.platform.services.registry;
+    await modelWithVersion("served");
+    await api.ok("POST", "/model-versions/create", { name: "served", source: "s3://b/2" });
+    await api.ok("POST", "/registered-models/alias", { name: "served", alias: "canary", version: "2" });
+    expect((await registry.resolve("served", "1")).version).toBe(1);
+    expect((await registry.resolve("served", "@canary")).version).toBe(2);
+    expect((await registry.resolve("served", "latest")).version).toBe(2);
+    await expect(registry.resolve("served", "Production")).rejects.toMatchObject({
+      code: "RESOURCE_DOES_NOT_EXIST",
+    });
+    expect(await registry.isAllowed("served", 2, { kind: "alias", alias: "canary" })).toBe(true);
+    expect(await registry.isAllowed("served", 2, { kind: "stage", stage: "Production" })).toBe(false);
+    const req = await keel("POST", "/models/served/versions/2/promotions", { stage: "Production" }, "alice");
+    await keel("POST", `/promotions/${req.json.promotion.id}/approve`, {}, "bob");
+    expect(await registry.isAllowed("served", 2, { kind: "stage", stage: "Production" })).toBe(true);
+    expect((await registry.resolve("served", "production")).version).toBe(2);
+  });
+
   it("rejects bad promotion requests", async () => {
-    const unknownModel = await keel(
-      "POST",
-      "/models/nobody/versions/1/promotions",
-      { stage: "Production" },
-      "alice",
-    );
-    expect(unknownModel.status).toBe(404);
-    const unknownVersion = await keel(
-      "POST",
-      "/models/fraud/versions/7/promotions",
-      { stage: "Production" },
-      "alice",
-    );
-    expect(unknownVersion.status).toBe(404);
-    const both = await keel(
-      "POST",
-      "/models/fraud/versions/1/promotions",
-      { stage: "Production", alias: "champion" },
-      "alice",
-    );
-    expect(both.status).toBe(400);
-    const illegal = await keel("POST", "/models/fraud/versions/1/promotions", { stage: "Prod" }, "alice");
-    expect(illegal.status).toBe(400);
+    const cases: Array<[string, unknown, number, string]> = [
+      ["/models/nobody/versions/1/promotions", { stage: "Production" }, 404, "RESOURCE_DOES_NOT_EXIST"],
+      ["/models/fraud/versions/7/promotions", { stage: "Production" }, 404, "RESOURCE_DOES_NOT_EXIST"],
+      [
+        "/models/fraud/versions/1/promotions",
+        { stage: "Production", alias: "champion" },
+        400,
+        "INVALID_PARAMETER_VALUE",
+      ],
+      ["/models/fraud/versions/1/promotions", { stage: "Prod" }, 400, "INVALID_PARAMETER_VALUE"],
+      ["/models/fraud/versions/1/promotions", { stage: "Archived" }, 400, "INVALID_PARAMETER_VALUE"],
+      ["/promotions/0123456789abcdef0123456789abcdef/approve", {}, 404, "RESOURCE_DOES_NOT_EXIST"],
+    ];
+    for (const [path, body, status, code] of cases) {
+      const r = await keel("POST", path, body, "alice");
+      expect([r.status, r.json.error_code], `${path} ${JSON.stringify(body)}`).toEqual([status, code]);
+    }
     const unprotected = await keel(
       "POST",
       "/models/fraud/versions/1/promotions",
       { stage: "Archived" },
       "alice",
     );
-    expect(unprotected.status).toBe(400);
     expect(unprotected.json.message).toContain("not protected");
-    const noSuch = await keel("POST", "/promotions/0123456789abcdef0123456789abcdef/approve", {}, "bob");
-    expect(noSuch.status).toBe(404);
   });
 });
 

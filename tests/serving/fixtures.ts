@@ -36,7 +36,10 @@ export function tempRepository() {
 
 /** A v2 request for `rows` rows of the small model. */
 export function rowsRequest(rows: number[][], id?: string) {
-  return { ...(id ? { id } : {}), inputs: [{ name: "input", datatype: "FP32" as const, shape: [rows.length, 4], data: rows }] };
+  return {
+    ...(id ? { id } : {}),
+    inputs: [{ name: "input", datatype: "FP32" as const, shape: [rows.length, 4], data: rows }],
+  };
 }
 
 /** A loopback URL nobody listens on (a port just released), so connections are refused. */

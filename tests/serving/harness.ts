@@ -1,9 +1,9 @@
+import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { StoreAuditLog } from "@keel/audit";
 import { createLogger, installErrorHandling, systemClock } from "@keel/core";
-import { createServingModule, type ServingModuleOptions } from "@keel/serving";
+import { createServingModule, loadServingConfig, type ServingModuleOptions } from "@keel/serving";
 import { Hono } from "hono";
-import type { AddressInfo } from "node:net";
 import { freshMetadataStore } from "../helpers/metadata";
 
 /** The serving module alone on a real HTTP server, over dynalite and a temporary repository. */
@@ -19,7 +19,12 @@ export async function startServing(repository: string, opts: ServingModuleOption
       clock: systemClock,
       log: createLogger("error"),
     },
-    { modelServer: { repository, intraOpNumThreads: 1 }, tickMs: 60_000, ...opts },
+    {
+      modelServer: { repository, intraOpNumThreads: 1 },
+      tickMs: 60_000,
+      config: loadServingConfig({}),
+      ...opts,
+    },
   );
   const app = new Hono();
   installErrorHandling(app);
@@ -53,7 +58,10 @@ export async function startServing(repository: string, opts: ServingModuleOption
 }
 
 /** Polls `fn` until it returns a truthy value (no timing assertions: only an upper bound). */
-export async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined> | T | undefined,
+  ms = 10_000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();

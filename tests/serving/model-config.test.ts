@@ -53,36 +53,66 @@ describe("config.pbtxt", () => {
   });
 
   it.each([
-    ['platform: "onnxruntime_onnx"\nsequence_batching { }', /field 'sequence_batching' is not supported by Keel's model server/],
+    [
+      'platform: "onnxruntime_onnx"\nsequence_batching { }',
+      /field 'sequence_batching' is not supported by Keel's model server/,
+    ],
     ['platform: "tensorrt_plan"', /platform 'tensorrt_plan' is not supported/],
     ['name: "other"\nplatform: "onnxruntime_onnx"', /must equal the model directory name 'm'/],
-    ['platform: "onnxruntime_onnx"\ninput [ { name: "x" data_type: TYPE_FP32 dims: [4] reshape: { shape: [2,2] } } ]', /input\[0\]: field 'reshape' is not supported/],
+    [
+      'platform: "onnxruntime_onnx"\ninput [ { name: "x" data_type: TYPE_FP32 dims: [4] reshape: { shape: [2,2] } } ]',
+      /input\[0\]: field 'reshape' is not supported/,
+    ],
     ['platform: "onnxruntime_onnx"\ndynamic_batching { }', /dynamic_batching needs max_batch_size > 0/],
-    ['platform: "onnxruntime_onnx"\nmax_batch_size: 4\ndynamic_batching { preferred_batch_size: [ 8 ] }', /preferred_batch_size 8 must be within 1..max_batch_size \(4\)/],
-    ['platform: "onnxruntime_onnx"\ninput [ { name: "x" data_type: TYPE_FP16 dims: [4] } ]', /data_type TYPE_FP16 is not supported/],
-    ['platform: "onnxruntime_onnx"\nmax_batch_size: 4 {', /config.pbtxt:2: expected a field name but found '\{'/],
-    ["platform: \"onnxruntime_onnx\nmax_batch_size: 4", /unterminated string/],
-    ['max_batch_size: 2', /'platform: "onnxruntime_onnx"' or 'backend: "onnxruntime"' is required/],
+    [
+      'platform: "onnxruntime_onnx"\nmax_batch_size: 4\ndynamic_batching { preferred_batch_size: [ 8 ] }',
+      /preferred_batch_size 8 must be within 1..max_batch_size \(4\)/,
+    ],
+    [
+      'platform: "onnxruntime_onnx"\ninput [ { name: "x" data_type: TYPE_FP16 dims: [4] } ]',
+      /data_type TYPE_FP16 is not supported/,
+    ],
+    [
+      'platform: "onnxruntime_onnx"\nmax_batch_size: 4 {',
+      /config.pbtxt:2: expected a field name but found '\{'/,
+    ],
+    ['platform: "onnxruntime_onnx\nmax_batch_size: 4', /unterminated string/],
+    ["max_batch_size: 2", /'platform: "onnxruntime_onnx"' or 'backend: "onnxruntime"' is required/],
   ])("rejects %s", (text, message) => {
     expect(() => parseModelConfig(text, "m")).toThrow(message);
   });
 
   it("parses any well-formed text-format tree back to the same values", () => {
     const ident = fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/);
-    const scalar = fc.oneof(fc.integer({ min: -1e6, max: 1e6 }), fc.stringMatching(/^[ -~]{0,12}$/), fc.boolean());
+    const scalar = fc.oneof(
+      fc.integer({ min: -1e6, max: 1e6 }),
+      fc.stringMatching(/^[ -~]{0,12}$/),
+      fc.boolean(),
+    );
     const tree = fc.letrec((tie) => ({
-      msg: fc.dictionary(ident, fc.array(fc.oneof({ depthSize: "small" }, scalar, tie("msg")), { minLength: 1, maxLength: 3 }), { maxKeys: 4 }),
+      msg: fc.dictionary(
+        ident,
+        fc.array(fc.oneof({ depthSize: "small" }, scalar, tie("msg")), { minLength: 1, maxLength: 3 }),
+        { maxKeys: 4 },
+      ),
     })).msg as fc.Arbitrary<Record<string, unknown[]>>;
     const write = (m: Record<string, unknown[]>): string =>
       Object.entries(m)
         .flatMap(([k, vs]) =>
           vs.map((v) =>
-            typeof v === "object" && v !== null ? `${k} { ${write(v as Record<string, unknown[]>)} }` : `${k}: ${typeof v === "string" ? JSON.stringify(v) : String(v)}`,
+            typeof v === "object" && v !== null
+              ? `${k} { ${write(v as Record<string, unknown[]>)} }`
+              : `${k}: ${typeof v === "string" ? JSON.stringify(v) : String(v)}`,
           ),
         )
         .join("\n");
     const norm = (m: Record<string, unknown[]>): unknown =>
-      Object.fromEntries(Object.entries(m).map(([k, vs]) => [k, vs.map((v) => (typeof v === "object" && v !== null ? norm(v as Record<string, unknown[]>) : v))]));
+      Object.fromEntries(
+        Object.entries(m).map(([k, vs]) => [
+          k,
+          vs.map((v) => (typeof v === "object" && v !== null ? norm(v as Record<string, unknown[]>) : v)),
+        ]),
+      );
     fc.assert(
       fc.property(tree, (t) => {
         expect(parsePbtxt(write(t))).toEqual(norm(t));

@@ -1,12 +1,19 @@
 import {
-  DeleteMessageBatchCommand,
+  type DeleteMessageBatchCommand,
   type DeleteMessageBatchCommandInput,
   ReceiveMessageCommand,
   type ReceiveMessageCommandInput,
   SendMessageBatchCommand,
   type SendMessageBatchCommandInput,
 } from "@aws-sdk/client-sqs";
-import { KServeHttpBackend, MemoryScoringQueue, type ScoringMessage, type ScoringQueue, ServingError, SqsScoringQueue } from "@keel/serving";
+import {
+  KServeHttpBackend,
+  MemoryScoringQueue,
+  type ScoringMessage,
+  type ScoringQueue,
+  ServingError,
+  SqsScoringQueue,
+} from "@keel/serving";
 import { describe, expect, it } from "vitest";
 import { closedUrl } from "./fixtures";
 
@@ -57,20 +64,27 @@ describe("scoring queues", () => {
     const q = new SqsScoringQueue(client as never, "https://sqs.us-east-1.amazonaws.com/1/keel-scoring");
     await roundTrip(q);
     await q.send(Array.from({ length: 23 }, (_, i) => msg(i)));
-    const sends = calls.filter((c) => c.name === "SendMessageBatchCommand").map((c) => (c.input as SendMessageBatchCommandInput).Entries?.length);
+    const sends = calls
+      .filter((c) => c.name === "SendMessageBatchCommand")
+      .map((c) => (c.input as SendMessageBatchCommandInput).Entries?.length);
     expect(sends).toEqual([3, 10, 10, 3]);
     expect(calls.find((c) => c.name === "ReceiveMessageCommand")?.input).toEqual({
       QueueUrl: "https://sqs.us-east-1.amazonaws.com/1/keel-scoring",
       MaxNumberOfMessages: 10,
       WaitTimeSeconds: 1,
     });
-    const failing = new SqsScoringQueue({ send: async () => ({ Failed: [{ Id: "0", Code: "Throttled", SenderFault: false }] }) } as never, "u");
+    const failing = new SqsScoringQueue(
+      { send: async () => ({ Failed: [{ Id: "0", Code: "Throttled", SenderFault: false }] }) } as never,
+      "u",
+    );
     await expect(failing.send([msg(1)])).rejects.toThrow(/SQS refused 1 scoring messages/);
   });
 
   it("KServe HTTP backend: a refused connection is retryable, a missing server never hangs", async () => {
     const url = await closedUrl();
-    const err = await new KServeHttpBackend(url, "m").infer({ inputs: [{ name: "x", datatype: "FP32", shape: [1], data: [1] }] }).catch((e) => e);
+    const err = await new KServeHttpBackend(url, "m")
+      .infer({ inputs: [{ name: "x", datatype: "FP32", shape: [1], data: [1] }] })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(ServingError);
     expect(err).toMatchObject({ code: "TEMPORARILY_UNAVAILABLE", retryable: true });
     expect(await new KServeHttpBackend(url, "m").ready()).toBe(false);

@@ -18,13 +18,17 @@ const PORT = process.env.KEEL_TEST_CQL_PORT ?? "19042";
 
 function runIncludesCql(): boolean {
   if (process.env.KEEL_TEST_CQL === "1") return true;
-  const args = process.argv.slice(2).filter((a) => !a.startsWith("-") && !["run", "watch", "dev"].includes(a));
+  const args = process.argv
+    .slice(2)
+    .filter((a) => !a.startsWith("-") && !["run", "watch", "dev"].includes(a));
   // Flag values (e.g. `--maxWorkers 1`) also land here; a bare number matches no suite path.
   const filters = args.filter((a) => !/^\d+$/.test(a)).map((a) => a.replace(/^\.\//, ""));
   return filters.length === 0 || CQL_SUITES.some((s) => filters.some((f) => s.includes(f)));
 }
 
-export default async function cassandraSetup(_project: TestProject): Promise<(() => Promise<void>) | undefined> {
+export default async function cassandraSetup(
+  _project: TestProject,
+): Promise<(() => Promise<void>) | undefined> {
   if (process.env[CQL_ENV] || !runIncludesCql()) return undefined;
   try {
     await run("java", ["-version"]);
@@ -40,7 +44,9 @@ export default async function cassandraSetup(_project: TestProject): Promise<(()
     ({ stdout: out } = await run(script, [], { env, timeout: 900_000 }));
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`could not start Cassandra for the CQL suite: ${err.stderr || err.stdout || err.message}`);
+    throw new Error(
+      `could not start Cassandra for the CQL suite: ${err.stderr || err.stdout || err.message}`,
+    );
   }
   process.env[CQL_ENV] = `127.0.0.1:${PORT}`;
   const startedHere = !out.startsWith("already running");

@@ -1,6 +1,7 @@
 import {
   explainRow,
   explainRows,
+  explainTensor,
   margin,
   type Tree,
   type TreeEnsembleModel,
@@ -164,5 +165,22 @@ describe("logistic regression explanations", () => {
         },
       ),
     );
+  });
+});
+
+describe("explainTensor (v2 outputs for an /explain endpoint)", () => {
+  it("returns [N, F] contributions, base and margin for a row-major batch, and names bad shapes", () => {
+    const data = syntheticData(500, 3, 4);
+    const { model } = trainGbdt(data, { rounds: 10 });
+    const flat = [1, 2, 3, -1, 0, 4];
+    const [contrib, base, m] = explainTensor(model, Float32Array.from(flat), [2, 3]);
+    expect(contrib.shape).toEqual([2, 3]);
+    expect(base.data[0]).toBe(base.data[1]);
+    for (let i = 0; i < 2; i++) {
+      const row = flat.slice(i * 3, i * 3 + 3);
+      expect(m.data[i]).toBe(margin(model, row));
+      expect(contrib.data.slice(i * 3, i * 3 + 3)).toEqual(explainRow(model, row).contributions);
+    }
+    expect(() => explainTensor(model, flat, [3, 2])).toThrow(/must be \[N, 3\]/);
   });
 });

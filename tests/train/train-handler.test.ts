@@ -1,13 +1,16 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { serve } from "@hono/node-server";
+import { createArtifactStore } from "@keel/artifacts";
 import { baselineProfileSchema, inputSchema, parseModel, predict, trainHandler } from "@keel/train";
 import { Hono } from "hono";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeS3 } from "../helpers/s3-server";
 import { syntheticData } from "./synthetic";
 
 /**
@@ -130,6 +133,40 @@ describe("trainHandler (lambda pipeline step)", () => {
       )[0],
       5,
     );
+  });
+
+  it("reads an s3:// training set through the S3 adapter", async () => {
+    const s3 = await startFakeS3();
+    try {
+      const opts = { endpoint: s3.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" } };
+      const bucket = new S3Client({
+        region: "us-east-1",
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        credentials: opts.credentials,
+      });
+      await bucket.send(new CreateBucketCommand({ Bucket: "datasets" }));
+      bucket.destroy();
+      await createArtifactStore("s3://datasets", opts).put(
+        "sets/train.parquet",
+        await readFile(join(dir, "train.parquet")),
+      );
+      const out = await trainHandler(
+        {
+          trainingSetUri: "s3://datasets/sets/train.parquet",
+          label: "is_fraud",
+          features: data.features,
+          algorithm: "logistic",
+          trackingUrl: url,
+          experimentId: "7",
+        },
+        { s3: opts },
+      );
+      expect(out.metrics.valid_auc).toBeGreaterThan(0.7);
+      expect(s3.requests.some((r) => r.startsWith("GET /datasets/sets/train.parquet"))).toBe(true);
+    } finally {
+      await s3.close();
+    }
   });
 
   it("rejects a bad request naming the problem, before creating a run", async () => {

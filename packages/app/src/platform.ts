@@ -56,7 +56,6 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   modules.push(createPipelinesModule(deps, { tracking: tracking.service }));
   const features = createFeaturesModule(deps);
   modules.push(features);
-  modules.push(createServingModule(deps, { resolver: registryModelResolver(registry.service) }));
   // A deployment's drift baseline is the profile its served model version's run logged.
   const monitoring = createMonitoringModule(deps, {
     baselines: artifactBaselineReader(artifacts, async (_deployment, served) => {
@@ -67,6 +66,12 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     }),
   });
   modules.push(monitoring);
+  modules.push(
+    createServingModule(deps, {
+      resolver: registryModelResolver(registry.service),
+      predictions: monitoring.predictionSink,
+    }),
+  );
   modules.push(createAuditModule({ audit }));
 
   const app = createApp(modules, { defaultPrincipal: opts.defaultPrincipal });

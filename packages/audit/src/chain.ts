@@ -47,7 +47,11 @@ export async function verifyChain(
   for await (const e of events) {
     const fail = (reason: string): VerifyResult => ({ ok: false, count, seq: e.seq, reason });
     if (e.seq !== expectedSeq) {
-      return fail(e.seq > expectedSeq ? `sequence gap: expected ${expectedSeq}` : `sequence out of order: expected ${expectedSeq}`);
+      return fail(
+        e.seq > expectedSeq
+          ? `sequence gap: expected ${expectedSeq}`
+          : `sequence out of order: expected ${expectedSeq}`,
+      );
     }
     if (e.prevHash !== prevHash) return fail("prevHash does not match the previous event's hash");
     if (hashEvent(e) !== e.hash) return fail("hash does not match the event's fields");

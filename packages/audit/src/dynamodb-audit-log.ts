@@ -38,7 +38,10 @@ export class StoreAuditLog implements AuditLog {
     return next;
   }
 
-  private async appendNow(input: AuditEventInput, ctx: { principal: string; requestId: string }): Promise<AuditEvent> {
+  private async appendNow(
+    input: AuditEventInput,
+    ctx: { principal: string; requestId: string },
+  ): Promise<AuditEvent> {
     // The state is stored as the very text that is digested, so verification need not parse it.
     const stateJson = input.state === undefined ? undefined : canonicalJson(input.state);
     const stateDigest = sha256(stateJson ?? "null");
@@ -119,11 +122,9 @@ export class StoreAuditLog implements AuditLog {
     }
   }
 
-  /** Events for verification: the state stays the stored text (hashed, not parsed). */
+  /** Events for verification, in order, with the state left as its stored text (hashed, not parsed). */
   async *scanForVerify(): AsyncGenerator<VerifiableEvent> {
-    for await (const it of this.items(0)) {
-      yield { ...fromItem({ ...it, state: undefined }), stateJson: typeof it.state === "string" ? it.state : undefined };
-    }
+    for await (const it of this.items(0)) yield verifiable(it);
   }
 
   verify(): Promise<VerifyResult> {
@@ -181,6 +182,13 @@ export function fromItem(it: Item): AuditEvent {
     requestId: String(it.requestId),
     prevHash: String(it.prevHash),
     hash: String(it.hash),
+  };
+}
+
+function verifiable(it: Item): VerifiableEvent {
+  return {
+    ...fromItem({ ...it, state: undefined }),
+    stateJson: typeof it.state === "string" ? it.state : undefined,
   };
 }
 

@@ -1,6 +1,6 @@
 import { PutObjectCommand, type PutObjectCommandInput } from "@aws-sdk/client-s3";
 import { canonicalJson, pad } from "@keel/core";
-import { isConditionFailed, type Item, type MetadataStore } from "@keel/metadata";
+import { type Item, isConditionFailed, type MetadataStore } from "@keel/metadata";
 import { AUDIT_PK, fromItem } from "./dynamodb-audit-log";
 import type { AuditEvent, AuditLog } from "./port";
 

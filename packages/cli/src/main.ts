@@ -1,14 +1,16 @@
 import { KeelError } from "@keel/core";
 import { type Command, UsageError } from "./command";
 import { auditCommands } from "./commands/audit";
+import { deployCommands } from "./commands/deploy";
 import { devCommand } from "./commands/dev";
 import { featuresCommands } from "./commands/features";
 import { modelCommands } from "./commands/model";
 import { monitorCommands } from "./commands/monitor";
 import { pipelineCommands } from "./commands/pipeline";
+import { serveCommand } from "./commands/serve";
 
 /** Every command the CLI knows, longest names first so "pipeline run" wins over "pipeline". */
-const commands: Command[] = [devCommand, ...featuresCommands, ...monitorCommands, ...auditCommands, ...modelCommands, ...pipelineCommands];
+const commands: Command[] = [devCommand, ...featuresCommands, ...monitorCommands, ...auditCommands, ...modelCommands, ...pipelineCommands, serveCommand, ...deployCommands];
 
 function usage(): string {
   const lines = commands

@@ -54,7 +54,7 @@ export class FeatureCatalog {
     for (const s of repo.sources) {
       if (s.kind !== "push_source") continue;
       const batch = sources.get(s.batchSource);
-      if (!batch || batch.kind !== "file_source")
+      if (batch?.kind !== "file_source")
         throw invalidFeatures(`push source '${s.name}': batchSource '${s.batchSource}' is not a file source`);
       if (!batch.path.endsWith("/"))
         throw invalidFeatures(
@@ -74,9 +74,12 @@ export class FeatureCatalog {
       const file = push ? (sources.get(push.batchSource) as FileSource) : (src as FileSource);
       const names = new Set<string>();
       for (const f of v.schema) {
-        if (names.has(f.name)) throw invalidFeatures(`feature view '${v.name}': feature '${f.name}' declared twice`);
+        if (names.has(f.name))
+          throw invalidFeatures(`feature view '${v.name}': feature '${f.name}' declared twice`);
         if (joinKeys.some((k) => k.name === f.name) || f.name === file.timestampField)
-          throw invalidFeatures(`feature view '${v.name}': feature '${f.name}' clashes with a join key or timestamp`);
+          throw invalidFeatures(
+            `feature view '${v.name}': feature '${f.name}' clashes with a join key or timestamp`,
+          );
         names.add(f.name);
       }
       this.views.set(v.name, { view: v, joinKeys, source: file, pushSource: push });
@@ -130,8 +133,10 @@ export class FeatureCatalog {
         sel = { view: rv, features: [] };
         out.set(viewName, sel);
       }
-      const wanted = featureName === undefined ? rv.view.schema : rv.view.schema.filter((f) => f.name === featureName);
-      if (wanted.length === 0) throw unknownFeatures(`${what}: feature view '${viewName}' has no feature '${featureName}'`);
+      const wanted =
+        featureName === undefined ? rv.view.schema : rv.view.schema.filter((f) => f.name === featureName);
+      if (wanted.length === 0)
+        throw unknownFeatures(`${what}: feature view '${viewName}' has no feature '${featureName}'`);
       for (const f of wanted) if (!sel.features.some((x) => x.name === f.name)) sel.features.push(f);
     }
     if (out.size === 0) throw invalidFeatures(`${what}: no features requested`);
@@ -170,7 +175,9 @@ const SQL_TYPE: Record<Field["dtype"], string> = {
  * The columns each file source must have, from every view that reads it: join keys,
  * timestamps and features, with SQL types. What the Athena adapter declares in Glue.
  */
-export function declaredSourceColumns(views: ResolvedView[]): Array<{ source: FileSource; columns: SqlColumn[] }> {
+export function declaredSourceColumns(
+  views: ResolvedView[],
+): Array<{ source: FileSource; columns: SqlColumn[] }> {
   const bySource = new Map<string, { source: FileSource; columns: Map<string, string> }>();
   for (const rv of views) {
     let entry = bySource.get(rv.source.name);
@@ -201,7 +208,9 @@ export function outputNames(sels: ViewSelection[], fullNames: boolean): string[]
     s.features.map((f) => {
       const n = outputName(s.view.view.name, f.name, fullNames);
       if (seen.has(n))
-        throw invalidFeatures(`feature name '${n}' is requested from two views; set full_feature_names to tell them apart`);
+        throw invalidFeatures(
+          `feature name '${n}' is requested from two views; set full_feature_names to tell them apart`,
+        );
       seen.add(n);
       return n;
     }),

@@ -14,7 +14,15 @@ export const identifier = z
 const tags = z.record(z.string(), z.string()).default({});
 
 /** Value types a feature or join key may have, named after Feast's. */
-export const valueTypeSchema = z.enum(["int64", "int32", "float64", "float32", "string", "bool", "timestamp"]);
+export const valueTypeSchema = z.enum([
+  "int64",
+  "int32",
+  "float64",
+  "float32",
+  "string",
+  "bool",
+  "timestamp",
+]);
 export type ValueType = z.infer<typeof valueTypeSchema>;
 
 export const entitySchema = z.strictObject({
@@ -69,7 +77,9 @@ export const featureViewSchema = z.strictObject({
 export type FeatureView = z.infer<typeof featureViewSchema>;
 
 /** "view:feature" or "view" (all of its features). */
-const featureRef = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(:[A-Za-z_][A-Za-z0-9_]*)?$/, "must be view or view:feature");
+const featureRef = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*(:[A-Za-z_][A-Za-z0-9_]*)?$/, "must be view or view:feature");
 
 export const featureServiceSchema = z.strictObject({
   kind: z.literal("feature_service"),
@@ -100,6 +110,11 @@ export const featureRepoSchema = z.strictObject({
 });
 export type FeatureRepo = z.infer<typeof featureRepoSchema>;
 export type FeatureRepoInput = z.input<typeof featureRepoSchema>;
+
+/** Every definition of a repository, in one list (names are unique per kind, not across kinds). */
+export function allDefinitions(repo: FeatureRepo): Definition[] {
+  return [...repo.entities, ...repo.sources, ...repo.featureViews, ...repo.featureServices];
+}
 
 type Input<S extends z.ZodType> = Omit<z.input<S>, "kind">;
 

@@ -37,7 +37,13 @@ export function createFeaturesModule(
 ): FeaturesModule {
   const online = opts.online ?? createOnlineStore(deps.config);
   const offline = opts.offline ?? createOfflineStore(deps.config);
-  const service = new FeaturesService({ store: deps.store, audit: deps.audit, clock: deps.clock, online, offline });
+  const service = new FeaturesService({
+    store: deps.store,
+    audit: deps.audit,
+    clock: deps.clock,
+    online,
+    offline,
+  });
   return {
     name: "features",
     service,

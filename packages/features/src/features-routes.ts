@@ -1,6 +1,7 @@
 import { jsonBody } from "@keel/core";
 import type { Hono } from "hono";
 import { z } from "zod";
+import { allDefinitions } from "./definitions";
 import { unknownFeatures } from "./errors";
 import type { FeaturesService } from "./features-service";
 import { onlineRequestSchema } from "./online-serving";
@@ -29,7 +30,9 @@ export function featuresRoutes(app: Hono, service: FeaturesService): void {
   app.post("/api/v1/features/get-online-features", async (c) =>
     c.json(await service.getOnlineFeatures(await jsonBody(c, onlineRequestSchema))),
   );
-  app.post("/api/v1/features/push", async (c) => c.json(await service.push(await jsonBody(c, pushRequestSchema))));
+  app.post("/api/v1/features/push", async (c) =>
+    c.json(await service.push(await jsonBody(c, pushRequestSchema))),
+  );
   app.post("/api/v1/features/apply", async (c) => {
     const body = await jsonBody(c, applyBody);
     return c.json(await service.apply(body.definitions, { dryRun: body.dry_run }));
@@ -41,8 +44,7 @@ export function featuresRoutes(app: Hono, service: FeaturesService): void {
   app.get("/api/v1/features/definitions/:name", async (c) => {
     const name = c.req.param("name");
     const { catalog, version } = await service.definitions();
-    const r = catalog.repo;
-    const found = [...r.entities, ...r.sources, ...r.featureViews, ...r.featureServices].filter((d) => d.name === name);
+    const found = allDefinitions(catalog.repo).filter((d) => d.name === name);
     if (found.length === 0) throw unknownFeatures(`no feature definition named '${name}'`);
     return c.json({ version, definitions: found });
   });

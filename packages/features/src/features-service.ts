@@ -2,11 +2,16 @@ import type { AuditLog } from "@keel/audit";
 import type { Clock } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
 import { declaredSourceColumns, FeatureCatalog } from "./catalog";
-import { checkSourceColumns, getHistoricalFeatures, type HistoricalRequest, type HistoricalResult } from "./historical";
+import {
+  checkSourceColumns,
+  getHistoricalFeatures,
+  type HistoricalRequest,
+  type HistoricalResult,
+} from "./historical";
 import { type MaterializeRequest, type MaterializeViewResult, materialize } from "./materialize";
 import type { OfflineStore } from "./offline/port";
-import { getOnlineFeatures, type OnlineRequest, type OnlineResponse } from "./online-serving";
 import type { OnlineStore } from "./online/port";
+import { getOnlineFeatures, type OnlineRequest, type OnlineResponse } from "./online-serving";
 import { type PushRequest, type PushResult, push } from "./push";
 import { type ApplyResult, FeatureRegistry, type RegistrySnapshot } from "./registry";
 
@@ -43,11 +48,14 @@ export class FeaturesService {
       const cols = await offline.describeSource(rv.source).catch(() => undefined);
       if (cols) checkSourceColumns(rv, cols);
     }
-    if (!opts.dryRun) {
-      // Idempotent, so it runs before the registry moves: a failed apply can simply be re-run.
-      for (const { source, columns } of declaredSourceColumns(catalog.allViews())) await offline.registerSource(source, columns);
+    if (opts.dryRun) return this.registry.apply(catalog.repo, opts);
+    const plan = await this.registry.apply(catalog.repo, { dryRun: true });
+    if (plan.diff.length === 0) return plan;
+    // Idempotent, so it runs before the registry moves: a failed apply can simply be re-run.
+    for (const { source, columns } of declaredSourceColumns(catalog.allViews())) {
+      await offline.registerSource(source, columns);
     }
-    return this.registry.apply(catalog.repo, opts);
+    return this.registry.apply(catalog.repo);
   }
 
   definitions(): Promise<RegistrySnapshot> {

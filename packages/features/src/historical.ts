@@ -31,9 +31,11 @@ export function checkSourceColumns(rv: ResolvedView, cols: SqlColumn[]): void {
     if (t === undefined) throw invalidFeatures(`${where} has no column '${name}' (${what})`);
     if (!ok(t)) throw invalidFeatures(`${where}: column '${name}' is ${t}, expected ${what}`);
   };
-  for (const k of rv.joinKeys) need(k.name, (t) => sqlTypeAccepts(k.valueType, t), `join key, ${k.valueType}`);
+  for (const k of rv.joinKeys)
+    need(k.name, (t) => sqlTypeAccepts(k.valueType, t), `join key, ${k.valueType}`);
   need(rv.source.timestampField, isTimestampSqlType, "event timestamp");
-  if (rv.source.createdTimestampColumn) need(rv.source.createdTimestampColumn, isTimestampSqlType, "created timestamp");
+  if (rv.source.createdTimestampColumn)
+    need(rv.source.createdTimestampColumn, isTimestampSqlType, "created timestamp");
   for (const f of rv.view.schema) need(f.name, (t) => sqlTypeAccepts(f.dtype, t), f.dtype);
 }
 
@@ -42,14 +44,19 @@ function checkEntityColumns(cols: SqlColumn[], sels: ViewSelection[]): void {
   const byName = new Map(cols.map((c) => [c.name, c.type]));
   const ts = byName.get("event_timestamp");
   if (ts === undefined) throw invalidFeatures("entity rows have no 'event_timestamp' column");
-  if (!isTimestampSqlType(ts)) throw invalidFeatures(`entity column 'event_timestamp' is ${ts}, expected a timestamp`);
+  if (!isTimestampSqlType(ts))
+    throw invalidFeatures(`entity column 'event_timestamp' is ${ts}, expected a timestamp`);
   for (const s of sels) {
     for (const k of s.view.joinKeys) {
       const t = byName.get(k.name);
       if (t === undefined)
-        throw invalidFeatures(`entity rows have no join key column '${k.name}' (needed by '${s.view.view.name}')`);
+        throw invalidFeatures(
+          `entity rows have no join key column '${k.name}' (needed by '${s.view.view.name}')`,
+        );
       if (!sqlTypeAccepts(k.valueType, t))
-        throw invalidFeatures(`entity column '${k.name}' is ${t}, but join key '${k.name}' is ${k.valueType}`);
+        throw invalidFeatures(
+          `entity column '${k.name}' is ${t}, but join key '${k.name}' is ${k.valueType}`,
+        );
     }
   }
 }
@@ -70,7 +77,9 @@ export async function getHistoricalFeatures(
   const entityNames = entityCols.map((c) => c.name);
   for (const n of names.flat())
     if (entityNames.includes(n))
-      throw invalidFeatures(`feature '${n}' has the name of an entity column; set full_feature_names or rename it`);
+      throw invalidFeatures(
+        `feature '${n}' has the name of an entity column; set full_feature_names or rename it`,
+      );
   for (const s of sels) checkSourceColumns(s.view, await offline.describeSource(s.view.source));
 
   const output: JoinOutput = req.outPath ? { kind: "parquet", path: req.outPath } : { kind: "rows" };

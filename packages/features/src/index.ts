@@ -1,21 +1,39 @@
+export { FeatureCatalog, outputName, type ResolvedView, type ViewSelection } from "./catalog";
 export * from "./definitions";
-export { FeatureCatalog, type ResolvedView, type ViewSelection, outputName } from "./catalog";
 export { FeaturesError } from "./errors";
-export { loadRepoDir, repoFromDefinitions } from "./repo-loader";
-export { FeatureRegistry, diffRepos, type ApplyResult, type DefinitionChange } from "./registry";
-export { getHistoricalFeatures, type HistoricalRequest, type HistoricalResult } from "./historical";
-export { getOnlineFeatures, onlineResponseToRows, type OnlineRequest, type OnlineResponse, type FieldStatus } from "./online-serving";
-export type { MaterializeRequest, MaterializeProgress, MaterializeViewResult } from "./materialize";
-export type { PushRequest, PushResult } from "./push";
-export { FeaturesService } from "./features-service";
 export { createFeaturesModule, type FeaturesDeps, type FeaturesModule } from "./features-module";
-export { createOnlineStore, createOfflineStore, athenaDatabase, athenaWorkgroup, ONLINE_TABLE_SUFFIX } from "./stores-factory";
-export type { OnlineStore, OnlineRecord, OnlineWrite, OnlineViewInfo, OnlineWriteResult } from "./online/port";
-export { DynamoDbOnlineStore, type DynamoDbOnlineOptions } from "./online/dynamodb-store";
-export { CqlOnlineStore, type CqlOnlineOptions } from "./online/cql-store";
-export type { OfflineStore, EntitySource, JoinOutput, SqlColumn, AppendColumn, Row } from "./offline/port";
-export { DuckDbOfflineStore, type DuckDbOfflineOptions } from "./offline/duckdb-store";
-export { AthenaOfflineStore, type AthenaOfflineOptions } from "./offline/athena-store";
-export { buildPitSql, buildLatestSql } from "./offline/pit-sql";
+export { FeaturesService } from "./features-service";
+export { getHistoricalFeatures, type HistoricalRequest, type HistoricalResult } from "./historical";
+export type { MaterializeProgress, MaterializeRequest, MaterializeViewResult } from "./materialize";
+export { type AthenaOfflineOptions, AthenaOfflineStore } from "./offline/athena-store";
+export { type DuckDbOfflineOptions, DuckDbOfflineStore } from "./offline/duckdb-store";
 export { rowsToParquet } from "./offline/parquet-rows";
+export { buildLatestSql, buildPitSql } from "./offline/pit-sql";
+export type { AppendColumn, EntitySource, JoinOutput, OfflineStore, Row, SqlColumn } from "./offline/port";
+export { type CqlOnlineOptions, CqlOnlineStore } from "./online/cql-store";
+export { type DynamoDbOnlineOptions, DynamoDbOnlineStore } from "./online/dynamodb-store";
+export type {
+  OnlineRecord,
+  OnlineStore,
+  OnlineViewInfo,
+  OnlineWrite,
+  OnlineWriteResult,
+} from "./online/port";
+export {
+  type FieldStatus,
+  getOnlineFeatures,
+  type OnlineRequest,
+  type OnlineResponse,
+  onlineResponseToRows,
+} from "./online-serving";
+export type { PushRequest, PushResult } from "./push";
+export { type ApplyResult, type DefinitionChange, diffRepos, FeatureRegistry } from "./registry";
+export { loadRepoDir, repoFromDefinitions } from "./repo-loader";
+export {
+  athenaDatabase,
+  athenaWorkgroup,
+  createOfflineStore,
+  createOnlineStore,
+  ONLINE_TABLE_SUFFIX,
+} from "./stores-factory";
 export { encodeEntityKey } from "./values";

@@ -37,16 +37,30 @@ export interface MaterializeViewResult extends MaterializeProgress {
  * again. Sources are checked against the views before anything is written.
  */
 export async function materialize(
-  deps: { offline: OfflineStore; online: OnlineStore; registry: FeatureRegistry; catalog: FeatureCatalog; nowMs: number },
+  deps: {
+    offline: OfflineStore;
+    online: OnlineStore;
+    registry: FeatureRegistry;
+    catalog: FeatureCatalog;
+    nowMs: number;
+  },
   req: MaterializeRequest,
 ): Promise<MaterializeViewResult[]> {
   const { offline, online, registry, catalog, nowMs } = deps;
-  const views = req.views?.length ? req.views.map((v) => catalog.getView(v)) : catalog.allViews().filter((v) => v.view.online);
+  const views = req.views?.length
+    ? req.views.map((v) => catalog.getView(v))
+    : catalog.allViews().filter((v) => v.view.online);
   for (const rv of views) checkSourceColumns(rv, await offline.describeSource(rv.source));
   const results: MaterializeViewResult[] = [];
   for (const rv of views) {
     const start = req.incremental ? await registry.watermark(rv.view.name) : 0;
-    const progress: MaterializeProgress = { view: rv.view.name, rowsRead: 0, written: 0, skipped: 0, done: false };
+    const progress: MaterializeProgress = {
+      view: rv.view.name,
+      rowsRead: 0,
+      written: 0,
+      skipped: 0,
+      done: false,
+    };
     const chunks = offline.latestRows(
       rv.source,
       {

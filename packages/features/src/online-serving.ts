@@ -41,12 +41,14 @@ export async function getOnlineFeatures(
   const columns = Object.entries(req.entities);
   const n = columns[0]?.[1].length ?? 0;
   for (const [k, vals] of columns)
-    if (vals.length !== n) throw invalidFeatures(`entities: '${k}' has ${vals.length} values, '${columns[0][0]}' has ${n}`);
+    if (vals.length !== n)
+      throw invalidFeatures(`entities: '${k}' has ${vals.length} values, '${columns[0][0]}' has ${n}`);
 
   const reads = sels.map(async (sel) => {
     const keyCols = sel.view.joinKeys.map((k) => {
       const vals = req.entities[k.name];
-      if (!vals) throw invalidFeatures(`entities: missing join key '${k.name}' needed by '${sel.view.view.name}'`);
+      if (!vals)
+        throw invalidFeatures(`entities: missing join key '${k.name}' needed by '${sel.view.view.name}'`);
       return vals.map((v) => checkJoinKey(k.name, k.valueType, v));
     });
     const keys = Array.from({ length: n }, (_, i) => encodeEntityKey(keyCols.map((c) => c[i])));
@@ -59,34 +61,32 @@ export async function getOnlineFeatures(
   const response: OnlineResponse = { metadata: { feature_names: [] }, results: [] };
   for (const [k, vals] of columns) {
     response.metadata.feature_names.push(k);
-    response.results.push({ values: vals, statuses: vals.map(() => "PRESENT"), event_timestamps: vals.map(() => EPOCH) });
+    response.results.push({
+      values: vals,
+      statuses: vals.map(() => "PRESENT"),
+      event_timestamps: vals.map(() => EPOCH),
+    });
   }
   sels.forEach((sel, i) => {
     const ttlMs = sel.view.view.ttlSeconds * 1000;
+    // Per record, not per value: one timestamp string and one age check for all its features.
+    const times = records[i].map((rec) => (rec ? rfc3339(rec.eventTs) : EPOCH));
+    const expired = records[i].map((rec) => rec !== undefined && ttlMs > 0 && nowMs - rec.eventTs > ttlMs);
     sel.features.forEach((f, j) => {
-      const values: FeatureValue[] = [];
-      const statuses: FieldStatus[] = [];
-      const times: string[] = [];
-      for (const rec of records[i]) {
-        if (!rec) {
-          values.push(null);
-          statuses.push("NOT_FOUND");
-          times.push(EPOCH);
-          continue;
+      const values: FeatureValue[] = new Array(n);
+      const statuses: FieldStatus[] = new Array(n);
+      records[i].forEach((rec, r) => {
+        const v = rec?.values[f.name];
+        if (!rec) statuses[r] = "NOT_FOUND";
+        else if (expired[r]) statuses[r] = "OUTSIDE_MAX_AGE";
+        else if (v === null || v === undefined) statuses[r] = "NULL_VALUE";
+        else {
+          statuses[r] = "PRESENT";
+          values[r] = v;
+          return;
         }
-        times.push(rfc3339(rec.eventTs));
-        const v = rec.values[f.name];
-        if (ttlMs > 0 && nowMs - rec.eventTs > ttlMs) {
-          values.push(null);
-          statuses.push("OUTSIDE_MAX_AGE");
-        } else if (v === null || v === undefined) {
-          values.push(null);
-          statuses.push("NULL_VALUE");
-        } else {
-          values.push(v);
-          statuses.push("PRESENT");
-        }
-      }
+        values[r] = null;
+      });
       response.metadata.feature_names.push(names[i][j]);
       response.results.push({ values, statuses, event_timestamps: times });
     });

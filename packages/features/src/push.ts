@@ -2,9 +2,9 @@ import { z } from "zod";
 import type { FeatureCatalog } from "./catalog";
 import type { ValueType } from "./definitions";
 import { invalidFeatures } from "./errors";
+import { toOnlineWrite } from "./materialize";
 import type { AppendColumn, OfflineStore, Row } from "./offline/port";
 import type { OnlineStore } from "./online/port";
-import { toOnlineWrite } from "./materialize";
 import { checkJoinKey, toEpochMs, toFeatureValue } from "./values";
 
 /** Feast's push request: columnar rows for a push source, and where they go. */
@@ -57,14 +57,19 @@ export async function push(
   if (batch.createdTimestampColumn) columns.set(batch.createdTimestampColumn, "TIMESTAMP");
 
   const given = Object.keys(req.df);
-  for (const c of given) if (!columns.has(c)) throw invalidFeatures(`df: column '${c}' is not in push source '${ps.name}'`);
+  for (const c of given)
+    if (!columns.has(c)) throw invalidFeatures(`df: column '${c}' is not in push source '${ps.name}'`);
   for (const c of columns.keys())
     if (!req.df[c] && c !== batch.createdTimestampColumn) throw invalidFeatures(`df: missing column '${c}'`);
   const n = req.df[given[0]]?.length ?? 0;
   if (n === 0) throw invalidFeatures("df: no rows");
-  for (const c of given) if (req.df[c].length !== n) throw invalidFeatures(`df: column '${c}' has ${req.df[c].length} values, expected ${n}`);
+  for (const c of given)
+    if (req.df[c].length !== n)
+      throw invalidFeatures(`df: column '${c}' has ${req.df[c].length} values, expected ${n}`);
 
-  const rows: Row[] = Array.from({ length: n }, (_, i) => Object.fromEntries(given.map((c) => [c, req.df[c][i]])));
+  const rows: Row[] = Array.from({ length: n }, (_, i) =>
+    Object.fromEntries(given.map((c) => [c, req.df[c][i]])),
+  );
   // Validate every row for every view (types, keys, timestamps) before any write.
   const perView = views.map((v) => ({
     view: v,
@@ -82,13 +87,19 @@ export async function push(
 
   const result: PushResult = { rows: n, online: [] };
   if (req.to !== "online") {
-    const cols = [...columns].filter(([name]) => given.includes(name)).map(([name, type]) => ({ name, type }));
+    const cols = [...columns]
+      .filter(([name]) => given.includes(name))
+      .map(([name, type]) => ({ name, type }));
     result.offlineFile = await deps.offline.append(batch, cols, rows);
   }
   if (req.to !== "offline") {
     for (const { view, writes } of perView) {
       if (!view.view.online) continue;
-      const r = await deps.online.write({ name: view.view.name, ttlSeconds: view.view.ttlSeconds }, writes, deps.nowMs);
+      const r = await deps.online.write(
+        { name: view.view.name, ttlSeconds: view.view.ttlSeconds },
+        writes,
+        deps.nowMs,
+      );
       result.online.push({ view: view.view.name, ...r });
     }
   }

@@ -2,7 +2,7 @@ import type { AuditLog } from "@keel/audit";
 import { type Clock, canonicalJson, currentPrincipal, digest, pad } from "@keel/core";
 import { isConditionFailed, type MetadataStore } from "@keel/metadata";
 import { FeatureCatalog } from "./catalog";
-import type { FeatureRepo } from "./definitions";
+import { allDefinitions, type FeatureRepo } from "./definitions";
 import { FeaturesError } from "./errors";
 
 const PK = "FEATURES";
@@ -138,9 +138,8 @@ type Named = { kind: string; name: string } & Record<string, unknown>;
 
 /** Definition-level diff: added, removed, and changed with the fields that differ. */
 export function diffRepos(before: FeatureRepo, after: FeatureRepo): DefinitionChange[] {
-  const all = (r: FeatureRepo): Named[] =>
-    [...r.entities, ...r.sources, ...r.featureViews, ...r.featureServices] as unknown as Named[];
-  const index = (r: FeatureRepo) => new Map(all(r).map((d) => [`${d.kind}/${d.name}`, d]));
+  const index = (r: FeatureRepo) =>
+    new Map((allDefinitions(r) as unknown as Named[]).map((d) => [`${d.kind}/${d.name}`, d]));
   const a = index(before);
   const b = index(after);
   const out: DefinitionChange[] = [];

@@ -29,7 +29,9 @@ export async function loadRepoDir(dir: string): Promise<FeatureRepoInput> {
       if (!value || typeof value !== "object" || !("kind" in value)) continue;
       const parsed = definitionSchema.safeParse(value);
       if (!parsed.success)
-        throw invalidFeatures(`${file}: export '${exportName}': ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+        throw invalidFeatures(
+          `${file}: export '${exportName}': ${parsed.error.issues.map((i) => i.message).join("; ")}`,
+        );
       defs.push(parsed.data);
     }
   }

@@ -19,7 +19,9 @@ export const ONLINE_TABLE_SUFFIX = "-online";
 export function createOnlineStore(config: KeelConfig): OnlineStore {
   if (config.onlineStore === "cql") {
     if (config.cqlContactPoints.length === 0)
-      throw invalidFeatures("onlineStore is cql but no CQL contact points are configured (KEEL_CQL_CONTACT_POINTS)");
+      throw invalidFeatures(
+        "onlineStore is cql but no CQL contact points are configured (KEEL_CQL_CONTACT_POINTS)",
+      );
     const keyspaces = config.cqlContactPoints.some((p) => p.split(":")[0].endsWith(".amazonaws.com"));
     return new CqlOnlineStore({
       contactPoints: config.cqlContactPoints,

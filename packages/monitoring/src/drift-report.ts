@@ -8,7 +8,7 @@ export const driftThresholdsSchema = z
   .refine((t) => t.watch <= t.drift, "the watch threshold must not exceed the drift threshold");
 export type DriftThresholds = z.output<typeof driftThresholdsSchema>;
 
-const statusSchema = z.enum(["ok", "watch", "drift"]);
+const statusSchema = z.enum(["ok", "watch", "drift", "no_data"]);
 export const driftReportSchema = z.object({
   id: z.string(),
   deployment: z.string(),
@@ -25,7 +25,10 @@ export const driftReportSchema = z.object({
   features: z.array(
     z.object({
       name: z.string(),
+      /** "no_data" when every value of the feature was missing in the window. */
       status: statusSchema,
+      /** Values that were missing (null) in the window. */
+      missing: z.number().int(),
       psi: z.number(),
       ks: z.object({ statistic: z.number(), pValue: z.number() }),
       edges: z.array(z.number()),
@@ -43,24 +46,30 @@ export type DriftReport = z.infer<typeof driftReportSchema>;
  * The baseline features' values out of logged requests. A request is usable when its inputs
  * either name every baseline feature (one [N, 1] tensor each) or hold one tensor whose rows
  * have exactly the baseline's width (columns in the baseline's feature order, as Keel's
- * exported models take them).
+ * exported models take them). Missing (null) values are counted per feature, not used.
  */
 export function featureColumns(
   baseline: BaselineProfile,
   entries: PredictionLogEntry[],
-): { columns: number[][]; skipped: number } {
+): { columns: number[][]; missing: number[]; rows: number; skipped: number } {
   const names = baseline.features.map((f) => f.name);
   const columns = names.map(() => [] as number[]);
+  const missing = names.map(() => 0);
+  let rows = 0;
   let skipped = 0;
+  const add = (f: number, v: number | null) => {
+    if (v === null) missing[f]++;
+    else columns[f].push(v);
+  };
   for (const e of entries) {
-    if (names.every((n) => e.inputs[n])) {
-      const rows = e.inputs[names[0]].length;
-      if (names.every((n) => e.inputs[n].length === rows && e.inputs[n].every((r) => r.length === 1))) {
-        names.forEach((n, f) => {
-          for (const r of e.inputs[n]) columns[f].push(r[0]);
-        });
-        continue;
-      }
+    const byName = names.map((n) => e.inputs[n]);
+    const n0 = byName[0]?.length ?? 0;
+    if (byName.every((t) => t && t.length === n0 && t.every((r) => r.length === 1))) {
+      byName.forEach((t, f) => {
+        for (const r of t) add(f, r[0]);
+      });
+      rows += n0;
+      continue;
     }
     const tensor = Object.values(e.inputs).find(
       (t) => t.length > 0 && t.every((r) => r.length === names.length),
@@ -70,10 +79,11 @@ export function featureColumns(
       continue;
     }
     for (const row of tensor) {
-      for (let f = 0; f < row.length; f++) columns[f].push(row[f]);
+      for (let f = 0; f < row.length; f++) add(f, row[f]);
     }
+    rows += tensor.length;
   }
-  return { columns, skipped };
+  return { columns, missing, rows, skipped };
 }
 
 /** Compares a window of logged traffic with the training baseline, feature by feature. */
@@ -88,8 +98,7 @@ export function computeDriftReport(input: {
   thresholds: DriftThresholds;
 }): DriftReport {
   const { baseline, entries, thresholds } = input;
-  const { columns, skipped } = featureColumns(baseline, entries);
-  const rows = columns[0]?.length ?? 0;
+  const { columns, missing, rows, skipped } = featureColumns(baseline, entries);
   const models = new Map<string, { model: string; version: string; requests: number }>();
   for (const e of entries) {
     const key = `${e.model}\0${e.version}`;
@@ -102,23 +111,37 @@ export function computeDriftReport(input: {
       ? []
       : baseline.features.map((fp, f) => {
           const values = columns[f];
-          const p = psi(fp.edges, fp.counts, values);
           const total = fp.counts.reduce((a, b) => a + b, 0);
-          const status: "ok" | "watch" | "drift" =
-            p.psi >= thresholds.drift ? "drift" : p.psi >= thresholds.watch ? "watch" : "ok";
+          const baselineView = { mean: fp.mean, std: fp.std, shares: fp.counts.map((c) => c / total) };
+          if (values.length === 0) {
+            const none = { mean: 0, std: 0, shares: fp.counts.map(() => 0) };
+            return {
+              name: fp.name,
+              status: "no_data" as const,
+              missing: missing[f],
+              psi: 0,
+              ks: { statistic: 0, pValue: 1 },
+              edges: fp.edges,
+              baseline: baselineView,
+              current: none,
+            };
+          }
+          const p = psi(fp.edges, fp.counts, values);
+          const status = p.psi >= thresholds.drift ? "drift" : p.psi >= thresholds.watch ? "watch" : "ok";
           return {
             name: fp.name,
-            status,
+            status: status as "ok" | "watch" | "drift",
+            missing: missing[f],
             psi: p.psi,
             ks: ksTwoSample(fp.sample, values),
             edges: fp.edges,
-            baseline: { mean: fp.mean, std: fp.std, shares: fp.counts.map((c) => c / total) },
+            baseline: baselineView,
             current: { ...meanStd(values), shares: p.shares },
           };
         });
-  const rank = { ok: 0, watch: 1, drift: 2 } as const;
+  const rank = { no_data: -1, ok: 0, watch: 1, drift: 2 } as const;
   const worst = features.reduce<"ok" | "watch" | "drift">(
-    (w, f) => (rank[f.status] > rank[w] ? f.status : w),
+    (w, f) => (f.status !== "no_data" && rank[f.status] > rank[w] ? f.status : w),
     "ok",
   );
   return {

@@ -10,7 +10,15 @@ export const deploymentNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "deployment names are letters, digits, '.', '_' or '-'");
 
-const tensorsSchema = z.record(z.string(), z.array(z.array(z.number())));
+/**
+ * Tensor cells: numbers, with null (or a non-finite number, stored as null) for a value that
+ * is missing, e.g. an online feature that was not found. The log keeps such rows rather than
+ * dropping the whole request.
+ */
+const cellSchema = z
+  .custom<number | null>((v) => v === null || typeof v === "number", "tensor values must be numbers or null")
+  .transform((v) => (typeof v === "number" && Number.isFinite(v) ? v : null));
+const tensorsSchema = z.record(z.string(), z.array(z.array(cellSchema)));
 
 export const predictionLogEntrySchema = z.object({
   deployment: deploymentNameSchema,

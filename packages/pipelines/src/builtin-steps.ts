@@ -34,7 +34,7 @@ export interface BuiltinAslTask {
  *   given; it must be idempotent for a given run id and step (it may be retried).
  * - `asl`, when present, makes the step a direct service integration in AWS instead.
  */
-export interface BuiltinStepKind<I = any> {
+export interface BuiltinStepKind<I = unknown> {
   name: string;
   description: string;
   input: z.ZodType<I>;
@@ -52,7 +52,8 @@ export class BuiltinStepRegistry {
 
   /** Adds a kind; a second kind with the same name is a wiring bug and throws. */
   register(kind: BuiltinStepKind): this {
-    if (this.kinds.has(kind.name)) throw badDefinition(`built-in step kind "${kind.name}" is already registered`);
+    if (this.kinds.has(kind.name))
+      throw badDefinition(`built-in step kind "${kind.name}" is already registered`);
     this.kinds.set(kind.name, kind);
     return this;
   }

@@ -97,7 +97,8 @@ export function compilePipeline(def: PipelineDefinition, opts: CompileOptions = 
   if (opts.validate !== false) {
     // The validator annotates what it is given, hence the copy.
     const check = validator(structuredClone(definition), { checkPaths: true, checkArn: false });
-    if (!check.isValid) throw badDefinition(`pipeline "${def.name}" compiled to invalid ASL: ${check.errorsText("; ")}`);
+    if (!check.isValid)
+      throw badDefinition(`pipeline "${def.name}" compiled to invalid ASL: ${check.errorsText("; ")}`);
   }
   return {
     pipeline: def.name,
@@ -150,6 +151,7 @@ class Compilation {
         pipeline: this.def.name,
         "input.$": "$",
         "executionName.$": "$$.Execution.Name",
+        "executionId.$": "$$.Execution.Id",
       },
       TimeoutSeconds: 60,
       Next: units[0].entry,
@@ -234,8 +236,8 @@ class Compilation {
       // Checked after the gate's own skip rule above, so the gate's output exists here.
       for (const g of this.graph.gatedBy.get(name) ?? []) {
         choices.push({
-          Variable: `$.steps.${g.gate}.branch`,
-          StringEquals: g.branch === "then" ? "else" : "then",
+          Variable: `$.steps.${g.gate}.passed`,
+          BooleanEquals: !g.when,
           Next: `${name}.skip`,
         });
       }
@@ -301,18 +303,18 @@ class Compilation {
   private gate(step: GateStep, flow: AslState): Record<string, AslState> {
     const name = step.name;
     this.role(name, { role: "gate", step: name });
-    const branch = (b: "then" | "else"): AslState => {
-      this.role(`${name}.${b}`, { role: "branch", step: name });
-      return { Type: "Pass", Result: { branch: b }, ResultPath: `$.steps.${name}`, ...flow };
+    const branch = (passed: boolean): AslState => {
+      this.role(`${name}.${passed}`, { role: "branch", step: name });
+      return { Type: "Pass", Result: { passed }, ResultPath: `$.steps.${name}`, ...flow };
     };
     return {
       [name]: {
         Type: "Choice",
-        Choices: [{ ...conditionToAsl(step.condition, `gate "${name}"`), Next: `${name}.then` }],
-        Default: `${name}.else`,
+        Choices: [{ ...conditionToAsl(step.condition, `gate "${name}"`), Next: `${name}.true` }],
+        Default: `${name}.false`,
       },
-      [`${name}.then`]: branch("then"),
-      [`${name}.else`]: branch("else"),
+      [`${name}.true`]: branch(true),
+      [`${name}.false`]: branch(false),
     };
   }
 

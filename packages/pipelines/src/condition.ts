@@ -23,7 +23,10 @@ function literal(text: string, whole: string): number | string | boolean {
 /** Parses "evaluate.auc >= 0.95" into a comparison; names the part it cannot read. */
 export function parseComparison(text: string): Comparison {
   const m = SHORTHAND.exec(text);
-  if (!m) throw badDefinition(`condition "${text}" must look like "<step>.<field> <op> <value>" with op one of >= > <= < == !=`);
+  if (!m)
+    throw badDefinition(
+      `condition "${text}" must look like "<step>.<field> <op> <value>" with op one of >= > <= < == !=`,
+    );
   return { step: m[1], path: m[2].slice(1), op: m[3] as ConditionOp, value: literal(m[4], text) };
 }
 

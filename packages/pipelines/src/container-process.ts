@@ -38,12 +38,18 @@ export async function runContainerProcess(opts: {
       };
       child.stdout.on("data", lines(""));
       child.stderr.on("data", lines("[stderr] "));
-      child.once("error", (e) => reject(new StepFailure("Keel.ContainerFailed", `cannot start ${opts.command[0]}: ${e.message}`)));
+      child.once("error", (e) =>
+        reject(new StepFailure("Keel.ContainerFailed", `cannot start ${opts.command[0]}: ${e.message}`)),
+      );
       child.once("close", (c, signal) => resolve(c ?? (signal ? 128 : 1)));
     });
-    if (code !== 0) throw new StepFailure("Keel.ContainerFailed", `${opts.command.join(" ")} exited with code ${code}`);
+    if (code !== 0)
+      throw new StepFailure("Keel.ContainerFailed", `${opts.command.join(" ")} exited with code ${code}`);
     for (const file of await listFiles(modelDir)) {
-      await opts.artifacts.put(`${opts.modelPath}/${relative(modelDir, file).split("\\").join("/")}`, await readFile(file));
+      await opts.artifacts.put(
+        `${opts.modelPath}/${relative(modelDir, file).split("\\").join("/")}`,
+        await readFile(file),
+      );
     }
     return { artifactUri: opts.artifacts.uri(opts.modelPath) };
   } finally {

@@ -16,7 +16,12 @@ export interface CronSpec {
   fields: string[];
 }
 
-const ALIASES: Record<string, string> = { "@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *" };
+const ALIASES: Record<string, string> = {
+  "@hourly": "0 * * * *",
+  "@daily": "0 0 * * *",
+  "@weekly": "0 0 * * 0",
+  "@monthly": "0 0 1 * *",
+};
 const RANGES: Array<[string, number, number]> = [
   ["minute", 0, 59],
   ["hour", 0, 23],
@@ -37,7 +42,8 @@ function field(expr: string, text: string, [name, lo, hi]: [string, number, numb
     const from = m[1] === "*" ? lo : Number(m[2]);
     const to = m[1] === "*" ? hi : m[3] !== undefined ? Number(m[3]) : m[4] !== undefined ? hi : from;
     const step = m[4] !== undefined ? Number(m[4]) : 1;
-    if (from < lo || to > hi || from > to || step < 1) throw bad(expr, `${name} field "${part}" is outside ${lo}-${hi}`);
+    if (from < lo || to > hi || from > to || step < 1)
+      throw bad(expr, `${name} field "${part}" is outside ${lo}-${hi}`);
     for (let v = from; v <= to; v += step) out.add(v);
   }
   return out;
@@ -46,10 +52,20 @@ function field(expr: string, text: string, [name, lo, hi]: [string, number, numb
 export function parseCron(expr: string): CronSpec {
   const text = ALIASES[expr.trim()] ?? expr.trim();
   const fields = text.split(/\s+/);
-  if (fields.length !== 5) throw bad(expr, `expected 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`);
+  if (fields.length !== 5)
+    throw bad(expr, `expected 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`);
   const [minutes, hours, days, months, weekdays] = fields.map((f, i) => field(expr, f, RANGES[i]));
   if (weekdays.delete(7)) weekdays.add(0);
-  return { minutes, hours, days, months, weekdays, dayRestricted: fields[2] !== "*", weekdayRestricted: fields[4] !== "*", fields };
+  return {
+    minutes,
+    hours,
+    days,
+    months,
+    weekdays,
+    dayRestricted: fields[2] !== "*",
+    weekdayRestricted: fields[4] !== "*",
+    fields,
+  };
 }
 
 function dayMatches(c: CronSpec, d: Date): boolean {
@@ -82,10 +98,15 @@ export function nextFireTime(expr: string | CronSpec, after: number): number {
  */
 export function toEventBridgeCron(expr: string): string {
   const c = parseCron(expr);
-  const [min, hour, dom, month, dow] = c.fields;
+  const [min, hour, dom, month] = c.fields;
   if (c.dayRestricted && c.weekdayRestricted) {
     throw bad(expr, "EventBridge cannot restrict both day-of-month and day-of-week; use one of them");
   }
-  const ebDow = c.weekdayRestricted ? [...c.weekdays].sort((a, b) => a - b).map((d) => d + 1).join(",") : "?";
+  const ebDow = c.weekdayRestricted
+    ? [...c.weekdays]
+        .sort((a, b) => a - b)
+        .map((d) => d + 1)
+        .join(",")
+    : "?";
   return `cron(${min} ${hour} ${c.weekdayRestricted ? "?" : dom} ${month} ${ebDow} *)`;
 }

@@ -38,6 +38,7 @@ export interface StepContext<P = Record<string, unknown>> {
   log(line: string): void;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: handlers are written inline in a steps array, where the pipeline's params type cannot reach them; `params` is parsed by its schema before any handler runs
 export type StepHandler = (ctx: StepContext<any>) => Promise<JsonObject> | JsonObject;
 
 const retrySchema = z
@@ -111,7 +112,9 @@ export const mapStepSchema = z
     ...commonSchema,
     kind: z.literal("map"),
     /** "<step>.<path>" naming a list in an earlier step's output, e.g. "plan.trials". */
-    over: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$/, 'over must look like "<step>.<field>"'),
+    over: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$/, 'over must look like "<step>.<field>"'),
     maxConcurrency: z.number().int().min(0).max(1000).default(4),
     run: mapBodySchema,
   })
@@ -147,9 +150,9 @@ export const gateStepSchema = z
     kind: z.literal("gate"),
     /** e.g. "evaluate.auc >= 0.95"; the gate depends on every step it reads. */
     condition: conditionSchema,
-    /** Steps that run only when the condition holds / does not hold (others downstream are skipped). */
-    then: z.array(z.string()).default([]),
-    else: z.array(z.string()).default([]),
+    /** Steps that run only when the condition holds / does not hold (the others are skipped). */
+    ifTrue: z.array(z.string()).default([]),
+    ifFalse: z.array(z.string()).default([]),
   })
   .strict();
 
@@ -186,10 +189,23 @@ const pipelineSchema = z
     /** Code version mixed into every cache key; bump it to invalidate cached steps. */
     version: z.string().default("1"),
     params: z.custom<z.ZodType>((v) => v instanceof z.ZodType, "params must be a zod schema"),
-    schedule: z.union([z.string().min(1).transform((cron) => ({ cron, params: {}, enabled: true })), scheduleSchema]).optional(),
+    schedule: z
+      .union([
+        z
+          .string()
+          .min(1)
+          .transform((cron) => ({ cron, params: {}, enabled: true })),
+        scheduleSchema,
+      ])
+      .optional(),
     steps: z.array(z.unknown()).min(1, "a pipeline needs at least one step"),
     /** Runs when the pipeline fails (e.g. a notification); receives the error in `inputs.error`. */
-    onFailure: z.union([lambdaStepSchema.omit({ name: true, dependsOn: true }).partial({ onFailure: true }), builtinStepSchema.omit({ name: true, dependsOn: true })]).optional(),
+    onFailure: z
+      .union([
+        lambdaStepSchema.omit({ name: true, dependsOn: true }).partial({ onFailure: true }),
+        builtinStepSchema.omit({ name: true, dependsOn: true }),
+      ])
+      .optional(),
     /** Maximum bytes of one step's JSON output (Step Functions caps the whole state at 256 KB). */
     maxOutputBytes: z.number().int().min(256).max(200_000).default(32_768),
   })
@@ -214,12 +230,16 @@ export interface PipelineInput<P extends z.ZodType> {
   params: P;
   schedule?: string | z.input<typeof scheduleSchema>;
   steps: StepInput[];
-  onFailure?: Omit<z.input<typeof lambdaStepSchema>, "name" | "dependsOn"> | Omit<z.input<typeof builtinStepSchema>, "name" | "dependsOn">;
+  onFailure?:
+    | Omit<z.input<typeof lambdaStepSchema>, "name" | "dependsOn">
+    | Omit<z.input<typeof builtinStepSchema>, "name" | "dependsOn">;
   maxOutputBytes?: number;
 }
 
 function issues(error: z.ZodError, prefix: string): string {
-  return error.issues.map((i) => `${[prefix, ...i.path].filter((p) => p !== "").join(".")}: ${i.message}`).join("; ");
+  return error.issues
+    .map((i) => `${[prefix, ...i.path].filter((p) => p !== "").join(".")}: ${i.message}`)
+    .join("; ");
 }
 
 /**
@@ -229,15 +249,24 @@ function issues(error: z.ZodError, prefix: string): string {
  */
 export function definePipeline<P extends z.ZodType>(input: PipelineInput<P>): PipelineDefinition<P> {
   const parsed = pipelineSchema.safeParse(input);
-  if (!parsed.success) throw badDefinition(`invalid pipeline "${input?.name ?? "?"}": ${issues(parsed.error, "")}`);
+  if (!parsed.success)
+    throw badDefinition(`invalid pipeline "${input?.name ?? "?"}": ${issues(parsed.error, "")}`);
   const steps = parsed.data.steps.map((raw, i) => {
     const r = stepSchema.safeParse(raw);
     const label = (raw as { name?: unknown })?.name;
-    if (!r.success) throw badDefinition(`invalid step ${typeof label === "string" ? `"${label}"` : `#${i}`} in pipeline "${parsed.data.name}": ${issues(r.error, "")}`);
+    if (!r.success)
+      throw badDefinition(
+        `invalid step ${typeof label === "string" ? `"${label}"` : `#${i}`} in pipeline "${parsed.data.name}": ${issues(r.error, "")}`,
+      );
     return r.data;
   });
   const onFailure = parsed.data.onFailure
-    ? ({ ...parsed.data.onFailure, name: "onFailure", dependsOn: [], onFailure: "fail" } as PipelineDefinition["onFailure"])
+    ? ({
+        ...parsed.data.onFailure,
+        name: "onFailure",
+        dependsOn: [],
+        onFailure: "fail",
+      } as PipelineDefinition["onFailure"])
     : undefined;
   return Object.freeze({
     kind: "keel.pipeline" as const,

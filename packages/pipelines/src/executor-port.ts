@@ -7,7 +7,12 @@ import type { Json } from "./definition";
  */
 export type ExecutionStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED";
 
-export const TERMINAL: ReadonlySet<ExecutionStatus> = new Set(["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]);
+export const TERMINAL: ReadonlySet<ExecutionStatus> = new Set([
+  "SUCCEEDED",
+  "FAILED",
+  "TIMED_OUT",
+  "ABORTED",
+]);
 
 export interface StartExecutionRequest {
   pipeline: string;

@@ -9,8 +9,8 @@ export interface PipelineGraph {
   deps: Map<string, string[]>;
   /** Steps grouped by depth (every dependency sits in an earlier level); names sorted within a level. */
   levels: string[][];
-  /** gate name -> branch ("then"/"else") for each step a gate chooses. */
-  gatedBy: Map<string, Array<{ gate: string; branch: "then" | "else" }>>;
+  /** For each step a gate chooses: the gate and whether the step needs its condition true or false. */
+  gatedBy: Map<string, Array<{ gate: string; when: boolean }>>;
   /** Steps that may end up skipped (chosen by a gate, continue-on-failure, or downstream of such a step). */
   skippable: Set<string>;
 }
@@ -29,7 +29,7 @@ export function buildGraph(def: PipelineDefinition): PipelineGraph {
   }
   if (dupes.size) throw badDefinition(`${where}: duplicate step names: ${[...dupes].sort().join(", ")}`);
 
-  const gatedBy = new Map<string, Array<{ gate: string; branch: "then" | "else" }>>();
+  const gatedBy = new Map<string, Array<{ gate: string; when: boolean }>>();
   const deps = new Map<string, Set<string>>();
   for (const s of def.steps) deps.set(s.name, new Set(s.dependsOn));
   const unknown: string[] = [];
@@ -38,7 +38,7 @@ export function buildGraph(def: PipelineDefinition): PipelineGraph {
     if (s.kind === "map") own.add(s.over.split(".")[0]);
     if (s.kind === "gate") {
       for (const r of conditionSteps(s.condition)) own.add(r);
-      for (const branch of ["then", "else"] as const) {
+      for (const branch of ["ifTrue", "ifFalse"] as const) {
         for (const target of s[branch]) {
           const t = deps.get(target);
           if (!t) {
@@ -47,8 +47,9 @@ export function buildGraph(def: PipelineDefinition): PipelineGraph {
           }
           t.add(s.name);
           const list = gatedBy.get(target) ?? [];
-          if (list.some((g) => g.gate === s.name)) throw badDefinition(`${where}: step "${target}" is in both branches of gate "${s.name}"`);
-          list.push({ gate: s.name, branch });
+          if (list.some((g) => g.gate === s.name))
+            throw badDefinition(`${where}: step "${target}" is in both branches of gate "${s.name}"`);
+          list.push({ gate: s.name, when: branch === "ifTrue" });
           gatedBy.set(target, list);
         }
       }
@@ -77,7 +78,7 @@ export function buildGraph(def: PipelineDefinition): PipelineGraph {
   const levels: string[][] = [];
   for (const n of names) {
     const d = level.get(n)!;
-    (levels[d] ??= []).push(n);
+    levels[d] = [...(levels[d] ?? []), n];
   }
 
   const skippable = new Set<string>();

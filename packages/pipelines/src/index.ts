@@ -1,7 +1,23 @@
 export {
+  type AslBindings,
+  type BuiltinAslTask,
+  type BuiltinStepKind,
+  BuiltinStepRegistry,
+} from "./builtin-steps";
+export {
+  type AslDefinition,
+  type CompiledPipeline,
+  type CompileOptions,
+  compilePipeline,
+  instanceTypeFor,
+  LOCAL_BINDINGS,
+  STATE,
+} from "./compiler";
+export { nextFireTime, parseCron, toEventBridgeCron } from "./cron";
+export {
+  type Condition,
   definePipeline,
   isPipelineDefinition,
-  type Condition,
   type Json,
   type JsonObject,
   type PipelineDefinition,
@@ -11,17 +27,30 @@ export {
   type StepHandler,
   type StepInput,
 } from "./definition";
-export { BuiltinStepRegistry, type AslBindings, type BuiltinAslTask, type BuiltinStepKind } from "./builtin-steps";
-export { compilePipeline, instanceTypeFor, LOCAL_BINDINGS, STATE, type AslDefinition, type CompiledPipeline, type CompileOptions } from "./compiler";
 export { PipelineError, StepFailure } from "./errors";
-export { executionInputSchema, validateExecutionInput, type ExecutionInput } from "./execution-input";
+export { type ExecutionInput, executionInputSchema, validateExecutionInput } from "./execution-input";
 export * from "./executor-port";
-export { LocalPipelineExecutor, type LocalMachine } from "./local-executor";
-export { StepFunctionsPipelineExecutor, type StepFunctionsExecutorOptions } from "./stepfunctions-executor";
-export { RunStore, type PipelineRun, type StepRecord, type StepStatus, type Trigger } from "./run-store";
-export { StepRuntime } from "./step-runtime";
-export { PipelineService, dateRange, pipelinesIn, type PipelineServiceDeps, type StartRunOptions } from "./service";
-export { type PipelineTracking, TAG as TRACKING_TAGS } from "./tracking-link";
-export { nextFireTime, parseCron, toEventBridgeCron } from "./cron";
+export { type LocalMachine, LocalPipelineExecutor } from "./local-executor";
+export {
+  createPipelinesModule,
+  type PipelinesModule,
+  type PipelinesModuleDeps,
+  type PipelinesModuleOptions,
+} from "./module";
+export { type PipelineRun, RunStore, type StepRecord, type StepStatus, type Trigger } from "./run-store";
 export { LocalScheduler } from "./scheduler";
-export { createPipelinesModule, type PipelinesModule, type PipelinesModuleDeps, type PipelinesModuleOptions } from "./module";
+export {
+  dateRange,
+  PipelineService,
+  type PipelineServiceDeps,
+  pipelinesIn,
+  type StartRunOptions,
+} from "./service";
+export { createStepLambdaHandler } from "./step-lambda";
+export { StepRuntime } from "./step-runtime";
+export {
+  type StepFunctionsExecutorOptions,
+  StepFunctionsPipelineExecutor,
+  stateMachineName,
+} from "./stepfunctions-executor";
+export { type PipelineTracking, TAG as TRACKING_TAGS } from "./tracking-link";

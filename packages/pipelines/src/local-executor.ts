@@ -2,7 +2,7 @@ import { type Clock, canonicalJson, systemClock } from "@keel/core";
 import { StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
 import type { AslDefinition } from "./compiler";
 import type { Json } from "./definition";
-import { PipelineError, noSuch } from "./errors";
+import { noSuch, PipelineError } from "./errors";
 import {
   type ExecutionDescription,
   type ExecutionEvent,
@@ -37,6 +37,8 @@ export interface LocalExecutorOptions {
   clock?: Clock;
   /** Milliseconds between retries instead of the ASL backoff (tests). */
   retryIntervalMs?: number;
+  /** Finished executions kept in memory for describe/history (oldest forgotten first); default 1000. */
+  maxFinished?: number;
 }
 
 interface Execution {
@@ -55,6 +57,7 @@ interface Execution {
 export class LocalPipelineExecutor implements PipelineExecutor {
   readonly kind = "local";
   private readonly executions = new Map<string, Execution>();
+  private readonly finished: string[] = [];
   private readonly clock: Clock;
 
   constructor(private readonly opts: LocalExecutorOptions) {
@@ -67,7 +70,10 @@ export class LocalPipelineExecutor implements PipelineExecutor {
     const existing = this.executions.get(executionId);
     if (existing) {
       if (existing.inputKey !== inputKey) {
-        throw new PipelineError("RESOURCE_ALREADY_EXISTS", `execution "${req.name}" of pipeline "${req.pipeline}" already exists with another input`);
+        throw new PipelineError(
+          "RESOURCE_ALREADY_EXISTS",
+          `execution "${req.name}" of pipeline "${req.pipeline}" already exists with another input`,
+        );
       }
       return { executionId, startTime: existing.desc.startTime };
     }
@@ -93,8 +99,23 @@ export class LocalPipelineExecutor implements PipelineExecutor {
   private finish(ex: Execution, status: ExecutionStatus, fields: Partial<ExecutionDescription>): void {
     if (TERMINAL.has(ex.desc.status)) return;
     ex.desc = { ...ex.desc, ...fields, status, stopTime: this.clock.now() };
-    const type = { SUCCEEDED: "ExecutionSucceeded", FAILED: "ExecutionFailed", ABORTED: "ExecutionAborted", TIMED_OUT: "ExecutionTimedOut" } as const;
-    this.push(ex, { time: ex.desc.stopTime!, type: type[status as keyof typeof type], output: fields.output, error: fields.error, cause: fields.cause });
+    // A long-lived `keel dev` must not grow without bound; run history lives in the MetadataStore.
+    this.finished.push(ex.desc.executionId);
+    while (this.finished.length > (this.opts.maxFinished ?? 1000))
+      this.executions.delete(this.finished.shift()!);
+    const type = {
+      SUCCEEDED: "ExecutionSucceeded",
+      FAILED: "ExecutionFailed",
+      ABORTED: "ExecutionAborted",
+      TIMED_OUT: "ExecutionTimedOut",
+    } as const;
+    this.push(ex, {
+      time: ex.desc.stopTime!,
+      type: type[status as keyof typeof type],
+      output: fields.output,
+      error: fields.error,
+      cause: fields.cause,
+    });
   }
 
   private run(ex: Execution, machine: LocalMachine, input: Json): void {
@@ -103,15 +124,28 @@ export class LocalPipelineExecutor implements PipelineExecutor {
       validationOptions: { noValidate: true },
     });
     const handlers = Object.fromEntries(
-      collectTaskStates(machine.definition).map((name) => [name, (i: unknown) => machine.invokeTask(name, i as Json)]),
+      collectTaskStates(machine.definition).map((name) => [
+        name,
+        (i: unknown) => machine.invokeTask(name, i as Json),
+      ]),
     );
-    const retryOverrides = this.opts.retryIntervalMs === undefined
-      ? undefined
-      : Object.fromEntries(collectTaskStates(machine.definition, true).map((n) => [n, this.opts.retryIntervalMs!]));
+    const retryOverrides =
+      this.opts.retryIntervalMs === undefined
+        ? undefined
+        : Object.fromEntries(
+            collectTaskStates(machine.definition, true).map((n) => [n, this.opts.retryIntervalMs!]),
+          );
     const exec = sm.run(input as never, {
       overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides: retryOverrides },
       noThrowOnAbort: true,
-      context: { Execution: { Name: ex.desc.name, Input: input as never, StartTime: new Date(ex.desc.startTime).toISOString() } },
+      context: {
+        Execution: {
+          Id: ex.desc.executionId,
+          Name: ex.desc.name,
+          Input: input as never,
+          StartTime: new Date(ex.desc.startTime).toISOString(),
+        },
+      },
     });
     ex.abort = exec.abort;
     this.push(ex, { time: ex.desc.startTime, type: "ExecutionStarted", input });
@@ -133,7 +167,11 @@ export class LocalPipelineExecutor implements PipelineExecutor {
             this.push(ex, { ...base, type: "StateFailed", error: err.Error, cause: causeText(err.Cause) });
             break;
           case "StateRetried":
-            this.push(ex, { ...base, type: "StateRetried", attempt: (e as { retry: { attempt: number } }).retry.attempt });
+            this.push(ex, {
+              ...base,
+              type: "StateRetried",
+              attempt: (e as { retry: { attempt: number } }).retry.attempt,
+            });
             break;
           case "StateCaught":
             this.push(ex, { ...base, type: "StateCaught" });
@@ -146,7 +184,9 @@ export class LocalPipelineExecutor implements PipelineExecutor {
         this.finish(ex, "SUCCEEDED", { output: result.value as Json });
         return;
       }
-      const e = (result.status === "rejected" ? result.reason : (pumped as PromiseRejectedResult).reason) as Error & { cause?: unknown };
+      const e = (
+        result.status === "rejected" ? result.reason : (pumped as PromiseRejectedResult).reason
+      ) as Error & { cause?: unknown };
       const timedOut = e?.constructor?.name === "ExecutionTimeoutError";
       const cause = e?.cause as { name?: string; message?: string } | undefined;
       this.finish(ex, timedOut ? "TIMED_OUT" : "FAILED", {
@@ -166,7 +206,10 @@ export class LocalPipelineExecutor implements PipelineExecutor {
     return { ...this.get(executionId).desc };
   }
 
-  async history(executionId: string, opts: { after?: number; waitMs?: number } = {}): Promise<ExecutionEvent[]> {
+  async history(
+    executionId: string,
+    opts: { after?: number; waitMs?: number } = {},
+  ): Promise<ExecutionEvent[]> {
     const ex = this.get(executionId);
     const after = opts.after ?? 0;
     if (ex.events.length <= after && !TERMINAL.has(ex.desc.status) && opts.waitMs) {
@@ -198,12 +241,16 @@ function causeText(cause: unknown): string | undefined {
 }
 
 /** Names of Task states (optionally also Map/Parallel, which can carry Retry) at any depth. */
-function collectTaskStates(def: { States: Record<string, Record<string, unknown>> }, retryable = false): string[] {
+function collectTaskStates(
+  def: { States: Record<string, Record<string, unknown>> },
+  retryable = false,
+): string[] {
   const out: string[] = [];
   for (const [name, st] of Object.entries(def.States)) {
     if (st.Type === "Task" || (retryable && (st.Type === "Map" || st.Type === "Parallel"))) out.push(name);
     if (st.Type === "Map") out.push(...collectTaskStates(st.ItemProcessor as never, retryable));
-    if (st.Type === "Parallel") for (const b of st.Branches as never[]) out.push(...collectTaskStates(b, retryable));
+    if (st.Type === "Parallel")
+      for (const b of st.Branches as never[]) out.push(...collectTaskStates(b, retryable));
   }
   return out;
 }

@@ -51,12 +51,28 @@ export interface PipelinesModule {
  * pipeline files registered earlier. `config.pipelineExecutor` picks the executor: "local"
  * (in process) or "stepfunctions" (state machines named `keel-<stage>-<pipeline>`).
  */
-export function createPipelinesModule(deps: PipelinesModuleDeps, opts: PipelinesModuleOptions = {}): PipelinesModule {
-  const builtins = opts.builtinSteps instanceof BuiltinStepRegistry ? opts.builtinSteps : new BuiltinStepRegistry(opts.builtinSteps ?? []);
+export function createPipelinesModule(
+  deps: PipelinesModuleDeps,
+  opts: PipelinesModuleOptions = {},
+): PipelinesModule {
+  const builtins =
+    opts.builtinSteps instanceof BuiltinStepRegistry
+      ? opts.builtinSteps
+      : new BuiltinStepRegistry(opts.builtinSteps ?? []);
   const local = !opts.executor && deps.config.pipelineExecutor === "local";
   const executor =
-    opts.executor ?? (local ? undefined : new StepFunctionsPipelineExecutor({ region: deps.config.region, stage: deps.config.stage }));
-  const service = new PipelineService({ ...deps, tracking: opts.tracking, builtins, executor, bindings: opts.bindings, retryIntervalMs: opts.retryIntervalMs });
+    opts.executor ??
+    (local
+      ? undefined
+      : new StepFunctionsPipelineExecutor({ region: deps.config.region, stage: deps.config.stage }));
+  const service = new PipelineService({
+    ...deps,
+    tracking: opts.tracking,
+    builtins,
+    executor,
+    bindings: opts.bindings,
+    retryIntervalMs: opts.retryIntervalMs,
+  });
   const scheduler = new LocalScheduler(service, deps.clock, deps.log);
   const initial = Promise.all((opts.pipelines ?? []).map((p) => service.register(p)));
   // Surfaced by start(); without this a bad pipeline would also be an unhandled rejection.

@@ -3,7 +3,9 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import type { PipelineService } from "./service";
 
-const runBody = z.object({ params: z.record(z.string(), z.unknown()).default({}), noCache: z.boolean().default(false) }).strict();
+const runBody = z
+  .object({ params: z.record(z.string(), z.unknown()).default({}), noCache: z.boolean().default(false) })
+  .strict();
 const registerBody = z.object({ file: z.string().min(1) }).strict();
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be YYYY-MM-DD");
 const backfillBody = z
@@ -25,7 +27,11 @@ const listQuery = z.object({
  * Keel's pipeline API under /api/v1/pipelines. Handlers parse, call the service, shape JSON.
  * `/runs...` routes are mounted before `/:name...` so "runs" is never read as a pipeline name.
  */
-export function pipelineRoutes(app: Hono, service: PipelineService, opts: { allowFileRegistration: boolean; onRegistered(): void }): void {
+export function pipelineRoutes(
+  app: Hono,
+  service: PipelineService,
+  opts: { allowFileRegistration: boolean; onRegistered(): void },
+): void {
   app.get("/api/v1/pipelines/runs", async (c) => {
     const q = parseWith(listQuery, queryObject(c), "query");
     const page = await service.runs.listRuns({ pipeline: q.pipeline, limit: q.limit, cursor: q.page_token });
@@ -35,8 +41,12 @@ export function pipelineRoutes(app: Hono, service: PipelineService, opts: { allo
     const { run, steps } = await service.getRun(c.req.param("id"));
     return c.json({ run, steps });
   });
-  app.post("/api/v1/pipelines/runs/:id/stop", async (c) => c.json({ run: await service.stop(c.req.param("id")) }));
-  app.post("/api/v1/pipelines/runs/:id/resume", async (c) => c.json({ run: await service.resume(c.req.param("id")) }, 201));
+  app.post("/api/v1/pipelines/runs/:id/stop", async (c) =>
+    c.json({ run: await service.stop(c.req.param("id")) }),
+  );
+  app.post("/api/v1/pipelines/runs/:id/resume", async (c) =>
+    c.json({ run: await service.resume(c.req.param("id")) }, 201),
+  );
 
   app.get("/api/v1/pipelines", (c) =>
     c.json({
@@ -53,7 +63,10 @@ export function pipelineRoutes(app: Hono, service: PipelineService, opts: { allo
   app.post("/api/v1/pipelines", async (c) => {
     const body = await jsonBody(c, registerBody);
     if (!opts.allowFileRegistration) {
-      return c.json({ error_code: "INVALID_STATE", message: "pipelines are registered by deployment here, not by file" }, 400);
+      return c.json(
+        { error_code: "INVALID_STATE", message: "pipelines are registered by deployment here, not by file" },
+        400,
+      );
     }
     const pipelines = await service.registerFile(body.file);
     opts.onRegistered();
@@ -71,13 +84,14 @@ export function pipelineRoutes(app: Hono, service: PipelineService, opts: { allo
       dependencies: compiled.deps,
     });
   });
-  app.get("/api/v1/pipelines/:name/definition", (c) => c.json(service.get(c.req.param("name")).compiled.definition));
+  app.get("/api/v1/pipelines/:name/definition", (c) =>
+    c.json(service.get(c.req.param("name")).compiled.definition),
+  );
   app.post("/api/v1/pipelines/:name/runs", async (c) => {
     const name = c.req.param("name");
     service.get(name);
     const body = await jsonBody(c, runBody);
-    const trigger = c.req.header("x-keel-trigger") === "cli" ? "cli" : "api";
-    return c.json({ run: await service.startRun(name, { ...body, trigger }) }, 201);
+    return c.json({ run: await service.startRun(name, { ...body, trigger: "api" }) }, 201);
   });
   app.post("/api/v1/pipelines/:name/backfill", async (c) => {
     const name = c.req.param("name");

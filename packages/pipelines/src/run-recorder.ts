@@ -43,14 +43,21 @@ export class RunRecorder {
     if (!role || !("step" in role)) return false;
     const step = role.step;
     const index = role.role === "item" ? ev.index : undefined;
-    const isWork = role.role === "task" || role.role === "map" || role.role === "item" || role.role === "hook";
-    const update = (change: Parameters<RunStore["updateStep"]>[3]) => this.runs.updateStep(run.runId, step, index, change);
+    const isWork =
+      role.role === "task" || role.role === "map" || role.role === "item" || role.role === "hook";
+    const update = (change: Parameters<RunStore["updateStep"]>[3]) =>
+      this.runs.updateStep(run.runId, step, index, change);
 
     switch (ev.type) {
       case "StateEntered": {
-        if (role.role === "gate") await update({ set: { status: "RUNNING", startTime: ev.time }, setIfMissing: { attempts: 1 } });
+        if (role.role === "gate")
+          await update({ set: { status: "RUNNING", startTime: ev.time }, setIfMissing: { attempts: 1 } });
         if (!isWork) return false;
-        const rec = await update({ set: { status: "RUNNING" }, setIfMissing: { startTime: ev.time }, addAttempts: 1 });
+        const rec = await update({
+          set: { status: "RUNNING" },
+          setIfMissing: { startTime: ev.time },
+          addAttempts: 1,
+        });
         if (this.tracking && run.trackingRunId && run.trackingExperimentId && !rec.trackingRunId) {
           const id = await this.tracking.startStep({
             experimentId: run.trackingExperimentId,
@@ -68,23 +75,40 @@ export class RunRecorder {
         if (isWork) await update({ set: { status: "RUNNING" }, addAttempts: 1 });
         return false;
       case "StateFailed":
-        if (isWork) await this.endStep(update, { status: "FAILED", endTime: ev.time, error: ev.error, cause: ev.cause });
+        if (isWork)
+          await this.endStep(update, {
+            status: "FAILED",
+            endTime: ev.time,
+            error: ev.error,
+            cause: ev.cause,
+          });
         return false;
       case "StateCaught":
         if (role.role === "task" || role.role === "map") await update({ set: { continued: true } });
         return false;
       case "StateExited": {
-        if (role.role === "skip") await update({ set: { status: "SKIPPED", endTime: ev.time }, setIfMissing: { attempts: 0 } });
+        if (role.role === "skip")
+          await update({ set: { status: "SKIPPED", endTime: ev.time }, setIfMissing: { attempts: 0 } });
         if (role.role === "reuse") {
-          await update({ set: { status: "REUSED", endTime: ev.time, output: stepOutput(ev.output, step) }, setIfMissing: { attempts: 0 } });
+          await update({
+            set: { status: "REUSED", endTime: ev.time, output: stepOutput(ev.output, step) },
+            setIfMissing: { attempts: 0 },
+          });
         }
-        if (role.role === "branch") await update({ set: { status: "SUCCEEDED", endTime: ev.time, output: stepOutput(ev.output, step) } });
+        if (role.role === "branch")
+          await update({
+            set: { status: "SUCCEEDED", endTime: ev.time, output: stepOutput(ev.output, step) },
+          });
         if (role.role === "task" || role.role === "map" || role.role === "item") {
           const output = role.role === "item" ? ev.output : stepOutput(ev.output, step);
           // A caught failure also "exits" the state; its record stays FAILED.
           const current = await this.runs.getStep(run.runId, step, index);
           if (current?.continued && current.status === "FAILED") return false;
-          await this.endStep(update, { status: current?.cachedFrom ? "CACHED" : "SUCCEEDED", endTime: ev.time, output });
+          await this.endStep(update, {
+            status: current?.cachedFrom ? "CACHED" : "SUCCEEDED",
+            endTime: ev.time,
+            output,
+          });
         }
         if (role.role === "hook") await this.endStep(update, { status: "SUCCEEDED", endTime: ev.time });
         return false;
@@ -94,13 +118,22 @@ export class RunRecorder {
     }
   }
 
-  private async endStep(update: (c: Parameters<RunStore["updateStep"]>[3]) => Promise<StepRecord>, set: Partial<StepRecord>) {
+  private async endStep(
+    update: (c: Parameters<RunStore["updateStep"]>[3]) => Promise<StepRecord>,
+    set: Partial<StepRecord>,
+  ) {
     const rec = await update({ set });
     if (this.tracking && rec.trackingRunId) {
       const status = set.status === "FAILED" ? "FAILED" : "FINISHED";
       const tags: Record<string, string> = { "keel.step.status": set.status ?? "" };
       if (rec.cachedFrom) tags["keel.step.cachedFrom"] = rec.cachedFrom;
-      await this.tracking.endRun(rec.trackingRunId, status, set.endTime ?? this.clock.now(), set.output, tags);
+      await this.tracking.endRun(
+        rec.trackingRunId,
+        status,
+        set.endTime ?? this.clock.now(),
+        set.output,
+        tags,
+      );
     }
   }
 
@@ -115,7 +148,9 @@ export class RunRecorder {
     if (!changed) return;
     if (this.tracking && run.trackingRunId) {
       const t = status === "SUCCEEDED" ? "FINISHED" : status === "ABORTED" ? "KILLED" : "FAILED";
-      await this.tracking.endRun(run.trackingRunId, t, ev.time, undefined, { "keel.pipeline.status": status });
+      await this.tracking.endRun(run.trackingRunId, t, ev.time, undefined, {
+        "keel.pipeline.status": status,
+      });
     }
     await this.audit.append({
       action: "pipeline.run.finish",

@@ -13,7 +13,8 @@ import type { ExecutionStatus } from "./executor-port";
  */
 export type RunStatus = ExecutionStatus;
 export type StepStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "SKIPPED" | "REUSED" | "CACHED";
-export type Trigger = "api" | "cli" | "schedule" | "backfill" | "resume";
+/** How a run was started: the HTTP API (also the CLI and SDK), a schedule, a backfill, a resume. */
+export type Trigger = "api" | "schedule" | "backfill" | "resume";
 
 export interface PipelineRun {
   runId: string;
@@ -32,6 +33,8 @@ export interface PipelineRun {
   resumedFrom?: string;
   trackingRunId?: string;
   trackingExperimentId?: string;
+  /** The last history event applied by a catch-up read (remote executors). */
+  historySeq?: number;
 }
 
 export interface StepRecord {
@@ -52,10 +55,13 @@ export interface StepRecord {
   trackingRunId?: string;
   /** The step failed but was declared onFailure: "continue". */
   continued?: boolean;
+  /** When the record last changed. */
+  updatedAt?: number;
 }
 
 const runKey = (runId: string) => ({ pk: `prun#${runId}`, sk: "run" });
-const stepSk = (step: string, index?: number) => (index === undefined ? `step#${step}` : `step#${step}#${pad(index, 6)}`);
+const stepSk = (step: string, index?: number) =>
+  index === undefined ? `step#${step}` : `step#${step}#${pad(index, 6)}`;
 const JSON_FIELDS = ["params", "output"] as const;
 
 function encode(obj: Record<string, unknown>): Record<string, unknown> {
@@ -84,7 +90,14 @@ export class RunStore {
     const sort = `${pad(run.startTime)}#${run.runId}`;
     try {
       await this.store.put(
-        { ...runKey(run.runId), ...encode({ ...run }), gsi1pk: "pruns", gsi1sk: sort, gsi2pk: `pruns#${run.pipeline}`, gsi2sk: sort },
+        {
+          ...runKey(run.runId),
+          ...encode({ ...run }),
+          gsi1pk: "pruns",
+          gsi1sk: sort,
+          gsi2pk: `pruns#${run.pipeline}`,
+          gsi2sk: sort,
+        },
         { condition: { exists: false } },
       );
       return true;
@@ -108,7 +121,11 @@ export class RunStore {
   /** Moves a RUNNING run to a final status; false when it had already finished (first writer wins). */
   async finishRun(runId: string, fields: Partial<PipelineRun> & { status: RunStatus }): Promise<boolean> {
     try {
-      await this.store.update(runKey(runId), { set: Object.entries(encode(fields)) }, { condition: { path: "status", eq: "RUNNING" } });
+      await this.store.update(
+        runKey(runId),
+        { set: Object.entries(encode(fields)) },
+        { condition: { path: "status", eq: "RUNNING" } },
+      );
       return true;
     } catch (e) {
       if (isConditionFailed(e)) return false;
@@ -126,7 +143,9 @@ export class RunStore {
   }
 
   /** Runs newest first, optionally of one pipeline. */
-  async listRuns(opts: { pipeline?: string; limit?: number; cursor?: string } = {}): Promise<{ runs: PipelineRun[]; cursor?: string }> {
+  async listRuns(
+    opts: { pipeline?: string; limit?: number; cursor?: string } = {},
+  ): Promise<{ runs: PipelineRun[]; cursor?: string }> {
     const page = await this.store.query({
       pk: opts.pipeline ? `pruns#${opts.pipeline}` : "pruns",
       index: opts.pipeline ? "gsi2" : "gsi1",
@@ -152,7 +171,14 @@ export class RunStore {
     const item = await this.store.update(
       { pk: `prun#${runId}`, sk: stepSk(step, index) },
       {
-        set: Object.entries(encode({ step, ...(index === undefined ? {} : { index }), ...change.set, updatedAt: this.clock.now() })),
+        set: Object.entries(
+          encode({
+            step,
+            ...(index === undefined ? {} : { index }),
+            ...change.set,
+            updatedAt: this.clock.now(),
+          }),
+        ),
         setIfMissing: Object.entries(encode({ ...change.setIfMissing })),
         ...(change.addAttempts ? { add: [["attempts", change.addAttempts] as [string, number]] } : {}),
       },

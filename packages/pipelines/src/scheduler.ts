@@ -56,7 +56,8 @@ export class LocalScheduler {
         this.armed.delete(name);
       }
     }
-    for (const [name, cron] of wanted) if (!this.armed.has(name)) this.arm(name, cron, nextFireTime(cron, this.clock.now()));
+    for (const [name, cron] of wanted)
+      if (!this.armed.has(name)) this.arm(name, cron, nextFireTime(cron, this.clock.now()));
   }
 
   /** When each scheduled pipeline fires next (ms since epoch). */
@@ -80,7 +81,10 @@ export class LocalScheduler {
     const schedule = this.service.get(name).def.schedule;
     const ds = new Date(at).toISOString().slice(0, 10);
     try {
-      const run = await this.service.startRun(name, { params: { ...schedule?.params, ds }, trigger: "schedule" });
+      const run = await this.service.startRun(name, {
+        params: { ...schedule?.params, ds },
+        trigger: "schedule",
+      });
       this.log.info("scheduled pipeline run started", { pipeline: name, runId: run.runId, ds });
     } catch (e) {
       this.log.error("scheduled pipeline run failed to start", { pipeline: name, err: (e as Error).message });

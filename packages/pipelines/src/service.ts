@@ -80,7 +80,12 @@ export class PipelineService {
         retryIntervalMs: deps.retryIntervalMs,
         resolve: (name) => {
           const p = this.pipelines.get(name);
-          return p && { definition: p.compiled.definition, invokeTask: (state, input) => p.runtime.invoke(state, input) };
+          return (
+            p && {
+              definition: p.compiled.definition,
+              invokeTask: (state, input) => p.runtime.invoke(state, input),
+            }
+          );
         },
       });
   }
@@ -107,7 +112,11 @@ export class PipelineService {
         gsi1pk: "pipelines",
         gsi1sk: def.name,
       });
-      await this.deps.audit.append({ action: "pipeline.register", resource: `pipeline:${def.name}`, state: { file: opts.file, version: def.version } });
+      await this.deps.audit.append({
+        action: "pipeline.register",
+        resource: `pipeline:${def.name}`,
+        state: { file: opts.file, version: def.version },
+      });
     }
     return compiled;
   }
@@ -116,7 +125,10 @@ export class PipelineService {
   async registerFile(file: string): Promise<string[]> {
     const path = resolvePath(file);
     if (!existsSync(path)) throw badDefinition(`pipeline file ${path} does not exist`);
-    const mod = (await import(`${pathToFileURL(path).href}?t=${this.deps.clock.now()}`)) as Record<string, unknown>;
+    const mod = (await import(`${pathToFileURL(path).href}?t=${this.deps.clock.now()}`)) as Record<
+      string,
+      unknown
+    >;
     const defs = pipelinesIn(mod);
     if (!defs.length) throw badDefinition(`${path} exports no pipeline (use definePipeline and export it)`);
     for (const d of defs) await this.register(d, { file: path });
@@ -132,7 +144,9 @@ export class PipelineService {
         this.deps.log.warn("registered pipeline file is gone; skipping it", { file: f });
         continue;
       }
-      await this.registerFile(f).catch((e: Error) => this.deps.log.warn("cannot load pipeline file", { file: f, err: e.message }));
+      await this.registerFile(f).catch((e: Error) =>
+        this.deps.log.warn("cannot load pipeline file", { file: f, err: e.message }),
+      );
     }
   }
 
@@ -152,7 +166,10 @@ export class PipelineService {
     const raw = opts.params ?? {};
     const size = Buffer.byteLength(JSON.stringify(raw));
     if (size > MAX_PARAMS_BYTES) {
-      throw new PipelineError("INVALID_PARAMETER_VALUE", `params are ${size} bytes (limit ${MAX_PARAMS_BYTES}): pass large data by artifact URI`);
+      throw new PipelineError(
+        "INVALID_PARAMETER_VALUE",
+        `params are ${size} bytes (limit ${MAX_PARAMS_BYTES}): pass large data by artifact URI`,
+      );
     }
     const params = parseParams(def, raw, "params") as JsonObject;
     const runId = newId();
@@ -176,13 +193,27 @@ export class PipelineService {
       resource: `pipeline:${name}/run:${runId}`,
       state: { params, trigger: run.trigger, noCache: run.noCache, resumedFrom: opts.resumedFrom },
     });
-    const input: ExecutionInput = { runId, params, noCache: run.noCache, reuse: (opts.reuse ?? {}) as ExecutionInput["reuse"] };
+    const input: ExecutionInput = {
+      runId,
+      params,
+      noCache: run.noCache,
+      reuse: (opts.reuse ?? {}) as ExecutionInput["reuse"],
+    };
     try {
-      const { executionId } = await this.executor.start({ pipeline: name, name: runId, input: input as Json });
+      const { executionId } = await this.executor.start({
+        pipeline: name,
+        name: runId,
+        input: input as Json,
+      });
       run.executionId = executionId;
       await this.runs.setRun(runId, { executionId });
     } catch (e) {
-      await this.runs.finishRun(runId, { status: "FAILED", endTime: this.deps.clock.now(), error: "Keel.StartFailed", cause: (e as Error).message });
+      await this.runs.finishRun(runId, {
+        status: "FAILED",
+        endTime: this.deps.clock.now(),
+        error: "Keel.StartFailed",
+        cause: (e as Error).message,
+      });
       throw e;
     }
     this.watch(run);
@@ -193,31 +224,73 @@ export class PipelineService {
   async resume(runId: string): Promise<PipelineRun> {
     const { run, steps } = await this.runs.getRunWithSteps(runId);
     if (run.status === "RUNNING" || run.status === "SUCCEEDED") {
-      throw new PipelineError("INVALID_STATE", `run ${runId} is ${run.status}; only failed, aborted or timed-out runs can be resumed`);
+      throw new PipelineError(
+        "INVALID_STATE",
+        `run ${runId} is ${run.status}; only failed, aborted or timed-out runs can be resumed`,
+      );
     }
     const { def } = this.get(run.pipeline);
     const reuse: Record<string, Json> = {};
     for (const s of steps) {
       const kind = def.steps.find((x) => x.name === s.step)?.kind;
-      if (s.index === undefined && kind && kind !== "gate" && REUSABLE.has(s.status) && s.output !== undefined) reuse[s.step] = s.output;
+      if (
+        s.index === undefined &&
+        kind &&
+        kind !== "gate" &&
+        REUSABLE.has(s.status) &&
+        s.output !== undefined
+      )
+        reuse[s.step] = s.output;
     }
-    return this.startRun(run.pipeline, { params: run.params, noCache: run.noCache, trigger: "resume", resumedFrom: runId, reuse });
+    return this.startRun(run.pipeline, {
+      params: run.params,
+      noCache: run.noCache,
+      trigger: "resume",
+      resumedFrom: runId,
+      reuse,
+    });
   }
 
   async stop(runId: string): Promise<PipelineRun> {
     const run = await this.runs.getRun(runId);
     if (run.executionId && run.status === "RUNNING") {
-      await this.executor.stop(run.executionId, { error: "Keel.Stopped", cause: `stopped by ${currentPrincipal()}` });
-      await this.deps.audit.append({ action: "pipeline.run.stop", resource: `pipeline:${run.pipeline}/run:${runId}` });
+      const cause = `stopped by ${currentPrincipal()}`;
+      try {
+        await this.executor.stop(run.executionId, { error: "Keel.Stopped", cause });
+      } catch (e) {
+        if ((e as { code?: string }).code !== "RESOURCE_DOES_NOT_EXIST") throw e;
+        // The in-process execution died with an earlier process: nothing will finish this run.
+        await this.runs.finishRun(runId, {
+          status: "ABORTED",
+          endTime: this.deps.clock.now(),
+          error: "Keel.Stopped",
+          cause: `${cause}; its execution no longer exists`,
+        });
+      }
+      await this.deps.audit.append({
+        action: "pipeline.run.stop",
+        resource: `pipeline:${run.pipeline}/run:${runId}`,
+      });
     }
     await this.watchers.get(runId);
     return this.runs.getRun(runId);
   }
 
-  /** A run with its steps; a run nobody watches (another process started it) is first caught up from history. */
+  /**
+   * A run with its steps. A remote execution nobody here watches (started by another API
+   * instance, or from the console) is first caught up from its history, from the last event
+   * applied (`historySeq`); two readers catching up at once may both apply a batch.
+   */
   async getRun(runId: string): Promise<{ run: PipelineRun; steps: StepRecord[] }> {
     const found = await this.runs.getRunWithSteps(runId);
-    if (found.run.status === "RUNNING" && found.run.executionId && !this.watchers.has(runId) && this.pipelines.has(found.run.pipeline)) {
+    // In-process executions are always watched by the process that started them.
+    const unwatched = this.executor.kind !== "local" && !this.watchers.has(runId);
+    if (
+      found.run.status === "RUNNING" &&
+      found.run.executionId &&
+      unwatched &&
+      this.pipelines.has(found.run.pipeline)
+    ) {
       await this.catchUp(found.run);
       return this.runs.getRunWithSteps(runId);
     }
@@ -226,8 +299,14 @@ export class PipelineService {
 
   /** Resolves when the run has finished and everything about it is recorded. */
   async waitForRun(runId: string): Promise<PipelineRun> {
-    await this.watchers.get(runId);
-    return this.runs.getRun(runId);
+    for (;;) {
+      const watcher = this.watchers.get(runId);
+      if (watcher) await watcher;
+      // Catches up runs this process does not watch (started elsewhere, or not yet watched).
+      const { run } = await this.getRun(runId);
+      if (run.status !== "RUNNING" || this.closed) return run;
+      if (!watcher) await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /**
@@ -237,23 +316,36 @@ export class PipelineService {
    */
   backfill(
     name: string,
-    opts: { from: string; to: string; params?: Record<string, unknown>; concurrency?: number; noCache?: boolean },
+    opts: {
+      from: string;
+      to: string;
+      params?: Record<string, unknown>;
+      concurrency?: number;
+      noCache?: boolean;
+    },
     onRun?: (run: PipelineRun) => void,
   ): { intervals: string[]; completion: Promise<PipelineRun[]> } {
     const { def } = this.get(name);
     const intervals = dateRange(opts.from, opts.to);
-    for (const ds of [intervals[0], intervals[intervals.length - 1]]) parseParams(def, { ...opts.params, ds }, "backfill params");
+    for (const ds of [intervals[0], intervals[intervals.length - 1]])
+      parseParams(def, { ...opts.params, ds }, "backfill params");
     const queue = [...intervals];
     const done: PipelineRun[] = [];
     const worker = async () => {
       for (let ds = queue.shift(); ds !== undefined; ds = queue.shift()) {
-        const run = await this.startRun(name, { params: { ...opts.params, ds }, noCache: opts.noCache, trigger: "backfill" });
+        const run = await this.startRun(name, {
+          params: { ...opts.params, ds },
+          noCache: opts.noCache,
+          trigger: "backfill",
+        });
         onRun?.(run);
         done.push(await this.waitForRun(run.runId));
       }
     };
     const workers = Array.from({ length: Math.min(opts.concurrency ?? 2, intervals.length) }, worker);
-    const completion = Promise.all(workers).then(() => done.sort((a, b) => String(a.params.ds).localeCompare(String(b.params.ds))));
+    const completion = Promise.all(workers).then(() =>
+      done.sort((a, b) => String(a.params.ds).localeCompare(String(b.params.ds))),
+    );
     return { intervals, completion };
   }
 
@@ -265,14 +357,17 @@ export class PipelineService {
   /** Applies history events to the run's records; with `follow`, until the execution ends. */
   private async catchUp(run: PipelineRun, follow = false): Promise<void> {
     const { compiled } = this.get(run.pipeline);
-    let after = 0;
+    let after = follow ? 0 : (run.historySeq ?? 0);
     for (;;) {
       if (this.closed) return;
       let events: Awaited<ReturnType<PipelineExecutor["history"]>>;
       try {
         events = await this.executor.history(run.executionId!, { after, waitMs: follow ? 1000 : 0 });
       } catch (e) {
-        this.deps.log.warn("cannot read pipeline execution history", { runId: run.runId, err: (e as Error).message });
+        this.deps.log.warn("cannot read pipeline execution history", {
+          runId: run.runId,
+          err: (e as Error).message,
+        });
         if (!follow) return;
         await new Promise((r) => setTimeout(r, 1000));
         continue;
@@ -281,6 +376,7 @@ export class PipelineService {
         after = ev.seq;
         if (await this.recorder.apply(run, compiled, ev)) return;
       }
+      if (!follow && events.length) await this.runs.setRun(run.runId, { historySeq: after });
       if (!follow) {
         const d = await this.executor.describe(run.executionId!);
         if (!TERMINAL.has(d.status) || events.length === 0) return;
@@ -316,12 +412,18 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Every date from `from` to `to` inclusive (YYYY-MM-DD, UTC); at most 1000. */
 export function dateRange(from: string, to: string): string[] {
-  if (!DAY.test(from) || Number.isNaN(Date.parse(`${from}T00:00:00Z`))) throw new PipelineError("INVALID_PARAMETER_VALUE", `from must be YYYY-MM-DD, got "${from}"`);
-  if (!DAY.test(to) || Number.isNaN(Date.parse(`${to}T00:00:00Z`))) throw new PipelineError("INVALID_PARAMETER_VALUE", `to must be YYYY-MM-DD, got "${to}"`);
+  if (!DAY.test(from) || Number.isNaN(Date.parse(`${from}T00:00:00Z`)))
+    throw new PipelineError("INVALID_PARAMETER_VALUE", `from must be YYYY-MM-DD, got "${from}"`);
+  if (!DAY.test(to) || Number.isNaN(Date.parse(`${to}T00:00:00Z`)))
+    throw new PipelineError("INVALID_PARAMETER_VALUE", `to must be YYYY-MM-DD, got "${to}"`);
   const start = Date.parse(`${from}T00:00:00Z`);
   const end = Date.parse(`${to}T00:00:00Z`);
   if (end < start) throw new PipelineError("INVALID_PARAMETER_VALUE", `to (${to}) is before from (${from})`);
   const n = (end - start) / 86_400_000 + 1;
-  if (n > 1000) throw new PipelineError("INVALID_PARAMETER_VALUE", `a backfill covers at most 1000 days, ${from}..${to} is ${n}`);
+  if (n > 1000)
+    throw new PipelineError(
+      "INVALID_PARAMETER_VALUE",
+      `a backfill covers at most 1000 days, ${from}..${to} is ${n}`,
+    );
   return Array.from({ length: n }, (_, i) => new Date(start + i * 86_400_000).toISOString().slice(0, 10));
 }

@@ -14,7 +14,12 @@ export interface CacheEntry {
   time: number;
 }
 
-export function cacheKey(parts: { spec: string; params: JsonObject; inputs: Record<string, Json>; item?: Json }): string {
+export function cacheKey(parts: {
+  spec: string;
+  params: JsonObject;
+  inputs: Record<string, Json>;
+  item?: Json;
+}): string {
   return digest(parts);
 }
 
@@ -28,14 +33,24 @@ export class StepCache {
   async get(pipeline: string, step: string, key: string): Promise<CacheEntry | undefined> {
     const item = await this.store.get({ pk: `pcache#${pipeline}#${step}`, sk: key });
     if (!item) return undefined;
-    return { output: JSON.parse(item.output as string), runId: item.runId as string, time: item.time as number };
+    return {
+      output: JSON.parse(item.output as string),
+      runId: item.runId as string,
+      time: item.time as number,
+    };
   }
 
   /** Records an output; an existing entry for the key is left as it is (same key, same result). */
   async put(pipeline: string, step: string, key: string, output: Json, runId: string): Promise<void> {
     try {
       await this.store.put(
-        { pk: `pcache#${pipeline}#${step}`, sk: key, output: JSON.stringify(output), runId, time: this.clock.now() },
+        {
+          pk: `pcache#${pipeline}#${step}`,
+          sk: key,
+          output: JSON.stringify(output),
+          runId,
+          time: this.clock.now(),
+        },
         { condition: { exists: false } },
       );
     } catch (e) {

@@ -41,7 +41,11 @@ export class StepRuntime {
   /** Runs the Task state `state` with its ASL input; returns the Task's raw result. */
   async invoke(state: string, input: Json): Promise<Json> {
     const binding = this.deps.compiled.tasks[state];
-    if (!binding) throw new StepFailure("Keel.UnknownState", `pipeline "${this.deps.def.name}" has no task state "${state}"`);
+    if (!binding)
+      throw new StepFailure(
+        "Keel.UnknownState",
+        `pipeline "${this.deps.def.name}" has no task state "${state}"`,
+      );
     if (binding.kind === "validate") return validateExecutionInput(this.deps.def, input);
     return this.runStep(binding, input);
   }
@@ -57,7 +61,12 @@ export class StepRuntime {
     const { step, body } = binding;
     const call = body.kind === "container" ? fromContainerRequest(input) : fromStepPayload(input);
     const useCache = cache !== undefined && this.cacheEnabled(step) && !call.noCache;
-    const key = cacheKey({ spec: compiled.specHashes[step], params: call.params, inputs: call.inputs, item: call.item });
+    const key = cacheKey({
+      spec: compiled.specHashes[step],
+      params: call.params,
+      inputs: call.inputs,
+      item: call.item,
+    });
     const record = (set: Parameters<RunStore["updateStep"]>[3]["set"]) =>
       runs?.updateStep(call.runId, step, call.index, { set });
 
@@ -75,9 +84,12 @@ export class StepRuntime {
     try {
       result = await this.execute(body, { step, call, prefix, log });
     } finally {
-      const logPath = `${prefix}/log.txt`;
-      await artifacts.put(logPath, Buffer.from(lines.length ? `${lines.join("\n")}\n` : ""));
-      await record({ logUri: artifacts.uri(logPath), cacheKey: key });
+      // A silent step costs no log object and no extra write (the per-step overhead matters).
+      if (lines.length) {
+        const logPath = `${prefix}/log.txt`;
+        await artifacts.put(logPath, Buffer.from(`${lines.join("\n")}\n`));
+        await record({ logUri: artifacts.uri(logPath), cacheKey: key });
+      }
     }
     const size = Buffer.byteLength(JSON.stringify(result));
     if (size > def.maxOutputBytes) {
@@ -94,7 +106,7 @@ export class StepRuntime {
     body: TaskStep | MapBody,
     at: { step: string; call: Call; prefix: string; log(line: string): void },
   ): Promise<Json> {
-    const { def, artifacts, builtins } = this.deps;
+    const { def, artifacts } = this.deps;
     const ctx: StepContext = {
       runId: at.call.runId,
       pipeline: def.name,
@@ -118,33 +130,62 @@ export class StepRuntime {
         log: at.log,
       });
       // The shape SageMaker's createTrainingJob.sync returns, so the same ResultSelector applies.
-      return { TrainingJobName: `${at.call.runId}-${at.step}`, ModelArtifacts: { S3ModelArtifacts: artifactUri } };
+      return {
+        TrainingJobName: `${at.call.runId}-${at.step}`,
+        ModelArtifacts: { S3ModelArtifacts: artifactUri },
+      };
     }
     const out = body.kind === "lambda" ? await body.handler(ctx) : await this.builtin(body, ctx);
     if (out === null || typeof out !== "object" || Array.isArray(out)) {
-      throw new StepFailure("Keel.InvalidOutput", `step "${at.step}" must return a JSON object, got ${Array.isArray(out) ? "an array" : typeof out}`);
+      throw new StepFailure(
+        "Keel.InvalidOutput",
+        `step "${at.step}" must return a JSON object, got ${Array.isArray(out) ? "an array" : typeof out}`,
+      );
     }
     return JSON.parse(JSON.stringify(out)) as Json;
   }
 
-  private async builtin(body: Extract<TaskStep | MapBody, { kind: "builtin" }>, ctx: StepContext): Promise<JsonObject> {
-    if (!this.deps.builtins) throw new StepFailure("Keel.UnknownBuiltin", `no built-in step kinds are registered (step "${ctx.step}")`);
+  private async builtin(
+    body: Extract<TaskStep | MapBody, { kind: "builtin" }>,
+    ctx: StepContext,
+  ): Promise<JsonObject> {
+    if (!this.deps.builtins)
+      throw new StepFailure(
+        "Keel.UnknownBuiltin",
+        `no built-in step kinds are registered (step "${ctx.step}")`,
+      );
     const kind = this.deps.builtins.get(body.uses);
     return kind.run(kind.input.parse(body.with), ctx);
   }
 }
 
 function fromStepPayload(input: Json): Call {
-  const p = input as { keel: { runId: string; params: JsonObject; noCache: boolean }; inputs?: Record<string, Json>; item?: Json; index?: number };
-  return { runId: p.keel.runId, params: p.keel.params, noCache: p.keel.noCache, inputs: p.inputs ?? {}, item: p.item, index: p.index };
+  const p = input as {
+    keel: { runId: string; params: JsonObject; noCache: boolean };
+    inputs?: Record<string, Json>;
+    item?: Json;
+    index?: number;
+  };
+  return {
+    runId: p.keel.runId,
+    params: p.keel.params,
+    noCache: p.keel.noCache,
+    inputs: p.inputs ?? {},
+    item: p.item,
+    index: p.index,
+  };
 }
 
 /** Reads the run context back out of a SageMaker CreateTrainingJob request's Environment. */
 function fromContainerRequest(input: Json): Call {
-  const req = input as { Environment?: Record<string, string>; StoppingCondition?: { MaxRuntimeInSeconds?: number } };
+  const req = input as {
+    Environment?: Record<string, string>;
+    StoppingCondition?: { MaxRuntimeInSeconds?: number };
+  };
   const env = req.Environment ?? {};
   const inputs: Record<string, Json> = {};
-  for (const [k, v] of Object.entries(env)) if (k.startsWith("KEEL_INPUT_")) inputs[k.slice("KEEL_INPUT_".length)] = JSON.parse(v);
+  for (const [k, v] of Object.entries(env))
+    if (k.startsWith("KEEL_INPUT_")) inputs[k.slice("KEEL_INPUT_".length)] = JSON.parse(v);
   return {
     runId: env.KEEL_RUN_ID,
     params: JSON.parse(env.KEEL_PARAMS ?? "{}"),

@@ -34,7 +34,8 @@ export function stateMachineName(stage: string, pipeline: string): string {
   return `keel-${stage}-${pipeline}`;
 }
 
-const parse = (s: string | undefined): Json | undefined => (s === undefined ? undefined : (JSON.parse(s) as Json));
+const parse = (s: string | undefined): Json | undefined =>
+  s === undefined ? undefined : (JSON.parse(s) as Json);
 
 function isNamed(e: unknown, name: string): boolean {
   return (e as { name?: string })?.name === name;
@@ -83,22 +84,43 @@ export function normalizeHistory(events: HistoryEvent[]): ExecutionEvent[] {
     const type = e.type ?? "";
     const time = e.timestamp?.getTime() ?? 0;
     let here = { ...parent };
-    const at = (state: string | undefined) => ({ seq: id, time, state, ...(here.index === undefined ? {} : { index: here.index }) });
-    if (type === "MapIterationStarted") here = { index: e.mapIterationStartedEventDetails?.index, scheduled: 0 };
+    const at = (state: string | undefined) => ({
+      seq: id,
+      time,
+      state,
+      ...(here.index === undefined ? {} : { index: here.index }),
+    });
+    if (type === "MapIterationStarted")
+      here = { index: e.mapIterationStartedEventDetails?.index, scheduled: 0 };
     if (type.endsWith("StateEntered")) {
       here = { state: e.stateEnteredEventDetails?.name, index: parent.index, scheduled: 0 };
       out.push({ ...at(here.state), type: "StateEntered", input: parse(e.stateEnteredEventDetails?.input) });
     } else if (type.endsWith("StateExited")) {
-      out.push({ ...at(e.stateExitedEventDetails?.name), type: "StateExited", output: parse(e.stateExitedEventDetails?.output) });
+      out.push({
+        ...at(e.stateExitedEventDetails?.name),
+        type: "StateExited",
+        output: parse(e.stateExitedEventDetails?.output),
+      });
     } else if (FAILED_TYPES.has(type)) {
       out.push({ ...at(parent.state), type: "StateFailed", ...failureOf(e) });
     } else if (SCHEDULED_TYPES.has(type)) {
       here.scheduled = parent.scheduled + 1;
-      if (here.scheduled > 1) out.push({ ...at(parent.state), type: "StateRetried", attempt: here.scheduled - 1 });
+      if (here.scheduled > 1)
+        out.push({ ...at(parent.state), type: "StateRetried", attempt: here.scheduled - 1 });
     } else if (type === "ExecutionStarted") {
-      out.push({ seq: id, time, type: "ExecutionStarted", input: parse(e.executionStartedEventDetails?.input) });
+      out.push({
+        seq: id,
+        time,
+        type: "ExecutionStarted",
+        input: parse(e.executionStartedEventDetails?.input),
+      });
     } else if (type === "ExecutionSucceeded") {
-      out.push({ seq: id, time, type: "ExecutionSucceeded", output: parse(e.executionSucceededEventDetails?.output) });
+      out.push({
+        seq: id,
+        time,
+        type: "ExecutionSucceeded",
+        output: parse(e.executionSucceededEventDetails?.output),
+      });
     } else if (type === "ExecutionFailed" || type === "ExecutionAborted" || type === "ExecutionTimedOut") {
       out.push({ seq: id, time, type, ...failureOf(e) });
     }
@@ -134,7 +156,8 @@ export class StepFunctionsPipelineExecutor implements PipelineExecutor {
         nextToken = page.nextToken;
       } while (!arn && nextToken);
     }
-    if (!arn) throw noSuch(`no state machine is deployed for pipeline "${pipeline}" in stage "${this.opts.stage}"`);
+    if (!arn)
+      throw noSuch(`no state machine is deployed for pipeline "${pipeline}" in stage "${this.opts.stage}"`);
     this.arns.set(pipeline, arn);
     return arn;
   }
@@ -142,13 +165,19 @@ export class StepFunctionsPipelineExecutor implements PipelineExecutor {
   async start(req: StartExecutionRequest): Promise<{ executionId: string; startTime: number }> {
     const stateMachineArn = await this.stateMachineArn(req.pipeline);
     try {
-      const r = await this.client.send(new StartExecutionCommand({ stateMachineArn, name: req.name, input: JSON.stringify(req.input) }));
+      const r = await this.client.send(
+        new StartExecutionCommand({ stateMachineArn, name: req.name, input: JSON.stringify(req.input) }),
+      );
       return { executionId: r.executionArn!, startTime: r.startDate?.getTime() ?? Date.now() };
     } catch (e) {
       if (isNamed(e, "ExecutionAlreadyExists")) {
-        throw new PipelineError("RESOURCE_ALREADY_EXISTS", `execution "${req.name}" of pipeline "${req.pipeline}" already exists with another input`);
+        throw new PipelineError(
+          "RESOURCE_ALREADY_EXISTS",
+          `execution "${req.name}" of pipeline "${req.pipeline}" already exists with another input`,
+        );
       }
-      if (isNamed(e, "StateMachineDoesNotExist")) throw noSuch(`state machine for pipeline "${req.pipeline}" does not exist`);
+      if (isNamed(e, "StateMachineDoesNotExist"))
+        throw noSuch(`state machine for pipeline "${req.pipeline}" does not exist`);
       throw e;
     }
   }
@@ -181,7 +210,12 @@ export class StepFunctionsPipelineExecutor implements PipelineExecutor {
     try {
       do {
         const page = await this.client.send(
-          new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken, includeExecutionData: true }),
+          new GetExecutionHistoryCommand({
+            executionArn,
+            maxResults: 1000,
+            nextToken,
+            includeExecutionData: true,
+          }),
         );
         events.push(...(page.events ?? []));
         nextToken = page.nextToken;
@@ -193,9 +227,13 @@ export class StepFunctionsPipelineExecutor implements PipelineExecutor {
     return events;
   }
 
-  async history(executionId: string, opts: { after?: number; waitMs?: number } = {}): Promise<ExecutionEvent[]> {
+  async history(
+    executionId: string,
+    opts: { after?: number; waitMs?: number } = {},
+  ): Promise<ExecutionEvent[]> {
     const after = opts.after ?? 0;
-    const fresh = async () => normalizeHistory(await this.allEvents(executionId)).filter((e) => e.seq > after);
+    const fresh = async () =>
+      normalizeHistory(await this.allEvents(executionId)).filter((e) => e.seq > after);
     const first = await fresh();
     if (first.length || !opts.waitMs) return first;
     if (TERMINAL.has((await this.describe(executionId)).status)) return first;
@@ -206,6 +244,8 @@ export class StepFunctionsPipelineExecutor implements PipelineExecutor {
   async stop(executionId: string, opts: { error?: string; cause?: string } = {}): Promise<void> {
     const d = await this.describe(executionId);
     if (TERMINAL.has(d.status)) return;
-    await this.client.send(new StopExecutionCommand({ executionArn: executionId, error: opts.error, cause: opts.cause }));
+    await this.client.send(
+      new StopExecutionCommand({ executionArn: executionId, error: opts.error, cause: opts.cause }),
+    );
   }
 }

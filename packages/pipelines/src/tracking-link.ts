@@ -7,14 +7,20 @@ import type { Logger } from "@keel/core";
 export interface PipelineTracking {
   createExperiment(req: { name: string }): Promise<{ experiment_id: string }>;
   /** Throws an error with code RESOURCE_DOES_NOT_EXIST when there is none. */
-  getExperimentByName(name: string): Promise<{ experiment: { experiment_id: string } } | { experiment_id: string }>;
+  getExperimentByName(
+    name: string,
+  ): Promise<{ experiment: { experiment_id: string } } | { experiment_id: string }>;
   createRun(req: {
     experiment_id: string;
     run_name?: string;
     start_time?: number;
     tags?: Array<{ key: string; value: string }>;
   }): Promise<{ run: { info: { run_id: string } } }>;
-  updateRun(req: { run_id: string; status: "RUNNING" | "FINISHED" | "FAILED" | "KILLED"; end_time?: number }): Promise<unknown>;
+  updateRun(req: {
+    run_id: string;
+    status: "RUNNING" | "FINISHED" | "FAILED" | "KILLED";
+    end_time?: number;
+  }): Promise<unknown>;
   logBatch(req: {
     run_id: string;
     metrics?: Array<{ key: string; value: number; timestamp: number; step: number }>;
@@ -23,7 +29,12 @@ export interface PipelineTracking {
   }): Promise<unknown>;
 }
 
-export const TAG = { parent: "mlflow.parentRunId", pipelineRun: "keel.pipeline.runId", pipeline: "keel.pipeline", step: "keel.pipeline.step" } as const;
+export const TAG = {
+  parent: "mlflow.parentRunId",
+  pipelineRun: "keel.pipeline.runId",
+  pipeline: "keel.pipeline",
+  step: "keel.pipeline.step",
+} as const;
 
 /**
  * Mirrors pipeline runs into tracking: one run per pipeline run in the experiment
@@ -66,14 +77,24 @@ export class TrackingLink {
           { key: TAG.pipeline, value: pipeline },
         ],
       });
-      const flat = Object.entries(params).map(([key, v]) => ({ key, value: typeof v === "string" ? v : JSON.stringify(v) }));
+      const flat = Object.entries(params).map(([key, v]) => ({
+        key,
+        value: typeof v === "string" ? v : JSON.stringify(v),
+      }));
       if (flat.length) await this.tracking.logBatch({ run_id: run.info.run_id, params: flat.slice(0, 100) });
       return { experimentId, trackingRunId: run.info.run_id };
     });
   }
 
   /** Creates a nested run for a step (or one map element). */
-  async startStep(p: { experimentId: string; parentRunId: string; pipelineRunId: string; step: string; index?: number; time: number }) {
+  async startStep(p: {
+    experimentId: string;
+    parentRunId: string;
+    pipelineRunId: string;
+    step: string;
+    index?: number;
+    time: number;
+  }) {
     return this.guard(async () => {
       const label = p.index === undefined ? p.step : `${p.step}[${p.index}]`;
       const { run } = await this.tracking.createRun({
@@ -91,7 +112,13 @@ export class TrackingLink {
   }
 
   /** Ends a tracking run; numeric top-level fields of an output become metrics. */
-  async endRun(runId: string, status: "FINISHED" | "FAILED" | "KILLED", time: number, output?: unknown, tags: Record<string, string> = {}) {
+  async endRun(
+    runId: string,
+    status: "FINISHED" | "FAILED" | "KILLED",
+    time: number,
+    output?: unknown,
+    tags: Record<string, string> = {},
+  ) {
     await this.guard(async () => {
       const metrics =
         output && typeof output === "object" && !Array.isArray(output)
@@ -100,7 +127,8 @@ export class TrackingLink {
               .map(([key, value]) => ({ key, value: value as number, timestamp: time, step: 0 }))
           : [];
       const tagList = Object.entries(tags).map(([key, value]) => ({ key, value }));
-      if (metrics.length || tagList.length) await this.tracking.logBatch({ run_id: runId, metrics, tags: tagList });
+      if (metrics.length || tagList.length)
+        await this.tracking.logBatch({ run_id: runId, metrics, tags: tagList });
       await this.tracking.updateRun({ run_id: runId, status, end_time: time });
     });
   }

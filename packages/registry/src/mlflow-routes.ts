@@ -19,6 +19,12 @@ const search = z.object({
   order_by: stringList,
   page_token: z.string().optional(),
 });
+const searchInput = (r: z.infer<typeof search>) => ({
+  filter: r.filter,
+  maxResults: r.max_results,
+  orderBy: r.order_by,
+  pageToken: r.page_token,
+});
 const bool = z.union([z.boolean(), z.enum(["true", "false"]).transform((s) => s === "true")]);
 
 /**
@@ -72,12 +78,7 @@ export function mountMlflowRegistryRoutes(app: Hono, svc: RegistryService): void
     await svc.deleteRegisteredModel(r.name);
   });
   route(["get"], "/registered-models/search", search, async (r) => {
-    const res = await svc.searchRegisteredModels({
-      filter: r.filter,
-      maxResults: r.max_results,
-      orderBy: r.order_by,
-      pageToken: r.page_token,
-    });
+    const res = await svc.searchRegisteredModels(searchInput(r));
     return { registered_models: res.models.map(viewJson), next_page_token: res.nextPageToken };
   });
   route(
@@ -148,12 +149,7 @@ export function mountMlflowRegistryRoutes(app: Hono, svc: RegistryService): void
     await svc.deleteModelVersion(r.name, r.version);
   });
   route(["get"], "/model-versions/search", search, async (r) => {
-    const res = await svc.searchModelVersions({
-      filter: r.filter,
-      maxResults: r.max_results,
-      orderBy: r.order_by,
-      pageToken: r.page_token,
-    });
+    const res = await svc.searchModelVersions(searchInput(r));
     return { model_versions: res.versions.map(modelVersionJson), next_page_token: res.nextPageToken };
   });
   route(["get"], "/model-versions/get-download-uri", z.object({ name, version }), async (r) => ({

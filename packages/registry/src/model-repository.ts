@@ -147,6 +147,24 @@ export class ModelRepository {
     }
   }
 
+  /**
+   * Removes an alias only while it still names `version` (someone may have re-pointed it);
+   * returns whether it was removed.
+   */
+  async removeAliasIf(model: ModelRecord, alias: string, version: number): Promise<boolean> {
+    try {
+      await this.store.update(
+        modelKey(model.id),
+        { remove: [["aliases", alias]] },
+        { condition: { path: ["aliases", alias], eq: version } },
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailed(e)) return false;
+      throw e;
+    }
+  }
+
   /** Releases the name first (the model disappears for readers), then removes everything under its id. */
   async deleteModel(model: ModelRecord): Promise<void> {
     await this.store.delete(nameKey(model.name), { condition: { path: "modelId", eq: model.id } });

@@ -179,10 +179,7 @@ export class RegistryService {
   }
 
   async searchRegisteredModels(input: SearchInput) {
-    const max = input.maxResults ?? 100;
-    if (!Number.isInteger(max) || max < 1 || max > 1000) {
-      throw registryErrors.invalid(`max_results must be between 1 and 1000, got ${input.maxResults}`);
-    }
+    const max = maxResults(input, 100, 1000);
     const clauses = parseFilter(input.filter, MODEL_FILTER_KEYS);
     const order = parseOrderBy(input.orderBy, MODEL_ORDER_KEYS);
     const models = (await this.repo.listModels()).filter((m) =>
@@ -244,11 +241,7 @@ export class RegistryService {
     });
     // A version deleted between the check and the write must not keep a dangling alias.
     if (!(await this.repo.getVersion(model.id, v.version))) {
-      await this.repo.store.update(
-        { pk: `RM#${model.id}`, sk: "MODEL" },
-        { remove: [["aliases", alias]] },
-        { condition: { path: ["aliases", alias], eq: v.version } },
-      );
+      await this.repo.removeAliasIf(model, alias, v.version);
       throw registryErrors.notFound(`Model Version (name=${name}, version=${v.version}) not found`);
     }
     await this.deps.audit.append({
@@ -365,16 +358,7 @@ export class RegistryService {
     const v = await this.versionOf(model, version);
     await this.repo.deleteVersion(name, v);
     for (const [alias, target] of Object.entries(model.aliases)) {
-      if (target !== v.version) continue;
-      try {
-        await this.repo.store.update(
-          { pk: `RM#${model.id}`, sk: "MODEL" },
-          { remove: [["aliases", alias]] },
-          { condition: { path: ["aliases", alias], eq: v.version } },
-        );
-      } catch {
-        // Someone re-pointed the alias meanwhile: it no longer names this version.
-      }
+      if (target === v.version) await this.repo.removeAliasIf(model, alias, v.version);
     }
     await this.deps.audit.append({
       action: "registry.version.delete",
@@ -384,10 +368,7 @@ export class RegistryService {
   }
 
   async searchModelVersions(input: SearchInput) {
-    const max = input.maxResults ?? 10_000;
-    if (!Number.isInteger(max) || max < 1 || max > 200_000) {
-      throw registryErrors.invalid(`max_results must be between 1 and 200000, got ${input.maxResults}`);
-    }
+    const max = maxResults(input, 10_000, 200_000);
     const clauses = parseFilter(input.filter, VERSION_FILTER_KEYS);
     const order = parseOrderBy(input.orderBy, VERSION_ORDER_KEYS);
     const nameEq = clauses.find((c) => c.key === "name" && c.op === "=");
@@ -656,6 +637,15 @@ function latest(versions: ModelVersionView[], stages: readonly Stage[] = STAGES)
     if (top) out.push(top);
   }
   return out;
+}
+
+/** MLflow's page-size rules: a default when absent, 1..limit otherwise. */
+function maxResults(input: SearchInput, fallback: number, limit: number): number {
+  const max = input.maxResults ?? fallback;
+  if (!Number.isInteger(max) || max < 1 || max > limit) {
+    throw registryErrors.invalid(`max_results must be between 1 and ${limit}, got ${input.maxResults}`);
+  }
+  return max;
 }
 
 function runIdOf(source: string): string | undefined {

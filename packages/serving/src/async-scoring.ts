@@ -34,7 +34,11 @@ export class AsyncScoring {
     private readonly store: MetadataStore,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly opts: { windowMs: number; maxMessages: number; maxBatchRows: number } = { windowMs: 50, maxMessages: 256, maxBatchRows: 4096 },
+    private readonly opts: { windowMs: number; maxMessages: number; maxBatchRows: number } = {
+      windowMs: 50,
+      maxMessages: 256,
+      maxBatchRows: 4096,
+    },
   ) {}
 
   /** Validates and enqueues a request; returns its id for `result`. */
@@ -42,7 +46,12 @@ export class AsyncScoring {
     const request = parseWith(routerRequestSchema, body, "inference request");
     if (!(await this.router.lookup(deployment))) throw missing(`deployment '${deployment}' does not exist`);
     const requestId = request.id ?? newToken(16);
-    const pending: ScoringResult = { request_id: requestId, deployment, status: "pending", submitted_at: this.clock.now() };
+    const pending: ScoringResult = {
+      request_id: requestId,
+      deployment,
+      status: "pending",
+      submitted_at: this.clock.now(),
+    };
     await this.store.put({ ...key(requestId), result: pending });
     await this.queue.send([{ requestId, deployment, request: request as Record<string, unknown> }]);
     return { request_id: requestId };
@@ -121,7 +130,11 @@ export class AsyncScoring {
         outputs: requests[0].outputs,
         inputs: (requests[0].inputs ?? []).map((t, i) => {
           const parts = requests.map((r) => (r.inputs ?? [])[i]);
-          return { ...t, shape: [parts.reduce((n, p) => n + p.shape[0], 0), ...t.shape.slice(1)], data: parts.flatMap((p) => flatten(p.data)) };
+          return {
+            ...t,
+            shape: [parts.reduce((n, p) => n + p.shape[0], 0), ...t.shape.slice(1)],
+            data: parts.flatMap((p) => flatten(p.data)),
+          };
         }),
       };
       const res = await this.router.infer(deployment, merged);
@@ -141,10 +154,19 @@ export class AsyncScoring {
     }
   }
 
-  private async write(m: ScoringMessage, outcome: Pick<ScoringResult, "status" | "response" | "error">): Promise<void> {
+  private async write(
+    m: ScoringMessage,
+    outcome: Pick<ScoringResult, "status" | "response" | "error">,
+  ): Promise<void> {
     const prior = await this.store.get(key(m.requestId));
     const submitted = (prior?.result as ScoringResult | undefined)?.submitted_at ?? this.clock.now();
-    const result: ScoringResult = { request_id: m.requestId, deployment: m.deployment, submitted_at: submitted, completed_at: this.clock.now(), ...outcome };
+    const result: ScoringResult = {
+      request_id: m.requestId,
+      deployment: m.deployment,
+      submitted_at: submitted,
+      completed_at: this.clock.now(),
+      ...outcome,
+    };
     await this.store.put({ ...key(m.requestId), result: JSON.parse(JSON.stringify(result)) });
   }
 }
@@ -155,7 +177,11 @@ function sliceResponse(res: InferResponse, from: number, rows: number): InferRes
     ...res,
     outputs: res.outputs.map((o) => {
       const width = o.shape.slice(1).reduce((a, b) => a * b, 1);
-      return { ...o, shape: [rows, ...o.shape.slice(1)], data: o.data.slice(from * width, (from + rows) * width) };
+      return {
+        ...o,
+        shape: [rows, ...o.shape.slice(1)],
+        data: o.data.slice(from * width, (from + rows) * width),
+      };
     }),
   };
 }

@@ -55,7 +55,10 @@ export class BatchScheduler {
 
   /** Queues a request (inputs in the model's input order) and resolves with every model output. */
   submit(inputs: Tensor[]): Promise<Record<string, Tensor>> {
-    if (this.closed) return Promise.reject(unavailable(`model '${this.labels.model}' version ${this.labels.version} is unloading`));
+    if (this.closed)
+      return Promise.reject(
+        unavailable(`model '${this.labels.model}' version ${this.labels.version} is unloading`),
+      );
     if (this.queue.length >= this.policy.maxQueueSize) {
       this.metrics.requestFailure.inc({ ...this.labels, reason: "queue_full" });
       return Promise.reject(
@@ -83,7 +86,8 @@ export class BatchScheduler {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
-    for (const q of this.queue.splice(0)) q.reject(unavailable(`model '${this.labels.model}' version ${this.labels.version} was unloaded`));
+    for (const q of this.queue.splice(0))
+      q.reject(unavailable(`model '${this.labels.model}' version ${this.labels.version} was unloaded`));
     if (this.inFlight > 0) await new Promise<void>((r) => (this.drained = r));
   }
 
@@ -139,7 +143,14 @@ export class BatchScheduler {
     const batched = this.policy.maxBatchSize > 0;
     const feeds: Tensor[] = batch[0].inputs.map((t, i) =>
       batched
-        ? { ...t, shape: [totalRows, ...t.shape.slice(1)], data: concatData(t.datatype, batch.map((q) => q.inputs[i].data)) }
+        ? {
+            ...t,
+            shape: [totalRows, ...t.shape.slice(1)],
+            data: concatData(
+              t.datatype,
+              batch.map((q) => q.inputs[i].data),
+            ),
+          }
         : t,
     );
     try {
@@ -154,7 +165,11 @@ export class BatchScheduler {
           const mine: Record<string, Tensor> = {};
           for (const [name, t] of Object.entries(outputs)) {
             const rowSize = elementCount(t.shape.slice(1));
-            mine[name] = { ...t, shape: [q.rows, ...t.shape.slice(1)], data: sliceRows(t.data, rowSize, row, row + q.rows) };
+            mine[name] = {
+              ...t,
+              shape: [q.rows, ...t.shape.slice(1)],
+              data: sliceRows(t.data, rowSize, row, row + q.rows),
+            };
           }
           row += q.rows;
           q.resolve(mine);

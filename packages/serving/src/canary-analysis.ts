@@ -30,7 +30,13 @@ export class CanaryStats {
   ) {}
 
   /** Counts one outcome of `ref` within the deployment's traffic `epoch`. */
-  record(deployment: string, epoch: number, ref: { model: string; version: string }, ok: boolean, latencyMs: number): void {
+  record(
+    deployment: string,
+    epoch: number,
+    ref: { model: string; version: string },
+    ok: boolean,
+    latencyMs: number,
+  ): void {
     const bucket = Math.floor(this.clock.now() / BUCKET_MS) * BUCKET_MS;
     const label = `${pad(epoch, 8)}#${refLabel(ref)}`;
     const k = `${deployment}|${label}|${bucket}`;
@@ -65,7 +71,12 @@ export class CanaryStats {
   }
 
   /** Sums a version's buckets over the last `windowMs`. */
-  async window(deployment: string, epoch: number, ref: { model: string; version: string }, windowMs: number): Promise<Tally> {
+  async window(
+    deployment: string,
+    epoch: number,
+    ref: { model: string; version: string },
+    windowMs: number,
+  ): Promise<Tally> {
     const label = `${pad(epoch, 8)}#${refLabel(ref)}`;
     const from = Math.floor((this.clock.now() - windowMs) / BUCKET_MS) * BUCKET_MS;
     const items = await this.store.queryAll({
@@ -118,20 +129,41 @@ export class CanaryAnalysis {
     if (!d.canary) return { deployment: d.name, decision: "none", reason: "no canary" };
     await this.stats.flush();
     const windowMs = d.analysis.window_s * 1000;
-    const [s, c] = await Promise.all([this.stats.window(d.name, d.epoch, d.stable, windowMs), this.stats.window(d.name, d.epoch, d.canary, windowMs)]);
-    const summary = (t: Tally) => ({ requests: t.count, errorRate: t.count ? t.errors / t.count : 0, p95Ms: p95(t) });
+    const [s, c] = await Promise.all([
+      this.stats.window(d.name, d.epoch, d.stable, windowMs),
+      this.stats.window(d.name, d.epoch, d.canary, windowMs),
+    ]);
+    const summary = (t: Tally) => ({
+      requests: t.count,
+      errorRate: t.count ? t.errors / t.count : 0,
+      p95Ms: p95(t),
+    });
     const stable = summary(s);
     const canary = summary(c);
     const base = { deployment: d.name, stable, canary };
     if (canary.requests < d.analysis.min_requests) {
-      return { ...base, decision: "wait", reason: `canary has ${canary.requests} of ${d.analysis.min_requests} requests needed` };
+      return {
+        ...base,
+        decision: "wait",
+        reason: `canary has ${canary.requests} of ${d.analysis.min_requests} requests needed`,
+      };
     }
     if (canary.errorRate > stable.errorRate + d.analysis.max_error_rate_increase) {
-      return { ...base, decision: "rollback", reason: `canary error rate ${pct(canary.errorRate)} vs stable ${pct(stable.errorRate)}` };
+      return {
+        ...base,
+        decision: "rollback",
+        reason: `canary error rate ${pct(canary.errorRate)} vs stable ${pct(stable.errorRate)}`,
+      };
     }
-    const slower = canary.p95Ms > stable.p95Ms * d.analysis.max_latency_ratio && canary.p95Ms - stable.p95Ms >= d.analysis.min_latency_delta_ms;
+    const slower =
+      canary.p95Ms > stable.p95Ms * d.analysis.max_latency_ratio &&
+      canary.p95Ms - stable.p95Ms >= d.analysis.min_latency_delta_ms;
     if (stable.requests > 0 && slower) {
-      return { ...base, decision: "rollback", reason: `canary p95 ${canary.p95Ms} ms vs stable ${stable.p95Ms} ms` };
+      return {
+        ...base,
+        decision: "rollback",
+        reason: `canary p95 ${canary.p95Ms} ms vs stable ${stable.p95Ms} ms`,
+      };
     }
     return { ...base, decision: "promote", reason: `canary healthy over ${canary.requests} requests` };
   }
@@ -139,8 +171,10 @@ export class CanaryAnalysis {
   /** Evaluates and applies the decision (promote or roll back). */
   async run(name: string): Promise<AnalysisResult> {
     const result = await this.evaluate(await this.deployments.get(name));
-    if (result.decision === "promote") await this.deployments.promote(name, `canary analysis: ${result.reason}`);
-    if (result.decision === "rollback") await this.deployments.rollback(name, `canary analysis: ${result.reason}`);
+    if (result.decision === "promote")
+      await this.deployments.promote(name, `canary analysis: ${result.reason}`);
+    if (result.decision === "rollback")
+      await this.deployments.rollback(name, `canary analysis: ${result.reason}`);
     return result;
   }
 }

@@ -1,7 +1,21 @@
 import { badInput } from "./errors";
 
 /** The Open Inference Protocol tensor datatypes Keel carries over JSON. */
-export const DATATYPES = ["BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES"] as const;
+export const DATATYPES = [
+  "BOOL",
+  "UINT8",
+  "UINT16",
+  "UINT32",
+  "UINT64",
+  "INT8",
+  "INT16",
+  "INT32",
+  "INT64",
+  "FP16",
+  "FP32",
+  "FP64",
+  "BYTES",
+] as const;
 export type Datatype = (typeof DATATYPES)[number];
 
 export type TypedArray =
@@ -46,7 +60,11 @@ export function fromTritonType(t: string): Datatype {
   const name = t.replace(/^TYPE_/, "");
   if (name === "STRING") return "BYTES";
   if ((DATATYPES as readonly string[]).includes(name) && name !== "FP16") return name as Datatype;
-  throw badInput(`data_type ${t} is not supported (supported: ${DATATYPES.filter((d) => d !== "FP16").map((d) => (d === "BYTES" ? "TYPE_STRING" : `TYPE_${d}`)).join(", ")})`);
+  throw badInput(
+    `data_type ${t} is not supported (supported: ${DATATYPES.filter((d) => d !== "FP16")
+      .map((d) => (d === "BYTES" ? "TYPE_STRING" : `TYPE_${d}`))
+      .join(", ")})`,
+  );
 }
 
 export function toOrtType(dt: Datatype): string {
@@ -73,17 +91,20 @@ export function setElement(dt: Datatype, out: TensorData, i: number, v: unknown,
     return;
   }
   if (dt === "BOOL") {
-    if (typeof v !== "boolean") throw badInput(`${where}: BOOL elements must be true/false, got ${JSON.stringify(v)}`);
+    if (typeof v !== "boolean")
+      throw badInput(`${where}: BOOL elements must be true/false, got ${JSON.stringify(v)}`);
     (out as Uint8Array)[i] = v ? 1 : 0;
     return;
   }
-  if (typeof v !== "number") throw badInput(`${where}: ${dt} elements must be numbers, got ${JSON.stringify(v)}`);
+  if (typeof v !== "number")
+    throw badInput(`${where}: ${dt} elements must be numbers, got ${JSON.stringify(v)}`);
   if (dt === "INT64" || dt === "UINT64") {
     if (!Number.isInteger(v)) throw badInput(`${where}: ${dt} elements must be integers, got ${v}`);
     (out as BigInt64Array)[i] = BigInt(v) as never;
     return;
   }
-  if (dt !== "FP32" && dt !== "FP64" && !Number.isInteger(v)) throw badInput(`${where}: ${dt} elements must be integers, got ${v}`);
+  if (dt !== "FP32" && dt !== "FP64" && !Number.isInteger(v))
+    throw badInput(`${where}: ${dt} elements must be integers, got ${v}`);
   (out as Float32Array)[i] = v;
 }
 
@@ -91,6 +112,7 @@ export function setElement(dt: Datatype, out: TensorData, i: number, v: unknown,
 export function toJsonArray(dt: Datatype, data: TensorData): Array<number | boolean | string> {
   if (Array.isArray(data)) return data;
   if (dt === "BOOL") return Array.from(data as Uint8Array, (x) => x !== 0);
-  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Array.from(data, (x) => Number(x));
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array)
+    return Array.from(data, (x) => Number(x));
   return Array.from(data as Float32Array);
 }

@@ -53,7 +53,10 @@ export type DeploymentSettings = z.infer<typeof deploymentSettingsSchema>;
 
 const nameSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, "must be 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit");
+  .regex(
+    /^[a-z0-9][a-z0-9_.-]{0,62}$/,
+    "must be 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit",
+  );
 
 export const createDeploymentSchema = deploymentSettingsSchema.extend({
   name: nameSchema,
@@ -73,7 +76,11 @@ export const shiftSchema = z.object({
 });
 export type ShiftInput = z.input<typeof shiftSchema>;
 
-export const shadowSchema = z.object({ model: z.string().min(1).optional(), version: z.string().min(1), backend: backendSpecSchema.optional() });
+export const shadowSchema = z.object({
+  model: z.string().min(1).optional(),
+  version: z.string().min(1),
+  backend: backendSpecSchema.optional(),
+});
 
 export const updateSettingsSchema = deploymentSettingsSchema.partial().strict();
 

@@ -1,7 +1,6 @@
 import type { AuditLog } from "@keel/audit";
 import { type Clock, currentPrincipal, parseWith } from "@keel/core";
-import { isConditionFailed, type Item, type MetadataStore } from "@keel/metadata";
-import { missing, ServingError } from "./errors";
+import { type Item, isConditionFailed, type MetadataStore } from "@keel/metadata";
 import {
   type CreateDeploymentInput,
   createDeploymentSchema,
@@ -14,6 +13,7 @@ import {
   updateSettingsSchema,
   type VersionRef,
 } from "./deployment-model";
+import { missing, ServingError } from "./errors";
 import type { ModelResolver } from "./ports";
 
 const key = (name: string) => ({ pk: `DEPLOYMENT#${name}`, sk: "META" });
@@ -64,7 +64,10 @@ export class DeploymentService {
     const body = parseWith(createDeploymentSchema, input, "deployment");
     const { name, model, version, backend, shadow, ...settings } = body;
     const now = this.clock.now();
-    const stable = await this.checked({ model, version, backend: backend ?? { type: "local" } }, settings.environment);
+    const stable = await this.checked(
+      { model, version, backend: backend ?? { type: "local" } },
+      settings.environment,
+    );
     const dep: Deployment = {
       ...settings,
       name,
@@ -74,15 +77,22 @@ export class DeploymentService {
       epoch: 1,
       created_at: now,
       updated_at: now,
-      history: [{ time: now, principal: currentPrincipal(), action: "create", detail: `stable ${refLabel(stable)}` }],
+      history: [
+        { time: now, principal: currentPrincipal(), action: "create", detail: `stable ${refLabel(stable)}` },
+      ],
     };
     try {
       await this.store.put(this.item(dep), { condition: { exists: false } });
     } catch (e) {
-      if (isConditionFailed(e)) throw new ServingError("RESOURCE_ALREADY_EXISTS", `deployment '${name}' already exists`);
+      if (isConditionFailed(e))
+        throw new ServingError("RESOURCE_ALREADY_EXISTS", `deployment '${name}' already exists`);
       throw e;
     }
-    await this.audit.append({ action: "serving.deployment.create", resource: `deployment:${name}`, state: dep });
+    await this.audit.append({
+      action: "serving.deployment.create",
+      resource: `deployment:${name}`,
+      state: dep,
+    });
     this.changed(name);
     return dep;
   }
@@ -91,8 +101,19 @@ export class DeploymentService {
   async shift(name: string, input: ShiftInput): Promise<Deployment> {
     const body = parseWith(shiftSchema, input, "shift request");
     return this.mutate(name, "shift", async (d) => {
-      const ref = await this.checked({ model: body.model ?? d.stable.model, version: body.version, backend: body.backend ?? d.canary?.backend ?? d.stable.backend }, d.environment);
-      if (refLabel(ref) === refLabel(d.stable)) throw new ServingError("INVALID_PARAMETER_VALUE", `${refLabel(ref)} is already the stable version of '${name}'`);
+      const ref = await this.checked(
+        {
+          model: body.model ?? d.stable.model,
+          version: body.version,
+          backend: body.backend ?? d.canary?.backend ?? d.stable.backend,
+        },
+        d.environment,
+      );
+      if (refLabel(ref) === refLabel(d.stable))
+        throw new ServingError(
+          "INVALID_PARAMETER_VALUE",
+          `${refLabel(ref)} is already the stable version of '${name}'`,
+        );
       const sameCanary = d.canary !== undefined && refLabel(d.canary) === refLabel(ref);
       return {
         next: { ...d, canary: { ...ref, weight: body.weight } },
@@ -107,7 +128,14 @@ export class DeploymentService {
     return this.mutate(name, input === null ? "shadow.remove" : "shadow.set", async (d) => {
       if (input === null) return { next: { ...d, shadow: undefined }, detail: "no shadow" };
       const body = parseWith(shadowSchema, input, "shadow");
-      const ref = await this.checked({ model: body.model ?? d.stable.model, version: body.version, backend: body.backend ?? d.stable.backend }, d.environment);
+      const ref = await this.checked(
+        {
+          model: body.model ?? d.stable.model,
+          version: body.version,
+          backend: body.backend ?? d.stable.backend,
+        },
+        d.environment,
+      );
       return { next: { ...d, shadow: ref }, detail: `shadow ${refLabel(ref)}` };
     });
   }
@@ -117,7 +145,11 @@ export class DeploymentService {
     return this.mutate(name, "promote", async (d) => {
       if (!d.canary) throw new ServingError("INVALID_STATE", `deployment '${name}' has no canary to promote`);
       const { weight: _w, ...ref } = d.canary;
-      return { next: { ...d, stable: ref, canary: undefined }, newEpoch: true, detail: `promoted ${refLabel(ref)} (${reason}); previous stable ${refLabel(d.stable)}` };
+      return {
+        next: { ...d, stable: ref, canary: undefined },
+        newEpoch: true,
+        detail: `promoted ${refLabel(ref)} (${reason}); previous stable ${refLabel(d.stable)}`,
+      };
     });
   }
 
@@ -127,11 +159,26 @@ export class DeploymentService {
    */
   async rollback(name: string, reason = "manual"): Promise<Deployment> {
     return this.mutate(name, "rollback", async (d) => {
-      if (d.canary) return { next: { ...d, canary: undefined }, newEpoch: true, detail: `rolled back canary ${refLabel(d.canary)} (${reason})` };
-      const previous = d.history.find((h) => h.action === "promote")?.detail.match(/previous stable (\S+)@(\S+)$/);
-      if (!previous) throw new ServingError("INVALID_STATE", `deployment '${name}' has no canary and no earlier stable version to roll back to`);
+      if (d.canary)
+        return {
+          next: { ...d, canary: undefined },
+          newEpoch: true,
+          detail: `rolled back canary ${refLabel(d.canary)} (${reason})`,
+        };
+      const previous = d.history
+        .find((h) => h.action === "promote")
+        ?.detail.match(/previous stable (\S+)@(\S+)$/);
+      if (!previous)
+        throw new ServingError(
+          "INVALID_STATE",
+          `deployment '${name}' has no canary and no earlier stable version to roll back to`,
+        );
       const ref: VersionRef = { ...d.stable, model: previous[1], version: previous[2] };
-      return { next: { ...d, stable: ref }, newEpoch: true, detail: `restored stable ${refLabel(ref)} (${reason})` };
+      return {
+        next: { ...d, stable: ref },
+        newEpoch: true,
+        detail: `restored stable ${refLabel(ref)} (${reason})`,
+      };
     });
   }
 
@@ -155,10 +202,15 @@ export class DeploymentService {
   async delete(name: string): Promise<void> {
     const d = await this.get(name);
     await this.store.delete(key(name), { condition: { path: "revision", eq: d.revision } }).catch((e) => {
-      if (isConditionFailed(e)) throw new ServingError("ABORTED", `deployment '${name}' changed while deleting it; retry`);
+      if (isConditionFailed(e))
+        throw new ServingError("ABORTED", `deployment '${name}' changed while deleting it; retry`);
       throw e;
     });
-    await this.audit.append({ action: "serving.deployment.delete", resource: `deployment:${name}`, state: { revision: d.revision } });
+    await this.audit.append({
+      action: "serving.deployment.delete",
+      resource: `deployment:${name}`,
+      state: { revision: d.revision },
+    });
     this.changed(name);
   }
 
@@ -177,7 +229,10 @@ export class DeploymentService {
         revision: current.revision + 1,
         epoch: newEpoch ? current.revision + 1 : current.epoch,
         updated_at: now,
-        history: [{ time: now, principal: currentPrincipal(), action, detail }, ...current.history].slice(0, HISTORY_LIMIT),
+        history: [{ time: now, principal: currentPrincipal(), action, detail }, ...current.history].slice(
+          0,
+          HISTORY_LIMIT,
+        ),
       };
       try {
         await this.store.put(this.item(updated), { condition: { path: "revision", eq: current.revision } });
@@ -185,7 +240,11 @@ export class DeploymentService {
         if (isConditionFailed(e)) continue;
         throw e;
       }
-      await this.audit.append({ action: `serving.deployment.${action}`, resource: `deployment:${name}`, state: { revision: updated.revision, detail } });
+      await this.audit.append({
+        action: `serving.deployment.${action}`,
+        resource: `deployment:${name}`,
+        state: { revision: updated.revision, detail },
+      });
       this.changed(name);
       return updated;
     }
@@ -196,18 +255,28 @@ export class DeploymentService {
     if (!this.resolver) return ref;
     // Versions served elsewhere (kserve, sagemaker) or from the local model repository need not
     // be in the registry, except in production, where only registry-approved versions go.
-    const servedWithoutRegistry = ref.backend.type !== "local" || (this.localHas?.(ref.model, ref.version) ?? false);
+    const servedWithoutRegistry =
+      ref.backend.type !== "local" || (this.localHas?.(ref.model, ref.version) ?? false);
     if (environment !== "production" && servedWithoutRegistry) return ref;
     const { version } = await this.resolver.resolve(ref.model, ref.version);
     if (environment === "production" && !(await this.resolver.isAllowed(ref.model, version, "production"))) {
-      throw new ServingError("PERMISSION_DENIED", `model '${ref.model}' version ${version} is not approved for production deployments`);
+      throw new ServingError(
+        "PERMISSION_DENIED",
+        `model '${ref.model}' version ${version} is not approved for production deployments`,
+      );
     }
     return { ...ref, version };
   }
 
   private item(d: Deployment): Item {
     // JSON round trip drops undefined fields, which the store would reject.
-    return { ...key(d.name), gsi1pk: "DEPLOYMENTS", gsi1sk: d.name, revision: d.revision, deployment: JSON.parse(JSON.stringify(d)) };
+    return {
+      ...key(d.name),
+      gsi1pk: "DEPLOYMENTS",
+      gsi1sk: d.name,
+      revision: d.revision,
+      deployment: JSON.parse(JSON.stringify(d)),
+    };
   }
 
   private changed(name: string): void {

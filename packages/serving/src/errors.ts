@@ -15,4 +15,5 @@ export class ServingError extends KeelError {
 
 export const badInput = (message: string) => new ServingError("INVALID_PARAMETER_VALUE", message);
 export const missing = (message: string) => new ServingError("RESOURCE_DOES_NOT_EXIST", message);
-export const unavailable = (message: string) => new ServingError("TEMPORARILY_UNAVAILABLE", message, { retryable: true });
+export const unavailable = (message: string) =>
+  new ServingError("TEMPORARILY_UNAVAILABLE", message, { retryable: true });

@@ -1,11 +1,15 @@
-export * from "./errors";
+export { AsyncScoring, type ScoringResult } from "./async-scoring";
+export { type BackendContext, createBackend } from "./backends/backend-factory";
+export { InProcessBackend } from "./backends/in-process-backend";
+export { type BackendSpec, backendSpecSchema, type InferenceBackend } from "./backends/inference-backend";
+export { KServeHttpBackend } from "./backends/kserve-http-backend";
+export { SageMakerBackend, type SageMakerRuntimeLike } from "./backends/sagemaker-backend";
+export { type AnalysisResult, CanaryAnalysis, CanaryStats } from "./canary-analysis";
 export * from "./datatypes";
-export * from "./protocol";
-export * from "./ports";
-export { parsePbtxt, type PbMessage } from "./pbtxt";
-export { parseModelConfig, selectVersions, type ModelConfig, type ExecutionProvider, type VersionPolicy } from "./model-config";
-export { ServingMetrics } from "./metrics";
-export { ModelServer, type ModelServerOptions, type RepositoryIndexEntry } from "./model-server";
+export * from "./deployment-model";
+export { DeploymentService } from "./deployment-service";
+export * from "./errors";
+export { type CloudWatchLike, IN_FLIGHT_METRIC, InFlightPublisher } from "./inflight-publisher";
 export {
   DEFAULT_MAX_BODY_BYTES,
   type InferenceApi,
@@ -14,17 +18,34 @@ export {
   mountRepositoryRoutes,
   serverApi,
 } from "./kserve-routes";
-export { type InferenceBackend, type BackendSpec, backendSpecSchema } from "./backends/inference-backend";
-export { InProcessBackend } from "./backends/in-process-backend";
-export { KServeHttpBackend } from "./backends/kserve-http-backend";
-export { SageMakerBackend, type SageMakerRuntimeLike } from "./backends/sagemaker-backend";
-export { createBackend, type BackendContext } from "./backends/backend-factory";
-export * from "./deployment-model";
-export { DeploymentService } from "./deployment-service";
-export { CanaryAnalysis, CanaryStats, type AnalysisResult } from "./canary-analysis";
-export { Router, routerRequestSchema, type RouterRequest, splitRows, joinRows } from "./router";
-export { MemoryScoringQueue, SqsScoringQueue, type ScoringQueue, type ScoringMessage, scoringMessageSchema } from "./scoring-queue";
-export { AsyncScoring, type ScoringResult } from "./async-scoring";
-export { loadServingConfig, SERVING_ENV, type ServingConfig } from "./serving-config";
-export { createServingModule, type ServingDeps, type ServingModuleOptions, type ServingService } from "./serving-module";
-export { registryModelResolver, type RegistryLike } from "./registry-resolver";
+export { ServingMetrics } from "./metrics";
+export {
+  type ExecutionProvider,
+  type ModelConfig,
+  parseModelConfig,
+  selectVersions,
+  type VersionPolicy,
+} from "./model-config";
+export { ModelServer, type ModelServerOptions, type RepositoryIndexEntry } from "./model-server";
+export { type PbMessage, parsePbtxt } from "./pbtxt";
+export * from "./ports";
+export * from "./protocol";
+export { type RegistryLike, registryModelResolver } from "./registry-resolver";
+export { joinRows, Router, type RouterRequest, routerRequestSchema, splitRows } from "./router";
+export {
+  MemoryScoringQueue,
+  type ScoringMessage,
+  type ScoringQueue,
+  SqsScoringQueue,
+  scoringMessageSchema,
+} from "./scoring-queue";
+export { defaultBackendOf, loadServingConfig, SERVING_ENV, type ServingConfig } from "./serving-config";
+export {
+  createServingModule,
+  findServingModule,
+  isServingModule,
+  type ServingDeps,
+  type ServingModule,
+  type ServingModuleOptions,
+  type ServingService,
+} from "./serving-module";

@@ -12,7 +12,12 @@ export interface InferenceApi {
   metadata(model: string, version?: string): Promise<ModelMetadata>;
   ready(model: string, version?: string): Promise<boolean>;
   /** Parses the JSON body (`readJson` output) with its own schema and runs it. */
-  infer(model: string, version: string | undefined, body: unknown, ctx: { routeKey?: string }): Promise<InferResponse>;
+  infer(
+    model: string,
+    version: string | undefined,
+    body: unknown,
+    ctx: { routeKey?: string },
+  ): Promise<InferResponse>;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -20,7 +25,10 @@ export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** The protocol's error JSON (`{"error": "..."}`) with the status Keel's error codes map to. */
 export function v2Error(c: Context, e: unknown): Response {
   if (isKeelError(e)) return c.json({ error: e.message }, httpStatusFor(e.code) as 400);
-  log.error("inference failed", { err: e instanceof Error ? (e.stack ?? e.message) : String(e), path: c.req.path });
+  log.error("inference failed", {
+    err: e instanceof Error ? (e.stack ?? e.message) : String(e),
+    path: c.req.path,
+  });
   return c.json({ error: "internal error" }, 500);
 }
 
@@ -37,9 +45,16 @@ function v2<T extends Context>(fn: (c: T) => Promise<Response>) {
 /** Parses a JSON body for a v2 endpoint; malformed JSON is a 400 naming the problem. */
 export async function readJson(c: Context): Promise<unknown> {
   const text = await c.req.text();
-  if (text.trim() === "") throw new ServingError("INVALID_PARAMETER_VALUE", "request body is empty; expected a JSON inference request");
+  if (text.trim() === "")
+    throw new ServingError(
+      "INVALID_PARAMETER_VALUE",
+      "request body is empty; expected a JSON inference request",
+    );
   if (c.req.header("inference-header-content-length")) {
-    throw new ServingError("INVALID_PARAMETER_VALUE", "the binary tensor data extension is not supported; send JSON tensors");
+    throw new ServingError(
+      "INVALID_PARAMETER_VALUE",
+      "the binary tensor data extension is not supported; send JSON tensors",
+    );
   }
   try {
     return JSON.parse(text);
@@ -62,13 +77,17 @@ export function mountInferenceRoutes(
     maxSize,
     onError: (c) => c.json({ error: `request body is larger than the limit of ${maxSize} bytes` }, 413),
   });
-  app.get("/v2", (c) => c.json({ name: "keel", version: "0.1.0", extensions: opts.extensions ?? ["model_repository"] }));
+  app.get("/v2", (c) =>
+    c.json({ name: "keel", version: "0.1.0", extensions: opts.extensions ?? ["model_repository"] }),
+  );
   app.get("/v2/health/live", (c) => c.json({ live: true }));
   app.get("/v2/health/ready", (c) => {
     const ready = opts.serverReady?.() ?? true;
     return c.json({ ready }, ready ? 200 : 503);
   });
-  const metadata = v2(async (c) => c.json(await api.metadata(c.req.param("model") as string, c.req.param("version"))));
+  const metadata = v2(async (c) =>
+    c.json(await api.metadata(c.req.param("model") as string, c.req.param("version"))),
+  );
   app.get("/v2/models/:model", metadata);
   app.get("/v2/models/:model/versions/:version", metadata);
   const ready = v2(async (c) => {
@@ -82,7 +101,9 @@ export function mountInferenceRoutes(
   const infer = v2(async (c) => {
     const body = await readJson(c);
     const routeKey = c.req.header("x-keel-route-key");
-    return c.json(await api.infer(c.req.param("model") as string, c.req.param("version"), body, { routeKey }));
+    return c.json(
+      await api.infer(c.req.param("model") as string, c.req.param("version"), body, { routeKey }),
+    );
   });
   app.post("/v2/models/:model/infer", limit, infer);
   app.post("/v2/models/:model/versions/:version/infer", limit, infer);
@@ -108,7 +129,9 @@ export function mountRepositoryRoutes(app: Hono, server: ModelServer): void {
   };
   app.post(
     "/v2/repository/index",
-    v2(async (c) => c.json(await server.index(parseWith(indexBody, await body(c), "repository index request")))),
+    v2(async (c) =>
+      c.json(await server.index(parseWith(indexBody, await body(c), "repository index request"))),
+    ),
   );
   app.post(
     "/v2/repository/models/:model/load",

@@ -71,7 +71,9 @@ export class Histogram implements Metric {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const [k, s] of this.series) {
       const sep = k ? `${k},` : "";
-      this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{${sep}le="${b}"} ${s.counts[i]}`));
+      this.buckets.forEach((b, i) => {
+        lines.push(`${this.name}_bucket{${sep}le="${b}"} ${s.counts[i]}`);
+      });
       lines.push(`${this.name}_bucket{${sep}le="+Inf"} ${s.count}`);
       lines.push(`${this.name}_sum${k ? `{${k}}` : ""} ${s.sum}`);
       lines.push(`${this.name}_count${k ? `{${k}}` : ""} ${s.count}`);
@@ -80,19 +82,53 @@ export class Histogram implements Metric {
   }
 }
 
-const SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const SECONDS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 /** Every metric the model server and the router publish. */
 export class ServingMetrics {
-  readonly requestSuccess = new Counter("keel_inference_request_success_total", "Inference requests that succeeded");
-  readonly requestFailure = new Counter("keel_inference_request_failure_total", "Inference requests that failed, by reason");
-  readonly queueSeconds = new Histogram("keel_inference_queue_duration_seconds", "Time requests waited in the scheduler queue", SECONDS);
-  readonly computeSeconds = new Histogram("keel_inference_compute_duration_seconds", "Model execution time per batch", SECONDS);
-  readonly batchSize = new Histogram("keel_inference_batch_size", "Rows per executed batch", [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
-  readonly queueDepth = new Counter("keel_inference_queue_depth", "Requests waiting in the scheduler queue", "gauge");
-  readonly routerRequests = new Counter("keel_router_requests_total", "Router requests by deployment, version and outcome");
-  readonly routerSeconds = new Histogram("keel_router_duration_seconds", "Router end-to-end latency", SECONDS);
-  readonly shadowFailures = new Counter("keel_router_shadow_failures_total", "Shadow requests that failed (never seen by callers)");
+  readonly requestSuccess = new Counter(
+    "keel_inference_request_success_total",
+    "Inference requests that succeeded",
+  );
+  readonly requestFailure = new Counter(
+    "keel_inference_request_failure_total",
+    "Inference requests that failed, by reason",
+  );
+  readonly queueSeconds = new Histogram(
+    "keel_inference_queue_duration_seconds",
+    "Time requests waited in the scheduler queue",
+    SECONDS,
+  );
+  readonly computeSeconds = new Histogram(
+    "keel_inference_compute_duration_seconds",
+    "Model execution time per batch",
+    SECONDS,
+  );
+  readonly batchSize = new Histogram(
+    "keel_inference_batch_size",
+    "Rows per executed batch",
+    [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+  );
+  readonly queueDepth = new Counter(
+    "keel_inference_queue_depth",
+    "Requests waiting in the scheduler queue",
+    "gauge",
+  );
+  readonly routerRequests = new Counter(
+    "keel_router_requests_total",
+    "Router requests by deployment, version and outcome",
+  );
+  readonly routerSeconds = new Histogram(
+    "keel_router_duration_seconds",
+    "Router end-to-end latency",
+    SECONDS,
+  );
+  readonly shadowFailures = new Counter(
+    "keel_router_shadow_failures_total",
+    "Shadow requests that failed (never seen by callers)",
+  );
 
   render(): string {
     const all: Metric[] = [

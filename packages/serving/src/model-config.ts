@@ -28,10 +28,26 @@ export interface ModelConfig {
 }
 
 const SUPPORTED: Record<string, string[]> = {
-  ModelConfig: ["name", "platform", "backend", "max_batch_size", "input", "output", "dynamic_batching", "instance_group", "version_policy", "default_model_filename"],
+  ModelConfig: [
+    "name",
+    "platform",
+    "backend",
+    "max_batch_size",
+    "input",
+    "output",
+    "dynamic_batching",
+    "instance_group",
+    "version_policy",
+    "default_model_filename",
+  ],
   ModelInput: ["name", "data_type", "dims"],
   ModelOutput: ["name", "data_type", "dims"],
-  ModelDynamicBatching: ["preferred_batch_size", "max_queue_delay_microseconds", "default_queue_policy", "preserve_ordering"],
+  ModelDynamicBatching: [
+    "preferred_batch_size",
+    "max_queue_delay_microseconds",
+    "default_queue_policy",
+    "preserve_ordering",
+  ],
   ModelQueuePolicy: ["max_queue_size"],
   ModelInstanceGroup: ["name", "count", "kind"],
   ModelVersionPolicy: ["latest", "all", "specific"],
@@ -70,7 +86,8 @@ class Reader {
   enumName(f: string): string | undefined {
     const v = this.one(f);
     if (v === undefined) return undefined;
-    if (typeof v !== "object" || !("enum" in v) || typeof v.enum !== "string") throw badInput(`${this.where}: field '${f}' must be an enum name`);
+    if (typeof v !== "object" || !("enum" in v) || typeof v.enum !== "string")
+      throw badInput(`${this.where}: field '${f}' must be an enum name`);
     return v.enum;
   }
   int(f: string): number | undefined {
@@ -81,12 +98,14 @@ class Reader {
     return (this.msg[f] ?? []).map((v) => this.asInt(v, f));
   }
   private asInt(v: PbValue, f: string): number {
-    if (typeof v !== "number" || !Number.isInteger(v)) throw badInput(`${this.where}: field '${f}' must be an integer`);
+    if (typeof v !== "number" || !Number.isInteger(v))
+      throw badInput(`${this.where}: field '${f}' must be an integer`);
     return v;
   }
   messages(f: string, type: string): Reader[] {
     return (this.msg[f] ?? []).map((v, i) => {
-      if (typeof v !== "object" || "enum" in v) throw badInput(`${this.where}: field '${f}' must be a message`);
+      if (typeof v !== "object" || "enum" in v)
+        throw badInput(`${this.where}: field '${f}' must be a message`);
       return new Reader(v as PbMessage, type, `${this.where} ${f}[${i}]`);
     });
   }
@@ -116,19 +135,27 @@ function tensors(r: Reader, field: string, type: string): TensorMetadata[] | und
  * implement so a repository never silently behaves differently here than on Triton.
  * `dirName` is the model directory's name, which Triton requires `name` to equal.
  */
-export function parseModelConfig(text: string, dirName: string, file = `${dirName}/config.pbtxt`): ModelConfig {
+export function parseModelConfig(
+  text: string,
+  dirName: string,
+  file = `${dirName}/config.pbtxt`,
+): ModelConfig {
   const r = new Reader(parsePbtxt(text, file), "ModelConfig", file);
   const name = r.str("name") ?? dirName;
-  if (name !== dirName) throw badInput(`${file}: name '${name}' must equal the model directory name '${dirName}'`);
+  if (name !== dirName)
+    throw badInput(`${file}: name '${name}' must equal the model directory name '${dirName}'`);
   const platform = r.str("platform");
   const backend = r.str("backend");
   if (platform !== undefined && platform !== "onnxruntime_onnx") {
-    throw badInput(`${file}: platform '${platform}' is not supported (Keel serves platform "onnxruntime_onnx")`);
+    throw badInput(
+      `${file}: platform '${platform}' is not supported (Keel serves platform "onnxruntime_onnx")`,
+    );
   }
   if (backend !== undefined && backend !== "onnxruntime") {
     throw badInput(`${file}: backend '${backend}' is not supported (Keel serves backend "onnxruntime")`);
   }
-  if (platform === undefined && backend === undefined) throw badInput(`${file}: 'platform: "onnxruntime_onnx"' or 'backend: "onnxruntime"' is required`);
+  if (platform === undefined && backend === undefined)
+    throw badInput(`${file}: 'platform: "onnxruntime_onnx"' or 'backend: "onnxruntime"' is required`);
   const maxBatchSize = r.int("max_batch_size") ?? 0;
   if (maxBatchSize < 0) throw badInput(`${file}: max_batch_size must be >= 0`);
 
@@ -138,13 +165,17 @@ export function parseModelConfig(text: string, dirName: string, file = `${dirNam
     if (maxBatchSize === 0) throw badInput(`${file}: dynamic_batching needs max_batch_size > 0`);
     const preferred = db.ints("preferred_batch_size");
     for (const p of preferred) {
-      if (p < 1 || p > maxBatchSize) throw badInput(`${file}: preferred_batch_size ${p} must be within 1..max_batch_size (${maxBatchSize})`);
+      if (p < 1 || p > maxBatchSize)
+        throw badInput(
+          `${file}: preferred_batch_size ${p} must be within 1..max_batch_size (${maxBatchSize})`,
+        );
     }
     const delay = db.int("max_queue_delay_microseconds") ?? 0;
     if (delay < 0) throw badInput(`${file}: max_queue_delay_microseconds must be >= 0`);
     const qp = db.message("default_queue_policy", "ModelQueuePolicy");
     const maxQueueSize = qp?.int("max_queue_size");
-    if (maxQueueSize !== undefined && maxQueueSize < 0) throw badInput(`${file}: max_queue_size must be >= 0`);
+    if (maxQueueSize !== undefined && maxQueueSize < 0)
+      throw badInput(`${file}: max_queue_size must be >= 0`);
     dynamicBatching = {
       preferredBatchSizes: [...new Set(preferred)].sort((a, b) => a - b),
       maxQueueDelayUs: delay,
@@ -159,9 +190,12 @@ export function parseModelConfig(text: string, dirName: string, file = `${dirNam
   for (const g of groups) {
     instanceCount += g.int("count") ?? 1;
     const kind = g.enumName("kind");
-    if (kind && !["KIND_AUTO", "KIND_CPU", "KIND_GPU"].includes(kind)) throw badInput(`${g.where}: kind ${kind} is not supported (KIND_AUTO, KIND_CPU, KIND_GPU)`);
-    const p: ExecutionProvider | undefined = kind === "KIND_GPU" ? "webgpu" : kind === "KIND_CPU" ? "cpu" : undefined;
-    if (provider && p && provider !== p) throw badInput(`${file}: instance groups of different kinds are not supported`);
+    if (kind && !["KIND_AUTO", "KIND_CPU", "KIND_GPU"].includes(kind))
+      throw badInput(`${g.where}: kind ${kind} is not supported (KIND_AUTO, KIND_CPU, KIND_GPU)`);
+    const p: ExecutionProvider | undefined =
+      kind === "KIND_GPU" ? "webgpu" : kind === "KIND_CPU" ? "cpu" : undefined;
+    if (provider && p && provider !== p)
+      throw badInput(`${file}: instance groups of different kinds are not supported`);
     provider = p ?? provider;
   }
   if (groups.length && instanceCount < 1) throw badInput(`${file}: instance_group count must be >= 1`);
@@ -170,7 +204,8 @@ export function parseModelConfig(text: string, dirName: string, file = `${dirNam
   const vp = r.message("version_policy", "ModelVersionPolicy");
   if (vp) {
     const kinds = Object.keys(vp.msg);
-    if (kinds.length !== 1) throw badInput(`${file}: version_policy must have exactly one of latest, all, specific`);
+    if (kinds.length !== 1)
+      throw badInput(`${file}: version_policy must have exactly one of latest, all, specific`);
     const latest = vp.message("latest", "Latest");
     const specific = vp.message("specific", "Specific");
     if (latest) {
@@ -179,7 +214,8 @@ export function parseModelConfig(text: string, dirName: string, file = `${dirNam
       versionPolicy = { latest: n };
     } else if (specific) {
       const versions = specific.ints("versions");
-      if (versions.length === 0 || versions.some((v) => v < 1)) throw badInput(`${file}: version_policy.specific.versions must list positive versions`);
+      if (versions.length === 0 || versions.some((v) => v < 1))
+        throw badInput(`${file}: version_policy.specific.versions must list positive versions`);
       versionPolicy = { specific: versions };
     } else {
       vp.message("all", "All");

@@ -68,7 +68,9 @@ export class ModelServer {
   /** Loads every model found in the repository; a model that fails stays UNAVAILABLE with its reason. */
   async loadRepository(): Promise<void> {
     for (const entry of await this.repositoryModels()) {
-      await this.load(entry).catch((e) => this.log.warn("model failed to load", { model: entry, err: (e as Error).message }));
+      await this.load(entry).catch((e) =>
+        this.log.warn("model failed to load", { model: entry, err: (e as Error).message }),
+      );
     }
   }
 
@@ -95,8 +97,10 @@ export class ModelServer {
   load(name: string): Promise<void> {
     return this.serialized(name, async () => {
       const repo = this.opts.repository;
-      if (!repo) throw badInput("this server has no model repository; models can only be loaded from artifacts");
-      if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith(".")) throw badInput(`invalid model name '${name}'`);
+      if (!repo)
+        throw badInput("this server has no model repository; models can only be loaded from artifacts");
+      if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith("."))
+        throw badInput(`invalid model name '${name}'`);
       const dir = join(repo, name);
       const configText = await readFile(join(dir, "config.pbtxt"), "utf8").catch(() => {
         throw missing(`model '${name}' is not in the repository (no ${name}/config.pbtxt)`);
@@ -107,24 +111,39 @@ export class ModelServer {
         const config = parseModelConfig(configText, name);
         const onDisk: number[] = [];
         for (const d of await readdir(dir)) {
-          if (/^\d+$/.test(d) && (await stat(join(dir, d, config.defaultModelFilename)).catch(() => undefined))?.isFile()) onDisk.push(Number(d));
+          if (
+            /^\d+$/.test(d) &&
+            (await stat(join(dir, d, config.defaultModelFilename)).catch(() => undefined))?.isFile()
+          )
+            onDisk.push(Number(d));
         }
         const chosen = selectVersions(config.versionPolicy, onDisk);
-        if (chosen.length === 0) throw badInput(`model '${name}': no version directory with ${config.defaultModelFilename} matches the version_policy`);
+        if (chosen.length === 0)
+          throw badInput(
+            `model '${name}': no version directory with ${config.defaultModelFilename} matches the version_policy`,
+          );
         const loaded = await Promise.all(
-          chosen.map((v) => this.createVersion(config, String(v), join(dir, String(v), config.defaultModelFilename))),
+          chosen.map((v) =>
+            this.createVersion(config, String(v), join(dir, String(v), config.defaultModelFilename)),
+          ),
         );
         const old = entry.versions;
         entry.versions = new Map(loaded.map((l) => [l.version, l]));
         entry.state = "READY";
         entry.reason = undefined;
-        await Promise.all([...old.values()].filter((o) => !entry.versions.has(o.version) || entry.versions.get(o.version) !== o).map((o) => this.closeVersion(o)));
+        await Promise.all(
+          [...old.values()]
+            .filter((o) => !entry.versions.has(o.version) || entry.versions.get(o.version) !== o)
+            .map((o) => this.closeVersion(o)),
+        );
       } catch (e) {
         if (entry.versions.size === 0) {
           entry.state = "UNAVAILABLE";
           entry.reason = (e as Error).message;
         }
-        throw e instanceof ServingError ? e : badInput(`model '${name}' failed to load: ${(e as Error).message}`);
+        throw e instanceof ServingError
+          ? e
+          : badInput(`model '${name}' failed to load: ${(e as Error).message}`);
       }
     });
   }
@@ -134,7 +153,12 @@ export class ModelServer {
    * other versions. max_batch_size and the tensors come from the model itself; dynamic
    * batching is on with no added delay.
    */
-  loadBytes(name: string, version: string, bytes: Uint8Array, config: Partial<ModelConfig> = {}): Promise<void> {
+  loadBytes(
+    name: string,
+    version: string,
+    bytes: Uint8Array,
+    config: Partial<ModelConfig> = {},
+  ): Promise<void> {
     return this.serialized(name, async () => {
       const entry: ModelEntry = this.models.get(name) ?? { state: "LOADING", versions: new Map() };
       this.models.set(name, entry);
@@ -178,7 +202,9 @@ export class ModelServer {
 
   has(name: string, version?: string): boolean {
     const m = this.models.get(name);
-    return !!m && m.state === "READY" && (version === undefined ? m.versions.size > 0 : m.versions.has(version));
+    return (
+      !!m && m.state === "READY" && (version === undefined ? m.versions.size > 0 : m.versions.has(version))
+    );
   }
 
   isReady(name: string, version?: string): boolean {
@@ -224,7 +250,8 @@ export class ModelServer {
     try {
       outputs = await v.scheduler.submit(inputs);
     } catch (e) {
-      if (!(e instanceof ServingError && e.code === "TEMPORARILY_UNAVAILABLE")) this.metrics.requestFailure.inc({ ...labels, reason: "backend" });
+      if (!(e instanceof ServingError && e.code === "TEMPORARILY_UNAVAILABLE"))
+        this.metrics.requestFailure.inc({ ...labels, reason: "backend" });
       throw e;
     }
     this.metrics.requestSuccess.inc(labels);
@@ -247,14 +274,22 @@ export class ModelServer {
     for (const input of req.inputs) {
       if (byName.has(input.name)) throw badInput(`input '${input.name}' is given twice`);
       const decl = decls.find((d) => d.name === input.name);
-      if (!decl) throw badInput(`model '${name}' has no input '${input.name}' (inputs: ${decls.map((d) => d.name).join(", ")})`);
+      if (!decl)
+        throw badInput(
+          `model '${name}' has no input '${input.name}' (inputs: ${decls.map((d) => d.name).join(", ")})`,
+        );
       byName.set(input.name, decodeTensor(input));
     }
     const batched = v.config.maxBatchSize > 0;
     const inputs = decls.map((decl) => {
       const t = byName.get(decl.name);
       if (!t) throw badInput(`model '${name}' needs input '${decl.name}', which the request does not carry`);
-      checkAgainst(t, { ...decl, shape: batched ? [-1, ...decl.shape] : decl.shape }, name, v.config.maxBatchSize);
+      checkAgainst(
+        t,
+        { ...decl, shape: batched ? [-1, ...decl.shape] : decl.shape },
+        name,
+        v.config.maxBatchSize,
+      );
       return t;
     });
     if (batched && inputs.some((t) => t.shape[0] !== inputs[0].shape[0])) {
@@ -262,7 +297,9 @@ export class ModelServer {
     }
     const all = v.config.outputs.map((o) => o.name);
     const wanted = req.outputs?.map((o) => o.name) ?? all;
-    for (const o of wanted) if (!all.includes(o)) throw badInput(`model '${name}' has no output '${o}' (outputs: ${all.join(", ")})`);
+    for (const o of wanted)
+      if (!all.includes(o))
+        throw badInput(`model '${name}' has no output '${o}' (outputs: ${all.join(", ")})`);
     return { inputs, wanted };
   }
 
@@ -277,15 +314,23 @@ export class ModelServer {
       return m.versions.get(latest) as LoadedVersion;
     }
     const v = m.versions.get(version);
-    if (!v) throw missing(`model '${name}' has no version '${version}' (loaded: ${[...m.versions.keys()].sort(byNumber).join(", ")})`);
+    if (!v)
+      throw missing(
+        `model '${name}' has no version '${version}' (loaded: ${[...m.versions.keys()].sort(byNumber).join(", ")})`,
+      );
     return v;
   }
 
-  private async createVersion(config: ModelConfig, version: string, model: string | Uint8Array): Promise<LoadedVersion> {
+  private async createVersion(
+    config: ModelConfig,
+    version: string,
+    model: string | Uint8Array,
+  ): Promise<LoadedVersion> {
     const provider = config.provider ?? this.opts.provider ?? "cpu";
     const instances: OnnxInstance[] = [];
     try {
-      for (let i = 0; i < config.instanceCount; i++) instances.push(await OnnxInstance.create(model, provider, this.opts.intraOpNumThreads ?? 0));
+      for (let i = 0; i < config.instanceCount; i++)
+        instances.push(await OnnxInstance.create(model, provider, this.opts.intraOpNumThreads ?? 0));
     } catch (e) {
       await Promise.all(instances.map((x) => x.close()));
       throw e;
@@ -302,7 +347,12 @@ export class ModelServer {
       this.metrics,
       { model: config.name, version },
     );
-    this.log.info("model version loaded", { model: config.name, version, provider, instances: instances.length });
+    this.log.info("model version loaded", {
+      model: config.name,
+      version,
+      provider,
+      instances: instances.length,
+    });
     return { version, config: resolved, instances, scheduler };
   }
 
@@ -314,7 +364,10 @@ export class ModelServer {
   private async repositoryModels(): Promise<string[]> {
     if (!this.opts.repository) return [];
     const entries = await readdir(this.opts.repository, { withFileTypes: true }).catch(() => []);
-    return entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name).sort();
+    return entries
+      .filter((e) => e.isDirectory() && !e.name.startsWith("."))
+      .map((e) => e.name)
+      .sort();
   }
 
   private serialized<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -334,7 +387,9 @@ function resolveTensors(config: ModelConfig, instance: OnnxInstance): LoadedVers
   const fromModel = (list: TensorMetadata[], kind: string): TensorMetadata[] =>
     list.map((t) => {
       if (batched && t.shape.length > 0 && t.shape[0] !== -1) {
-        throw badInput(`model '${config.name}': ${kind} '${t.name}' has a fixed first dimension ${t.shape[0]}, so max_batch_size must be 0`);
+        throw badInput(
+          `model '${config.name}': ${kind} '${t.name}' has a fixed first dimension ${t.shape[0]}, so max_batch_size must be 0`,
+        );
       }
       return { ...t, shape: batched ? t.shape.slice(1) : t.shape };
     });
@@ -343,14 +398,26 @@ function resolveTensors(config: ModelConfig, instance: OnnxInstance): LoadedVers
     if (!declared) return real;
     for (const d of declared) {
       const a = real.find((r) => r.name === d.name);
-      if (!a) throw badInput(`model '${config.name}': config ${kind} '${d.name}' is not in the ONNX model (has: ${real.map((r) => r.name).join(", ")})`);
-      if (a.datatype !== d.datatype) throw badInput(`model '${config.name}': ${kind} '${d.name}' is ${a.datatype} in the model but ${d.datatype} in config.pbtxt`);
-      if (a.shape.length !== d.shape.length) throw badInput(`model '${config.name}': ${kind} '${d.name}' has rank ${a.shape.length} in the model but dims [${d.shape.join(",")}] in config.pbtxt`);
+      if (!a)
+        throw badInput(
+          `model '${config.name}': config ${kind} '${d.name}' is not in the ONNX model (has: ${real.map((r) => r.name).join(", ")})`,
+        );
+      if (a.datatype !== d.datatype)
+        throw badInput(
+          `model '${config.name}': ${kind} '${d.name}' is ${a.datatype} in the model but ${d.datatype} in config.pbtxt`,
+        );
+      if (a.shape.length !== d.shape.length)
+        throw badInput(
+          `model '${config.name}': ${kind} '${d.name}' has rank ${a.shape.length} in the model but dims [${d.shape.join(",")}] in config.pbtxt`,
+        );
     }
     return declared;
   };
   const inputs = check(config.inputs, instance.inputs, "input");
   const missingInput = instance.inputs.find((i) => !inputs.some((d) => d.name === i.name));
-  if (missingInput) throw badInput(`model '${config.name}': config.pbtxt does not declare model input '${missingInput.name}'`);
+  if (missingInput)
+    throw badInput(
+      `model '${config.name}': config.pbtxt does not declare model input '${missingInput.name}'`,
+    );
   return { ...config, inputs, outputs: check(config.outputs, instance.outputs, "output") };
 }

@@ -32,24 +32,34 @@ export class OnnxInstance {
     readonly inputs: TensorMetadata[],
     readonly outputs: TensorMetadata[],
   ) {
-    worker.on("message", (m: { type: string; id: number; outputs?: Record<string, WorkerTensor>; error?: string; computeMs?: number }) => {
-      if (m.type !== "result") return;
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.error !== undefined || !m.outputs) {
-        p.reject(new ServingError("INTERNAL_ERROR", `inference failed: ${m.error}`));
-        return;
-      }
-      const outputs: Record<string, Tensor> = {};
-      for (const [name, t] of Object.entries(m.outputs)) {
-        outputs[name] = { name, datatype: fromOrtType(t.type), shape: [...t.dims], data: t.data };
-      }
-      p.resolve({ outputs, computeMs: m.computeMs ?? 0 });
-    });
+    worker.on(
+      "message",
+      (m: {
+        type: string;
+        id: number;
+        outputs?: Record<string, WorkerTensor>;
+        error?: string;
+        computeMs?: number;
+      }) => {
+        if (m.type !== "result") return;
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (m.error !== undefined || !m.outputs) {
+          p.reject(new ServingError("INTERNAL_ERROR", `inference failed: ${m.error}`));
+          return;
+        }
+        const outputs: Record<string, Tensor> = {};
+        for (const [name, t] of Object.entries(m.outputs)) {
+          outputs[name] = { name, datatype: fromOrtType(t.type), shape: [...t.dims], data: t.data };
+        }
+        p.resolve({ outputs, computeMs: m.computeMs ?? 0 });
+      },
+    );
     const fail = (e: Error) => {
       this.dead = e;
-      for (const p of this.pending.values()) p.reject(new ServingError("INTERNAL_ERROR", `model instance stopped: ${e.message}`));
+      for (const p of this.pending.values())
+        p.reject(new ServingError("INTERNAL_ERROR", `model instance stopped: ${e.message}`));
       this.pending.clear();
     };
     worker.on("error", fail);
@@ -57,35 +67,66 @@ export class OnnxInstance {
   }
 
   /** Starts a worker and loads the model; rejects with the runtime's message if it cannot. */
-  static async create(model: string | Uint8Array, provider: ExecutionProvider, intraOpNumThreads: number): Promise<OnnxInstance> {
+  static async create(
+    model: string | Uint8Array,
+    provider: ExecutionProvider,
+    intraOpNumThreads: number,
+  ): Promise<OnnxInstance> {
     const worker = new Worker(WORKER_URL, {
-      workerData: { model, executionProviders: provider === "webgpu" ? ["webgpu"] : ["cpu"], intraOpNumThreads },
-    });
-    const meta = await new Promise<{ inputs: Array<WorkerTensor & { name: string; shape: number[] }>; outputs: Array<{ name: string; type: string; shape: number[] }> }>(
-      (resolve, reject) => {
-        worker.once("message", (m: { type: string; error?: string; inputs: never; outputs: never }) => {
-          if (m.type === "ready") resolve(m);
-          else reject(new ServingError("INVALID_PARAMETER_VALUE", `ONNX Runtime cannot load the model (${provider}): ${m.error}`));
-        });
-        worker.once("error", (e) => reject(new ServingError("INTERNAL_ERROR", `model worker failed: ${e.message}`)));
+      workerData: {
+        model,
+        executionProviders: provider === "webgpu" ? ["webgpu"] : ["cpu"],
+        intraOpNumThreads,
       },
-    ).catch(async (e) => {
+    });
+    const meta = await new Promise<{
+      inputs: Array<WorkerTensor & { name: string; shape: number[] }>;
+      outputs: Array<{ name: string; type: string; shape: number[] }>;
+    }>((resolve, reject) => {
+      worker.once("message", (m: { type: string; error?: string; inputs: never; outputs: never }) => {
+        if (m.type === "ready") resolve(m);
+        else
+          reject(
+            new ServingError(
+              "INVALID_PARAMETER_VALUE",
+              `ONNX Runtime cannot load the model (${provider}): ${m.error}`,
+            ),
+          );
+      });
+      worker.once("error", (e) =>
+        reject(new ServingError("INTERNAL_ERROR", `model worker failed: ${e.message}`)),
+      );
+    }).catch(async (e) => {
       await worker.terminate();
       throw e;
     });
-    const toMeta = (m: { name: string; type: string; shape: number[] }): TensorMetadata => ({ name: m.name, datatype: fromOrtType(m.type), shape: m.shape });
+    const toMeta = (m: { name: string; type: string; shape: number[] }): TensorMetadata => ({
+      name: m.name,
+      datatype: fromOrtType(m.type),
+      shape: m.shape,
+    });
     return new OnnxInstance(worker, meta.inputs.map(toMeta), meta.outputs.map(toMeta));
   }
 
   /** Runs the model on whole tensors; the payload buffers move to the worker (do not reuse them). */
-  run(feeds: Tensor[], outputNames: string[]): Promise<{ outputs: Record<string, Tensor>; computeMs: number }> {
-    if (this.dead) return Promise.reject(new ServingError("INTERNAL_ERROR", `model instance stopped: ${this.dead.message}`));
+  run(
+    feeds: Tensor[],
+    outputNames: string[],
+  ): Promise<{ outputs: Record<string, Tensor>; computeMs: number }> {
+    if (this.dead)
+      return Promise.reject(
+        new ServingError("INTERNAL_ERROR", `model instance stopped: ${this.dead.message}`),
+      );
     const id = this.nextId++;
     const msgFeeds: Record<string, WorkerTensor> = {};
     const transfer: ArrayBuffer[] = [];
     for (const t of feeds) {
       msgFeeds[t.name] = { type: toOrtType(t.datatype), dims: t.shape, data: t.data };
-      if (!Array.isArray(t.data) && t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength) {
+      if (
+        !Array.isArray(t.data) &&
+        t.data.byteOffset === 0 &&
+        t.data.byteLength === t.data.buffer.byteLength
+      ) {
         transfer.push(t.data.buffer as ArrayBuffer);
       }
     }

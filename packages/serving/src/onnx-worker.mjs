@@ -7,15 +7,29 @@ import ort from "onnxruntime-node";
 const { model, executionProviders, intraOpNumThreads } = workerData;
 
 function describe(meta) {
-  return meta.map((m) => ({ name: m.name, type: m.isTensor ? m.type : "non-tensor", shape: m.isTensor ? m.shape.map((d) => (typeof d === "number" ? d : -1)) : [] }));
+  return meta.map((m) => ({
+    name: m.name,
+    type: m.isTensor ? m.type : "non-tensor",
+    shape: m.isTensor ? m.shape.map((d) => (typeof d === "number" ? d : -1)) : [],
+  }));
 }
 
 let session;
 try {
-  const opts = { executionProviders, graphOptimizationLevel: "all" };
+  // No spin-waiting between runs: the spinning intra-op threads would take the CPU the main
+  // thread needs to parse the next requests, which is what batching overlaps with compute.
+  const opts = {
+    executionProviders,
+    graphOptimizationLevel: "all",
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
+  };
   if (intraOpNumThreads > 0) opts.intraOpNumThreads = intraOpNumThreads;
   session = await ort.InferenceSession.create(model, opts);
-  parentPort.postMessage({ type: "ready", inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) });
+  parentPort.postMessage({
+    type: "ready",
+    inputs: describe(session.inputMetadata),
+    outputs: describe(session.outputMetadata),
+  });
 } catch (e) {
   parentPort.postMessage({ type: "failed", error: String(e?.message ?? e) });
 }

@@ -49,7 +49,9 @@ function tokenize(src: string, file: string): Token[] {
       out.push({ kind: "string", text: s, line });
       i = j + 1;
     } else {
-      const m = /^[-+]?(?:0x[0-9a-fA-F]+|\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)[fF]?/.exec(src.slice(i));
+      const m = /^[-+]?(?:0x[0-9a-fA-F]+|\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)[fF]?/.exec(
+        src.slice(i),
+      );
       if (m && (c === "-" || c === "+" || c === "." || /\d/.test(c))) {
         out.push({ kind: "number", text: m[0], line });
         i += m[0].length;
@@ -74,7 +76,8 @@ export function parsePbtxt(src: string, file = "config.pbtxt"): PbMessage {
   };
   const expect = (text: string) => {
     const t = toks[p];
-    if (!t || t.text !== text || t.kind !== "punct") fail(`expected '${text}'${t ? ` but found '${t.text}'` : ""}`);
+    if (!t || t.text !== text || t.kind !== "punct")
+      fail(`expected '${text}'${t ? ` but found '${t.text}'` : ""}`);
     p++;
   };
   const scalar = (): PbScalar => {
@@ -108,7 +111,8 @@ export function parsePbtxt(src: string, file = "config.pbtxt"): PbMessage {
       }
       if (t.kind !== "ident") fail(`expected a field name but found '${t.text}'`);
       p++;
-      const values = (msg[t.text] ??= []);
+      msg[t.text] ??= [];
+      const values = msg[t.text];
       const hasColon = peek()?.text === ":" && peek()?.kind === "punct";
       if (hasColon) p++;
       const v = peek();

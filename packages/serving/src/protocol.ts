@@ -77,8 +77,12 @@ export const modelMetadataSchema = z.object({
   name: z.string(),
   versions: z.array(z.string()).optional(),
   platform: z.string(),
-  inputs: z.array(z.object({ name: z.string(), datatype: z.enum(DATATYPES), shape: z.array(z.number().int()) })),
-  outputs: z.array(z.object({ name: z.string(), datatype: z.enum(DATATYPES), shape: z.array(z.number().int()) })),
+  inputs: z.array(
+    z.object({ name: z.string(), datatype: z.enum(DATATYPES), shape: z.array(z.number().int()) }),
+  ),
+  outputs: z.array(
+    z.object({ name: z.string(), datatype: z.enum(DATATYPES), shape: z.array(z.number().int()) }),
+  ),
 });
 
 /** A decoded tensor: flat row-major payload plus its shape. */

@@ -3,7 +3,10 @@ import type { ModelResolver } from "./ports";
 
 /** The registry calls the resolver uses (structurally: the registry's RegistryService). */
 export interface RegistryLike {
-  getModelVersion(name: string, version: string): Promise<{ version: number | string; storageLocation: string }>;
+  getModelVersion(
+    name: string,
+    version: string,
+  ): Promise<{ version: number | string; storageLocation: string }>;
   isAllowed(name: string, version: string, target: { kind: "stage"; stage: "Production" }): Promise<boolean>;
 }
 
@@ -21,10 +24,15 @@ export function registryModelResolver(registry: RegistryLike): ModelResolver {
       const v = await registry.getModelVersion(name, versionOrAlias);
       const loc = v.storageLocation;
       if (!loc.startsWith(MLFLOW_ARTIFACTS)) {
-        throw badInput(`model '${name}' version ${v.version} is stored at ${loc}, outside Keel's artifact store; serve it from a model repository instead`);
+        throw badInput(
+          `model '${name}' version ${v.version} is stored at ${loc}, outside Keel's artifact store; serve it from a model repository instead`,
+        );
       }
       const path = loc.slice(MLFLOW_ARTIFACTS.length).replace(/^\/+|\/+$/g, "");
-      return { version: String(v.version), artifactPath: path.endsWith(".onnx") ? path : `${path}/model.onnx` };
+      return {
+        version: String(v.version),
+        artifactPath: path.endsWith(".onnx") ? path : `${path}/model.onnx`,
+      };
     },
     async isAllowed(name, version, target) {
       if (target !== "production") return true;

@@ -10,7 +10,13 @@ import type { DeploymentService } from "./deployment-service";
 import { badInput, missing, ServingError } from "./errors";
 import type { ServingMetrics } from "./metrics";
 import type { FeatureReader, PredictionSink } from "./ports";
-import { type InferInput, type InferOutput, type InferRequest, type InferResponse, inferRequestSchema } from "./protocol";
+import {
+  type InferInput,
+  type InferOutput,
+  type InferRequest,
+  type InferResponse,
+  inferRequestSchema,
+} from "./protocol";
 import { elementCount } from "./tensors";
 
 /** A v2 request as the router takes it: tensors, or entity ids to enrich from the feature store. */
@@ -20,7 +26,8 @@ export const routerRequestSchema = inferRequestSchema
     entities: z.record(z.string(), z.array(z.union([z.string(), z.number()])).min(1)).optional(),
   })
   .refine((r) => (r.inputs === undefined) !== (r.entities === undefined), {
-    message: "give either 'inputs' (tensors) or 'entities' (ids to look features up for), not both or neither",
+    message:
+      "give either 'inputs' (tensors) or 'entities' (ids to look features up for), not both or neither",
   });
 export type RouterRequest = z.infer<typeof routerRequestSchema>;
 
@@ -50,6 +57,7 @@ export class Router {
   private readonly cache = new Map<string, { dep?: Deployment; at: number }>();
   private readonly backendCache = new Map<string, InferenceBackend>();
   private readonly ttl: number;
+  private active = 0;
 
   constructor(private readonly o: RouterOptions) {
     this.ttl = o.cacheTtlMs ?? 1_000;
@@ -68,17 +76,45 @@ export class Router {
   /** The backend serving a deployment's stable (or named) version, for metadata and readiness. */
   async backendFor(name: string, version?: string): Promise<InferenceBackend> {
     const dep = await this.require(name);
-    const ref = version === undefined ? dep.stable : [dep.stable, dep.canary].find((r) => r?.version === version);
+    const ref =
+      version === undefined ? dep.stable : [dep.stable, dep.canary].find((r) => r?.version === version);
     if (!ref) throw missing(`deployment '${name}' does not route to version '${version}'`);
     return this.backend(ref);
   }
 
   /** Parses a body (tensors or entities) and routes it. */
-  async inferBody(name: string, version: string | undefined, body: unknown, ctx: { routeKey?: string } = {}): Promise<InferResponse> {
+  async inferBody(
+    name: string,
+    version: string | undefined,
+    body: unknown,
+    ctx: { routeKey?: string } = {},
+  ): Promise<InferResponse> {
     return this.infer(name, parseWith(routerRequestSchema, body, "inference request"), { ...ctx, version });
   }
 
-  async infer(name: string, req: RouterRequest, ctx: { routeKey?: string; version?: string } = {}): Promise<InferResponse> {
+  /** Requests being routed right now (the autoscaling gauge). */
+  get inFlight(): number {
+    return this.active;
+  }
+
+  async infer(
+    name: string,
+    req: RouterRequest,
+    ctx: { routeKey?: string; version?: string } = {},
+  ): Promise<InferResponse> {
+    this.active++;
+    try {
+      return await this.route(name, req, ctx);
+    } finally {
+      this.active--;
+    }
+  }
+
+  private async route(
+    name: string,
+    req: RouterRequest,
+    ctx: { routeKey?: string; version?: string },
+  ): Promise<InferResponse> {
     const started = performance.now();
     const dep = await this.require(name);
     const request = req.entities ? await this.enrich(dep, req) : (req as InferRequest);
@@ -94,7 +130,11 @@ export class Router {
       this.outcome(dep, ref, role, clientError, started);
       if (role !== "canary" || clientError) throw e;
       // The canary failed: answer from stable; the failure still counts against the canary.
-      this.o.log.warn("canary failed, falling back to stable", { deployment: name, canary: refLabel(ref), err: (e as Error).message });
+      this.o.log.warn("canary failed, falling back to stable", {
+        deployment: name,
+        canary: refLabel(ref),
+        err: (e as Error).message,
+      });
       served = dep.stable;
       const fallbackStarted = performance.now();
       response = await this.call(dep, dep.stable, request);
@@ -103,7 +143,8 @@ export class Router {
     if (dep.shadow) this.mirror(dep, dep.shadow, request);
     const latencyMs = performance.now() - started;
     this.o.metrics.routerSeconds.observe({ deployment: name }, latencyMs / 1000);
-    if (this.o.predictions && dep.sample_rate > 0 && Math.random() < dep.sample_rate) this.log(dep, served, requestId, request, response, latencyMs);
+    if (this.o.predictions && dep.sample_rate > 0 && Math.random() < dep.sample_rate)
+      this.log(dep, served, requestId, request, response, latencyMs);
     return {
       ...response,
       ...(req.id !== undefined ? { id: req.id } : {}),
@@ -117,7 +158,11 @@ export class Router {
     return dep;
   }
 
-  private choose(dep: Deployment, req: RouterRequest, ctx: { routeKey?: string; version?: string }): [Role, VersionRef] {
+  private choose(
+    dep: Deployment,
+    req: RouterRequest,
+    ctx: { routeKey?: string; version?: string },
+  ): [Role, VersionRef] {
     if (ctx.version !== undefined) {
       if (dep.stable.version === ctx.version) return ["stable", dep.stable];
       if (dep.canary?.version === ctx.version) return ["canary", dep.canary];
@@ -127,7 +172,10 @@ export class Router {
     const sticky = dep.sticky_key ? req.parameters?.[dep.sticky_key] : undefined;
     const key = sticky !== undefined ? String(sticky) : ctx.routeKey;
     // A sticky key maps to a fixed point in [0, 100), so a caller stays on one side while the weight holds.
-    const point = key === undefined ? Math.random() * 100 : (createHash("sha1").update(`${dep.name}\0${key}`).digest().readUInt32BE(0) / 2 ** 32) * 100;
+    const point =
+      key === undefined
+        ? Math.random() * 100
+        : (createHash("sha1").update(`${dep.name}\0${key}`).digest().readUInt32BE(0) / 2 ** 32) * 100;
     return point < dep.canary.weight ? ["canary", dep.canary] : ["stable", dep.stable];
   }
 
@@ -150,7 +198,11 @@ export class Router {
     return joinRows(parts);
   }
 
-  private async attempt(backend: InferenceBackend, dep: Deployment, req: InferRequest): Promise<InferResponse> {
+  private async attempt(
+    backend: InferenceBackend,
+    dep: Deployment,
+    req: InferRequest,
+  ): Promise<InferResponse> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await backend.infer(req, { timeoutMs: dep.timeout_ms });
@@ -170,26 +222,44 @@ export class Router {
       (e) => {
         this.o.stats.record(dep.name, dep.epoch, ref, false, performance.now() - started);
         this.o.metrics.shadowFailures.inc({ deployment: dep.name, version: refLabel(ref) });
-        this.o.log.debug("shadow request failed", { deployment: dep.name, shadow: refLabel(ref), err: (e as Error).message });
+        this.o.log.debug("shadow request failed", {
+          deployment: dep.name,
+          shadow: refLabel(ref),
+          err: (e as Error).message,
+        });
       },
     );
   }
 
   private outcome(dep: Deployment, ref: VersionRef, role: Role, ok: boolean, started: number): void {
     this.o.stats.record(dep.name, dep.epoch, ref, ok, performance.now() - started);
-    this.o.metrics.routerRequests.inc({ deployment: dep.name, version: refLabel(ref), role, outcome: ok ? "ok" : "error" });
+    this.o.metrics.routerRequests.inc({
+      deployment: dep.name,
+      version: refLabel(ref),
+      role,
+      outcome: ok ? "ok" : "error",
+    });
   }
 
   /** Builds the input tensor from the deployment's feature service for the given entity ids. */
   private async enrich(dep: Deployment, req: RouterRequest): Promise<InferRequest> {
     const cfg = dep.features;
-    if (!cfg) throw badInput(`deployment '${dep.name}' has no feature service; send input tensors instead of entities`);
-    if (!this.o.features) throw new ServingError("TEMPORARILY_UNAVAILABLE", "the feature store is not connected to serving");
+    if (!cfg)
+      throw badInput(
+        `deployment '${dep.name}' has no feature service; send input tensors instead of entities`,
+      );
+    if (!this.o.features)
+      throw new ServingError("TEMPORARILY_UNAVAILABLE", "the feature store is not connected to serving");
     const entities = req.entities as Record<string, Array<string | number>>;
     const keys = Object.keys(entities);
     const rows = entities[keys[0]].length;
-    if (keys.some((k) => entities[k].length !== rows)) throw badInput("every entity key must list the same number of ids");
-    const res = await this.o.features.getOnlineFeatures({ feature_service: cfg.feature_service, entities, full_feature_names: cfg.full_feature_names });
+    if (keys.some((k) => entities[k].length !== rows))
+      throw badInput("every entity key must list the same number of ids");
+    const res = await this.o.features.getOnlineFeatures({
+      feature_service: cfg.feature_service,
+      entities,
+      full_feature_names: cfg.full_feature_names,
+    });
     const columns = res.metadata.feature_names.map((n, i) => ({ n, i })).filter(({ n }) => !keys.includes(n));
     const data = new Array<number>(rows * columns.length);
     for (let r = 0; r < rows; r++) {
@@ -197,7 +267,10 @@ export class Router {
         const v = res.results[i]?.values[r];
         let x: number;
         if (v === null || v === undefined) {
-          if (cfg.fill_missing === undefined) throw badInput(`feature '${n}' is missing for entity row ${r} (${keys.map((k) => `${k}=${entities[k][r]}`).join(", ")})`);
+          if (cfg.fill_missing === undefined)
+            throw badInput(
+              `feature '${n}' is missing for entity row ${r} (${keys.map((k) => `${k}=${entities[k][r]}`).join(", ")})`,
+            );
           x = cfg.fill_missing;
         } else if (typeof v === "number" || typeof v === "boolean") x = Number(v);
         else throw badInput(`feature '${n}' is not numeric (${JSON.stringify(v)})`);
@@ -212,12 +285,20 @@ export class Router {
     };
   }
 
-  private log(dep: Deployment, ref: VersionRef, requestId: string, req: InferRequest, res: InferResponse, latencyMs: number): void {
+  private log(
+    dep: Deployment,
+    ref: VersionRef,
+    requestId: string,
+    req: InferRequest,
+    res: InferResponse,
+    latencyMs: number,
+  ): void {
     const rows = (t: { shape: number[]; data: unknown }) => {
       const flat = flatten(t.data);
       const width = elementCount(t.shape.slice(1));
       const out: number[][] = [];
-      for (let i = 0; i < (t.shape[0] ?? 1); i++) out.push(flat.slice(i * width, (i + 1) * width).map(Number));
+      for (let i = 0; i < (t.shape[0] ?? 1); i++)
+        out.push(flat.slice(i * width, (i + 1) * width).map(Number));
       return out;
     };
     const entry = {
@@ -232,11 +313,19 @@ export class Router {
     };
     Promise.resolve()
       .then(() => this.o.predictions?.record(entry))
-      .catch((e) => this.o.log.warn("prediction log write failed", { deployment: dep.name, err: (e as Error).message }));
+      .catch((e) =>
+        this.o.log.warn("prediction log write failed", { deployment: dep.name, err: (e as Error).message }),
+      );
   }
 }
 
-const ERROR_IS_CLIENTS = new Set(["INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST", "PAYLOAD_TOO_LARGE", "MALFORMED_REQUEST", "BAD_REQUEST"]);
+const ERROR_IS_CLIENTS = new Set([
+  "INVALID_PARAMETER_VALUE",
+  "RESOURCE_DOES_NOT_EXIST",
+  "PAYLOAD_TOO_LARGE",
+  "MALFORMED_REQUEST",
+  "BAD_REQUEST",
+]);
 
 /** Row-major elements of a flat or nested JSON tensor. */
 export function flatten(v: unknown, out: unknown[] = []): unknown[] {
@@ -248,14 +337,25 @@ export function flatten(v: unknown, out: unknown[] = []): unknown[] {
 /** Splits a request along the batch dimension into requests of at most `max` rows (one when it fits). */
 export function splitRows(req: InferRequest, max: number): InferRequest[] {
   const rows = req.inputs[0]?.shape[0];
-  if (rows === undefined || rows <= max || req.inputs.some((t) => t.shape.length === 0 || t.shape[0] !== rows)) return [req];
+  if (
+    rows === undefined ||
+    rows <= max ||
+    req.inputs.some((t) => t.shape.length === 0 || t.shape[0] !== rows)
+  )
+    return [req];
   const flat = req.inputs.map((t) => ({ t, data: flatten(t.data), width: elementCount(t.shape.slice(1)) }));
   const out: InferRequest[] = [];
   for (let from = 0; from < rows; from += max) {
     const to = Math.min(rows, from + max);
     out.push({
       ...req,
-      inputs: flat.map(({ t, data, width }): InferInput => ({ ...t, shape: [to - from, ...t.shape.slice(1)], data: data.slice(from * width, to * width) })),
+      inputs: flat.map(
+        ({ t, data, width }): InferInput => ({
+          ...t,
+          shape: [to - from, ...t.shape.slice(1)],
+          data: data.slice(from * width, to * width),
+        }),
+      ),
     });
   }
   return out;

@@ -1,4 +1,9 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import { z } from "zod";
 import { ServingError } from "./errors";
 
@@ -105,7 +110,11 @@ export class SqsScoringQueue implements ScoringQueue {
         }),
       );
       if (out.Failed?.length) {
-        throw new ServingError("TEMPORARILY_UNAVAILABLE", `SQS refused ${out.Failed.length} scoring messages: ${out.Failed[0].Message ?? out.Failed[0].Code}`, { retryable: true });
+        throw new ServingError(
+          "TEMPORARILY_UNAVAILABLE",
+          `SQS refused ${out.Failed.length} scoring messages: ${out.Failed[0].Message ?? out.Failed[0].Code}`,
+          { retryable: true },
+        );
       }
     }
   }
@@ -118,7 +127,10 @@ export class SqsScoringQueue implements ScoringQueue {
         WaitTimeSeconds: Math.min(20, Math.ceil(waitMs / 1000)),
       }),
     );
-    return (out.Messages ?? []).map((m) => ({ receipt: m.ReceiptHandle ?? "", message: scoringMessageSchema.parse(JSON.parse(m.Body ?? "{}")) }));
+    return (out.Messages ?? []).map((m) => ({
+      receipt: m.ReceiptHandle ?? "",
+      message: scoringMessageSchema.parse(JSON.parse(m.Body ?? "{}")),
+    }));
   }
 
   async delete(receipts: string[]): Promise<void> {

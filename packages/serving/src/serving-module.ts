@@ -1,4 +1,6 @@
 import { join } from "node:path";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import type { AuditLog } from "@keel/audit";
 import type { Clock, Logger } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
@@ -9,17 +11,25 @@ import { CanaryAnalysis, CanaryStats } from "./canary-analysis";
 import { mountDeploymentRoutes } from "./deployment-routes";
 import { DeploymentService } from "./deployment-service";
 import { missing } from "./errors";
-import { type InferenceApi, mountInferenceRoutes, mountMetricsRoute, mountRepositoryRoutes, serverApi } from "./kserve-routes";
+import { type CloudWatchLike, InFlightPublisher } from "./inflight-publisher";
+import {
+  type InferenceApi,
+  mountInferenceRoutes,
+  mountMetricsRoute,
+  mountRepositoryRoutes,
+  serverApi,
+} from "./kserve-routes";
 import { ServingMetrics } from "./metrics";
 import type { ExecutionProvider } from "./model-config";
 import { ModelServer } from "./model-server";
 import type { FeatureReader, ModelResolver, PredictionSink } from "./ports";
 import { Router } from "./router";
-import { MemoryScoringQueue, type ScoringQueue } from "./scoring-queue";
+import { MemoryScoringQueue, type ScoringQueue, SqsScoringQueue } from "./scoring-queue";
+import { defaultBackendOf, loadServingConfig, type ServingConfig } from "./serving-config";
 
 /** What serving needs from the platform (a subset of PlatformDeps). */
 export interface ServingDeps {
-  config: { dataDir: string };
+  config: { dataDir: string; stage?: string };
   store: MetadataStore;
   artifacts: { getBytes(path: string): Promise<Buffer> };
   audit: AuditLog;
@@ -45,6 +55,10 @@ export interface ServingModuleOptions {
   maxBodyBytes?: number;
   /** How often outcome counters are flushed and auto canary analyses considered (ms). */
   tickMs?: number;
+  /** CloudWatch client for the in-flight gauge (tests pass a recording one). */
+  cloudwatch?: CloudWatchLike;
+  /** Settings from the environment (SERVING_ENV); read with loadServingConfig() when absent. Options above win. */
+  config?: ServingConfig;
 }
 
 export interface ServingService {
@@ -65,21 +79,37 @@ export interface ServingService {
  */
 export function createServingModule(deps: ServingDeps, opts: ServingModuleOptions = {}) {
   const metrics = new ServingMetrics();
-  const serverOpts = opts.modelServer === false ? undefined : (opts.modelServer ?? {});
+  const env = opts.config ?? loadServingConfig();
+  const serverOpts =
+    opts.modelServer === false || (opts.modelServer === undefined && !env.inProcess)
+      ? undefined
+      : (opts.modelServer ?? {});
   const server = serverOpts
     ? new ModelServer({
-        repository: serverOpts.repository ?? join(deps.config.dataDir, "models"),
-        provider: serverOpts.provider,
-        intraOpNumThreads: serverOpts.intraOpNumThreads,
+        repository: serverOpts.repository ?? env.modelRepository ?? join(deps.config.dataDir, "models"),
+        provider: serverOpts.provider ?? env.provider,
+        intraOpNumThreads: serverOpts.intraOpNumThreads ?? env.intraOpNumThreads,
         metrics,
         log: deps.log,
       })
     : undefined;
-  const deployments = new DeploymentService(deps.store, deps.audit, deps.clock, opts.resolver, server ? (m, v) => server.has(m, v) : undefined);
+  const deployments = new DeploymentService(
+    deps.store,
+    deps.audit,
+    deps.clock,
+    opts.resolver,
+    server ? (m, v) => server.has(m, v) : undefined,
+  );
   const stats = new CanaryStats(deps.store, deps.clock);
   const router = new Router({
     deployments,
-    backends: { server, resolver: opts.resolver, artifacts: deps.artifacts, sagemaker: opts.sagemaker },
+    backends: {
+      server,
+      resolver: opts.resolver,
+      artifacts: deps.artifacts,
+      sagemaker: opts.sagemaker,
+      defaultBackend: defaultBackendOf(env),
+    },
     stats,
     metrics,
     clock: deps.clock,
@@ -88,9 +118,21 @@ export function createServingModule(deps: ServingDeps, opts: ServingModuleOption
     predictions: opts.predictions,
   });
   const analysis = new CanaryAnalysis(stats, deployments);
-  const queue = opts.queue ?? new MemoryScoringQueue();
+  const queue =
+    opts.queue ??
+    (env.scoringQueueUrl
+      ? new SqsScoringQueue(new SQSClient({}), env.scoringQueueUrl)
+      : new MemoryScoringQueue());
   const scoring = new AsyncScoring(queue, router, deps.store, deps.clock, deps.log);
   const consume = opts.consume ?? queue instanceof MemoryScoringQueue;
+  const publisher = env.metricsNamespace
+    ? new InFlightPublisher(
+        opts.cloudwatch ?? new CloudWatchClient({}),
+        env.metricsNamespace,
+        deps.config.stage ?? "local",
+        () => router.inFlight,
+      )
+    : undefined;
   const service: ServingService = { server, deployments, router, analysis, scoring, stats, metrics };
 
   const direct = server ? serverApi(server) : undefined;
@@ -122,7 +164,8 @@ export function createServingModule(deps: ServingDeps, opts: ServingModuleOption
       if (deps.clock.now() < due) continue;
       lastAnalysis.set(d.name, deps.clock.now());
       const r = await analysis.run(d.name);
-      if (r.decision === "promote" || r.decision === "rollback") deps.log.info("canary analysis applied", { ...r });
+      if (r.decision === "promote" || r.decision === "rollback")
+        deps.log.info("canary analysis applied", { ...r });
     }
   };
 
@@ -130,7 +173,10 @@ export function createServingModule(deps: ServingDeps, opts: ServingModuleOption
     name: "serving",
     service,
     routes(app: Hono) {
-      mountInferenceRoutes(app, api, { maxBodyBytes: opts.maxBodyBytes, extensions: server ? ["model_repository"] : [] });
+      mountInferenceRoutes(app, api, {
+        maxBodyBytes: opts.maxBodyBytes ?? env.maxBodyBytes,
+        extensions: server ? ["model_repository"] : [],
+      });
       if (server) mountRepositoryRoutes(app, server);
       mountMetricsRoute(app, metrics);
       mountDeploymentRoutes(app, { deployments, analysis, scoring });
@@ -138,6 +184,7 @@ export function createServingModule(deps: ServingDeps, opts: ServingModuleOption
     async start() {
       await server?.loadRepository();
       if (consume) scoring.start();
+      publisher?.start();
       timer = setInterval(() => {
         tick().catch((e) => deps.log.warn("serving background tick failed", { err: (e as Error).message }));
       }, opts.tickMs ?? 1_000);
@@ -145,9 +192,24 @@ export function createServingModule(deps: ServingDeps, opts: ServingModuleOption
     },
     async stop() {
       clearInterval(timer);
+      publisher?.stop();
       await scoring.stop();
       await stats.flush().catch(() => undefined);
       await server?.close();
     },
   };
+}
+
+export type ServingModule = ReturnType<typeof createServingModule>;
+
+/** Finds the serving module among the platform's modules (for the Lambda entry points). */
+export function isServingModule(m: { name: string }): m is ServingModule {
+  return m.name === "serving" && "service" in m;
+}
+
+/** The serving module among a platform's modules; throws when the platform was built without it. */
+export function findServingModule(modules: Array<{ name: string }>): ServingModule {
+  const m = modules.find(isServingModule);
+  if (!m) throw new Error("the platform has no serving module");
+  return m;
 }

@@ -16,7 +16,8 @@ export function elementCount(shape: number[]): number {
 export function decodeTensor(input: InferInput): Tensor {
   const where = `input '${input.name}'`;
   const expected = elementCount(input.shape);
-  if (input.datatype === "FP16") throw badInput(`${where}: FP16 tensors cannot be sent as JSON to this server; use FP32`);
+  if (input.datatype === "FP16")
+    throw badInput(`${where}: FP16 tensors cannot be sent as JSON to this server; use FP32`);
   const out = allocate(input.datatype, expected);
   let i = 0;
   const walk = (v: unknown): void => {
@@ -46,9 +47,11 @@ export function decodeTensor(input: InferInput): Tensor {
  */
 export function checkAgainst(t: Tensor, decl: TensorMetadata, model: string, maxBatch: number): void {
   const where = `model '${model}' input '${t.name}'`;
-  if (t.datatype !== decl.datatype) throw badInput(`${where}: expected datatype ${decl.datatype}, got ${t.datatype}`);
+  if (t.datatype !== decl.datatype)
+    throw badInput(`${where}: expected datatype ${decl.datatype}, got ${t.datatype}`);
   const ok =
-    t.shape.length === decl.shape.length && t.shape.every((d, i) => decl.shape[i] === -1 || decl.shape[i] === d);
+    t.shape.length === decl.shape.length &&
+    t.shape.every((d, i) => decl.shape[i] === -1 || decl.shape[i] === d);
   if (!ok) throw badInput(`${where}: expected shape [${decl.shape.join(",")}], got [${t.shape.join(",")}]`);
   if (maxBatch > 0 && t.shape[0] > maxBatch) {
     throw badInput(`${where}: batch of ${t.shape[0]} exceeds max_batch_size ${maxBatch}`);
@@ -72,7 +75,9 @@ export function concatData(dt: Datatype, parts: TensorData[]): TensorData {
 
 /** Rows [from, to) of a payload whose rows hold `rowSize` elements each. */
 export function sliceRows(data: TensorData, rowSize: number, from: number, to: number): TensorData {
-  return Array.isArray(data) ? data.slice(from * rowSize, to * rowSize) : data.subarray(from * rowSize, to * rowSize);
+  return Array.isArray(data)
+    ? data.slice(from * rowSize, to * rowSize)
+    : data.subarray(from * rowSize, to * rowSize);
 }
 
 export function encodeTensor(t: Tensor): InferOutput {

@@ -56,7 +56,8 @@ import {
 export interface TrackingDeps {
   store: MetadataStore;
   artifacts: ArtifactStore;
-  audit: AuditLog;
+  /** Only appends: tracking records lifecycle changes, it never reads the log. */
+  audit: Pick<AuditLog, "append">;
   clock: Clock;
   config: { artifactRoot: string };
 }
@@ -464,7 +465,7 @@ export class TrackingService {
 
   // ---- logging --------------------------------------------------------------------------------
 
-  /** One metric point: the hot path, one conditional update and one put, no read. */
+  /** One metric point: the hot path, one conditional update and one put in parallel, no read. */
   async logMetric(req: unknown): Promise<Record<string, never>> {
     const r = parseWith(logMetricRequest, req);
     const runId = requireRunId(r);
@@ -472,12 +473,17 @@ export class TrackingService {
     const step = r.step ?? 0;
     validateStep(step, r.timestamp);
     const v = encodeValue(r.value);
-    const outcome = await this.runs.setLatestMetric(runId, r.key, { v, t: r.timestamp, s: step });
-    if (outcome === "missing") throw missing(`Run with id=${runId} not found`);
-    if (outcome === "inactive") {
+    // The point and the latest value are written in parallel (one round trip, not two); if the
+    // run turns out to be missing or deleted, the point is taken back before answering.
+    const [outcome, written] = await Promise.all([
+      this.runs.setLatestMetric(runId, r.key, { v, t: r.timestamp, s: step }),
+      this.history.append(runId, new Map([[r.key, [[step, r.timestamp, v]]]])),
+    ]);
+    if (outcome === "missing" || outcome === "inactive") {
+      await this.history.remove(written);
+      if (outcome === "missing") throw missing(`Run with id=${runId} not found`);
       throw invalidParam(`The run ${runId} must be in the 'active' state. Current state is deleted.`);
     }
-    await this.history.append(runId, new Map([[r.key, [[step, r.timestamp, v]]]]));
     return {};
   }
 
@@ -561,8 +567,16 @@ export class TrackingService {
     for (const [key, points] of byKey) {
       for (const [s, t, v] of points) if (isNewer(latest.get(key), s, t)) latest.set(key, { v, t, s });
     }
-    await this.runs.log(runId, { params, tags, metrics: latest });
-    await this.history.append(runId, byKey);
+    // As in logMetric: record and history chunks in parallel; a refused record takes the chunks back.
+    const [logged, written] = await Promise.allSettled([
+      this.runs.log(runId, { params, tags, metrics: latest }),
+      this.history.append(runId, byKey),
+    ]);
+    if (logged.status === "rejected") {
+      if (written.status === "fulfilled") await this.history.remove(written.value);
+      throw logged.reason;
+    }
+    if (written.status === "rejected") throw written.reason;
     return {};
   }
 

@@ -1,3 +1,4 @@
+import { TrainError } from "./errors";
 import type { LogisticModel } from "./logistic";
 import { type KeelModel, margin } from "./model";
 import { expectedMargin, treeShap } from "./tree-shap";
@@ -46,4 +47,45 @@ function linearBase(model: LogisticModel): number {
   let b = model.bias;
   for (let f = 0; f < model.weights.length; f++) b += model.weights[f] * model.means[f];
   return b;
+}
+
+/** One KServe v2 output tensor (row-major data). */
+export interface V2Tensor {
+  name: string;
+  datatype: "FP64";
+  shape: number[];
+  data: number[];
+}
+
+/**
+ * Explains a row-major `[N, F]` input tensor (the `features` input of the ONNX model) and
+ * returns KServe v2 output tensors, so an `/explain` endpoint is a thin mapping:
+ * `contributions` [N, F] (in `model.features` order), `base_value` [N, 1] and `margin` [N, 1].
+ */
+export function explainTensor(
+  model: KeelModel,
+  data: ArrayLike<number>,
+  shape: readonly number[],
+): V2Tensor[] {
+  const F = model.features.length;
+  if (shape.length !== 2 || shape[1] !== F || shape[0] * F !== data.length) {
+    throw new TrainError(
+      "INVALID_PARAMETER_VALUE",
+      `explain input must be [N, ${F}] with N * ${F} values, got shape [${shape.join(", ")}] and ${data.length} values`,
+    );
+  }
+  const n = shape[0];
+  const base = explanationBase(model);
+  const contributions: number[] = [];
+  const margins: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const e = explainRow(model, Array.prototype.slice.call(data, i * F, (i + 1) * F), base);
+    contributions.push(...e.contributions);
+    margins.push(e.margin);
+  }
+  return [
+    { name: "contributions", datatype: "FP64", shape: [n, F], data: contributions },
+    { name: "base_value", datatype: "FP64", shape: [n, 1], data: new Array(n).fill(base) },
+    { name: "margin", datatype: "FP64", shape: [n, 1], data: margins },
+  ];
 }

@@ -47,7 +47,6 @@ interface Split {
   gain: number;
   leftG: number;
   leftH: number;
-  leftCount: number;
 }
 
 interface Leaf {
@@ -73,7 +72,6 @@ export function trainGbdt(
   opts: TrainOptions = {},
 ): GbdtResult {
   const params = gbdtParamsSchema.parse(paramsIn);
-  if (params.maxBins > 256) throw new TrainError("INVALID_PARAMETER_VALUE", "maxBins must be at most 256");
   const n = validateDataset(data);
   if (params.objective === "binary") assertBinaryLabels(data.label);
   if (opts.valid) {
@@ -374,7 +372,7 @@ class TreeGrower {
         const gr = leaf.g - gl;
         const gain = (gl * gl) / (hl + l2) + (gr * gr) / (hr + l2) - parentScore;
         if (gain > MIN_GAIN && (!best || gain > best.gain)) {
-          best = { feature: f, bin: b, gain, leftG: gl, leftH: hl, leftCount: cl };
+          best = { feature: f, bin: b, gain, leftG: gl, leftH: hl };
         }
       }
     }

@@ -7,7 +7,14 @@ export {
   validateDataset,
 } from "./dataset";
 export { TrainError } from "./errors";
-export { type Explanation, explainRow, explainRows, explanationBase } from "./explain";
+export {
+  type Explanation,
+  explainRow,
+  explainRows,
+  explainTensor,
+  explanationBase,
+  type V2Tensor,
+} from "./explain";
 export {
   type GbdtParams,
   type GbdtParamsInput,

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { type ArtifactStoreOptions, createArtifactStore } from "@keel/artifacts";
 import { parseWith } from "@keel/core";
 import { z } from "zod";
 import { TrainError } from "./errors";
@@ -8,7 +9,7 @@ import { MlflowRestLogger } from "./tracking";
 import { resolveAlgorithmParams, trainModel, trainSpecSchema } from "./train-run";
 
 export const trainStepInputSchema = trainSpecSchema.extend({
-  /** Parquet file: a path, file:// URI, or any URI the injected reader understands (s3://). */
+  /** Parquet file: a local path, a file:// or s3:// URI, or any URI the injected reader understands. */
   trainingSetUri: z.string().min(1),
   label: z.string().min(1),
   features: z.array(z.string().min(1)).min(1),
@@ -29,16 +30,21 @@ export interface TrainStepOutput {
 }
 
 export interface TrainStepDeps {
-  /** Reads a training set by URI; the default reads local paths and file:// URIs. */
+  /** Reads a training set by URI; the default reads local paths, file:// and s3:// URIs. */
   readUri?: (uri: string) => Promise<Uint8Array>;
+  /** S3 client settings for s3:// training sets (region, or an S3-compatible endpoint). */
+  s3?: ArtifactStoreOptions;
   headers?: Record<string, string>;
 }
 
-async function readLocal(uri: string): Promise<Uint8Array> {
+/** The default reader: S3 through the S3 ArtifactStore adapter, everything else from the filesystem. */
+async function readTrainingSet(uri: string, s3: ArtifactStoreOptions = {}): Promise<Uint8Array> {
+  const s3Match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (s3Match) return createArtifactStore(`s3://${s3Match[1]}`, s3).getBytes(s3Match[2]);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith("file://")) {
     throw new TrainError(
       "INVALID_PARAMETER_VALUE",
-      `cannot read training set '${uri}': only local paths and file:// URIs here`,
+      `cannot read training set '${uri}': use a path, file:// or s3:// URI`,
     );
   }
   const path = uri.startsWith("file://") ? fileURLToPath(uri) : uri;
@@ -60,11 +66,10 @@ export async function trainHandler(input: unknown, deps: TrainStepDeps = {}): Pr
   const req = parseWith(trainStepInputSchema, input, "train step input");
   // Everything checkable is checked before a run exists, so a bad request leaves no trace.
   resolveAlgorithmParams(req);
-  const data = await readParquetDataset(
-    await (deps.readUri ?? readLocal)(req.trainingSetUri),
-    req.label,
-    req.features,
-  );
+  const bytes = deps.readUri
+    ? await deps.readUri(req.trainingSetUri)
+    : await readTrainingSet(req.trainingSetUri, deps.s3);
+  const data = await readParquetDataset(bytes, req.label, req.features);
   const created = !req.runId;
   const logger = req.runId
     ? new MlflowRestLogger({

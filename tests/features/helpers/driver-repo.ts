@@ -70,11 +70,46 @@ export function createDriverRepo(now: number) {
   writeFileSync(join(dir, "definitions.ts"), DEFINITIONS);
   const t = (h: number) => new Date(now - h * HOUR);
   const driverRows: Row[] = [
-    { driver_id: 1001, event_timestamp: t(3), created: t(3), conv_rate: 0.1, acc_rate: 0.9, avg_daily_trips: 10 },
-    { driver_id: 1001, event_timestamp: t(2), created: t(2), conv_rate: 0.2, acc_rate: 0.8, avg_daily_trips: 20 },
-    { driver_id: 1001, event_timestamp: t(2), created: t(1.5), conv_rate: 0.25, acc_rate: 0.75, avg_daily_trips: 25 },
-    { driver_id: 1002, event_timestamp: t(5), created: null, conv_rate: 0.5, acc_rate: null, avg_daily_trips: 50 },
-    { driver_id: 1003, event_timestamp: t(72), created: null, conv_rate: 0.7, acc_rate: 0.3, avg_daily_trips: 70 },
+    {
+      driver_id: 1001,
+      event_timestamp: t(3),
+      created: t(3),
+      conv_rate: 0.1,
+      acc_rate: 0.9,
+      avg_daily_trips: 10,
+    },
+    {
+      driver_id: 1001,
+      event_timestamp: t(2),
+      created: t(2),
+      conv_rate: 0.2,
+      acc_rate: 0.8,
+      avg_daily_trips: 20,
+    },
+    {
+      driver_id: 1001,
+      event_timestamp: t(2),
+      created: t(1.5),
+      conv_rate: 0.25,
+      acc_rate: 0.75,
+      avg_daily_trips: 25,
+    },
+    {
+      driver_id: 1002,
+      event_timestamp: t(5),
+      created: null,
+      conv_rate: 0.5,
+      acc_rate: null,
+      avg_daily_trips: 50,
+    },
+    {
+      driver_id: 1003,
+      event_timestamp: t(72),
+      created: null,
+      conv_rate: 0.7,
+      acc_rate: 0.3,
+      avg_daily_trips: 70,
+    },
   ];
   rowsToParquetFile(join(dir, "data/driver_stats/part-0.parquet"), DRIVER_COLUMNS, driverRows);
   rowsToParquetFile(

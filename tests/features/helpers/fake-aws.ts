@@ -1,9 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import {
-  type GetQueryExecutionCommandOutput,
   GetQueryExecutionCommand,
+  type GetQueryExecutionCommandOutput,
   GetQueryResultsCommand,
   type GetQueryResultsCommandInput,
   type GetQueryResultsCommandOutput,
@@ -13,7 +12,13 @@ import {
   StartQueryExecutionCommand,
   type StartQueryExecutionCommandInput,
 } from "@aws-sdk/client-athena";
-import { GetObjectCommand, type GetObjectCommandInput, PutObjectCommand, type PutObjectCommandInput } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  type GetObjectCommandInput,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+} from "@aws-sdk/client-s3";
+import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 
 /**
  * AWS itself, faked for the Athena adapter: S3 objects are files under `root`; Athena runs the
@@ -23,7 +28,10 @@ import { GetObjectCommand, type GetObjectCommandInput, PutObjectCommand, type Pu
 export class FakeAws {
   readonly requests: Array<{ command: string; input: unknown }> = [];
   private conn?: Promise<DuckDBConnection>;
-  private readonly results = new Map<string, { error?: string; columns: Array<{ name: string; type: string }>; rows: unknown[][] }>();
+  private readonly results = new Map<
+    string,
+    { error?: string; columns: Array<{ name: string; type: string }>; rows: unknown[][] }
+  >();
   private n = 0;
   /** Rows per GetQueryResults page (small, so tests cover NextToken). */
   pageSize = 7;
@@ -98,7 +106,10 @@ export class FakeAws {
     const sql = input.QueryString as string;
     const c = await this.db();
     try {
-      const ddl = /^CREATE EXTERNAL TABLE (?:IF NOT EXISTS )?`([^`]+)`\.`([^`]+)` \(.*\) STORED AS PARQUET LOCATION '([^']+)'$/s.exec(sql);
+      const ddl =
+        /^CREATE EXTERNAL TABLE (?:IF NOT EXISTS )?`([^`]+)`\.`([^`]+)` \(.*\) STORED AS PARQUET LOCATION '([^']+)'$/s.exec(
+          sql,
+        );
       // Glue keeps declared columns; the DuckDB view reads them from the Parquet files.
       const alter = /^ALTER TABLE `[^`]+`\.`[^`]+` REPLACE COLUMNS \(.*\)$/s.test(sql);
       const drop = /^DROP TABLE IF EXISTS `([^`]+)`\.`([^`]+)`$/.exec(sql);
@@ -118,7 +129,9 @@ export class FakeAws {
         this.results.set(id, { columns: [], rows: new Array(r.rowsChanged).fill([]) });
       } else {
         const r = await c.runAndReadAll(sql);
-        const columns = r.columnNames().map((name, i) => ({ name, type: athenaType(String(r.columnTypes()[i])) }));
+        const columns = r
+          .columnNames()
+          .map((name, i) => ({ name, type: athenaType(String(r.columnTypes()[i])) }));
         this.results.set(id, { columns, rows: r.getRowsJS() });
       }
     } catch (e) {
@@ -138,7 +151,12 @@ export class FakeAws {
       $metadata: {},
       ResultSet: {
         ResultSetMetadata: { ColumnInfo: r.columns.map((c) => ({ Name: c.name, Type: c.type })) },
-        Rows: [...header, ...r.rows.slice(start, end).map((row) => ({ Data: row.map((v) => ({ VarCharValue: athenaText(v) })) }))],
+        Rows: [
+          ...header,
+          ...r.rows
+            .slice(start, end)
+            .map((row) => ({ Data: row.map((v) => ({ VarCharValue: athenaText(v) })) })),
+        ],
       },
       NextToken: end < r.rows.length ? String(end) : undefined,
     };
@@ -152,7 +170,9 @@ export class FakeAws {
       $metadata: {},
       TableMetadata: {
         Name: input.TableName,
-        Columns: r.getRowObjectsJS().map((row) => ({ Name: String(row.column_name), Type: glueType(String(row.column_type)) })),
+        Columns: r
+          .getRowObjectsJS()
+          .map((row) => ({ Name: String(row.column_name), Type: glueType(String(row.column_type)) })),
       },
     };
   }

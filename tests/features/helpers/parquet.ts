@@ -14,9 +14,11 @@ export async function readParquetRows(pathOrGlob: string): Promise<Row[] | undef
   const conn = await db.connect();
   try {
     const r = await conn.runAndReadAll(`SELECT * FROM read_parquet('${pathOrGlob.replaceAll("'", "''")}')`);
-    return r.getRowObjectsJS().map((row) =>
-      Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v])),
-    );
+    return r
+      .getRowObjectsJS()
+      .map((row) =>
+        Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v])),
+      );
   } catch (e) {
     if (/No files found/i.test((e as Error).message)) return undefined;
     throw e;

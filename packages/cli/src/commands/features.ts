@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
   type ApplyResult,
+  allDefinitions,
   DuckDbOfflineStore,
   FeatureCatalog,
   type FeatureRepo,
@@ -19,7 +20,10 @@ import { createProgress } from "../progress";
 interface FeaturesBackend {
   apply(definitions: unknown, dryRun: boolean): Promise<ApplyResult>;
   definitions(): Promise<{ version: number } & FeatureRepo>;
-  materialize(req: { incremental: boolean; views?: string[] }, onProgress: (line: string) => void): Promise<MaterializeViewResult[]>;
+  materialize(
+    req: { incremental: boolean; views?: string[] },
+    onProgress: (line: string) => void,
+  ): Promise<MaterializeViewResult[]>;
   close(): Promise<void>;
 }
 
@@ -45,7 +49,9 @@ async function localBackend(dataDir: string): Promise<FeaturesBackend> {
   try {
     local = await startLocalPlatform({ port: 0, dataDir });
   } catch (e) {
-    throw new Error(`cannot open ${resolve(dataDir)}: ${(e as Error).message}. Is 'keel dev' running on it? Then use --url.`);
+    throw new Error(
+      `cannot open ${resolve(dataDir)}: ${(e as Error).message}. Is 'keel dev' running on it? Then use --url.`,
+    );
   }
   const service: FeaturesService = local.platform.services.features;
   return {
@@ -57,7 +63,8 @@ async function localBackend(dataDir: string): Promise<FeaturesBackend> {
     materialize: (req, onProgress) =>
       service.materialize({
         ...req,
-        onProgress: (p) => onProgress(`${p.view}: ${p.rowsRead} rows read, ${p.written} written, ${p.skipped} skipped`),
+        onProgress: (p) =>
+          onProgress(`${p.view}: ${p.rowsRead} rows read, ${p.written} written, ${p.skipped} skipped`),
       }),
     close: () => local.close(),
   };
@@ -68,7 +75,10 @@ async function backendFrom(values: { url?: string; "data-dir"?: string }): Promi
   return values.url ? httpBackend(values.url) : localBackend(values["data-dir"] ?? "./.keel");
 }
 
-async function withBackend<T>(values: { url?: string; "data-dir"?: string }, fn: (b: FeaturesBackend) => Promise<T>) {
+async function withBackend<T>(
+  values: { url?: string; "data-dir"?: string },
+  fn: (b: FeaturesBackend) => Promise<T>,
+) {
   const b = await backendFrom(values);
   try {
     return await fn(b);
@@ -101,7 +111,8 @@ export const featuresApplyCommand: Command = {
       const sign = d.change === "added" ? "+" : d.change === "removed" ? "-" : "~";
       console.log(`  ${sign} ${d.kind} ${d.name}${d.fields ? ` (${d.fields.join(", ")})` : ""}`);
     }
-    if (values["dry-run"]) console.log(`dry run: ${res.diff.length} change(s) against version ${res.version}`);
+    if (values["dry-run"])
+      console.log(`dry run: ${res.diff.length} change(s) against version ${res.version}`);
     else if (!res.changed) console.log(`no changes; registry at version ${res.version}`);
     else console.log(`registered version ${res.version} (${res.diff.length} change(s))`);
     return 0;
@@ -136,11 +147,14 @@ export const featuresDescribeCommand: Command = {
   summary: "show a registered definition (feature view, entity, source or service) as JSON",
   usage: "keel features describe <name> [--url http://localhost:5000 | --data-dir ./.keel]",
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: TARGET_OPTIONS });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: TARGET_OPTIONS,
+    });
     if (positionals.length !== 1) throw new UsageError("give one name");
     const defs = await withBackend(values, (b) => b.definitions());
-    const all = [...defs.entities, ...defs.sources, ...defs.featureViews, ...defs.featureServices];
-    const found = all.filter((d) => d.name === positionals[0]);
+    const found = allDefinitions(defs).filter((d) => d.name === positionals[0]);
     if (found.length === 0) {
       console.error(`no feature definition named '${positionals[0]}'`);
       return 1;
@@ -170,16 +184,20 @@ export const featuresHistoricalCommand: Command = {
       },
     });
     if (!values.entities || !values.out) throw new UsageError("--entities and --out are required");
-    if (!values.features && !values["feature-service"]) throw new UsageError("give --features or --feature-service");
-    if (values.repo && (values.url || values["data-dir"])) throw new UsageError("give --repo, --url or --data-dir, not several");
+    if (!values.features && !values["feature-service"])
+      throw new UsageError("give --features or --feature-service");
+    if (values.repo && (values.url || values["data-dir"]))
+      throw new UsageError("give --repo, --url or --data-dir, not several");
     const progress = createProgress(process.stderr);
     const catalog = await progress.task("loading feature definitions", async () =>
       values.repo
         ? new FeatureCatalog(await loadRepoDir(values.repo))
-        : new FeatureCatalog(await withBackend(values, async (b) => {
-            const { version: _version, ...repo } = await b.definitions();
-            return repo;
-          })),
+        : new FeatureCatalog(
+            await withBackend(values, async (b) => {
+              const { version: _version, ...repo } = await b.definitions();
+              return repo;
+            }),
+          ),
     );
     // s3:// sources map under the offline root, as in `keel dev` (<data dir>/offline).
     const offline = new DuckDbOfflineStore({
@@ -210,17 +228,26 @@ export const featuresHistoricalCommand: Command = {
 export const featuresMaterializeCommand: Command = {
   name: "features materialize",
   summary: "load the latest feature values from the offline store into the online store",
-  usage: "keel features materialize [--incremental] [--views a,b] [--url http://localhost:5000 | --data-dir ./.keel]",
+  usage:
+    "keel features materialize [--incremental] [--views a,b] [--url http://localhost:5000 | --data-dir ./.keel]",
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
-      options: { ...TARGET_OPTIONS, incremental: { type: "boolean", default: false }, views: { type: "string" } },
+      options: {
+        ...TARGET_OPTIONS,
+        incremental: { type: "boolean", default: false },
+        views: { type: "string" },
+      },
     });
     const views = list(values.views);
     const results = await withBackend(values, (b) =>
       createProgress(process.stderr).task(
         `materializing ${values.incremental ? "incrementally" : "in full"}`,
-        (update) => b.materialize({ incremental: values.incremental ?? false, views: views.length ? views : undefined }, update),
+        (update) =>
+          b.materialize(
+            { incremental: values.incremental ?? false, views: views.length ? views : undefined },
+            update,
+          ),
         (r) => `${r.reduce((n, v) => n + v.written, 0)} values written`,
       ),
     );

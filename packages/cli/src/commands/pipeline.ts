@@ -10,7 +10,14 @@ import { type Command, UsageError } from "../command";
 
 const DEFAULT_URL = "http://localhost:5000";
 const TERMINAL = new Set(["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"]);
-const MARK: Record<string, string> = { SUCCEEDED: "✔", CACHED: "↺", REUSED: "↺", SKIPPED: "–", FAILED: "✖", RUNNING: "…" };
+const MARK: Record<string, string> = {
+  SUCCEEDED: "✔",
+  CACHED: "↺",
+  REUSED: "↺",
+  SKIPPED: "–",
+  FAILED: "✖",
+  RUNNING: "…",
+};
 
 /** `--param k=v`: JSON values (numbers, booleans, arrays) are parsed, anything else stays a string. */
 export function parseParams(pairs: string[]): Record<string, unknown> {
@@ -42,9 +49,14 @@ async function importPipelines(file: string) {
  * Talks to the Keel server at `url`; when none answers there, starts the local platform in
  * this process on the data dir (the same data `keel dev` uses) for the length of the command.
  */
-async function connect(url: string, dataDir: string): Promise<{ http: HttpTransport; close(): Promise<void>; local: boolean }> {
+async function connect(
+  url: string,
+  dataDir: string,
+): Promise<{ http: HttpTransport; close(): Promise<void>; local: boolean }> {
   try {
-    const res = await fetch(`${url.replace(/\/+$/, "")}/api/v1/health`, { signal: AbortSignal.timeout(1500) });
+    const res = await fetch(`${url.replace(/\/+$/, "")}/api/v1/health`, {
+      signal: AbortSignal.timeout(1500),
+    });
     if (res.ok) return { http: new HttpTransport({ url }), close: async () => {}, local: false };
   } catch {
     // Nothing listening: run in process below.
@@ -66,7 +78,9 @@ function describeStep(s: StepRecord): string {
 async function follow(http: HttpTransport, runId: string): Promise<PipelineRun> {
   const seen = new Map<string, string>();
   for (;;) {
-    const { run, steps } = await http.get<{ run: PipelineRun; steps: StepRecord[] }>(`/api/v1/pipelines/runs/${runId}`);
+    const { run, steps } = await http.get<{ run: PipelineRun; steps: StepRecord[] }>(
+      `/api/v1/pipelines/runs/${runId}`,
+    );
     for (const s of steps) {
       const key = `${s.step}#${s.index ?? ""}`;
       if (seen.get(key) !== s.status) {
@@ -97,8 +111,12 @@ export const pipelineCompileCommand: Command = {
     if (positionals.length !== 1) throw new UsageError("name exactly one pipeline file");
     const defs = await importPipelines(positionals[0]);
     const def = values.pipeline ? defs.find((d) => d.name === values.pipeline) : defs[0];
-    if (!def) throw new UsageError(`no pipeline "${values.pipeline}" in ${positionals[0]} (has: ${defs.map((d) => d.name).join(", ")})`);
-    if (!values.pipeline && defs.length > 1) throw new UsageError(`${positionals[0]} has ${defs.length} pipelines: choose one with --pipeline`);
+    if (!def)
+      throw new UsageError(
+        `no pipeline "${values.pipeline}" in ${positionals[0]} (has: ${defs.map((d) => d.name).join(", ")})`,
+      );
+    if (!values.pipeline && defs.length > 1)
+      throw new UsageError(`${positionals[0]} has ${defs.length} pipelines: choose one with --pipeline`);
     const json = `${JSON.stringify(compilePipeline(def).definition, null, 2)}\n`;
     if (values.out) {
       await writeFile(values.out, json);
@@ -130,24 +148,36 @@ export const pipelineRunCommand: Command = {
         "data-dir": { type: "string", default: "./.keel" },
       },
     });
-    if (!values.resume && positionals.length !== 1) throw new UsageError("name one pipeline (or a pipeline file)");
+    if (!values.resume && positionals.length !== 1)
+      throw new UsageError("name one pipeline (or a pipeline file)");
     if (Boolean(values.from) !== Boolean(values.to)) throw new UsageError("--from and --to go together");
     const conn = await connect(values.url, values["data-dir"]);
     try {
       let name = positionals[0];
-      if (name && (name.endsWith(".ts") || name.endsWith(".js") || name.endsWith(".mjs")) && existsSync(name)) {
-        const { pipelines } = await conn.http.post<{ pipelines: string[] }>("/api/v1/pipelines", { file: resolve(name) });
+      if (
+        name &&
+        (name.endsWith(".ts") || name.endsWith(".js") || name.endsWith(".mjs")) &&
+        existsSync(name)
+      ) {
+        const { pipelines } = await conn.http.post<{ pipelines: string[] }>("/api/v1/pipelines", {
+          file: resolve(name),
+        });
         name = values.pipeline ?? pipelines[0];
         console.log(`registered ${pipelines.join(", ")} from ${positionals[0]}`);
       }
       if (values.from && values.to) return await backfill(conn.http, name, values);
       const { run } = values.resume
-        ? await conn.http.post<{ run: PipelineRun }>(`/api/v1/pipelines/runs/${encodeURIComponent(values.resume)}/resume`, {})
+        ? await conn.http.post<{ run: PipelineRun }>(
+            `/api/v1/pipelines/runs/${encodeURIComponent(values.resume)}/resume`,
+            {},
+          )
         : await conn.http.post<{ run: PipelineRun }>(`/api/v1/pipelines/${encodeURIComponent(name)}/runs`, {
             params: parseParams(values.param),
             noCache: values["no-cache"],
           });
-      console.log(`run ${run.runId} of ${run.pipeline} started${run.resumedFrom ? ` (resuming ${run.resumedFrom})` : ""}`);
+      console.log(
+        `run ${run.runId} of ${run.pipeline} started${run.resumedFrom ? ` (resuming ${run.resumedFrom})` : ""}`,
+      );
       if (values.detach && !conn.local) return 0;
       const done = await follow(conn.http, run.runId);
       console.log(summary(done));
@@ -158,22 +188,38 @@ export const pipelineRunCommand: Command = {
   },
 };
 
-async function backfill(http: HttpTransport, name: string, values: { from?: string; to?: string; concurrency: string; param: string[]; "no-cache": boolean }) {
+async function backfill(
+  http: HttpTransport,
+  name: string,
+  values: { from?: string; to?: string; concurrency: string; param: string[]; "no-cache": boolean },
+) {
   const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError("--concurrency must be a positive integer");
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new UsageError("--concurrency must be a positive integer");
   const since = Date.now();
-  const { intervals } = await http.post<{ intervals: string[] }>(`/api/v1/pipelines/${encodeURIComponent(name)}/backfill`, {
-    from: values.from,
-    to: values.to,
-    params: parseParams(values.param),
-    concurrency,
-    noCache: values["no-cache"],
-  });
-  console.log(`backfilling ${name}: ${intervals.length} runs (${intervals[0]} .. ${intervals.at(-1)}), ${concurrency} at a time`);
+  const { intervals } = await http.post<{ intervals: string[] }>(
+    `/api/v1/pipelines/${encodeURIComponent(name)}/backfill`,
+    {
+      from: values.from,
+      to: values.to,
+      params: parseParams(values.param),
+      concurrency,
+      noCache: values["no-cache"],
+    },
+  );
+  console.log(
+    `backfilling ${name}: ${intervals.length} runs (${intervals[0]} .. ${intervals.at(-1)}), ${concurrency} at a time`,
+  );
   const reported = new Set<string>();
   for (;;) {
-    const { runs } = await http.get<{ runs: PipelineRun[] }>("/api/v1/pipelines/runs", { pipeline: name, limit: 500 });
-    const ours = runs.filter((r) => r.trigger === "backfill" && r.startTime >= since - 1000 && intervals.includes(String(r.params.ds)));
+    const { runs } = await http.get<{ runs: PipelineRun[] }>("/api/v1/pipelines/runs", {
+      pipeline: name,
+      limit: 500,
+    });
+    const ours = runs.filter(
+      (r) =>
+        r.trigger === "backfill" && r.startTime >= since - 1000 && intervals.includes(String(r.params.ds)),
+    );
     for (const r of ours) {
       if (TERMINAL.has(r.status) && !reported.has(r.runId)) {
         reported.add(r.runId);
@@ -199,17 +245,24 @@ export const pipelineRunsCommand: Command = {
         json: { type: "boolean", default: false },
       },
     });
-    const { runs } = await new HttpTransport({ url: values.url }).get<{ runs: PipelineRun[] }>("/api/v1/pipelines/runs", {
-      pipeline: values.pipeline,
-      limit: values.limit,
-    });
+    const { runs } = await new HttpTransport({ url: values.url }).get<{ runs: PipelineRun[] }>(
+      "/api/v1/pipelines/runs",
+      {
+        pipeline: values.pipeline,
+        limit: values.limit,
+      },
+    );
     if (values.json) {
       console.log(JSON.stringify(runs, null, 2));
       return 0;
     }
-    console.log(`${"run".padEnd(34)} ${"pipeline".padEnd(20)} ${"status".padEnd(10)} ${"trigger".padEnd(9)} started`);
+    console.log(
+      `${"run".padEnd(34)} ${"pipeline".padEnd(20)} ${"status".padEnd(10)} ${"trigger".padEnd(9)} started`,
+    );
     for (const r of runs) {
-      console.log(`${r.runId.padEnd(34)} ${r.pipeline.padEnd(20)} ${r.status.padEnd(10)} ${r.trigger.padEnd(9)} ${new Date(r.startTime).toISOString()}`);
+      console.log(
+        `${r.runId.padEnd(34)} ${r.pipeline.padEnd(20)} ${r.status.padEnd(10)} ${r.trigger.padEnd(9)} ${new Date(r.startTime).toISOString()}`,
+      );
     }
     return 0;
   },
@@ -234,10 +287,17 @@ export const pipelineShowCommand: Command = {
       return 0;
     }
     console.log(`${got.run.pipeline}: ${summary(got.run)}`);
-    console.log(`  params: ${JSON.stringify(got.run.params)}  trigger: ${got.run.trigger}${got.run.trackingRunId ? `  tracking run: ${got.run.trackingRunId}` : ""}`);
+    console.log(
+      `  params: ${JSON.stringify(got.run.params)}  trigger: ${got.run.trigger}${got.run.trackingRunId ? `  tracking run: ${got.run.trackingRunId}` : ""}`,
+    );
     for (const s of got.steps) console.log(describeStep(s));
     return 0;
   },
 };
 
-export const pipelineCommands: Command[] = [pipelineCompileCommand, pipelineRunCommand, pipelineRunsCommand, pipelineShowCommand];
+export const pipelineCommands: Command[] = [
+  pipelineCompileCommand,
+  pipelineRunCommand,
+  pipelineRunsCommand,
+  pipelineShowCommand,
+];

@@ -15,7 +15,15 @@ import type { FileSource } from "../definitions";
 import { FeaturesError, invalidFeatures } from "../errors";
 import { inferColumns, inferSqlColumns, rowsToParquet } from "./parquet-rows";
 import { buildLatestSql, buildPitSql, q } from "./pit-sql";
-import type { AppendColumn, EntitySource, JoinOutput, OfflineStore, Row, SqlColumn } from "./port";
+import {
+  type AppendColumn,
+  type EntitySource,
+  type JoinOutput,
+  type OfflineStore,
+  type Row,
+  rechunk,
+  type SqlColumn,
+} from "./port";
 
 /** The slice of an AWS SDK v3 client Keel calls: `send` with a command object. */
 export interface CommandSender {
@@ -93,7 +101,10 @@ export class AthenaOfflineStore implements OfflineStore {
       const state = r.QueryExecution?.Status?.State as string | undefined;
       if (state && TERMINAL.has(state)) {
         if (state === "SUCCEEDED") return id;
-        throw new FeaturesError("INTERNAL_ERROR", `Athena query ${id} ${state}: ${r.QueryExecution?.Status?.StateChangeReason ?? ""}`);
+        throw new FeaturesError(
+          "INTERNAL_ERROR",
+          `Athena query ${id} ${state}: ${r.QueryExecution?.Status?.StateChangeReason ?? ""}`,
+        );
       }
       await new Promise((res) => setTimeout(res, this.opts.pollMs ?? 250));
     }
@@ -110,7 +121,9 @@ export class AthenaOfflineStore implements OfflineStore {
       const cols = page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? [];
       const rows = (page.ResultSet?.Rows ?? []).slice(first ? 1 : 0);
       first = false;
-      yield rows.map((r) => Object.fromEntries(cols.map((c, i) => [c.Name as string, fromAthena(c, r.Data?.[i]?.VarCharValue)])));
+      yield rows.map((r) =>
+        Object.fromEntries(cols.map((c, i) => [c.Name as string, fromAthena(c, r.Data?.[i]?.VarCharValue)])),
+      );
       token = page.NextToken;
     } while (token);
   }
@@ -118,27 +131,39 @@ export class AthenaOfflineStore implements OfflineStore {
   async describeSource(source: FileSource): Promise<SqlColumn[]> {
     try {
       const r = await this.athena.send(
-        new GetTableMetadataCommand({ CatalogName: CATALOG, DatabaseName: this.opts.database, TableName: source.name }),
+        new GetTableMetadataCommand({
+          CatalogName: CATALOG,
+          DatabaseName: this.opts.database,
+          TableName: source.name,
+        }),
       );
       const t = r.TableMetadata;
-      return [...(t?.Columns ?? []), ...(t?.PartitionKeys ?? [])].map((c: { Name: string; Type?: string }) => ({
-        name: c.Name,
-        type: c.Type ?? "",
-      }));
+      return [...(t?.Columns ?? []), ...(t?.PartitionKeys ?? [])].map(
+        (c: { Name: string; Type?: string }) => ({
+          name: c.Name,
+          type: c.Type ?? "",
+        }),
+      );
     } catch (e) {
-      throw invalidFeatures(`source '${source.name}': no Glue table ${this.opts.database}.${source.name}: ${(e as Error).message}`);
+      throw invalidFeatures(
+        `source '${source.name}': no Glue table ${this.opts.database}.${source.name}: ${(e as Error).message}`,
+      );
     }
   }
 
   async registerSource(source: FileSource, columns: SqlColumn[]): Promise<void> {
     // A Glue table spans a whole prefix, so a single-file source would read its neighbours too.
     if (!source.path.startsWith("s3://") || !source.path.endsWith("/"))
-      throw invalidFeatures(`source '${source.name}': with Athena a source must be an s3:// prefix ending in '/'`);
+      throw invalidFeatures(
+        `source '${source.name}': with Athena a source must be an s3:// prefix ending in '/'`,
+      );
     const location = source.path;
     const cols = columns.map((c) => `\`${c.name}\` ${hiveType(c.type)}`).join(", ");
     const table = `\`${this.opts.database}\`.\`${source.name}\``;
     // Create, then replace the columns: an existing table changes in place, never disappears.
-    await this.execute(`CREATE EXTERNAL TABLE IF NOT EXISTS ${table} (${cols}) STORED AS PARQUET LOCATION '${location}'`);
+    await this.execute(
+      `CREATE EXTERNAL TABLE IF NOT EXISTS ${table} (${cols}) STORED AS PARQUET LOCATION '${location}'`,
+    );
     await this.execute(`ALTER TABLE ${table} REPLACE COLUMNS (${cols})`);
   }
 
@@ -159,7 +184,9 @@ export class AthenaOfflineStore implements OfflineStore {
     }
     const obj = await this.s3.send(new GetObjectCommand(splitS3(entities.path)));
     const bytes: Uint8Array = await obj.Body.transformToByteArray();
-    const meta = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    const meta = parquetMetadata(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    );
     const columns = parquetSchema(meta).children.map((c) => {
       const el = c.element;
       const ts = el.converted_type?.startsWith("TIMESTAMP") || el.logical_type?.type === "TIMESTAMP";
@@ -211,15 +238,7 @@ export class AthenaOfflineStore implements OfflineStore {
     chunkSize: number,
   ): AsyncIterable<Row[]> {
     const id = await this.execute(buildLatestSql({ ...spec, relation: this.table(source.name) }));
-    let buf: Row[] = [];
-    for await (const page of this.resultPages(id)) {
-      buf.push(...page);
-      while (buf.length >= chunkSize) {
-        yield buf.slice(0, chunkSize);
-        buf = buf.slice(chunkSize);
-      }
-    }
-    if (buf.length) yield buf;
+    yield* rechunk(this.resultPages(id), chunkSize);
   }
 
   async append(source: FileSource, columns: AppendColumn[], rows: Row[]): Promise<string> {
@@ -227,7 +246,9 @@ export class AthenaOfflineStore implements OfflineStore {
       throw invalidFeatures(`source '${source.name}' is not an s3:// prefix: cannot append`);
     const uri = `${source.path}push-${Date.now()}-${randomUUID()}.parquet`;
     // One PutObject: S3 makes the object visible whole or not at all.
-    await this.s3.send(new PutObjectCommand({ ...splitS3(uri), Body: new Uint8Array(rowsToParquet(columns, rows)) }));
+    await this.s3.send(
+      new PutObjectCommand({ ...splitS3(uri), Body: new Uint8Array(rowsToParquet(columns, rows)) }),
+    );
     return uri;
   }
 

@@ -7,7 +7,15 @@ import type { FileSource } from "../definitions";
 import { invalidFeatures } from "../errors";
 import { inferColumns, inferSqlColumns, rowsToParquet } from "./parquet-rows";
 import { buildLatestSql, buildPitSql } from "./pit-sql";
-import type { AppendColumn, EntitySource, JoinOutput, OfflineStore, Row, SqlColumn } from "./port";
+import {
+  type AppendColumn,
+  type EntitySource,
+  type JoinOutput,
+  type OfflineStore,
+  type Row,
+  rechunk,
+  type SqlColumn,
+} from "./port";
 
 export interface DuckDbOfflineOptions {
   /** Local directory standing in for S3: s3://bucket/key is read from <root>/bucket/key. */
@@ -46,12 +54,16 @@ export class DuckDbOfflineStore implements OfflineStore {
       : `read_parquet(${sqlString(local)})`;
   }
 
-  private async withConnection<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+  private async connect(): Promise<DuckDBConnection> {
     this.instance ??= DuckDBInstance.create(
       ":memory:",
       this.opts.threads ? { threads: String(this.opts.threads) } : undefined,
     );
-    const conn = await (await this.instance).connect();
+    return (await this.instance).connect();
+  }
+
+  private async withConnection<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    const conn = await this.connect();
     try {
       return await fn(conn);
     } finally {
@@ -63,7 +75,9 @@ export class DuckDbOfflineStore implements OfflineStore {
     return this.withConnection(async (c) => {
       try {
         const r = await c.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`);
-        return r.getRowObjectsJS().map((row) => ({ name: String(row.column_name), type: String(row.column_type) }));
+        return r
+          .getRowObjectsJS()
+          .map((row) => ({ name: String(row.column_name), type: String(row.column_type) }));
       } catch (e) {
         throw invalidFeatures(`${what}: cannot read Parquet data: ${firstLine(e)}`);
       }
@@ -77,7 +91,8 @@ export class DuckDbOfflineStore implements OfflineStore {
   async registerSource(): Promise<void> {}
 
   async describeEntities(entities: EntitySource): Promise<SqlColumn[]> {
-    if ("path" in entities) return this.describe(this.relation(entities.path), `entity file '${entities.path}'`);
+    if ("path" in entities)
+      return this.describe(this.relation(entities.path), `entity file '${entities.path}'`);
     return inferSqlColumns(entities.rows);
   }
 
@@ -121,19 +136,13 @@ export class DuckDbOfflineStore implements OfflineStore {
     spec: Parameters<OfflineStore["latestRows"]>[1],
     chunkSize: number,
   ): AsyncIterable<Row[]> {
-    this.instance ??= DuckDBInstance.create(":memory:");
-    const conn = await (await this.instance).connect();
+    const conn = await this.connect();
     try {
       const result = await conn.stream(buildLatestSql({ ...spec, relation: this.relation(source.path) }));
-      let buf: Row[] = [];
-      for await (const rows of result.yieldRowObjectJs()) {
-        for (const r of rows) buf.push(plainRow(r));
-        while (buf.length >= chunkSize) {
-          yield buf.slice(0, chunkSize);
-          buf = buf.slice(chunkSize);
-        }
+      async function* plain() {
+        for await (const rows of result.yieldRowObjectJs()) yield rows.map(plainRow);
       }
-      if (buf.length) yield buf;
+      yield* rechunk(plain(), chunkSize);
     } finally {
       conn.closeSync();
     }
@@ -141,7 +150,8 @@ export class DuckDbOfflineStore implements OfflineStore {
 
   async append(source: FileSource, columns: AppendColumn[], rows: Row[]): Promise<string> {
     const dir = this.localPath(source.path);
-    if (!dir.endsWith("/")) throw invalidFeatures(`source '${source.name}' is a file, not a prefix: cannot append`);
+    if (!dir.endsWith("/"))
+      throw invalidFeatures(`source '${source.name}' is a file, not a prefix: cannot append`);
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `push-${Date.now()}-${randomUUID()}.parquet`);
     // Written under a name the source's glob does not match, then renamed: readers see all or nothing.
@@ -171,7 +181,10 @@ export class DuckDbOfflineStore implements OfflineStore {
 function plainRow(r: Record<string, unknown>): Row {
   const out: Row = {};
   for (const [k, v] of Object.entries(r)) {
-    out[k] = typeof v === "bigint" && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
+    out[k] =
+      typeof v === "bigint" && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER)
+        ? Number(v)
+        : v;
   }
   return out;
 }

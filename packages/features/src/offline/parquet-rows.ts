@@ -54,7 +54,9 @@ export function rowsToParquet(columns: AppendColumn[], rows: Row[]): ArrayBuffer
     type: c.type,
     data: rows.map((r, i) => encode(c, r[c.name], i)),
   }));
-  return parquetWriteBuffer({ columnData: columnData as Parameters<typeof parquetWriteBuffer>[0]["columnData"] });
+  return parquetWriteBuffer({
+    columnData: columnData as Parameters<typeof parquetWriteBuffer>[0]["columnData"],
+  });
 }
 
 function encode(c: AppendColumn, v: unknown, row: number): unknown {

@@ -46,7 +46,9 @@ function latestOrder(ts: string, created?: string): string {
  * the entity rows come back exactly once each, in their input order.
  */
 export function buildPitSql(spec: PitSpec): string {
-  const ctes = [`keel_entities AS (SELECT keel_e.*, ROW_NUMBER() OVER () AS ${ROW_ID} FROM ${spec.entities} keel_e)`];
+  const ctes = [
+    `keel_entities AS (SELECT keel_e.*, ROW_NUMBER() OVER () AS ${ROW_ID} FROM ${spec.entities} keel_e)`,
+  ];
   spec.views.forEach((v, i) => {
     const src = `keel_src_${i}`;
     const ts = "keel_ts";
@@ -99,12 +101,19 @@ export interface LatestSpec {
  */
 export function buildLatestSql(spec: LatestSpec): string {
   const ts = `CAST(${q(spec.timestampField)} AS TIMESTAMP)`;
-  const created = spec.createdField ? `CAST(${q(spec.createdField)} AS TIMESTAMP)` : "CAST(NULL AS TIMESTAMP)";
+  const created = spec.createdField
+    ? `CAST(${q(spec.createdField)} AS TIMESTAMP)`
+    : "CAST(NULL AS TIMESTAMP)";
   const where = [`${ts} <= ${timestampLiteral(spec.endMs)}`];
   if (spec.startMs !== undefined) where.push(`${ts} > ${timestampLiteral(spec.startMs)}`);
   const keys = spec.joinKeys.map(q).join(", ");
   const order = spec.createdField ? `${ts} DESC, ${created} DESC NULLS LAST` : `${ts} DESC`;
-  const cols = [...spec.joinKeys.map(q), `${ts} AS keel_ts`, `${created} AS keel_created`, ...spec.features.map(q)];
+  const cols = [
+    ...spec.joinKeys.map(q),
+    `${ts} AS keel_ts`,
+    `${created} AS keel_created`,
+    ...spec.features.map(q),
+  ];
   return (
     `SELECT * FROM (SELECT ${cols.join(", ")}, ROW_NUMBER() OVER (PARTITION BY ${keys} ORDER BY ${order}) AS ${RANK} ` +
     `FROM ${spec.relation} WHERE ${where.join(" AND ")}) keel_latest WHERE ${RANK} = 1`

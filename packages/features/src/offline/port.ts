@@ -63,3 +63,16 @@ export interface OfflineStore {
   /** Releases engines and connections. */
   close(): Promise<void>;
 }
+
+/** Regroups pages of any size into chunks of exactly `size` rows (the last one may be shorter). */
+export async function* rechunk(pages: AsyncIterable<Row[]>, size: number): AsyncIterable<Row[]> {
+  let buf: Row[] = [];
+  for await (const page of pages) {
+    buf.push(...page);
+    while (buf.length >= size) {
+      yield buf.slice(0, size);
+      buf = buf.slice(size);
+    }
+  }
+  if (buf.length) yield buf;
+}

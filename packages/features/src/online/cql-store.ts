@@ -52,7 +52,8 @@ export class CqlOnlineStore implements OnlineStore {
       ["keyspace", opts.keyspace],
       ["table", opts.table ?? "online_features"],
     ]) {
-      if (!identifier.safeParse(v).success) throw invalidFeatures(`CQL ${what} '${v}' is not a valid identifier`);
+      if (!identifier.safeParse(v).success)
+        throw invalidFeatures(`CQL ${what} '${v}' is not a valid identifier`);
     }
     this.table = `${opts.keyspace}.${opts.table ?? "online_features"}`;
     this.insertCql = `INSERT INTO ${this.table} (entity_key, feature_view, event_ts, created_ts, payload) VALUES (?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?`;

@@ -117,7 +117,8 @@ export class DynamoDbOnlineStore implements OnlineStore {
     const found = new Map<string, OnlineRecord>();
     const unique = [...new Set(entityKeys.map((k) => itemKey(view, k)))];
     const chunks: string[][] = [];
-    for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) chunks.push(unique.slice(i, i + BATCH_GET_LIMIT));
+    for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT)
+      chunks.push(unique.slice(i, i + BATCH_GET_LIMIT));
     await Promise.all(
       chunks.map(async (keys) => {
         let pending: Record<string, AttributeValue>[] | undefined = keys.map((k) => ({ pk: { S: k } }));

@@ -76,7 +76,11 @@ export function remainingTtlSeconds(ttlSeconds: number, eventTs: number, nowMs: 
 }
 
 /** Runs `fn` over items with at most `limit` in flight; results in input order. */
-export async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+export async function mapBounded<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {

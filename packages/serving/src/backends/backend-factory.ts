@@ -5,7 +5,7 @@ import type { ModelResolver } from "../ports";
 import { InProcessBackend } from "./in-process-backend";
 import type { BackendSpec, InferenceBackend } from "./inference-backend";
 import { KServeHttpBackend } from "./kserve-http-backend";
-import { type SageMakerRuntimeLike, SageMakerBackend } from "./sagemaker-backend";
+import { SageMakerBackend, type SageMakerRuntimeLike } from "./sagemaker-backend";
 
 export interface BackendContext {
   /** The in-process model server (`keel dev`); absent in the router Lambda. */
@@ -15,24 +15,40 @@ export interface BackendContext {
   artifacts?: { getBytes(path: string): Promise<Buffer> };
   /** SageMaker runtime client per region; defaults to the SDK client. */
   sagemaker?: (region?: string) => SageMakerRuntimeLike;
+  /** Where "local" versions go when there is no model server here (Triton or SageMaker in AWS). */
+  defaultBackend?: BackendSpec;
 }
 
 /** The one place that chooses an InferenceBackend adapter from a deployment's backend spec. */
-export function createBackend(spec: BackendSpec, model: string, version: string, ctx: BackendContext): InferenceBackend {
+export function createBackend(
+  spec: BackendSpec,
+  model: string,
+  version: string,
+  ctx: BackendContext,
+): InferenceBackend {
   switch (spec.type) {
     case "kserve":
       return new KServeHttpBackend(spec.url, spec.model ?? model, spec.version ?? version);
     case "sagemaker": {
-      const client = ctx.sagemaker?.(spec.region) ?? new SageMakerRuntimeClient(spec.region ? { region: spec.region } : {});
+      const client =
+        ctx.sagemaker?.(spec.region) ??
+        new SageMakerRuntimeClient(spec.region ? { region: spec.region } : {});
       return new SageMakerBackend(client, spec.endpoint, spec.variant);
     }
     case "local": {
       const server = ctx.server;
-      if (!server) throw missing(`no in-process model server here for model '${model}' version ${version}; give the version a kserve or sagemaker backend`);
+      if (!server && ctx.defaultBackend && ctx.defaultBackend.type !== "local")
+        return createBackend(ctx.defaultBackend, model, version, ctx);
+      if (!server)
+        throw missing(
+          `no in-process model server here for model '${model}' version ${version}; give the version a kserve or sagemaker backend`,
+        );
       const { resolver, artifacts } = ctx;
       return new InProcessBackend(server, model, version, async () => {
         if (!resolver || !artifacts) {
-          throw missing(`model '${model}' version ${version} is not in the model repository and no model registry is connected`);
+          throw missing(
+            `model '${model}' version ${version} is not in the model repository and no model registry is connected`,
+          );
         }
         const resolved = await resolver.resolve(model, version);
         await server.loadBytes(model, resolved.version, await artifacts.getBytes(resolved.artifactPath));

@@ -1,6 +1,12 @@
 import type { ErrorCode } from "@keel/core";
 import { ServingError } from "../errors";
-import { type InferRequest, type InferResponse, inferResponseSchema, type ModelMetadata, modelMetadataSchema } from "../protocol";
+import {
+  type InferRequest,
+  type InferResponse,
+  inferResponseSchema,
+  type ModelMetadata,
+  modelMetadataSchema,
+} from "../protocol";
 import type { InferenceBackend } from "./inference-backend";
 
 const STATUS_CODES: Record<number, ErrorCode> = {
@@ -32,13 +38,18 @@ export class KServeHttpBackend implements InferenceBackend {
   async infer(request: InferRequest, opts: { timeoutMs?: number } = {}): Promise<InferResponse> {
     const json = await this.call("POST", "/infer", JSON.stringify(request), opts.timeoutMs);
     const parsed = inferResponseSchema.safeParse(json);
-    if (!parsed.success) throw new ServingError("INTERNAL_ERROR", `${this.target} sent a response that is not a v2 inference response`);
+    if (!parsed.success)
+      throw new ServingError(
+        "INTERNAL_ERROR",
+        `${this.target} sent a response that is not a v2 inference response`,
+      );
     return parsed.data as InferResponse;
   }
 
   async metadata(): Promise<ModelMetadata> {
     const parsed = modelMetadataSchema.safeParse(await this.call("GET", "", undefined, 10_000));
-    if (!parsed.success) throw new ServingError("INTERNAL_ERROR", `${this.target} sent metadata that is not v2 model metadata`);
+    if (!parsed.success)
+      throw new ServingError("INTERNAL_ERROR", `${this.target} sent metadata that is not v2 model metadata`);
     return parsed.data;
   }
 
@@ -52,7 +63,12 @@ export class KServeHttpBackend implements InferenceBackend {
     }
   }
 
-  private async call(method: string, path: string, body: string | undefined, timeoutMs?: number): Promise<unknown> {
+  private async call(
+    method: string,
+    path: string,
+    body: string | undefined,
+    timeoutMs?: number,
+  ): Promise<unknown> {
     let res: Response;
     try {
       res = await fetch(`${this.base}${path}`, {
@@ -63,9 +79,14 @@ export class KServeHttpBackend implements InferenceBackend {
       });
     } catch (e) {
       const err = e as Error & { cause?: { code?: string } };
-      if (err.name === "TimeoutError") throw new ServingError("DEADLINE_EXCEEDED", `${this.target} did not answer within ${timeoutMs} ms`);
+      if (err.name === "TimeoutError")
+        throw new ServingError("DEADLINE_EXCEEDED", `${this.target} did not answer within ${timeoutMs} ms`);
       const code = err.cause?.code ?? "";
-      throw new ServingError("TEMPORARILY_UNAVAILABLE", `${this.target} is unreachable (${code || err.message})`, { retryable: NOT_SENT.has(code) });
+      throw new ServingError(
+        "TEMPORARILY_UNAVAILABLE",
+        `${this.target} is unreachable (${code || err.message})`,
+        { retryable: NOT_SENT.has(code) },
+      );
     }
     const text = await res.text();
     let json: unknown;
@@ -76,8 +97,13 @@ export class KServeHttpBackend implements InferenceBackend {
     }
     if (res.ok) return json;
     const message = (json as { error?: unknown } | undefined)?.error;
-    const code = STATUS_CODES[res.status] ?? (res.status < 500 ? "INVALID_PARAMETER_VALUE" : "INTERNAL_ERROR");
+    const code =
+      STATUS_CODES[res.status] ?? (res.status < 500 ? "INVALID_PARAMETER_VALUE" : "INTERNAL_ERROR");
     // A 503 from a v2 server means it refused the request before running it (queue full, not ready).
-    throw new ServingError(code, `${this.target}: ${typeof message === "string" ? message : `HTTP ${res.status}`}`, { retryable: res.status === 503 });
+    throw new ServingError(
+      code,
+      `${this.target}: ${typeof message === "string" ? message : `HTTP ${res.status}`}`,
+      { retryable: res.status === 503 },
+    );
   }
 }

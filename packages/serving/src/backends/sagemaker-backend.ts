@@ -6,7 +6,10 @@ import type { InferenceBackend } from "./inference-backend";
 
 /** The part of SageMakerRuntimeClient this backend uses (tests pass a recording stand-in). */
 export interface SageMakerRuntimeLike {
-  send(command: InvokeEndpointCommand, opts?: { abortSignal?: AbortSignal }): Promise<InvokeEndpointCommandOutput>;
+  send(
+    command: InvokeEndpointCommand,
+    opts?: { abortSignal?: AbortSignal },
+  ): Promise<InvokeEndpointCommandOutput>;
 }
 
 const ERROR_CODES: Record<string, { code: ErrorCode; retryable: boolean }> = {
@@ -45,16 +48,25 @@ export class SageMakerBackend implements InferenceBackend {
     });
     let out: InvokeEndpointCommandOutput;
     try {
-      out = await this.client.send(command, opts.timeoutMs ? { abortSignal: AbortSignal.timeout(opts.timeoutMs) } : undefined);
+      out = await this.client.send(
+        command,
+        opts.timeoutMs ? { abortSignal: AbortSignal.timeout(opts.timeoutMs) } : undefined,
+      );
     } catch (e) {
       const err = e as Error & { OriginalStatusCode?: number; OriginalMessage?: string };
       if (err.name === "TimeoutError" || err.name === "AbortError") {
-        throw new ServingError("DEADLINE_EXCEEDED", `${this.target} did not answer within ${opts.timeoutMs} ms`);
+        throw new ServingError(
+          "DEADLINE_EXCEEDED",
+          `${this.target} did not answer within ${opts.timeoutMs} ms`,
+        );
       }
       const mapped = ERROR_CODES[err.name] ?? { code: "INTERNAL_ERROR" as ErrorCode, retryable: false };
       // A model's own 5xx is a server failure, not bad input.
-      const code = err.name === "ModelError" && (err.OriginalStatusCode ?? 400) >= 500 ? "INTERNAL_ERROR" : mapped.code;
-      throw new ServingError(code, `${this.target}: ${err.name}: ${err.OriginalMessage ?? err.message}`, { retryable: mapped.retryable });
+      const code =
+        err.name === "ModelError" && (err.OriginalStatusCode ?? 400) >= 500 ? "INTERNAL_ERROR" : mapped.code;
+      throw new ServingError(code, `${this.target}: ${err.name}: ${err.OriginalMessage ?? err.message}`, {
+        retryable: mapped.retryable,
+      });
     }
     const text = new TextDecoder().decode(out.Body);
     let json: unknown;
@@ -64,12 +76,19 @@ export class SageMakerBackend implements InferenceBackend {
       throw new ServingError("INTERNAL_ERROR", `${this.target} returned a body that is not JSON`);
     }
     const parsed = inferResponseSchema.safeParse(json);
-    if (!parsed.success) throw new ServingError("INTERNAL_ERROR", `${this.target} returned a body that is not a v2 inference response`);
+    if (!parsed.success)
+      throw new ServingError(
+        "INTERNAL_ERROR",
+        `${this.target} returned a body that is not a v2 inference response`,
+      );
     return parsed.data as InferResponse;
   }
 
   async metadata(): Promise<ModelMetadata> {
-    throw new ServingError("NOT_IMPLEMENTED", `${this.target}: SageMaker endpoints have no model metadata API`);
+    throw new ServingError(
+      "NOT_IMPLEMENTED",
+      `${this.target}: SageMaker endpoints have no model metadata API`,
+    );
   }
 
   /** SageMaker reports readiness through DescribeEndpoint (control plane); a deployed endpoint is taken as ready. */

@@ -1,0 +1,22 @@
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildMlp } from "./serving-onnx-mlp";
+const variant = process.argv[2]; const threads = process.argv[3];
+const repo = mkdtempSync(join(tmpdir(), "keel-probe-"));
+const bytes = buildMlp({ widths: [32, 4096, 4096, 1] });
+for (const n of ["small_batched", "heavy"]) { mkdirSync(join(repo, n, "1"), { recursive: true }); writeFileSync(join(repo, n, "config.pbtxt"), `name: "${n}"\nplatform: "onnxruntime_onnx"\nmax_batch_size: 64\n${variant}`); writeFileSync(join(repo, n, "1", "model.onnx"), n === "heavy" ? bytes : buildMlp({ widths: [32, 8, 1] })); }
+const child = spawn(process.execPath, ["--import", "tsx", "bench/serving-server.ts", repo, "cpu", threads], { stdio: ["ignore", "pipe", "ignore"] });
+const port = await new Promise<number>((r) => { let o = ""; child.stdout.on("data", (d) => { o += d; const m = /READY (\d+)/.exec(o); if (m) r(Number(m[1])); }); });
+const body = JSON.stringify({ inputs: [{ name: "input", datatype: "FP32", shape: [1, 32], data: new Array(32).fill(0.1) }] });
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+const post = () => new Promise<void>((res, rej) => { const q = request({ agent, host: "127.0.0.1", port, path: "/v2/models/heavy/infer", method: "POST", headers: { "content-type": "application/json", "content-length": body.length } }, (r) => { r.resume(); r.on("end", () => res()); }); q.on("error", rej); q.end(body); });
+await Promise.all(Array.from({ length: 64 }, post));
+let n = 0; const end = performance.now() + 5000;
+await Promise.all(Array.from({ length: 64 }, async () => { while (performance.now() < end) { await post(); n++; } }));
+const m = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+const g = (re: RegExp) => Number(re.exec(m)?.[1]);
+console.log(JSON.stringify(variant), "threads", threads, "rps", n / 5, "mean batch", (g(/batch_size_sum\{model="heavy",version="1"\} (\S+)/) / g(/batch_size_count\{model="heavy",version="1"\} (\S+)/)).toFixed(1), "compute s", g(/compute_duration_seconds_sum\{model="heavy",version="1"\} (\S+)/).toFixed(2));
+child.kill();
