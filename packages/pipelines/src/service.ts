@@ -3,7 +3,7 @@ import { resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ArtifactStore } from "@keel/artifacts";
 import type { AuditLog } from "@keel/audit";
-import { type Clock, currentPrincipal, type Logger, newId } from "@keel/core";
+import { type Clock, canonicalJson, currentPrincipal, type Logger, newId } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
 import type { AslBindings, BuiltinStepRegistry } from "./builtin-steps";
 import { type CompiledPipeline, compilePipeline } from "./compiler";
@@ -34,6 +34,8 @@ export interface PipelineServiceDeps {
 }
 
 export interface StartRunOptions {
+  /** Caller-chosen id (1-80 of A-Z a-z 0-9 _ -) making the start idempotent; default a new id. */
+  runId?: string;
   params?: Record<string, unknown>;
   noCache?: boolean;
   trigger?: Trigger;
@@ -172,9 +174,8 @@ export class PipelineService {
       );
     }
     const params = parseParams(def, raw, "params") as JsonObject;
-    const runId = newId();
+    const runId = opts.runId ?? newId();
     const now = this.deps.clock.now();
-    const mirror = await this.tracking?.startPipelineRun(name, runId, params, now);
     const run: PipelineRun = {
       runId,
       pipeline: name,
@@ -185,9 +186,14 @@ export class PipelineService {
       principal: currentPrincipal(),
       startTime: now,
       ...(opts.resumedFrom ? { resumedFrom: opts.resumedFrom } : {}),
-      ...(mirror ? { trackingRunId: mirror.trackingRunId, trackingExperimentId: mirror.experimentId } : {}),
     };
-    await this.runs.createRun(run);
+    if (!(await this.runs.createRun(run))) return this.existingRun(run);
+    // Mirrored only once the run is ours, so a repeated request leaves no stray tracking run.
+    const mirror = await this.tracking?.startPipelineRun(name, runId, params, now);
+    if (mirror) {
+      Object.assign(run, { trackingRunId: mirror.trackingRunId, trackingExperimentId: mirror.experimentId });
+      await this.runs.setRun(runId, { trackingRunId: mirror.trackingRunId, trackingExperimentId: mirror.experimentId });
+    }
     await this.deps.audit.append({
       action: "pipeline.run.start",
       resource: `pipeline:${name}/run:${runId}`,
@@ -217,6 +223,18 @@ export class PipelineService {
       throw e;
     }
     this.watch(run);
+    return run;
+  }
+
+  /**
+   * A second start with a caller-chosen run id is the same request again when pipeline and
+   * params match (the existing run is returned), and a conflict otherwise.
+   */
+  private async existingRun(wanted: PipelineRun): Promise<PipelineRun> {
+    const run = await this.runs.getRun(wanted.runId);
+    if (run.pipeline !== wanted.pipeline || canonicalJson(run.params) !== canonicalJson(wanted.params)) {
+      throw new PipelineError("RESOURCE_ALREADY_EXISTS", `run ${wanted.runId} already exists with another pipeline or params`);
+    }
     return run;
   }
 

@@ -1,5 +1,6 @@
 export { TrackingError } from "./errors";
 export { createTrackingModule, type TrackingModule } from "./module";
+export { RUN_NAME_TAG } from "./run-store";
 export * from "./schemas";
 export { matchesAll, type Searchable } from "./search-eval";
 export {
@@ -20,5 +21,4 @@ export {
   TrackingService,
   USER_TAG,
 } from "./service";
-export { RUN_NAME_TAG } from "./run-store";
 export { LIMITS } from "./validation";

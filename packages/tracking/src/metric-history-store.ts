@@ -34,9 +34,19 @@ export class MetricHistoryStore {
     const by = currentPrincipal();
     let items: Item[];
     if (byKey.size <= MAX_KEYED_CHUNKS_PER_CALL) {
-      items = [...byKey].map(([key, points]) => ({ pk: keyedPk(runId, key), sk: sk(), data: JSON.stringify(points), by }));
+      items = [...byKey].map(([key, points]) => ({
+        pk: keyedPk(runId, key),
+        sk: sk(),
+        data: JSON.stringify(points),
+        by,
+      }));
     } else {
-      items = splitMixed(byKey).map((part) => ({ pk: mixedPk(runId), sk: sk(), data: JSON.stringify(part), by }));
+      items = splitMixed(byKey).map((part) => ({
+        pk: mixedPk(runId),
+        sk: sk(),
+        data: JSON.stringify(part),
+        by,
+      }));
     }
     if (items.length === 1) await this.store.put(items[0]);
     else await this.store.batchPut(items);

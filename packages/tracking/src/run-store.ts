@@ -76,7 +76,7 @@ interface LogPlan {
   metrics: Array<[string, LatestMetric]>;
 }
 
-function mustBeActive(rec: RunRecord): void {
+export function mustBeActive(rec: RunRecord): void {
   if (rec.lifecycleStage !== "active") {
     throw invalidParam(
       `The run ${rec.runId} must be in the 'active' state. Current state is ${rec.lifecycleStage}.`,

@@ -9,7 +9,14 @@ import { decodeValue, encodeValue, type HistoryPoint } from "./metric-values";
 import { experimentJson, runInfoJson, runJson } from "./mlflow-json";
 import { decodePageToken, encodePageToken } from "./page-token";
 import { generateRunName } from "./run-names";
-import { isNewer, type LatestMetric, RUN_NAME_TAG, type RunRecord, RunStore } from "./run-store";
+import {
+  isNewer,
+  type LatestMetric,
+  mustBeActive,
+  RUN_NAME_TAG,
+  type RunRecord,
+  RunStore,
+} from "./run-store";
 import {
   createExperimentRequest,
   createRunRequest,
@@ -105,14 +112,6 @@ const requireRunId = (r: { run_id?: string; run_uuid?: string }): string => {
   if (!id) throw invalidParam("Missing value for required parameter 'run_id'.");
   return id;
 };
-
-function mustBeActive(rec: RunRecord): void {
-  if (rec.lifecycleStage !== "active") {
-    throw invalidParam(
-      `The run ${rec.runId} must be in the 'active' state. Current state is ${rec.lifecycleStage}.`,
-    );
-  }
-}
 
 class RunView implements Searchable {
   constructor(readonly rec: RunRecord) {}
