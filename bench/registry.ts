@@ -5,7 +5,7 @@
  *   `keel dev` runs) and with one log each (as 16 Lambda invocations race);
  * - `keel audit verify` over 100,000 events: in process, and the real CLI on a data dir.
  *
- * Run: node --import tsx bench/registry.ts [--events 100000]
+ * Run: node --import tsx bench/registry.ts [--events 100000] [--only ops|append|verify]
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -18,7 +18,9 @@ import { startLocalPlatform } from "@keel/local";
 import { DynamoDbMetadataStore, startDynalite } from "@keel/metadata";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const { values } = parseArgs({ options: { events: { type: "string", default: "100000" } } });
+const { values } = parseArgs({
+  options: { events: { type: "string", default: "100000" }, only: { type: "string" } },
+});
 const VERIFY_EVENTS = Number(values.events);
 
 const pct = (xs: number[], p: number) => {
@@ -208,6 +210,7 @@ const load = (await import("node:os")).loadavg()[0].toFixed(1);
 console.log(
   `# bench/registry.ts on ${new Date().toISOString()} (node ${process.version}, load average ${load})`,
 );
-await registryOps();
-await appendThroughput();
-await verifyLarge();
+const only = values.only;
+if (!only || only === "ops") await registryOps();
+if (!only || only === "append") await appendThroughput();
+if (!only || only === "verify") await verifyLarge();

@@ -111,26 +111,37 @@ function valueInfo(name: string, dims: Array<number | string>) {
   };
 }
 
-/** Encodes an MLP as ONNX bytes: input [batch, widths[0]] FP32 -> output [batch, widths.at(-1)] FP32. */
-export function buildMlp(spec: MlpSpec): Uint8Array {
+/** The MLP's layers: weights [k, n] row-major and biases [n], generated deterministically from the seed. */
+function layers(
+  spec: MlpSpec,
+): Array<{ k: number; n: number; w: Float32Array; b: Float32Array; last: boolean }> {
   const { widths } = spec;
-  const input = spec.inputName ?? "input";
-  const output = spec.outputName ?? "output";
   const next = rng(spec.seed ?? 42);
-  const nodes: unknown[] = [];
-  const initializers: unknown[] = [];
-  let prev = input;
+  const out = [];
   for (let l = 0; l < widths.length - 1; l++) {
     const [k, n] = [widths[l], widths[l + 1]];
+    const last = l === widths.length - 2;
     // He-style scaling keeps activations in range through deep, wide layers.
     const scale = Math.sqrt(2 / k);
     const w = new Float32Array(k * n);
     for (let i = 0; i < w.length; i++) w[i] = next() * scale;
     const b = new Float32Array(n);
-    for (let i = 0; i < n; i++)
-      b[i] = next() * 0.1 + (l === widths.length - 2 ? (spec.outputOffset ?? 0) : 0);
+    for (let i = 0; i < n; i++) b[i] = next() * 0.1 + (last ? (spec.outputOffset ?? 0) : 0);
+    out.push({ k, n, w, b, last });
+  }
+  return out;
+}
+
+/** Encodes an MLP as ONNX bytes: input [batch, widths[0]] FP32 -> output [batch, widths.at(-1)] FP32. */
+export function buildMlp(spec: MlpSpec): Uint8Array {
+  const { widths } = spec;
+  const input = spec.inputName ?? "input";
+  const output = spec.outputName ?? "output";
+  const nodes: unknown[] = [];
+  const initializers: unknown[] = [];
+  let prev = input;
+  for (const [l, { k, n, w, b, last }] of layers(spec).entries()) {
     initializers.push(tensor(`W${l}`, [k, n], w), tensor(`B${l}`, [n], b));
-    const last = l === widths.length - 2;
     const gemmOut = last ? output : `h${l}`;
     nodes.push({ input: [prev, `W${l}`, `B${l}`], output: [gemmOut], name: `gemm${l}`, opType: "Gemm" });
     if (!last) {
@@ -155,22 +166,13 @@ export function buildMlp(spec: MlpSpec): Uint8Array {
 
 /** The reference forward pass in plain JS (for checking served outputs in tests). */
 export function mlpReference(spec: MlpSpec, row: number[]): number[] {
-  const { widths } = spec;
-  const next = rng(spec.seed ?? 42);
   let act = Float32Array.from(row);
-  for (let l = 0; l < widths.length - 1; l++) {
-    const [k, n] = [widths[l], widths[l + 1]];
-    const scale = Math.sqrt(2 / k);
-    const w = new Float32Array(k * n);
-    for (let i = 0; i < w.length; i++) w[i] = next() * scale;
-    const b = new Float32Array(n);
-    for (let i = 0; i < n; i++)
-      b[i] = next() * 0.1 + (l === widths.length - 2 ? (spec.outputOffset ?? 0) : 0);
+  for (const { k, n, w, b, last } of layers(spec)) {
     const out = new Float32Array(n);
     for (let j = 0; j < n; j++) {
       let s = b[j];
       for (let i = 0; i < k; i++) s += act[i] * w[i * n + j];
-      out[j] = l === widths.length - 2 ? s : Math.max(0, s);
+      out[j] = last ? s : Math.max(0, s);
     }
     act = out;
   }

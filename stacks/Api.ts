@@ -1,7 +1,7 @@
+import { ENV } from "@keel/core";
 import { Aws, Duration } from "aws-cdk-lib";
 import { AdvancedSecurityMode, FeaturePlan, Mfa, UserPool, UserPoolClient } from "aws-cdk-lib/aws-cognito";
 import { Effect, ManagedPolicy, PolicyStatement } from "aws-cdk-lib/aws-iam";
-import { ENV } from "@keel/core";
 import { Api as HttpApi, type Function as SstFunction, type StackContext, use } from "sst/constructs";
 import { Features } from "./Features";
 import { grantPrefix, grantTable, keelFunction, platformEnv } from "./functions";
@@ -126,8 +126,15 @@ export function Api({ stack, app }: StackContext) {
  * and the Api stack does not depend on which pipelines are deployed.
  */
 function grantPipelineRuns(fn: SstFunction, stage: string): void {
-  const arn = (kind: string, rest: string) => `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:${kind}:keel-${stage}-${rest}`;
-  fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["states:StartExecution"], resources: [arn("stateMachine", "*")] }));
+  const arn = (kind: string, rest: string) =>
+    `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:${kind}:keel-${stage}-${rest}`;
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ["states:StartExecution"],
+      resources: [arn("stateMachine", "*")],
+    }),
+  );
   fn.addToRolePolicy(
     new PolicyStatement({
       effect: Effect.ALLOW,
@@ -136,7 +143,9 @@ function grantPipelineRuns(fn: SstFunction, stage: string): void {
     }),
   );
   // ListStateMachines has no resource-level permissions; it reveals names only.
-  fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["states:ListStateMachines"], resources: ["*"] }));
+  fn.addToRolePolicy(
+    new PolicyStatement({ effect: Effect.ALLOW, actions: ["states:ListStateMachines"], resources: ["*"] }),
+  );
   suppress(fn, [
     [
       "AwsSolutions-IAM5",

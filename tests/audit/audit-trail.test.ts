@@ -155,6 +155,15 @@ describe("the audit API and `keel audit verify`", () => {
       const window = await p.call("GET", `/api/v1/audit?from=${t0 - 1}&to=${Date.now() + 1}`);
       expect(window.json.events.length).toBe(5);
 
+      const all = (await p.call("GET", "/api/v1/audit")).json.events as Array<{ seq: number; time: number }>;
+      const cut = all[1].time;
+      const early = await p.call("GET", `/api/v1/audit?to=${cut}`);
+      expect(early.json.events.map((e: { seq: number }) => e.seq)).toEqual(
+        all.filter((e) => e.time <= cut).map((e) => e.seq),
+      );
+      const bobEarly = await p.call("GET", `/api/v1/audit?principal=bob&to=${cut}`);
+      expect(bobEarly.json.events.every((e: { time: number }) => e.time <= cut)).toBe(true);
+
       const seen: number[] = [];
       let token: string | undefined;
       do {

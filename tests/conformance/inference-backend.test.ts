@@ -1,6 +1,4 @@
-import type { AddressInfo } from "node:net";
 import type { InvokeEndpointCommand, InvokeEndpointCommandInput } from "@aws-sdk/client-sagemaker-runtime";
-import { serve } from "@hono/node-server";
 import {
   InProcessBackend,
   KServeHttpBackend,
@@ -11,7 +9,7 @@ import {
 } from "@keel/serving";
 import { Hono } from "hono";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { smallConfig, specFor, tempRepository } from "../serving/fixtures";
+import { listen, smallConfig, specFor, tempRepository } from "../serving/fixtures";
 import { inferenceBackendSuite } from "./inference-backend.suite";
 
 const repo = tempRepository();
@@ -25,10 +23,9 @@ beforeAll(async () => {
   await server.loadRepository();
   const app = new Hono();
   mountInferenceRoutes(app, serverApi(server));
-  const http = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-  await new Promise<void>((r) => http.once("listening", () => r()));
-  url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  closeHttp = () => new Promise<void>((r) => http.close(() => r()));
+  const http = await listen(app);
+  url = http.url;
+  closeHttp = http.close;
 });
 
 afterAll(async () => {

@@ -12,6 +12,7 @@ import {
   expectNoNagErrors,
   iamViolations,
   resourcesOf,
+  SYNTH_TIMEOUT_MS,
   type Synthesized,
   staticImports,
   synthStacks,
@@ -26,7 +27,7 @@ beforeAll(async () => {
     config: { jwt },
   });
   t = out.templates.Api;
-});
+}, SYNTH_TIMEOUT_MS);
 
 const apiFunction = () =>
   resourcesOf(t, "AWS::Lambda::Function").find((f) => f.Handler === "functions/api.handler");

@@ -4,7 +4,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { STAGES } from "../../sst.config";
 import { SERVING_METRICS, STACK_ENV } from "../../stacks/env";
 import { keelStacks } from "../../stacks/index";
-import { expectNoNagErrors, iamViolations, resourcesOf, type Synthesized, synthStacks } from "./synth";
+import {
+  expectNoNagErrors,
+  iamViolations,
+  resourcesOf,
+  SYNTH_TIMEOUT_MS,
+  type Synthesized,
+  synthStacks,
+} from "./synth";
 
 /** The whole app exactly as `sst deploy --stage prod` builds it, from sst.config.ts's settings. */
 let out: Synthesized;
@@ -12,7 +19,7 @@ let t: Record<string, Template>;
 beforeAll(async () => {
   out = await synthStacks(keelStacks, { stage: "prod", config: STAGES.prod });
   t = out.templates;
-});
+}, SYNTH_TIMEOUT_MS);
 
 const allResources = () =>
   Object.values(t).flatMap((tpl) =>
@@ -21,7 +28,15 @@ const allResources = () =>
 
 describe("the prod stage", () => {
   it("synthesizes every stack, each named after the stage", () => {
-    expect(Object.keys(t).sort()).toEqual(["Api", "Features", "Monitoring", "Network", "Pipelines", "Serving", "Storage"]);
+    expect(Object.keys(t).sort()).toEqual([
+      "Api",
+      "Features",
+      "Monitoring",
+      "Network",
+      "Pipelines",
+      "Serving",
+      "Storage",
+    ]);
   });
 
   it("locks audit exports for seven years in COMPLIANCE mode and retains data on removal", () => {
@@ -145,7 +160,9 @@ describe("the prod stage", () => {
       "functions/audit-export.handler",
       "functions/drift.handler",
       "functions/materialize.handler",
-      ...Array(resourcesOf(t.Pipelines, "AWS::StepFunctions::StateMachine").length).fill("functions/pipeline-step.handler"),
+      ...Array(resourcesOf(t.Pipelines, "AWS::StepFunctions::StateMachine").length).fill(
+        "functions/pipeline-step.handler",
+      ),
       "functions/router.handler",
       "functions/scoring-consumer.handler",
     ]);

@@ -5,7 +5,14 @@ import { STACK_ENV } from "../../stacks/env";
 import { Features } from "../../stacks/Features";
 import { Network } from "../../stacks/Network";
 import { Storage } from "../../stacks/Storage";
-import { expectNoNagErrors, iamViolations, resourcesOf, type Synthesized, synthStacks } from "./synth";
+import {
+  expectNoNagErrors,
+  iamViolations,
+  resourcesOf,
+  SYNTH_TIMEOUT_MS,
+  type Synthesized,
+  synthStacks,
+} from "./synth";
 
 const scylla = {
   type: "scylla" as const,
@@ -24,7 +31,7 @@ beforeAll(async () => {
     config: { onlineStore: scylla },
   });
   t = out.templates.Features;
-});
+}, SYNTH_TIMEOUT_MS);
 
 describe("Features stack (ScyllaDB Cloud)", () => {
   it("creates no Keyspaces resources or endpoint", () => {

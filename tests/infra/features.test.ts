@@ -6,7 +6,14 @@ import { STACK_ENV } from "../../stacks/env";
 import { Features, ONLINE_TABLE } from "../../stacks/Features";
 import { Network } from "../../stacks/Network";
 import { Storage } from "../../stacks/Storage";
-import { expectNoNagErrors, iamViolations, resourcesOf, type Synthesized, synthStacks } from "./synth";
+import {
+  expectNoNagErrors,
+  iamViolations,
+  resourcesOf,
+  SYNTH_TIMEOUT_MS,
+  type Synthesized,
+  synthStacks,
+} from "./synth";
 
 let out: Synthesized;
 let t: Template;
@@ -16,7 +23,7 @@ beforeAll(async () => {
     config: { materializeSchedule: "rate(15 minutes)" },
   });
   t = out.templates.Features;
-});
+}, SYNTH_TIMEOUT_MS);
 
 describe("Features stack (Keyspaces)", () => {
   it("creates the stage's keyspace and the online table keyed by (entity_key, feature_view)", () => {

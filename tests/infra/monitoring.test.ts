@@ -7,7 +7,14 @@ import { Features } from "../../stacks/Features";
 import { Monitoring } from "../../stacks/Monitoring";
 import { Network } from "../../stacks/Network";
 import { Storage } from "../../stacks/Storage";
-import { expectNoNagErrors, iamViolations, resourcesOf, type Synthesized, synthStacks } from "./synth";
+import {
+  expectNoNagErrors,
+  iamViolations,
+  resourcesOf,
+  SYNTH_TIMEOUT_MS,
+  type Synthesized,
+  synthStacks,
+} from "./synth";
 
 let out: Synthesized;
 let t: Template;
@@ -17,7 +24,7 @@ beforeAll(async () => {
     config: { driftSchedule: "cron(0 6 * * ? *)" },
   });
   t = out.templates.Monitoring;
-});
+}, SYNTH_TIMEOUT_MS);
 
 describe("Monitoring stack", () => {
   it("runs the drift job on the stage's schedule with retries and a dead-letter queue", () => {

@@ -1,3 +1,4 @@
+import path from "node:path";
 import type { Template } from "aws-cdk-lib/assertions";
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -5,7 +6,14 @@ import { Features } from "../../stacks/Features";
 import { Network } from "../../stacks/Network";
 import { Pipelines } from "../../stacks/Pipelines";
 import { Storage } from "../../stacks/Storage";
-import { expectNoNagErrors, iamViolations, resourcesOf, type Synthesized, synthStacks } from "./synth";
+import {
+  expectNoNagErrors,
+  iamViolations,
+  resourcesOf,
+  type Synthesized,
+  staticImports,
+  synthStacks,
+} from "./synth";
 
 let out: Synthesized;
 let t: Template;
@@ -47,11 +55,15 @@ describe("Pipelines stack", () => {
     ]);
   });
 
-  it("gives the pipeline its step Lambda", () => {
+  it("gives the pipeline its step Lambda, bundled with nothing it would miss at cold start", () => {
     const fn = resourcesOf(t, "AWS::Lambda::Function").find(
       (f) => f.Handler === "functions/pipeline-step.handler",
     );
     expect(fn).toMatchObject({ Runtime: "nodejs22.x", Timeout: 900 });
+    const bundle = path.join(out.bundles["functions/pipeline-step.handler"], "functions/pipeline-step.mjs");
+    // `dynalite` comes from @keel/metadata's index (startDynalite imports it statically), as in
+    // every Lambda bundle today; that package has to load it lazily. Nothing else may appear.
+    expect(staticImports(bundle).filter((m) => m !== "dynalite")).toEqual([]);
   });
 
   it("limits the state machine role to its Lambda, training jobs, its own SageMaker role and the .sync rule", () => {

@@ -6,7 +6,14 @@ import { Features } from "../../stacks/Features";
 import { Network } from "../../stacks/Network";
 import { Serving } from "../../stacks/Serving";
 import { Storage } from "../../stacks/Storage";
-import { expectNoNagErrors, iamViolations, resourcesOf, type Synthesized, synthStacks } from "./synth";
+import {
+  expectNoNagErrors,
+  iamViolations,
+  resourcesOf,
+  SYNTH_TIMEOUT_MS,
+  type Synthesized,
+  synthStacks,
+} from "./synth";
 
 let out: Synthesized;
 let t: Template;
@@ -16,7 +23,7 @@ beforeAll(async () => {
     config: { serving: { type: "eks", instanceType: "g5.2xlarge", minInstances: 1, maxInstances: 3 } },
   });
   t = out.templates.Serving;
-});
+}, SYNTH_TIMEOUT_MS);
 
 describe("Serving stack (EKS managed node group)", () => {
   it("creates a private, encrypted, fully logged EKS cluster", () => {

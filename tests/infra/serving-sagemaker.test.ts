@@ -6,7 +6,14 @@ import { Features } from "../../stacks/Features";
 import { Network } from "../../stacks/Network";
 import { Serving } from "../../stacks/Serving";
 import { Storage } from "../../stacks/Storage";
-import { expectNoNagErrors, iamViolations, resourcesOf, type Synthesized, synthStacks } from "./synth";
+import {
+  expectNoNagErrors,
+  iamViolations,
+  resourcesOf,
+  SYNTH_TIMEOUT_MS,
+  type Synthesized,
+  synthStacks,
+} from "./synth";
 
 const image = "785573368785.dkr.ecr.us-east-1.amazonaws.com/sagemaker-tritonserver:24.09-py3";
 let out: Synthesized;
@@ -25,7 +32,7 @@ beforeAll(async () => {
     },
   });
   t = out.templates.Serving;
-});
+}, SYNTH_TIMEOUT_MS);
 
 describe("Serving stack (SageMaker endpoint)", () => {
   it("runs the model in the VPC with network isolation and a KMS-encrypted endpoint config", () => {

@@ -4,7 +4,7 @@ import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Network } from "../../stacks/Network";
 import { Storage } from "../../stacks/Storage";
-import { expectNoNagErrors, resourcesOf, type Synthesized, synthStacks } from "./synth";
+import { expectNoNagErrors, resourcesOf, SYNTH_TIMEOUT_MS, type Synthesized, synthStacks } from "./synth";
 
 let out: Synthesized;
 let t: Template;
@@ -14,7 +14,7 @@ beforeAll(async () => {
     config: { auditRetentionDays: 2557, removal: "retain" },
   });
   t = out.templates.Storage;
-});
+}, SYNTH_TIMEOUT_MS);
 
 describe("Storage stack", () => {
   it("declares exactly the keys and indexes of the metadata package's createTableInput", () => {

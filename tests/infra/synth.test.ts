@@ -2,7 +2,7 @@ import { Effect, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws
 import { Bucket } from "aws-cdk-lib/aws-s3";
 import type { StackContext } from "sst/constructs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { expectNoNagErrors, iamViolations, type Synthesized, synthStacks } from "./synth";
+import { expectNoNagErrors, iamViolations, SYNTH_TIMEOUT_MS, type Synthesized, synthStacks } from "./synth";
 
 /** A deliberately careless stack: the checks the real stacks rely on must catch it. */
 function Careless({ stack }: StackContext) {
@@ -17,7 +17,7 @@ function Careless({ stack }: StackContext) {
 let out: Synthesized;
 beforeAll(async () => {
   out = await synthStacks([Careless], { stage: "infra-synth" });
-});
+}, SYNTH_TIMEOUT_MS);
 
 describe("synthStacks checks", () => {
   it("reports unsuppressed cdk-nag errors", () => {

@@ -82,11 +82,31 @@ describe("pipelines over HTTP on the local platform", () => {
 
     const listed = await p.call("GET", "/api/v1/pipelines/runs?pipeline=train-fraud");
     expect(listed.json.runs.map((x: { runId: string }) => x.runId)).toEqual([runId]);
+    expect(listed.json.runs[0]).toMatchObject({
+      status: "SUCCEEDED",
+      trigger: "api",
+      principal: "local-user",
+    });
+  });
+
+  it("makes a start idempotent with a client-chosen run id", async () => {
+    const body = { params: { rows: 40 }, runId: "nightly-2024-03-01" };
+    const first = await p.call("POST", "/api/v1/pipelines/train-fraud/runs", body);
+    const again = await p.call("POST", "/api/v1/pipelines/train-fraud/runs", body);
+    expect(first.status).toBe(201);
+    expect(again.json.run.runId).toBe("nightly-2024-03-01");
+    expect(again.json.run.startTime).toBe(first.json.run.startTime);
+    const clash = await p.call("POST", "/api/v1/pipelines/train-fraud/runs", {
+      ...body,
+      params: { rows: 41 },
+    });
+    expect(clash.status).toBe(409);
+    expect((await untilDone("nightly-2024-03-01")).run.status).toBe("SUCCEEDED");
   });
 
   it("backfills one run per day with the date as ds, a few at a time", async () => {
     const r = await p.call("POST", "/api/v1/pipelines/train-fraud/backfill", {
-      from: "2024-02-27",
+      from: "2024-02-28",
       to: "2024-03-01",
       concurrency: 2,
       params: { rows: 20 },

@@ -135,6 +135,7 @@ describe("the example training pipeline, in process", () => {
     expect(s.evaluate).toBeUndefined();
     const log = String(await h.artifacts.getBytes(`pipelines/train-fraud/${r.run.runId}/train/log.txt`));
     expect(log).toContain("[stderr] training failed on purpose");
+    expect(s.train.logTail).toContain("[stderr] training failed on purpose");
   });
 
   it("rejects bad params before anything runs, naming the field", async () => {

@@ -115,7 +115,11 @@ describe("LocalScheduler", () => {
     for (let i = 0; i < 100 && (await h.service.runs.listRuns()).runs.length === 0; i++)
       await new Promise((r) => setTimeout(r, 20));
     const [run] = (await h.service.runs.listRuns({ pipeline: "nightly" })).runs;
-    expect(run).toMatchObject({ trigger: "schedule", params: { ds: "2025-05-10" } });
+    expect(run).toMatchObject({
+      runId: "sched-20250510T0200-nightly",
+      trigger: "schedule",
+      params: { ds: "2025-05-10" },
+    });
     const done = await h.service.waitForRun(run.runId);
     expect(done.status).toBe("SUCCEEDED");
     expect(timers[1].ms).toBe(86_400_000 - 5);

@@ -1,6 +1,4 @@
-import type { AddressInfo } from "node:net";
 import type { PutMetricDataCommand, PutMetricDataCommandInput } from "@aws-sdk/client-cloudwatch";
-import { serve } from "@hono/node-server";
 import {
   defaultBackendOf,
   InFlightPublisher,
@@ -12,7 +10,7 @@ import {
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mlpReference } from "../../bench/serving-onnx-mlp";
-import { rowsRequest, smallConfig, specFor, tempRepository } from "./fixtures";
+import { listen, rowsRequest, smallConfig, specFor, tempRepository } from "./fixtures";
 import { startServing } from "./harness";
 
 /**
@@ -29,10 +27,9 @@ beforeAll(async () => {
   await triton.loadRepository();
   const app = new Hono();
   mountInferenceRoutes(app, serverApi(triton));
-  const http = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-  await new Promise<void>((r) => http.once("listening", () => r()));
-  tritonUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  closeTriton = () => new Promise<void>((r) => http.close(() => r()));
+  const http = await listen(app);
+  tritonUrl = http.url;
+  closeTriton = http.close;
 });
 
 afterAll(async () => {

@@ -51,3 +51,12 @@ export async function closedUrl(): Promise<string> {
   await new Promise<void>((r) => srv.close(() => r()));
   return `http://127.0.0.1:${port}`;
 }
+
+/** Serves a Hono app on a loopback port; `close` stops accepting and waits for open requests. */
+export async function listen(app: { fetch: (req: Request) => Response | Promise<Response> }) {
+  const { serve } = await import("@hono/node-server");
+  const http = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+  await new Promise<void>((r) => http.once("listening", () => r()));
+  const { port } = http.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => http.close(() => r())) };
+}

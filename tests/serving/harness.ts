@@ -1,10 +1,9 @@
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
 import { StoreAuditLog } from "@keel/audit";
 import { createLogger, installErrorHandling, systemClock } from "@keel/core";
 import { createServingModule, loadServingConfig, type ServingModuleOptions } from "@keel/serving";
 import { Hono } from "hono";
 import { freshMetadataStore } from "../helpers/metadata";
+import { listen } from "./fixtures";
 
 /** The serving module alone on a real HTTP server, over dynalite and a temporary repository. */
 export async function startServing(repository: string, opts: ServingModuleOptions = {}) {
@@ -30,9 +29,8 @@ export async function startServing(repository: string, opts: ServingModuleOption
   installErrorHandling(app);
   module.routes(app);
   await module.start();
-  const http = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-  await new Promise<void>((r) => http.once("listening", () => r()));
-  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const http = await listen(app);
+  const url = http.url;
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${url}${path}`, {
       method,
@@ -50,7 +48,7 @@ export async function startServing(repository: string, opts: ServingModuleOption
     audit,
     store: meta.store,
     close: async () => {
-      await new Promise<void>((r) => http.close(() => r()));
+      await http.close();
       await module.stop();
       await meta.close();
     },

@@ -1,11 +1,9 @@
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
 import { installErrorHandling } from "@keel/core";
 import { ModelServer, mountInferenceRoutes, mountRepositoryRoutes, serverApi } from "@keel/serving";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mlpReference } from "../../bench/serving-onnx-mlp";
-import { rowsRequest, smallConfig, specFor, tempRepository } from "./fixtures";
+import { listen, rowsRequest, smallConfig, specFor, tempRepository } from "./fixtures";
 
 const repo = tempRepository();
 let server: ModelServer;
@@ -39,11 +37,10 @@ beforeAll(async () => {
   installErrorHandling(app);
   mountInferenceRoutes(app, serverApi(server), { maxBodyBytes: 64 * 1024 });
   mountRepositoryRoutes(app, server);
-  const http = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-  await new Promise<void>((r) => http.once("listening", () => r()));
-  url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const http = await listen(app);
+  url = http.url;
   close = async () => {
-    await new Promise<void>((r) => http.close(() => r()));
+    await http.close();
     await server.close();
   };
 });

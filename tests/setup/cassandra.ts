@@ -18,11 +18,12 @@ const PORT = process.env.KEEL_TEST_CQL_PORT ?? "19042";
 
 function runIncludesCql(): boolean {
   if (process.env.KEEL_TEST_CQL === "1") return true;
-  const args = process.argv
+  // vitest's file filters are path fragments; option values (`--reporter verbose`, `--maxWorkers 1`)
+  // also land in argv, so only words that look like paths count as filters.
+  const filters = process.argv
     .slice(2)
-    .filter((a) => !a.startsWith("-") && !["run", "watch", "dev"].includes(a));
-  // Flag values (e.g. `--maxWorkers 1`) also land here; a bare number matches no suite path.
-  const filters = args.filter((a) => !/^\d+$/.test(a)).map((a) => a.replace(/^\.\//, ""));
+    .filter((a) => !a.startsWith("-") && /[/.]/.test(a))
+    .map((a) => a.replace(/^\.\//, ""));
   return filters.length === 0 || CQL_SUITES.some((s) => filters.some((f) => s.includes(f)));
 }
 

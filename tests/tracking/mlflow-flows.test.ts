@@ -207,6 +207,13 @@ describe("MLflow semantics", () => {
     expect(run.data.metrics).toEqual([{ key: "m", value: 5, timestamp: 10, step: 5 }]);
     const hist = await ok("GET", `metrics/get-history?run_id=${runId}&metric_key=m`);
     expect(hist.metrics.map((m: { step: number }) => m.step)).toEqual([1, 2, 5]);
+    // Negative steps and a larger timestamp at the same step order numerically too.
+    await ok("POST", "runs/log-metric", { run_id: runId, key: "neg", value: 1, timestamp: 5, step: -1 });
+    await ok("POST", "runs/log-metric", { run_id: runId, key: "neg", value: 2, timestamp: 9, step: -10 });
+    await ok("POST", "runs/log-metric", { run_id: runId, key: "neg", value: 3, timestamp: 10, step: -1 });
+    await ok("POST", "runs/log-metric", { run_id: runId, key: "neg", value: 4, timestamp: 7, step: -1 });
+    const latest = (await ok("GET", `runs/get?run_id=${runId}`)).run.data.metrics;
+    expect(latest).toContainEqual({ key: "neg", value: 3, timestamp: 10, step: -1 });
   });
 
   it("run_name and the mlflow.runName tag stay in step", async () => {

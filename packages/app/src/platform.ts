@@ -1,13 +1,14 @@
 import { createArtifactStore, createArtifactsModule } from "@keel/artifacts";
 import { createAuditModule, StoreAuditLog } from "@keel/audit";
-import { createFeaturesModule, type FeaturesService } from "@keel/features";
 import { type Clock, createLogger, type KeelConfig, systemClock } from "@keel/core";
+import { createFeaturesModule, type FeaturesService } from "@keel/features";
 import { DynamoDbMetadataStore, type MetadataStore } from "@keel/metadata";
 import { artifactBaselineReader, createMonitoringModule, type MonitoringService } from "@keel/monitoring";
 import { createPipelinesModule } from "@keel/pipelines";
 import { createRegistryModule, type RegistryService } from "@keel/registry";
 import { createServingModule, registryModelResolver } from "@keel/serving";
 import { createTrackingModule, type TrackingService } from "@keel/tracking";
+import { explainTensor, parseModel } from "@keel/train";
 import type { Hono } from "hono";
 import { createApp } from "./app";
 import type { KeelModule, PlatformDeps } from "./module";
@@ -69,7 +70,9 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   modules.push(
     createServingModule(deps, {
       resolver: registryModelResolver(registry.service),
+      features: features.service,
       predictions: monitoring.predictionSink,
+      explainer: { explain: (model, data, shape) => explainTensor(parseModel(model), data, shape) },
     }),
   );
   modules.push(createAuditModule({ audit }));

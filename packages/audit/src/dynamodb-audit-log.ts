@@ -42,7 +42,7 @@ export class StoreAuditLog implements AuditLog {
     input: AuditEventInput,
     ctx: { principal: string; requestId: string },
   ): Promise<AuditEvent> {
-    // The state is stored as the very text that is digested, so verification need not parse it.
+    // The state is stored (toItem) as this very text, so verification hashes it without parsing.
     const stateJson = input.state === undefined ? undefined : canonicalJson(input.state);
     const stateDigest = sha256(stateJson ?? "null");
     for (let attempt = 0; ; attempt++) {
@@ -60,7 +60,7 @@ export class StoreAuditLog implements AuditLog {
       };
       const event: AuditEvent = { ...base, hash: hashEvent(base), state: input.state };
       try {
-        await this.store.put({ ...toItem(event), state: stateJson }, { condition: { exists: false } });
+        await this.store.put(toItem(event), { condition: { exists: false } });
         this.lastWritten = event;
         return event;
       } catch (e) {
@@ -83,18 +83,30 @@ export class StoreAuditLog implements AuditLog {
     return page.items[0] ? fromItem(page.items[0]) : undefined;
   }
 
+  /**
+   * Lists through the narrowest place: the resource's or the principal's index partition when
+   * the query names one (an index holds only that resource's or principal's events, in
+   * sequence order), the whole trail otherwise. Because times never decrease along the chain,
+   * the listing stops at the first event after `to` instead of reading to the end.
+   */
   async list(q: AuditQuery): Promise<{ events: AuditEvent[]; nextPageToken?: string }> {
     const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
+    const after = q.pageToken ? decodeToken(q.pageToken) : 0;
+    const where =
+      q.resource !== undefined
+        ? { pk: byResource(q.resource), index: "gsi1" as const }
+        : q.principal !== undefined
+          ? { pk: byPrincipal(q.principal), index: "gsi2" as const }
+          : { pk: AUDIT_PK };
+    const range: [string, string] = [seqKey(after + 1), LAST_KEY];
     const filter = storeFilter(q);
     const events: AuditEvent[] = [];
-    let after = q.pageToken ? decodeToken(q.pageToken) : 0;
     let cursor: string | undefined;
     do {
-      // Exact-match filters and the time range run in the store; the prefix match runs here.
-      const page: Page = await this.store.query({ ...this.range(after), limit: 1000, cursor, filter });
+      const page: Page = await this.store.query({ ...where, between: range, limit: 1000, cursor, filter });
       for (const it of page.items) {
         const e = fromItem(it);
-        after = e.seq;
+        if (q.to !== undefined && e.time > q.to) return { events };
         if (q.resourcePrefix && !e.resource.startsWith(q.resourcePrefix)) continue;
         events.push(e);
         if (events.length === limit) return { events, nextPageToken: encodeToken(e.seq) };
@@ -142,7 +154,6 @@ function storeFilter(q: AuditQuery): Condition | undefined {
   if (q.principal !== undefined) parts.push({ path: "principal", eq: q.principal });
   if (q.action !== undefined) parts.push({ path: "action", eq: q.action });
   if (q.from !== undefined) parts.push({ path: "time", ge: q.from });
-  if (q.to !== undefined) parts.push({ path: "time", le: q.to });
   if (parts.length === 0) return undefined;
   return parts.length === 1 ? parts[0] : { and: parts };
 }
@@ -161,12 +172,20 @@ function decodeToken(token: string): number {
   throw new AuditError("INVALID_PARAMETER_VALUE", "invalid audit page token");
 }
 
+const byResource = (resource: string) => `AUDIT#R#${resource}`;
+const byPrincipal = (principal: string) => `AUDIT#P#${principal}`;
+
+/** An event's item: under the trail's partition, and in the resource and principal indexes. */
 function toItem(e: AuditEvent): Item {
   return {
     pk: AUDIT_PK,
     sk: seqKey(e.seq),
+    gsi1pk: byResource(e.resource),
+    gsi1sk: seqKey(e.seq),
+    gsi2pk: byPrincipal(e.principal),
+    gsi2sk: seqKey(e.seq),
     ...e,
-    state: e.state === undefined ? undefined : JSON.stringify(e.state),
+    state: e.state === undefined ? undefined : canonicalJson(e.state),
   };
 }
 

@@ -10,7 +10,16 @@ import { pipelineCommands } from "./commands/pipeline";
 import { serveCommand } from "./commands/serve";
 
 /** Every command the CLI knows, longest names first so "pipeline run" wins over "pipeline". */
-const commands: Command[] = [devCommand, ...featuresCommands, ...monitorCommands, ...auditCommands, ...modelCommands, ...pipelineCommands, serveCommand, ...deployCommands];
+const commands: Command[] = [
+  devCommand,
+  ...featuresCommands,
+  ...monitorCommands,
+  ...auditCommands,
+  ...modelCommands,
+  ...pipelineCommands,
+  serveCommand,
+  ...deployCommands,
+];
 
 function usage(): string {
   const lines = commands

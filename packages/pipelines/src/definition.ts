@@ -184,7 +184,11 @@ export const scheduleSchema = z
 
 const pipelineSchema = z
   .object({
-    name: z.string().regex(PIPELINE_NAME, "pipeline names are lowercase letters, digits and - (max 40)"),
+    name: z
+      .string()
+      .regex(PIPELINE_NAME, "pipeline names are lowercase letters, digits and - (max 40)")
+      // "/api/v1/pipelines/runs" lists runs, so no pipeline may be called that.
+      .refine((n) => n !== "runs", '"runs" is reserved'),
     description: z.string().optional(),
     /** Code version mixed into every cache key; bump it to invalidate cached steps. */
     version: z.string().default("1"),

@@ -1,10 +1,19 @@
 import { jsonBody, parseWith, queryObject } from "@keel/core";
 import type { Hono } from "hono";
 import { z } from "zod";
+import { PipelineError } from "./errors";
 import type { PipelineService } from "./service";
 
 const runBody = z
-  .object({ params: z.record(z.string(), z.unknown()).default({}), noCache: z.boolean().default(false) })
+  .object({
+    params: z.record(z.string(), z.unknown()).default({}),
+    noCache: z.boolean().default(false),
+    /** Optional client-chosen id: repeating the request returns the same run. */
+    runId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,80}$/, "runId is 1-80 of A-Z a-z 0-9 _ -")
+      .optional(),
+  })
   .strict();
 const registerBody = z.object({ file: z.string().min(1) }).strict();
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be YYYY-MM-DD");
@@ -63,10 +72,7 @@ export function pipelineRoutes(
   app.post("/api/v1/pipelines", async (c) => {
     const body = await jsonBody(c, registerBody);
     if (!opts.allowFileRegistration) {
-      return c.json(
-        { error_code: "INVALID_STATE", message: "pipelines are registered by deployment here, not by file" },
-        400,
-      );
+      throw new PipelineError("INVALID_STATE", "pipelines are registered by deployment here, not by file");
     }
     const pipelines = await service.registerFile(body.file);
     opts.onRegistered();

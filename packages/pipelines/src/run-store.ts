@@ -52,6 +52,8 @@ export interface StepRecord {
   /** Set when the output came from the step cache: the run that computed it. */
   cachedFrom?: string;
   logUri?: string;
+  /** The last lines of the step's log (at most 20 lines, 4000 characters). */
+  logTail?: string;
   trackingRunId?: string;
   /** The step failed but was declared onFailure: "continue". */
   continued?: boolean;
@@ -85,7 +87,7 @@ export class RunStore {
     private readonly clock: Clock,
   ) {}
 
-  /** Creates a run; throws RESOURCE_ALREADY_EXISTS-free: a second create of the same id changes nothing and returns false. */
+  /** Creates a run if its id is new (conditional put); returns false, changing nothing, when it exists. */
   async createRun(run: PipelineRun): Promise<boolean> {
     const sort = `${pad(run.startTime)}#${run.runId}`;
     try {

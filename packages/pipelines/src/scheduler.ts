@@ -81,7 +81,10 @@ export class LocalScheduler {
     const schedule = this.service.get(name).def.schedule;
     const ds = new Date(at).toISOString().slice(0, 10);
     try {
+      // One id per pipeline and fire time: two processes firing the same schedule start one run.
+      const runId = `sched-${new Date(at).toISOString().slice(0, 16).replace(/[-:]/g, "")}-${name}`;
       const run = await this.service.startRun(name, {
+        runId,
         params: { ...schedule?.params, ds },
         trigger: "schedule",
       });

@@ -192,7 +192,10 @@ export class PipelineService {
     const mirror = await this.tracking?.startPipelineRun(name, runId, params, now);
     if (mirror) {
       Object.assign(run, { trackingRunId: mirror.trackingRunId, trackingExperimentId: mirror.experimentId });
-      await this.runs.setRun(runId, { trackingRunId: mirror.trackingRunId, trackingExperimentId: mirror.experimentId });
+      await this.runs.setRun(runId, {
+        trackingRunId: mirror.trackingRunId,
+        trackingExperimentId: mirror.experimentId,
+      });
     }
     await this.deps.audit.append({
       action: "pipeline.run.start",
@@ -233,7 +236,10 @@ export class PipelineService {
   private async existingRun(wanted: PipelineRun): Promise<PipelineRun> {
     const run = await this.runs.getRun(wanted.runId);
     if (run.pipeline !== wanted.pipeline || canonicalJson(run.params) !== canonicalJson(wanted.params)) {
-      throw new PipelineError("RESOURCE_ALREADY_EXISTS", `run ${wanted.runId} already exists with another pipeline or params`);
+      throw new PipelineError(
+        "RESOURCE_ALREADY_EXISTS",
+        `run ${wanted.runId} already exists with another pipeline or params`,
+      );
     }
     return run;
   }

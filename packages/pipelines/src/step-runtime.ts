@@ -88,7 +88,12 @@ export class StepRuntime {
       if (lines.length) {
         const logPath = `${prefix}/log.txt`;
         await artifacts.put(logPath, Buffer.from(`${lines.join("\n")}\n`));
-        await record({ logUri: artifacts.uri(logPath), cacheKey: key });
+        // The tail stays in the step record, so `keel pipeline show` needs no artifact read.
+        await record({
+          logUri: artifacts.uri(logPath),
+          logTail: lines.slice(-20).join("\n").slice(-4000),
+          cacheKey: key,
+        });
       }
     }
     const size = Buffer.byteLength(JSON.stringify(result));

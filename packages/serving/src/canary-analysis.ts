@@ -29,16 +29,21 @@ export class CanaryStats {
     private readonly clock: Clock,
   ) {}
 
-  /** Counts one outcome of `ref` within the deployment's traffic `epoch`. */
+  /**
+   * Counts one outcome of `ref` within the deployment's traffic `epoch`. Shadow traffic is
+   * counted apart (`role` "shadow"), so a version that is both canary and shadow is judged
+   * on the traffic it answered.
+   */
   record(
     deployment: string,
     epoch: number,
     ref: { model: string; version: string },
     ok: boolean,
     latencyMs: number,
+    role: "live" | "shadow" = "live",
   ): void {
     const bucket = Math.floor(this.clock.now() / BUCKET_MS) * BUCKET_MS;
-    const label = `${pad(epoch, 8)}#${refLabel(ref)}`;
+    const label = `${pad(epoch, 8)}#${role}#${refLabel(ref)}`;
     const k = `${deployment}|${label}|${bucket}`;
     let p = this.pending.get(k);
     if (!p) {
@@ -77,7 +82,7 @@ export class CanaryStats {
     ref: { model: string; version: string },
     windowMs: number,
   ): Promise<Tally> {
-    const label = `${pad(epoch, 8)}#${refLabel(ref)}`;
+    const label = `${pad(epoch, 8)}#live#${refLabel(ref)}`;
     const from = Math.floor((this.clock.now() - windowMs) / BUCKET_MS) * BUCKET_MS;
     const items = await this.store.queryAll({
       pk: `DEPSTATS#${deployment}`,

@@ -9,6 +9,7 @@ export * from "./datatypes";
 export * from "./deployment-model";
 export { DeploymentService } from "./deployment-service";
 export * from "./errors";
+export { EXPLAINABLE_MODEL_FILE, type ModelExplainer, mountExplainRoutes } from "./explain-routes";
 export { type CloudWatchLike, IN_FLIGHT_METRIC, InFlightPublisher } from "./inflight-publisher";
 export {
   DEFAULT_MAX_BODY_BYTES,

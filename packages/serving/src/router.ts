@@ -218,9 +218,9 @@ export class Router {
   private mirror(dep: Deployment, ref: VersionRef, req: InferRequest): void {
     const started = performance.now();
     this.call(dep, ref, req).then(
-      () => this.o.stats.record(dep.name, dep.epoch, ref, true, performance.now() - started),
+      () => this.o.stats.record(dep.name, dep.epoch, ref, true, performance.now() - started, "shadow"),
       (e) => {
-        this.o.stats.record(dep.name, dep.epoch, ref, false, performance.now() - started);
+        this.o.stats.record(dep.name, dep.epoch, ref, false, performance.now() - started, "shadow");
         this.o.metrics.shadowFailures.inc({ deployment: dep.name, version: refLabel(ref) });
         this.o.log.debug("shadow request failed", {
           deployment: dep.name,
@@ -241,8 +241,8 @@ export class Router {
     });
   }
 
-  /** Builds the input tensor from the deployment's feature service for the given entity ids. */
-  private async enrich(dep: Deployment, req: RouterRequest): Promise<InferRequest> {
+  /** Builds the input tensor from the deployment's feature service for the given entity ids (also used by explain). */
+  async enrich(dep: Deployment, req: RouterRequest): Promise<InferRequest> {
     const cfg = dep.features;
     if (!cfg)
       throw badInput(

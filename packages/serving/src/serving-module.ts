@@ -11,6 +11,7 @@ import { CanaryAnalysis, CanaryStats } from "./canary-analysis";
 import { mountDeploymentRoutes } from "./deployment-routes";
 import { DeploymentService } from "./deployment-service";
 import { missing } from "./errors";
+import { type ModelExplainer, mountExplainRoutes } from "./explain-routes";
 import { type CloudWatchLike, InFlightPublisher } from "./inflight-publisher";
 import {
   type InferenceApi,
@@ -59,6 +60,8 @@ export interface ServingModuleOptions {
   cloudwatch?: CloudWatchLike;
   /** Settings from the environment (SERVING_ENV); read with loadServingConfig() when absent. Options above win. */
   config?: ServingConfig;
+  /** Serves `POST /v2/models/{deployment}/explain` with these explanations when given. */
+  explainer?: ModelExplainer;
 }
 
 export interface ServingService {
@@ -180,6 +183,13 @@ export function createServingModule(deps: ServingDeps, opts: ServingModuleOption
       if (server) mountRepositoryRoutes(app, server);
       mountMetricsRoute(app, metrics);
       mountDeploymentRoutes(app, { deployments, analysis, scoring });
+      if (opts.explainer)
+        mountExplainRoutes(app, {
+          router,
+          resolver: opts.resolver,
+          artifacts: deps.artifacts,
+          explainer: opts.explainer,
+        });
     },
     async start() {
       await server?.loadRepository();

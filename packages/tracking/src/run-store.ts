@@ -29,6 +29,18 @@ export interface LatestMetric {
   v: StoredValue;
   t: number;
   s: number;
+  /**
+   * (step, timestamp) as one string whose lexical order is their numeric order, so "at least
+   * as recent" is a single comparison in the write condition.
+   */
+  o: string;
+}
+
+const ORDER_OFFSET = 2n ** 63n;
+const orderPart = (n: number) => (BigInt(n) + ORDER_OFFSET).toString().padStart(20, "0");
+
+export function latestMetric(v: StoredValue, t: number, s: number): LatestMetric {
+  return { v, t, s, o: `${orderPart(s)}:${orderPart(t)}` };
 }
 
 export interface StoredInput {
@@ -112,17 +124,10 @@ function planLog(rec: RunRecord, log: RunLog): LogPlan | undefined {
 }
 
 function newerCondition(key: string, m: LatestMetric): Condition {
-  const at = (f: string) => ["metrics", key, f];
   return {
     or: [
       { path: ["metrics", key], exists: false },
-      { path: at("s"), lt: m.s },
-      {
-        and: [
-          { path: at("s"), eq: m.s },
-          { path: at("t"), le: m.t },
-        ],
-      },
+      { path: ["metrics", key, "o"], le: m.o },
     ],
   };
 }

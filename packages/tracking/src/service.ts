@@ -12,6 +12,7 @@ import { generateRunName } from "./run-names";
 import {
   isNewer,
   type LatestMetric,
+  latestMetric,
   mustBeActive,
   RUN_NAME_TAG,
   type RunRecord,
@@ -475,7 +476,7 @@ export class TrackingService {
     // The point and the latest value are written in parallel (one round trip, not two); if the
     // run turns out to be missing or deleted, the point is taken back before answering.
     const [outcome, written] = await Promise.all([
-      this.runs.setLatestMetric(runId, r.key, { v, t: r.timestamp, s: step }),
+      this.runs.setLatestMetric(runId, r.key, latestMetric(v, r.timestamp, step)),
       this.history.append(runId, new Map([[r.key, [[step, r.timestamp, v]]]])),
     ]);
     if (outcome === "missing" || outcome === "inactive") {
@@ -564,7 +565,8 @@ export class TrackingService {
     }
     const latest = new Map<string, LatestMetric>();
     for (const [key, points] of byKey) {
-      for (const [s, t, v] of points) if (isNewer(latest.get(key), s, t)) latest.set(key, { v, t, s });
+      for (const [s, t, v] of points)
+        if (isNewer(latest.get(key), s, t)) latest.set(key, latestMetric(v, t, s));
     }
     // As in logMetric: record and history chunks in parallel; a refused record takes the chunks back.
     const [logged, written] = await Promise.allSettled([

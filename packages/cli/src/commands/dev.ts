@@ -1,6 +1,20 @@
+import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { ENV } from "@keel/core";
 import { startLocalPlatform } from "@keel/local";
+import {
+  completedQuickstart,
+  quickstartReport,
+  runQuickstart,
+} from "../../../../examples/fraud-detection/src/quickstart";
 import { type Command, UsageError } from "../command";
+import { createProgress } from "../progress";
+
+/**
+ * The model stages the local stage approves by itself, so the quickstart's promotion needs no
+ * second person. Only when KEEL_AUTO_APPROVE_STAGES is unset: setting it (even to "") wins.
+ */
+const LOCAL_AUTO_APPROVE_STAGES = ["Production"];
 
 export const devCommand: Command = {
   name: "dev",
@@ -18,10 +32,24 @@ export const devCommand: Command = {
     });
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got ${values.port}`);
-    const local = await startLocalPlatform({ port, host: values.host, dataDir: values["data-dir"] });
-    console.log(`Keel is ready at http://localhost:${local.port}`);
+    const autoApprove = process.env[ENV.AUTO_APPROVE_STAGES] === undefined ? LOCAL_AUTO_APPROVE_STAGES : undefined;
+    const local = await startLocalPlatform({
+      port,
+      host: values.host,
+      dataDir: values["data-dir"],
+      config: autoApprove ? { autoApproveStages: autoApprove } : {},
+    });
+    const url = `http://localhost:${local.port}`;
+    const { config } = local.platform.deps;
+    console.log(`Keel is ready at ${url}`);
     console.log(`  data dir: ${local.dataDir}`);
-    console.log(`  MLflow:   export MLFLOW_TRACKING_URI=http://localhost:${local.port}`);
+    console.log(`  MLflow:   export MLFLOW_TRACKING_URI=${url}`);
+    console.log(
+      config.autoApproveStages.length > 0
+        ? `  approvals: the ${config.stage} stage auto-approves promotions to ${config.autoApproveStages.join(", ")} ` +
+            `(${ENV.AUTO_APPROVE_STAGES}=${config.autoApproveStages.join(",")}; set it to "" for four-eyes approval)`
+        : `  approvals: every protected promotion needs a second person (${ENV.AUTO_APPROVE_STAGES} is empty)`,
+    );
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -33,6 +61,31 @@ export const devCommand: Command = {
     };
     process.on("SIGINT", () => void stop("SIGINT"));
     process.on("SIGTERM", () => void stop("SIGTERM"));
+    if (!values["no-example"] && local.dataDir) {
+      const dataDir = local.dataDir;
+      const earlier = completedQuickstart(dataDir);
+      try {
+        const summary =
+          earlier ??
+          (await (async () => {
+            console.log("\nRunning the fraud-detection quickstart (skip it with --no-example):");
+            return runQuickstart({
+              url,
+              dataDir,
+              offlineRoot: config.offlineRoot ?? join(config.dataDir, "offline"),
+              progress: createProgress(),
+            });
+          })());
+        if (earlier) console.log(`\nThe quickstart ran in this data dir on ${earlier.completedAt}; reusing it.`);
+        console.log("");
+        for (const line of quickstartReport(summary, url)) console.log(line);
+      } catch (e) {
+        if (!stopping)
+          console.error(
+            `\nThe quickstart failed: ${(e as Error).message}\nKeel keeps running; the next start on this data dir runs the quickstart again.`,
+          );
+      }
+    }
     await new Promise(() => {});
     return 0;
   },

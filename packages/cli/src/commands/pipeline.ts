@@ -290,7 +290,10 @@ export const pipelineShowCommand: Command = {
     console.log(
       `  params: ${JSON.stringify(got.run.params)}  trigger: ${got.run.trigger}${got.run.trackingRunId ? `  tracking run: ${got.run.trackingRunId}` : ""}`,
     );
-    for (const s of got.steps) console.log(describeStep(s));
+    for (const s of got.steps) {
+      console.log(describeStep(s));
+      if (s.status === "FAILED" && s.logTail) console.log(s.logTail.replace(/^/gm, "      | "));
+    }
     return 0;
   },
 };

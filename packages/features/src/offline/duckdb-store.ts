@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import type { FileSource } from "../definitions";
 import { invalidFeatures } from "../errors";
 import { inferColumns, inferSqlColumns, rowsToParquet } from "./parquet-rows";
@@ -42,7 +42,7 @@ export class DuckDbOfflineStore implements OfflineStore {
   localPath(path: string): string {
     if (path.startsWith("s3://")) {
       const local = join(this.root, path.slice("s3://".length));
-      return path.endsWith("/") ? `${local}/` : local;
+      return path.endsWith("/") && !local.endsWith("/") ? `${local}/` : local;
     }
     return path;
   }
@@ -55,9 +55,12 @@ export class DuckDbOfflineStore implements OfflineStore {
   }
 
   private async connect(): Promise<DuckDBConnection> {
-    this.instance ??= DuckDBInstance.create(
-      ":memory:",
-      this.opts.threads ? { threads: String(this.opts.threads) } : undefined,
+    // Loaded on first use: DuckDB is a native module kept out of Lambda bundles, where Athena serves.
+    this.instance ??= import("@duckdb/node-api").then(({ DuckDBInstance }) =>
+      DuckDBInstance.create(
+        ":memory:",
+        this.opts.threads ? { threads: String(this.opts.threads) } : undefined,
+      ),
     );
     return (await this.instance).connect();
   }

@@ -42,7 +42,8 @@ export interface CqlOnlineOptions {
 export class CqlOnlineStore implements OnlineStore {
   private client?: Client;
   private connecting?: Promise<Client>;
-  private readonly clientOptions: ClientOptions;
+  /** The driver options this store connects with (auth is added at connect for Keyspaces). */
+  readonly clientOptions: ClientOptions;
   private readonly table: string;
   private readonly insertCql: string;
   private readonly selectCql: string;
@@ -82,8 +83,8 @@ export class CqlOnlineStore implements OnlineStore {
       const options = { ...this.clientOptions };
       if (this.opts.keyspaces) {
         // Loaded only for Keyspaces: the plugin pulls in the AWS SDK v2 credential chain.
-        const { default: SigV4AuthProvider } = await import("aws-sigv4-auth-cassandra-plugin");
-        options.authProvider = new SigV4AuthProvider({ region: this.opts.keyspaces.region });
+        const plugin = await import("aws-sigv4-auth-cassandra-plugin");
+        options.authProvider = new plugin.default.SigV4AuthProvider({ region: this.opts.keyspaces.region });
       }
       const client = new Client(options);
       try {

@@ -1,7 +1,7 @@
-/** The Keyspaces SigV4 plugin ships no types; this is the part Keel uses. */
+/** The Keyspaces SigV4 plugin ships no types; this is the part Keel uses (a CommonJS module). */
 declare module "aws-sigv4-auth-cassandra-plugin" {
   import type { auth } from "cassandra-driver";
-  export default class SigV4AuthProvider extends auth.AuthProvider {
+  export class SigV4AuthProvider extends auth.AuthProvider {
     constructor(opts?: {
       region?: string;
       accessKeyId?: string;
@@ -10,4 +10,6 @@ declare module "aws-sigv4-auth-cassandra-plugin" {
     });
     newAuthenticator(endpoint: string, name: string): auth.Authenticator;
   }
+  const plugin: { SigV4AuthProvider: typeof SigV4AuthProvider };
+  export default plugin;
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { InferRequest, InferResponse, ModelMetadata } from "../protocol";
+import { ServingError } from "../errors";
+import { type InferRequest, type InferResponse, inferResponseSchema, type ModelMetadata } from "../protocol";
 
 /**
  * InferenceBackend: one model version behind some serving system. The router talks to every
@@ -42,3 +43,17 @@ export const backendSpecSchema = z.discriminatedUnion("type", [
   }),
 ]);
 export type BackendSpec = z.infer<typeof backendSpecSchema>;
+
+/** Parses a remote server's body as a v2 inference response; anything else is the server's fault (INTERNAL_ERROR). */
+export function parseInferResponse(text: string, target: string): InferResponse {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ServingError("INTERNAL_ERROR", `${target} returned a body that is not JSON`);
+  }
+  const parsed = inferResponseSchema.safeParse(json);
+  if (!parsed.success)
+    throw new ServingError("INTERNAL_ERROR", `${target} returned a body that is not a v2 inference response`);
+  return parsed.data as InferResponse;
+}

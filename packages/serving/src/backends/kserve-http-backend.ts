@@ -1,13 +1,7 @@
 import type { ErrorCode } from "@keel/core";
 import { ServingError } from "../errors";
-import {
-  type InferRequest,
-  type InferResponse,
-  inferResponseSchema,
-  type ModelMetadata,
-  modelMetadataSchema,
-} from "../protocol";
-import type { InferenceBackend } from "./inference-backend";
+import { type InferRequest, type InferResponse, type ModelMetadata, modelMetadataSchema } from "../protocol";
+import { type InferenceBackend, parseInferResponse } from "./inference-backend";
 
 const STATUS_CODES: Record<number, ErrorCode> = {
   400: "INVALID_PARAMETER_VALUE",
@@ -17,6 +11,14 @@ const STATUS_CODES: Record<number, ErrorCode> = {
   503: "TEMPORARILY_UNAVAILABLE",
   504: "DEADLINE_EXCEEDED",
 };
+
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Errors raised before any byte of the request reached the server: resending is safe. */
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"]);
@@ -36,18 +38,15 @@ export class KServeHttpBackend implements InferenceBackend {
   }
 
   async infer(request: InferRequest, opts: { timeoutMs?: number } = {}): Promise<InferResponse> {
-    const json = await this.call("POST", "/infer", JSON.stringify(request), opts.timeoutMs);
-    const parsed = inferResponseSchema.safeParse(json);
-    if (!parsed.success)
-      throw new ServingError(
-        "INTERNAL_ERROR",
-        `${this.target} sent a response that is not a v2 inference response`,
-      );
-    return parsed.data as InferResponse;
+    return parseInferResponse(
+      await this.call("POST", "/infer", JSON.stringify(request), opts.timeoutMs),
+      this.target,
+    );
   }
 
   async metadata(): Promise<ModelMetadata> {
-    const parsed = modelMetadataSchema.safeParse(await this.call("GET", "", undefined, 10_000));
+    const text = await this.call("GET", "", undefined, 10_000);
+    const parsed = modelMetadataSchema.safeParse(jsonOrUndefined(text));
     if (!parsed.success)
       throw new ServingError("INTERNAL_ERROR", `${this.target} sent metadata that is not v2 model metadata`);
     return parsed.data;
@@ -68,7 +67,7 @@ export class KServeHttpBackend implements InferenceBackend {
     path: string,
     body: string | undefined,
     timeoutMs?: number,
-  ): Promise<unknown> {
+  ): Promise<string> {
     let res: Response;
     try {
       res = await fetch(`${this.base}${path}`, {
@@ -89,14 +88,8 @@ export class KServeHttpBackend implements InferenceBackend {
       );
     }
     const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (res.ok) return json;
-    const message = (json as { error?: unknown } | undefined)?.error;
+    if (res.ok) return text;
+    const message = (jsonOrUndefined(text) as { error?: unknown } | undefined)?.error;
     const code =
       STATUS_CODES[res.status] ?? (res.status < 500 ? "INVALID_PARAMETER_VALUE" : "INTERNAL_ERROR");
     // A 503 from a v2 server means it refused the request before running it (queue full, not ready).

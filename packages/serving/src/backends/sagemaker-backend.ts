@@ -1,8 +1,8 @@
 import { InvokeEndpointCommand, type InvokeEndpointCommandOutput } from "@aws-sdk/client-sagemaker-runtime";
 import type { ErrorCode } from "@keel/core";
 import { ServingError } from "../errors";
-import { type InferRequest, type InferResponse, inferResponseSchema, type ModelMetadata } from "../protocol";
-import type { InferenceBackend } from "./inference-backend";
+import type { InferRequest, InferResponse, ModelMetadata } from "../protocol";
+import { type InferenceBackend, parseInferResponse } from "./inference-backend";
 
 /** The part of SageMakerRuntimeClient this backend uses (tests pass a recording stand-in). */
 export interface SageMakerRuntimeLike {
@@ -68,20 +68,7 @@ export class SageMakerBackend implements InferenceBackend {
         retryable: mapped.retryable,
       });
     }
-    const text = new TextDecoder().decode(out.Body);
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new ServingError("INTERNAL_ERROR", `${this.target} returned a body that is not JSON`);
-    }
-    const parsed = inferResponseSchema.safeParse(json);
-    if (!parsed.success)
-      throw new ServingError(
-        "INTERNAL_ERROR",
-        `${this.target} returned a body that is not a v2 inference response`,
-      );
-    return parsed.data as InferResponse;
+    return parseInferResponse(new TextDecoder().decode(out.Body), this.target);
   }
 
   async metadata(): Promise<ModelMetadata> {

@@ -1,0 +1,48 @@
+import { type ErrorCode, ERROR_CODES } from "@keel/core";
+import { ExampleError } from "./errors";
+
+/**
+ * The few HTTP calls the example makes to a Keel platform (`keel dev` locally, API Gateway in
+ * AWS). The pipeline's steps use HTTP rather than in-process services so the same steps run
+ * in a step Lambda against a deployed stage.
+ */
+export class KeelApi {
+  constructor(
+    readonly url: string,
+    private readonly principal?: string,
+  ) {}
+
+  /** JSON request; a non-2xx answer throws an ExampleError carrying the platform's error code and message. */
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.url.replace(/\/+$/, "")}${path}`, {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(this.principal ? { "x-keel-principal": this.principal } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    if (!res.ok) {
+      const code = (typeof json.error_code === "string" && json.error_code in ERROR_CODES
+        ? json.error_code
+        : res.status === 404
+          ? "RESOURCE_DOES_NOT_EXIST"
+          : "INTERNAL_ERROR") as ErrorCode;
+      const message = String(json.message ?? json.error ?? text);
+      throw new ExampleError(code, `${method} ${path} answered ${res.status}: ${message}`, { status: res.status });
+    }
+    return json as T;
+  }
+
+  /** Like `call`, but a 404 answer is `undefined`. */
+  async find<T>(method: string, path: string, body?: unknown): Promise<T | undefined> {
+    try {
+      return await this.call<T>(method, path, body);
+    } catch (e) {
+      if (e instanceof ExampleError && e.details?.status === 404) return undefined;
+      throw e;
+    }
+  }
+}

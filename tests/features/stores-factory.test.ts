@@ -1,0 +1,64 @@
+import { loadConfig } from "@keel/core";
+import {
+  AthenaOfflineStore,
+  CqlOnlineStore,
+  createOfflineStore,
+  createOnlineStore,
+  DuckDbOfflineStore,
+  DynamoDbOnlineStore,
+} from "@keel/features";
+import { describe, expect, it } from "vitest";
+
+/** The one factory per port picks adapters from config alone; no connection is opened here. */
+describe("store factories", () => {
+  it("defaults to DynamoDB online and DuckDB offline under the data dir", () => {
+    const config = loadConfig({}, { dataDir: "/data/keel" });
+    expect(createOnlineStore(config)).toBeInstanceOf(DynamoDbOnlineStore);
+    const offline = createOfflineStore(config);
+    expect(offline).toBeInstanceOf(DuckDbOfflineStore);
+    expect((offline as DuckDbOfflineStore).localPath("s3://bucket/driver/")).toBe(
+      "/data/keel/offline/bucket/driver/",
+    );
+  });
+
+  it("uses Athena when the offline root is in S3", () => {
+    const config = loadConfig({ KEEL_OFFLINE_ROOT: "s3://lake/offline/", KEEL_STAGE: "prod" });
+    expect(createOfflineStore(config)).toBeInstanceOf(AthenaOfflineStore);
+  });
+
+  it("connects to Amazon Keyspaces with TLS on 9142 (SigV4 added at connect)", async () => {
+    const store = createOnlineStore(
+      loadConfig({
+        KEEL_ONLINE_STORE: "cql",
+        KEEL_CQL_CONTACT_POINTS: "cassandra.eu-west-1.amazonaws.com",
+        KEEL_CQL_LOCAL_DC: "eu-west-1",
+        AWS_REGION: "eu-west-1",
+      }),
+    );
+    expect(store).toBeInstanceOf(CqlOnlineStore);
+    const opts = (store as CqlOnlineStore).clientOptions;
+    expect(opts.protocolOptions?.port).toBe(9142);
+    expect(opts.sslOptions).toMatchObject({
+      host: "cassandra.eu-west-1.amazonaws.com",
+      servername: "cassandra.eu-west-1.amazonaws.com",
+      rejectUnauthorized: true,
+    });
+    expect(opts.localDataCenter).toBe("eu-west-1");
+    // The plugin loads (with its AWS SDK v2 credential chain) and yields a driver auth provider.
+    const plugin = await import("aws-sigv4-auth-cassandra-plugin");
+    expect(typeof new plugin.default.SigV4AuthProvider({ region: "eu-west-1" }).newAuthenticator).toBe(
+      "function",
+    );
+  });
+
+  it("plain CQL (ScyllaDB, Cassandra) has no TLS unless configured, and needs contact points", () => {
+    const store = createOnlineStore(
+      loadConfig({ KEEL_ONLINE_STORE: "cql", KEEL_CQL_CONTACT_POINTS: "10.0.0.1:9042,10.0.0.2:9042" }),
+    ) as CqlOnlineStore;
+    expect(store.clientOptions.contactPoints).toEqual(["10.0.0.1:9042", "10.0.0.2:9042"]);
+    expect(store.clientOptions.sslOptions).toBeUndefined();
+    expect(() => createOnlineStore(loadConfig({ KEEL_ONLINE_STORE: "cql" }))).toThrow(
+      /no CQL contact points/,
+    );
+  });
+});
