@@ -114,6 +114,13 @@ describe("Features stack (Keyspaces)", () => {
     );
   });
 
+  it("destroys a disposable stage's data but never the locked audit export bucket", () => {
+    const storage = out.templates.Storage;
+    storage.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Delete" });
+    storage.hasResource("AWS::S3::Bucket", { DeletionPolicy: "Retain", Properties: Match.objectLike({ ObjectLockEnabled: true }) });
+    expect(resourcesOf(storage, "AWS::S3::Bucket").filter((b) => b.ObjectLockEnabled)).toHaveLength(1);
+  });
+
   it("grants no wildcard actions and no data action on '*'", () => {
     expect(iamViolations(out)).toEqual([]);
   });

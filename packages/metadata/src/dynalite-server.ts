@@ -1,8 +1,5 @@
 import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-// dynalite ships no types.
-// @ts-expect-error no declaration file
-import dynalite from "dynalite";
 
 export interface DynaliteServer {
   endpoint: string;
@@ -15,6 +12,7 @@ export interface DynaliteServer {
  */
 export async function startDynalite(opts: { path?: string; port?: number } = {}): Promise<DynaliteServer> {
   if (opts.path) mkdirSync(opts.path, { recursive: true });
+  const dynalite = await loadDynalite();
   const server = dynalite({ path: opts.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -33,4 +31,17 @@ export async function startDynalite(opts: { path?: string; port?: number } = {})
         });
       }),
   };
+}
+
+type DynaliteFactory = (opts: Record<string, unknown>) => import("node:net").Server;
+
+/**
+ * dynalite (and its LevelDB binding) is a local-only dependency: it is loaded on first use,
+ * through a specifier bundlers do not follow, so Lambda bundles of anything that imports
+ * @keel/metadata neither contain nor require it.
+ */
+async function loadDynalite(): Promise<DynaliteFactory> {
+  const specifier = "dynalite";
+  const mod = (await import(specifier)) as { default: DynaliteFactory };
+  return mod.default;
 }

@@ -1,11 +1,12 @@
-import { jsonBody } from "@keel/core";
+import { errorBody, jsonBody } from "@keel/core";
 import type { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { AsyncScoring } from "./async-scoring";
 import type { CanaryAnalysis } from "./canary-analysis";
 import { createDeploymentSchema, shadowSchema, shiftSchema } from "./deployment-model";
 import type { DeploymentService } from "./deployment-service";
-import { readJson } from "./kserve-routes";
+import { DEFAULT_MAX_BODY_BYTES, readJson } from "./kserve-routes";
 
 const rawObject = z.record(z.string(), z.unknown());
 const reasonSchema = z.object({ reason: z.string().max(500).optional() });
@@ -14,7 +15,17 @@ const reasonSchema = z.object({ reason: z.string().max(500).optional() });
 export function mountDeploymentRoutes(
   app: Hono,
   svc: { deployments: DeploymentService; analysis: CanaryAnalysis; scoring: AsyncScoring },
+  opts: { maxBodyBytes?: number } = {},
 ): void {
+  const maxSize = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const limit = bodyLimit({
+    maxSize,
+    onError: (c) =>
+      c.json(
+        errorBody("PAYLOAD_TOO_LARGE", `request body is larger than the limit of ${maxSize} bytes`),
+        413,
+      ),
+  });
   const { deployments, analysis, scoring } = svc;
   const name = (c: { req: { param(k: string): string | undefined } }) => c.req.param("name") as string;
   app.get("/api/v1/deployments", async (c) => c.json({ deployments: await deployments.list() }));
@@ -49,7 +60,7 @@ export function mountDeploymentRoutes(
     c.json(await deployments.rollback(name(c), (await jsonBody(c, reasonSchema)).reason)),
   );
   app.post("/api/v1/deployments/:name/analyze", async (c) => c.json(await analysis.run(name(c))));
-  app.post("/api/v1/deployments/:name/infer-async", async (c) =>
+  app.post("/api/v1/deployments/:name/infer-async", limit, async (c) =>
     c.json(await scoring.submit(name(c), await readJson(c)), 202),
   );
   app.get("/api/v1/scoring/:id", async (c) => c.json(await scoring.result(c.req.param("id"))));

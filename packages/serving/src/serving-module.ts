@@ -182,7 +182,11 @@ export function createServingModule(deps: ServingDeps, opts: ServingModuleOption
       });
       if (server) mountRepositoryRoutes(app, server);
       mountMetricsRoute(app, metrics);
-      mountDeploymentRoutes(app, { deployments, analysis, scoring });
+      mountDeploymentRoutes(
+        app,
+        { deployments, analysis, scoring },
+        { maxBodyBytes: opts.maxBodyBytes ?? env.maxBodyBytes },
+      );
       if (opts.explainer)
         mountExplainRoutes(app, {
           router,
