@@ -52,7 +52,7 @@ export function Api({ stack, app }: StackContext) {
   });
   grantTable(apiFn, table, key, "readwrite");
   grantPrefix(apiFn, bucket, key, PREFIX.artifacts, "readwrite");
-  // The registry publishes approved versions into the Triton model repository.
+  // Approved versions are published into the Triton model repository the GPU nodes sync.
   grantPrefix(apiFn, bucket, key, PREFIX.models, "readwrite");
   features.grantOnline(apiFn);
   features.grantOffline(apiFn);

@@ -197,6 +197,16 @@ export function Features({ stack, app }: StackContext) {
         resources: [workgroupArn],
       }),
     );
+    // Schema lookups go through Athena's view of the Glue catalog; Athena also asks where the
+    // bucket lives before writing results.
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ["athena:GetTableMetadata"],
+        resources: [`arn:${stack.partition}:athena:${stack.region}:${stack.account}:datacatalog/AwsDataCatalog`],
+      }),
+    );
+    fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["s3:GetBucketLocation"], resources: [bucket.bucketArn] }));
     fn.addToRolePolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,

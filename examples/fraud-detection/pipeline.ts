@@ -116,12 +116,14 @@ export const fraudPipeline = definePipeline({
       kind: "lambda",
       dependsOn: ["compute_features"],
       cache: false,
-      description: "latest feature values per user into the online store",
+      description: "latest feature values per user into the online store, since the last materialization",
       handler: async (ctx) => {
+        // Incremental, as a scheduled pipeline would: the first run loads everything, later runs
+        // only events newer than the view's watermark.
         const res = await api(ctx).call<{ views: Array<{ written: number; skipped: number; rowsRead: number }> }>(
           "POST",
           "/api/v1/features/materialize",
-          { views: [userTransactionStats.name] },
+          { views: [userTransactionStats.name], incremental: true },
         );
         const v = res.views[0];
         return { written: v?.written ?? 0, skipped: v?.skipped ?? 0, rowsRead: v?.rowsRead ?? 0 };

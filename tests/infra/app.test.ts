@@ -1,25 +1,13 @@
-import type { Template } from "aws-cdk-lib/assertions";
 import { Match } from "aws-cdk-lib/assertions";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { STAGES } from "../../sst.config";
 import { SERVING_METRICS, STACK_ENV } from "../../stacks/env";
 import { keelStacks } from "../../stacks/index";
-import {
-  expectNoNagErrors,
-  iamViolations,
-  resourcesOf,
-  SYNTH_TIMEOUT_MS,
-  type Synthesized,
-  synthStacks,
-} from "./synth";
+import { itPassesSecurityChecks, resourcesOf, synthOnce } from "./synth";
 
 /** The whole app exactly as `sst deploy --stage prod` builds it, from sst.config.ts's settings. */
-let out: Synthesized;
-let t: Record<string, Template>;
-beforeAll(async () => {
-  out = await synthStacks(keelStacks, { stage: "prod", config: STAGES.prod });
-  t = out.templates;
-}, SYNTH_TIMEOUT_MS);
+const out = synthOnce(keelStacks, { stage: "prod", config: STAGES.prod });
+const t = () => out.templates;
 
 const allResources = () =>
   Object.values(t).flatMap((tpl) =>
@@ -40,7 +28,7 @@ describe("the prod stage", () => {
   });
 
   it("locks audit exports for seven years in COMPLIANCE mode and retains data on removal", () => {
-    t.Storage.hasResourceProperties("AWS::S3::Bucket", {
+    t().Storage.hasResourceProperties("AWS::S3::Bucket", {
       ObjectLockConfiguration: {
         ObjectLockEnabled: "Enabled",
         Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 2557 } },
@@ -54,8 +42,8 @@ describe("the prod stage", () => {
   });
 
   it("signs users in with the stage's own Cognito pool (MFA required) when no issuer is configured", () => {
-    t.Api.hasResourceProperties("AWS::Cognito::UserPool", { MfaConfiguration: "ON" });
-    t.Api.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", {
+    t().Api.hasResourceProperties("AWS::Cognito::UserPool", { MfaConfiguration: "ON" });
+    t().Api.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", {
       AuthorizerType: "JWT",
       JwtConfiguration: {
         Issuer: Match.anyValue(),
@@ -65,7 +53,7 @@ describe("the prod stage", () => {
   });
 
   it("routes inference to the router and everything else to the app, on both APIs", () => {
-    const routes = resourcesOf(t.Api, "AWS::ApiGatewayV2::Route")
+    const routes = resourcesOf(t().Api, "AWS::ApiGatewayV2::Route")
       .map((r) => `${r.RouteKey} ${r.AuthorizationType}`)
       .sort();
     expect(routes).toEqual([
@@ -77,7 +65,7 @@ describe("the prod stage", () => {
   });
 
   it("runs Triton on a GPU Auto Scaling group behind an internal NLB, with IMDSv2 and encrypted disks", () => {
-    t.Serving.hasResourceProperties("AWS::EC2::LaunchTemplate", {
+    t().Serving.hasResourceProperties("AWS::EC2::LaunchTemplate", {
       LaunchTemplateData: Match.objectLike({
         InstanceType: "g5.xlarge",
         MetadataOptions: { HttpTokens: "required" },
@@ -85,27 +73,27 @@ describe("the prod stage", () => {
       }),
     });
     const userData = JSON.stringify(
-      resourcesOf(t.Serving, "AWS::EC2::LaunchTemplate")[0].LaunchTemplateData.UserData,
+      resourcesOf(t().Serving, "AWS::EC2::LaunchTemplate")[0].LaunchTemplateData.UserData,
     );
     expect(userData).toContain("tritonserver --model-repository=/models");
     expect(userData).toContain("aws s3 sync");
-    t.Serving.hasResourceProperties("AWS::AutoScaling::AutoScalingGroup", {
+    t().Serving.hasResourceProperties("AWS::AutoScaling::AutoScalingGroup", {
       MinSize: "1",
       MaxSize: "8",
       HealthCheckType: "ELB",
     });
-    t.Serving.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", {
+    t().Serving.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", {
       Type: "network",
       Scheme: "internal",
     });
-    t.Serving.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", {
+    t().Serving.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", {
       Port: 8000,
       HealthCheckPath: "/v2/health/ready",
     });
   });
 
   it("scales the GPU group by target tracking on the router's in-flight requests per instance", () => {
-    t.Serving.hasResourceProperties("AWS::AutoScaling::ScalingPolicy", {
+    t().Serving.hasResourceProperties("AWS::AutoScaling::ScalingPolicy", {
       PolicyType: "TargetTrackingScaling",
       TargetTrackingConfiguration: {
         TargetValue: 32,
@@ -128,13 +116,13 @@ describe("the prod stage", () => {
   });
 
   it("encrypts the scoring queue and its DLQ and consumes it in batches", () => {
-    const queues = resourcesOf(t.Serving, "AWS::SQS::Queue");
+    const queues = resourcesOf(t().Serving, "AWS::SQS::Queue");
     expect(queues).toHaveLength(2);
     for (const q of queues) expect(q.KmsMasterKeyId).toBeDefined();
-    t.Serving.hasResourceProperties("AWS::SQS::Queue", {
+    t().Serving.hasResourceProperties("AWS::SQS::Queue", {
       RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
     });
-    t.Serving.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+    t().Serving.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       BatchSize: 100,
       MaximumBatchingWindowInSeconds: 5,
       FunctionResponseTypes: ["ReportBatchItemFailures"],
@@ -143,7 +131,7 @@ describe("the prod stage", () => {
 
   it("puts the router and the consumer in the VPC, with the queue and metrics settings", () => {
     for (const handler of ["functions/router.handler", "functions/scoring-consumer.handler"]) {
-      const fn = resourcesOf(t.Serving, "AWS::Lambda::Function").find((f) => f.Handler === handler);
+      const fn = resourcesOf(t().Serving, "AWS::Lambda::Function").find((f) => f.Handler === handler);
       expect(fn, handler).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"] });
       expect(fn.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
       expect(fn.Environment.Variables).toHaveProperty(STACK_ENV.SCORING_QUEUE_URL);
@@ -160,7 +148,7 @@ describe("the prod stage", () => {
       "functions/audit-export.handler",
       "functions/drift.handler",
       "functions/materialize.handler",
-      ...Array(resourcesOf(t.Pipelines, "AWS::StepFunctions::StateMachine").length).fill(
+      ...Array(resourcesOf(t().Pipelines, "AWS::StepFunctions::StateMachine").length).fill(
         "functions/pipeline-step.handler",
       ),
       "functions/router.handler",
@@ -170,11 +158,5 @@ describe("the prod stage", () => {
       expect(f, f.Handler).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"] });
   });
 
-  it("grants no wildcard actions and no data action on '*'", () => {
-    expect(iamViolations(out)).toEqual([]);
-  });
-
-  it("passes cdk-nag AwsSolutions with a reason for every suppression", () => {
-    expectNoNagErrors(out);
-  });
+  itPassesSecurityChecks(out);
 });

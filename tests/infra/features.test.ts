@@ -1,34 +1,22 @@
 import { ENV } from "@keel/core";
-import type { Template } from "aws-cdk-lib/assertions";
 import { Match } from "aws-cdk-lib/assertions";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { STACK_ENV } from "../../stacks/env";
 import { Features, ONLINE_TABLE } from "../../stacks/Features";
 import { Network } from "../../stacks/Network";
 import { Storage } from "../../stacks/Storage";
-import {
-  expectNoNagErrors,
-  iamViolations,
-  resourcesOf,
-  SYNTH_TIMEOUT_MS,
-  type Synthesized,
-  synthStacks,
-} from "./synth";
+import { itPassesSecurityChecks, resourcesOf, synthOnce } from "./synth";
 
-let out: Synthesized;
-let t: Template;
-beforeAll(async () => {
-  out = await synthStacks([Network, Storage, Features], {
-    stage: "infra-features",
-    config: { materializeSchedule: "rate(15 minutes)" },
-  });
-  t = out.templates.Features;
-}, SYNTH_TIMEOUT_MS);
+const out = synthOnce([Network, Storage, Features], {
+  stage: "infra-features",
+  config: { materializeSchedule: "rate(15 minutes)" },
+});
+const t = () => out.templates.Features;
 
 describe("Features stack (Keyspaces)", () => {
   it("creates the stage's keyspace and the online table keyed by (entity_key, feature_view)", () => {
-    t.hasResourceProperties("AWS::Cassandra::Keyspace", { KeyspaceName: "keel_infra_features" });
-    t.hasResourceProperties("AWS::Cassandra::Table", {
+    t().hasResourceProperties("AWS::Cassandra::Keyspace", { KeyspaceName: "keel_infra_features" });
+    t().hasResourceProperties("AWS::Cassandra::Table", {
       KeyspaceName: "keel_infra_features",
       TableName: ONLINE_TABLE.name,
       PartitionKeyColumns: [
@@ -40,7 +28,7 @@ describe("Features stack (Keyspaces)", () => {
   });
 
   it("turns on point-in-time recovery and customer-managed KMS encryption for it", () => {
-    t.hasResourceProperties("AWS::Cassandra::Table", {
+    t().hasResourceProperties("AWS::Cassandra::Table", {
       PointInTimeRecoveryEnabled: true,
       EncryptionSpecification: {
         EncryptionType: "CUSTOMER_MANAGED_KMS_KEY",
@@ -51,12 +39,12 @@ describe("Features stack (Keyspaces)", () => {
   });
 
   it("reaches Keyspaces privately through a cassandra interface endpoint on 9142", () => {
-    t.hasResourceProperties("AWS::EC2::VPCEndpoint", {
+    t().hasResourceProperties("AWS::EC2::VPCEndpoint", {
       ServiceName: Match.stringLikeRegexp("cassandra"),
       VpcEndpointType: "Interface",
       PrivateDnsEnabled: true,
     });
-    t.hasResourceProperties("AWS::EC2::SecurityGroupIngress", {
+    t().hasResourceProperties("AWS::EC2::SecurityGroupIngress", {
       FromPort: 9142,
       ToPort: 9142,
       IpProtocol: "tcp",
@@ -65,10 +53,10 @@ describe("Features stack (Keyspaces)", () => {
   });
 
   it("catalogues the offline store in Glue and queries it in an Athena workgroup with encrypted results", () => {
-    t.hasResourceProperties("AWS::Glue::Database", {
+    t().hasResourceProperties("AWS::Glue::Database", {
       DatabaseInput: { Name: "keel_infra_features", LocationUri: Match.anyValue() },
     });
-    t.hasResourceProperties("AWS::Athena::WorkGroup", {
+    t().hasResourceProperties("AWS::Athena::WorkGroup", {
       WorkGroupConfiguration: {
         EnforceWorkGroupConfiguration: true,
         ResultConfiguration: {
@@ -79,7 +67,7 @@ describe("Features stack (Keyspaces)", () => {
   });
 
   it("runs materialization on the stage's schedule with retries and a dead-letter queue", () => {
-    t.hasResourceProperties("AWS::Scheduler::Schedule", {
+    t().hasResourceProperties("AWS::Scheduler::Schedule", {
       ScheduleExpression: "rate(15 minutes)",
       FlexibleTimeWindow: { Mode: "OFF" },
       Target: {
@@ -88,7 +76,7 @@ describe("Features stack (Keyspaces)", () => {
         DeadLetterConfig: { Arn: Match.anyValue() },
       },
     });
-    const fn = resourcesOf(t, "AWS::Lambda::Function").find(
+    const fn = resourcesOf(t(), "AWS::Lambda::Function").find(
       (f) => f.Handler === "functions/materialize.handler",
     );
     expect(fn).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"], Timeout: 900 });
@@ -105,7 +93,7 @@ describe("Features stack (Keyspaces)", () => {
   });
 
   it("grants Keyspaces Select/Modify on the online table only", () => {
-    const cql = resourcesOf(t, "AWS::IAM::Policy")
+    const cql = resourcesOf(t(), "AWS::IAM::Policy")
       .flatMap((p) => p.PolicyDocument.Statement)
       .filter((s) => [s.Action].flat().some((a: string) => a.startsWith("cassandra:")));
     const onTable = cql.find((s) => [s.Action].flat().includes("cassandra:Modify"));
@@ -117,15 +105,12 @@ describe("Features stack (Keyspaces)", () => {
   it("destroys a disposable stage's data but never the locked audit export bucket", () => {
     const storage = out.templates.Storage;
     storage.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Delete" });
-    storage.hasResource("AWS::S3::Bucket", { DeletionPolicy: "Retain", Properties: Match.objectLike({ ObjectLockEnabled: true }) });
+    storage.hasResource("AWS::S3::Bucket", {
+      DeletionPolicy: "Retain",
+      Properties: Match.objectLike({ ObjectLockEnabled: true }),
+    });
     expect(resourcesOf(storage, "AWS::S3::Bucket").filter((b) => b.ObjectLockEnabled)).toHaveLength(1);
   });
 
-  it("grants no wildcard actions and no data action on '*'", () => {
-    expect(iamViolations(out)).toEqual([]);
-  });
-
-  it("passes cdk-nag AwsSolutions with a reason for every suppression", () => {
-    expectNoNagErrors(out);
-  });
+  itPassesSecurityChecks(out);
 });

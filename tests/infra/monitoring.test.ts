@@ -1,34 +1,22 @@
 import { ENV } from "@keel/core";
-import type { Template } from "aws-cdk-lib/assertions";
 import { Match } from "aws-cdk-lib/assertions";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { STACK_ENV } from "../../stacks/env";
 import { Features } from "../../stacks/Features";
 import { Monitoring } from "../../stacks/Monitoring";
 import { Network } from "../../stacks/Network";
 import { Storage } from "../../stacks/Storage";
-import {
-  expectNoNagErrors,
-  iamViolations,
-  resourcesOf,
-  SYNTH_TIMEOUT_MS,
-  type Synthesized,
-  synthStacks,
-} from "./synth";
+import { itPassesSecurityChecks, resourcesOf, synthOnce } from "./synth";
 
-let out: Synthesized;
-let t: Template;
-beforeAll(async () => {
-  out = await synthStacks([Network, Storage, Features, Monitoring], {
-    stage: "infra-monitoring",
-    config: { driftSchedule: "cron(0 6 * * ? *)" },
-  });
-  t = out.templates.Monitoring;
-}, SYNTH_TIMEOUT_MS);
+const out = synthOnce([Network, Storage, Features, Monitoring], {
+  stage: "infra-monitoring",
+  config: { driftSchedule: "cron(0 6 * * ? *)" },
+});
+const t = () => out.templates.Monitoring;
 
 describe("Monitoring stack", () => {
   it("runs the drift job on the stage's schedule with retries and a dead-letter queue", () => {
-    t.hasResourceProperties("AWS::Scheduler::Schedule", {
+    t().hasResourceProperties("AWS::Scheduler::Schedule", {
       ScheduleExpression: "cron(0 6 * * ? *)",
       Target: {
         Arn: Match.anyValue(),
@@ -36,7 +24,7 @@ describe("Monitoring stack", () => {
         DeadLetterConfig: { Arn: Match.anyValue() },
       },
     });
-    const fn = resourcesOf(t, "AWS::Lambda::Function").find((f) => f.Handler === "functions/drift.handler");
+    const fn = resourcesOf(t(), "AWS::Lambda::Function").find((f) => f.Handler === "functions/drift.handler");
     expect(fn).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"], Timeout: 900 });
     expect(fn.Environment.Variables).toHaveProperty(ENV.ARTIFACT_ROOT);
     expect(JSON.stringify(fn.Environment.Variables[STACK_ENV.PREDICTION_LOG_ROOT])).toContain(
@@ -58,7 +46,7 @@ describe("Monitoring stack", () => {
   });
 
   it("grants the drift job only the artifact store prefix and item-level table access", () => {
-    const statements = resourcesOf(t, "AWS::IAM::Policy")
+    const statements = resourcesOf(t(), "AWS::IAM::Policy")
       .filter((p) => JSON.stringify(p.Roles).includes("DriftFn"))
       .flatMap((p) => p.PolicyDocument.Statement);
     for (const s of statements.filter((s) =>
@@ -69,11 +57,5 @@ describe("Monitoring stack", () => {
     expect(statements.flatMap((s) => [s.Action].flat())).not.toContain("dynamodb:Scan");
   });
 
-  it("grants no wildcard actions and no data action on '*'", () => {
-    expect(iamViolations(out)).toEqual([]);
-  });
-
-  it("passes cdk-nag AwsSolutions with a reason for every suppression", () => {
-    expectNoNagErrors(out);
-  });
+  itPassesSecurityChecks(out);
 });

@@ -1,25 +1,20 @@
 import { createTableInput } from "@keel/metadata";
-import type { Template } from "aws-cdk-lib/assertions";
 import { Match } from "aws-cdk-lib/assertions";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Network } from "../../stacks/Network";
 import { Storage } from "../../stacks/Storage";
-import { expectNoNagErrors, resourcesOf, SYNTH_TIMEOUT_MS, type Synthesized, synthStacks } from "./synth";
+import { itPassesSecurityChecks, resourcesOf, synthOnce } from "./synth";
 
-let out: Synthesized;
-let t: Template;
-beforeAll(async () => {
-  out = await synthStacks([Network, Storage], {
-    stage: "infra-storage",
-    config: { auditRetentionDays: 2557, removal: "retain" },
-  });
-  t = out.templates.Storage;
-}, SYNTH_TIMEOUT_MS);
+const out = synthOnce([Network, Storage], {
+  stage: "infra-storage",
+  config: { auditRetentionDays: 2557, removal: "retain" },
+});
+const t = () => out.templates.Storage;
 
 describe("Storage stack", () => {
   it("declares exactly the keys and indexes of the metadata package's createTableInput", () => {
     const want = createTableInput("ignored");
-    const [table] = resourcesOf(t, "AWS::DynamoDB::Table");
+    const [table] = resourcesOf(t(), "AWS::DynamoDB::Table");
     const sortByName = <T extends { AttributeName?: string }>(xs: T[]) =>
       [...xs].sort((a, b) => String(a.AttributeName).localeCompare(String(b.AttributeName)));
     expect(table.KeySchema).toEqual(want.KeySchema);
@@ -29,18 +24,18 @@ describe("Storage stack", () => {
   });
 
   it("keeps the table recoverable, KMS-encrypted and streaming new images", () => {
-    t.hasResourceProperties("AWS::DynamoDB::Table", {
+    t().hasResourceProperties("AWS::DynamoDB::Table", {
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       SSESpecification: { SSEEnabled: true, SSEType: "KMS", KMSMasterKeyId: Match.anyValue() },
       StreamSpecification: { StreamViewType: "NEW_IMAGE" },
       DeletionProtectionEnabled: true,
     });
-    t.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Retain" });
-    t.hasResourceProperties("AWS::KMS::Key", { EnableKeyRotation: true });
+    t().hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Retain" });
+    t().hasResourceProperties("AWS::KMS::Key", { EnableKeyRotation: true });
   });
 
   it("makes every bucket private, encrypted, versioned and TLS-only", () => {
-    const buckets = t.findResources("AWS::S3::Bucket");
+    const buckets = t().findResources("AWS::S3::Bucket");
     expect(Object.keys(buckets)).toHaveLength(3);
     for (const [id, b] of Object.entries(buckets)) {
       const p = b.Properties;
@@ -55,7 +50,7 @@ describe("Storage stack", () => {
         id,
       ).toMatch(/aws:kms|AES256/);
       expect(p.VersioningConfiguration, id).toEqual({ Status: "Enabled" });
-      const policy = Object.values(t.findResources("AWS::S3::BucketPolicy")).find(
+      const policy = Object.values(t().findResources("AWS::S3::BucketPolicy")).find(
         (bp) => bp.Properties.Bucket.Ref === id,
       );
       expect(policy?.Properties.PolicyDocument.Statement, id).toContainEqual(
@@ -69,7 +64,7 @@ describe("Storage stack", () => {
   });
 
   it("encrypts artifacts with the stage's KMS key and logs access to the log bucket", () => {
-    t.hasResourceProperties("AWS::S3::Bucket", {
+    t().hasResourceProperties("AWS::S3::Bucket", {
       BucketEncryption: {
         ServerSideEncryptionConfiguration: [
           {
@@ -83,7 +78,7 @@ describe("Storage stack", () => {
   });
 
   it("locks the audit export in COMPLIANCE mode for the stage's retention", () => {
-    t.hasResourceProperties("AWS::S3::Bucket", {
+    t().hasResourceProperties("AWS::S3::Bucket", {
       ObjectLockEnabled: true,
       ObjectLockConfiguration: {
         ObjectLockEnabled: "Enabled",
@@ -93,7 +88,7 @@ describe("Storage stack", () => {
   });
 
   it("feeds the audit export from the table stream, audit items only, with a DLQ", () => {
-    t.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+    t().hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       EventSourceArn: { "Fn::GetAtt": [Match.stringLikeRegexp("^Table"), "StreamArn"] },
       StartingPosition: "TRIM_HORIZON",
       BisectBatchOnFunctionError: true,
@@ -106,7 +101,7 @@ describe("Storage stack", () => {
         ],
       },
     });
-    const fn = resourcesOf(t, "AWS::Lambda::Function").find(
+    const fn = resourcesOf(t(), "AWS::Lambda::Function").find(
       (f) => f.Handler === "functions/audit-export.handler",
     );
     expect(fn).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"] });
@@ -114,7 +109,7 @@ describe("Storage stack", () => {
   });
 
   it("lets the exporter only put objects under audit/ (no read, delete or retention changes)", () => {
-    const statements = resourcesOf(t, "AWS::IAM::Policy")
+    const statements = resourcesOf(t(), "AWS::IAM::Policy")
       .filter((p) => JSON.stringify(p.Roles).includes("AuditExportFn"))
       .flatMap((p) => p.PolicyDocument.Statement);
     const s3 = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith("s3:")));
@@ -122,7 +117,5 @@ describe("Storage stack", () => {
     expect(JSON.stringify(s3[0].Resource)).toContain("/audit/*");
   });
 
-  it("passes cdk-nag AwsSolutions with a reason for every suppression", () => {
-    expectNoNagErrors(out);
-  });
+  itPassesSecurityChecks(out);
 });

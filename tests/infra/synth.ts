@@ -7,6 +7,7 @@ import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { App, getStack, Function as SstFunction } from "sst/constructs";
 import { initProject, useProject } from "sst/project.js";
+import { beforeAll, expect, it } from "vitest";
 import { configureApp } from "../../stacks/app";
 import type { KeelStack } from "../../stacks/index";
 import type { StageSettingsInput } from "../../stacks/settings";
@@ -173,4 +174,29 @@ export function staticImports(bundleFile: string): string[] {
   for (const m of code.matchAll(/^import\s+(?:[\w*{}\s,$]+\s+from\s+)?["']([^"'.][^"']*)["'];?$/gm))
     found.add(m[1]);
   return [...found].filter((s) => !s.startsWith("node:") && !builtinModules.includes(s)).sort();
+}
+
+/**
+ * Synthesizes once for the calling test file (in its `beforeAll`) and returns the result
+ * object, filled in place when synthesis is done: read it inside tests, not at load time.
+ */
+export function synthOnce(
+  stacks: KeelStack[],
+  opts: { stage: string; config?: StageSettingsInput },
+): Synthesized {
+  const out: Synthesized = { templates: {}, errors: [], warnings: [], bundles: {} };
+  beforeAll(async () => {
+    Object.assign(out, await synthStacks(stacks, opts));
+  }, SYNTH_TIMEOUT_MS);
+  return out;
+}
+
+/** The checks every stack test file makes: least privilege, then cdk-nag. */
+export function itPassesSecurityChecks(out: Synthesized): void {
+  it("grants no wildcard actions and no data action on '*'", () => {
+    expect(iamViolations(out)).toEqual([]);
+  });
+  it("passes cdk-nag AwsSolutions with a reason for every suppression", () => {
+    expectNoNagErrors(out);
+  });
 }

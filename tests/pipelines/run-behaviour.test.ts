@@ -58,11 +58,25 @@ const slow = definePipeline({
   ],
 });
 
+const hang = definePipeline({
+  name: "hang",
+  params: z.object({}),
+  steps: [
+    {
+      name: "stuck",
+      kind: "lambda",
+      timeoutSeconds: 1,
+      handler: () => new Promise((resolve) => setTimeout(() => resolve({ late: true }), 2500)),
+    },
+  ],
+});
+
 let h: Awaited<ReturnType<typeof startPipelineHarness>>;
 beforeAll(async () => {
   h = await startPipelineHarness();
   await h.service.register(behaviour);
   await h.service.register(slow);
+  await h.service.register(hang);
 });
 afterAll(async () => h?.close());
 
@@ -151,5 +165,17 @@ describe("step behaviour in the in-process runner", () => {
       "pipeline.run.stop",
       "pipeline.run.finish",
     ]);
+  });
+
+  it("fails a step that runs past its timeout with States.Timeout", async () => {
+    const r = await h.service.startRun("hang");
+    const done = await h.service.waitForRun(r.runId);
+    const { steps } = await h.service.getRun(r.runId);
+    expect(done.status).toBe("FAILED");
+    expect(done.error).toBe("States.Timeout");
+    expect(steps.find((x) => x.step === "stuck")).toMatchObject({
+      status: "FAILED",
+      error: "States.Timeout",
+    });
   });
 });

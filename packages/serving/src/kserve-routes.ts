@@ -117,7 +117,11 @@ export function mountMetricsRoute(app: Hono, metrics: ServingMetrics): void {
 }
 
 /** Triton's model repository extension: index, load, unload. */
-export function mountRepositoryRoutes(app: Hono, server: ModelServer): void {
+export function mountRepositoryRoutes(
+  app: Hono,
+  server: ModelServer,
+  opts: { onChange?: (action: "load" | "unload", model: string) => Promise<void> } = {},
+): void {
   const body = async (c: Context) => {
     const text = await c.req.text();
     if (text.trim() === "") return {};
@@ -137,14 +141,18 @@ export function mountRepositoryRoutes(app: Hono, server: ModelServer): void {
     "/v2/repository/models/:model/load",
     v2(async (c) => {
       await body(c);
-      await server.load(c.req.param("model") as string);
+      const model = c.req.param("model") as string;
+      await server.load(model);
+      await opts.onChange?.("load", model);
       return c.json({});
     }),
   );
   app.post(
     "/v2/repository/models/:model/unload",
     v2(async (c) => {
-      await server.unload(c.req.param("model") as string);
+      const model = c.req.param("model") as string;
+      await server.unload(model);
+      await opts.onChange?.("unload", model);
       return c.json({});
     }),
   );

@@ -180,7 +180,17 @@ export function createServingModule(deps: ServingDeps, opts: ServingModuleOption
         maxBodyBytes: opts.maxBodyBytes ?? env.maxBodyBytes,
         extensions: server ? ["model_repository"] : [],
       });
-      if (server) mountRepositoryRoutes(app, server);
+      if (server) {
+        mountRepositoryRoutes(app, server, {
+          onChange: async (action, model) => {
+            await deps.audit.append({
+              action: `serving.model.${action}`,
+              resource: `model-server:${model}`,
+              state: await server.index(),
+            });
+          },
+        });
+      }
       mountMetricsRoute(app, metrics);
       mountDeploymentRoutes(
         app,

@@ -159,7 +159,13 @@ function conditionedUpdate(rec: RunRecord, plan: LogPlan): Update {
 }
 
 export const runKey = (runId: string) => ({ pk: `RUN#${runId}`, sk: "RUN" });
-const runsOf = (experimentId: string) => `EXPRUNS#${experimentId}`;
+/**
+ * An experiment's runs are spread over a few index partitions (by run id) so a search reads
+ * them with parallel queries: in DynamoDB a partition's pages come one after another.
+ */
+const RUN_LIST_SHARDS = 4;
+const runsOf = (experimentId: string, shard: number) => `EXPRUNS#${experimentId}#${shard}`;
+const shardOf = (runId: string) => Number.parseInt(runId.slice(-2), 16) % RUN_LIST_SHARDS || 0;
 
 export function fromRunItem(it: Item): RunRecord {
   return {
@@ -188,7 +194,7 @@ function toItem(rec: RunRecord): Item {
     kind: "run",
     ...rec,
     updatedBy: currentPrincipal(),
-    gsi1pk: runsOf(rec.experimentId),
+    gsi1pk: runsOf(rec.experimentId, shardOf(rec.runId)),
     gsi1sk: rec.runId,
   };
 }
@@ -230,7 +236,10 @@ export class RunStore {
 
   /** Every run of an experiment (any lifecycle stage), read through the experiment's index partition. */
   async listByExperiment(experimentId: string): Promise<RunRecord[]> {
-    const items = await this.store.queryAll({ pk: runsOf(experimentId), index: "gsi1" });
+    const shards = Array.from({ length: RUN_LIST_SHARDS }, (_, i) =>
+      this.store.queryAll({ pk: runsOf(experimentId, i), index: "gsi1" }),
+    );
+    const items = (await Promise.all(shards)).flat();
     return items.map(fromRunItem);
   }
 

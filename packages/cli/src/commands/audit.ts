@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type AuditEvent, StoreAuditLog, type VerifyResult, verifyChain } from "@keel/audit";
+import { AuditError, StoreAuditLog, type VerifiableEvent, type VerifyResult, verifyChain } from "@keel/audit";
 import { loadConfig } from "@keel/core";
 import { DynamoDbMetadataStore, startDynalite } from "@keel/metadata";
 import { HttpTransport } from "@keel/sdk";
@@ -10,27 +10,43 @@ import { createProgress } from "../progress";
 
 const DEFAULT_URL = "http://localhost:5000";
 
+/**
+ * dynalite reports a data dir that another process holds (LevelDB's lock) only as an uncaught
+ * "Database is closed" error after it has started; this turns that into a clear failure.
+ */
+function dataDirInUse(dir: string): { failure: Promise<never>; dispose(): void } {
+  let listener: (e: Error) => void = () => {};
+  const failure = new Promise<never>((_, reject) => {
+    listener = (e: Error) => {
+      if (!/Database is (closed|not open)|LOCK/i.test(e.message)) throw e;
+      reject(
+        new AuditError(
+          "INVALID_STATE",
+          `the data dir ${dir} is in use (is 'keel dev' running on it?): use --url instead`,
+        ),
+      );
+    };
+    process.on("uncaughtException", listener);
+  });
+  failure.catch(() => {});
+  return { failure, dispose: () => process.off("uncaughtException", listener) };
+}
+
 /** Verifies the chain stored under a data dir, reading dynalite's files directly (keel dev must be stopped). */
 async function verifyDataDir(dataDir: string): Promise<VerifyResult> {
   const dir = join(resolve(dataDir), "dynamodb");
   if (!existsSync(dir)) throw new UsageError(`no Keel data under ${resolve(dataDir)} (expected ${dir})`);
-  let server: Awaited<ReturnType<typeof startDynalite>>;
-  try {
-    server = await startDynalite({ path: dir });
-  } catch (e) {
-    throw new Error(
-      `cannot open ${dir}: ${(e as Error).message}. Is 'keel dev' running on it? Then use --url.`,
-    );
-  }
+  const inUse = dataDirInUse(dir);
+  const server = await startDynalite({ path: dir });
   const store = new DynamoDbMetadataStore({ table: loadConfig().table, endpoint: server.endpoint });
   try {
     const audit = new StoreAuditLog(store);
-    return await createProgress(process.stderr).task(
+    const verify = createProgress(process.stderr).task(
       "verifying the audit chain",
       async (update) => {
-        async function* counted(): AsyncGenerator<AuditEvent> {
+        async function* counted(): AsyncGenerator<VerifiableEvent> {
           let n = 0;
-          for await (const e of audit.scan()) {
+          for await (const e of audit.scanForVerify()) {
             if (++n % 10_000 === 0) update(`${n} events`);
             yield e;
           }
@@ -39,12 +55,9 @@ async function verifyDataDir(dataDir: string): Promise<VerifyResult> {
       },
       (r) => `${r.count} events`,
     );
-  } catch (e) {
-    if (/lock/i.test(String((e as Error).message))) {
-      throw new Error(`the data dir ${dir} is in use (is 'keel dev' running?): use --url instead`);
-    }
-    throw e;
+    return await Promise.race([verify, inUse.failure]);
   } finally {
+    inUse.dispose();
     await store.close();
     await server.close();
   }
