@@ -39,10 +39,14 @@ try {
     });
     const total = performance.now() - started;
     const cpu = process.cpuUsage(cpu0);
-    console.log(`${summary.transactions} transactions, ${summary.users} users; drift status ${summary.drift.status}`);
+    console.log(
+      `${summary.transactions} transactions, ${summary.users} users; drift status ${summary.drift.status}`,
+    );
     console.log("| step | wall |\n| --- | --- |");
     for (const [title, ms] of rows) console.log(`| ${title} | ${(ms / 1000).toFixed(1)} s |`);
-    console.log(`| **total** | **${(total / 1000).toFixed(1)} s** (process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s) |`);
+    console.log(
+      `| **total** | **${(total / 1000).toFixed(1)} s** (process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s) |`,
+    );
   } finally {
     await local.close();
   }

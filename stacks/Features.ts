@@ -203,10 +203,18 @@ export function Features({ stack, app }: StackContext) {
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: ["athena:GetTableMetadata"],
-        resources: [`arn:${stack.partition}:athena:${stack.region}:${stack.account}:datacatalog/AwsDataCatalog`],
+        resources: [
+          `arn:${stack.partition}:athena:${stack.region}:${stack.account}:datacatalog/AwsDataCatalog`,
+        ],
       }),
     );
-    fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ["s3:GetBucketLocation"], resources: [bucket.bucketArn] }));
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ["s3:GetBucketLocation"],
+        resources: [bucket.bucketArn],
+      }),
+    );
     fn.addToRolePolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,

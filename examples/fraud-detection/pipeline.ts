@@ -3,7 +3,7 @@ import { definePipeline, type StepContext, StepFailure } from "@keel/pipelines";
 import { FEATURE_VIEWS_TAG, PIPELINE_RUN_TAG } from "@keel/registry";
 import { ONNX_INPUT, trainHandler } from "@keel/train";
 import { z } from "zod";
-import { fraudFeatureRepo, fraudV1, USER_STATS_URI, userTransactionStats } from "./features";
+import { fraudFeatureRepo, fraudV1, USER_STATS_URI, userTransactionStats } from "./features/definitions";
 import { computeUserFeatures, USER_FEATURES } from "./src/compute-features";
 import { KeelApi } from "./src/keel-api";
 
@@ -70,6 +70,14 @@ interface RegisterOut {
   model: string;
   version: string;
 }
+interface Promotion {
+  id: string;
+  version: string;
+  target: { stage?: string; alias?: string };
+  status: string;
+  auto_approved: boolean;
+  reviewer?: string;
+}
 interface DeployOut {
   deployment: string;
   mode: "created" | "canary" | "unchanged";
@@ -120,11 +128,9 @@ export const fraudPipeline = definePipeline({
       handler: async (ctx) => {
         // Incremental, as a scheduled pipeline would: the first run loads everything, later runs
         // only events newer than the view's watermark.
-        const res = await api(ctx).call<{ views: Array<{ written: number; skipped: number; rowsRead: number }> }>(
-          "POST",
-          "/api/v1/features/materialize",
-          { views: [userTransactionStats.name], incremental: true },
-        );
+        const res = await api(ctx).call<{
+          views: Array<{ written: number; skipped: number; rowsRead: number }>;
+        }>("POST", "/api/v1/features/materialize", { views: [userTransactionStats.name], incremental: true });
         const v = res.views[0];
         return { written: v?.written ?? 0, skipped: v?.skipped ?? 0, rowsRead: v?.rowsRead ?? 0 };
       },
@@ -159,7 +165,8 @@ export const fraudPipeline = definePipeline({
           label: "is_fraud",
           features: [...USER_FEATURES],
           algorithm: p.algorithm,
-          params: p.algorithm === "gbdt" ? { rounds: 100, learningRate: 0.1, maxLeaves: 15, seed: p.seed } : {},
+          params:
+            p.algorithm === "gbdt" ? { rounds: 100, learningRate: 0.1, maxLeaves: 15, seed: p.seed } : {},
           seed: p.seed,
           trackingUrl: p.keelUrl,
           experimentId: await experimentId(keel),
@@ -210,7 +217,10 @@ export const fraudPipeline = definePipeline({
         const keel = api(ctx);
         const { modelUri, runId } = input<TrainOut>(ctx, "train");
         const auc = input<{ auc: number }>(ctx, "evaluate").auc;
-        const exists = await keel.find("GET", `/api/2.0/mlflow/registered-models/get?name=${p.model}`);
+        const exists = await keel.find(
+          "GET",
+          `/api/2.0/mlflow/registered-models/get?name=${encodeURIComponent(p.model)}`,
+        );
         if (!exists)
           await keel.call("POST", "/api/2.0/mlflow/registered-models/create", {
             name: p.model,
@@ -240,14 +250,29 @@ export const fraudPipeline = definePipeline({
       cache: false,
       description: "a promotion request into Production (four-eyes approval unless the stage auto-approves)",
       handler: async (ctx) => {
+        const keel = api(ctx);
         const { model, version } = input<RegisterOut>(ctx, "register");
         const auc = input<{ auc: number }>(ctx, "evaluate").auc;
-        const { promotion } = await api(ctx).call<{
-          promotion: { id: string; status: string; auto_approved: boolean; reviewer?: string };
-        }>("POST", `/api/v1/models/${model}/versions/${version}/promotions`, {
-          stage: PROMOTION_STAGE,
-          comment: `validation AUC ${auc.toFixed(4)}; pipeline run ${ctx.runId}`,
-        });
+        // A retried or resumed step finds the request it made before (approved meanwhile, or
+        // still pending) instead of opening a second one.
+        const { promotions } = await keel.call<{ promotions: Promotion[] }>(
+          "GET",
+          `/api/v1/models/${encodeURIComponent(model)}/promotions`,
+        );
+        const earlier = promotions.filter((r) => r.version === version && r.target.stage === PROMOTION_STAGE);
+        const promotion =
+          earlier.find((r) => r.status === "APPROVED") ??
+          earlier.find((r) => r.status === "PENDING") ??
+          (
+            await keel.call<{ promotion: Promotion }>(
+              "POST",
+              `/api/v1/models/${encodeURIComponent(model)}/versions/${version}/promotions`,
+              {
+                stage: PROMOTION_STAGE,
+                comment: `validation AUC ${auc.toFixed(4)}; pipeline run ${ctx.runId}`,
+              },
+            )
+          ).promotion;
         if (promotion.status !== "APPROVED") {
           throw new StepFailure(
             "Keel.ApprovalPending",
@@ -274,7 +299,10 @@ export const fraudPipeline = definePipeline({
         const p = params(ctx);
         const keel = api(ctx);
         const { model, version } = input<RegisterOut>(ctx, "register");
-        const current = await keel.find<{ stable: { version: string } }>("GET", `/api/v1/deployments/${p.deployment}`);
+        const current = await keel.find<{ stable: { version: string } }>(
+          "GET",
+          `/api/v1/deployments/${p.deployment}`,
+        );
         if (!current) {
           await keel.call("POST", "/api/v1/deployments", {
             name: p.deployment,

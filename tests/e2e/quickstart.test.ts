@@ -53,7 +53,11 @@ describe("quickstart (examples/fraud-detection)", () => {
     expect(v.json.model_version.current_stage).toBe("Production");
     const promos = await platform.call("GET", "/api/v1/models/fraud/promotions?status=APPROVED");
     const forV2 = promos.json.promotions.find((p: { version: string }) => p.version === "2");
-    expect(forV2).toMatchObject({ auto_approved: true, reviewer: "keel:auto-approve", target: { stage: "Production" } });
+    expect(forV2).toMatchObject({
+      auto_approved: true,
+      reviewer: "keel:auto-approve",
+      target: { stage: "Production" },
+    });
     const lineage = await platform.call("GET", "/api/v1/models/fraud/versions/2/lineage");
     const types = lineage.json.lineage.nodes.map((n: { type: string }) => n.type);
     expect(types).toEqual(expect.arrayContaining(["run", "pipeline_run", "feature_view", "promotion"]));
@@ -80,11 +84,16 @@ describe("quickstart (examples/fraud-detection)", () => {
     expect(byId.status).toBe(200);
     expect(byId.json.model_version).toBe("2");
     const byTensor = await platform.call("POST", "/v2/models/fraud/infer", {
-      inputs: [{ name: "features", datatype: "FP32", shape: [users.length, FEATURES.length], data: rows.flat() }],
+      inputs: [
+        { name: "features", datatype: "FP32", shape: [users.length, FEATURES.length], data: rows.flat() },
+      ],
     });
     const scores = byId.json.outputs[0].data as number[];
     expect(scores).toEqual(byTensor.json.outputs[0].data);
-    for (const s of scores) expect(s).toBeGreaterThan(0), expect(s).toBeLessThan(1);
+    for (const s of scores) {
+      expect(s).toBeGreaterThan(0);
+      expect(s).toBeLessThan(1);
+    }
 
     const ex = await platform.call("POST", "/v2/models/fraud/explain", { entities: { user_id: users } });
     expect(ex.status).toBe(200);
@@ -99,11 +108,38 @@ describe("quickstart (examples/fraud-detection)", () => {
     });
   });
 
+  it("refuses explanations it cannot give, naming the problem", async () => {
+    const notDeployed = await platform.call("POST", "/v2/models/nope/explain", {
+      entities: { user_id: ["u00000"] },
+    });
+    expect(notDeployed.status).toBe(404);
+    expect(notDeployed.json.error).toMatch(/'nope' is not a deployment/);
+    const oldVersion = await platform.call("POST", "/v2/models/fraud/versions/1/explain", {
+      entities: { user_id: ["u00000"] },
+    });
+    expect(oldVersion.status).toBe(404);
+    expect(oldVersion.json.error).toMatch(/does not route to version '1'/);
+    const narrow = await platform.call("POST", "/v2/models/fraud/explain", {
+      inputs: [{ name: "features", datatype: "FP32", shape: [1, 3], data: [1, 2, 3] }],
+    });
+    expect(narrow.status).toBe(400);
+    expect(narrow.json.error).toMatch(/explain input must be \[N, 4\]/);
+    const unknownUser = await platform.call("POST", "/v2/models/fraud/explain", {
+      entities: { user_id: ["ghost"] },
+    });
+    expect(unknownUser.status).toBe(400);
+    expect(unknownUser.json.error).toMatch(/missing for entity row 0 \(user_id=ghost\)/);
+  });
+
   it("flags the shifted batch of traffic as drift", async () => {
     expect(summary.drift.status).toBe("drift");
     const latest = await platform.call("GET", "/api/v1/monitoring/deployments/fraud/drift");
     expect(latest.json.id).toBe(summary.drift.reportId);
-    expect(latest.json.features.some((f: { name: string; status: string }) => f.name === "avg_amount_7d" && f.status === "drift")).toBe(true);
+    expect(
+      latest.json.features.some(
+        (f: { name: string; status: string }) => f.name === "avg_amount_7d" && f.status === "drift",
+      ),
+    ).toBe(true);
     const html = await platform.call("GET", `/api/v1/monitoring/reports/${summary.drift.reportId}.html`);
     expect(html.status).toBe(200);
   });
@@ -134,4 +170,60 @@ describe("quickstart (examples/fraud-detection)", () => {
     expect(out).toMatch(/^Quickstart complete: fraud v2 \(gbdt, AUC 0\.\d+\)/m);
     expect(out).not.toMatch(/Pipeline run 1/);
   }, 60_000);
+});
+
+describe("quickstart without auto-approval", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "keel-quickstart-4eyes-"));
+  let platform: Awaited<ReturnType<typeof startTestPlatform>>;
+  beforeAll(async () => {
+    platform = await startTestPlatform({ dataDir, config: { autoApproveStages: [] } });
+  });
+  afterAll(async () => {
+    await platform?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("stops at the promotion until someone else approves it, then resumes", async () => {
+    const run = runQuickstart({
+      url: platform.url,
+      dataDir,
+      offlineRoot: join(dataDir, "offline"),
+      progress: silent,
+      users: 100,
+      days: 20,
+    });
+    await expect(run).rejects.toThrow(
+      /at step request_promotion: promotion request \w+ for fraud v1 awaits a reviewer/,
+    );
+    expect(completedQuickstart(dataDir)).toBeUndefined();
+    const { json } = await platform.call("GET", "/api/v1/models/fraud/promotions?status=PENDING");
+    expect(json.promotions).toHaveLength(1);
+    const approved = await platform.call(
+      "POST",
+      `/api/v1/promotions/${json.promotions[0].id}/approve`,
+      {},
+      {
+        "x-keel-principal": "reviewer-bob",
+      },
+    );
+    expect(approved.json.promotion).toMatchObject({
+      status: "APPROVED",
+      auto_approved: false,
+      reviewer: "reviewer-bob",
+    });
+
+    const runs = await platform.call("GET", "/api/v1/pipelines/runs?pipeline=fraud-detection");
+    const failed = runs.json.runs.find((r: { status: string }) => r.status === "FAILED");
+    const resumed = await platform.call("POST", `/api/v1/pipelines/runs/${failed.runId}/resume`);
+    expect(resumed.status).toBe(201);
+    let status = "RUNNING";
+    while (status === "RUNNING") {
+      await new Promise((r) => setTimeout(r, 200));
+      status = (await platform.call("GET", `/api/v1/pipelines/runs/${resumed.json.run.runId}`)).json.run
+        .status;
+    }
+    expect(status).toBe("SUCCEEDED");
+    const dep = await platform.call("GET", "/api/v1/deployments/fraud");
+    expect(dep.json.stable.version).toBe("1");
+  }, 120_000);
 });

@@ -10,13 +10,13 @@ const out = synthOnce(keelStacks, { stage: "prod", config: STAGES.prod });
 const t = () => out.templates;
 
 const allResources = () =>
-  Object.values(t).flatMap((tpl) =>
+  Object.values(t()).flatMap((tpl) =>
     Object.values(tpl.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>),
   );
 
 describe("the prod stage", () => {
   it("synthesizes every stack, each named after the stage", () => {
-    expect(Object.keys(t).sort()).toEqual([
+    expect(Object.keys(t()).sort()).toEqual([
       "Api",
       "Features",
       "Monitoring",
@@ -140,7 +140,7 @@ describe("the prod stage", () => {
   });
 
   it("runs every function on nodejs22.x arm64", () => {
-    const fns = Object.values(t).flatMap((tpl) => resourcesOf(tpl, "AWS::Lambda::Function"));
+    const fns = Object.values(t()).flatMap((tpl) => resourcesOf(tpl, "AWS::Lambda::Function"));
     // SST's own deployment helper per stack is the one exception (its runtime is SST's choice).
     const ours = fns.filter((f) => String(f.Handler).startsWith("functions/"));
     expect(ours.map((f) => f.Handler).sort()).toEqual([

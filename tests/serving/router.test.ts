@@ -229,6 +229,35 @@ describe("router: deployments, canary, shadow, rollback", () => {
     ).toBe(404);
   });
 
+  it("keeps shadow traffic out of the canary's analysis, even for the same version", async () => {
+    await h.call("POST", "/api/v1/deployments", {
+      name: "mirrored",
+      model: "fraud",
+      version: "1",
+      analysis: { min_requests: 5 },
+    });
+    await h.call("POST", "/api/v1/deployments/mirrored/shift", { version: "2", weight: 0 });
+    await h.call("PUT", "/api/v1/deployments/mirrored/shadow", { version: "2" });
+    for (let i = 0; i < 10; i++)
+      expect(
+        (await h.call("POST", "/v2/models/mirrored/infer", rowsRequest([row(i)]))).json.model_version,
+      ).toBe("1");
+    const server = h.module.service.server;
+    await eventually(() => (server?.metrics.requestSuccess.get({ model: "fraud", version: "2" }) ?? 0) >= 10);
+    const status = (await h.call("GET", "/api/v1/deployments/mirrored")).json;
+    expect(status.analysis_status).toMatchObject({
+      decision: "wait",
+      canary: { requests: 0 },
+      stable: { requests: 10 },
+    });
+  });
+
+  it("audits model loads and unloads through the repository API", async () => {
+    expect((await h.call("POST", "/v2/repository/models/fraud/load")).status).toBe(200);
+    const events = await h.audit.list({ resource: "model-server:fraud" });
+    expect(events.events.map((e) => e.action)).toContain("serving.model.load");
+  });
+
   it("answers bad input with 4xx and the error naming the problem", async () => {
     const ghost = await h.call("POST", "/v2/models/ghost/infer", rowsRequest([row(1)]));
     expect(ghost.status).toBe(404);

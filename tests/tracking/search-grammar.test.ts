@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
 /** The filter grammar on its own: canonical printing round-trips and bad text is a 400, never a crash. */
-const nameChar = fc.constantFrom(..."abcxyzABZ019_-./: ".split(""));
+const nameChar = fc.constantFrom(..."abcxyzABZ019_-./: é".split(""));
 const key = fc
   .array(nameChar, { minLength: 1, maxLength: 12 })
   .map((cs) => cs.join(""))

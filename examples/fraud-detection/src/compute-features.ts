@@ -3,7 +3,12 @@ import { dirname } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 
 /** The four user features the fraud model uses, as they stand right after each transaction. */
-export const USER_FEATURES = ["avg_amount_7d", "txn_count_24h", "unique_merchants_30d", "max_amount_7d"] as const;
+export const USER_FEATURES = [
+  "avg_amount_7d",
+  "txn_count_24h",
+  "unique_merchants_30d",
+  "max_amount_7d",
+] as const;
 
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
@@ -19,7 +24,9 @@ export async function computeUserFeatures(
   outParquet: string,
   opts: { since?: Date } = {},
 ): Promise<number> {
-  const files = (Array.isArray(transactionsParquet) ? transactionsParquet : [transactionsParquet]).map(sqlString);
+  const files = (Array.isArray(transactionsParquet) ? transactionsParquet : [transactionsParquet]).map(
+    sqlString,
+  );
   // QUALIFY filters after the window functions, so the kept rows' windows still see earlier history.
   const since = opts.since ? `QUALIFY event_timestamp >= epoch_ms(${opts.since.getTime()})::TIMESTAMP` : "";
   mkdirSync(dirname(outParquet), { recursive: true });
@@ -42,7 +49,9 @@ export async function computeUserFeatures(
         ${since}
         ORDER BY event_timestamp
       ) TO ${sqlString(outParquet)} (FORMAT PARQUET)`);
-    const r = await c.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM read_parquet(${sqlString(outParquet)})`);
+    const r = await c.runAndReadAll(
+      `SELECT count(*)::INTEGER AS n FROM read_parquet(${sqlString(outParquet)})`,
+    );
     return Number(r.getRowObjects()[0].n);
   } finally {
     c.closeSync();

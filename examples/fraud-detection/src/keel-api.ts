@@ -1,4 +1,4 @@
-import { type ErrorCode, ERROR_CODES } from "@keel/core";
+import { ERROR_CODES, type ErrorCode } from "@keel/core";
 import { ExampleError } from "./errors";
 
 /**
@@ -23,15 +23,24 @@ export class KeelApi {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    let json: Record<string, unknown> = {};
+    try {
+      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      // Not JSON (a proxy's error page): the status and text below still say what happened.
+    }
     if (!res.ok) {
-      const code = (typeof json.error_code === "string" && json.error_code in ERROR_CODES
-        ? json.error_code
-        : res.status === 404
-          ? "RESOURCE_DOES_NOT_EXIST"
-          : "INTERNAL_ERROR") as ErrorCode;
+      const code = (
+        typeof json.error_code === "string" && json.error_code in ERROR_CODES
+          ? json.error_code
+          : res.status === 404
+            ? "RESOURCE_DOES_NOT_EXIST"
+            : "INTERNAL_ERROR"
+      ) as ErrorCode;
       const message = String(json.message ?? json.error ?? text);
-      throw new ExampleError(code, `${method} ${path} answered ${res.status}: ${message}`, { status: res.status });
+      throw new ExampleError(code, `${method} ${path} answered ${res.status}: ${message}`, {
+        status: res.status,
+      });
     }
     return json as T;
   }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { USER_STATS_URI, userTransactionStats } from "../features";
+import { USER_STATS_URI, userTransactionStats } from "../features/definitions";
 import { type FraudPipelineParams, fraudPipeline, offlinePath } from "../pipeline";
 import { computeUserFeatures, USER_FEATURES } from "./compute-features";
 import { ExampleError } from "./errors";
@@ -10,7 +10,11 @@ import { KeelApi } from "./keel-api";
 
 /** The progress display the quickstart reports to (the CLI's `createProgress()` fits). */
 export interface QuickstartProgress {
-  task<T>(title: string, fn: (update: (detail: string) => void) => Promise<T>, summarize?: (r: T) => string): Promise<T>;
+  task<T>(
+    title: string,
+    fn: (update: (detail: string) => void) => Promise<T>,
+    summarize?: (r: T) => string,
+  ): Promise<T>;
   info(line: string): void;
 }
 
@@ -44,7 +48,12 @@ const stepSchema = z.object({
   error: z.string().nullish(),
   cause: z.string().nullish(),
 });
-const runSchema = z.object({ runId: z.string(), status: z.string(), error: z.string().nullish(), cause: z.string().nullish() });
+const runSchema = z.object({
+  runId: z.string(),
+  status: z.string(),
+  error: z.string().nullish(),
+  cause: z.string().nullish(),
+});
 type StepRecord = z.infer<typeof stepSchema>;
 
 const summarySchema = z.object({
@@ -52,13 +61,25 @@ const summarySchema = z.object({
   transactions: z.number(),
   frauds: z.number(),
   users: z.number(),
-  runs: z.array(z.object({ runId: z.string(), algorithm: z.string(), auc: z.number(), version: z.string(), mode: z.string() })),
+  runs: z.array(
+    z.object({
+      runId: z.string(),
+      algorithm: z.string(),
+      auc: z.number(),
+      version: z.string(),
+      mode: z.string(),
+    }),
+  ),
   model: z.string(),
   version: z.string(),
   deployment: z.string(),
   promotion: z.object({ id: z.string(), autoApproved: z.boolean(), reviewer: z.string().nullable() }),
   scored: z.number(),
-  explained: z.object({ user: z.string(), score: z.number(), top: z.array(z.object({ feature: z.string(), contribution: z.number() })) }),
+  explained: z.object({
+    user: z.string(),
+    score: z.number(),
+    top: z.array(z.object({ feature: z.string(), contribution: z.number() })),
+  }),
   drift: z.object({
     status: z.string(),
     reportId: z.string(),
@@ -107,7 +128,8 @@ export async function runQuickstart(o: QuickstartOptions): Promise<QuickstartSum
       writeTransactionsParquet(transactions, rows);
       return { rows: rows.length, frauds: rows.filter((r) => r.is_fraud === 1).length };
     },
-    (r) => `${fmt(r.rows)} transactions of ${fmt(users)} users over ${days} days, ${fmt(r.frauds)} fraudulent`,
+    (r) =>
+      `${fmt(r.rows)} transactions of ${fmt(users)} users over ${days} days, ${fmt(r.frauds)} fraudulent`,
   );
 
   await progress.task(
@@ -145,7 +167,11 @@ export async function runQuickstart(o: QuickstartOptions): Promise<QuickstartSum
     );
     for (const s of steps) progress.info(`      ${stepLine(s)}`);
     const p = output(steps, "request_promotion");
-    promotion = { id: String(p.promotionId), autoApproved: p.autoApproved === true, reviewer: (p.reviewer as string) ?? null };
+    promotion = {
+      id: String(p.promotionId),
+      autoApproved: p.autoApproved === true,
+      reviewer: (p.reviewer as string) ?? null,
+    };
     runs.push({
       runId,
       algorithm,
@@ -157,25 +183,34 @@ export async function runQuickstart(o: QuickstartOptions): Promise<QuickstartSum
   const serving = runs[runs.length - 1];
   if (!promotion) throw new ExampleError("INTERNAL_ERROR", "the pipeline ran no promotion");
 
-  const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => `u${String(from + i).padStart(5, "0")}`);
+  const ids = (from: number, n: number) =>
+    Array.from({ length: n }, (_, i) => `u${String(from + i).padStart(5, "0")}`);
   const normal = await progress.task(
     "Score live traffic through the router (features from the online store)",
     // A quarter of the users before the shift; the shifted batch scores every user, so it
     // dominates the drift window as a new regime would.
     (update) => scoreUsers(keel, ids(0, Math.ceil(users / 4)), update),
-    (r) => `${fmt(r.scores.size)} users scored by ${r.served}; highest risk ${r.top.user} (${r.top.score.toFixed(3)})`,
+    (r) =>
+      `${fmt(r.scores.size)} users scored by ${r.served}; highest risk ${r.top.user} (${r.top.score.toFixed(3)})`,
   );
 
   const explained = await progress.task(
     "Explain the riskiest decision (TreeSHAP)",
     () => explain(keel, normal.top.user, normal.top.score),
-    (e) => `${e.user}: ${e.top.map((t) => `${t.feature} ${t.contribution >= 0 ? "+" : ""}${t.contribution.toFixed(2)}`).join(", ")}`,
+    (e) =>
+      `${e.user}: ${e.top.map((t) => `${t.feature} ${t.contribution >= 0 ? "+" : ""}${t.contribution.toFixed(2)}`).join(", ")}`,
   );
 
   const shifted = await progress.task(
     "A shifted week of traffic arrives (amounts ×1.8, more purchases)",
     async (update) => {
-      const rows = generateTransactions({ seed: 4242, users, days: shiftDays, shift: 1.8, start: new Date(shiftStart) });
+      const rows = generateTransactions({
+        seed: 4242,
+        users,
+        days: shiftDays,
+        shift: 1.8,
+        start: new Date(shiftStart),
+      });
       const file = join(dir, "transactions-shifted.parquet");
       writeTransactionsParquet(file, rows);
       update("computing features");
@@ -250,7 +285,9 @@ async function runPipeline(
     const run = runSchema.parse(got.run);
     const steps = got.steps.map((s) => stepSchema.parse(s));
     const running = steps.filter((s) => s.status === "RUNNING").map((s) => s.step);
-    const detail = running.length ? `${running.join(", ")} (${steps.length - running.length} steps done)` : "";
+    const detail = running.length
+      ? `${running.join(", ")} (${steps.length - running.length} steps done)`
+      : "";
     if (detail && detail !== shown) update(detail);
     shown = detail || shown;
     if (run.status !== "RUNNING") {
@@ -264,7 +301,10 @@ async function runPipeline(
       const skipped = steps.find((s) => s.step === "register" && s.status === "SKIPPED");
       if (skipped) {
         const ev = output(steps, "evaluate");
-        throw new ExampleError("INVALID_STATE", `the model's AUC ${ev.auc} is below the gate (${ev.minAuc}): not registered`);
+        throw new ExampleError(
+          "INVALID_STATE",
+          `the model's AUC ${ev.auc} is below the gate (${ev.minAuc}): not registered`,
+        );
       }
       return { runId, steps: steps.sort((a, b) => (a.startTime ?? 0) - (b.startTime ?? 0)) };
     }
@@ -284,7 +324,9 @@ function stepLine(s: StepRecord): string {
   const out = Object.entries((s.output ?? {}) as Record<string, unknown>)
     .filter(([, v]) => typeof v === "number" || typeof v === "string" || typeof v === "boolean")
     .slice(0, 4)
-    .map(([k, v]) => `${k}=${typeof v === "number" && !Number.isInteger(v) ? v.toFixed(3) : v}`)
+    .map(
+      ([k, v]) => `${k}=${typeof v === "number" && !Number.isInteger(v) ? v.toFixed(3) : short(String(v))}`,
+    )
     .join(" ");
   return `${s.step.padEnd(18)} ${s.status.padEnd(9)} ${secs.padStart(5)}  ${out}`;
 }
@@ -299,13 +341,13 @@ async function scoreUsers(keel: KeelApi, users: string[], update: (d: string) =>
   const worker = async () => {
     while (next < batches.length) {
       const batch = batches[next++];
-      const res = await keel.call<{ model_name: string; model_version: string; outputs: Array<{ data: number[] }> }>(
-        "POST",
-        `/v2/models/${DEPLOYMENT}/infer`,
-        { entities: { user_id: batch } },
-      );
+      const res = await keel.call<{
+        model_name: string;
+        model_version: string;
+        outputs: Array<{ data: number[] }>;
+      }>("POST", `/v2/models/${DEPLOYMENT}/infer`, { entities: { user_id: batch } });
       served.add(`${res.model_name} v${res.model_version}`);
-      batch.forEach((u, j) => scores.set(u, Number(res.outputs[0].data[j])));
+      for (const [j, u] of batch.entries()) scores.set(u, Number(res.outputs[0].data[j]));
       // A quarter at a time: logs (no TTY) get a handful of lines, not one per request.
       if (scores.size % Math.max(BATCH, Math.ceil(users.length / 4 / BATCH) * BATCH) === 0)
         update(`${fmt(scores.size)}/${fmt(users.length)} users`);
@@ -330,7 +372,10 @@ async function explain(keel: KeelApi, user: string, score: number): Promise<Quic
   const [margin] = tensor("margin");
   const sum = contributions.reduce((a, b) => a + b, base);
   if (Math.abs(sum - margin) > 1e-6 || Math.abs(1 / (1 + Math.exp(-margin)) - score) > 1e-4)
-    throw new ExampleError("INTERNAL_ERROR", `the explanation of ${user} does not add up to its score ${score}`);
+    throw new ExampleError(
+      "INTERNAL_ERROR",
+      `the explanation of ${user} does not add up to its score ${score}`,
+    );
   const top = USER_FEATURES.map((feature, i) => ({ feature, contribution: contributions[i] }))
     .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
     .slice(0, 3);
@@ -338,6 +383,8 @@ async function explain(keel: KeelApi, user: string, score: number): Promise<Quic
 }
 
 const fmt = (n: number) => n.toLocaleString("en-US");
+/** Long ids and paths keep their informative end. */
+const short = (s: string) => (s.length > 36 ? `…${s.slice(-32)}` : s);
 
 /** What to open and try once the quickstart has run, as printed after `Quickstart complete`. */
 export function quickstartReport(s: QuickstartSummary, url: string): string[] {

@@ -72,7 +72,8 @@ export class RegistryService {
       audit: deps.audit,
       clock: deps.clock,
       runs: deps.runs,
-      autoApproveStages: deps.autoApproveStages,
+      // Config spells stages in any case; an unknown one fails the platform's start, loudly.
+      autoApproveStages: deps.autoApproveStages.map(parseStage),
     });
   }
 
@@ -214,8 +215,8 @@ export class RegistryService {
   async deleteRegisteredModelTag(name: string, key: string): Promise<void> {
     validateTag(key);
     const model = await this.getModel(name);
-    if (!(key in model.tags))
-      throw registryErrors.notFound(`No tag with name: ${key} in Registered Model ${name}`);
+    // As MLflow's SQL store: deleting an absent tag changes nothing and is not an error.
+    if (!(key in model.tags)) return;
     await this.repo.updateModel(model, { remove: [["tags", key]] });
     await this.deps.audit.append({
       action: "registry.model.delete_tag",
@@ -476,11 +477,7 @@ export class RegistryService {
     validateTag(key);
     const model = await this.getModel(name);
     const v = await this.versionOf(model, version);
-    if (!(key in v.tags)) {
-      throw registryErrors.notFound(
-        `No tag with name: ${key} for model version ${name} version ${v.version}`,
-      );
-    }
+    if (!(key in v.tags)) return;
     await this.repo.updateVersion(name, v, { remove: [["tags", key]] });
     await this.deps.audit.append({
       action: "registry.version.delete_tag",

@@ -29,11 +29,14 @@ interface Queued {
  * from the head of the queue: at once when the rows reach a preferred size, max_batch_size
  * or the queue's oldest request has waited max_queue_delay, and at once whenever the delay
  * is 0, so an idle server adds no wait. Batching happens naturally while every instance is
- * busy. Each request gets its own rows of the outputs back, so responses keep request order.
+ * busy; a busy instance also takes one more batch to run next once it holds at least the
+ * largest preferred size (or half of max_batch_size). Each request gets its own rows of the
+ * outputs back, so responses keep request order.
  */
 export class BatchScheduler {
   private readonly queue: Queued[] = [];
-  private readonly idle: OnnxInstance[];
+  /** Batches sent to each instance and not finished: at most one running plus one waiting behind it. */
+  private readonly outstanding: Map<OnnxInstance, number>;
   private inFlight = 0;
   private timer?: NodeJS.Timeout;
   private closed = false;
@@ -46,7 +49,7 @@ export class BatchScheduler {
     private readonly metrics: ServingMetrics,
     private readonly labels: { model: string; version: string },
   ) {
-    this.idle = [...instances];
+    this.outstanding = new Map(instances.map((i) => [i, 0]));
   }
 
   get queued(): number {
@@ -91,20 +94,40 @@ export class BatchScheduler {
     if (this.inFlight > 0) await new Promise<void>((r) => (this.drained = r));
   }
 
+  /**
+   * Sends work to instances: an idle one takes a batch by the rules of `pick`; a busy one with
+   * nothing behind it takes a second batch only once that batch is worth it (`pickBehind`), so
+   * the worker starts it the moment the running one ends, without waiting for this thread
+   * (which is busy answering the finished batch's callers) to notice and dispatch.
+   */
   private pump(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
-      const n = this.pick();
+    while (this.queue.length > 0) {
+      const idle = this.instanceWith(0);
+      const busy = idle ? undefined : this.instanceWith(1);
+      const n = idle ? this.pick() : busy ? this.pickBehind() : 0;
       if (n === 0) return;
       const batch = this.queue.splice(0, n);
       this.metrics.queueDepth.set(this.labels, this.queue.length);
-      void this.dispatch(this.idle.pop() as OnnxInstance, batch);
+      void this.dispatch((idle ?? busy) as OnnxInstance, batch);
     }
   }
 
-  /** How many head-of-queue requests to run now; 0 = wait for the delay timer. */
-  private pick(): number {
+  private instanceWith(outstanding: number): OnnxInstance | undefined {
+    for (const [i, n] of this.outstanding) if (n === outstanding) return i;
+    return undefined;
+  }
+
+  /** The head-of-queue batch to queue behind a running one: only a full enough batch (0 = none yet). */
+  private pickBehind(): number {
     const dyn = this.policy.dynamic;
     if (!dyn) return 1;
+    const { rows, n, preferredAt } = this.headBatch();
+    const worthIt = dyn.preferredBatchSizes.at(-1) ?? Math.ceil(this.policy.maxBatchSize / 2);
+    return rows >= worthIt ? preferredAt || n : 0;
+  }
+
+  /** The requests at the head of the queue that fit one batch (same non-batch shape, <= max rows). */
+  private headBatch(): { rows: number; n: number; preferredAt: number } {
     const max = this.policy.maxBatchSize;
     const head = this.queue[0];
     let rows = 0;
@@ -114,8 +137,18 @@ export class BatchScheduler {
       if (q.signature !== head.signature || rows + q.rows > max) break;
       rows += q.rows;
       n++;
-      if (dyn.preferredBatchSizes.includes(rows)) preferredAt = n;
+      if (this.policy.dynamic?.preferredBatchSizes.includes(rows)) preferredAt = n;
     }
+    return { rows, n, preferredAt };
+  }
+
+  /** How many head-of-queue requests to run now; 0 = wait for the delay timer. */
+  private pick(): number {
+    const dyn = this.policy.dynamic;
+    if (!dyn) return 1;
+    const max = this.policy.maxBatchSize;
+    const head = this.queue[0];
+    const { rows, n, preferredAt } = this.headBatch();
     const cannotGrow = rows >= max || n < this.queue.length;
     if (cannotGrow) return preferredAt || n;
     const largestPreferred = dyn.preferredBatchSizes.at(-1);
@@ -135,6 +168,7 @@ export class BatchScheduler {
 
   private async dispatch(instance: OnnxInstance, batch: Queued[]): Promise<void> {
     this.inFlight++;
+    this.outstanding.set(instance, (this.outstanding.get(instance) ?? 0) + 1);
     clearTimeout(this.timer);
     this.timer = undefined;
     const started = performance.now();
@@ -179,7 +213,7 @@ export class BatchScheduler {
       for (const q of batch) q.reject(e as Error);
     } finally {
       this.inFlight--;
-      this.idle.push(instance);
+      this.outstanding.set(instance, (this.outstanding.get(instance) ?? 1) - 1);
       if (this.closed && this.inFlight === 0) this.drained?.();
       if (!this.closed) this.pump();
     }

@@ -18,9 +18,9 @@ interface Pending {
 }
 
 /**
- * One model instance: an ONNX Runtime session in its own worker thread. `run` may be called
- * again only after the previous run settled (the scheduler guarantees this), so a worker
- * never queues work the scheduler cannot see.
+ * One model instance: an ONNX Runtime session in its own worker thread. Runs execute one at a
+ * time in the order `run` was called; the scheduler keeps at most one waiting behind the
+ * running one, so the worker starts it without a round trip through the main thread.
  */
 export class OnnxInstance {
   private readonly pending = new Map<number, Pending>();

@@ -34,7 +34,14 @@ try {
   parentPort.postMessage({ type: "failed", error: String(e?.message ?? e) });
 }
 
-parentPort.on("message", async (msg) => {
+// Runs are serialized: the scheduler may queue a second batch behind the running one so the
+// worker starts it without waiting for the main thread, but never runs two at once.
+let chain = Promise.resolve();
+parentPort.on("message", (msg) => {
+  chain = chain.then(() => handle(msg));
+});
+
+async function handle(msg) {
   if (msg.type === "close") {
     await session?.release();
     parentPort.close();
@@ -56,4 +63,4 @@ parentPort.on("message", async (msg) => {
   } catch (e) {
     parentPort.postMessage({ type: "result", id: msg.id, error: String(e?.message ?? e) });
   }
-});
+}

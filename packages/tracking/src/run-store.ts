@@ -17,7 +17,7 @@ export const RUN_NAME_TAG = "mlflow.runName";
  * Runs in the single table. One item per run (RUN#<id> / RUN) holds its info, params, tags,
  * the latest value of every metric and its dataset inputs, so get-run and search read one item
  * per run and never a history. The item is listed per experiment through gsi1
- * (EXPRUNS#<experimentId>), so a search reads only that experiment's runs.
+ * (EXPRUNS#<experimentId>#<shard>), so a search reads only that experiment's runs.
  *
  * Concurrency: every change increments `version`. Multi-key changes (log-batch, tags, params,
  * lifecycle) read the item and write it back conditional on the version they read, retrying on

@@ -78,7 +78,7 @@ type Token =
 const KEYWORDS = new Set(["AND", "OR", "LIKE", "ILIKE", "IN", "NOT", "IS", "NULL", "ASC", "DESC"]);
 const NUMBER = /^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/;
 const WORD = /^[A-Za-z_][\w]*/;
-const BARE_KEY = /^[\w.\-:/]+/;
+const BARE_KEY = /^[\p{L}\p{M}\p{N}_.\-:/]+/u;
 
 function readQuoted(s: string, i: number, what: string): [string, number] {
   const q = s[i];

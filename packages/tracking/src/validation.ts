@@ -19,8 +19,9 @@ export const LIMITS = {
   defaultBulkIntervalResults: 320,
 } as const;
 
-// Letters, digits, underscore, dash, period, space, slash, colon: MLflow's allowed name characters.
-const NAME = /^[/\w.\- :]*$/u;
+// Letters, digits, underscore (Python's Unicode-aware \w, as MLflow uses), dash, period, space,
+// slash, colon: MLflow's allowed name characters.
+const NAME = /^[\p{L}\p{M}\p{N}_/.\- :]*$/u;
 
 /** Rejects names that would resolve to a different name when used as a file path ("a/../b", "/a"). */
 function pathNotUnique(name: string): boolean {

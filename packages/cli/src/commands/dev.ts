@@ -31,8 +31,10 @@ export const devCommand: Command = {
       },
     });
     const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got ${values.port}`);
-    const autoApprove = process.env[ENV.AUTO_APPROVE_STAGES] === undefined ? LOCAL_AUTO_APPROVE_STAGES : undefined;
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new UsageError(`--port must be 0..65535, got ${values.port}`);
+    const autoApprove =
+      process.env[ENV.AUTO_APPROVE_STAGES] === undefined ? LOCAL_AUTO_APPROVE_STAGES : undefined;
     const local = await startLocalPlatform({
       port,
       host: values.host,
@@ -76,7 +78,8 @@ export const devCommand: Command = {
               progress: createProgress(),
             });
           })());
-        if (earlier) console.log(`\nThe quickstart ran in this data dir on ${earlier.completedAt}; reusing it.`);
+        if (earlier)
+          console.log(`\nThe quickstart ran in this data dir on ${earlier.completedAt}; reusing it.`);
         console.log("");
         for (const line of quickstartReport(summary, url)) console.log(line);
       } catch (e) {

@@ -1,8 +1,8 @@
 import { entity, featureService, featureView, fileSource, repoFromDefinitions } from "@keel/features";
-import { USER_FEATURES } from "./src/compute-features";
+import { USER_FEATURES } from "../src/compute-features";
 
 /**
- * The fraud model's feature repository (`keel features apply examples/fraud-detection` also
+ * The fraud model's feature repository (`keel features apply examples/fraud-detection/features` also
  * registers it): per-user transaction statistics over the user entity, served by `fraud_v1`.
  */
 export const user = entity({
