@@ -22,15 +22,16 @@ import { PREFIX, Storage } from "./Storage";
 import { stageSettings } from "./settings";
 
 /**
- * The online feature table on Keyspaces: one partition per (entity, view), one row per feature,
- * so a read of N features of one entity is a single-partition query and a view's features can
- * be written in one unlogged batch.
+ * The online feature table on Keyspaces, exactly as `@keel/features`' CQL store writes it
+ * (packages/features/src/online/cql-store.ts): one row per (entity, view) holding the view's
+ * values as one JSON payload, so reading N features of an entity is one single-row read.
  */
 export const ONLINE_TABLE = {
   name: "online_features",
   partitionKey: ["entity_key", "feature_view"],
-  clusteringKey: "feature_name",
-  columns: { value: "blob", event_ts: "timestamp", created_ts: "timestamp" },
+  columns: { event_ts: "bigint", created_ts: "bigint", payload: "text" },
+  /** Keyspaces' maximum (20 years): enables TTL, which the store's `USING TTL ?` writes need. */
+  defaultTtlSeconds: 630_720_000,
 } as const;
 
 /**
@@ -61,9 +62,6 @@ export function Features({ stack, app }: StackContext) {
         columnName,
         columnType: "text",
       })),
-      clusteringKeyColumns: [
-        { column: { columnName: ONLINE_TABLE.clusteringKey, columnType: "text" }, orderBy: "ASC" },
-      ],
       regularColumns: Object.entries(ONLINE_TABLE.columns).map(([columnName, columnType]) => ({
         columnName,
         columnType,
@@ -71,8 +69,9 @@ export function Features({ stack, app }: StackContext) {
       billingMode: { mode: "ON_DEMAND" },
       pointInTimeRecoveryEnabled: true,
       encryptionSpecification: { encryptionType: "CUSTOMER_MANAGED_KMS_KEY", kmsKeyIdentifier: key.keyArn },
-      // Last-write-wins by the writer's timestamp, as materialization replays older rows.
+      // Last-write-wins by the writer's timestamp (`USING TIMESTAMP`): replays never regress.
       clientSideTimestampsEnabled: true,
+      defaultTimeToLive: ONLINE_TABLE.defaultTtlSeconds,
     });
     onlineTable.addDependency(keyspace);
     for (const r of [keyspace, onlineTable]) r.applyRemovalPolicy(removalPolicy(settings));

@@ -23,7 +23,9 @@ describe("Features stack (Keyspaces)", () => {
         { ColumnName: "entity_key", ColumnType: "text" },
         { ColumnName: "feature_view", ColumnType: "text" },
       ],
-      ClusteringKeyColumns: [{ Column: { ColumnName: "feature_name", ColumnType: "text" }, OrderBy: "ASC" }],
+      RegularColumns: Match.arrayWith([{ ColumnName: "payload", ColumnType: "text" }]),
+      ClientSideTimestampsEnabled: true,
+      DefaultTimeToLive: ONLINE_TABLE.defaultTtlSeconds,
     });
   });
 
