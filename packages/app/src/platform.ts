@@ -6,7 +6,8 @@ import { DynamoDbMetadataStore, type MetadataStore } from "@keel/metadata";
 import { artifactBaselineReader, createMonitoringModule, type MonitoringService } from "@keel/monitoring";
 import { createPipelinesModule } from "@keel/pipelines";
 import { createRegistryModule, type RegistryService } from "@keel/registry";
-import { createServingModule, registryModelResolver } from "@keel/serving";
+import { createServingModule, registryModelResolver, type ServingService } from "@keel/serving";
+import { deploymentsServing } from "./deployment-lineage";
 import { createTrackingModule, type TrackingService } from "@keel/tracking";
 import { explainTensor, parseModel } from "@keel/train";
 import type { Hono } from "hono";
@@ -52,7 +53,17 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   modules.push(createArtifactsModule({ artifacts, audit }));
   const tracking = createTrackingModule({ store, artifacts, audit, clock, config });
   modules.push(tracking);
-  const registry = createRegistryModule(deps, { runs: tracking.service });
+  // Lineage lists a version's deployments; serving is built later (it resolves models through
+  // the registry), so the lister is bound once serving exists.
+  let servingDeployments: ServingService["deployments"] | undefined;
+  const registry = createRegistryModule(deps, {
+    runs: tracking.service,
+    deployments: {
+      async listDeployments(name, version) {
+        return servingDeployments ? deploymentsServing(await servingDeployments.list(), name, String(version)) : [];
+      },
+    },
+  });
   modules.push(registry);
   modules.push(createPipelinesModule(deps, { tracking: tracking.service }));
   const features = createFeaturesModule(deps);
@@ -67,14 +78,14 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     }),
   });
   modules.push(monitoring);
-  modules.push(
-    createServingModule(deps, {
+  const serving = createServingModule(deps, {
       resolver: registryModelResolver(registry.service),
       features: features.service,
       predictions: monitoring.predictionSink,
       explainer: { explain: (model, data, shape) => explainTensor(parseModel(model), data, shape) },
-    }),
-  );
+  });
+  servingDeployments = serving.service.deployments;
+  modules.push(serving);
   modules.push(createAuditModule({ audit }));
 
   const app = createApp(modules, { defaultPrincipal: opts.defaultPrincipal });

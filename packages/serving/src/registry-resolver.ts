@@ -3,10 +3,8 @@ import type { ModelResolver } from "./ports";
 
 /** The registry calls the resolver uses (structurally: the registry's RegistryService). */
 export interface RegistryLike {
-  getModelVersion(
-    name: string,
-    version: string,
-  ): Promise<{ version: number | string; storageLocation: string }>;
+  /** Resolves a version number, `@alias`/alias, stage name or "latest" to one version. */
+  resolve(name: string, ref: string): Promise<{ version: number | string; storageLocation: string }>;
   isAllowed(name: string, version: string, target: { kind: "stage"; stage: "Production" }): Promise<boolean>;
 }
 
@@ -21,7 +19,7 @@ const MLFLOW_ARTIFACTS = "mlflow-artifacts:/";
 export function registryModelResolver(registry: RegistryLike): ModelResolver {
   return {
     async resolve(name, versionOrAlias) {
-      const v = await registry.getModelVersion(name, versionOrAlias);
+      const v = await registry.resolve(name, versionOrAlias);
       const loc = v.storageLocation;
       if (!loc.startsWith(MLFLOW_ARTIFACTS)) {
         throw badInput(
