@@ -154,8 +154,11 @@ export const getByNameRequest = z.object({
   experiment_name: z.string().min(1, "Missing value for required parameter 'experiment_name'"),
 });
 export const updateExperimentRequest = experimentIdRequest.extend({ new_name: opt(str) });
+export type UpdateExperimentRequest = z.input<typeof updateExperimentRequest>;
 export const setExperimentTagRequest = experimentIdRequest.extend({ key, value: str });
+export type SetExperimentTagRequest = z.input<typeof setExperimentTagRequest>;
 export const deleteExperimentTagRequest = experimentIdRequest.extend({ key });
+export type DeleteExperimentTagRequest = z.input<typeof deleteExperimentTagRequest>;
 
 export const searchExperimentsRequest = z.object({
   max_results: opt(int64),
@@ -199,6 +202,7 @@ export type LogParamRequest = z.input<typeof logParamRequest>;
 export const setTagRequest = z.object({ ...runIdField, key, value: str });
 export type SetTagRequest = z.input<typeof setTagRequest>;
 export const deleteTagRequest = z.object({ ...runIdField, key });
+export type DeleteTagRequest = z.input<typeof deleteTagRequest>;
 
 const batchMetric = z.object({ key, value: double, timestamp: int64, step: opt(int64) });
 export const logBatchRequest = z.object({

@@ -19,15 +19,27 @@ import {
   RunStore,
 } from "./run-store";
 import {
+  type CreateExperimentRequest,
+  type CreateRunRequest,
   createExperimentRequest,
   createRunRequest,
+  type DeleteExperimentTagRequest,
+  type DeleteTagRequest,
   deleteExperimentTagRequest,
   deleteTagRequest,
   type Experiment,
   experimentIdRequest,
+  type GetMetricHistoryBulkIntervalRequest,
+  type GetMetricHistoryRequest,
   getByNameRequest,
   getMetricHistoryBulkIntervalRequest,
   getMetricHistoryRequest,
+  type ListArtifactsRequest,
+  type LogBatchRequest,
+  type LogInputsRequest,
+  type LogMetricRequest,
+  type LogModelRequest,
+  type LogParamRequest,
   listArtifactsRequest,
   logBatchRequest,
   logInputsRequest,
@@ -38,10 +50,16 @@ import {
   type Run,
   type RunInfo,
   runIdRequest,
+  type SearchExperimentsRequest,
+  type SearchRunsRequest,
+  type SetExperimentTagRequest,
+  type SetTagRequest,
   searchExperimentsRequest,
   searchRunsRequest,
   setExperimentTagRequest,
   setTagRequest,
+  type UpdateExperimentRequest,
+  type UpdateRunRequest,
   updateExperimentRequest,
   updateRunRequest,
   type ViewType,
@@ -187,8 +205,9 @@ const byNumericId = (a: string, b: string) => {
 
 /**
  * The tracking service: MLflow's tracking API as methods that take the REST request JSON
- * (validated here, so in-process callers get the same checks as HTTP) and return the REST
- * response object. Every write records the principal; lifecycle changes go to the audit log.
+ * (typed for in-process callers, and validated here all the same, so they get the checks HTTP
+ * gets) and return the REST response object. Errors are TrackingErrors with MLflow's codes:
+ * RESOURCE_DOES_NOT_EXIST for unknown ids and names, INVALID_PARAMETER_VALUE for bad input. Every write records the principal; lifecycle changes go to the audit log.
  */
 export class TrackingService {
   private readonly experiments: ExperimentStore;
@@ -228,7 +247,7 @@ export class TrackingService {
 
   // ---- experiments ----------------------------------------------------------------------------
 
-  async createExperiment(req: unknown): Promise<{ experiment_id: string }> {
+  async createExperiment(req: CreateExperimentRequest): Promise<{ experiment_id: string }> {
     const r = parseWith(createExperimentRequest, req);
     const name = validateExperimentName(r.name);
     const tags: Record<string, string> = {};
@@ -272,7 +291,9 @@ export class TrackingService {
     return { experiment: experimentJson(rec) };
   }
 
-  async searchExperiments(req: unknown): Promise<{ experiments?: Experiment[]; next_page_token?: string }> {
+  async searchExperiments(
+    req: SearchExperimentsRequest,
+  ): Promise<{ experiments?: Experiment[]; next_page_token?: string }> {
     const r = parseWith(searchExperimentsRequest, req);
     const max = validateMaxResults(r.max_results, LIMITS.defaultSearchResults, LIMITS.maxSearchResults);
     const clauses = parseFilter(r.filter, EXPERIMENT_SEARCH);
@@ -300,7 +321,7 @@ export class TrackingService {
     };
   }
 
-  async updateExperiment(req: unknown): Promise<Record<string, never>> {
+  async updateExperiment(req: UpdateExperimentRequest): Promise<Record<string, never>> {
     const r = parseWith(updateExperimentRequest, req);
     if (r.new_name === undefined) return {};
     const name = validateExperimentName(r.new_name);
@@ -345,14 +366,14 @@ export class TrackingService {
     return {};
   }
 
-  async setExperimentTag(req: unknown): Promise<Record<string, never>> {
+  async setExperimentTag(req: SetExperimentTagRequest): Promise<Record<string, never>> {
     const r = parseWith(setExperimentTagRequest, req);
     validateExperimentTag(r.key, r.value);
     await this.experiments.updateTag(r.experiment_id, r.key, r.value);
     return {};
   }
 
-  async deleteExperimentTag(req: unknown): Promise<Record<string, never>> {
+  async deleteExperimentTag(req: DeleteExperimentTagRequest): Promise<Record<string, never>> {
     const r = parseWith(deleteExperimentTagRequest, req);
     await this.experiments.updateTag(r.experiment_id, r.key, undefined);
     return {};
@@ -360,7 +381,7 @@ export class TrackingService {
 
   // ---- runs -----------------------------------------------------------------------------------
 
-  async createRun(req: unknown): Promise<{ run: Run }> {
+  async createRun(req: CreateRunRequest): Promise<{ run: Run }> {
     const r = parseWith(createRunRequest, req);
     const experimentId = r.experiment_id || DEFAULT_EXPERIMENT_ID;
     const tags: Record<string, string> = {};
@@ -418,7 +439,7 @@ export class TrackingService {
     return { run: runJson(await this.runs.mustGet(id)) };
   }
 
-  async updateRun(req: unknown): Promise<{ run_info: RunInfo }> {
+  async updateRun(req: UpdateRunRequest): Promise<{ run_info: RunInfo }> {
     const r = parseWith(updateRunRequest, req);
     const runId = requireRunId(r);
     if (r.run_name !== undefined) validateLength("Run name", r.run_name, LIMITS.maxRunNameLength);
@@ -466,7 +487,7 @@ export class TrackingService {
   // ---- logging --------------------------------------------------------------------------------
 
   /** One metric point: the hot path, one conditional update and one put in parallel, no read. */
-  async logMetric(req: unknown): Promise<Record<string, never>> {
+  async logMetric(req: LogMetricRequest): Promise<Record<string, never>> {
     const r = parseWith(logMetricRequest, req);
     const runId = requireRunId(r);
     validateKey("Metric", r.key);
@@ -487,17 +508,17 @@ export class TrackingService {
     return {};
   }
 
-  async logParam(req: unknown): Promise<Record<string, never>> {
+  async logParam(req: LogParamRequest): Promise<Record<string, never>> {
     const r = parseWith(logParamRequest, req);
     return this.logBatch({ run_id: requireRunId(r), params: [{ key: r.key, value: r.value }] });
   }
 
-  async setTag(req: unknown): Promise<Record<string, never>> {
+  async setTag(req: SetTagRequest): Promise<Record<string, never>> {
     const r = parseWith(setTagRequest, req);
     return this.logBatch({ run_id: requireRunId(r), tags: [{ key: r.key, value: r.value }] });
   }
 
-  async deleteTag(req: unknown): Promise<Record<string, never>> {
+  async deleteTag(req: DeleteTagRequest): Promise<Record<string, never>> {
     const r = parseWith(deleteTagRequest, req);
     const runId = requireRunId(r);
     await this.runs.mutate(runId, (rec) => {
@@ -513,7 +534,7 @@ export class TrackingService {
    * validated first, then the run record is written once (conditional on its version) and the
    * metric points go to history chunks, one per key.
    */
-  async logBatch(req: unknown): Promise<Record<string, never>> {
+  async logBatch(req: LogBatchRequest): Promise<Record<string, never>> {
     const r = parseWith(logBatchRequest, req);
     const runId = requireRunId(r);
     const metrics = r.metrics ?? [];
@@ -581,7 +602,7 @@ export class TrackingService {
     return {};
   }
 
-  async logInputs(req: unknown): Promise<Record<string, never>> {
+  async logInputs(req: LogInputsRequest): Promise<Record<string, never>> {
     const r = parseWith(logInputsRequest, req);
     const runId = requireRunId(r);
     const datasets = r.datasets ?? [];
@@ -607,7 +628,7 @@ export class TrackingService {
   }
 
   /** Appends the model's metadata to the run's `mlflow.log-model.history` tag, as MLflow does. */
-  async logModel(req: unknown): Promise<Record<string, never>> {
+  async logModel(req: LogModelRequest): Promise<Record<string, never>> {
     const r = parseWith(logModelRequest, req);
     const runId = requireRunId(r);
     let model: unknown;
@@ -640,7 +661,7 @@ export class TrackingService {
 
   // ---- search and reads -----------------------------------------------------------------------
 
-  async searchRuns(req: unknown): Promise<{ runs?: Run[]; next_page_token?: string }> {
+  async searchRuns(req: SearchRunsRequest): Promise<{ runs?: Run[]; next_page_token?: string }> {
     const r = parseWith(searchRunsRequest, req);
     const max = validateMaxResults(r.max_results, LIMITS.defaultSearchResults, LIMITS.maxSearchResults);
     const clauses = parseFilter(r.filter, RUN_SEARCH);
@@ -668,7 +689,9 @@ export class TrackingService {
     };
   }
 
-  async getMetricHistory(req: unknown): Promise<{ metrics?: Metric[]; next_page_token?: string }> {
+  async getMetricHistory(
+    req: GetMetricHistoryRequest,
+  ): Promise<{ metrics?: Metric[]; next_page_token?: string }> {
     const r = parseWith(getMetricHistoryRequest, req);
     const runId = requireRunId(r);
     await this.runs.mustGet(runId);
@@ -693,7 +716,7 @@ export class TrackingService {
    * `max_results` distinct steps per run (always keeping the first and last step).
    */
   async getMetricHistoryBulkInterval(
-    req: unknown,
+    req: GetMetricHistoryBulkIntervalRequest,
   ): Promise<{ metrics?: Array<Metric & { run_id: string }> }> {
     const r = parseWith(getMetricHistoryBulkIntervalRequest, req);
     if (r.run_ids.length === 0)
@@ -726,7 +749,7 @@ export class TrackingService {
 
   /** Direct children of a path under the run's artifact root. */
   async listArtifacts(
-    req: unknown,
+    req: ListArtifactsRequest,
   ): Promise<{ root_uri: string; files?: Array<{ path: string; is_dir: boolean; file_size?: number }> }> {
     const r = parseWith(listArtifactsRequest, req);
     const runId = requireRunId(r);
