@@ -1,9 +1,12 @@
+import { isConditionFailed, type MetadataStore } from "@keel/metadata";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isConditionFailed, type MetadataStore } from "@keel/metadata";
 
 /** The MetadataStore contract (packages/metadata/src/port.ts), run against every adapter. */
-export function metadataStoreSuite(name: string, make: () => Promise<{ store: MetadataStore; close: () => Promise<void> }>) {
+export function metadataStoreSuite(
+  name: string,
+  make: () => Promise<{ store: MetadataStore; close: () => Promise<void> }>,
+) {
   describe(`MetadataStore conformance: ${name}`, () => {
     const withStore = async (fn: (s: MetadataStore) => Promise<void>) => {
       const { store, close } = await make();
@@ -17,7 +20,13 @@ export function metadataStoreSuite(name: string, make: () => Promise<{ store: Me
     it("puts, gets and deletes an item; absent items are undefined", () =>
       withStore(async (s) => {
         await s.put({ pk: "a", sk: "1", n: 1, m: { x: "y" }, l: [1, 2] });
-        expect(await s.get({ pk: "a", sk: "1" })).toEqual({ pk: "a", sk: "1", n: 1, m: { x: "y" }, l: [1, 2] });
+        expect(await s.get({ pk: "a", sk: "1" })).toEqual({
+          pk: "a",
+          sk: "1",
+          n: 1,
+          m: { x: "y" },
+          l: [1, 2],
+        });
         expect(await s.get({ pk: "a", sk: "2" })).toBeUndefined();
         await s.delete({ pk: "a", sk: "1" });
         expect(await s.get({ pk: "a", sk: "1" })).toBeUndefined();
@@ -50,7 +59,10 @@ export function metadataStoreSuite(name: string, make: () => Promise<{ store: Me
             { condition: { path: ["params", "lr"], exists: false } },
           ),
         ).rejects.toSatisfy(isConditionFailed);
-        const it2 = await s.update({ pk: "u", sk: "1" }, { remove: [["params", "lr"]], append: [["hist", [1, 2]]] });
+        const it2 = await s.update(
+          { pk: "u", sk: "1" },
+          { remove: [["params", "lr"]], append: [["hist", [1, 2]]] },
+        );
         expect(it2.params).toEqual({});
         expect(it2.hist).toEqual([1, 2]);
         await expect(
@@ -85,41 +97,61 @@ export function metadataStoreSuite(name: string, make: () => Promise<{ store: Me
         const after = await s.queryAll({ pk: "q", after: "k#057", prefix: undefined });
         expect(after.map((x) => x.sk)).toEqual(["k#058", "k#059", "other"]);
         const odd = await s.queryAll({ pk: "odd", index: "gsi1" });
-        expect(odd.map((x) => x.i)).toEqual(items.filter((x) => x.i % 2).map((x) => x.i).reverse());
+        expect(odd.map((x) => x.i)).toEqual(
+          items
+            .filter((x) => x.i % 2)
+            .map((x) => x.i)
+            .reverse(),
+        );
         const filtered = await s.queryAll({ pk: "q", prefix: "k#", filter: { path: "i", ge: 55 } });
         expect(filtered.map((x) => x.i)).toEqual([55, 56, 57, 58, 59]);
       }));
 
     it("rejects a malformed page token with INVALID_PARAMETER_VALUE", () =>
       withStore(async (s) => {
-        await expect(s.query({ pk: "q", cursor: "garbage!" })).rejects.toMatchObject({ code: "INVALID_PARAMETER_VALUE" });
+        await expect(s.query({ pk: "q", cursor: "garbage!" })).rejects.toMatchObject({
+          code: "INVALID_PARAMETER_VALUE",
+        });
       }));
 
     it("batchGet returns present items and omits absent ones; batchDelete removes", () =>
       withStore(async (s) => {
         await s.batchPut(Array.from({ length: 130 }, (_, i) => ({ pk: "b", sk: String(i), i })));
-        const got = await s.batchGet([...Array.from({ length: 130 }, (_, i) => ({ pk: "b", sk: String(i) })), { pk: "b", sk: "x" }]);
-        expect(got.map((x) => x.i).sort((a, b) => (a as number) - (b as number))).toEqual(Array.from({ length: 130 }, (_, i) => i));
+        const got = await s.batchGet([
+          ...Array.from({ length: 130 }, (_, i) => ({ pk: "b", sk: String(i) })),
+          { pk: "b", sk: "x" },
+        ]);
+        expect(got.map((x) => x.i).sort((a, b) => (a as number) - (b as number))).toEqual(
+          Array.from({ length: 130 }, (_, i) => i),
+        );
         await s.batchDelete(Array.from({ length: 130 }, (_, i) => ({ pk: "b", sk: String(i) })));
         expect(await s.queryAll({ pk: "b" })).toEqual([]);
       }));
 
     it("increment is atomic under concurrency: 50 callers get 1..50", () =>
       withStore(async (s) => {
-        const got = await Promise.all(Array.from({ length: 50 }, () => s.increment({ pk: "ctr", sk: "c" }, "n")));
+        const got = await Promise.all(
+          Array.from({ length: 50 }, () => s.increment({ pk: "ctr", sk: "c" }, "n")),
+        );
         expect([...got].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
       }));
 
     it("conditional put is a mutex: of N concurrent claimers of one key exactly one wins", () =>
       withStore(async (s) => {
         await fc.assert(
-          fc.asyncProperty(fc.integer({ min: 2, max: 12 }), fc.string({ minLength: 1, maxLength: 8 }), async (n, key) => {
-            const results = await Promise.allSettled(
-              Array.from({ length: n }, (_, i) => s.put({ pk: "claim", sk: `${key}`, who: i }, { condition: { exists: false } })),
-            );
-            await s.delete({ pk: "claim", sk: key });
-            return results.filter((r) => r.status === "fulfilled").length === 1;
-          }),
+          fc.asyncProperty(
+            fc.integer({ min: 2, max: 12 }),
+            fc.string({ minLength: 1, maxLength: 8 }),
+            async (n, key) => {
+              const results = await Promise.allSettled(
+                Array.from({ length: n }, (_, i) =>
+                  s.put({ pk: "claim", sk: `${key}`, who: i }, { condition: { exists: false } }),
+                ),
+              );
+              await s.delete({ pk: "claim", sk: key });
+              return results.filter((r) => r.status === "fulfilled").length === 1;
+            },
+          ),
           { numRuns: 15 },
         );
       }));

@@ -1,4 +1,4 @@
-import { startLocalPlatform, type LocalOptions } from "@keel/local";
+import { type LocalOptions, startLocalPlatform } from "@keel/local";
 
 /**
  * The whole platform on a real HTTP server over loopback, with an in-memory dynalite and a
@@ -19,6 +19,7 @@ export async function startTestPlatform(opts: LocalOptions = {}) {
     } catch {
       json = undefined;
     }
+    // biome-ignore lint/suspicious/noExplicitAny: suites read arbitrary response JSON and assert on its shape
     return { status: res.status, json: json as any, text, headers: res.headers };
   };
   return { ...local, call };

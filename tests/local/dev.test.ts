@@ -66,7 +66,9 @@ describe("keel dev", () => {
   });
 
   it("rejects a bad port with a usage error", async () => {
-    const proc = spawn(process.execPath, [bin, "dev", "--port", "99999"], { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(process.execPath, [bin, "dev", "--port", "99999"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let err = "";
     proc.stderr?.on("data", (d) => {
       err += d;

@@ -7,11 +7,11 @@ import { artifactBaselineReader, createMonitoringModule, type MonitoringService 
 import { createPipelinesModule } from "@keel/pipelines";
 import { createRegistryModule, type RegistryService } from "@keel/registry";
 import { createServingModule, registryModelResolver, type ServingService } from "@keel/serving";
-import { deploymentsServing } from "./deployment-lineage";
 import { createTrackingModule, type TrackingService } from "@keel/tracking";
 import { explainTensor, parseModel } from "@keel/train";
 import type { Hono } from "hono";
 import { createApp } from "./app";
+import { deploymentsServing } from "./deployment-lineage";
 import type { KeelModule, PlatformDeps } from "./module";
 
 export interface Platform {
@@ -44,7 +44,12 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   const log = createLogger();
   const clock = opts.clock ?? systemClock;
   const store =
-    opts.store ?? new DynamoDbMetadataStore({ table: config.table, endpoint: config.dynamodbEndpoint, region: config.region });
+    opts.store ??
+    new DynamoDbMetadataStore({
+      table: config.table,
+      endpoint: config.dynamodbEndpoint,
+      region: config.region,
+    });
   const artifacts = createArtifactStore(config.artifactRoot, { region: config.region });
   const audit = new StoreAuditLog(store, clock);
   const deps: PlatformDeps = { config, store, artifacts, audit, clock, log };
@@ -60,7 +65,9 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     runs: tracking.service,
     deployments: {
       async listDeployments(name, version) {
-        return servingDeployments ? deploymentsServing(await servingDeployments.list(), name, String(version)) : [];
+        return servingDeployments
+          ? deploymentsServing(await servingDeployments.list(), name, String(version))
+          : [];
       },
     },
   });
@@ -79,10 +86,10 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   });
   modules.push(monitoring);
   const serving = createServingModule(deps, {
-      resolver: registryModelResolver(registry.service),
-      features: features.service,
-      predictions: monitoring.predictionSink,
-      explainer: { explain: (model, data, shape) => explainTensor(parseModel(model), data, shape) },
+    resolver: registryModelResolver(registry.service),
+    features: features.service,
+    predictions: monitoring.predictionSink,
+    explainer: { explain: (model, data, shape) => explainTensor(parseModel(model), data, shape) },
   });
   servingDeployments = serving.service.deployments;
   modules.push(serving);

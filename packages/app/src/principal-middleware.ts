@@ -13,14 +13,16 @@ import type { MiddlewareHandler } from "hono";
 export function requestContext(defaultPrincipal: string): MiddlewareHandler {
   return async (c, next) => {
     const requestId = c.req.header("x-request-id") ?? newToken();
-    const principal = principalFromLambda(c.env) ?? principalFromHeaders(c.req.header.bind(c.req)) ?? defaultPrincipal;
+    const principal =
+      principalFromLambda(c.env) ?? principalFromHeaders(c.req.header.bind(c.req)) ?? defaultPrincipal;
     c.header("x-request-id", requestId);
     return withContext({ principal, requestId }, () => next());
   };
 }
 
 function principalFromLambda(env: unknown): string | undefined {
-  const ctx = (env as { event?: { requestContext?: Record<string, unknown> } } | undefined)?.event?.requestContext;
+  const ctx = (env as { event?: { requestContext?: Record<string, unknown> } } | undefined)?.event
+    ?.requestContext;
   const authorizer = ctx?.authorizer as
     | { jwt?: { claims?: Record<string, unknown> }; iam?: { userArn?: string; callerId?: string } }
     | undefined;

@@ -5,7 +5,11 @@
  */
 export interface Progress {
   /** Runs a task, showing it as running, then done (with its summary) or failed. */
-  task<T>(title: string, fn: (update: (detail: string) => void) => Promise<T>, summarize?: (r: T) => string): Promise<T>;
+  task<T>(
+    title: string,
+    fn: (update: (detail: string) => void) => Promise<T>,
+    summarize?: (r: T) => string,
+  ): Promise<T>;
   info(line: string): void;
 }
 
@@ -25,7 +29,9 @@ export function createProgress(out: NodeJS.WriteStream = process.stdout): Progre
       let frame = 0;
       const draw = () => {
         if (!tty) return;
-        out.write(`\r\x1b[2K  ${FRAMES[frame++ % FRAMES.length]} ${idx}. ${title}${detail ? ` — ${detail}` : ""}`);
+        out.write(
+          `\r\x1b[2K  ${FRAMES[frame++ % FRAMES.length]} ${idx}. ${title}${detail ? ` — ${detail}` : ""}`,
+        );
       };
       if (!tty) out.write(`  … ${idx}. ${title}\n`);
       const timer = tty ? setInterval(draw, 100) : undefined;
@@ -37,10 +43,14 @@ export function createProgress(out: NodeJS.WriteStream = process.stdout): Progre
           if (!tty) out.write(`      ${d}\n`);
         });
         const summary = summarize ? summarize(r) : "";
-        out.write(`${tty ? "\r\x1b[2K" : ""}  ✔ ${idx}. ${title}${summary ? ` — ${summary}` : ""} (${secs()})\n`);
+        out.write(
+          `${tty ? "\r\x1b[2K" : ""}  ✔ ${idx}. ${title}${summary ? ` — ${summary}` : ""} (${secs()})\n`,
+        );
         return r;
       } catch (e) {
-        out.write(`${tty ? "\r\x1b[2K" : ""}  ✖ ${idx}. ${title} failed after ${secs()}: ${(e as Error).message}\n`);
+        out.write(
+          `${tty ? "\r\x1b[2K" : ""}  ✖ ${idx}. ${title} failed after ${secs()}: ${(e as Error).message}\n`,
+        );
         throw e;
       } finally {
         if (timer) clearInterval(timer);

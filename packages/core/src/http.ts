@@ -16,7 +16,10 @@ export function errorResponse(c: Context, e: unknown): Response {
   if (e instanceof KeelError) {
     return c.json(errorBody(e.code, e.message), httpStatusFor(e.code) as 400);
   }
-  log.error("unhandled error", { err: e instanceof Error ? (e.stack ?? e.message) : String(e), path: c.req.path });
+  log.error("unhandled error", {
+    err: e instanceof Error ? (e.stack ?? e.message) : String(e),
+    path: c.req.path,
+  });
   return c.json(errorBody("INTERNAL_ERROR", "internal error"), 500);
 }
 
@@ -40,7 +43,8 @@ function describeIssues(error: z.ZodError): string {
 /** Parses a value with a schema or throws INVALID_PARAMETER_VALUE naming each bad field. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what = "request"): z.infer<S> {
   const r = schema.safeParse(value);
-  if (!r.success) throw new KeelError("INVALID_PARAMETER_VALUE", `invalid ${what}: ${describeIssues(r.error)}`);
+  if (!r.success)
+    throw new KeelError("INVALID_PARAMETER_VALUE", `invalid ${what}: ${describeIssues(r.error)}`);
   return r.data;
 }
 

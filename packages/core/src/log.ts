@@ -17,7 +17,9 @@ export function createLogger(
   const min = ORDER[level] ?? ORDER.info;
   const write = (l: Level, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[l] < min) return;
-    process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), level: l, msg, ...base, ...fields })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ t: new Date().toISOString(), level: l, msg, ...base, ...fields })}\n`,
+    );
   };
   return {
     debug: (m, f) => write("debug", m, f),

@@ -1,1 +1,1 @@
-export { startLocalPlatform, type LocalOptions, type LocalPlatform } from "./local-platform";
+export { type LocalOptions, type LocalPlatform, startLocalPlatform } from "./local-platform";

@@ -33,7 +33,12 @@ export async function startLocalPlatform(opts: LocalOptions = {}): Promise<Local
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : undefined;
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const dynalite = await startDynalite({ path: dataDir ? join(dataDir, "dynamodb") : undefined });
-  const tmpRoot = dataDir ?? join(process.env.TMPDIR ?? "/tmp", `keel-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+  const tmpRoot =
+    dataDir ??
+    join(
+      process.env.TMPDIR ?? "/tmp",
+      `keel-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+    );
   const config = loadConfig(process.env, {
     stage: "local",
     table: "keel",
@@ -47,7 +52,11 @@ export async function startLocalPlatform(opts: LocalOptions = {}): Promise<Local
   const platform = await createPlatform(config, { store, defaultPrincipal: opts.defaultPrincipal });
   await platform.start();
 
-  const server = serve({ fetch: platform.app.fetch, port: opts.port ?? 0, hostname: opts.host ?? "127.0.0.1" });
+  const server = serve({
+    fetch: platform.app.fetch,
+    port: opts.port ?? 0,
+    hostname: opts.host ?? "127.0.0.1",
+  });
   await new Promise<void>((resolveListen, reject) => {
     if (server.listening) resolveListen();
     server.once("listening", () => resolveListen());

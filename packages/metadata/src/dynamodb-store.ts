@@ -1,4 +1,5 @@
 import {
+  type AttributeValue,
   BatchGetItemCommand,
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
@@ -8,12 +9,11 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  type QueryCommandInput,
   QueryCommand,
+  type QueryCommandInput,
   ResourceInUseException,
   UpdateItemCommand,
   type WriteRequest,
-  type AttributeValue,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { createTableInput } from "./dynamodb-schema";
@@ -67,7 +67,11 @@ export class DynamoDbMetadataStore implements MetadataStore {
 
   async get(key: Key, opts?: { consistent?: boolean }): Promise<Item | undefined> {
     const r = await this.client.send(
-      new GetItemCommand({ TableName: this.table, Key: marshall(key), ConsistentRead: opts?.consistent ?? true }),
+      new GetItemCommand({
+        TableName: this.table,
+        Key: marshall(key),
+        ConsistentRead: opts?.consistent ?? true,
+      }),
     );
     return r.Item ? (unmarshall(r.Item) as Item) : undefined;
   }
@@ -79,7 +83,9 @@ export class DynamoDbMetadataStore implements MetadataStore {
       let pending: Record<string, AttributeValue>[] = unique.slice(i, i + 100).map((k) => marshall(k));
       for (let attempt = 0; pending.length; attempt++) {
         const r = await this.client.send(
-          new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
+          new BatchGetItemCommand({
+            RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } },
+          }),
         );
         for (const it of r.Responses?.[this.table] ?? []) out.push(unmarshall(it) as Item);
         pending = r.UnprocessedKeys?.[this.table]?.Keys ?? [];
@@ -178,8 +184,10 @@ export class DynamoDbMetadataStore implements MetadataStore {
     const skName = q.index ? `${q.index}sk` : "sk";
     let keyCond = `${b.path(pkName)} = ${b.value(q.pk)}`;
     const sk = () => b.path(skName);
-    if (q.prefix !== undefined && q.prefix !== "") keyCond += ` AND begins_with(${sk()}, ${b.value(q.prefix)})`;
-    else if (q.between) keyCond += ` AND ${sk()} BETWEEN ${b.value(q.between[0])} AND ${b.value(q.between[1])}`;
+    if (q.prefix !== undefined && q.prefix !== "")
+      keyCond += ` AND begins_with(${sk()}, ${b.value(q.prefix)})`;
+    else if (q.between)
+      keyCond += ` AND ${sk()} BETWEEN ${b.value(q.between[0])} AND ${b.value(q.between[1])}`;
     else if (q.after !== undefined) keyCond += ` AND ${sk()} ${q.descending ? "<" : ">"} ${b.value(q.after)}`;
     const filter = q.filter ? this.cond(b, q.filter) : undefined;
     const input: QueryCommandInput = {
@@ -234,7 +242,10 @@ export class DynamoDbMetadataStore implements MetadataStore {
       const name = (e as { name?: string }).name;
       const message = (e as Error).message ?? "";
       if (name === "ValidationException" && /size/i.test(message)) {
-        throw new MetadataError("INVALID_PARAMETER_VALUE", `record too large for the metadata store: ${message}`);
+        throw new MetadataError(
+          "INVALID_PARAMETER_VALUE",
+          `record too large for the metadata store: ${message}`,
+        );
       }
       throw e;
     }

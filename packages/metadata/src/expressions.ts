@@ -70,7 +70,8 @@ export class ExpressionBuilder {
     const clauses: string[] = [];
     if (sets.length) clauses.push(`SET ${sets.join(", ")}`);
     if (u.remove?.length) clauses.push(`REMOVE ${u.remove.map((p) => this.path(p)).join(", ")}`);
-    if (u.add?.length) clauses.push(`ADD ${u.add.map(([p, v]) => `${this.path(p)} ${this.value(v)}`).join(", ")}`);
+    if (u.add?.length)
+      clauses.push(`ADD ${u.add.map(([p, v]) => `${this.path(p)} ${this.value(v)}`).join(", ")}`);
     return clauses.join(" ");
   }
 
@@ -83,7 +84,8 @@ export class ExpressionBuilder {
 }
 
 export function marshallValue(v: unknown): AttributeValue {
-  return marshall({ v }, { removeUndefinedValues: true, convertClassInstanceToMap: true }).v as AttributeValue;
+  return marshall({ v }, { removeUndefinedValues: true, convertClassInstanceToMap: true })
+    .v as AttributeValue;
 }
 
 /** Whether a condition mentions the whole item (needs the #pk0 placeholder). */

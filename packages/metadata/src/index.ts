@@ -1,5 +1,5 @@
-export * from "./port";
-export * from "./errors";
-export { DynamoDbMetadataStore, type DynamoDbStoreOptions } from "./dynamodb-store";
+export { type DynaliteServer, startDynalite } from "./dynalite-server";
 export { createTableInput, TABLE_KEYS } from "./dynamodb-schema";
-export { startDynalite, type DynaliteServer } from "./dynalite-server";
+export { DynamoDbMetadataStore, type DynamoDbStoreOptions } from "./dynamodb-store";
+export * from "./errors";
+export * from "./port";
