@@ -1,17 +1,32 @@
 import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { Worker } from "node:worker_threads";
 
 export interface DynaliteServer {
   endpoint: string;
   close(): Promise<void>;
 }
 
+export interface DynaliteOptions {
+  /** LevelDB directory; omitted = in memory. */
+  path?: string;
+  /** Loopback port; 0 or omitted = any free port. */
+  port?: number;
+  /**
+   * Run dynalite on a worker thread. `keel dev` does: dynalite's request parsing then no longer
+   * competes with the HTTP server for one event loop.
+   */
+  thread?: boolean;
+}
+
 /**
  * Starts dynalite (the DynamoDB wire protocol, in process) on a loopback port.
  * With `path` it persists to LevelDB files there; without, it keeps data in memory.
+ * `close()` stops accepting requests, then flushes and releases the data directory.
  */
-export async function startDynalite(opts: { path?: string; port?: number } = {}): Promise<DynaliteServer> {
+export async function startDynalite(opts: DynaliteOptions = {}): Promise<DynaliteServer> {
   if (opts.path) mkdirSync(opts.path, { recursive: true });
+  if (opts.thread) return startDynaliteThread(opts);
   const dynalite = await loadDynalite();
   const server = dynalite({ path: opts.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
@@ -30,6 +45,50 @@ export async function startDynalite(opts: { path?: string; port?: number } = {})
           else resolve();
         });
       }),
+  };
+}
+
+async function startDynaliteThread(opts: DynaliteOptions): Promise<DynaliteServer> {
+  const worker = new Worker(new URL("./dynalite-thread.mjs", import.meta.url), {
+    workerData: { path: opts.path, port: opts.port },
+  });
+  const next = (type: string) =>
+    new Promise<{ port?: number }>((resolve, reject) => {
+      const onMessage = (m: { type: string; port?: number; message?: string }) => {
+        if (m.type === type) {
+          cleanup();
+          resolve(m);
+        } else if (m.type === "error") {
+          cleanup();
+          reject(new Error(`dynalite failed to start: ${m.message}`));
+        }
+      };
+      const onExit = (code: number) => {
+        cleanup();
+        reject(new Error(`dynalite thread exited with code ${code}`));
+      };
+      const cleanup = () => {
+        worker.off("message", onMessage);
+        worker.off("exit", onExit);
+        worker.off("error", reject);
+      };
+      worker.on("message", onMessage);
+      worker.once("exit", onExit);
+      worker.once("error", reject);
+    });
+  const { port } = await next("ready");
+  let closing: Promise<void> | undefined;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () => {
+      closing ??= (async () => {
+        const closed = next("closed");
+        worker.postMessage({ type: "close" });
+        await closed;
+        await worker.terminate();
+      })();
+      return closing;
+    },
   };
 }
 
