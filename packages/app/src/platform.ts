@@ -4,7 +4,7 @@ import { type Clock, createLogger, type KeelConfig, systemClock } from "@keel/co
 import { createFeaturesModule, type FeaturesService } from "@keel/features";
 import { DynamoDbMetadataStore, type MetadataStore } from "@keel/metadata";
 import { artifactBaselineReader, createMonitoringModule, type MonitoringService } from "@keel/monitoring";
-import { createPipelinesModule } from "@keel/pipelines";
+import { createPipelinesModule, type PipelineDefinition } from "@keel/pipelines";
 import { createRegistryModule, type RegistryService } from "@keel/registry";
 import { createServingModule, registryModelResolver, type ServingService } from "@keel/serving";
 import { createTrackingModule, type TrackingService } from "@keel/tracking";
@@ -34,6 +34,8 @@ export interface PlatformOptions {
   store?: MetadataStore;
   clock?: Clock;
   defaultPrincipal?: string;
+  /** The project's pipelines, registered at start (in AWS: the ones `stacks/Pipelines.ts` deployed). */
+  pipelines?: PipelineDefinition[];
 }
 
 /**
@@ -72,7 +74,7 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     },
   });
   modules.push(registry);
-  modules.push(createPipelinesModule(deps, { tracking: tracking.service }));
+  modules.push(createPipelinesModule(deps, { tracking: tracking.service, pipelines: opts.pipelines }));
   const features = createFeaturesModule(deps);
   modules.push(features);
   // A deployment's drift baseline is the profile its served model version's run logged.
