@@ -10,6 +10,7 @@ export { type DuckDbOfflineOptions, DuckDbOfflineStore } from "./offline/duckdb-
 export { rowsToParquet } from "./offline/parquet-rows";
 export { buildLatestSql, buildPitSql } from "./offline/pit-sql";
 export type { AppendColumn, EntitySource, JoinOutput, OfflineStore, Row, SqlColumn } from "./offline/port";
+export { secretCredentials } from "./online/cql-credentials";
 export { type CqlOnlineOptions, CqlOnlineStore } from "./online/cql-store";
 export { type DynamoDbOnlineOptions, DynamoDbOnlineStore } from "./online/dynamodb-store";
 export type {

@@ -4,6 +4,7 @@ import { invalidFeatures } from "./errors";
 import { AthenaOfflineStore } from "./offline/athena-store";
 import { DuckDbOfflineStore } from "./offline/duckdb-store";
 import type { OfflineStore } from "./offline/port";
+import { secretCredentials } from "./online/cql-credentials";
 import { CqlOnlineStore } from "./online/cql-store";
 import { DynamoDbOnlineStore } from "./online/dynamodb-store";
 import type { OnlineStore } from "./online/port";
@@ -14,7 +15,9 @@ export const ONLINE_TABLE_SUFFIX = "-online";
 /**
  * The one place that picks the online store: DynamoDB (default; on dynalite locally, where
  * the store creates its own table) or CQL from `cqlContactPoints`. A contact point on
- * `*.amazonaws.com` is Amazon Keyspaces: TLS + SigV4, schema owned by the stack.
+ * `*.amazonaws.com` is Amazon Keyspaces: TLS + SigV4, schema owned by the stack. Elsewhere
+ * (ScyllaDB Cloud, Cassandra) `cqlCredentialsSecret` names the Secrets Manager secret with the
+ * username and password.
  */
 export function createOnlineStore(config: KeelConfig): OnlineStore {
   if (config.onlineStore === "cql") {
@@ -28,6 +31,10 @@ export function createOnlineStore(config: KeelConfig): OnlineStore {
       keyspace: config.cqlKeyspace,
       localDataCenter: config.cqlLocalDc,
       keyspaces: keyspaces ? { region: config.region } : undefined,
+      credentialsProvider:
+        !keyspaces && config.cqlCredentialsSecret
+          ? secretCredentials(config.cqlCredentialsSecret)
+          : undefined,
       manageSchema: !keyspaces,
     });
   }
