@@ -60,7 +60,9 @@ describe("quickstart (examples/fraud-detection)", () => {
     });
     const lineage = await platform.call("GET", "/api/v1/models/fraud/versions/2/lineage");
     const types = lineage.json.lineage.nodes.map((n: { type: string }) => n.type);
-    expect(types).toEqual(expect.arrayContaining(["run", "pipeline_run", "feature_view", "promotion"]));
+    expect(types).toEqual(
+      expect.arrayContaining(["run", "pipeline_run", "feature_view", "promotion", "deployment"]),
+    );
   });
 
   it("serves version 2 at 100% after the canary was promoted", async () => {

@@ -32,7 +32,10 @@ export interface LocalPlatform {
 export async function startLocalPlatform(opts: LocalOptions = {}): Promise<LocalPlatform> {
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : undefined;
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const dynalite = await startDynalite({ path: dataDir ? join(dataDir, "dynamodb") : undefined, thread: true });
+  const dynalite = await startDynalite({
+    path: dataDir ? join(dataDir, "dynamodb") : undefined,
+    thread: true,
+  });
   const tmpRoot =
     dataDir ??
     join(
