@@ -32,6 +32,19 @@ export interface DynamoDbStoreOptions {
 const MARSHALL = { removeUndefinedValues: true, convertClassInstanceToMap: true } as const;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A DynamoDB client for AWS (default credential chain) or, given an endpoint, for a local
+ * DynamoDB-compatible server such as dynalite, which accepts any credentials.
+ */
+export function createDynamoDbClient(opts: { region?: string; endpoint?: string }): DynamoDBClient {
+  return new DynamoDBClient({
+    region: opts.region ?? "us-east-1",
+    endpoint: opts.endpoint,
+    credentials: opts.endpoint ? { accessKeyId: "local", secretAccessKey: "local" } : undefined,
+    maxAttempts: 5,
+  });
+}
+
 /** MetadataStore on one DynamoDB table (see dynamodb-schema.ts for its keys). */
 export class DynamoDbMetadataStore implements MetadataStore {
   readonly client: DynamoDBClient;
@@ -39,15 +52,7 @@ export class DynamoDbMetadataStore implements MetadataStore {
 
   constructor(opts: DynamoDbStoreOptions) {
     this.table = opts.table;
-    this.client =
-      opts.client ??
-      new DynamoDBClient({
-        region: opts.region ?? "us-east-1",
-        endpoint: opts.endpoint,
-        // dynalite accepts any credentials; in AWS the default chain is used.
-        credentials: opts.endpoint ? { accessKeyId: "local", secretAccessKey: "local" } : undefined,
-        maxAttempts: 5,
-      });
+    this.client = opts.client ?? createDynamoDbClient(opts);
   }
 
   /** Creates the table when it does not exist (local platform and tests; AWS tables come from the stack). */

@@ -1,5 +1,5 @@
 export { type DynaliteServer, startDynalite } from "./dynalite-server";
 export { createTableInput, TABLE_KEYS } from "./dynamodb-schema";
-export { DynamoDbMetadataStore, type DynamoDbStoreOptions } from "./dynamodb-store";
+export { createDynamoDbClient, DynamoDbMetadataStore, type DynamoDbStoreOptions } from "./dynamodb-store";
 export * from "./errors";
 export * from "./port";

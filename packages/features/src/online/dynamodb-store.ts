@@ -5,10 +5,11 @@ import {
   ConditionalCheckFailedException,
   CreateTableCommand,
   DescribeTableCommand,
-  DynamoDBClient,
+  type DynamoDBClient,
   PutItemCommand,
   ResourceInUseException,
 } from "@aws-sdk/client-dynamodb";
+import { createDynamoDbClient } from "@keel/metadata";
 import { FeaturesError } from "../errors";
 import {
   latestPerEntity,
@@ -46,14 +47,7 @@ export class DynamoDbOnlineStore implements OnlineStore {
   readonly client: DynamoDBClient;
 
   constructor(private readonly opts: DynamoDbOnlineOptions) {
-    this.client =
-      opts.client ??
-      new DynamoDBClient({
-        region: opts.region ?? "us-east-1",
-        endpoint: opts.endpoint,
-        credentials: opts.endpoint ? { accessKeyId: "local", secretAccessKey: "local" } : undefined,
-        maxAttempts: 5,
-      });
+    this.client = opts.client ?? createDynamoDbClient(opts);
   }
 
   async ensureSchema(): Promise<void> {
