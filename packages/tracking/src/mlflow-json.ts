@@ -1,4 +1,5 @@
 import type { ExperimentRecord } from "./experiment-store";
+import { jsonValue } from "./metric-values";
 import type { RunRecord } from "./run-store";
 import type { Experiment, Metric, Run, RunInfo } from "./schemas";
 
@@ -45,7 +46,7 @@ export function runJson(r: RunRecord): Run {
     .sort()
     .map((key) => {
       const m = r.metrics[key];
-      return { key, value: m.v, timestamp: m.t, step: m.s };
+      return { key, value: jsonValue(m.v), timestamp: m.t, step: m.s };
     });
   const inputs = Object.values(r.inputs)
     .sort((a, b) => a.seq - b.seq)

@@ -123,6 +123,13 @@ export function orderComparator<T extends Searchable>(
         if (av === bv) continue;
         return av === undefined ? 1 : -1;
       }
+      // As MLflow orders them: NaN after every number in both directions (missing values after NaN).
+      const an = typeof av === "number" && Number.isNaN(av);
+      const bn = typeof bv === "number" && Number.isNaN(bv);
+      if (an || bn) {
+        if (an === bn) continue;
+        return an ? 1 : -1;
+      }
       const c = compareValues(av, bv);
       if (c !== 0) return o.ascending ? c : -c;
     }

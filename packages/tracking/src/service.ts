@@ -5,7 +5,7 @@ import type { MetadataStore } from "@keel/metadata";
 import { invalidParam, missing } from "./errors";
 import { DEFAULT_EXPERIMENT_ID, type ExperimentRecord, ExperimentStore } from "./experiment-store";
 import { MetricHistoryStore } from "./metric-history-store";
-import { decodeValue, encodeValue, type HistoryPoint } from "./metric-values";
+import { decodeValue, encodeValue, type HistoryPoint, jsonValue } from "./metric-values";
 import { experimentJson, runInfoJson, runJson } from "./mlflow-json";
 import { decodePageToken, encodePageToken } from "./page-token";
 import { generateRunName } from "./run-names";
@@ -98,6 +98,10 @@ export const RUN_SEARCH: SearchTarget = {
   attributes: {
     run_id: "run_id",
     run_name: "run_name",
+    // MLflow's alternate spellings (search_utils._ALTERNATE_RUN_NAME_KEYS), written with backquotes.
+    "run name": "run_name",
+    "Run name": "run_name",
+    "Run Name": "run_name",
     status: "status",
     user_id: "user_id",
     artifact_uri: "artifact_uri",
@@ -496,10 +500,18 @@ export class TrackingService {
     const v = encodeValue(r.value);
     // The point and the latest value are written in parallel (one round trip, not two); if the
     // run turns out to be missing or deleted, the point is taken back before answering.
-    const [outcome, written] = await Promise.all([
+    const [latest, appended] = await Promise.allSettled([
       this.runs.setLatestMetric(runId, r.key, latestMetric(v, r.timestamp, step)),
       this.history.append(runId, new Map([[r.key, [[step, r.timestamp, v]]]])),
     ]);
+    if (appended.status === "rejected") throw appended.reason;
+    const written = appended.value;
+    if (latest.status === "rejected") {
+      // Nothing half-written: a point whose latest value could not be recorded is taken back.
+      await this.history.remove(written);
+      throw latest.reason;
+    }
+    const outcome = latest.value;
     if (outcome === "missing" || outcome === "inactive") {
       await this.history.remove(written);
       if (outcome === "missing") throw missing(`Run with id=${runId} not found`);
@@ -705,7 +717,7 @@ export class TrackingService {
     const page = points.slice(offset, offset + max);
     return {
       metrics: page.length
-        ? page.map(([s, t, v]) => ({ key: r.metric_key, value: v, timestamp: t, step: s }))
+        ? page.map(([s, t, v]) => ({ key: r.metric_key, value: jsonValue(v), timestamp: t, step: s }))
         : undefined,
       next_page_token: offset + max < points.length ? encodePageToken(offset + max, query) : undefined,
     };
@@ -741,7 +753,7 @@ export class TrackingService {
       const steps = [...new Set(points.map(([s]) => s))];
       const keep = new Set(sampleEvenly(steps, max));
       for (const [s, t, v] of points) {
-        if (keep.has(s)) out.push({ key: r.metric_key, value: v, timestamp: t, step: s, run_id: runId });
+        if (keep.has(s)) out.push({ key: r.metric_key, value: jsonValue(v), timestamp: t, step: s, run_id: runId });
       }
     }
     return { metrics: out.length ? out : undefined };
