@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from "node:crypto";
+import { once } from "node:events";
 import { createWriteStream, type Dirent } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { type Readable, Transform } from "node:stream";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
 import { ArtifactError, artifactNotFound, normalizePath, uploadNotFound } from "./errors";
@@ -158,27 +159,28 @@ export class FsArtifactStore implements ArtifactStore {
     // fails before the rename, so nothing is written.
     await this.writeAtomically(path, this.abs(path), async (tmp) => {
       const out = createWriteStream(tmp);
+      // One error listener for the whole copy (a pipeline per part onto the same stream would
+      // add listeners per part); a write error surfaces at the next drain or at end.
+      let writeError: Error | undefined;
+      out.on("error", (e) => {
+        writeError = e;
+      });
       try {
         for (let i = 0; i < files.length; i++) {
           const hash = createHash("md5");
           const handle = await open(files[i], "r");
-          await pipeline(
-            handle.createReadStream(),
-            new Transform({
-              transform(chunk, _enc, cb) {
-                hash.update(chunk);
-                cb(null, chunk);
-              },
-            }),
-            out,
-            { end: false },
-          );
+          for await (const chunk of handle.createReadStream()) {
+            hash.update(chunk);
+            if (!out.write(chunk)) await once(out, "drain");
+            if (writeError) throw writeError;
+          }
           if (hash.digest("hex") !== unquoteEtag(sorted[i].etag))
             throw partMissing(uploadId, sorted[i].partNumber);
         }
       } finally {
         await new Promise<void>((r) => out.end(r));
       }
+      if (writeError) throw writeError;
     });
     await rm(dir, { recursive: true, force: true });
   }

@@ -753,7 +753,8 @@ export class TrackingService {
       const steps = [...new Set(points.map(([s]) => s))];
       const keep = new Set(sampleEvenly(steps, max));
       for (const [s, t, v] of points) {
-        if (keep.has(s)) out.push({ key: r.metric_key, value: jsonValue(v), timestamp: t, step: s, run_id: runId });
+        if (keep.has(s))
+          out.push({ key: r.metric_key, value: jsonValue(v), timestamp: t, step: s, run_id: runId });
       }
     }
     return { metrics: out.length ? out : undefined };
