@@ -189,6 +189,31 @@ describe("model versions", () => {
     expect(third.model_version.version).toBe("3");
   });
 
+  it("leaves exactly one version in Staging when archiving transitions race (found with the official client)", async () => {
+    await api.ok("POST", "/registered-models/create", { name: "racing" });
+    for (let i = 0; i < 4; i++)
+      await api.ok("POST", "/model-versions/create", { name: "racing", source: `s3://b/r${i}` });
+    const results = await Promise.all(
+      ["1", "2", "3", "4"].map((version) =>
+        api.call("POST", "/model-versions/transition-stage", {
+          name: "racing",
+          version,
+          stage: "Staging",
+          archive_existing_versions: true,
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    const stages = await Promise.all(
+      ["1", "2", "3", "4"].map(
+        async (v) =>
+          (await api.ok("GET", `/model-versions/get?name=racing&version=${v}`)).model_version.current_stage,
+      ),
+    );
+    expect(stages.filter((s) => s === "Staging")).toHaveLength(1);
+    expect(stages.filter((s) => s === "Archived")).toHaveLength(3);
+  });
+
   it("transitions stages, archives existing versions and answers get-latest-versions", async () => {
     await api.ok("POST", "/registered-models/create", { name: "staged" });
     for (let i = 0; i < 3; i++)

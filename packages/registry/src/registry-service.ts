@@ -20,6 +20,7 @@ import {
   validateTag,
 } from "./records";
 import { type Clause, matchClause, paginate, parseFilter, parseOrderBy, sortBy } from "./search-filter";
+import { withStageLock } from "./stage-lock";
 
 export interface RegistryServiceDeps {
   store: MetadataStore;
@@ -419,6 +420,18 @@ export class RegistryService {
       );
     }
     const model = await this.getModel(name);
+    return withStageLock(this.deps.store, this.deps.clock, model.id, () =>
+      this.transitionLocked(model, name, version, stage, archiveExisting),
+    );
+  }
+
+  private async transitionLocked(
+    model: ModelRecord,
+    name: string,
+    version: string | number,
+    stage: Stage,
+    archiveExisting: boolean,
+  ): Promise<ModelVersionView> {
     const v = await this.versionOf(model, version);
     await this.governance.authorize(model, v, { kind: "stage", stage });
     const now = this.now();
@@ -437,17 +450,24 @@ export class RegistryService {
     if (archiveExisting) {
       for (const other of await this.repo.listVersions(model.id)) {
         if (other.version === v.version || other.currentStage !== stage) continue;
-        await this.repo.updateVersion(
-          name,
-          other,
-          {
-            set: [
-              ["currentStage", "Archived"],
-              ["lastUpdatedTimestamp", now],
-            ],
-          },
-          { path: "currentStage", eq: stage },
-        );
+        // A version deleted or moved meanwhile is no longer in the stage: nothing to archive.
+        const archived = await this.repo
+          .updateVersion(
+            name,
+            other,
+            {
+              set: [
+                ["currentStage", "Archived"],
+                ["lastUpdatedTimestamp", now],
+              ],
+            },
+            { path: "currentStage", eq: stage },
+          )
+          .catch((e) => {
+            if ((e as { code?: string }).code === "RESOURCE_DOES_NOT_EXIST") return undefined;
+            throw e;
+          });
+        if (!archived) continue;
         await this.deps.audit.append({
           action: "registry.version.transition",
           resource: versionResource(name, other.version),
