@@ -11,13 +11,19 @@ const unset = (v: unknown) => (v === null ? undefined : v);
 /** An optional protobuf field: absent and null both mean "not set". */
 const opt = <S extends z.ZodType>(s: S) => z.preprocess(unset, s.optional());
 
-/** int64: a JSON number or a decimal string (protobuf JSON writes int64 as strings). */
+/**
+ * int64: a JSON number or a decimal string (protobuf JSON writes int64 as strings). Values are
+ * kept as JavaScript numbers, exact only within ±(2^53 - 1); larger steps or timestamps are
+ * refused rather than silently rounded.
+ */
+const INT64_MESSAGE = "must be an integer between -9007199254740991 and 9007199254740991";
 export const int64 = z.union([
-  z.number().int("must be an integer"),
+  z.number().int(INT64_MESSAGE),
   z
     .string()
     .regex(/^-?\d{1,19}$/, "must be an integer")
-    .transform(Number),
+    .transform(Number)
+    .pipe(z.number().int(INT64_MESSAGE)),
 ]);
 
 /** int32 with the same string tolerance (GET query parameters are always strings). */
