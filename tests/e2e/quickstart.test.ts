@@ -110,6 +110,36 @@ describe("quickstart (examples/fraud-detection)", () => {
     });
   });
 
+  it("stores a decision's explanation with it in the prediction log when infer asks for it", async () => {
+    const from = Date.now();
+    const decided = await platform.call("POST", "/v2/models/fraud/infer", {
+      id: "audit-me-1",
+      entities: { user_id: ["u00001"] },
+      parameters: { explain: true },
+    });
+    expect(decided.status).toBe(200);
+    const monitoring = platform.platform.modules.find((m) => m.name === "monitoring") as unknown as {
+      predictionLog: {
+        flush(): Promise<void>;
+        read(
+          d: string,
+          from: number,
+          to: number,
+        ): Promise<Array<{ requestId: string; explanation?: unknown }>>;
+      };
+    };
+    await monitoring.predictionLog.flush();
+    const logged = (await monitoring.predictionLog.read("fraud", from - 1, Date.now() + 1)).find(
+      (e) => e.requestId === "audit-me-1",
+    );
+    const explanation = logged?.explanation as Record<string, number[][]>;
+    expect(explanation.contributions[0]).toHaveLength(FEATURES.length);
+    const margin = explanation.margin[0][0];
+    const sum = explanation.contributions[0].reduce((a, b) => a + b, explanation.base_value[0][0]);
+    expect(sum).toBeCloseTo(margin, 9);
+    expect(1 / (1 + Math.exp(-margin))).toBeCloseTo(decided.json.outputs[0].data[0], 5);
+  });
+
   it("refuses explanations it cannot give, naming the problem", async () => {
     const notDeployed = await platform.call("POST", "/v2/models/nope/explain", {
       entities: { user_id: ["u00000"] },

@@ -31,13 +31,15 @@ export interface ExplainRouteDeps {
   explainer: ModelExplainer;
 }
 
+/** Explains one prepared request (a single `[rows, features]` tensor) with one version. */
+export type VersionExplainer = (ref: VersionRef, request: InferRequest) => Promise<InferOutput[]>;
+
 /**
- * `POST /v2/models/{deployment}[/versions/{v}]/explain`: the same body as infer (tensors, or
- * entity ids the router enriches from the feature store); answers per-feature contributions
- * of the deployment's stable version (or the named one) for every row.
+ * The explanation of a request by a version: loads (and keeps, versions being immutable) the
+ * version's `keel-model.json`, then runs the explainer. Shared by `/explain` and by infer
+ * requests that ask for their explanation to be stored with the prediction log.
  */
-export function mountExplainRoutes(app: Hono, deps: ExplainRouteDeps): void {
-  // Model versions are immutable, so a parsed description is kept per version.
+export function createVersionExplainer(deps: Omit<ExplainRouteDeps, "router">): VersionExplainer {
   const models = new Map<string, Promise<unknown>>();
   const modelJson = (ref: VersionRef) => {
     const key = refLabel(ref);
@@ -49,16 +51,31 @@ export function mountExplainRoutes(app: Hono, deps: ExplainRouteDeps): void {
     }
     return p;
   };
+  return async (ref, request) => {
+    if (request.inputs.length !== 1)
+      throw badInput(`explain takes one input tensor [rows, features], got ${request.inputs.length}`);
+    const t = decodeTensor(request.inputs[0]);
+    return deps.explainer.explain(await modelJson(ref), t.data as ArrayLike<number>, t.shape);
+  };
+}
+
+/**
+ * `POST /v2/models/{deployment}[/versions/{v}]/explain`: the same body as infer (tensors, or
+ * entity ids the router enriches from the feature store); answers per-feature contributions
+ * of the deployment's stable version (or the named one) for every row.
+ */
+export function mountExplainRoutes(
+  app: Hono,
+  deps: ExplainRouteDeps,
+  explainVersion = createVersionExplainer(deps),
+): void {
   const explain = async (name: string, version: string | undefined, body: unknown) => {
     const dep = await deps.router.lookup(name);
     if (!dep) throw missing(`'${name}' is not a deployment; explanations are served for deployments`);
     const ref = versionOf(dep, version);
     const req = parseWith(routerRequestSchema, body, "explain request");
     const request = req.entities ? await deps.router.enrich(dep, req) : (req as InferRequest);
-    if (request.inputs.length !== 1)
-      throw badInput(`explain takes one input tensor [rows, features], got ${request.inputs.length}`);
-    const t = decodeTensor(request.inputs[0]);
-    const outputs = deps.explainer.explain(await modelJson(ref), t.data as ArrayLike<number>, t.shape);
+    const outputs = await explainVersion(ref, request);
     return {
       model_name: ref.model,
       model_version: ref.version,
@@ -86,7 +103,7 @@ function versionOf(dep: Deployment, version: string | undefined): VersionRef {
   return ref;
 }
 
-async function loadModelJson(deps: ExplainRouteDeps, ref: VersionRef): Promise<unknown> {
+async function loadModelJson(deps: Omit<ExplainRouteDeps, "router">, ref: VersionRef): Promise<unknown> {
   if (ref.backend.type !== "local" || !deps.resolver)
     throw badInput(`${refLabel(ref)} is not served from Keel's registry here, so it cannot be explained`);
   const { artifactPath } = await deps.resolver.resolve(ref.model, ref.version);

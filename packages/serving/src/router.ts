@@ -40,6 +40,12 @@ export interface RouterOptions {
   log: Logger;
   features?: FeatureReader;
   predictions?: PredictionSink;
+  /**
+   * Explains a request with the version that answered it. With it, an infer request carrying
+   * `parameters: {"explain": true}` has its explanation stored with its prediction-log entry
+   * (always logged, whatever the sample rate), so the decision can be explained to an auditor later.
+   */
+  explain?: (ref: VersionRef, request: InferRequest) => Promise<InferOutput[]>;
   /** How long a deployment read stays cached (other instances' changes show up after this). */
   cacheTtlMs?: number;
 }
@@ -143,7 +149,12 @@ export class Router {
     if (dep.shadow) this.mirror(dep, dep.shadow, request);
     const latencyMs = performance.now() - started;
     this.o.metrics.routerSeconds.observe({ deployment: name }, latencyMs / 1000);
-    if (this.o.predictions && dep.sample_rate > 0 && Math.random() < dep.sample_rate)
+    if (this.o.predictions && req.parameters?.explain === true) {
+      if (!this.o.explain)
+        throw badInput("this router has no explainer: 'explain' cannot be stored with the prediction");
+      const explanation = await this.o.explain(served, request);
+      this.log(dep, served, requestId, request, response, latencyMs, explanation);
+    } else if (this.o.predictions && dep.sample_rate > 0 && Math.random() < dep.sample_rate)
       this.log(dep, served, requestId, request, response, latencyMs);
     return {
       ...response,
@@ -292,6 +303,7 @@ export class Router {
     req: InferRequest,
     res: InferResponse,
     latencyMs: number,
+    explanation?: InferOutput[],
   ): void {
     const rows = (t: { shape: number[]; data: unknown }) => {
       const flat = flatten(t.data);
@@ -310,6 +322,7 @@ export class Router {
       latencyMs,
       inputs: Object.fromEntries(req.inputs.map((t) => [t.name, rows(t)])),
       outputs: Object.fromEntries(res.outputs.map((t) => [t.name, rows(t)])),
+      ...(explanation ? { explanation: Object.fromEntries(explanation.map((t) => [t.name, rows(t)])) } : {}),
     };
     Promise.resolve()
       .then(() => this.o.predictions?.record(entry))

@@ -11,7 +11,7 @@ import { CanaryAnalysis, CanaryStats } from "./canary-analysis";
 import { mountDeploymentRoutes } from "./deployment-routes";
 import { DeploymentService } from "./deployment-service";
 import { missing } from "./errors";
-import { type ModelExplainer, mountExplainRoutes } from "./explain-routes";
+import { createVersionExplainer, type ModelExplainer, mountExplainRoutes } from "./explain-routes";
 import { type CloudWatchLike, InFlightPublisher } from "./inflight-publisher";
 import {
   type InferenceApi,
@@ -104,6 +104,13 @@ export function createServingModule(deps: ServingDeps, opts: ServingModuleOption
     server ? (m, v) => server.has(m, v) : undefined,
   );
   const stats = new CanaryStats(deps.store, deps.clock);
+  const explainVersion = opts.explainer
+    ? createVersionExplainer({
+        resolver: opts.resolver,
+        artifacts: deps.artifacts,
+        explainer: opts.explainer,
+      })
+    : undefined;
   const router = new Router({
     deployments,
     backends: {
@@ -119,6 +126,7 @@ export function createServingModule(deps: ServingDeps, opts: ServingModuleOption
     log: deps.log,
     features: opts.features,
     predictions: opts.predictions,
+    explain: explainVersion,
   });
   const analysis = new CanaryAnalysis(stats, deployments);
   const queue =
@@ -197,13 +205,12 @@ export function createServingModule(deps: ServingDeps, opts: ServingModuleOption
         { deployments, analysis, scoring },
         { maxBodyBytes: opts.maxBodyBytes ?? env.maxBodyBytes },
       );
-      if (opts.explainer)
-        mountExplainRoutes(app, {
-          router,
-          resolver: opts.resolver,
-          artifacts: deps.artifacts,
-          explainer: opts.explainer,
-        });
+      if (opts.explainer && explainVersion)
+        mountExplainRoutes(
+          app,
+          { router, resolver: opts.resolver, artifacts: deps.artifacts, explainer: opts.explainer },
+          explainVersion,
+        );
     },
     async start() {
       await server?.loadRepository();
