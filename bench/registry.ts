@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { type AuditEvent, auditItem, GENESIS_HASH, hashEvent, StoreAuditLog } from "@keel/audit";
-import { digest, withContext } from "@keel/core";
+import { digest, ROLES, withContext } from "@keel/core";
 import { startLocalPlatform } from "@keel/local";
 import { DynamoDbMetadataStore, startDynalite } from "@keel/metadata";
 
@@ -110,7 +110,7 @@ async function appendThroughput() {
     const t = performance.now();
     await Promise.all(
       Array.from({ length: 16 }, (_, w) =>
-        withContext({ principal: `w${w}`, requestId: `r${w}` }, async () => {
+        withContext({ principal: `w${w}`, requestId: `r${w}`, roles: ROLES }, async () => {
           const log = mode.startsWith("one") ? shared : new StoreAuditLog(store);
           for (let i = 0; i < perWriter; i++) {
             await log.append({

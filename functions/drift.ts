@@ -1,5 +1,5 @@
 import { createPlatform } from "@keel/app";
-import { isKeelError, loadConfig, newToken, parseWith, withContext } from "@keel/core";
+import { isKeelError, loadConfig, newToken, parseWith, ROLES, withContext } from "@keel/core";
 import { parseWindow } from "@keel/monitoring";
 import { z } from "zod";
 
@@ -22,21 +22,24 @@ export async function handler(event: unknown): Promise<unknown> {
   );
   const windowMs = input.window ? parseWindow(input.window) : undefined;
   const monitoring = platform.services.monitoring;
-  return withContext({ principal: "keel-scheduler", requestId: newToken() }, async () => {
-    const results: Array<Record<string, string>> = [];
-    const failures: string[] = [];
-    for (const deployment of input.deployments ?? (await monitoring.deployments())) {
-      try {
-        const r = await monitoring.runDrift(deployment, { windowMs });
-        results.push({ deployment, status: r.status, reportId: r.id });
-      } catch (e) {
-        if (isKeelError(e) && e.code === "RESOURCE_DOES_NOT_EXIST")
-          results.push({ deployment, skipped: e.message });
-        else failures.push(`${deployment}: ${(e as Error).message}`);
+  return withContext(
+    { principal: "keel-scheduler", requestId: newToken(), roles: ROLES, kind: "service" },
+    async () => {
+      const results: Array<Record<string, string>> = [];
+      const failures: string[] = [];
+      for (const deployment of input.deployments ?? (await monitoring.deployments())) {
+        try {
+          const r = await monitoring.runDrift(deployment, { windowMs });
+          results.push({ deployment, status: r.status, reportId: r.id });
+        } catch (e) {
+          if (isKeelError(e) && e.code === "RESOURCE_DOES_NOT_EXIST")
+            results.push({ deployment, skipped: e.message });
+          else failures.push(`${deployment}: ${(e as Error).message}`);
+        }
       }
-    }
-    if (failures.length > 0)
-      throw new Error(`drift job failed for ${failures.length} deployment(s): ${failures.join("; ")}`);
-    return { results };
-  });
+      if (failures.length > 0)
+        throw new Error(`drift job failed for ${failures.length} deployment(s): ${failures.join("; ")}`);
+      return { results };
+    },
+  );
 }

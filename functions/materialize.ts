@@ -1,5 +1,5 @@
 import { createPlatform } from "@keel/app";
-import { loadConfig, newToken, withContext } from "@keel/core";
+import { loadConfig, newToken, ROLES, withContext } from "@keel/core";
 
 /**
  * Run by the Features stack's schedule: an incremental materialization of every online
@@ -11,7 +11,10 @@ const platform = await createPlatform(loadConfig());
 await platform.start();
 
 export async function handler(): Promise<unknown> {
-  return withContext({ principal: "keel-scheduler", requestId: newToken() }, async () => ({
-    views: await platform.services.features.materialize({ incremental: true }),
-  }));
+  return withContext(
+    { principal: "keel-scheduler", requestId: newToken(), roles: ROLES, kind: "service" },
+    async () => ({
+      views: await platform.services.features.materialize({ incremental: true }),
+    }),
+  );
 }

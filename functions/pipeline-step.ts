@@ -1,5 +1,5 @@
 import { createArtifactStore } from "@keel/artifacts";
-import { loadConfig, systemClock, withContext } from "@keel/core";
+import { loadConfig, ROLES, systemClock, withContext } from "@keel/core";
 import { DynamoDbMetadataStore } from "@keel/metadata";
 import { createStepLambdaHandler, type Json } from "@keel/pipelines";
 import { pipelines } from "../examples/pipelines";
@@ -18,5 +18,8 @@ const run = createStepLambdaHandler({
 });
 
 export async function handler(event: unknown): Promise<Json> {
-  return withContext({ principal: "aws:states", requestId: "pipeline-step" }, () => run(event));
+  return withContext(
+    { principal: "aws:states", requestId: "pipeline-step", roles: ROLES, kind: "service" },
+    () => run(event),
+  );
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { AUDIT_PK, StoreAuditLog } from "@keel/audit";
-import { withContext } from "@keel/core";
+import { ROLES, withContext } from "@keel/core";
 import { DynamoDbMetadataStore, startDynalite } from "@keel/metadata";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { auditVerifyCommand } from "../../packages/cli/src/commands/audit";
@@ -54,7 +54,7 @@ describe("appends under concurrency", () => {
     const shared = new StoreAuditLog(db.store);
     await Promise.all(
       Array.from({ length: writers }, (_, w) =>
-        withContext({ principal: `writer-${w}`, requestId: `r${w}` }, async () => {
+        withContext({ principal: `writer-${w}`, requestId: `r${w}`, roles: ROLES }, async () => {
           const log = w < writers / 2 ? shared : new StoreAuditLog(db.store);
           for (let i = 0; i < perWriter; i++)
             await log.append({ action: "test.write", resource: `w:${w}`, state: { i } });

@@ -1,4 +1,4 @@
-import { newToken, withContext } from "@keel/core";
+import { newToken, ROLES, withContext } from "@keel/core";
 import type { MiddlewareHandler } from "hono";
 
 /**
@@ -16,7 +16,7 @@ export function requestContext(defaultPrincipal: string): MiddlewareHandler {
     const principal =
       principalFromLambda(c.env) ?? principalFromHeaders(c.req.header.bind(c.req)) ?? defaultPrincipal;
     c.header("x-request-id", requestId);
-    return withContext({ principal, requestId }, () => next());
+    return withContext({ principal, requestId, roles: ROLES, kind: "local" }, () => next());
   };
 }
 

@@ -1,12 +1,23 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { KeelError } from "./errors";
+
+/** The roles Keel knows (JWT group claims in AWS, the users store in `keel dev --auth`). */
+export const ROLES = ["viewer", "data-scientist", "approver", "deployer", "admin", "auditor"] as const;
+export type Role = (typeof ROLES)[number];
 
 /**
- * Who made a request and under which request id. The HTTP layer sets it once per request
- * (from the JWT subject, the IAM caller, or the local user); every write records it.
+ * Who made a request, with which roles, under which request id. The HTTP layer sets it once
+ * per request (from the verified identity in AWS, the users store with `keel dev --auth`, or
+ * the laptop's single user); every write records the principal, and services check roles
+ * with `requireRole` (the rule lives in the service, not only at the edge).
  */
 export interface RequestContext {
   principal: string;
   requestId: string;
+  /** The caller's roles. The laptop's single-user mode and in-process callers hold every role. */
+  roles: readonly Role[];
+  /** How the caller was identified: `user` (a person), `service` (an IAM role / machine), `local`. */
+  kind?: "user" | "service" | "local";
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
@@ -16,9 +27,31 @@ export function withContext<T>(ctx: RequestContext, fn: () => T): T {
 }
 
 export function currentContext(): RequestContext {
-  return storage.getStore() ?? { principal: process.env.USER ?? "system", requestId: "internal" };
+  return (
+    storage.getStore() ?? {
+      principal: process.env.USER ?? "system",
+      requestId: "internal",
+      roles: ROLES,
+      kind: "local",
+    }
+  );
 }
 
 export function currentPrincipal(): string {
   return currentContext().principal;
+}
+
+export function hasRole(...anyOf: Role[]): boolean {
+  const roles = currentContext().roles;
+  return anyOf.some((r) => roles.includes(r));
+}
+
+/** Throws 403 PERMISSION_DENIED naming the missing role unless the caller holds one of `anyOf`. */
+export function requireRole(action: string, ...anyOf: Role[]): void {
+  if (hasRole(...anyOf)) return;
+  const { principal } = currentContext();
+  throw new KeelError(
+    "PERMISSION_DENIED",
+    `${principal} may not ${action}: requires role ${anyOf.join(" or ")}`,
+  );
 }
