@@ -4,7 +4,14 @@ import { Worker } from "node:worker_threads";
 
 export interface DynaliteServer {
   endpoint: string;
+  /** LevelDB iterators created and still open where dynalite runs (see level-iterators.mjs). */
+  iteratorStats(): Promise<LevelIteratorStats>;
   close(): Promise<void>;
+}
+
+export interface LevelIteratorStats {
+  created: number;
+  open: number;
 }
 
 export interface DynaliteOptions {
@@ -27,7 +34,7 @@ export interface DynaliteOptions {
 export async function startDynalite(opts: DynaliteOptions = {}): Promise<DynaliteServer> {
   if (opts.path) mkdirSync(opts.path, { recursive: true });
   if (opts.thread) return startDynaliteThread(opts);
-  const dynalite = await loadDynalite();
+  const { dynalite, iteratorStats } = await loadDynalite();
   const server = dynalite({ path: opts.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -36,6 +43,7 @@ export async function startDynalite(opts: DynaliteOptions = {}): Promise<Dynalit
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    iteratorStats: async () => iteratorStats(),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => {
@@ -52,9 +60,10 @@ async function startDynaliteThread(opts: DynaliteOptions): Promise<DynaliteServe
   const worker = new Worker(new URL("./dynalite-thread.mjs", import.meta.url), {
     workerData: { path: opts.path, port: opts.port },
   });
+  type Message = { type: string; port?: number; message?: string; iterators?: LevelIteratorStats };
   const next = (type: string) =>
-    new Promise<{ port?: number }>((resolve, reject) => {
-      const onMessage = (m: { type: string; port?: number; message?: string }) => {
+    new Promise<Message>((resolve, reject) => {
+      const onMessage = (m: Message) => {
         if (m.type === type) {
           cleanup();
           resolve(m);
@@ -80,6 +89,11 @@ async function startDynaliteThread(opts: DynaliteOptions): Promise<DynaliteServe
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    iteratorStats: async () => {
+      const reply = next("stats");
+      worker.postMessage({ type: "stats" });
+      return (await reply).iterators as LevelIteratorStats;
+    },
     close: () => {
       closing ??= (async () => {
         const closed = next("closed");
@@ -99,8 +113,16 @@ type DynaliteFactory = (opts: Record<string, unknown>) => import("node:net").Ser
  * through a specifier bundlers do not follow, so Lambda bundles of anything that imports
  * @keel/metadata neither contain nor require it.
  */
-async function loadDynalite(): Promise<DynaliteFactory> {
+async function loadDynalite(): Promise<{
+  dynalite: DynaliteFactory;
+  iteratorStats: () => LevelIteratorStats;
+}> {
   const specifier = "dynalite";
   const mod = (await import(specifier)) as { default: DynaliteFactory };
-  return mod.default;
+  const fix = (await import(new URL("./level-iterators.mjs", import.meta.url).href)) as {
+    fixLevelIterators(): void;
+    levelIteratorStats(): LevelIteratorStats;
+  };
+  fix.fixLevelIterators();
+  return { dynalite: mod.default, iteratorStats: fix.levelIteratorStats };
 }
