@@ -3,3 +3,4 @@ export { createTableInput, TABLE_KEYS } from "./dynamodb-schema";
 export { createDynamoDbClient, DynamoDbMetadataStore, type DynamoDbStoreOptions } from "./dynamodb-store";
 export * from "./errors";
 export * from "./port";
+export { SqliteMetadataStore, type SqliteStoreOptions } from "./sqlite-store";
