@@ -1,11 +1,21 @@
-import { isConditionFailed, type MetadataStore } from "@keel/metadata";
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Item, isConditionFailed, type MetadataStore } from "@keel/metadata";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { type DurableKind, openDurableStore, payloadFor } from "./metadata-store.durable";
 
-/** The MetadataStore contract (packages/metadata/src/port.ts), run against every adapter. */
+/**
+ * The MetadataStore contract (packages/metadata/src/port.ts), run against every adapter.
+ * `durable` names an on-disk kind for the crash-safety test (a writer killed with SIGKILL).
+ */
 export function metadataStoreSuite(
   name: string,
   make: () => Promise<{ store: MetadataStore; close: () => Promise<void> }>,
+  durable?: DurableKind,
 ) {
   describe(`MetadataStore conformance: ${name}`, () => {
     const withStore = async (fn: (s: MetadataStore) => Promise<void>) => {
@@ -155,5 +165,134 @@ export function metadataStoreSuite(
           { numRuns: 15 },
         );
       }));
+
+    it("concurrent writers lose nothing: map entries, list appends, counters and items", () =>
+      withStore(async (s) => {
+        await s.put({ pk: "cw", sk: "hot", m: {} });
+        const writers = 16;
+        const each = 15;
+        await Promise.all(
+          Array.from({ length: writers }, async (_, w) => {
+            for (let j = 0; j < each; j++) {
+              await s.update(
+                { pk: "cw", sk: "hot" },
+                { set: [[["m", `w${w}_${j}`], j]], append: [["log", [`${w}:${j}`]]], add: [["n", 1]] },
+              );
+              await s.put({ pk: "cw", sk: `item#${w}#${j}`, w, j });
+            }
+          }),
+        );
+        const hot = await s.get({ pk: "cw", sk: "hot" });
+        expect(hot?.n).toBe(writers * each);
+        expect(Object.keys(hot?.m as object)).toHaveLength(writers * each);
+        expect(new Set(hot?.log as string[]).size).toBe(writers * each);
+        expect(await s.queryAll({ pk: "cw", prefix: "item#" })).toHaveLength(writers * each);
+      }));
+
+    it("pages through a GSI in both directions, with ties on its sort key, a prefix and a filter", () =>
+      withStore(async (s) => {
+        const items = Array.from({ length: 45 }, (_, i) => ({
+          pk: `p${i % 5}`,
+          sk: `s${String(i).padStart(2, "0")}`,
+          i,
+          gsi2pk: "idx",
+          gsi2sk: `g#${String(Math.floor(i / 3)).padStart(2, "0")}`,
+        }));
+        await s.batchPut([...items, { pk: "p0", sk: "no-index", gsi2pk: "idx" }]);
+        const byIndex = (xs: Item[]) => xs.map((x) => `${x.gsi2sk}|${x.pk}|${x.sk}`);
+        const expected = byIndex(items).sort();
+        for (const descending of [false, true]) {
+          const seen: Item[] = [];
+          let cursor: string | undefined;
+          let pages = 0;
+          do {
+            const p = await s.query({ pk: "idx", index: "gsi2", limit: 4, cursor, descending });
+            expect(p.items.length).toBeLessThanOrEqual(4);
+            seen.push(...p.items);
+            cursor = p.cursor;
+            pages++;
+          } while (cursor);
+          expect(pages).toBeGreaterThanOrEqual(12);
+          const keys = seen.map((x) => x.gsi2sk as string);
+          expect(keys).toEqual(
+            [...keys].sort((a, b) => (descending ? b.localeCompare(a) : a.localeCompare(b))),
+          );
+          expect(byIndex(seen).sort()).toEqual(expected);
+        }
+        const prefixed = await s.queryAll({ pk: "idx", index: "gsi2", prefix: "g#1" });
+        expect(prefixed.map((x) => x.i).sort((a, b) => (a as number) - (b as number))).toEqual(
+          Array.from({ length: 15 }, (_, k) => k + 30),
+        );
+        const filtered: Item[] = [];
+        let cursor: string | undefined;
+        do {
+          const p = await s.query({
+            pk: "idx",
+            index: "gsi2",
+            limit: 5,
+            cursor,
+            filter: { path: "pk", eq: "p1" },
+          });
+          filtered.push(...p.items);
+          cursor = p.cursor;
+        } while (cursor);
+        expect(filtered.map((x) => x.i)).toEqual(items.filter((x) => x.pk === "p1").map((x) => x.i));
+        expect(await s.queryAll({ pk: "missing", index: "gsi2" })).toEqual([]);
+      }));
+
+    if (durable) {
+      it("a writer killed with SIGKILL loses no acknowledged write and leaves no torn item", async () => {
+        const dir = await mkdtemp(join(tmpdir(), `keel-crash-${durable}-`));
+        try {
+          const acked = await writeUntilKilled(durable, dir, 300);
+          const { store, close } = await openDurableStore(durable, dir);
+          try {
+            const items = (await store.queryAll({ pk: "crash" })).filter((x) => x.sk !== "list");
+            const present = new Map(items.map((x) => [x.i as number, x]));
+            for (let i = 0; i <= acked; i++) {
+              expect(present.get(i)?.payload, `acknowledged write ${i}`).toBe(payloadFor(i));
+            }
+            for (const x of items) expect(x.payload).toBe(payloadFor(x.i as number));
+            const list = await store.get({ pk: "crash", sk: "list" });
+            const entries = list?.entries as number[];
+            expect(entries.length).toBe(list?.count);
+            expect(entries.length).toBeGreaterThanOrEqual(acked + 1);
+            expect(entries).toEqual(Array.from({ length: entries.length }, (_, k) => k));
+          } finally {
+            await close();
+          }
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      }, 120_000);
+    }
+  });
+}
+
+const WRITER = fileURLToPath(new URL("./metadata-store.crash-writer.ts", import.meta.url));
+
+/** Runs the crash writer until it has acknowledged `atLeast` writes, kills it, returns the last acknowledged index. */
+function writeUntilKilled(kind: DurableKind, dir: string, atLeast: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", WRITER, kind, dir], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let last = -1;
+    let buffered = "";
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.stdout.on("data", (d) => {
+      buffered += d;
+      const lines = buffered.split("\n");
+      buffered = lines.pop() ?? "";
+      for (const line of lines) if (line.startsWith("ack ")) last = Number(line.slice(4));
+      if (last >= atLeast && !child.killed) child.kill("SIGKILL");
+    });
+    child.on("exit", (code, signal) => {
+      if (signal === "SIGKILL") resolve(last);
+      else reject(new Error(`crash writer exited early (${code}): ${stderr}`));
+    });
   });
 }

@@ -151,7 +151,9 @@ export class SqliteMetadataStore implements MetadataStore {
     const params: Record<string, unknown> = { pk: q.pk };
     const dir = q.descending ? "DESC" : "ASC";
     if (q.prefix !== undefined && q.prefix !== "") {
-      where.push(`${skCol} >= @prefix AND ${skCol} < @prefixEnd AND substr(${skCol}, 1, @prefixLen) = @prefix`);
+      where.push(
+        `${skCol} >= @prefix AND ${skCol} < @prefixEnd AND substr(${skCol}, 1, @prefixLen) = @prefix`,
+      );
       Object.assign(params, { prefix: q.prefix, prefixEnd: q.prefix + MAX_CHAR, prefixLen: q.prefix.length });
     } else if (q.between) {
       where.push(`${skCol} BETWEEN @lo AND @hi`);
