@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { AUDIT_PK, StoreAuditLog } from "@keel/audit";
 import { ROLES, withContext } from "@keel/core";
-import { DynamoDbMetadataStore, startDynalite } from "@keel/metadata";
+import { SqliteMetadataStore } from "@keel/metadata";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { auditVerifyCommand } from "../../packages/cli/src/commands/audit";
 import { freshMetadataStore } from "../helpers/metadata";
@@ -196,12 +196,10 @@ describe("the audit API and `keel audit verify`", () => {
     expect(clean.code).toBe(0);
     expect(clean.stdout).toBe("ok 5 events\n");
 
-    // Edit one stored event directly in dynalite's files, as someone with disk access could.
-    const server = await startDynalite({ path: join(dataDir, "dynamodb") });
-    const store = new DynamoDbMetadataStore({ table: "keel", endpoint: server.endpoint });
+    // Edit one stored event directly in the data dir's files, as someone with disk access could.
+    const store = new SqliteMetadataStore({ path: join(dataDir, "metadata.sqlite") });
     await store.update(eventKey(3), { set: [["principal", "mallory"]] });
     await store.close();
-    await server.close();
 
     const tampered = await keel(["audit", "verify", "--data-dir", dataDir]);
     expect(tampered.code).toBe(1);

@@ -4,7 +4,12 @@ import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { createPlatform, type Platform } from "@keel/app";
 import { type KeelConfig, loadConfig } from "@keel/core";
-import { DynamoDbMetadataStore, startDynalite } from "@keel/metadata";
+import {
+  DynamoDbMetadataStore,
+  type MetadataStore,
+  openLocalMetadataStore,
+  startDynalite,
+} from "@keel/metadata";
 
 export interface LocalOptions {
   port?: number;
@@ -25,13 +30,22 @@ export interface LocalPlatform {
 }
 
 /**
- * The embedded platform: dynalite on disk under the data dir, filesystem artifacts, the
- * same Hono app the Lambda serves, on one port. Closing stops modules, the HTTP server and
- * then dynalite, in that order, so no accepted write is lost.
+ * The embedded platform: the metadata store in SQLite on the data dir (`metadata.sqlite`;
+ * a data dir from an older Keel is migrated from dynalite on first start), dynalite on disk for
+ * the DynamoDB online feature store, filesystem artifacts, the same Hono app the Lambda serves,
+ * on one port. Without a data dir the metadata lives in an in-memory dynalite (tests).
+ * `KEEL_LOCAL_METADATA=dynalite` keeps the metadata in dynalite on the data dir as before
+ * (benchmarks that compare the two). Closing stops modules, the HTTP server and then the
+ * stores, in that order, so no accepted write is lost.
  */
 export async function startLocalPlatform(opts: LocalOptions = {}): Promise<LocalPlatform> {
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : undefined;
   if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const table = opts.config?.table ?? "keel";
+  const sqlite =
+    dataDir && process.env.KEEL_LOCAL_METADATA !== "dynalite"
+      ? await openLocalMetadataStore(dataDir, { table })
+      : undefined;
   const dynalite = await startDynalite({
     path: dataDir ? join(dataDir, "dynamodb") : undefined,
     thread: true,
@@ -44,14 +58,19 @@ export async function startLocalPlatform(opts: LocalOptions = {}): Promise<Local
     );
   const config = loadConfig(process.env, {
     stage: "local",
-    table: "keel",
+    table,
     dynamodbEndpoint: dynalite.endpoint,
     artifactRoot: join(tmpRoot, "artifacts"),
     dataDir: tmpRoot,
     ...opts.config,
   });
-  const store = new DynamoDbMetadataStore({ table: config.table, endpoint: dynalite.endpoint });
-  await store.ensureTable();
+  let store: MetadataStore;
+  if (sqlite) store = sqlite;
+  else {
+    const dynamo = new DynamoDbMetadataStore({ table: config.table, endpoint: dynalite.endpoint });
+    await dynamo.ensureTable();
+    store = dynamo;
+  }
   const platform = await createPlatform(config, { store, defaultPrincipal: opts.defaultPrincipal });
   await platform.start();
 

@@ -12,6 +12,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
   ResourceInUseException,
+  ScanCommand,
   UpdateItemCommand,
   type WriteRequest,
 } from "@aws-sdk/client-dynamodb";
@@ -228,6 +229,18 @@ export class DynamoDbMetadataStore implements MetadataStore {
   async increment(key: Key, attr: string, by = 1): Promise<number> {
     const item = await this.update(key, { add: [[attr, by]] });
     return Number(item[attr]);
+  }
+
+  /** Every item of the table, one Scan page at a time (migration, export; not a request path). */
+  async *scan(): AsyncGenerator<Item[]> {
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const r = await this.client.send(
+        new ScanCommand({ TableName: this.table, ExclusiveStartKey: start, ConsistentRead: true }),
+      );
+      yield (r.Items ?? []).map((it) => unmarshall(it) as Item);
+      start = r.LastEvaluatedKey;
+    } while (start);
   }
 
   async close(): Promise<void> {

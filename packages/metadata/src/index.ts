@@ -2,5 +2,6 @@ export { type DynaliteServer, startDynalite } from "./dynalite-server";
 export { createTableInput, TABLE_KEYS } from "./dynamodb-schema";
 export { createDynamoDbClient, DynamoDbMetadataStore, type DynamoDbStoreOptions } from "./dynamodb-store";
 export * from "./errors";
+export { localPaths, type MigrationReport, migrateFromDynalite, openLocalMetadataStore } from "./local-store";
 export * from "./port";
 export { SqliteMetadataStore, type SqliteStoreOptions } from "./sqlite-store";

@@ -202,8 +202,28 @@ export class SqliteMetadataStore implements MetadataStore {
     return Number(item[attr]);
   }
 
+  /**
+   * Writes every page in one transaction (migration): all of it is there afterwards, or, if
+   * anything fails or the process dies, none of it.
+   */
+  async importAll(pages: AsyncIterable<Item[]>): Promise<number> {
+    let n = 0;
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      for await (const page of pages) {
+        for (const it of page) this.write(it);
+        n += page.length;
+      }
+      this.db.exec("COMMIT");
+    } catch (e) {
+      this.db.exec("ROLLBACK");
+      throw e;
+    }
+    return n;
+  }
+
   /** Every item in key order, one page at a time (migration, export). */
-  async *scan(pageSize = 1000): AsyncGenerator<Item> {
+  async *scan(pageSize = 1000): AsyncGenerator<Item[]> {
     let after: [string, string] | undefined;
     for (;;) {
       const rows = (
@@ -215,7 +235,7 @@ export class SqliteMetadataStore implements MetadataStore {
             )
           : this.stmt("SELECT pk, sk, body FROM items ORDER BY pk, sk LIMIT ?").all(pageSize)
       ) as Row[];
-      for (const r of rows) yield toItem(r);
+      if (rows.length) yield rows.map(toItem);
       if (rows.length < pageSize) return;
       const last = rows[rows.length - 1];
       after = [last.pk, last.sk];

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { AuditError, StoreAuditLog, type VerifiableEvent, type VerifyResult, verifyChain } from "@keel/audit";
 import { loadConfig } from "@keel/core";
-import { DynamoDbMetadataStore, startDynalite } from "@keel/metadata";
+import { localPaths, openLocalMetadataStore } from "@keel/metadata";
 import { HttpTransport } from "@keel/sdk";
 import { type Command, UsageError } from "../command";
 import { createProgress } from "../progress";
@@ -32,13 +32,20 @@ function dataDirInUse(dir: string): { failure: Promise<never>; dispose(): void }
   return { failure, dispose: () => process.off("uncaughtException", listener) };
 }
 
-/** Verifies the chain stored under a data dir, reading dynalite's files directly (keel dev must be stopped). */
+/** Verifies the chain stored under a data dir, reading its metadata store directly. */
 async function verifyDataDir(dataDir: string): Promise<VerifyResult> {
-  const dir = join(resolve(dataDir), "dynamodb");
-  if (!existsSync(dir)) throw new UsageError(`no Keel data under ${resolve(dataDir)} (expected ${dir})`);
-  const inUse = dataDirInUse(dir);
-  const server = await startDynalite({ path: dir });
-  const store = new DynamoDbMetadataStore({ table: loadConfig().table, endpoint: server.endpoint });
+  const paths = localPaths(resolve(dataDir));
+  if (!existsSync(paths.sqlite) && !existsSync(paths.dynalite))
+    throw new UsageError(`no Keel data under ${resolve(dataDir)} (expected ${paths.sqlite})`);
+  // A data dir from an older Keel is migrated first, through dynalite (which needs it unused).
+  const inUse = dataDirInUse(paths.dynalite);
+  const store = await Promise.race([
+    openLocalMetadataStore(resolve(dataDir), { table: loadConfig().table, log: (l) => console.error(l) }),
+    inUse.failure,
+  ]).catch((e) => {
+    inUse.dispose();
+    throw e;
+  });
   try {
     const audit = new StoreAuditLog(store);
     const verify = createProgress(process.stderr).task(
@@ -59,7 +66,6 @@ async function verifyDataDir(dataDir: string): Promise<VerifyResult> {
   } finally {
     inUse.dispose();
     await store.close();
-    await server.close();
   }
 }
 
