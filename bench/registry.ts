@@ -15,7 +15,13 @@ import { parseArgs, promisify } from "node:util";
 import { type AuditEvent, auditItem, GENESIS_HASH, hashEvent, StoreAuditLog } from "@keel/audit";
 import { digest, ROLES, withContext } from "@keel/core";
 import { startLocalPlatform } from "@keel/local";
-import { DynamoDbMetadataStore, startDynalite } from "@keel/metadata";
+import {
+  DynamoDbMetadataStore,
+  localPaths,
+  type MetadataStore,
+  SqliteMetadataStore,
+  startDynalite,
+} from "@keel/metadata";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const { values } = parseArgs({
@@ -133,7 +139,7 @@ async function appendThroughput() {
 }
 
 /** Writes a valid chain of n events straight into the table (the append path is measured above). */
-async function writeChain(store: DynamoDbMetadataStore, n: number) {
+async function writeChain(store: MetadataStore, n: number) {
   let prevHash = GENESIS_HASH;
   const t0 = Date.UTC(2026, 0, 1);
   for (let start = 1; start <= n; start += 5000) {
@@ -166,9 +172,8 @@ async function writeChain(store: DynamoDbMetadataStore, n: number) {
 async function verifyLarge() {
   const dataDir = await mkdtemp(join(tmpdir(), "keel-bench-audit-"));
   try {
-    const server = await startDynalite({ path: join(dataDir, "dynamodb") });
-    const store = new DynamoDbMetadataStore({ table: "keel", endpoint: server.endpoint });
-    await store.ensureTable();
+    // The data dir as keel dev keeps it: the metadata store in SQLite.
+    const store = new SqliteMetadataStore({ path: localPaths(dataDir).sqlite });
     let t = performance.now();
     await writeChain(store, VERIFY_EVENTS);
     const writeSecs = (performance.now() - t) / 1000;
@@ -178,7 +183,6 @@ async function verifyLarge() {
     const inProcess = (performance.now() - t) / 1000;
     const used = process.cpuUsage(cpu);
     await store.close();
-    await server.close();
     t = performance.now();
     // bash's `time` reports the child's CPU seconds, which the machine's load does not inflate much.
     const { stdout, stderr } = await promisify(execFile)(
@@ -192,7 +196,7 @@ async function verifyLarge() {
     const cli = (performance.now() - t) / 1000;
     const [cliUser, cliSys] = stderr.trim().split(/\s+/).slice(-2).map(Number);
     console.log(
-      `\n| audit verify, ${VERIFY_EVENTS} events (dynalite on disk) | wall s | CPU s |\n| --- | --- | --- |`,
+      `\n| audit verify, ${VERIFY_EVENTS} events (SQLite data dir) | wall s | CPU s |\n| --- | --- | --- |`,
     );
     console.log(`| write the chain (BatchWrite, setup only) | ${writeSecs.toFixed(1)} | |`);
     console.log(
