@@ -1,7 +1,8 @@
 /**
  * MetadataStore: the one port behind tracking, the registry, pipeline runs and the audit log.
- * It is a single-table, key-sorted item store shaped after DynamoDB (the only production
- * adapter) but expressed without DynamoDB's expression strings, so domain code stays readable.
+ * It is a single-table, key-sorted item store shaped after DynamoDB (the production adapter;
+ * the local platform uses the SQLite adapter) but expressed without DynamoDB's expression
+ * strings, so domain code stays readable.
  *
  * Items live under a partition key `pk` and a sort key `sk`. Three optional secondary
  * indexes are addressed by the attributes `gsi1pk/gsi1sk`, `gsi2pk/gsi2sk`, `gsi3pk/gsi3sk`;
