@@ -166,6 +166,13 @@ export function metadataStoreSuite(
         );
       }));
 
+    it("refuses NaN and Infinity and writes nothing", () =>
+      withStore(async (s) => {
+        await expect(s.put({ pk: "nan", sk: "1", v: Number.NaN })).rejects.toThrow();
+        await expect(s.put({ pk: "nan", sk: "2", m: { v: Number.POSITIVE_INFINITY } })).rejects.toThrow();
+        expect(await s.queryAll({ pk: "nan" })).toEqual([]);
+      }));
+
     it("concurrent writers lose nothing: map entries, list appends, counters and items", () =>
       withStore(async (s) => {
         await s.put({ pk: "cw", sk: "hot", m: {} });

@@ -272,7 +272,7 @@ export class SqliteMetadataStore implements MetadataStore {
     if (typeof pk !== "string" || typeof sk !== "string" || !pk || !sk) {
       throw new MetadataError("INVALID_PARAMETER_VALUE", "an item needs a non-empty string pk and sk");
     }
-    const body = JSON.stringify(rest);
+    const body = JSON.stringify(rest, finiteNumbers);
     if (Buffer.byteLength(body) + pk.length + sk.length > MAX_ITEM_BYTES) {
       throw new MetadataError(
         "INVALID_PARAMETER_VALUE",
@@ -297,6 +297,14 @@ function openDatabase(path: string): Database {
   const specifier = "better-sqlite3";
   const Ctor = createRequire(import.meta.url)(specifier) as new (path: string) => Database;
   return new Ctor(path);
+}
+
+/** DynamoDB refuses NaN and ±Infinity; JSON would silently turn them into null. */
+function finiteNumbers(_key: string, v: unknown): unknown {
+  if (typeof v === "number" && !Number.isFinite(v)) {
+    throw new MetadataError("INVALID_PARAMETER_VALUE", `the metadata store cannot hold the number ${v}`);
+  }
+  return v;
 }
 
 function toItem(r: Row): Item {
