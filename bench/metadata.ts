@@ -72,7 +72,19 @@ async function seed(dataDir: string, store: Store): Promise<{ searchExp: string;
 function startKeelDev(dataDir: string, store: Store): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
-    [join(ROOT, "packages/cli/bin/keel.mjs"), "dev", "--port", "0", "--data-dir", dataDir, "--no-example"],
+    [
+      // KEEL_BENCH_PROFILE=<dir> writes a CPU profile of the server there.
+      ...(process.env.KEEL_BENCH_PROFILE
+        ? ["--cpu-prof", `--cpu-prof-dir=${process.env.KEEL_BENCH_PROFILE}`]
+        : []),
+      join(ROOT, "packages/cli/bin/keel.mjs"),
+      "dev",
+      "--port",
+      "0",
+      "--data-dir",
+      dataDir,
+      "--no-example",
+    ],
     {
       cwd: ROOT,
       env: { ...process.env, KEEL_LOCAL_METADATA: storeEnv(store), KEEL_LOG_LEVEL: "error" },
