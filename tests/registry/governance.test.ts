@@ -325,7 +325,7 @@ describe("lineage and model cards", () => {
 
     const model = await p.platform.services.registry.getModel("carded");
     const stored = await p.platform.deps.artifacts.getBytes(
-      `registry/models/${model.id}/versions/1/model-card.md`,
+      `evidence/models/${model.id}/versions/1/model-card.md`,
     );
     expect(stored.toString("utf8")).toContain("Flag <risky> payments");
 
@@ -336,7 +336,7 @@ describe("lineage and model cards", () => {
       stage: "Archived",
     });
     const after = await p.platform.deps.artifacts.getBytes(
-      `registry/models/${model.id}/versions/1/model-card.md`,
+      `evidence/models/${model.id}/versions/1/model-card.md`,
     );
     expect(after.toString("utf8")).toContain("| stage | Archived |");
   });

@@ -57,8 +57,23 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   const deps: PlatformDeps = { config, store, artifacts, audit, clock, log };
 
   const modules: KeelModule[] = [];
-  modules.push(createArtifactsModule({ artifacts, audit }));
-  const tracking = createTrackingModule({ store, artifacts, audit, clock, config });
+  // Governance: registered versions' files are locked, and a promoted version's source run is
+  // frozen; both answers come from the registry, built below (bound late, like servingDeployments).
+  modules.push(
+    createArtifactsModule({
+      artifacts,
+      audit,
+      locks: { lockedBy: (path, o) => registry.service.artifactLock(path, o.subtree) },
+    }),
+  );
+  const tracking = createTrackingModule({
+    store,
+    artifacts,
+    audit,
+    clock,
+    config,
+    frozen: { isFrozen: (runId) => registry.service.frozenReason(runId) },
+  });
   modules.push(tracking);
   // Lineage lists a version's deployments; serving is built later (it resolves models through
   // the registry), so the lister is bound once serving exists.

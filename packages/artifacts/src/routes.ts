@@ -5,12 +5,14 @@ import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { ArtifactError } from "./errors";
 import type { ArtifactStore } from "./port";
-import { type ArtifactAudit, ArtifactProxyService } from "./proxy-service";
+import { type ArtifactAudit, type ArtifactLockPort, ArtifactProxyService } from "./proxy-service";
 
 export interface ArtifactsModuleDeps {
   artifacts: ArtifactStore;
   /** Records every artifact write and delete when given (the platform passes its AuditLog). */
   audit?: ArtifactAudit;
+  /** Locked prefixes (registered versions' files), refused for every write and delete. */
+  locks?: ArtifactLockPort;
 }
 
 const BASE = "/api/2.0/mlflow-artifacts";
@@ -40,7 +42,7 @@ const partQuery = z.object({ upload_id: z.string().min(1), part_number: intLike 
  * Handlers only translate HTTP to ArtifactProxyService calls.
  */
 export function createArtifactsModule(deps: ArtifactsModuleDeps) {
-  const service = new ArtifactProxyService(deps.artifacts, deps.audit);
+  const service = new ArtifactProxyService(deps.artifacts, deps.audit, deps.locks);
   return {
     name: "artifacts",
     routes(app: Hono) {

@@ -5,6 +5,7 @@ import { registryErrors } from "./errors";
 import type { PromotionRecord } from "./governance";
 import { modelVersionJson } from "./mlflow-json";
 import type { Policy } from "./policy";
+import type { PolicyChangeRecord } from "./policy-changes";
 import type { ProvenanceService } from "./provenance-service";
 import { parseStage, type Target } from "./records";
 import type { RegistryService } from "./registry-service";
@@ -45,6 +46,8 @@ export function promotionJson(p: PromotionRecord) {
     reviewed_at: p.reviewedAt,
     checks_at_approval: p.checksAtApproval,
     auto_approved: p.autoApproved ?? false,
+    source_uri: p.sourceUri,
+    artifact_digests: p.artifactDigests,
   };
 }
 
@@ -58,6 +61,23 @@ export function policyJson(p: Policy) {
   };
 }
 
+export function policyChangeJson(p: PolicyChangeRecord) {
+  return {
+    id: p.id,
+    model: p.modelName,
+    status: p.status,
+    current: policyJson(p.current),
+    proposed: policyJson(p.proposed),
+    weakenings: p.weakenings,
+    requester: p.requester,
+    request_comment: p.requestComment,
+    requested_at: p.requestedAt,
+    reviewer: p.reviewer,
+    review_comment: p.reviewComment,
+    reviewed_at: p.reviewedAt,
+  };
+}
+
 /** Keel's governance API: policies, promotion requests and decisions, lineage and model cards. */
 export function mountGovernanceRoutes(app: Hono, svc: RegistryService, provenance: ProvenanceService): void {
   const base = "/api/v1/models/:name";
@@ -65,8 +85,23 @@ export function mountGovernanceRoutes(app: Hono, svc: RegistryService, provenanc
     c.json({ policy: policyJson(await svc.getPolicy(c.req.param("name"))) }),
   );
   app.put(`${base}/policy`, async (c) => {
-    const body = await jsonBody(c, z.record(z.string(), z.unknown()));
-    return c.json({ policy: policyJson(await svc.setPolicy(c.req.param("name"), body)) });
+    const { comment, ...body } = await jsonBody(c, z.record(z.string(), z.unknown()));
+    const out = await svc.setPolicy(c.req.param("name"), body, typeof comment === "string" ? comment : "");
+    // A weakening is not applied: it waits for a second admin (202 with the pending change).
+    return "change" in out
+      ? c.json({ policy_change: policyChangeJson(out.change) }, 202)
+      : c.json({ policy: policyJson(out.policy) });
+  });
+  app.get("/api/v1/policy-changes/:id", async (c) =>
+    c.json({ policy_change: policyChangeJson(await svc.getPolicyChange(c.req.param("id"))) }),
+  );
+  app.post("/api/v1/policy-changes/:id/approve", async (c) => {
+    const b = await jsonBody(c, decisionBody);
+    return c.json({ policy_change: policyChangeJson(await svc.approvePolicyChange(c.req.param("id"), b.comment)) });
+  });
+  app.post("/api/v1/policy-changes/:id/reject", async (c) => {
+    const b = await jsonBody(c, decisionBody);
+    return c.json({ policy_change: policyChangeJson(await svc.rejectPolicyChange(c.req.param("id"), b.comment)) });
   });
   app.get(`${base}/promotions`, async (c) => {
     const q = parseWith(listQuery, queryObject(c), "query");

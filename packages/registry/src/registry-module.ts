@@ -5,7 +5,7 @@ import type { MetadataStore } from "@keel/metadata";
 import type { Hono } from "hono";
 import { mountGovernanceRoutes } from "./governance-routes";
 import { mountMlflowRegistryRoutes } from "./mlflow-routes";
-import type { DeploymentLister, RunReader } from "./ports";
+import type { DeploymentLister, ModelPublisher, RunReader } from "./ports";
 import { ProvenanceService } from "./provenance-service";
 import { RegistryService } from "./registry-service";
 
@@ -24,6 +24,8 @@ export interface RegistryIntegrations {
   runs?: RunReader;
   /** The serving area's deployments, for lineage and model cards. */
   deployments?: DeploymentLister;
+  /** Publishes versions approved into a protected stage or alias (also settable later: setPublisher). */
+  publisher?: ModelPublisher;
 }
 
 export interface RegistryModule {
@@ -48,6 +50,8 @@ export function createRegistryModule(
     clock: deps.clock,
     log: deps.log,
     runs: integrations.runs,
+    artifacts: deps.artifacts,
+    publisher: integrations.publisher,
     autoApproveStages: deps.config.autoApproveStages,
   });
   const provenance = new ProvenanceService(service, deps.artifacts, integrations.deployments);

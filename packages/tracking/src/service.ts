@@ -2,12 +2,13 @@ import type { ArtifactStore } from "@keel/artifacts";
 import type { AuditLog } from "@keel/audit";
 import { type Clock, currentPrincipal, digest, newId, parseWith } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
-import { invalidParam, missing } from "./errors";
+import { invalidParam, missing, TrackingError } from "./errors";
 import { DEFAULT_EXPERIMENT_ID, type ExperimentRecord, ExperimentStore } from "./experiment-store";
 import { MetricHistoryStore } from "./metric-history-store";
 import { decodeValue, encodeValue, type HistoryPoint, jsonValue } from "./metric-values";
 import { experimentJson, runInfoJson, runJson } from "./mlflow-json";
 import { decodePageToken, encodePageToken } from "./page-token";
+import type { FrozenRuns } from "./ports";
 import { generateRunName } from "./run-names";
 import {
   isNewer,
@@ -86,7 +87,13 @@ export interface TrackingDeps {
   audit: Pick<AuditLog, "append">;
   clock: Clock;
   config: { artifactRoot: string };
+  /** Runs a pending or approved promotion relies on: writes to them are refused (the registry's). */
+  frozen?: FrozenRuns;
 }
+
+/** Longest param or tag value kept in the audit event of a write (the store keeps the whole value). */
+const AUDIT_VALUE_CHARS = 500;
+const auditValue = (v: string) => (v.length > AUDIT_VALUE_CHARS ? `${v.slice(0, AUDIT_VALUE_CHARS)}…` : v);
 
 export const USER_TAG = "mlflow.user";
 export const LOGGED_MODELS_TAG = "mlflow.log-model.history";
@@ -228,6 +235,18 @@ export class TrackingService {
 
   private now(): number {
     return this.deps.clock.now();
+  }
+
+  /** Refuses (403, audited) a change to a run that a pending or approved promotion relies on. */
+  private async assertNotFrozen(runId: string, what: string): Promise<void> {
+    const reason = await this.deps.frozen?.isFrozen(runId);
+    if (!reason) return;
+    await this.deps.audit.append({
+      action: "tracking.run.write_refused",
+      resource: `run:${runId}`,
+      state: { write: what, reason },
+    });
+    throw new TrackingError("PERMISSION_DENIED", `${what} refused: ${reason}`);
   }
 
   /** Where a new experiment's artifacts go: S3 in AWS, the artifact proxy scheme locally. */
@@ -447,6 +466,7 @@ export class TrackingService {
     const r = parseWith(updateRunRequest, req);
     const runId = requireRunId(r);
     if (r.run_name !== undefined) validateLength("Run name", r.run_name, LIMITS.maxRunNameLength);
+    await this.assertNotFrozen(runId, "updating the run");
     const rec = await this.runs.mutate(runId, (rec) => {
       mustBeActive(rec);
       if (r.status) rec.status = r.status;
@@ -479,6 +499,7 @@ export class TrackingService {
 
   private async setRunLifecycle(runId: string, stage: "active" | "deleted"): Promise<Record<string, never>> {
     const id = requireRunId(parseWith(runIdRequest, { run_id: runId }));
+    if (stage === "deleted") await this.assertNotFrozen(id, "deleting the run");
     await this.runs.mutate(id, (rec) => this.applyLifecycle(rec, stage));
     await this.deps.audit.append({
       action: stage === "deleted" ? "tracking.run.delete" : "tracking.run.restore",
@@ -498,6 +519,7 @@ export class TrackingService {
     const step = r.step ?? 0;
     validateStep(step, r.timestamp);
     const v = encodeValue(r.value);
+    await this.assertNotFrozen(runId, "logging a metric");
     // The point and the latest value are written in parallel (one round trip, not two); if the
     // run turns out to be missing or deleted, the point is taken back before answering.
     const [latest, appended] = await Promise.allSettled([
@@ -517,6 +539,11 @@ export class TrackingService {
       if (outcome === "missing") throw missing(`Run with id=${runId} not found`);
       throw invalidParam(`The run ${runId} must be in the 'active' state. Current state is deleted.`);
     }
+    await this.deps.audit.append({
+      action: "tracking.run.log",
+      resource: `run:${runId}`,
+      state: { metrics: { [r.key]: v } },
+    });
     return {};
   }
 
@@ -533,11 +560,13 @@ export class TrackingService {
   async deleteTag(req: DeleteTagRequest): Promise<Record<string, never>> {
     const r = parseWith(deleteTagRequest, req);
     const runId = requireRunId(r);
+    await this.assertNotFrozen(runId, "deleting a tag");
     await this.runs.mutate(runId, (rec) => {
       mustBeActive(rec);
       if (!(r.key in rec.tags)) throw missing(`No tag with name: ${r.key} in run with id ${runId}`);
       delete rec.tags[r.key];
     });
+    await this.deps.audit.append({ action: "tracking.run.delete_tag", resource: `run:${runId}`, state: { key: r.key } });
     return {};
   }
 
@@ -589,6 +618,7 @@ export class TrackingService {
       );
     }
 
+    await this.assertNotFrozen(runId, "logging metrics, params or tags");
     const byKey = new Map<string, HistoryPoint[]>();
     for (const m of metrics) {
       const point: HistoryPoint = [m.step ?? 0, m.timestamp, encodeValue(m.value)];
@@ -611,6 +641,16 @@ export class TrackingService {
       throw logged.reason;
     }
     if (written.status === "rejected") throw written.reason;
+    // One event per request, however many values it logged: the latest value per metric key.
+    await this.deps.audit.append({
+      action: "tracking.run.log",
+      resource: `run:${runId}`,
+      state: {
+        metrics: Object.fromEntries([...latest].map(([k, m]) => [k, m.v])),
+        params: Object.fromEntries(params.map((p) => [p.key, auditValue(p.value)])),
+        tags: Object.fromEntries(tags.map((t) => [t.key, auditValue(t.value)])),
+      },
+    });
     return {};
   }
 
@@ -624,6 +664,7 @@ export class TrackingService {
       );
     }
     for (const d of datasets) for (const t of d.tags ?? []) validateTag(t.key, t.value);
+    await this.assertNotFrozen(runId, "logging inputs");
     await this.runs.mutate(runId, (rec) => {
       mustBeActive(rec);
       let changed = false;
@@ -657,6 +698,7 @@ export class TrackingService {
     );
     if (missingFields.length)
       throw invalidParam(`Model json is missing mandatory fields: ${missingFields.join(", ")}`);
+    await this.assertNotFrozen(runId, "logging a model");
     await this.runs.mutate(runId, (rec) => {
       mustBeActive(rec);
       let history: unknown[] = [];
