@@ -74,7 +74,11 @@ export class ArtifactProxyService {
       : undefined;
     reason ??= await this.locks?.lockedBy(path, { subtree: action === "delete" });
     if (!reason) return;
-    await this.audit?.append({ action: "artifacts.refused", resource: `artifact:${path}`, state: { action, reason } });
+    await this.audit?.append({
+      action: "artifacts.refused",
+      resource: `artifact:${path}`,
+      state: { action, reason },
+    });
     throw new ArtifactError("PERMISSION_DENIED", `artifact ${action} refused: ${reason}`);
   }
 

@@ -11,7 +11,8 @@ const MLFLOW_ARTIFACTS = "mlflow-artifacts:/";
  */
 export function storePathOf(location: string, store: ArtifactStore): string | undefined {
   const trim = (p: string) => p.replace(/^\/+|\/+$/g, "");
-  if (location.startsWith(MLFLOW_ARTIFACTS)) return trim(location.slice(MLFLOW_ARTIFACTS.length)) || undefined;
+  if (location.startsWith(MLFLOW_ARTIFACTS))
+    return trim(location.slice(MLFLOW_ARTIFACTS.length)) || undefined;
   const root = store.uri("").replace(/\/+$/, "");
   if (location.startsWith(`${root}/`)) return trim(location.slice(root.length + 1)) || undefined;
   return undefined;
@@ -28,7 +29,8 @@ async function sha256(store: ArtifactStore, path: string): Promise<string> {
  * the path relative to `prefix` (the file's name when `prefix` is a file), in path order.
  */
 export async function digestTree(store: ArtifactStore, prefix: string): Promise<Record<string, string>> {
-  if (await store.exists(prefix)) return { [prefix.slice(prefix.lastIndexOf("/") + 1)]: await sha256(store, prefix) };
+  if (await store.exists(prefix))
+    return { [prefix.slice(prefix.lastIndexOf("/") + 1)]: await sha256(store, prefix) };
   const out: Record<string, string> = {};
   const walk = async (dir: string): Promise<void> => {
     for (const e of await store.list(dir)) {

@@ -97,11 +97,15 @@ export function mountGovernanceRoutes(app: Hono, svc: RegistryService, provenanc
   );
   app.post("/api/v1/policy-changes/:id/approve", async (c) => {
     const b = await jsonBody(c, decisionBody);
-    return c.json({ policy_change: policyChangeJson(await svc.approvePolicyChange(c.req.param("id"), b.comment)) });
+    return c.json({
+      policy_change: policyChangeJson(await svc.approvePolicyChange(c.req.param("id"), b.comment)),
+    });
   });
   app.post("/api/v1/policy-changes/:id/reject", async (c) => {
     const b = await jsonBody(c, decisionBody);
-    return c.json({ policy_change: policyChangeJson(await svc.rejectPolicyChange(c.req.param("id"), b.comment)) });
+    return c.json({
+      policy_change: policyChangeJson(await svc.rejectPolicyChange(c.req.param("id"), b.comment)),
+    });
   });
   app.get(`${base}/promotions`, async (c) => {
     const q = parseWith(listQuery, queryObject(c), "query");

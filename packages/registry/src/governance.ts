@@ -115,7 +115,10 @@ export class Governance {
     return { policy: await this.applyPolicy(model, next) };
   }
 
-  private async applyPolicy(model: ModelRecord, next: Omit<Policy, "updatedBy" | "updatedAt">): Promise<Policy> {
+  private async applyPolicy(
+    model: ModelRecord,
+    next: Omit<Policy, "updatedBy" | "updatedAt">,
+  ): Promise<Policy> {
     const policy: Policy = { ...next, updatedBy: currentPrincipal(), updatedAt: this.deps.clock.now() };
     await this.deps.repo.store.put({ ...policyKey(model.id), ...policy });
     await this.deps.audit.append({
@@ -165,7 +168,8 @@ export class Governance {
     const policy = await this.getPolicy(model.id);
     const out: string[] = [];
     for (const v of versions) {
-      if (policy.protectedStages.includes(v.currentStage)) out.push(`version ${v.version} is in stage '${v.currentStage}'`);
+      if (policy.protectedStages.includes(v.currentStage))
+        out.push(`version ${v.version} is in stage '${v.currentStage}'`);
     }
     for (const [alias, n] of Object.entries(model.aliases)) {
       if (policy.protectedAliases.includes(alias) && versions.some((v) => v.version === n))
@@ -211,7 +215,10 @@ export class Governance {
       );
     }
     const now = this.deps.clock.now();
-    const req = { ...this.newRequest(model, version, target, comment, checks, false), ...(await this.pinned(version)) };
+    const req = {
+      ...this.newRequest(model, version, target, comment, checks, false),
+      ...(await this.pinned(version)),
+    };
     const approved: PromotionRecord = {
       ...req,
       status: "APPROVED",
@@ -403,7 +410,13 @@ export class Governance {
         await this.deps.audit.append({
           action: "registry.promotion.approval_refused",
           resource,
-          state: { requestId: id, reason: "artifacts changed", changed, pinned: req.artifactDigests, now: now.digests },
+          state: {
+            requestId: id,
+            reason: "artifacts changed",
+            changed,
+            pinned: req.artifactDigests,
+            now: now.digests,
+          },
         });
         throw registryErrors.state(
           `promotion ${id} cannot be approved: the version's files changed since the request was made ` +

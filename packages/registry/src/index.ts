@@ -1,6 +1,5 @@
 export { RegistryError } from "./errors";
 export { AUTO_APPROVER, type PolicyOutcome, type PromotionRecord, type PromotionStatus } from "./governance";
-export type { PolicyChangeRecord, PolicyChangeStatus } from "./policy-changes";
 export {
   FEATURE_VIEWS_TAG,
   type LineageEdge,
@@ -9,6 +8,7 @@ export {
   PIPELINE_RUN_TAG,
 } from "./lineage";
 export { type Check, type CheckResult, DEFAULT_POLICY, type Policy } from "./policy";
+export type { PolicyChangeRecord, PolicyChangeStatus } from "./policy-changes";
 export type {
   DeploymentLister,
   DeploymentRef,

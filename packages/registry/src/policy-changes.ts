@@ -93,7 +93,11 @@ export class PolicyChanges {
         `the policy of model '${model.name}' changed after policy change ${id} was requested; request it again`,
       );
     }
-    const approved = await this.decide(req, { status: "APPROVED", reviewer: principal, reviewComment: comment });
+    const approved = await this.decide(req, {
+      status: "APPROVED",
+      reviewer: principal,
+      reviewComment: comment,
+    });
     await this.deps.audit.append({
       action: "registry.policy.change_approve",
       resource: `model:${model.name}`,
@@ -122,7 +126,9 @@ export class PolicyChanges {
   private async pending(id: string): Promise<PolicyChangeRecord> {
     const req = await this.get(id);
     if (req.status !== "PENDING") {
-      throw registryErrors.state(`policy change ${id} is already ${req.status}; only PENDING requests can be decided`);
+      throw registryErrors.state(
+        `policy change ${id} is already ${req.status}; only PENDING requests can be decided`,
+      );
     }
     return req;
   }
@@ -133,7 +139,11 @@ export class PolicyChanges {
   ): Promise<PolicyChangeRecord> {
     const set: Array<[string, unknown]> = [...Object.entries(change), ["reviewedAt", this.deps.clock.now()]];
     try {
-      const it = await this.deps.store.update(key(req.id), { set }, { condition: { path: "status", eq: "PENDING" } });
+      const it = await this.deps.store.update(
+        key(req.id),
+        { set },
+        { condition: { path: "status", eq: "PENDING" } },
+      );
       return record<PolicyChangeRecord>(it);
     } catch (e) {
       if (!isConditionFailed(e)) throw e;

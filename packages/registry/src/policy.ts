@@ -195,6 +195,7 @@ export function weakenings(current: Policy, next: Omit<Policy, "updatedBy" | "up
   for (const a of current.protectedAliases)
     if (!next.protectedAliases.includes(a)) out.push(`alias '${a}' is no longer protected`);
   for (const c of current.checks)
-    if (!next.checks.some((n) => implies(n, c))) out.push(`check '${describeCheck(c)}' is removed or loosened`);
+    if (!next.checks.some((n) => implies(n, c)))
+      out.push(`check '${describeCheck(c)}' is removed or loosened`);
   return out;
 }

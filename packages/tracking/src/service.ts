@@ -566,7 +566,11 @@ export class TrackingService {
       if (!(r.key in rec.tags)) throw missing(`No tag with name: ${r.key} in run with id ${runId}`);
       delete rec.tags[r.key];
     });
-    await this.deps.audit.append({ action: "tracking.run.delete_tag", resource: `run:${runId}`, state: { key: r.key } });
+    await this.deps.audit.append({
+      action: "tracking.run.delete_tag",
+      resource: `run:${runId}`,
+      state: { key: r.key },
+    });
     return {};
   }
 

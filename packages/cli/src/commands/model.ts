@@ -150,7 +150,9 @@ const policy: Command = {
       : await http.get<{ policy?: unknown; policy_change?: { id: string } }>(path);
     if (r.policy_change) {
       console.log(JSON.stringify(r.policy_change, null, 2));
-      console.log(`  this weakens the policy: another admin approves with: keel model policy-approve ${r.policy_change.id}`);
+      console.log(
+        `  this weakens the policy: another admin approves with: keel model policy-approve ${r.policy_change.id}`,
+      );
       return 0;
     }
     console.log(JSON.stringify(r.policy, null, 2));
