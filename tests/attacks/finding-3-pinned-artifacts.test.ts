@@ -121,10 +121,11 @@ describe("finding 3: approvals pin content, registered files are immutable", () 
     expect((await store.getBytes("evidence/models/m/versions/1/model-card.md")).toString()).toBe("# card");
 
     const proxy = new ArtifactProxyService(store);
-    for (const read of [
+    const reads: Array<() => Promise<unknown>> = [
       () => proxy.download("predictions/deployment=d/date=2026-12-07/rows.parquet"),
       () => proxy.list("evidence/models"),
-    ]) {
+    ];
+    for (const read of reads) {
       await expect(withContext(as("dana", "data-scientist", "approver"), read)).rejects.toMatchObject({
         code: "PERMISSION_DENIED",
         message: expect.stringContaining("auditor or deployer"),

@@ -156,6 +156,15 @@ export class Governance {
     );
   }
 
+  /** A configured stage approves moves into it, but never a move out of a protected stage. */
+  private autoApproves(policy: Policy, version: VersionRecord, target: Target): boolean {
+    return (
+      target.kind === "stage" &&
+      this.deps.autoApproveStages.includes(target.stage) &&
+      (target.stage === version.currentStage || !policy.protectedStages.includes(version.currentStage))
+    );
+  }
+
   /** Whether `target` needs no approval for this version or already has one. */
   async isAllowed(model: ModelRecord, version: VersionRecord, target: Target): Promise<boolean> {
     const policy = await this.getPolicy(model.id);
@@ -193,7 +202,7 @@ export class Governance {
    */
   async authorize(model: ModelRecord, version: VersionRecord, target: Target): Promise<void> {
     if (await this.isAllowed(model, version, target)) return;
-    if (target.kind === "stage" && this.deps.autoApproveStages.includes(target.stage)) {
+    if (this.autoApproves(await this.getPolicy(model.id), version, target)) {
       await this.autoApprove(model, version, target, "");
       return;
     }
@@ -300,7 +309,7 @@ export class Governance {
         `${targetLabel(target)} is not protected by the policy of model '${model.name}': move the version directly`,
       );
     }
-    if (target.kind === "stage" && this.deps.autoApproveStages.includes(target.stage)) {
+    if (this.autoApproves(policy, version, target)) {
       return this.autoApprove(model, version, target, comment);
     }
     const checks = await this.evaluate(policy, version);
