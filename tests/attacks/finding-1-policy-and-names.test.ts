@@ -186,3 +186,25 @@ describe("finding 1: weakening a policy, renaming and deleting trusted models", 
     expect(policy.status).toBe(400);
   });
 });
+
+describe("finding 1 with an auto-approved stage configured", () => {
+  it("does not let auto-approval move a version out of Production", async () => {
+    const auto = await startTestPlatform({ config: { autoApproveStages: ["staging"] } });
+    try {
+      const { version } = await registeredVersion(auto, "retire-me");
+      await promote(auto, "retire-me", version, { stage: "Production" });
+      const out = await mlflowClient(auto).call(
+        "POST",
+        "/model-versions/transition-stage",
+        { name: "retire-me", version, stage: "Staging" },
+        "mallory",
+      );
+      expect([out.status, out.json.error_code]).toEqual([403, "PERMISSION_DENIED"]);
+      expect(
+        (await mlflowClient(auto).call("DELETE", "/registered-models/delete", { name: "retire-me" })).status,
+      ).toBe(403);
+    } finally {
+      await auto.close();
+    }
+  });
+});
