@@ -13,6 +13,7 @@ import type { Hono } from "hono";
 import { createApp } from "./app";
 import { deploymentsServing } from "./deployment-lineage";
 import type { KeelModule, PlatformDeps } from "./module";
+import type { RequestGuardOptions } from "./request-guards";
 
 export interface Platform {
   deps: PlatformDeps;
@@ -36,6 +37,8 @@ export interface PlatformOptions {
   defaultPrincipal?: string;
   /** The project's pipelines, registered at start (in AWS: the ones `stacks/Pipelines.ts` deployed). */
   pipelines?: PipelineDefinition[];
+  /** The Host headers to answer (`keel dev` sets them once it listens; none in AWS). */
+  allowedHosts?: RequestGuardOptions["allowedHosts"];
 }
 
 /**
@@ -97,7 +100,10 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   modules.push(serving);
   modules.push(createAuditModule({ audit }));
 
-  const app = createApp(modules, { defaultPrincipal: opts.defaultPrincipal });
+  const app = createApp(modules, {
+    defaultPrincipal: opts.defaultPrincipal,
+    guards: { allowedHosts: opts.allowedHosts, allowedOrigins: config.allowedOrigins },
+  });
   return {
     deps,
     modules,
