@@ -4,7 +4,7 @@ import { type Clock, createLogger, type KeelConfig, systemClock } from "@keel/co
 import { createFeaturesModule, type FeaturesService } from "@keel/features";
 import { DynamoDbMetadataStore, type MetadataStore } from "@keel/metadata";
 import { artifactBaselineReader, createMonitoringModule, type MonitoringService } from "@keel/monitoring";
-import { createPipelinesModule, type PipelineDefinition } from "@keel/pipelines";
+import { createPipelinesModule, type PipelineDefinition, type PipelineService } from "@keel/pipelines";
 import { createRegistryModule, type RegistryService } from "@keel/registry";
 import { createServingModule, registryModelResolver, type ServingService } from "@keel/serving";
 import { createTrackingModule, type TrackingService } from "@keel/tracking";
@@ -25,6 +25,8 @@ export interface Platform {
     registry: RegistryService;
     monitoring: MonitoringService;
     features: FeaturesService;
+    /** Registers pipeline files in process (never over HTTP: that would import a caller's path). */
+    pipelines: PipelineService;
   };
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -77,7 +79,8 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     },
   });
   modules.push(registry);
-  modules.push(createPipelinesModule(deps, { tracking: tracking.service, pipelines: opts.pipelines }));
+  const pipelines = createPipelinesModule(deps, { tracking: tracking.service, pipelines: opts.pipelines });
+  modules.push(pipelines);
   const features = createFeaturesModule(deps);
   modules.push(features);
   // A deployment's drift baseline is the profile its served model version's run logged.
@@ -113,6 +116,7 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
       registry: registry.service,
       monitoring: monitoring.service,
       features: features.service,
+      pipelines: pipelines.service,
     },
     async start() {
       for (const m of modules) await m.start?.();

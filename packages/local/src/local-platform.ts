@@ -15,6 +15,8 @@ export interface LocalOptions {
   /** Extra config (e.g. a CQL contact point). */
   config?: Partial<KeelConfig>;
   defaultPrincipal?: string;
+  /** The project's pipeline files, registered in process at start (`keel dev --pipelines`). */
+  pipelineFiles?: string[];
 }
 
 export interface LocalPlatform {
@@ -61,7 +63,16 @@ export async function startLocalPlatform(opts: LocalOptions = {}): Promise<Local
     defaultPrincipal: opts.defaultPrincipal,
     allowedHosts: () => hosts,
   });
-  await platform.start();
+  try {
+    for (const file of opts.pipelineFiles ?? [])
+      await platform.services.pipelines.registerFile(resolve(file));
+    await platform.start();
+  } catch (e) {
+    await platform.stop().catch(() => undefined);
+    await store.close();
+    await dynalite.close();
+    throw e;
+  }
 
   const server = serve({ fetch: platform.app.fetch, port: opts.port ?? 0, hostname: host });
   await new Promise<void>((resolveListen, reject) => {
