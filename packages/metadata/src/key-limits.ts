@@ -1,5 +1,5 @@
 import { MetadataError } from "./errors";
-import type { Key, QueryInput, Update } from "./port";
+import type { Item, Key, QueryInput, Update } from "./port";
 
 /** DynamoDB's limits on key attribute values (UTF-8 bytes), for the table and its indexes alike. */
 export const MAX_PARTITION_KEY_BYTES = 2048;
@@ -25,7 +25,7 @@ export function checkKeyValue(value: unknown, limit: number): void {
 }
 
 /** Checks every key attribute of a key or item (the table's and the indexes'). */
-export function checkItemKeys(item: Key & Record<string, unknown>): void {
+export function checkItemKeys(item: Key | Item): void {
   for (const [name, value] of Object.entries(item)) {
     if (PARTITION_ATTRS.has(name)) checkKeyValue(value, MAX_PARTITION_KEY_BYTES);
     else if (SORT_ATTRS.has(name)) checkKeyValue(value, MAX_SORT_KEY_BYTES);
