@@ -110,6 +110,10 @@ describe("content types (CSRF through simple requests)", () => {
     // Past the guard: the server itself says the binary extension is not supported.
     expect(binary.status).toBe(400);
     expect(String(binary.json?.error)).toContain("binary tensor data extension");
+    const untyped = await raw("POST", "/v2/models/none/infer", {}, "{}");
+    expect(untyped.status).not.toBe(415);
+    const plain = await raw("POST", "/v2/models/none/infer", { "content-type": "text/plain" }, "{}");
+    expect(plain.status).toBe(415);
     const octet = await raw(
       "POST",
       "/v2/models/none/infer",

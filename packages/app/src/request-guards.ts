@@ -5,8 +5,8 @@ import type { Context, MiddlewareHandler } from "hono";
  * What every request passes before any handler runs, so a web page the user happens to
  * visit cannot drive the API (CSRF) and a hostile DNS name cannot reach it (DNS rebinding):
  *
- * - bodies only with a JSON content type, or the protocol's own (artifact file uploads,
- *   the KServe v2 binary extension); a `text/plain`, form or untyped body is 415;
+ * - bodies only with a JSON content type, or the protocol's own (artifact file uploads of any
+ *   type, KServe v2 inference untyped or binary); a `text/plain`, form or untyped body is 415;
  * - state-changing requests (POST, PUT, PATCH, DELETE) whose `Origin` is not the server's
  *   own origin (or a configured one) are 403;
  * - where a host allow-list is given (`keel dev`), any other `Host` header is 421. In AWS,
@@ -95,12 +95,13 @@ function checkContentType(c: Context): void {
   }
   const path = c.req.path;
   if (c.req.method === "PUT" && ARTIFACT_UPLOAD.test(path)) return;
-  if (
-    type === "application/octet-stream" &&
-    V2_INFER.test(path) &&
-    c.req.header("inference-header-content-length") !== undefined
-  )
-    return;
+  if (V2_INFER.test(path)) {
+    // Inference clients (tritonclient, KServe's) often send JSON with no type at all; a
+    // browser cannot, cross-origin, without an Origin header, which the check above refused.
+    if (type === undefined || type === "") return;
+    if (type === "application/octet-stream" && c.req.header("inference-header-content-length") !== undefined)
+      return;
+  }
   throw new KeelError(
     "UNSUPPORTED_MEDIA_TYPE",
     `${c.req.method} ${path} takes a JSON body: send Content-Type: application/json ` +
