@@ -182,6 +182,40 @@ describe("cross-origin requests and DNS rebinding", () => {
   });
 });
 
+describe("configured extra hosts and origins", () => {
+  it("answers KEEL_ALLOWED_HOSTS names and takes writes from KEEL_ALLOWED_ORIGINS, nothing more", async () => {
+    const q = await startTestPlatform({
+      config: { allowedHosts: ["keel.internal"], allowedOrigins: ["https://ui.example"] },
+    });
+    try {
+      const at = (host: string, origin?: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = request(
+            {
+              host: "127.0.0.1",
+              port: q.port,
+              method: "POST",
+              path: `${API}/experiments/create`,
+              headers: { host, "content-type": "application/json", ...(origin ? { origin } : {}) },
+            },
+            (res) => {
+              res.resume();
+              res.on("end", () => resolve(res.statusCode ?? 0));
+            },
+          );
+          req.on("error", reject);
+          req.end(JSON.stringify({ name: `x-${Math.random()}` }));
+        });
+      expect(await at(`keel.internal:${q.port}`)).toBe(200);
+      expect(await at(`other.internal:${q.port}`)).toBe(421);
+      expect(await at(`127.0.0.1:${q.port}`, "https://ui.example")).toBe(200);
+      expect(await at(`127.0.0.1:${q.port}`, "https://ui.example.evil")).toBe(403);
+    } finally {
+      await q.close();
+    }
+  });
+});
+
 describe("no code import from a path given over HTTP", () => {
   it("does not run an uploaded module named in POST /api/v1/pipelines", async () => {
     const marker = join(scratch, "pwned");
