@@ -25,6 +25,7 @@ try {
       url: local.url,
       dataDir,
       offlineRoot: join(dataDir, "offline"),
+      registerPipelines: (file) => local.platform.services.pipelines.registerFile(file),
       users: Number(values.users),
       days: Number(values.days),
       progress: {

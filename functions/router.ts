@@ -13,4 +13,6 @@ const platform = await createPlatform(loadConfig());
 const serving = findServingModule(platform.modules);
 await serving.start();
 
-export const handler = handle(createApp([serving]));
+export const handler = handle(
+  createApp([serving], { guards: { allowedOrigins: platform.deps.config.allowedOrigins } }),
+);

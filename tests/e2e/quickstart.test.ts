@@ -34,6 +34,7 @@ describe("quickstart (examples/fraud-detection)", () => {
       dataDir,
       offlineRoot: join(dataDir, "offline"),
       progress: silent,
+      registerPipelines: (file) => platform.platform.services.pipelines.registerFile(file),
       users: 300,
       days: 30,
     });
@@ -221,6 +222,7 @@ describe("quickstart without auto-approval", () => {
       dataDir,
       offlineRoot: join(dataDir, "offline"),
       progress: silent,
+      registerPipelines: (file) => platform.platform.services.pipelines.registerFile(file),
       users: 100,
       days: 20,
     });

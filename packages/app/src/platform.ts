@@ -4,7 +4,7 @@ import { type Clock, createLogger, type KeelConfig, systemClock } from "@keel/co
 import { createFeaturesModule, type FeaturesService } from "@keel/features";
 import { DynamoDbMetadataStore, type MetadataStore } from "@keel/metadata";
 import { artifactBaselineReader, createMonitoringModule, type MonitoringService } from "@keel/monitoring";
-import { createPipelinesModule, type PipelineDefinition } from "@keel/pipelines";
+import { createPipelinesModule, type PipelineDefinition, type PipelineService } from "@keel/pipelines";
 import { createRegistryModule, type RegistryService } from "@keel/registry";
 import { createServingModule, registryModelResolver, type ServingService } from "@keel/serving";
 import { createTrackingModule, type TrackingService } from "@keel/tracking";
@@ -13,6 +13,7 @@ import type { Hono } from "hono";
 import { createApp } from "./app";
 import { deploymentsServing } from "./deployment-lineage";
 import type { KeelModule, PlatformDeps } from "./module";
+import type { RequestGuardOptions } from "./request-guards";
 
 export interface Platform {
   deps: PlatformDeps;
@@ -24,6 +25,8 @@ export interface Platform {
     registry: RegistryService;
     monitoring: MonitoringService;
     features: FeaturesService;
+    /** Registers pipeline files in process (never over HTTP: that would import a caller's path). */
+    pipelines: PipelineService;
   };
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -36,6 +39,8 @@ export interface PlatformOptions {
   defaultPrincipal?: string;
   /** The project's pipelines, registered at start (in AWS: the ones `stacks/Pipelines.ts` deployed). */
   pipelines?: PipelineDefinition[];
+  /** The Host headers to answer (`keel dev` sets them once it listens; none in AWS). */
+  allowedHosts?: RequestGuardOptions["allowedHosts"];
 }
 
 /**
@@ -89,7 +94,8 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     },
   });
   modules.push(registry);
-  modules.push(createPipelinesModule(deps, { tracking: tracking.service, pipelines: opts.pipelines }));
+  const pipelines = createPipelinesModule(deps, { tracking: tracking.service, pipelines: opts.pipelines });
+  modules.push(pipelines);
   const features = createFeaturesModule(deps);
   modules.push(features);
   // A deployment's drift baseline is the profile its served model version's run logged.
@@ -112,7 +118,10 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   modules.push(serving);
   modules.push(createAuditModule({ audit }));
 
-  const app = createApp(modules, { defaultPrincipal: opts.defaultPrincipal });
+  const app = createApp(modules, {
+    defaultPrincipal: opts.defaultPrincipal,
+    guards: { allowedHosts: opts.allowedHosts, allowedOrigins: config.allowedOrigins },
+  });
   return {
     deps,
     modules,
@@ -122,6 +131,7 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
       registry: registry.service,
       monitoring: monitoring.service,
       features: features.service,
+      pipelines: pipelines.service,
     },
     async start() {
       for (const m of modules) await m.start?.();

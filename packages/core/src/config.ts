@@ -21,6 +21,10 @@ export const ENV = {
   PIPELINE_EXECUTOR: "KEEL_PIPELINE_EXECUTOR",
   AUTO_APPROVE_STAGES: "KEEL_AUTO_APPROVE_STAGES",
   LOG_LEVEL: "KEEL_LOG_LEVEL",
+  /** Origins (scheme://host:port) besides the server's own that may send state-changing requests. */
+  ALLOWED_ORIGINS: "KEEL_ALLOWED_ORIGINS",
+  /** Host headers `keel dev` answers besides its bound host and localhost (DNS rebinding guard). */
+  ALLOWED_HOSTS: "KEEL_ALLOWED_HOSTS",
 } as const;
 
 const csv = z
@@ -48,6 +52,8 @@ export const configSchema = z.object({
   offlineRoot: z.string().optional(),
   pipelineExecutor: z.enum(["local", "stepfunctions"]).default("local"),
   autoApproveStages: csv,
+  allowedOrigins: csv,
+  allowedHosts: csv,
 });
 
 export type KeelConfig = z.infer<typeof configSchema>;
@@ -71,6 +77,8 @@ export function loadConfig(
     offlineRoot: env[ENV.OFFLINE_ROOT],
     pipelineExecutor: env[ENV.PIPELINE_EXECUTOR],
     autoApproveStages: env[ENV.AUTO_APPROVE_STAGES],
+    allowedOrigins: env[ENV.ALLOWED_ORIGINS],
+    allowedHosts: env[ENV.ALLOWED_HOSTS],
   });
   if (!parsed.success) {
     const msg = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");

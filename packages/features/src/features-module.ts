@@ -2,6 +2,7 @@ import type { AuditLog } from "@keel/audit";
 import type { Clock, KeelConfig, Logger } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
 import type { Hono } from "hono";
+import { apiPathRoots } from "./api-paths";
 import { featuresRoutes } from "./features-routes";
 import { FeaturesService } from "./features-service";
 import type { OfflineStore } from "./offline/port";
@@ -43,6 +44,7 @@ export function createFeaturesModule(
     clock: deps.clock,
     online,
     offline,
+    paths: apiPathRoots(deps.config),
   });
   return {
     name: "features",

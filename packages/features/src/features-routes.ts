@@ -61,6 +61,6 @@ export function featuresRoutes(app: Hono, service: FeaturesService): void {
       fullFeatureNames: b.full_feature_names,
       outPath: b.out_path,
     });
-    return c.json({ row_count: res.rowCount, columns: res.columns, rows: res.rows });
+    return c.json({ row_count: res.rowCount, columns: res.columns, rows: res.rows, uri: res.uri });
   });
 }

@@ -1,3 +1,4 @@
+export { type ApiPathRoots, apiPathRoots, offlineRootOf, outputPath, readablePath } from "./api-paths";
 export { FeatureCatalog, outputName, type ResolvedView, type ViewSelection } from "./catalog";
 export * from "./definitions";
 export { FeaturesError } from "./errors";

@@ -1,5 +1,5 @@
-import { join } from "node:path";
 import type { KeelConfig } from "@keel/core";
+import { offlineRootOf } from "./api-paths";
 import { invalidFeatures } from "./errors";
 import { AthenaOfflineStore } from "./offline/athena-store";
 import { DuckDbOfflineStore } from "./offline/duckdb-store";
@@ -52,7 +52,7 @@ export function createOnlineStore(config: KeelConfig): OnlineStore {
  * <dataDir>/offline), where s3:// source paths are mapped too.
  */
 export function createOfflineStore(config: KeelConfig): OfflineStore {
-  const root = config.offlineRoot ?? join(config.dataDir, "offline");
+  const root = offlineRootOf(config);
   if (root.startsWith("s3://")) {
     return new AthenaOfflineStore({
       region: config.region,

@@ -5,6 +5,7 @@ import { serve } from "@hono/node-server";
 import { createPlatform, type Platform } from "@keel/app";
 import { type KeelConfig, loadConfig } from "@keel/core";
 import { DynamoDbMetadataStore, startDynalite } from "@keel/metadata";
+import { allowedHostHeaders } from "./allowed-hosts";
 
 export interface LocalOptions {
   port?: number;
@@ -14,6 +15,8 @@ export interface LocalOptions {
   /** Extra config (e.g. a CQL contact point). */
   config?: Partial<KeelConfig>;
   defaultPrincipal?: string;
+  /** The project's pipeline files, registered in process at start (`keel dev --pipelines`). */
+  pipelineFiles?: string[];
 }
 
 export interface LocalPlatform {
@@ -52,20 +55,33 @@ export async function startLocalPlatform(opts: LocalOptions = {}): Promise<Local
   });
   const store = new DynamoDbMetadataStore({ table: config.table, endpoint: dynalite.endpoint });
   await store.ensureTable();
-  const platform = await createPlatform(config, { store, defaultPrincipal: opts.defaultPrincipal });
-  await platform.start();
-
-  const server = serve({
-    fetch: platform.app.fetch,
-    port: opts.port ?? 0,
-    hostname: opts.host ?? "127.0.0.1",
+  const host = opts.host ?? "127.0.0.1";
+  // Filled once the server listens (the port may be chosen then); nothing is served before.
+  let hosts: ReadonlySet<string> = new Set();
+  const platform = await createPlatform(config, {
+    store,
+    defaultPrincipal: opts.defaultPrincipal,
+    allowedHosts: () => hosts,
   });
+  try {
+    for (const file of opts.pipelineFiles ?? [])
+      await platform.services.pipelines.registerFile(resolve(file));
+    await platform.start();
+  } catch (e) {
+    await platform.stop().catch(() => undefined);
+    await store.close();
+    await dynalite.close();
+    throw e;
+  }
+
+  const server = serve({ fetch: platform.app.fetch, port: opts.port ?? 0, hostname: host });
   await new Promise<void>((resolveListen, reject) => {
     if (server.listening) resolveListen();
     server.once("listening", () => resolveListen());
     server.once("error", reject);
   });
   const port = (server.address() as AddressInfo).port;
+  hosts = allowedHostHeaders(host, port, config.allowedHosts);
   let closed: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,

@@ -2,4 +2,5 @@ export { type DynaliteServer, startDynalite } from "./dynalite-server";
 export { createTableInput, TABLE_KEYS } from "./dynamodb-schema";
 export { createDynamoDbClient, DynamoDbMetadataStore, type DynamoDbStoreOptions } from "./dynamodb-store";
 export * from "./errors";
+export { checkKeyValue, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES } from "./key-limits";
 export * from "./port";

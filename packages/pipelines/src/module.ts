@@ -82,10 +82,10 @@ export function createPipelinesModule(
     service,
     scheduler,
     routes(app) {
-      pipelineRoutes(app, service, {
-        allowFileRegistration: local,
-        onRegistered: () => scheduler.sync(),
-      });
+      // Never over HTTP: importing a path a caller names runs whatever code is there (an
+      // uploaded artifact, say). Pipelines come from the project's own files, registered in
+      // process (`keel dev --pipelines`, the CLI) with `registerFile`, or from deployment.
+      pipelineRoutes(app, service, { allowFileRegistration: false, onRegistered: () => scheduler.sync() });
     },
     async start() {
       await initial;

@@ -19,7 +19,8 @@ const LOCAL_AUTO_APPROVE_STAGES = ["Production"];
 export const devCommand: Command = {
   name: "dev",
   summary: "run the whole platform locally on one port (npm start)",
-  usage: "keel dev [--port 5000] [--host 127.0.0.1] [--data-dir ./.keel] [--no-example]",
+  usage:
+    "keel dev [--port 5000] [--host 127.0.0.1] [--data-dir ./.keel] [--pipelines <file>]... [--no-example]",
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
@@ -28,6 +29,7 @@ export const devCommand: Command = {
         host: { type: "string", default: "127.0.0.1" },
         "data-dir": { type: "string", default: "./.keel" },
         "no-example": { type: "boolean", default: false },
+        pipelines: { type: "string", multiple: true, default: [] },
       },
     });
     const port = Number(values.port);
@@ -39,6 +41,7 @@ export const devCommand: Command = {
       port,
       host: values.host,
       dataDir: values["data-dir"],
+      pipelineFiles: values.pipelines,
       config: autoApprove ? { autoApproveStages: autoApprove } : {},
     });
     const url = `http://localhost:${local.port}`;
@@ -76,6 +79,7 @@ export const devCommand: Command = {
               dataDir,
               offlineRoot: config.offlineRoot ?? join(config.dataDir, "offline"),
               progress: createProgress(),
+              registerPipelines: (file) => local.platform.services.pipelines.registerFile(file),
             });
           })());
         if (earlier)
