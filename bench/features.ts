@@ -25,6 +25,7 @@ import {
   type FeaturesService,
   getHistoricalFeatures,
 } from "@keel/features";
+import { loadConfig } from "@keel/core";
 import { startLocalPlatform } from "@keel/local";
 
 const args = new Set(process.argv.slice(2));
@@ -204,7 +205,7 @@ try {
     await onlineBench("DynamoDB (dynalite in process, as keel dev)", {});
     const ext = await externalDynalite();
     try {
-      await onlineBench("DynamoDB (dynalite, own process)", { config: { dynamodbEndpoint: ext.endpoint } });
+      await onlineBench("DynamoDB (dynalite, own process)", { config: { core: { dynamodbEndpoint: ext.endpoint } } });
     } finally {
       ext.stop();
     }
@@ -213,7 +214,12 @@ try {
     execFileSync(join(ROOT, "scripts/cql/start-cql.sh"), { env: cqlEnv, stdio: "inherit" });
     try {
       await onlineBench("Cassandra 2.1 (CQL v3)", {
-        config: { onlineStore: "cql", cqlContactPoints: ["127.0.0.1:19043"], cqlKeyspace: "keel_bench" },
+        config: {
+          features: {
+            onlineStore: "cql",
+            cql: { ...loadConfig({}).features.cql, contactPoints: ["127.0.0.1:19043"], keyspace: "keel_bench" },
+          },
+        },
       });
     } finally {
       execFileSync(join(ROOT, "scripts/cql/stop-cql.sh"), {

@@ -59,7 +59,7 @@ export const ENV = {
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
 /** The default maximum request body of the inference routes (bytes). */
-export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 const csv = z
   .string()
@@ -169,6 +169,14 @@ export type FeaturesConfig = KeelConfig["features"];
 
 /** Per-section overrides layered on the environment (tests, `keel dev`). */
 export type ConfigOverrides = { [S in keyof KeelConfig]?: Partial<KeelConfig[S]> };
+
+/** Layers per-section overrides: later ones win field by field within a section. */
+export function mergeConfigOverrides(...layers: ConfigOverrides[]): ConfigOverrides {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const layer of layers)
+    for (const [section, values] of Object.entries(layer)) out[section] = { ...out[section], ...values };
+  return out as ConfigOverrides;
+}
 
 /**
  * Where each setting comes from: section -> field -> variable name. The raw input of the

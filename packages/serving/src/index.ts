@@ -40,7 +40,7 @@ export {
   SqsScoringQueue,
   scoringMessageSchema,
 } from "./scoring-queue";
-export { defaultBackendOf, loadServingConfig, SERVING_ENV, type ServingConfig } from "./serving-config";
+export { defaultBackendOf } from "./default-backend";
 export {
   createServingModule,
   findServingModule,

@@ -55,6 +55,7 @@ export {
   baselineProfileSchema,
   type FeatureProfile,
   featureProfileSchema,
+  BASELINE_PROFILE_ARTIFACT,
   profileBin,
   profileDataset,
 } from "./profile";
