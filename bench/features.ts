@@ -16,6 +16,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { loadConfig } from "@keel/core";
 import {
   DuckDbOfflineStore,
   encodeEntityKey,
@@ -25,7 +26,6 @@ import {
   type FeaturesService,
   getHistoricalFeatures,
 } from "@keel/features";
-import { loadConfig } from "@keel/core";
 import { startLocalPlatform } from "@keel/local";
 
 const args = new Set(process.argv.slice(2));
@@ -205,7 +205,9 @@ try {
     await onlineBench("DynamoDB (dynalite in process, as keel dev)", {});
     const ext = await externalDynalite();
     try {
-      await onlineBench("DynamoDB (dynalite, own process)", { config: { core: { dynamodbEndpoint: ext.endpoint } } });
+      await onlineBench("DynamoDB (dynalite, own process)", {
+        config: { core: { dynamodbEndpoint: ext.endpoint } },
+      });
     } finally {
       ext.stop();
     }
@@ -217,7 +219,11 @@ try {
         config: {
           features: {
             onlineStore: "cql",
-            cql: { ...loadConfig({}).features.cql, contactPoints: ["127.0.0.1:19043"], keyspace: "keel_bench" },
+            cql: {
+              ...loadConfig({}).features.cql,
+              contactPoints: ["127.0.0.1:19043"],
+              keyspace: "keel_bench",
+            },
           },
         },
       });

@@ -1,5 +1,10 @@
 import type { KeelProject, ProjectQuickstart } from "@keel/app";
-import { completedQuickstart, type QuickstartSummary, quickstartReport, runQuickstart } from "./src/quickstart";
+import {
+  completedQuickstart,
+  type QuickstartSummary,
+  quickstartReport,
+  runQuickstart,
+} from "./src/quickstart";
 
 /**
  * The fraud-detection example as a Keel project: `keel dev` loads it by default (`--project`

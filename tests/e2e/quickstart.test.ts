@@ -28,7 +28,10 @@ describe("quickstart (examples/fraud-detection)", () => {
 
   beforeAll(async () => {
     // What `keel dev` sets for the local stage; nothing else approves a promotion by itself.
-    platform = await startTestPlatform({ dataDir, config: { registry: { autoApproveStages: ["Production"] } } });
+    platform = await startTestPlatform({
+      dataDir,
+      config: { registry: { autoApproveStages: ["Production"] } },
+    });
     summary = await runQuickstart({
       url: platform.url,
       dataDir,

@@ -55,6 +55,8 @@ describe("configuration variables", () => {
   it("would catch a stack setting a variable nobody reads", () => {
     expect(CONFIG_VAR_NAMES.has("KEEL_NOT_READ")).toBe(false);
     const code = 'environment: { KEEL_NOT_READ: "x" }';
-    expect([...code.matchAll(/["']?\b(KEEL_[A-Z0-9_]+)["']?\s*:/g)].map((m) => m[1])).toEqual(["KEEL_NOT_READ"]);
+    expect([...code.matchAll(/["']?\b(KEEL_[A-Z0-9_]+)["']?\s*:/g)].map((m) => m[1])).toEqual([
+      "KEEL_NOT_READ",
+    ]);
   });
 });

@@ -37,9 +37,7 @@ describe("Serving stack (EKS managed node group)", () => {
       (f) => f.Handler === "functions/router.handler",
     );
     expect(fn.Environment.Variables[ENV.SERVING_BACKEND]).toBe("kserve");
-    expect(fn.Environment.Variables[ENV.SERVING_URL]).toBe(
-      "http://triton.infra-eks.keel.internal:8000",
-    );
+    expect(fn.Environment.Variables[ENV.SERVING_URL]).toBe("http://triton.infra-eks.keel.internal:8000");
     t().hasResourceProperties("AWS::Route53::HostedZone", { Name: "infra-eks.keel.internal." });
   });
 

@@ -42,7 +42,9 @@ export function createFeatureStores(config: KeelConfig): { online: OnlineStore; 
 /** The asynchronous scoring queue: SQS when `serving.scoringQueueUrl` is set, in process otherwise. */
 export function createScoringQueue(config: KeelConfig): ScoringQueue {
   const url = config.serving.scoringQueueUrl;
-  return url ? new SqsScoringQueue(new SQSClient({ region: config.core.region }), url) : new MemoryScoringQueue();
+  return url
+    ? new SqsScoringQueue(new SQSClient({ region: config.core.region }), url)
+    : new MemoryScoringQueue();
 }
 
 /** Where the router's in-flight gauge goes: CloudWatch when `serving.metricsNamespace` is set. */
@@ -60,6 +62,7 @@ export function createPipelineExecutor(config: KeelConfig): PipelineExecutor | u
 /** The audit export's sink: the Object Lock bucket `audit.exportBucket`, under `audit/`. */
 export function createAuditExportSink(config: KeelConfig): AuditSink {
   const bucket = config.audit.exportBucket;
-  if (!bucket) throw new Error(`invalid Keel configuration: ${ENV.AUDIT_EXPORT_BUCKET} is required by the audit export`);
+  if (!bucket)
+    throw new Error(`invalid Keel configuration: ${ENV.AUDIT_EXPORT_BUCKET} is required by the audit export`);
   return new S3AuditSink(new S3Client({ region: config.core.region }), bucket, "audit/");
 }

@@ -63,11 +63,19 @@ export async function loadProject(dir: string): Promise<KeelProject> {
   try {
     mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
   } catch (e) {
-    throw new KeelError("INVALID_PARAMETER_VALUE", `cannot load project ${entry}: ${(e as Error).message}`, undefined, {
-      cause: e,
-    });
+    throw new KeelError(
+      "INVALID_PARAMETER_VALUE",
+      `cannot load project ${entry}: ${(e as Error).message}`,
+      undefined,
+      {
+        cause: e,
+      },
+    );
   }
-  const exported = (mod.default && typeof mod.default === "object" ? mod.default : mod) as Record<string, unknown>;
+  const exported = (mod.default && typeof mod.default === "object" ? mod.default : mod) as Record<
+    string,
+    unknown
+  >;
   const pipelines = Array.isArray(exported.pipelines)
     ? (exported.pipelines as PipelineDefinition[])
     : pipelinesIn(exported);

@@ -257,7 +257,10 @@ export function loadConfig(
   const raw = {
     core: readSection(env, CONFIG_VARS.core),
     artifacts: readSection(env, CONFIG_VARS.artifacts),
-    features: { ...readSection(env, CONFIG_VARS.features), cql: readSection(env, CONFIG_VARS["features.cql"]) },
+    features: {
+      ...readSection(env, CONFIG_VARS.features),
+      cql: readSection(env, CONFIG_VARS["features.cql"]),
+    },
     offline: readSection(env, CONFIG_VARS.offline),
     serving: readSection(env, CONFIG_VARS.serving),
     pipelines: readSection(env, CONFIG_VARS.pipelines),

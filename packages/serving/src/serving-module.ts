@@ -6,6 +6,7 @@ import type { Hono } from "hono";
 import { AsyncScoring } from "./async-scoring";
 import type { SageMakerRuntimeLike } from "./backends/sagemaker-backend";
 import { CanaryAnalysis, CanaryStats } from "./canary-analysis";
+import { defaultBackendOf } from "./default-backend";
 import { mountDeploymentRoutes } from "./deployment-routes";
 import { DeploymentService } from "./deployment-service";
 import { missing } from "./errors";
@@ -23,7 +24,6 @@ import type { ExecutionProvider } from "./model-config";
 import { ModelServer } from "./model-server";
 import type { FeatureReader, ModelResolver, PredictionSink } from "./ports";
 import { Router } from "./router";
-import { defaultBackendOf } from "./default-backend";
 import { MemoryScoringQueue, type ScoringQueue } from "./scoring-queue";
 
 /** What serving needs from the platform (a subset of PlatformDeps). */
@@ -134,7 +134,12 @@ export function createServingModule(deps: ServingDeps, opts: ServingModuleOption
   const consume = opts.consume ?? queue instanceof MemoryScoringQueue;
   const publisher =
     env.metricsNamespace && opts.metricsSink
-      ? new InFlightPublisher(opts.metricsSink, env.metricsNamespace, deps.config.core.stage, () => router.inFlight)
+      ? new InFlightPublisher(
+          opts.metricsSink,
+          env.metricsNamespace,
+          deps.config.core.stage,
+          () => router.inFlight,
+        )
       : undefined;
   const service: ServingService = { server, deployments, router, analysis, scoring, stats, metrics };
 
