@@ -47,6 +47,13 @@ describe("configuration variables", () => {
     expect(c.monitoring.predictionLogRoot).toBe("s3://bucket/artifacts/predictions/");
   });
 
+  it("the README's configuration table lists exactly the variables loadConfig reads", () => {
+    const readme = readFileSync(join(import.meta.dirname, "../../README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("## Development"));
+    const listed = new Set([...section.matchAll(/^\|[^|]*\|\s*`([A-Z_]+)`/gm)].map((m) => m[1]));
+    expect([...listed].sort()).toEqual([...CONFIG_VAR_NAMES].sort());
+  });
+
   it("names the variable at fault", () => {
     expect(() => loadConfig({ KEEL_CQL_FLAVOR: "mongo" })).toThrow(/KEEL_CQL_FLAVOR/);
     expect(() => loadConfig({ KEEL_SERVING_MAX_BODY_BYTES: "-1" })).toThrow(/KEEL_SERVING_MAX_BODY_BYTES/);
