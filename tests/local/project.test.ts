@@ -34,7 +34,9 @@ describe("project folders", () => {
   it("names what it looked for when a folder is not a project", async () => {
     const empty = mkdtempSync(join(tmpdir(), "keel-not-a-project-"));
     try {
-      await expect(loadProject(empty)).rejects.toThrow(/has none of keel\.project\.ts, .*pipelines\/index\.ts/);
+      await expect(loadProject(empty)).rejects.toThrow(
+        /has none of keel\.project\.ts, .*pipelines\/index\.ts/,
+      );
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
