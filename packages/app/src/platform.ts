@@ -72,19 +72,16 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   // Lineage lists a version's deployments; serving is built later (it resolves models through
   // the registry), so the lister is bound once serving exists.
   let servingDeployments: ServingService["deployments"] | undefined;
-  const registry = createRegistryModule(
-    { ...deps, config: config.registry },
-    {
-      runs: tracking.service,
-      deployments: {
-        async listDeployments(name, version) {
-          return servingDeployments
-            ? deploymentsServing(await servingDeployments.list(), name, String(version))
-            : [];
-        },
+  const registry = createRegistryModule(deps, {
+    runs: tracking.service,
+    deployments: {
+      async listDeployments(name, version) {
+        return servingDeployments
+          ? deploymentsServing(await servingDeployments.list(), name, String(version))
+          : [];
       },
     },
-  );
+  });
   modules.push(registry);
   modules.push(
     createPipelinesModule(deps, {
