@@ -18,7 +18,11 @@ const rows: Array<[string, number]> = [];
 const started = performance.now();
 const cpu0 = process.cpuUsage();
 try {
-  const local = await startLocalPlatform({ port: 0, dataDir, config: { autoApproveStages: ["Production"] } });
+  const local = await startLocalPlatform({
+    port: 0,
+    dataDir,
+    config: { registry: { autoApproveStages: ["Production"] } },
+  });
   rows.push(["platform start (until `Keel is ready`)", performance.now() - started]);
   try {
     const summary = await runQuickstart({

@@ -14,5 +14,5 @@ const serving = findServingModule(platform.modules);
 await serving.start();
 
 export const handler = handle(
-  createApp([serving], { guards: { allowedOrigins: platform.deps.config.allowedOrigins } }),
+  createApp([serving], { guards: { allowedOrigins: platform.deps.config.http.allowedOrigins } }),
 );

@@ -189,7 +189,7 @@ describe("finding 1: weakening a policy, renaming and deleting trusted models", 
 
 describe("finding 1 with an auto-approved stage configured", () => {
   it("does not let auto-approval move a version out of Production", async () => {
-    const auto = await startTestPlatform({ config: { autoApproveStages: ["staging"] } });
+    const auto = await startTestPlatform({ config: { registry: { autoApproveStages: ["staging"] } } });
     try {
       const { version } = await registeredVersion(auto, "retire-me");
       await promote(auto, "retire-me", version, { stage: "Production" });

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadRepoDir } from "@keel/features";
+import { loadRepoDir, offlineRootOf } from "@keel/features";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDriverRepo } from "../features/helpers/driver-repo";
 import { startTestPlatform } from "../helpers/platform";
@@ -185,7 +185,7 @@ describe("cross-origin requests and DNS rebinding", () => {
 describe("configured extra hosts and origins", () => {
   it("answers KEEL_ALLOWED_HOSTS names and takes writes from KEEL_ALLOWED_ORIGINS, nothing more", async () => {
     const q = await startTestPlatform({
-      config: { allowedHosts: ["keel.internal"], allowedOrigins: ["https://ui.example"] },
+      config: { http: { allowedHosts: ["keel.internal"], allowedOrigins: ["https://ui.example"] } },
     });
     try {
       const at = (host: string, origin?: string) =>
@@ -227,7 +227,7 @@ describe("no code import from a path given over HTTP", () => {
       code,
     );
     expect(put.status).toBe(200);
-    const file = join(p.platform.deps.config.artifactRoot, "0/evil/artifacts/pipe.mjs");
+    const file = join(p.platform.deps.config.artifacts.root, "0/evil/artifacts/pipe.mjs");
     expect(existsSync(file)).toBe(true);
     const r = await p.call("POST", "/api/v1/pipelines", { file });
     expect(r.status).toBeGreaterThanOrEqual(400);
@@ -272,8 +272,7 @@ describe("outputs of API calls stay under the server's roots", () => {
       out_path: "training-sets/drivers.parquet",
     });
     expect(r.status).toBe(200);
-    const { offlineRoot, dataDir } = p.platform.deps.config;
-    const outputs = join(offlineRoot ?? join(dataDir, "offline"), "outputs");
+    const outputs = join(offlineRootOf(p.platform.deps.config), "outputs");
     expect(r.json.uri).toBe(join(outputs, "training-sets/drivers.parquet"));
     expect(existsSync(r.json.uri)).toBe(true);
   });

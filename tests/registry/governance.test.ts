@@ -10,7 +10,7 @@ const keel = (method: string, path: string, body: unknown, principal: string) =>
   p.call(method, `/api/v1${path}`, body, { "x-keel-principal": principal });
 
 beforeAll(async () => {
-  p = await startTestPlatform({ config: { autoApproveStages: ["staging"] } });
+  p = await startTestPlatform({ config: { registry: { autoApproveStages: ["staging"] } } });
   api = mlflowClient(p);
 });
 afterAll(async () => {

@@ -1,15 +1,24 @@
-import { createArtifactStore, createArtifactsModule } from "@keel/artifacts";
+import { createArtifactsModule } from "@keel/artifacts";
 import { createAuditModule, StoreAuditLog } from "@keel/audit";
 import { type Clock, createLogger, type KeelConfig, systemClock } from "@keel/core";
 import { createFeaturesModule, type FeaturesService } from "@keel/features";
-import { DynamoDbMetadataStore, type MetadataStore } from "@keel/metadata";
-import { artifactBaselineReader, createMonitoringModule, type MonitoringService } from "@keel/monitoring";
+import type { MetadataStore } from "@keel/metadata";
+import { createMonitoringModule, type MonitoringService, runBaselineReader } from "@keel/monitoring";
 import { createPipelinesModule, type PipelineDefinition, type PipelineService } from "@keel/pipelines";
 import { createRegistryModule, type RegistryService } from "@keel/registry";
 import { createServingModule, registryModelResolver, type ServingService } from "@keel/serving";
 import { createTrackingModule, type TrackingService } from "@keel/tracking";
 import { explainTensor, parseModel } from "@keel/train";
 import type { Hono } from "hono";
+import {
+  createArtifacts,
+  createFeatureStores,
+  createMetadataStore,
+  createMetricsSink,
+  createPipelineExecutor,
+  createPredictionLogStore,
+  createScoringQueue,
+} from "./adapters";
 import { createApp } from "./app";
 import { deploymentsServing } from "./deployment-lineage";
 import type { KeelModule, PlatformDeps } from "./module";
@@ -33,7 +42,7 @@ export interface Platform {
 }
 
 export interface PlatformOptions {
-  /** Overrides the metadata store (tests); otherwise DynamoDB at config.dynamodbEndpoint. */
+  /** Overrides the metadata store (tests); otherwise DynamoDB at config.core.dynamodbEndpoint. */
   store?: MetadataStore;
   clock?: Clock;
   defaultPrincipal?: string;
@@ -44,20 +53,14 @@ export interface PlatformOptions {
 }
 
 /**
- * Builds every adapter from the config (the one place that chooses backends) and every
- * domain module on top of them, in dependency order.
+ * The composition root: builds every adapter from the config (through ./adapters, the one
+ * place that chooses backends) and every domain module on top of them, in dependency order.
  */
 export async function createPlatform(config: KeelConfig, opts: PlatformOptions = {}): Promise<Platform> {
-  const log = createLogger();
+  const log = createLogger(config.core.logLevel);
   const clock = opts.clock ?? systemClock;
-  const store =
-    opts.store ??
-    new DynamoDbMetadataStore({
-      table: config.table,
-      endpoint: config.dynamodbEndpoint,
-      region: config.region,
-    });
-  const artifacts = createArtifactStore(config.artifactRoot, { region: config.region });
+  const store = opts.store ?? createMetadataStore(config);
+  const artifacts = createArtifacts(config);
   const audit = new StoreAuditLog(store, clock);
   const deps: PlatformDeps = { config, store, artifacts, audit, clock, log };
 
@@ -76,7 +79,7 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     artifacts,
     audit,
     clock,
-    config,
+    config: { artifactRoot: config.artifacts.root },
     frozen: { isFrozen: (runId) => registry.service.frozenReason(runId) },
   });
   modules.push(tracking);
@@ -94,18 +97,23 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     },
   });
   modules.push(registry);
-  const pipelines = createPipelinesModule(deps, { tracking: tracking.service, pipelines: opts.pipelines });
+  const pipelines = createPipelinesModule(deps, {
+    tracking: tracking.service,
+    pipelines: opts.pipelines,
+    executor: createPipelineExecutor(config),
+  });
   modules.push(pipelines);
-  const features = createFeaturesModule(deps);
+  const features = createFeaturesModule(deps, createFeatureStores(config));
   modules.push(features);
-  // A deployment's drift baseline is the profile its served model version's run logged.
+  // A deployment's drift baseline is the profile logged by the run that trained its served version.
+  const predictionLogStore = createPredictionLogStore(config);
   const monitoring = createMonitoringModule(deps, {
-    baselines: artifactBaselineReader(artifacts, async (_deployment, served) => {
-      if (!served) return undefined;
+    baselines: runBaselineReader(artifacts, async (served) => {
       const { runId } = await registry.service.getModelVersion(served.model, served.version);
       const { run } = await tracking.service.getRun(runId);
-      return `${run.info.experiment_id}/${runId}/artifacts/baseline/profile.json`;
+      return { experimentId: run.info.experiment_id, runId };
     }),
+    predictionLog: predictionLogStore ? { store: predictionLogStore, prefix: "" } : undefined,
   });
   modules.push(monitoring);
   const serving = createServingModule(deps, {
@@ -113,6 +121,8 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     features: features.service,
     predictions: monitoring.predictionSink,
     explainer: { explain: (model, data, shape) => explainTensor(parseModel(model), data, shape) },
+    queue: createScoringQueue(config),
+    metricsSink: createMetricsSink(config),
   });
   servingDeployments = serving.service.deployments;
   modules.push(serving);
@@ -120,7 +130,7 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
 
   const app = createApp(modules, {
     defaultPrincipal: opts.defaultPrincipal,
-    guards: { allowedHosts: opts.allowedHosts, allowedOrigins: config.allowedOrigins },
+    guards: { allowedHosts: opts.allowedHosts, allowedOrigins: config.http.allowedOrigins },
   });
   return {
     deps,

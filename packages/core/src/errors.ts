@@ -30,8 +30,14 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export class KeelError extends Error {
   readonly code: ErrorCode;
   readonly details?: Record<string, unknown>;
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
-    super(message);
+  /** `options.cause` is the lower error this one wraps (ES2022 error cause), kept for logs and `--debug`. */
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
     this.name = "KeelError";
     this.code = code;
     this.details = details;

@@ -16,16 +16,17 @@ export interface ApiPathRoots {
 }
 
 /** The offline store's root: KEEL_OFFLINE_ROOT, or `<data dir>/offline`. */
-export function offlineRootOf(config: Pick<KeelConfig, "offlineRoot" | "dataDir">): string {
-  return config.offlineRoot ?? join(config.dataDir, "offline");
-}
+export const offlineRootOf = (config: Pick<KeelConfig, "core" | "offline">): string =>
+  config.offline.root ?? join(config.core.dataDir, "offline");
 
-export function apiPathRoots(config: Pick<KeelConfig, "offlineRoot" | "dataDir">): ApiPathRoots {
+export function apiPathRoots(config: Pick<KeelConfig, "core" | "offline">): ApiPathRoots {
   const offline = offlineRootOf(config);
   const outputs = offline.startsWith("s3://")
     ? `${offline.replace(/\/+$/, "")}/outputs`
     : join(offline, "outputs");
-  const readable = [config.dataDir, offline].filter((r) => !r.startsWith("s3://")).map((r) => resolve(r));
+  const readable = [config.core.dataDir, offline]
+    .filter((r) => !r.startsWith("s3://"))
+    .map((r) => resolve(r));
   return { outputs, readable };
 }
 

@@ -11,7 +11,7 @@ import { createOfflineStore, createOnlineStore } from "./stores-factory";
 
 /** What the module needs from the platform (a subset of PlatformDeps; no import of @keel/app). */
 export interface FeaturesDeps {
-  config: KeelConfig;
+  config: Pick<KeelConfig, "core" | "features" | "offline">;
   store: MetadataStore;
   audit: AuditLog;
   clock: Clock;

@@ -32,8 +32,6 @@ export type { PushRequest, PushResult } from "./push";
 export { type ApplyResult, type DefinitionChange, diffRepos, FeatureRegistry } from "./registry";
 export { loadRepoDir, repoFromDefinitions } from "./repo-loader";
 export {
-  athenaDatabase,
-  athenaWorkgroup,
   createOfflineStore,
   createOnlineStore,
   ONLINE_TABLE_SUFFIX,

@@ -2,8 +2,8 @@ import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
-import { createPlatform, type Platform } from "@keel/app";
-import { type KeelConfig, loadConfig } from "@keel/core";
+import { createPlatform, type KeelProject, loadProject, type Platform } from "@keel/app";
+import { type ConfigOverrides, loadConfig, mergeConfigOverrides } from "@keel/core";
 import { DynamoDbMetadataStore, startDynalite } from "@keel/metadata";
 import { allowedHostHeaders } from "./allowed-hosts";
 
@@ -12,8 +12,10 @@ export interface LocalOptions {
   host?: string;
   /** Where everything persists; omit for an in-memory metadata store (tests). */
   dataDir?: string;
-  /** Extra config (e.g. a CQL contact point). */
-  config?: Partial<KeelConfig>;
+  /** Extra config per section (e.g. a CQL contact point). */
+  config?: ConfigOverrides;
+  /** A project folder whose pipelines are registered at start (default `pipelines.projectDir`, KEEL_PROJECT_DIR). */
+  projectDir?: string;
   defaultPrincipal?: string;
   /** The project's pipeline files, registered in process at start (`keel dev --pipelines`). */
   pipelineFiles?: string[];
@@ -24,6 +26,8 @@ export interface LocalPlatform {
   port: number;
   platform: Platform;
   dataDir?: string;
+  /** The project loaded at start, if one was named. */
+  project?: KeelProject;
   close(): Promise<void>;
 }
 
@@ -45,15 +49,24 @@ export async function startLocalPlatform(opts: LocalOptions = {}): Promise<Local
       process.env.TMPDIR ?? "/tmp",
       `keel-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
     );
-  const config = loadConfig(process.env, {
-    stage: "local",
-    table: "keel",
-    dynamodbEndpoint: dynalite.endpoint,
-    artifactRoot: join(tmpRoot, "artifacts"),
-    dataDir: tmpRoot,
-    ...opts.config,
-  });
-  const store = new DynamoDbMetadataStore({ table: config.table, endpoint: dynalite.endpoint });
+  const config = loadConfig(
+    process.env,
+    mergeConfigOverrides(
+      {
+        core: { stage: "local", table: "keel", dynamodbEndpoint: dynalite.endpoint, dataDir: tmpRoot },
+        artifacts: { root: join(tmpRoot, "artifacts") },
+      },
+      opts.config ?? {},
+    ),
+  );
+  const projectDir = opts.projectDir ?? config.pipelines.projectDir;
+  const project = projectDir
+    ? await loadProject(projectDir).catch(async (e) => {
+        await dynalite.close();
+        throw e;
+      })
+    : undefined;
+  const store = new DynamoDbMetadataStore({ table: config.core.table, endpoint: dynalite.endpoint });
   await store.ensureTable();
   const host = opts.host ?? "127.0.0.1";
   // Filled once the server listens (the port may be chosen then); nothing is served before.
@@ -62,6 +75,7 @@ export async function startLocalPlatform(opts: LocalOptions = {}): Promise<Local
     store,
     defaultPrincipal: opts.defaultPrincipal,
     allowedHosts: () => hosts,
+    pipelines: project?.pipelines,
   });
   try {
     for (const file of opts.pipelineFiles ?? [])
@@ -81,13 +95,14 @@ export async function startLocalPlatform(opts: LocalOptions = {}): Promise<Local
     server.once("error", reject);
   });
   const port = (server.address() as AddressInfo).port;
-  hosts = allowedHostHeaders(host, port, config.allowedHosts);
+  hosts = allowedHostHeaders(host, port, config.http.allowedHosts);
   let closed: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     platform,
     dataDir,
+    project,
     close: () => {
       closed ??= (async () => {
         await new Promise<void>((r) => server.close(() => r()));

@@ -262,6 +262,8 @@ export class DynamoDbMetadataStore implements MetadataStore {
         throw new MetadataError(
           "INVALID_PARAMETER_VALUE",
           `record too large for the metadata store: ${message}`,
+          undefined,
+          { cause: e },
         );
       }
       throw e;

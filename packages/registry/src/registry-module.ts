@@ -11,7 +11,8 @@ import { RegistryService } from "./registry-service";
 
 /** The platform services the registry is built on (a subset of the app's PlatformDeps). */
 export interface RegistryDeps {
-  config: { autoApproveStages: string[] };
+  /** Its section of KeelConfig. */
+  config: { registry: { autoApproveStages: string[] } };
   store: MetadataStore;
   artifacts: ArtifactStore;
   audit: AuditLog;
@@ -52,7 +53,7 @@ export function createRegistryModule(
     runs: integrations.runs,
     artifacts: deps.artifacts,
     publisher: integrations.publisher,
-    autoApproveStages: deps.config.autoApproveStages,
+    autoApproveStages: deps.config.registry.autoApproveStages,
   });
   const provenance = new ProvenanceService(service, deps.artifacts, integrations.deployments);
   service.onVersionChange(async (model, version) => {

@@ -38,7 +38,7 @@ async function verifyDataDir(dataDir: string): Promise<VerifyResult> {
   if (!existsSync(dir)) throw new UsageError(`no Keel data under ${resolve(dataDir)} (expected ${dir})`);
   const inUse = dataDirInUse(dir);
   const server = await startDynalite({ path: dir });
-  const store = new DynamoDbMetadataStore({ table: loadConfig().table, endpoint: server.endpoint });
+  const store = new DynamoDbMetadataStore({ table: loadConfig().core.table, endpoint: server.endpoint });
   try {
     const audit = new StoreAuditLog(store);
     const verify = createProgress(process.stderr).task(
