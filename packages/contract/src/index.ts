@@ -1,0 +1,4 @@
+export * from "./mlflow-tracking";
+export * from "./mlflow-tracking-schemas";
+export * from "./mount";
+export * from "./route";
