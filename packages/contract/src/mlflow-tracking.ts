@@ -76,13 +76,7 @@ export const trackingRoutes = {
     s.searchExperimentsRequest,
     z.object({ experiments: z.array(s.experimentSchema).optional(), ...page }),
   ),
-  getRun: read(
-    "tracking.getRun",
-    "runs/get",
-    "Get a run",
-    s.runIdRequest,
-    z.object({ run: s.runSchema }),
-  ),
+  getRun: read("tracking.getRun", "runs/get", "Get a run", s.runIdRequest, z.object({ run: s.runSchema })),
   searchRuns: read(
     "tracking.searchRuns",
     "runs/search",

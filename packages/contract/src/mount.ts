@@ -55,6 +55,6 @@ export function mount<R extends RouteSpec>(
     if (out instanceof Response) return out;
     return c.json((out ?? {}) as object, (route.status ?? 200) as 200);
   };
-  const handlers = [...middleware, serve] as [MiddlewareHandler];
+  const handlers = [...middleware, serve] as unknown as [MiddlewareHandler];
   for (const { method, path } of servedAt(route)) app.on(method, path, ...handlers);
 }

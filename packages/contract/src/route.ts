@@ -67,7 +67,7 @@ type Part<K extends string, S> = S extends z.ZodType
     : // biome-ignore lint/complexity/noBannedTypes: "every field optional" is exactly `{}`
       {} extends z.input<S>
       ? { [P in K]?: z.input<S> }
-    : { [P in K]: z.input<S> }
+      : { [P in K]: z.input<S> }
   : { [P in K]?: never };
 
 /** What a caller sends: path parameters, query and body as the route's schemas accept them. */
@@ -76,6 +76,8 @@ export type CallInput<R extends RouteSpec> = Part<"params", R["params"]> &
   Part<"body", R["body"]>;
 
 /** What a caller gets back (the JSON answer as the response schema describes it). */
-export type CallOutput<R extends RouteSpec> = R["response"] extends z.ZodType ? z.output<R["response"]> : unknown;
+export type CallOutput<R extends RouteSpec> = R["response"] extends z.ZodType
+  ? z.output<R["response"]>
+  : unknown;
 
 export type { In as InputOf, Out as OutputOf };
