@@ -1,3 +1,4 @@
+export * from "./features";
 export * from "./governance";
 export * from "./mlflow-artifacts";
 export * from "./mlflow-registry";
