@@ -13,3 +13,7 @@ export * from "./monitoring";
 export * from "./mount";
 export * from "./pipelines";
 export * from "./route";
+export * from "./openapi";
+export * from "./platform";
+export * from "./routes";
+export * from "./compat";
