@@ -6,7 +6,9 @@ import type { Json } from "./openapi";
  * route, adding a required request field (body or query), removing a response field, or
  * changing a field's type. Adding routes, optional fields and response fields is fine.
  */
-export function breakingChanges(before: Json, after: Json): string[] {
+export function breakingChanges(beforeDoc: Json, afterDoc: Json): string[] {
+  const before = inlineRefs(beforeDoc);
+  const after = inlineRefs(afterDoc);
   const out: string[] = [];
   for (const [path, ops] of Object.entries<Json>(before.paths ?? {})) {
     for (const [method, old] of Object.entries<Json>(ops)) {
@@ -37,6 +39,27 @@ export function checkCompatibility(before: Json, after: Json): { ok: boolean; br
   const breaking = breakingChanges(before, after);
   const major = (doc: Json) => Number(String(doc.info?.version ?? "0").split(".")[0]);
   return { ok: breaking.length === 0 || major(after) > major(before), breaking };
+}
+
+/** The document with every local `$ref` replaced by what it points at. */
+function inlineRefs(doc: Json): Json {
+  const seen = new Set<string>();
+  const walk = (v: Json): Json => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (!v || typeof v !== "object") return v;
+    if (typeof v.$ref === "string" && v.$ref.startsWith("#/") && !seen.has(v.$ref)) {
+      const target = v.$ref
+        .slice(2)
+        .split("/")
+        .reduce((o: Json, k: string) => o?.[k.replace(/~1/g, "/").replace(/~0/g, "~")], doc);
+      seen.add(v.$ref);
+      const out = walk(target);
+      seen.delete(v.$ref);
+      return out;
+    }
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+  };
+  return walk(doc);
 }
 
 function firstContent(content: Json): Json | undefined {
@@ -71,7 +94,8 @@ function compareParameters(where: string, before: Json[], after: Json[], out: st
   for (const p of after) {
     const prev = old.get(`${p.in}:${p.name}`);
     if (!prev && p.required) out.push(`${where}: new required ${p.in} parameter '${p.name}'`);
-    else if (prev && p.required && !prev.required) out.push(`${where}: ${p.in} parameter '${p.name}' became required`);
+    else if (prev && p.required && !prev.required)
+      out.push(`${where}: ${p.in} parameter '${p.name}' became required`);
     if (prev) compareType(`${where} ${p.in} parameter '${p.name}'`, prev.schema, p.schema, out);
   }
 }

@@ -40,7 +40,12 @@ function parameters(route: RouteSpec, method: string): Json[] {
   const out: Json[] = [];
   const pathSchema = route.params ? schemaOf(route.params, "input") : undefined;
   for (const m of openApiPath(route.path).matchAll(/\{(\w+)\}/g)) {
-    out.push({ name: m[1], in: "path", required: true, schema: pathSchema?.properties?.[m[1]] ?? { type: "string" } });
+    out.push({
+      name: m[1],
+      in: "path",
+      required: true,
+      schema: pathSchema?.properties?.[m[1]] ?? { type: "string" },
+    });
   }
   const query = route.query ?? (route.mlflow && method === "GET" ? route.body : undefined);
   if (query) {
@@ -53,7 +58,24 @@ function parameters(route: RouteSpec, method: string): Json[] {
   return out;
 }
 
-function operation(route: RouteSpec, method: string, operationId: string): Json {
+/** Schemas shared by several operations (an MLflow read's GET/POST and /ajax-api forms) become components. */
+class Components {
+  readonly schemas: Record<string, Json> = {};
+  private readonly byText = new Map<string, string>();
+  ref(name: string, schema: Json): Json {
+    const text = JSON.stringify(schema);
+    if (text.length < 200) return schema;
+    let id = this.byText.get(text);
+    if (!id) {
+      id = name;
+      this.byText.set(text, id);
+      this.schemas[id] = schema;
+    }
+    return { $ref: `#/components/schemas/${id}` };
+  }
+}
+
+function operation(route: RouteSpec, method: string, operationId: string, components: Components): Json {
   const op: Json = { operationId, summary: route.summary, tags: [...route.tags] };
   const params = parameters(route, method);
   if (params.length) op.parameters = params;
@@ -61,14 +83,20 @@ function operation(route: RouteSpec, method: string, operationId: string): Json 
     const type = route.requestType ?? "application/json";
     op.requestBody = {
       required: !(route.mlflow || route.requestType),
-      content: { [type]: { schema: schemaOf(route.body, "input") } },
+      content: { [type]: { schema: components.ref(`${route.id}.request`, schemaOf(route.body, "input")) } },
     };
   }
   const type = route.responseType ?? "application/json";
   op.responses = {
     [String(route.status ?? 200)]: {
       description: route.summary,
-      content: { [type]: { schema: route.response ? schemaOf(route.response, "output") : {} } },
+      content: {
+        [type]: {
+          schema: route.response
+            ? components.ref(`${route.id}.response`, schemaOf(route.response, "output"))
+            : {},
+        },
+      },
     },
     ...errorResponses(route),
   };
@@ -79,12 +107,13 @@ function operation(route: RouteSpec, method: string, operationId: string): Json 
 /** The OpenAPI 3.1 document of a set of contract routes (every route of Keel by default). */
 export function openApiDocument(routes: RouteSpec[] = allRoutes, version = CONTRACT_VERSION): Json {
   const paths: Json = {};
+  const components = new Components();
   for (const route of routes) {
     for (const { method, path } of servedAt(route)) {
       const variant = [path === route.path ? "" : ".ajax", method === route.method ? "" : ".post"].join("");
       const p = openApiPath(path);
       paths[p] ??= {};
-      paths[p][method.toLowerCase()] = operation(route, method, route.id + variant);
+      paths[p][method.toLowerCase()] = operation(route, method, route.id + variant, components);
     }
   }
   return {
@@ -99,9 +128,13 @@ export function openApiDocument(routes: RouteSpec[] = allRoutes, version = CONTR
     paths,
     components: {
       schemas: {
+        ...components.schemas,
         Error: {
           type: "object",
-          properties: { error_code: { type: "string", enum: Object.keys(ERROR_CODES) }, message: { type: "string" } },
+          properties: {
+            error_code: { type: "string", enum: Object.keys(ERROR_CODES) },
+            message: { type: "string" },
+          },
           required: ["error_code", "message"],
         },
         V2Error: { type: "object", properties: { error: { type: "string" } }, required: ["error"] },
