@@ -37,7 +37,10 @@ describe("KeelClient.call", () => {
       run_id: run.info.run_id,
     });
     expect(v.version).toBe("1");
-    const promo = await keel.registry.requestPromotion("sdk-in-process", "1", { stage: "Production", comment: "ship it" });
+    const promo = await keel.registry.requestPromotion("sdk-in-process", "1", {
+      stage: "Production",
+      comment: "ship it",
+    });
     expect(promo).toMatchObject({ model: "sdk-in-process", version: "1", requester: "bo" });
     expect((await keel.registry.promotions("sdk-in-process")).map((x) => x.id)).toContain(promo.id);
     const card = await keel.registry.card("sdk-in-process", "1");

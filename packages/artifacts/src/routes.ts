@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeWebStream } from "node:stream/web";
 import { artifactPartQuery, mount, artifactRoutes as r } from "@keel/contract";
-import { parseWith, queryObject } from "@keel/core";
+import { parseWith } from "@keel/core";
 import type { Context, Hono } from "hono";
 import { ArtifactError } from "./errors";
 import type { ArtifactStore } from "./port";
@@ -34,7 +34,7 @@ export function createArtifactsModule(deps: ArtifactsModuleDeps) {
         const path = tail(c, `${BASE}/artifacts/`);
         // A part sent to a credential URL from mpu/create; anything else is a whole-file upload.
         if (query.upload_id !== undefined || query.part_number !== undefined) {
-          const part = parseWith(artifactPartQuery, queryObject(c), "query");
+          const part = parseWith(artifactPartQuery, query, "query");
           const etag = await service.uploadPart(path, part.upload_id, part.part_number, requestStream(c));
           c.header("ETag", etag);
           return {};

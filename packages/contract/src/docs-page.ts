@@ -27,6 +27,7 @@ table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:2px 8px;te
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"})[c]);
 const json = (v) => "<pre>" + esc(JSON.stringify(v, null, 2)) + "</pre>";
 function render(doc, filter) {
+  const deref = (s) => (s && s.$ref ? doc.components.schemas[s.$ref.split("/").pop()] : s);
   const byTag = {};
   for (const [path, ops] of Object.entries(doc.paths))
     for (const [method, op] of Object.entries(ops)) {
@@ -49,10 +50,10 @@ function render(doc, filter) {
         html += "</table>";
       }
       if (op.requestBody)
-        for (const [type, c] of Object.entries(op.requestBody.content)) html += "<p><b>request</b> " + esc(type) + "</p>" + json(c.schema);
+        for (const [type, c] of Object.entries(op.requestBody.content)) html += "<p><b>request</b> " + esc(type) + "</p>" + json(deref(c.schema));
       for (const [status, r] of Object.entries(op.responses)) {
         html += "<p><b>" + status + "</b> " + esc(r.description) + "</p>";
-        if (status.startsWith("2")) for (const [type, c] of Object.entries(r.content ?? {})) html += "<p>" + esc(type) + "</p>" + json(c.schema);
+        if (status.startsWith("2")) for (const [type, c] of Object.entries(r.content ?? {})) html += "<p>" + esc(type) + "</p>" + json(deref(c.schema));
       }
       html += "</div></details>";
     }
