@@ -27,7 +27,7 @@ describe("pipelines over HTTP on the local platform", () => {
     const byPath = await p.call("POST", "/api/v1/pipelines", {
       file: resolve("examples/pipelines/index.ts"),
     });
-    expect(byPath.status).toBe(400);
+    expect(byPath.status).toBe(404);
     expect((await p.call("GET", "/api/v1/pipelines")).json.pipelines).toHaveLength(1);
   });
 

@@ -1,3 +1,4 @@
+import { docsPage, mount, openApiDocument, platformRoutes as r } from "@keel/contract";
 import { installErrorHandling } from "@keel/core";
 import { Hono } from "hono";
 import type { KeelModule } from "./module";
@@ -6,7 +7,8 @@ import { type RequestGuardOptions, requestGuards } from "./request-guards";
 
 /**
  * The one HTTP app, served by the Lambda behind API Gateway and by `keel dev` alike.
- * Modules mount their own routes; this file only adds what every request shares.
+ * Modules mount their own routes; this file only adds what every request shares: health
+ * and the API's description (OpenAPI 3.1 generated from @keel/contract, and its reference page).
  */
 export function createApp(
   modules: KeelModule[],
@@ -16,8 +18,14 @@ export function createApp(
   installErrorHandling(app);
   app.use("*", requestGuards(opts.guards));
   app.use("*", requestContext(opts.defaultPrincipal ?? "local-user"));
-  app.get("/health", (c) => c.json({ status: "ok" }));
-  app.get("/api/v1/health", (c) => c.json({ status: "ok", modules: modules.map((m) => m.name) }));
+  mount(app, r.health, () => ({ status: "ok" }));
+  mount(app, r.apiHealth, () => ({ status: "ok", modules: modules.map((m) => m.name) }));
+  let doc: unknown;
+  mount(app, r.openapi, () => {
+    doc ??= openApiDocument();
+    return doc;
+  });
+  mount(app, r.docs, (_, c) => c.html(docsPage()));
   for (const m of modules) m.routes?.(app);
   return app;
 }

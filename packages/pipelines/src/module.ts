@@ -83,7 +83,7 @@ export function createPipelinesModule(
       // Never over HTTP: importing a path a caller names runs whatever code is there (an
       // uploaded artifact, say). Pipelines come from the project's own files, registered in
       // process (`keel dev --pipelines`, the CLI) with `registerFile`, or from deployment.
-      pipelineRoutes(app, service, { allowFileRegistration: false, onRegistered: () => scheduler.sync() });
+      pipelineRoutes(app, service);
     },
     async start() {
       await initial;

@@ -22,31 +22,19 @@ import {
 import {
   type CreateExperimentRequest,
   type CreateRunRequest,
-  createExperimentRequest,
-  createRunRequest,
   type DeleteExperimentTagRequest,
   type DeleteTagRequest,
-  deleteExperimentTagRequest,
-  deleteTagRequest,
   type Experiment,
   experimentIdRequest,
   type GetMetricHistoryBulkIntervalRequest,
   type GetMetricHistoryRequest,
   getByNameRequest,
-  getMetricHistoryBulkIntervalRequest,
-  getMetricHistoryRequest,
   type ListArtifactsRequest,
   type LogBatchRequest,
   type LogInputsRequest,
   type LogMetricRequest,
   type LogModelRequest,
   type LogParamRequest,
-  listArtifactsRequest,
-  logBatchRequest,
-  logInputsRequest,
-  logMetricRequest,
-  logModelRequest,
-  logParamRequest,
   type Metric,
   type Run,
   type RunInfo,
@@ -55,14 +43,8 @@ import {
   type SearchRunsRequest,
   type SetExperimentTagRequest,
   type SetTagRequest,
-  searchExperimentsRequest,
-  searchRunsRequest,
-  setExperimentTagRequest,
-  setTagRequest,
   type UpdateExperimentRequest,
   type UpdateRunRequest,
-  updateExperimentRequest,
-  updateRunRequest,
   type ViewType,
 } from "./schemas";
 import { matchesAll, orderComparator, type Searchable } from "./search-eval";
@@ -270,8 +252,7 @@ export class TrackingService {
 
   // ---- experiments ----------------------------------------------------------------------------
 
-  async createExperiment(req: CreateExperimentRequest): Promise<{ experiment_id: string }> {
-    const r = parseWith(createExperimentRequest, req);
+  async createExperiment(r: CreateExperimentRequest): Promise<{ experiment_id: string }> {
     const name = validateExperimentName(r.name);
     const tags: Record<string, string> = {};
     for (const t of r.tags ?? []) {
@@ -315,9 +296,8 @@ export class TrackingService {
   }
 
   async searchExperiments(
-    req: SearchExperimentsRequest,
+    r: SearchExperimentsRequest,
   ): Promise<{ experiments?: Experiment[]; next_page_token?: string }> {
-    const r = parseWith(searchExperimentsRequest, req);
     const max = validateMaxResults(r.max_results, LIMITS.defaultSearchResults, LIMITS.maxSearchResults);
     const clauses = parseFilter(r.filter, EXPERIMENT_SEARCH);
     const orderings = parseOrderBy(r.order_by, EXPERIMENT_SEARCH);
@@ -344,8 +324,7 @@ export class TrackingService {
     };
   }
 
-  async updateExperiment(req: UpdateExperimentRequest): Promise<Record<string, never>> {
-    const r = parseWith(updateExperimentRequest, req);
+  async updateExperiment(r: UpdateExperimentRequest): Promise<Record<string, never>> {
     if (r.new_name === undefined) return {};
     const name = validateExperimentName(r.new_name);
     const before = await this.experiments.mustGet(r.experiment_id);
@@ -389,23 +368,20 @@ export class TrackingService {
     return {};
   }
 
-  async setExperimentTag(req: SetExperimentTagRequest): Promise<Record<string, never>> {
-    const r = parseWith(setExperimentTagRequest, req);
+  async setExperimentTag(r: SetExperimentTagRequest): Promise<Record<string, never>> {
     validateExperimentTag(r.key, r.value);
     await this.experiments.updateTag(r.experiment_id, r.key, r.value);
     return {};
   }
 
-  async deleteExperimentTag(req: DeleteExperimentTagRequest): Promise<Record<string, never>> {
-    const r = parseWith(deleteExperimentTagRequest, req);
+  async deleteExperimentTag(r: DeleteExperimentTagRequest): Promise<Record<string, never>> {
     await this.experiments.updateTag(r.experiment_id, r.key, undefined);
     return {};
   }
 
   // ---- runs -----------------------------------------------------------------------------------
 
-  async createRun(req: CreateRunRequest): Promise<{ run: Run }> {
-    const r = parseWith(createRunRequest, req);
+  async createRun(r: CreateRunRequest): Promise<{ run: Run }> {
     const experimentId = r.experiment_id || DEFAULT_EXPERIMENT_ID;
     const tags: Record<string, string> = {};
     for (const t of r.tags ?? []) {
@@ -462,8 +438,7 @@ export class TrackingService {
     return { run: runJson(await this.runs.mustGet(id)) };
   }
 
-  async updateRun(req: UpdateRunRequest): Promise<{ run_info: RunInfo }> {
-    const r = parseWith(updateRunRequest, req);
+  async updateRun(r: UpdateRunRequest): Promise<{ run_info: RunInfo }> {
     const runId = requireRunId(r);
     if (r.run_name !== undefined) validateLength("Run name", r.run_name, LIMITS.maxRunNameLength);
     await this.assertNotFrozen(runId, "updating the run");
@@ -512,8 +487,7 @@ export class TrackingService {
   // ---- logging --------------------------------------------------------------------------------
 
   /** One metric point: the hot path, one conditional update and one put in parallel, no read. */
-  async logMetric(req: LogMetricRequest): Promise<Record<string, never>> {
-    const r = parseWith(logMetricRequest, req);
+  async logMetric(r: LogMetricRequest): Promise<Record<string, never>> {
     const runId = requireRunId(r);
     validateKey("Metric", r.key);
     const step = r.step ?? 0;
@@ -547,18 +521,15 @@ export class TrackingService {
     return {};
   }
 
-  async logParam(req: LogParamRequest): Promise<Record<string, never>> {
-    const r = parseWith(logParamRequest, req);
+  async logParam(r: LogParamRequest): Promise<Record<string, never>> {
     return this.logBatch({ run_id: requireRunId(r), params: [{ key: r.key, value: r.value }] });
   }
 
-  async setTag(req: SetTagRequest): Promise<Record<string, never>> {
-    const r = parseWith(setTagRequest, req);
+  async setTag(r: SetTagRequest): Promise<Record<string, never>> {
     return this.logBatch({ run_id: requireRunId(r), tags: [{ key: r.key, value: r.value }] });
   }
 
-  async deleteTag(req: DeleteTagRequest): Promise<Record<string, never>> {
-    const r = parseWith(deleteTagRequest, req);
+  async deleteTag(r: DeleteTagRequest): Promise<Record<string, never>> {
     const runId = requireRunId(r);
     await this.assertNotFrozen(runId, "deleting a tag");
     await this.runs.mutate(runId, (rec) => {
@@ -579,8 +550,7 @@ export class TrackingService {
    * validated first, then the run record is written once (conditional on its version) and the
    * metric points go to history chunks, one per key.
    */
-  async logBatch(req: LogBatchRequest): Promise<Record<string, never>> {
-    const r = parseWith(logBatchRequest, req);
+  async logBatch(r: LogBatchRequest): Promise<Record<string, never>> {
     const runId = requireRunId(r);
     const metrics = r.metrics ?? [];
     const params = r.params ?? [];
@@ -658,8 +628,7 @@ export class TrackingService {
     return {};
   }
 
-  async logInputs(req: LogInputsRequest): Promise<Record<string, never>> {
-    const r = parseWith(logInputsRequest, req);
+  async logInputs(r: LogInputsRequest): Promise<Record<string, never>> {
     const runId = requireRunId(r);
     const datasets = r.datasets ?? [];
     if (datasets.length > LIMITS.maxDatasetInputsPerCall) {
@@ -685,8 +654,7 @@ export class TrackingService {
   }
 
   /** Appends the model's metadata to the run's `mlflow.log-model.history` tag, as MLflow does. */
-  async logModel(req: LogModelRequest): Promise<Record<string, never>> {
-    const r = parseWith(logModelRequest, req);
+  async logModel(r: LogModelRequest): Promise<Record<string, never>> {
     const runId = requireRunId(r);
     let model: unknown;
     try {
@@ -719,8 +687,7 @@ export class TrackingService {
 
   // ---- search and reads -----------------------------------------------------------------------
 
-  async searchRuns(req: SearchRunsRequest): Promise<{ runs?: Run[]; next_page_token?: string }> {
-    const r = parseWith(searchRunsRequest, req);
+  async searchRuns(r: SearchRunsRequest): Promise<{ runs?: Run[]; next_page_token?: string }> {
     const max = validateMaxResults(r.max_results, LIMITS.defaultSearchResults, LIMITS.maxSearchResults);
     const clauses = parseFilter(r.filter, RUN_SEARCH);
     const orderings = parseOrderBy(r.order_by, RUN_SEARCH);
@@ -748,9 +715,8 @@ export class TrackingService {
   }
 
   async getMetricHistory(
-    req: GetMetricHistoryRequest,
+    r: GetMetricHistoryRequest,
   ): Promise<{ metrics?: Metric[]; next_page_token?: string }> {
-    const r = parseWith(getMetricHistoryRequest, req);
     const runId = requireRunId(r);
     await this.runs.mustGet(runId);
     const points = await this.history.read(runId, r.metric_key);
@@ -774,9 +740,8 @@ export class TrackingService {
    * `max_results` distinct steps per run (always keeping the first and last step).
    */
   async getMetricHistoryBulkInterval(
-    req: GetMetricHistoryBulkIntervalRequest,
+    r: GetMetricHistoryBulkIntervalRequest,
   ): Promise<{ metrics?: Array<Metric & { run_id: string }> }> {
-    const r = parseWith(getMetricHistoryBulkIntervalRequest, req);
     if (r.run_ids.length === 0)
       throw invalidParam("GetMetricHistoryBulkInterval request must specify at least one run_id.");
     if (r.run_ids.length > LIMITS.maxBulkIntervalRuns) {
@@ -808,9 +773,8 @@ export class TrackingService {
 
   /** Direct children of a path under the run's artifact root. */
   async listArtifacts(
-    req: ListArtifactsRequest,
+    r: ListArtifactsRequest,
   ): Promise<{ root_uri: string; files?: Array<{ path: string; is_dir: boolean; file_size?: number }> }> {
-    const r = parseWith(listArtifactsRequest, req);
     const runId = requireRunId(r);
     const rec = await this.runs.mustGet(runId);
     const path = (r.path ?? "").replace(/^\/+|\/+$/g, "");
