@@ -1,4 +1,3 @@
 export { createApp } from "./app";
 export * from "./module";
 export { createPlatform, type Platform, type PlatformOptions } from "./platform";
-export { principalFromHeaders } from "./principal-middleware";

@@ -1,5 +1,6 @@
 import { createArtifactStore, createArtifactsModule } from "@keel/artifacts";
 import { createAuditModule, StoreAuditLog } from "@keel/audit";
+import { type AccessControl, type AuthMode, createAccessControl } from "@keel/auth";
 import { type Clock, createLogger, type KeelConfig, systemClock } from "@keel/core";
 import { createFeaturesModule, type FeaturesService } from "@keel/features";
 import { DynamoDbMetadataStore, type MetadataStore } from "@keel/metadata";
@@ -18,6 +19,8 @@ export interface Platform {
   deps: PlatformDeps;
   modules: KeelModule[];
   app: Hono;
+  /** Who may call what: users, roles, team permissions (see packages/auth). */
+  access: AccessControl;
   /** Domain services for in-process callers (other modules, the CLI, tests). */
   services: {
     tracking: TrackingService;
@@ -34,6 +37,8 @@ export interface PlatformOptions {
   store?: MetadataStore;
   clock?: Clock;
   defaultPrincipal?: string;
+  /** `users` for `keel dev --auth` (users store, tokens, team scoping); default `laptop`. */
+  auth?: AuthMode;
   /** The project's pipelines, registered at start (in AWS: the ones `stacks/Pipelines.ts` deployed). */
   pipelines?: PipelineDefinition[];
 }
@@ -97,11 +102,20 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   modules.push(serving);
   modules.push(createAuditModule({ audit }));
 
-  const app = createApp(modules, { defaultPrincipal: opts.defaultPrincipal });
+  const access = createAccessControl({
+    mode: opts.auth ?? "laptop",
+    store,
+    audit,
+    config,
+    defaultPrincipal: opts.defaultPrincipal ?? "local-user",
+    runExperiment: async (runId) => (await tracking.service.getRun(runId)).run.info.experiment_id,
+  });
+  const app = createApp(modules, { access });
   return {
     deps,
     modules,
     app,
+    access,
     services: {
       tracking: tracking.service,
       registry: registry.service,

@@ -21,6 +21,10 @@ export const ENV = {
   PIPELINE_EXECUTOR: "KEEL_PIPELINE_EXECUTOR",
   AUTO_APPROVE_STAGES: "KEEL_AUTO_APPROVE_STAGES",
   LOG_LEVEL: "KEEL_LOG_LEVEL",
+  /** The JWT claim holding the caller's groups (Keel roles), per stage; default `cognito:groups`. */
+  JWT_GROUP_CLAIM: "KEEL_JWT_GROUP_CLAIM",
+  /** Roles every IAM (SigV4) caller holds, comma-separated; default `data-scientist`. */
+  IAM_ROLES: "KEEL_IAM_ROLES",
 } as const;
 
 const csv = z
@@ -48,6 +52,8 @@ export const configSchema = z.object({
   offlineRoot: z.string().optional(),
   pipelineExecutor: z.enum(["local", "stepfunctions"]).default("local"),
   autoApproveStages: csv,
+  jwtGroupClaim: z.string().min(1).default("cognito:groups"),
+  iamRoles: csv,
 });
 
 export type KeelConfig = z.infer<typeof configSchema>;
@@ -71,6 +77,8 @@ export function loadConfig(
     offlineRoot: env[ENV.OFFLINE_ROOT],
     pipelineExecutor: env[ENV.PIPELINE_EXECUTOR],
     autoApproveStages: env[ENV.AUTO_APPROVE_STAGES],
+    jwtGroupClaim: env[ENV.JWT_GROUP_CLAIM] || undefined,
+    iamRoles: env[ENV.IAM_ROLES] ?? "data-scientist",
   });
   if (!parsed.success) {
     const msg = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");

@@ -14,6 +14,8 @@ export interface LocalOptions {
   /** Extra config (e.g. a CQL contact point). */
   config?: Partial<KeelConfig>;
   defaultPrincipal?: string;
+  /** `users`: `keel dev --auth` (tokens from the users store); default: the laptop's single user. */
+  auth?: "laptop" | "users";
 }
 
 export interface LocalPlatform {
@@ -52,7 +54,11 @@ export async function startLocalPlatform(opts: LocalOptions = {}): Promise<Local
   });
   const store = new DynamoDbMetadataStore({ table: config.table, endpoint: dynalite.endpoint });
   await store.ensureTable();
-  const platform = await createPlatform(config, { store, defaultPrincipal: opts.defaultPrincipal });
+  const platform = await createPlatform(config, {
+    store,
+    defaultPrincipal: opts.defaultPrincipal,
+    auth: opts.auth,
+  });
   await platform.start();
 
   const server = serve({

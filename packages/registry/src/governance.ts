@@ -1,5 +1,5 @@
 import type { AuditLog } from "@keel/audit";
-import { type Clock, currentPrincipal, newId, pad } from "@keel/core";
+import { type Clock, currentPrincipal, newId, pad, requireHuman } from "@keel/core";
 import { isConditionFailed, type Key } from "@keel/metadata";
 import { registryErrors } from "./errors";
 import { type ModelRepository, record } from "./model-repository";
@@ -264,6 +264,7 @@ export class Governance {
     comment: string,
     load: (r: PromotionRecord) => Promise<{ model: ModelRecord; version: VersionRecord }>,
   ): Promise<PromotionRecord> {
+    requireHuman(`approve promotion ${id}`);
     const req = await this.getRequest(id);
     this.assertPending(req);
     const principal = currentPrincipal();
