@@ -8,6 +8,7 @@ import {
   runQuickstart,
 } from "../../../../examples/fraud-detection/src/quickstart";
 import { type Command, UsageError } from "../command";
+import { authBanner } from "./users";
 import { createProgress } from "../progress";
 
 /**
@@ -19,7 +20,7 @@ const LOCAL_AUTO_APPROVE_STAGES = ["Production"];
 export const devCommand: Command = {
   name: "dev",
   summary: "run the whole platform locally on one port (npm start)",
-  usage: "keel dev [--port 5000] [--host 127.0.0.1] [--data-dir ./.keel] [--no-example]",
+  usage: "keel dev [--port 5000] [--host 127.0.0.1] [--data-dir ./.keel] [--no-example] [--auth]",
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
@@ -28,6 +29,7 @@ export const devCommand: Command = {
         host: { type: "string", default: "127.0.0.1" },
         "data-dir": { type: "string", default: "./.keel" },
         "no-example": { type: "boolean", default: false },
+        auth: { type: "boolean", default: false },
       },
     });
     const port = Number(values.port);
@@ -40,6 +42,7 @@ export const devCommand: Command = {
       host: values.host,
       dataDir: values["data-dir"],
       config: autoApprove ? { autoApproveStages: autoApprove } : {},
+      auth: values.auth ? "users" : "laptop",
     });
     const url = `http://localhost:${local.port}`;
     const { config } = local.platform.deps;
@@ -52,6 +55,7 @@ export const devCommand: Command = {
             `(${ENV.AUTO_APPROVE_STAGES}=${config.autoApproveStages.join(",")}; set it to "" for four-eyes approval)`
         : `  approvals: every protected promotion needs a second person (${ENV.AUTO_APPROVE_STAGES} is empty)`,
     );
+    for (const line of await authBanner(local.platform.access)) console.log(line);
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -63,7 +67,7 @@ export const devCommand: Command = {
     };
     process.on("SIGINT", () => void stop("SIGINT"));
     process.on("SIGTERM", () => void stop("SIGTERM"));
-    if (!values["no-example"] && local.dataDir) {
+    if (!values["no-example"] && !values.auth && local.dataDir) {
       const dataDir = local.dataDir;
       const earlier = completedQuickstart(dataDir);
       try {
