@@ -154,7 +154,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
 /** The table's key for a registered route. */
 export function routeKey(method: string, path: string): string {
   const m = method.toUpperCase() === "HEAD" ? "GET" : method.toUpperCase();
-  return `${m} ${path.startsWith("/ajax-api/") ? path.slice("/ajax".length) : path}`;
+  return `${m} ${path.startsWith("/ajax-api/") ? `/${path.slice("/ajax-".length)}` : path}`;
 }
 
 export function permissionFor(method: string, path: string): Permission | undefined {
