@@ -1,9 +1,9 @@
-import { ROLES } from "@keel/core";
 import { identityFromClaims } from "@keel/auth";
+import { ROLES } from "@keel/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform } from "../helpers/platform";
 import { modelWithVersion, type TestPlatform } from "./fixtures";
-import { accessToken, iamCaller, ISSUER, idToken, lambdaInvoker } from "./lambda-events";
+import { accessToken, ISSUER, iamCaller, idToken, lambdaInvoker } from "./lambda-events";
 
 let p: TestPlatform;
 let lambda: ReturnType<typeof lambdaInvoker>;
@@ -31,7 +31,9 @@ describe("identity in AWS comes only from the API Gateway authorizer", () => {
     });
     expect(header.status).toBe(401);
     expect(header.json.error_code).toBe("UNAUTHENTICATED");
-    const forged = Buffer.from(JSON.stringify({ sub: "admin", email: "admin@bank.example" })).toString("base64url");
+    const forged = Buffer.from(JSON.stringify({ sub: "admin", email: "admin@bank.example" })).toString(
+      "base64url",
+    );
     const jwt = await lambda("GET", "/api/2.0/mlflow/experiments/search?max_results=1", {
       headers: { authorization: `Bearer e30.${forged}.sig` },
     });
@@ -93,7 +95,9 @@ describe("identity in AWS comes only from the API Gateway authorizer", () => {
         body: { name: `aws-iam-${session}` },
       });
       expect(r.status).toBe(200);
-      expect(await lastPrincipal("tracking.experiment.create")).toBe("arn:aws:iam::123456789012:role/pipelines");
+      expect(await lastPrincipal("tracking.experiment.create")).toBe(
+        "arn:aws:iam::123456789012:role/pipelines",
+      );
     }
   });
 
@@ -119,7 +123,13 @@ describe("identity in AWS comes only from the API Gateway authorizer", () => {
 
 describe("claims → identity", () => {
   it("uses the configured group claim and shows the e-mail only when it is verified", () => {
-    const claims = { iss: ISSUER, sub: "u", email: "u@bank.example", email_verified: "false", roles: ["admin", "x"] };
+    const claims = {
+      iss: ISSUER,
+      sub: "u",
+      email: "u@bank.example",
+      email_verified: "false",
+      roles: ["admin", "x"],
+    };
     const id = identityFromClaims(claims, "roles");
     expect(id.roles).toEqual(["admin"]);
     expect(id.display).toBeUndefined();

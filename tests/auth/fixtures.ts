@@ -8,7 +8,11 @@ export async function modelWithVersion(p: TestPlatform, name: string) {
   const api = mlflowClient(p);
   const run = await createRun(p, { metrics: { auc: 0.95 } });
   await api.ok("POST", "/registered-models/create", { name });
-  await api.ok("POST", "/model-versions/create", { name, source: `runs:/${run.runId}/model`, run_id: run.runId });
+  await api.ok("POST", "/model-versions/create", {
+    name,
+    source: `runs:/${run.runId}/model`,
+    run_id: run.runId,
+  });
   return run;
 }
 

@@ -17,9 +17,10 @@ describe("the permission table", () => {
     const routes = p.platform.app.routes.filter((r) => r.method !== "ALL");
     expect(routes.length).toBeGreaterThan(100);
     const missing = routesMissingFromTable(routes);
-    expect(missing, `routes missing from packages/auth/src/route-permissions.ts:\n${missing.join("\n")}`).toEqual(
-      [],
-    );
+    expect(
+      missing,
+      `routes missing from packages/auth/src/route-permissions.ts:\n${missing.join("\n")}`,
+    ).toEqual([]);
   });
 
   it("names a permission for the MLflow UI's /ajax-api copies through their /api entry", () => {

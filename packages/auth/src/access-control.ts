@@ -4,7 +4,13 @@ import type { MetadataStore } from "@keel/metadata";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { enforceAccess } from "./access-middleware";
 import { mountAuthRoutes } from "./auth-routes";
-import { type Identity, identityFromLambda, identityFromLaptop, identityFromUsers, runsInLambda } from "./identify";
+import {
+  type Identity,
+  identityFromLambda,
+  identityFromLaptop,
+  identityFromUsers,
+  runsInLambda,
+} from "./identify";
 import { ResourcePermissions } from "./resource-permissions";
 import { UsersStore } from "./users-store";
 

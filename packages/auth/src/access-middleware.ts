@@ -31,7 +31,10 @@ export function enforceAccess(opts: AccessOptions): MiddlewareHandler {
     const permission = permissionFor(route.method, route.path);
     if (permission === "public") return next();
     if (opts.isAnonymous(c))
-      throw new KeelError("UNAUTHENTICATED", "authentication required: send Authorization: Bearer <token> or Basic <name>:<token>");
+      throw new KeelError(
+        "UNAUTHENTICATED",
+        "authentication required: send Authorization: Bearer <token> or Basic <name>:<token>",
+      );
     if (!permission) await deny(c, opts, key, `route ${key} is not in the permission table`, undefined);
     else if (!grants(currentContext().roles, permission))
       await deny(
@@ -53,7 +56,12 @@ export function enforceAccess(opts: AccessOptions): MiddlewareHandler {
       });
     const owner = OWNER_ON_CREATE[key];
     if (opts.resources && owner && c.res.status === 200) {
-      const id = owner.id((await c.res.clone().json().catch(() => ({}))) as never);
+      const id = owner.id(
+        (await c.res
+          .clone()
+          .json()
+          .catch(() => ({}))) as never,
+      );
       if (typeof id === "string" && id)
         await opts.resources.put(
           { type: owner.type, id, username: currentContext().principal, permission: "MANAGE" },
@@ -63,7 +71,13 @@ export function enforceAccess(opts: AccessOptions): MiddlewareHandler {
   };
 }
 
-async function deny(c: Context, opts: AccessOptions, key: string, why: string, permission?: Permission): Promise<never> {
+async function deny(
+  c: Context,
+  opts: AccessOptions,
+  key: string,
+  why: string,
+  permission?: Permission,
+): Promise<never> {
   const { principal, roles } = currentContext();
   await opts.audit.append({
     action: "access.denied",

@@ -1,7 +1,12 @@
 import { currentContext, hasRole, jsonBody, KeelError, parseWith, queryObject } from "@keel/core";
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import { parseLevel, type ResourceGrant, type ResourcePermissions, type ResourceType } from "./resource-permissions";
+import {
+  parseLevel,
+  type ResourceGrant,
+  type ResourcePermissions,
+  type ResourceType,
+} from "./resource-permissions";
 import { parseRoles, type User, type UsersStore } from "./users-store";
 
 const T = "/api/2.0/mlflow";
@@ -32,7 +37,10 @@ const grantJson = (g: ResourceGrant) =>
 function requireSelfOrAdmin(username: string, action: string): void {
   const { principal } = currentContext();
   if (hasRole("admin") || principal === username) return;
-  throw new KeelError("PERMISSION_DENIED", `${principal} may not ${action} of ${username}: permission 'admin' is required`);
+  throw new KeelError(
+    "PERMISSION_DENIED",
+    `${principal} may not ${action} of ${username}: permission 'admin' is required`,
+  );
 }
 
 const nameField = z.string().min(1).max(256);
@@ -91,7 +99,9 @@ export function mountAuthRoutes(app: Hono, users: UsersStore, resources: Resourc
     await users.remove(c.req.param("name"));
     return c.body(null, 204);
   });
-  app.post("/api/v1/users/:name/rotate", async (c) => c.json({ token: await users.rotate(c.req.param("name")) }));
+  app.post("/api/v1/users/:name/rotate", async (c) =>
+    c.json({ token: await users.rotate(c.req.param("name")) }),
+  );
 
   // MLflow: permissions on experiments and registered models
   const resourceRoutes = (path: string, type: ResourceType, idField: "experiment_id" | "name") => {
@@ -101,7 +111,12 @@ export function mountAuthRoutes(app: Hono, users: UsersStore, resources: Resourc
     const put = (mode: "create" | "update") => async (c: Context) => {
       const body = await jsonBody(c, withLevel);
       await users.require(body.username);
-      const grant = { type, id: idOf(body), username: body.username, permission: parseLevel(body.permission) };
+      const grant = {
+        type,
+        id: idOf(body),
+        username: body.username,
+        permission: parseLevel(body.permission),
+      };
       return c.json(grantJson(await resources.put(grant, mode)));
     };
     app.post(`${T}/${path}/permissions/create`, put("create"));

@@ -1,4 +1,11 @@
-import { canonicalPrincipal, KeelError, type KeelConfig, ROLES, type RequestContext, type Role } from "@keel/core";
+import {
+  canonicalPrincipal,
+  type KeelConfig,
+  KeelError,
+  type RequestContext,
+  ROLES,
+  type Role,
+} from "@keel/core";
 import type { UsersStore } from "./users-store";
 
 /** Who a request is from, before a request id is attached. `anonymous` callers hold no roles. */
@@ -28,12 +35,20 @@ export function runsInLambda(env: unknown): boolean {
  * The identity API Gateway verified: a JWT authorizer's claims or the IAM (SigV4) caller.
  * Anonymous when the event carries neither (the middleware then answers 401).
  */
-export function identityFromLambda(env: unknown, config: Pick<KeelConfig, "jwtGroupClaim" | "iamRoles">): Identity {
+export function identityFromLambda(
+  env: unknown,
+  config: Pick<KeelConfig, "jwtGroupClaim" | "iamRoles">,
+): Identity {
   const authorizer = lambdaRequestContext(env)?.authorizer as LambdaAuthorizer | undefined;
   const claims = authorizer?.jwt?.claims;
   if (claims) return identityFromClaims(claims, config.jwtGroupClaim);
   const arn = authorizer?.iam?.userArn;
-  if (arn) return { principal: canonicalPrincipal(iamPrincipal(arn)), roles: knownRoles(config.iamRoles), kind: "service" };
+  if (arn)
+    return {
+      principal: canonicalPrincipal(iamPrincipal(arn)),
+      roles: knownRoles(config.iamRoles),
+      kind: "service",
+    };
   return ANONYMOUS;
 }
 
@@ -113,7 +128,11 @@ function parseAuthorization(value: string | undefined): { name?: string; secret:
  * Bearer JWT, or the default. Names are canonical, so `Alice` and `alice` are one person.
  */
 export function identityFromLaptop(header: Header, defaultPrincipal: string): Identity {
-  return { principal: canonicalPrincipal(laptopName(header) ?? defaultPrincipal), roles: ROLES, kind: "local" };
+  return {
+    principal: canonicalPrincipal(laptopName(header) ?? defaultPrincipal),
+    roles: ROLES,
+    kind: "local",
+  };
 }
 
 function laptopName(header: Header): string | undefined {

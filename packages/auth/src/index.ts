@@ -1,4 +1,9 @@
-export { type AccessControl, type AccessControlOptions, type AuthMode, createAccessControl } from "./access-control";
+export {
+  type AccessControl,
+  type AccessControlOptions,
+  type AuthMode,
+  createAccessControl,
+} from "./access-control";
 export { ANONYMOUS, type Identity, iamPrincipal, identityFromClaims, runsInLambda } from "./identify";
 export { grants, PERMISSIONS, type Permission, ROLE_PERMISSIONS, rolesGranting } from "./permissions";
 export { LEVELS, type Level, ResourcePermissions } from "./resource-permissions";

@@ -4,7 +4,16 @@ import type { Role } from "@keel/core";
  * What a route needs. `public` routes (health checks) need no identity at all; every other
  * route needs an authenticated caller holding a role that grants its permission.
  */
-export const PERMISSIONS = ["public", "read", "write", "infer", "approve", "deploy", "admin", "audit-read"] as const;
+export const PERMISSIONS = [
+  "public",
+  "read",
+  "write",
+  "infer",
+  "approve",
+  "deploy",
+  "admin",
+  "audit-read",
+] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 /** Roles → the permissions they grant (the table in docs/registry.md). */

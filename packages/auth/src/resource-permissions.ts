@@ -20,7 +20,10 @@ export interface ResourceGrant {
 
 export function parseLevel(value: unknown): Level {
   if (typeof value === "string" && (LEVELS as readonly string[]).includes(value)) return value as Level;
-  throw new KeelError("INVALID_PARAMETER_VALUE", `permission must be one of ${LEVELS.join(", ")}, got ${String(value)}`);
+  throw new KeelError(
+    "INVALID_PARAMETER_VALUE",
+    `permission must be one of ${LEVELS.join(", ")}, got ${String(value)}`,
+  );
 }
 
 export const atLeast = (held: Level, needed: Level) => LEVELS.indexOf(held) >= LEVELS.indexOf(needed);
@@ -54,17 +57,35 @@ export class ResourcePermissions {
   async put(grant: ResourceGrant, mode: "create" | "update" | "upsert"): Promise<ResourceGrant> {
     const username = canonicalPrincipal(grant.username);
     const key = { pk: pk(username), sk: sk(grant.type, grant.id) };
-    const condition = mode === "create" ? { exists: false as const } : mode === "update" ? { exists: true as const } : undefined;
+    const condition =
+      mode === "create"
+        ? { exists: false as const }
+        : mode === "update"
+          ? { exists: true as const }
+          : undefined;
     try {
-      await this.store.put({ ...key, type: grant.type, id: grant.id, permission: grant.permission }, { condition });
+      await this.store.put(
+        { ...key, type: grant.type, id: grant.id, permission: grant.permission },
+        { condition },
+      );
     } catch (e) {
       if ((e as KeelError).code !== "ABORTED") throw e;
       throw mode === "create"
-        ? new KeelError("RESOURCE_ALREADY_EXISTS", `${username} already has a permission on ${grant.type} ${grant.id}`)
-        : new KeelError("RESOURCE_DOES_NOT_EXIST", `no ${grant.type} permission for ${username} on ${grant.id}`);
+        ? new KeelError(
+            "RESOURCE_ALREADY_EXISTS",
+            `${username} already has a permission on ${grant.type} ${grant.id}`,
+          )
+        : new KeelError(
+            "RESOURCE_DOES_NOT_EXIST",
+            `no ${grant.type} permission for ${username} on ${grant.id}`,
+          );
     }
     const out = { ...grant, username };
-    await this.audit?.append({ action: `auth.permission.${mode}`, resource: `${grant.type}:${grant.id}`, state: out });
+    await this.audit?.append({
+      action: `auth.permission.${mode}`,
+      resource: `${grant.type}:${grant.id}`,
+      state: out,
+    });
     return out;
   }
 
@@ -72,12 +93,21 @@ export class ResourcePermissions {
     const username = canonicalPrincipal(rawUser);
     await this.get(type, id, username);
     await this.store.delete({ pk: pk(username), sk: sk(type, id) });
-    await this.audit?.append({ action: "auth.permission.delete", resource: `${type}:${id}`, state: { username } });
+    await this.audit?.append({
+      action: "auth.permission.delete",
+      resource: `${type}:${id}`,
+      state: { username },
+    });
   }
 
   async forUser(rawUser: string): Promise<ResourceGrant[]> {
     const username = canonicalPrincipal(rawUser);
     const items = await this.store.queryAll({ pk: pk(username) });
-    return items.map((i) => ({ type: i.type as ResourceType, id: String(i.id), username, permission: i.permission as Level }));
+    return items.map((i) => ({
+      type: i.type as ResourceType,
+      id: String(i.id),
+      username,
+      permission: i.permission as Level,
+    }));
   }
 }

@@ -80,10 +80,14 @@ export const RESOURCE_SCOPES: Readonly<Record<string, ResourceScope>> = {
 };
 
 /** Routes whose caller becomes the new resource's owner (MANAGE), read from the response. */
-export const OWNER_ON_CREATE: Readonly<Record<string, { type: ResourceType; id: (body: never) => unknown }>> = {
-  [`POST ${T}/experiments/create`]: { type: "experiment", id: (b: { experiment_id?: string }) => b.experiment_id },
-  [`POST ${T}/registered-models/create`]: {
-    type: "registered_model",
-    id: (b: { registered_model?: { name?: string } }) => b.registered_model?.name,
-  },
-};
+export const OWNER_ON_CREATE: Readonly<Record<string, { type: ResourceType; id: (body: never) => unknown }>> =
+  {
+    [`POST ${T}/experiments/create`]: {
+      type: "experiment",
+      id: (b: { experiment_id?: string }) => b.experiment_id,
+    },
+    [`POST ${T}/registered-models/create`]: {
+      type: "registered_model",
+      id: (b: { registered_model?: { name?: string } }) => b.registered_model?.name,
+    },
+  };

@@ -1,6 +1,6 @@
 import type { AuditLog } from "@keel/audit";
 import { canonicalPrincipal, KeelError, ROLES, type Role } from "@keel/core";
-import { isConditionFailed, type Item, type MetadataStore } from "@keel/metadata";
+import { type Item, isConditionFailed, type MetadataStore } from "@keel/metadata";
 import { hashSecret, newApiToken, type SecretHash, tokenUser, verifySecret } from "./tokens";
 
 /** One user of `keel dev --auth`, as lists and the MLflow users API show it. */
@@ -24,7 +24,6 @@ export function parseRoles(list: string | readonly string[]): Role[] {
   return [...new Set(names)] as Role[];
 }
 
-
 /**
  * The users of `keel dev --auth`, kept in the metadata store (one item per user, keyed by the
  * canonical name). Only a salted scrypt hash of each token is stored; the token itself is
@@ -36,7 +35,11 @@ export class UsersStore {
     private readonly audit?: AuditLog,
   ) {}
 
-  async add(rawName: string, roles: Role[], opts: { password?: string } = {}): Promise<{ user: User; token: string }> {
+  async add(
+    rawName: string,
+    roles: Role[],
+    opts: { password?: string } = {},
+  ): Promise<{ user: User; token: string }> {
     const name = canonicalPrincipal(rawName);
     const token = opts.password ?? newApiToken(name);
     const user: User = { name, roles, createdAt: Date.now() };
@@ -57,7 +60,8 @@ export class UsersStore {
 
   async require(rawName: string): Promise<User> {
     const user = await this.get(rawName);
-    if (!user) throw new KeelError("RESOURCE_DOES_NOT_EXIST", `user ${canonicalPrincipal(rawName)} does not exist`);
+    if (!user)
+      throw new KeelError("RESOURCE_DOES_NOT_EXIST", `user ${canonicalPrincipal(rawName)} does not exist`);
     return user;
   }
 
@@ -82,7 +86,12 @@ export class UsersStore {
     const h = hashSecret(token);
     await this.store.update(
       key(user.name),
-      { set: [["salt", h.salt], ["hash", h.hash]] },
+      {
+        set: [
+          ["salt", h.salt],
+          ["hash", h.hash],
+        ],
+      },
       { condition: { exists: true } },
     );
     await this.audit?.append({ action: "auth.user.rotate", resource: `user:${user.name}` });
