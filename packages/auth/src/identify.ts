@@ -137,7 +137,7 @@ export function identityFromLaptop(header: Header, defaultPrincipal: string): Id
 
 function laptopName(header: Header): string | undefined {
   const explicit = header("x-keel-principal");
-  if (explicit !== undefined) return explicit;
+  if (explicit !== undefined) return utf8(explicit);
   const auth = header("authorization");
   if (!auth) return undefined;
   const [scheme, value] = auth.split(" ", 2);
@@ -157,4 +157,9 @@ function laptopName(header: Header): string | undefined {
     }
   }
   return undefined;
+}
+
+/** Node hands header bytes over as Latin-1 characters; a name sent as UTF-8 is decoded back. */
+function utf8(value: string): string {
+  return /[\u0080-\u00ff]/.test(value) ? Buffer.from(value, "latin1").toString("utf8") : value;
 }
