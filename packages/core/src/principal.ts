@@ -70,7 +70,10 @@ export function canonicalPrincipal(raw: string): string {
   const folded = raw.normalize("NFKC").toUpperCase().toLowerCase().normalize("NFKC").trim();
   if (!folded) throw new KeelError("INVALID_PARAMETER_VALUE", "principal must not be empty");
   if (folded.length > MAX_PRINCIPAL_LENGTH)
-    throw new KeelError("INVALID_PARAMETER_VALUE", `principal is longer than ${MAX_PRINCIPAL_LENGTH} characters`);
+    throw new KeelError(
+      "INVALID_PARAMETER_VALUE",
+      `principal is longer than ${MAX_PRINCIPAL_LENGTH} characters`,
+    );
   if (/[\s\p{C}\p{Z}]/u.test(folded))
     throw new KeelError(
       "INVALID_PARAMETER_VALUE",

@@ -8,8 +8,8 @@ import {
   runQuickstart,
 } from "../../../../examples/fraud-detection/src/quickstart";
 import { type Command, UsageError } from "../command";
-import { authBanner } from "./users";
 import { createProgress } from "../progress";
+import { authBanner } from "./users";
 
 /**
  * The model stages the local stage approves by itself, so the quickstart's promotion needs no

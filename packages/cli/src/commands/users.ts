@@ -30,7 +30,8 @@ interface UsersApi {
 }
 
 function httpApi(url: string, token: string | undefined): UsersApi {
-  if (!token) throw new UsageError("--url needs an admin's token: --token, KEEL_TOKEN or MLFLOW_TRACKING_TOKEN");
+  if (!token)
+    throw new UsageError("--url needs an admin's token: --token, KEEL_TOKEN or MLFLOW_TRACKING_TOKEN");
   const http = new HttpTransport({ url, token });
   const enc = encodeURIComponent;
   return {
@@ -39,7 +40,8 @@ function httpApi(url: string, token: string | undefined): UsersApi {
     remove: async (name) => {
       await http.send("DELETE", `/api/v1/users/${enc(name)}`);
     },
-    rotate: async (name) => (await http.post<{ token: string }>(`/api/v1/users/${enc(name)}/rotate`, {})).token,
+    rotate: async (name) =>
+      (await http.post<{ token: string }>(`/api/v1/users/${enc(name)}/rotate`, {})).token,
   };
 }
 
@@ -68,10 +70,15 @@ async function withDataDir<T>(dataDir: string, fn: (api: UsersApi) => Promise<T>
   }
 }
 
-function run<T>(values: { "data-dir"?: string; url?: string; token?: string }, fn: (api: UsersApi) => Promise<T>) {
+function run<T>(
+  values: { "data-dir"?: string; url?: string; token?: string },
+  fn: (api: UsersApi) => Promise<T>,
+) {
   if (values.url && values["data-dir"]) throw new UsageError("give --data-dir or --url, not both");
   if (values.url)
-    return fn(httpApi(values.url, values.token ?? process.env.KEEL_TOKEN ?? process.env.MLFLOW_TRACKING_TOKEN));
+    return fn(
+      httpApi(values.url, values.token ?? process.env.KEEL_TOKEN ?? process.env.MLFLOW_TRACKING_TOKEN),
+    );
   return withDataDir(values["data-dir"] ?? "./.keel", fn);
 }
 
