@@ -55,7 +55,6 @@ export const devCommand: Command = {
             `(${ENV.AUTO_APPROVE_STAGES}=${config.autoApproveStages.join(",")}; set it to "" for four-eyes approval)`
         : `  approvals: every protected promotion needs a second person (${ENV.AUTO_APPROVE_STAGES} is empty)`,
     );
-    for (const line of await authBanner(local.platform.access)) console.log(line);
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -67,6 +66,7 @@ export const devCommand: Command = {
     };
     process.on("SIGINT", () => void stop("SIGINT"));
     process.on("SIGTERM", () => void stop("SIGTERM"));
+    console.log((await authBanner(local.platform.access)).join("\n"));
     if (!values["no-example"] && !values.auth && local.dataDir) {
       const dataDir = local.dataDir;
       const earlier = completedQuickstart(dataDir);
