@@ -153,6 +153,13 @@ describe("team scoping (MLflow's permissions API)", () => {
     );
     expect(revoke.status).toBe(200);
     expect((await p.call("POST", `${M}/runs/create`, { experiment_id }, as("dirk"))).status).toBe(403);
+    // Artifacts under the experiment's prefix are scoped the same way.
+    const file = `/api/2.0/mlflow-artifacts/artifacts/${experiment_id}/${runId}/artifacts/notes.txt`;
+    const put = (who: string) =>
+      fetch(`${p.url}${file}`, { method: "PUT", headers: as(who), body: "hello" }).then((r) => r.status);
+    expect(await put("dirk")).toBe(403);
+    expect(await put("dana")).toBe(200);
+    expect((await p.call("GET", file, undefined, as("dirk"))).text).toBe("hello");
     // Admins bypass team scoping.
     expect((await p.call("POST", `${M}/runs/create`, { experiment_id }, as("root"))).status).toBe(200);
   });

@@ -95,7 +95,10 @@ async function checkResource(
   scope: ResourceScope,
 ): Promise<void> {
   const { key } = route;
-  const named = pathParam(route.pattern, c.req.path, scope.field) ?? (await requestField(c, scope.field));
+  const named =
+    scope.field === "artifact_path"
+      ? artifactExperiment(route.pattern, c.req.path)
+      : (pathParam(route.pattern, c.req.path, scope.field) ?? (await requestField(c, scope.field)));
   if (!named) return; // the handler answers 400 for a request that names nothing
   let id = named;
   if (scope.field === "run_id") {
@@ -122,6 +125,13 @@ function pathParam(pattern: string, path: string, name: string): string | undefi
   const i = pattern.split("/").indexOf(`:${name}`);
   const raw = i >= 0 ? path.split("/")[i] : undefined;
   return raw ? decodeURIComponent(raw) : undefined;
+}
+
+/** The experiment id an artifact path starts with; other prefixes are not experiment-scoped. */
+function artifactExperiment(pattern: string, path: string): string | undefined {
+  const prefix = pattern.replace(/\*$/, "");
+  const first = path.startsWith(prefix) ? decodeURIComponent(path.slice(prefix.length)).split("/")[0] : "";
+  return /^\d+$/.test(first) ? first : undefined;
 }
 
 async function requestField(c: Context, field: string): Promise<string | undefined> {

@@ -8,12 +8,14 @@ import type { Level, ResourceType } from "./resource-permissions";
  */
 export interface ResourceScope {
   type: ResourceType;
-  field: "experiment_id" | "run_id" | "name";
+  /** `artifact_path`: the experiment id that starts an artifact path (`<experiment>/<run>/artifacts/...`). */
+  field: "experiment_id" | "run_id" | "name" | "artifact_path";
   level: Level;
 }
 
 const exp = (level: Level): ResourceScope => ({ type: "experiment", field: "experiment_id", level });
 const run = (level: Level): ResourceScope => ({ type: "experiment", field: "run_id", level });
+const artifacts = (level: Level): ResourceScope => ({ type: "experiment", field: "artifact_path", level });
 const model = (level: Level): ResourceScope => ({ type: "registered_model", field: "name", level });
 
 const T = "/api/2.0/mlflow";
@@ -68,6 +70,12 @@ export const RESOURCE_SCOPES: Readonly<Record<string, ResourceScope>> = {
   "GET /api/v1/models/:name/versions/:version/lineage": model("READ"),
   "GET /api/v1/models/:name/versions/:version/card": model("READ"),
   "PUT /api/v1/models/:name/versions/:version/card": model("EDIT"),
+  "GET /api/2.0/mlflow-artifacts/artifacts/*": artifacts("READ"),
+  "PUT /api/2.0/mlflow-artifacts/artifacts/*": artifacts("EDIT"),
+  "POST /api/2.0/mlflow-artifacts/mpu/create/*": artifacts("EDIT"),
+  "POST /api/2.0/mlflow-artifacts/mpu/complete/*": artifacts("EDIT"),
+  "POST /api/2.0/mlflow-artifacts/mpu/abort/*": artifacts("EDIT"),
+  "DELETE /api/2.0/mlflow-artifacts/artifacts/*": artifacts("MANAGE"),
   // Managing permissions on a resource needs MANAGE on it.
   [`POST ${T}/experiments/permissions/create`]: exp("MANAGE"),
   [`GET ${T}/experiments/permissions/get`]: exp("MANAGE"),
