@@ -160,6 +160,23 @@ describe("team scoping (MLflow's permissions API)", () => {
     expect(await put("dirk")).toBe(403);
     expect(await put("dana")).toBe(200);
     expect((await p.call("GET", file, undefined, as("dirk"))).text).toBe("hello");
+    // NO_PERMISSIONS hides the experiment from searches and refuses reads.
+    await p.call(
+      "POST",
+      `${M}/experiments/permissions/create`,
+      { experiment_id, username: "vera", permission: "NO_PERMISSIONS" },
+      as("dana"),
+    );
+    const names = async (who: string) =>
+      (await p.call("POST", `${M}/experiments/search`, { max_results: 1000 }, as(who))).json.experiments.map(
+        (e: { name: string }) => e.name,
+      );
+    expect(await names("vera")).not.toContain("team-a");
+    expect(await names("dirk")).toContain("team-a");
+    expect(
+      (await p.call("GET", `${M}/experiments/get?experiment_id=${experiment_id}`, undefined, as("vera")))
+        .status,
+    ).toBe(403);
     // Admins bypass team scoping.
     expect((await p.call("POST", `${M}/runs/create`, { experiment_id }, as("root"))).status).toBe(200);
   });

@@ -4,7 +4,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { grants, type Permission, rolesGranting } from "./permissions";
 import { atLeast, type ResourcePermissions } from "./resource-permissions";
-import { OWNER_ON_CREATE, RESOURCE_SCOPES, type ResourceScope } from "./resource-scopes";
+import { OWNER_ON_CREATE, RESOURCE_SCOPES, type ResourceScope, SEARCH_FILTERS } from "./resource-scopes";
 import { permissionFor, routeKey } from "./route-permissions";
 
 export interface AccessOptions {
@@ -54,6 +54,9 @@ export function enforceAccess(opts: AccessOptions): MiddlewareHandler {
         resource: `route:${key}`,
         state: { path: c.req.path, permission, by: "service" },
       });
+    const search = SEARCH_FILTERS[key];
+    if (opts.resources && search && c.res.status === 200 && !currentContext().roles.includes("admin"))
+      c.res = await readableOnly(c.res, opts.resources, search);
     const owner = OWNER_ON_CREATE[key];
     if (opts.resources && owner && c.res.status === 200) {
       const id = owner.id(
@@ -69,6 +72,28 @@ export function enforceAccess(opts: AccessOptions): MiddlewareHandler {
         );
     }
   };
+}
+
+/** The response with the resources the caller holds NO_PERMISSIONS on left out. */
+async function readableOnly(
+  res: Response,
+  resources: ResourcePermissions,
+  search: { type: "experiment" | "registered_model"; list: string; id: string },
+): Promise<Response> {
+  const body = (await res.clone().json()) as Record<string, unknown>;
+  const items = body[search.list];
+  if (!Array.isArray(items)) return res;
+  const { principal } = currentContext();
+  const levels = await Promise.all(
+    items.map((i) =>
+      resources.level(search.type, String((i as Record<string, unknown>)[search.id]), principal),
+    ),
+  );
+  const kept = items.filter((_, n) => atLeast(levels[n], "READ"));
+  if (kept.length === items.length) return res;
+  const headers = new Headers(res.headers);
+  headers.delete("content-length");
+  return new Response(JSON.stringify({ ...body, [search.list]: kept }), { status: res.status, headers });
 }
 
 async function deny(

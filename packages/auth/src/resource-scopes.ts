@@ -99,3 +99,10 @@ export const OWNER_ON_CREATE: Readonly<Record<string, { type: ResourceType; id: 
       id: (b: { registered_model?: { name?: string } }) => b.registered_model?.name,
     },
   };
+
+/** Search answers filtered to what the caller may READ (a NO_PERMISSIONS grant hides a resource). */
+export const SEARCH_FILTERS: Readonly<Record<string, { type: ResourceType; list: string; id: string }>> = {
+  [`GET ${T}/experiments/search`]: { type: "experiment", list: "experiments", id: "experiment_id" },
+  [`POST ${T}/experiments/search`]: { type: "experiment", list: "experiments", id: "experiment_id" },
+  [`GET ${T}/registered-models/search`]: { type: "registered_model", list: "registered_models", id: "name" },
+};
