@@ -30,10 +30,36 @@ export function parseRoles(list: string | readonly string[]): Role[] {
  * returned once, by `add` and `rotate`. Every change is audited.
  */
 export class UsersStore {
+  /**
+   * Users as last read, for authenticating without a store read per request. Every change
+   * goes through this object (the one server owns its data dir), which drops the entry, so a
+   * removed or rotated token stops working at once.
+   */
+  private readonly cache = new Map<string, { item: Item | undefined; until: number }>();
+  /** Bumped by every change: a read that overlapped a change is not cached. */
+  private generation = 0;
+
   constructor(
     private readonly store: MetadataStore,
     private readonly audit?: AuditLog,
   ) {}
+
+  private async item(name: string): Promise<Item | undefined> {
+    const hit = this.cache.get(name);
+    if (hit && hit.until > Date.now()) return hit.item;
+    const started = this.generation;
+    const item = await this.store.get(key(name));
+    if (started !== this.generation) return item;
+    if (this.cache.size >= 10_000) this.cache.clear();
+    this.cache.set(name, { item, until: Date.now() + 30_000 });
+    return item;
+  }
+
+  /** Called after every write to a user. */
+  private forget(name: string): void {
+    this.generation++;
+    this.cache.delete(name);
+  }
 
   async add(
     rawName: string,
@@ -49,6 +75,7 @@ export class UsersStore {
       if (isConditionFailed(e)) throw new KeelError("RESOURCE_ALREADY_EXISTS", `user ${name} already exists`);
       throw e;
     }
+    this.forget(name);
     await this.audit?.append({ action: "auth.user.create", resource: `user:${name}`, state: user });
     return { user, token };
   }
@@ -76,6 +103,7 @@ export class UsersStore {
   async remove(rawName: string): Promise<void> {
     const user = await this.require(rawName);
     await this.store.delete(key(user.name));
+    this.forget(user.name);
     await this.audit?.append({ action: "auth.user.delete", resource: `user:${user.name}` });
   }
 
@@ -94,6 +122,7 @@ export class UsersStore {
       },
       { condition: { exists: true } },
     );
+    this.forget(user.name);
     await this.audit?.append({ action: "auth.user.rotate", resource: `user:${user.name}` });
     return token;
   }
@@ -101,6 +130,7 @@ export class UsersStore {
   async setRoles(rawName: string, roles: Role[]): Promise<User> {
     const user = await this.require(rawName);
     await this.store.update(key(user.name), { set: [["roles", roles]] }, { condition: { exists: true } });
+    this.forget(user.name);
     await this.audit?.append({ action: "auth.user.roles", resource: `user:${user.name}`, state: { roles } });
     return { ...user, roles };
   }
@@ -118,7 +148,7 @@ export class UsersStore {
     } catch {
       return undefined;
     }
-    const item = await this.store.get(key(name));
+    const item = await this.item(name);
     if (!item || typeof item.salt !== "string" || typeof item.hash !== "string") return undefined;
     return verifySecret(secret, item as unknown as SecretHash) ? toUser(item) : undefined;
   }
