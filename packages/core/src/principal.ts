@@ -63,11 +63,11 @@ export const MAX_PRINCIPAL_LENGTH = 512;
 
 /**
  * The one canonical form of a principal, so `Alice`, `alice` and `ａｌｉｃｅ` are one person:
- * Unicode NFKC, case-folded (upper then lower, so `ß` and `SS` meet), trimmed. Whitespace or
+ * Unicode NFKC, case-folded (lower, upper, lower: `ß`, `ẞ` and `SS` meet), trimmed. Whitespace or
  * control/format/unassigned characters inside are refused (400) rather than silently removed.
  */
 export function canonicalPrincipal(raw: string): string {
-  const folded = raw.normalize("NFKC").toUpperCase().toLowerCase().normalize("NFKC").trim();
+  const folded = raw.normalize("NFKC").toLowerCase().toUpperCase().toLowerCase().normalize("NFKC").trim();
   if (!folded) throw new KeelError("INVALID_PARAMETER_VALUE", "principal must not be empty");
   if (folded.length > MAX_PRINCIPAL_LENGTH)
     throw new KeelError(
