@@ -177,6 +177,10 @@ describe("team scoping (MLflow's permissions API)", () => {
       (await p.call("GET", `${M}/experiments/get?experiment_id=${experiment_id}`, undefined, as("vera")))
         .status,
     ).toBe(403);
+    const byName = (who: string) =>
+      p.call("GET", `${M}/experiments/get-by-name?experiment_name=team-a`, undefined, as(who));
+    expect((await byName("vera")).status).toBe(403);
+    expect((await byName("dirk")).status).toBe(200);
     // Admins bypass team scoping.
     expect((await p.call("POST", `${M}/runs/create`, { experiment_id }, as("root"))).status).toBe(200);
   });

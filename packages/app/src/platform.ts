@@ -109,6 +109,8 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     config,
     defaultPrincipal: opts.defaultPrincipal ?? "local-user",
     runExperiment: async (runId) => (await tracking.service.getRun(runId)).run.info.experiment_id,
+    experimentByName: async (name) =>
+      (await tracking.service.getExperimentByName(name)).experiment.experiment_id,
   });
   const app = createApp(modules, { access });
   return {

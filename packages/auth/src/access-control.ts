@@ -30,6 +30,7 @@ export interface AccessControlOptions {
   config: Pick<KeelConfig, "jwtGroupClaim" | "iamRoles">;
   defaultPrincipal: string;
   runExperiment?: (runId: string) => Promise<string>;
+  experimentByName?: (name: string) => Promise<string>;
 }
 
 export interface AccessControl {
@@ -61,6 +62,7 @@ export function createAccessControl(opts: AccessControlOptions): AccessControl {
       audit: opts.audit,
       resources: scoped ? resources : undefined,
       runExperiment: opts.runExperiment,
+      experimentByName: opts.experimentByName,
       isAnonymous: () => (currentContext() as Identity).anonymous === true,
     }),
     routes: (app) => mountAuthRoutes(app, users, resources),

@@ -11,8 +11,9 @@ export interface AccessOptions {
   audit: AuditLog;
   /** Team scoping (experiments, registered models): only with `keel dev --auth`. */
   resources?: ResourcePermissions;
-  /** The experiment a run belongs to (for routes that name a run). */
+  /** The experiment a run belongs to, and an experiment's id by name (for routes that name those). */
   runExperiment?: (runId: string) => Promise<string>;
+  experimentByName?: (name: string) => Promise<string>;
   /** True when the request carried no identity (answered 401 on any non-public route). */
   isAnonymous: (c: Context) => boolean;
 }
@@ -125,14 +126,18 @@ async function checkResource(
       ? artifactExperiment(route.pattern, c.req.path)
       : (pathParam(route.pattern, c.req.path, scope.field) ?? (await requestField(c, scope.field)));
   if (!named) return; // the handler answers 400 for a request that names nothing
-  let id = named;
-  if (scope.field === "run_id") {
-    if (!opts.runExperiment) return;
-    try {
-      id = await opts.runExperiment(named);
-    } catch {
-      return; // unknown run: the handler answers 404
-    }
+  const resolve =
+    scope.field === "run_id"
+      ? opts.runExperiment
+      : scope.field === "experiment_name"
+        ? opts.experimentByName
+        : async (x: string) => x;
+  if (!resolve) return;
+  let id: string;
+  try {
+    id = await resolve(named);
+  } catch {
+    return; // an unknown run or experiment: the handler answers 404
   }
   const { principal } = currentContext();
   const held = await resources.level(scope.type, id, principal);

@@ -3,13 +3,13 @@ import type { Level, ResourceType } from "./resource-permissions";
 /**
  * Where a route names the experiment or registered model it acts on, and the level it needs
  * there (MLflow's auth plugin: reads READ, updates EDIT, deletes MANAGE). `field` is read from
- * the query string, the JSON body, or the route's path parameters; `run_id` resolves to the
- * run's experiment. Enforced only with `keel dev --auth`; admins bypass.
+ * the query string, the JSON body, or the route's path parameters; `run_id` and
+ * `experiment_name` resolve to the experiment. Enforced only with `keel dev --auth`; admins bypass.
  */
 export interface ResourceScope {
   type: ResourceType;
   /** `artifact_path`: the experiment id that starts an artifact path (`<experiment>/<run>/artifacts/...`). */
-  field: "experiment_id" | "run_id" | "name" | "artifact_path";
+  field: "experiment_id" | "experiment_name" | "run_id" | "name" | "artifact_path";
   level: Level;
 }
 
@@ -22,6 +22,8 @@ const T = "/api/2.0/mlflow";
 export const RESOURCE_SCOPES: Readonly<Record<string, ResourceScope>> = {
   [`GET ${T}/experiments/get`]: exp("READ"),
   [`POST ${T}/experiments/get`]: exp("READ"),
+  [`GET ${T}/experiments/get-by-name`]: { type: "experiment", field: "experiment_name", level: "READ" },
+  [`POST ${T}/experiments/get-by-name`]: { type: "experiment", field: "experiment_name", level: "READ" },
   [`POST ${T}/experiments/update`]: exp("EDIT"),
   [`POST ${T}/experiments/set-experiment-tag`]: exp("EDIT"),
   [`POST ${T}/experiments/delete-experiment-tag`]: exp("EDIT"),
