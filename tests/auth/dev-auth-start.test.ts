@@ -65,5 +65,6 @@ describe("keel dev --auth", () => {
         .status,
     ).toBe(200);
     expect(await stop(second.proc)).toBe(0);
-  });
+    // Three starts of keel dev (tsx, no build): generous under a loaded machine.
+  }, 240_000);
 });

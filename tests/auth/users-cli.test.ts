@@ -71,5 +71,6 @@ describe("keel users", () => {
     } finally {
       await p.close();
     }
-  });
+    // Nine CLI starts (tsx, no build): generous under a loaded machine.
+  }, 300_000);
 });
