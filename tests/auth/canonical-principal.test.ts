@@ -1,5 +1,6 @@
 import { iamPrincipal } from "@keel/auth";
 import { canonicalPrincipal, ROLES, requireHuman, withContext } from "@keel/core";
+import { HttpTransport } from "@keel/sdk";
 import { describe, expect, it } from "vitest";
 
 describe("canonicalPrincipal", () => {
@@ -38,5 +39,32 @@ describe("requireHuman", () => {
       "arn:aws-us-gov:iam::111122223333:role/R",
     );
     expect(iamPrincipal("arn:aws:iam::111122223333:user/ci")).toBe("arn:aws:iam::111122223333:user/ci");
+  });
+});
+
+describe("the CLI's transport", () => {
+  it("sends KEEL_TOKEN (else MLFLOW_TRACKING_TOKEN) as the Bearer token unless one is given", async () => {
+    const seen: Array<string | null> = [];
+    const fetchStub = (async (_url: string, init: RequestInit) => {
+      seen.push(new Headers(init.headers).get("authorization"));
+      return new Response("{}");
+    }) as unknown as typeof fetch;
+    const saved = { k: process.env.KEEL_TOKEN, m: process.env.MLFLOW_TRACKING_TOKEN };
+    try {
+      process.env.MLFLOW_TRACKING_TOKEN = "from-mlflow";
+      delete process.env.KEEL_TOKEN;
+      await new HttpTransport({ url: "http://x", fetch: fetchStub }).get("/a");
+      process.env.KEEL_TOKEN = "from-keel";
+      await new HttpTransport({ url: "http://x", fetch: fetchStub }).get("/a");
+      await new HttpTransport({ url: "http://x", fetch: fetchStub, token: "given" }).get("/a");
+    } finally {
+      for (const [k, v] of [
+        ["KEEL_TOKEN", saved.k],
+        ["MLFLOW_TRACKING_TOKEN", saved.m],
+      ] as const)
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+    }
+    expect(seen).toEqual(["Bearer from-mlflow", "Bearer from-keel", "Bearer given"]);
   });
 });

@@ -3,7 +3,11 @@ import { KeelApiError } from "./errors";
 export interface ClientOptions {
   /** The server, e.g. http://localhost:5000 (a trailing slash is fine). */
   url: string;
-  /** Sent as `Authorization: Bearer <token>` (MLFLOW_TRACKING_TOKEN in AWS). */
+  /**
+   * Sent as `Authorization: Bearer <token>`: a JWT in AWS, a `keel dev --auth` API token
+   * locally. Defaults to KEEL_TOKEN, then MLFLOW_TRACKING_TOKEN, so every CLI command works
+   * against an authenticated server.
+   */
   token?: string;
   /** Sent as `x-keel-principal`: who the local platform records as the writer. */
   principal?: string;
@@ -25,7 +29,8 @@ export class HttpTransport {
   constructor(opts: ClientOptions) {
     this.base = opts.url.replace(/\/+$/, "");
     this.headers = {};
-    if (opts.token) this.headers.authorization = `Bearer ${opts.token}`;
+    const token = opts.token ?? (process.env.KEEL_TOKEN || process.env.MLFLOW_TRACKING_TOKEN);
+    if (token) this.headers.authorization = `Bearer ${token}`;
     if (opts.principal) this.headers["x-keel-principal"] = opts.principal;
     this.fetchImpl = opts.fetch ?? fetch;
   }
