@@ -137,7 +137,7 @@ export function identityFromLaptop(header: Header, defaultPrincipal: string): Id
 
 function laptopName(header: Header): string | undefined {
   const explicit = header("x-keel-principal");
-  if (explicit !== undefined) return utf8(explicit);
+  if (explicit) return utf8(explicit);
   const auth = header("authorization");
   if (!auth) return undefined;
   const [scheme, value] = auth.split(" ", 2);
