@@ -14,5 +14,8 @@ const serving = findServingModule(platform.modules);
 await serving.start();
 
 export const handler = handle(
-  createApp([serving], { guards: { allowedOrigins: platform.deps.config.http.allowedOrigins } }),
+  createApp([serving], {
+    access: platform.access,
+    guards: { allowedOrigins: platform.deps.config.http.allowedOrigins },
+  }),
 );

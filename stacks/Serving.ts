@@ -10,7 +10,7 @@ import { type BackendContext, gpuBackend } from "./gpu-backends";
 import { Network } from "./Network";
 import { suppress } from "./nag";
 import { PREFIX, Storage } from "./Storage";
-import { stageSettings } from "./settings";
+import { identityEnv, stageSettings } from "./settings";
 
 /**
  * Inference for a stage: the router Lambda (in the VPC, next to the GPU nodes and the online
@@ -61,6 +61,7 @@ export function Serving({ stack, app }: StackContext) {
     [ENV.PREDICTION_LOG_ROOT]: `s3://${bucket.bucketName}/${PREFIX.predictions}`,
     [ENV.SCORING_QUEUE_URL]: queue.queueUrl,
     [ENV.SERVING_IN_PROCESS]: "false",
+    ...identityEnv(settings),
   };
   const inVpc = { vpc, vpcSubnets: privateSubnets, securityGroups: [lambdaSg] };
 

@@ -1,3 +1,4 @@
+import type { AccessControl } from "@keel/auth";
 import { docsPage, mount, openApiDocument, platformRoutes as r } from "@keel/contract";
 import { installErrorHandling } from "@keel/core";
 import { Hono } from "hono";
@@ -12,12 +13,14 @@ import { type RequestGuardOptions, requestGuards } from "./request-guards";
  */
 export function createApp(
   modules: KeelModule[],
-  opts: { defaultPrincipal?: string; guards?: RequestGuardOptions } = {},
+  opts: { access: AccessControl; guards?: RequestGuardOptions },
 ): Hono {
   const app = new Hono();
   installErrorHandling(app);
   app.use("*", requestGuards(opts.guards));
-  app.use("*", requestContext(opts.defaultPrincipal ?? "local-user"));
+  // Who is calling, then whether the route's permission allows it: before every handler.
+  app.use("*", requestContext(opts.access));
+  app.use("*", opts.access.enforce);
   mount(app, r.health, () => ({ status: "ok" }));
   mount(app, r.apiHealth, () => ({ status: "ok", modules: modules.map((m) => m.name) }));
   let doc: unknown;
@@ -27,5 +30,6 @@ export function createApp(
   });
   mount(app, r.docs, (_, c) => c.html(docsPage()));
   for (const m of modules) m.routes?.(app);
+  opts.access.routes(app);
   return app;
 }

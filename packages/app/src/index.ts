@@ -3,7 +3,6 @@ export { createApp } from "./app";
 export * from "./module";
 export { createPipelineStepHandler } from "./pipeline-step";
 export { createPlatform, type Platform, type PlatformOptions } from "./platform";
-export { principalFromHeaders } from "./principal-middleware";
 export {
   type KeelProject,
   loadProject,

@@ -1,5 +1,6 @@
 import { createArtifactsModule } from "@keel/artifacts";
 import { createAuditModule, StoreAuditLog } from "@keel/audit";
+import { type AccessControl, type AuthMode, createAccessControl } from "@keel/auth";
 import { type Clock, createLogger, type KeelConfig, systemClock } from "@keel/core";
 import { createFeaturesModule, type FeaturesService } from "@keel/features";
 import type { MetadataStore } from "@keel/metadata";
@@ -28,6 +29,8 @@ export interface Platform {
   deps: PlatformDeps;
   modules: KeelModule[];
   app: Hono;
+  /** Who may call what: users, roles, team permissions (see packages/auth). */
+  access: AccessControl;
   /** Domain services for in-process callers (other modules, the CLI, tests). */
   services: {
     tracking: TrackingService;
@@ -46,6 +49,8 @@ export interface PlatformOptions {
   store?: MetadataStore;
   clock?: Clock;
   defaultPrincipal?: string;
+  /** `users` for `keel dev --auth` (users store, tokens, team scoping); default `laptop`. */
+  auth?: AuthMode;
   /** The project's pipelines, registered at start (in AWS: the ones `stacks/Pipelines.ts` deployed). */
   pipelines?: PipelineDefinition[];
   /** The Host headers to answer (`keel dev` sets them once it listens; none in AWS). */
@@ -128,14 +133,25 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   modules.push(serving);
   modules.push(createAuditModule({ audit }));
 
+  const access = createAccessControl({
+    mode: opts.auth ?? "laptop",
+    store,
+    audit,
+    config: config.auth,
+    defaultPrincipal: opts.defaultPrincipal ?? "local-user",
+    runExperiment: async (runId) => (await tracking.service.getRun(runId)).run.info.experiment_id,
+    experimentByName: async (name) =>
+      (await tracking.service.getExperimentByName(name)).experiment.experiment_id,
+  });
   const app = createApp(modules, {
-    defaultPrincipal: opts.defaultPrincipal,
+    access,
     guards: { allowedHosts: opts.allowedHosts, allowedOrigins: config.http.allowedOrigins },
   });
   return {
     deps,
     modules,
     app,
+    access,
     services: {
       tracking: tracking.service,
       registry: registry.service,

@@ -55,6 +55,11 @@ export const ENV = {
   ALLOWED_ORIGINS: "KEEL_ALLOWED_ORIGINS",
   /** Host headers `keel dev` answers besides its bound host and localhost (DNS rebinding guard). */
   ALLOWED_HOSTS: "KEEL_ALLOWED_HOSTS",
+  // auth
+  /** The JWT claim holding the caller's groups (Keel roles), per stage; default `cognito:groups`. */
+  JWT_GROUP_CLAIM: "KEEL_JWT_GROUP_CLAIM",
+  /** Roles every IAM (SigV4) caller holds, comma-separated; default `data-scientist`. */
+  IAM_ROLES: "KEEL_IAM_ROLES",
   // monitoring
   PREDICTION_LOG_ROOT: "KEEL_PREDICTION_LOG_ROOT",
   // audit
@@ -156,6 +161,19 @@ const monitoringSchema = z.object({
 });
 const auditSchema = z.object({ exportBucket: optionalText });
 const httpSchema = z.object({ allowedOrigins: csv, allowedHosts: csv });
+const authSchema = z.object({
+  jwtGroupClaim: z.string().min(1).default("cognito:groups"),
+  /** Roles every IAM (SigV4) caller holds. */
+  iamRoles: z
+    .string()
+    .default("data-scientist")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+});
 
 export const configSchema = z.object({
   core: coreSchema,
@@ -168,6 +186,7 @@ export const configSchema = z.object({
   monitoring: monitoringSchema,
   audit: auditSchema,
   http: httpSchema,
+  auth: authSchema,
 });
 
 export type KeelConfig = z.infer<typeof configSchema>;
@@ -226,6 +245,7 @@ export const CONFIG_VARS = {
   monitoring: { predictionLogRoot: ENV.PREDICTION_LOG_ROOT },
   audit: { exportBucket: ENV.AUDIT_EXPORT_BUCKET },
   http: { allowedOrigins: ENV.ALLOWED_ORIGINS, allowedHosts: ENV.ALLOWED_HOSTS },
+  auth: { jwtGroupClaim: ENV.JWT_GROUP_CLAIM, iamRoles: ENV.IAM_ROLES },
 } as const;
 
 /** Every variable loadConfig reads. */
@@ -275,6 +295,8 @@ export function loadConfig(
     registry: readSection(env, CONFIG_VARS.registry),
     monitoring: readSection(env, CONFIG_VARS.monitoring),
     audit: readSection(env, CONFIG_VARS.audit),
+    http: readSection(env, CONFIG_VARS.http),
+    auth: readSection(env, CONFIG_VARS.auth),
   };
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {

@@ -19,6 +19,8 @@ export interface LocalOptions {
   defaultPrincipal?: string;
   /** The project's pipeline files, registered in process at start (`keel dev --pipelines`). */
   pipelineFiles?: string[];
+  /** `users`: `keel dev --auth` (tokens from the users store); default: the laptop's single user. */
+  auth?: "laptop" | "users";
 }
 
 export interface LocalPlatform {
@@ -76,6 +78,7 @@ export async function startLocalPlatform(opts: LocalOptions = {}): Promise<Local
     defaultPrincipal: opts.defaultPrincipal,
     allowedHosts: () => hosts,
     pipelines: project?.pipelines,
+    auth: opts.auth,
   });
   try {
     for (const file of opts.pipelineFiles ?? [])

@@ -1,6 +1,6 @@
 import type { ArtifactStore } from "@keel/artifacts";
 import type { AuditLog } from "@keel/audit";
-import { type Clock, currentPrincipal, newId, pad, requireRole } from "@keel/core";
+import { type Clock, currentPrincipal, newId, pad, requireHuman, requireRole } from "@keel/core";
 import { isConditionFailed, type Key } from "@keel/metadata";
 import { changedFiles, digestTree, storePathOf } from "./artifact-pins";
 import { registryErrors } from "./errors";
@@ -402,6 +402,7 @@ export class Governance {
     load: (r: PromotionRecord) => Promise<{ model: ModelRecord; version: VersionRecord }>,
   ): Promise<PromotionRecord> {
     requireRole("approve a promotion", "approver");
+    requireHuman(`approve promotion ${id}`);
     const req = await this.getRequest(id);
     this.assertPending(req);
     const principal = currentPrincipal();

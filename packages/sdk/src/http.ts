@@ -1,7 +1,11 @@
 import { apiError, connectionReason, KeelApiError, KeelConnectionError } from "./errors";
 
 interface CommonOptions {
-  /** Sent as `Authorization: Bearer <token>` (MLFLOW_TRACKING_TOKEN in AWS). */
+  /**
+   * Sent as `Authorization: Bearer <token>`: a JWT in AWS, a `keel dev --auth` API token
+   * locally. Defaults to KEEL_TOKEN, then MLFLOW_TRACKING_TOKEN, so every CLI command works
+   * against an authenticated server.
+   */
   token?: string;
   /** Sent as `x-keel-principal`: who the local platform records as the writer. */
   principal?: string;
@@ -49,7 +53,8 @@ export class HttpTransport {
 
   constructor(opts: ClientOptions) {
     this.headers = { ...opts.headers };
-    if (opts.token) this.headers.authorization = `Bearer ${opts.token}`;
+    const token = opts.token ?? (process.env.KEEL_TOKEN || process.env.MLFLOW_TRACKING_TOKEN);
+    if (token) this.headers.authorization = `Bearer ${token}`;
     if (opts.principal) this.headers["x-keel-principal"] = opts.principal;
     if ("app" in opts) {
       const app = opts.app;

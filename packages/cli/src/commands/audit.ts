@@ -14,7 +14,7 @@ const DEFAULT_URL = "http://localhost:5000";
  * dynalite reports a data dir that another process holds (LevelDB's lock) only as an uncaught
  * "Database is closed" error after it has started; this turns that into a clear failure.
  */
-function dataDirInUse(dir: string): { failure: Promise<never>; dispose(): void } {
+export function dataDirInUse(dir: string): { failure: Promise<never>; dispose(): void } {
   let listener: (e: Error) => void = () => {};
   const failure = new Promise<never>((_, reject) => {
     listener = (e: Error) => {

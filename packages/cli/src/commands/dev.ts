@@ -5,6 +5,7 @@ import { offlineRootOf } from "@keel/features";
 import { startLocalPlatform } from "@keel/local";
 import { type Command, UsageError } from "../command";
 import { createProgress } from "../progress";
+import { authBanner } from "./users";
 
 /**
  * The model stages the local stage approves by itself, so the quickstart's promotion needs no
@@ -19,7 +20,7 @@ export const devCommand: Command = {
   name: "dev",
   summary: "run the whole platform locally on one port (npm start)",
   usage:
-    "keel dev [--port 5000] [--host 127.0.0.1] [--data-dir ./.keel] [--project <dir>] [--pipelines <file>]... [--no-example]",
+    "keel dev [--port 5000] [--host 127.0.0.1] [--data-dir ./.keel] [--project <dir>] [--pipelines <file>]... [--no-example] [--auth]",
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
@@ -30,6 +31,7 @@ export const devCommand: Command = {
         project: { type: "string" },
         "no-example": { type: "boolean", default: false },
         pipelines: { type: "string", multiple: true, default: [] },
+        auth: { type: "boolean", default: false },
       },
     });
     const port = Number(values.port);
@@ -50,6 +52,7 @@ export const devCommand: Command = {
       pipelineFiles: values.pipelines,
       projectDir,
       config: autoApprove ? { registry: { autoApproveStages: autoApprove } } : {},
+      auth: values.auth ? "users" : "laptop",
     });
     const url = `http://localhost:${local.port}`;
     const { config } = local.platform.deps;
@@ -74,8 +77,9 @@ export const devCommand: Command = {
     };
     process.on("SIGINT", () => void stop("SIGINT"));
     process.on("SIGTERM", () => void stop("SIGTERM"));
+    console.log((await authBanner(local.platform.access)).join("\n"));
     const quickstart = local.project?.quickstart;
-    if (quickstart && !values["no-example"] && local.dataDir) {
+    if (quickstart && !values["no-example"] && !values.auth && local.dataDir) {
       const dataDir = local.dataDir;
       const earlier = quickstart.completed(dataDir);
       try {
