@@ -16,6 +16,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { loadConfig } from "@keel/core";
 import {
   DuckDbOfflineStore,
   encodeEntityKey,
@@ -204,7 +205,9 @@ try {
     await onlineBench("DynamoDB (dynalite in process, as keel dev)", {});
     const ext = await externalDynalite();
     try {
-      await onlineBench("DynamoDB (dynalite, own process)", { config: { dynamodbEndpoint: ext.endpoint } });
+      await onlineBench("DynamoDB (dynalite, own process)", {
+        config: { core: { dynamodbEndpoint: ext.endpoint } },
+      });
     } finally {
       ext.stop();
     }
@@ -213,7 +216,16 @@ try {
     execFileSync(join(ROOT, "scripts/cql/start-cql.sh"), { env: cqlEnv, stdio: "inherit" });
     try {
       await onlineBench("Cassandra 2.1 (CQL v3)", {
-        config: { onlineStore: "cql", cqlContactPoints: ["127.0.0.1:19043"], cqlKeyspace: "keel_bench" },
+        config: {
+          features: {
+            onlineStore: "cql",
+            cql: {
+              ...loadConfig({}).features.cql,
+              contactPoints: ["127.0.0.1:19043"],
+              keyspace: "keel_bench",
+            },
+          },
+        },
       });
     } finally {
       execFileSync(join(ROOT, "scripts/cql/stop-cql.sh"), {

@@ -46,6 +46,7 @@ async function seed(dataDir: string, store: Store): Promise<{ searchExp: string;
     // Without the audit log, whose gap-free chain serialises the creates (as in bench/tracking.ts).
     const seeder = new TrackingService({
       ...local.platform.deps,
+      config: { artifactRoot: local.platform.deps.config.artifacts.root },
       audit: { append: async () => ({}) as never },
     });
     const searchExp = (await seeder.createExperiment({ name: "bench-search" })).experiment_id;

@@ -18,13 +18,18 @@ const rows: Array<[string, number]> = [];
 const started = performance.now();
 const cpu0 = process.cpuUsage();
 try {
-  const local = await startLocalPlatform({ port: 0, dataDir, config: { autoApproveStages: ["Production"] } });
+  const local = await startLocalPlatform({
+    port: 0,
+    dataDir,
+    config: { registry: { autoApproveStages: ["Production"] } },
+  });
   rows.push(["platform start (until `Keel is ready`)", performance.now() - started]);
   try {
     const summary = await runQuickstart({
       url: local.url,
       dataDir,
       offlineRoot: join(dataDir, "offline"),
+      registerPipelines: (file) => local.platform.services.pipelines.registerFile(file),
       users: Number(values.users),
       days: Number(values.days),
       progress: {

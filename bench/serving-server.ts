@@ -7,9 +7,9 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { StoreAuditLog } from "@keel/audit";
-import { createLogger, installErrorHandling, systemClock } from "@keel/core";
+import { createLogger, installErrorHandling, loadConfig, systemClock } from "@keel/core";
 import { DynamoDbMetadataStore, startDynalite } from "@keel/metadata";
-import { createServingModule, type ExecutionProvider, loadServingConfig } from "@keel/serving";
+import { createServingModule, type ExecutionProvider } from "@keel/serving";
 import { Hono } from "hono";
 
 const [repository, provider = "cpu", threads = "0"] = process.argv.slice(2);
@@ -18,7 +18,7 @@ const store = new DynamoDbMetadataStore({ table: "bench", endpoint: dynalite.end
 await store.ensureTable();
 const module = createServingModule(
   {
-    config: { dataDir: repository },
+    config: { core: { dataDir: repository, stage: "local" }, serving: loadConfig({}).serving },
     store,
     artifacts: { getBytes: async () => Buffer.alloc(0) },
     audit: new StoreAuditLog(store, systemClock),
@@ -27,7 +27,6 @@ const module = createServingModule(
   },
   {
     modelServer: { repository, provider: provider as ExecutionProvider, intraOpNumThreads: Number(threads) },
-    config: loadServingConfig({}),
   },
 );
 const app = new Hono();

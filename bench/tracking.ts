@@ -88,6 +88,7 @@ try {
   // table, without the audit log (whose gap-free chain serialises 10,000 creates).
   const seeder = new TrackingService({
     ...local.platform.deps,
+    config: { artifactRoot: local.platform.deps.config.artifacts.root },
     audit: { append: async () => ({}) as never },
   });
   const [seedMs] = await timed(() =>

@@ -13,4 +13,9 @@ const platform = await createPlatform(loadConfig());
 const serving = findServingModule(platform.modules);
 await serving.start();
 
-export const handler = handle(createApp([serving]));
+export const handler = handle(
+  createApp([serving], {
+    access: platform.access,
+    guards: { allowedOrigins: platform.deps.config.http.allowedOrigins },
+  }),
+);

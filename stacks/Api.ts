@@ -9,7 +9,7 @@ import { Network } from "./Network";
 import { resourceEndingWith, suppress } from "./nag";
 import { Serving } from "./Serving";
 import { PREFIX, Storage } from "./Storage";
-import { stageSettings } from "./settings";
+import { identityEnv, stageSettings } from "./settings";
 
 /** SST's names for the log retentions a stage may choose. */
 export const RETENTION_NAME = { 7: "one_week", 30: "one_month", 365: "one_year", 3653: "ten_years" } as const;
@@ -48,6 +48,7 @@ export function Api({ stack, app }: StackContext) {
       ...features.offlineEnv,
       ...serving.apiEnv,
       [ENV.PIPELINE_EXECUTOR]: "stepfunctions",
+      ...identityEnv(settings),
     },
   });
   grantTable(apiFn, table, key, "readwrite");

@@ -14,7 +14,6 @@ import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { type Function as SstFunction, type StackContext, use } from "sst/constructs";
 import { removalPolicy } from "./app";
-import { STACK_ENV } from "./env";
 import { grantPrefix, grantTable, keelFunction, platformEnv, scheduleFunction } from "./functions";
 import { Network } from "./Network";
 import { resourceEndingWith, suppress } from "./nag";
@@ -93,8 +92,8 @@ export function Features({ stack, app }: StackContext) {
     Object.assign(onlineEnv, {
       [ENV.CQL_CONTACT_POINTS]: `cassandra.${stack.region}.amazonaws.com`,
       [ENV.CQL_LOCAL_DC]: stack.region,
-      [STACK_ENV.CQL_PORT]: "9142",
-      [STACK_ENV.CQL_FLAVOR]: "keyspaces",
+      [ENV.CQL_PORT]: "9142",
+      [ENV.CQL_FLAVOR]: "keyspaces",
     });
     const keyspaceArn = `arn:${stack.partition}:cassandra:${stack.region}:${stack.account}:/keyspace/${keyspaceName}/`;
     grantOnline = (fn) => {
@@ -134,8 +133,8 @@ export function Features({ stack, app }: StackContext) {
     Object.assign(onlineEnv, {
       [ENV.CQL_CONTACT_POINTS]: contactPoints.join(","),
       [ENV.CQL_LOCAL_DC]: localDc,
-      [STACK_ENV.CQL_FLAVOR]: "scylla",
-      [STACK_ENV.CQL_CREDENTIALS_SECRET]: secret.secretArn,
+      [ENV.CQL_FLAVOR]: "scylla",
+      [ENV.CQL_CREDENTIALS_SECRET]: secret.secretArn,
     });
     grantOnline = (fn) => {
       secret.grantRead(fn);
@@ -175,8 +174,8 @@ export function Features({ stack, app }: StackContext) {
 
   const offlineEnv: Record<string, string> = {
     [ENV.OFFLINE_ROOT]: `s3://${bucket.bucketName}/${PREFIX.offline}`,
-    [STACK_ENV.GLUE_DATABASE]: glueDatabaseName,
-    [STACK_ENV.ATHENA_WORKGROUP]: workgroup.name,
+    [ENV.GLUE_DATABASE]: glueDatabaseName,
+    [ENV.ATHENA_WORKGROUP]: workgroup.name,
   };
   const workgroupArn = `arn:${stack.partition}:athena:${stack.region}:${stack.account}:workgroup/${workgroup.name}`;
   const catalogArn = (kind: string, rest = "") =>

@@ -1,6 +1,6 @@
 import { Duration } from "aws-cdk-lib";
 import { type StackContext, use } from "sst/constructs";
-import { STACK_ENV } from "./env";
+import { ENV } from "./env";
 import { Features } from "./Features";
 import { grantPrefix, grantTable, keelFunction, platformEnv, scheduleFunction } from "./functions";
 import { PREFIX, Storage } from "./Storage";
@@ -23,7 +23,7 @@ export function Monitoring({ stack, app }: StackContext) {
     memorySize: 2048,
     environment: {
       ...platformEnv(app.stage, table, bucket, PREFIX.artifacts),
-      [STACK_ENV.PREDICTION_LOG_ROOT]: `s3://${bucket.bucketName}/${PREFIX.predictions}`,
+      [ENV.PREDICTION_LOG_ROOT]: `s3://${bucket.bucketName}/${PREFIX.predictions}`,
     },
   });
   grantTable(drift, table, key, "readwrite");

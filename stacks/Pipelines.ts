@@ -18,11 +18,11 @@ import {
 import { StepFunctionsStartExecution } from "aws-cdk-lib/aws-scheduler-targets";
 import { DefinitionBody, LogLevel, StateMachine } from "aws-cdk-lib/aws-stepfunctions";
 import { type StackContext, use } from "sst/constructs";
-import { pipelines as projectPipelines } from "../examples/pipelines";
 import { removalPolicy } from "./app";
 import { Features } from "./Features";
 import { grantPrefix, grantTable, keelFunction, platformEnv } from "./functions";
 import { resourceEndingWith, suppress } from "./nag";
+import { loadProjectPipelines } from "./project";
 import { PREFIX, Storage } from "./Storage";
 import { stageSettings } from "./settings";
 
@@ -36,9 +36,12 @@ const SUBST = {
   artifacts: "${ArtifactS3Uri}",
 } as const;
 
-/** Pipelines this stack deploys and the built-in step kinds they may use; tests pass their own. */
+/**
+ * Pipelines this stack deploys (the project's, named at deploy: stacks/project.ts) and the
+ * built-in step kinds they may use; tests pass their own.
+ */
 export const pipelineSources: { pipelines: PipelineDefinition[]; builtins: BuiltinStepRegistry } = {
-  pipelines: projectPipelines,
+  pipelines: await loadProjectPipelines(),
   builtins: new BuiltinStepRegistry(),
 };
 

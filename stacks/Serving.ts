@@ -3,14 +3,14 @@ import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { type Function as SstFunction, type StackContext, use } from "sst/constructs";
-import { SERVING_METRICS, STACK_ENV } from "./env";
+import { ENV, SERVING_METRICS } from "./env";
 import { Features } from "./Features";
 import { grantKey, grantPrefix, grantTable, keelFunction, platformEnv } from "./functions";
 import { type BackendContext, gpuBackend } from "./gpu-backends";
 import { Network } from "./Network";
 import { suppress } from "./nag";
 import { PREFIX, Storage } from "./Storage";
-import { stageSettings } from "./settings";
+import { identityEnv, stageSettings } from "./settings";
 
 /**
  * Inference for a stage: the router Lambda (in the VPC, next to the GPU nodes and the online
@@ -57,10 +57,11 @@ export function Serving({ stack, app }: StackContext) {
     ...platformEnv(app.stage, table, bucket, PREFIX.artifacts),
     ...features.onlineEnv,
     ...backend.env,
-    [STACK_ENV.METRICS_NAMESPACE]: SERVING_METRICS.namespace,
-    [STACK_ENV.PREDICTION_LOG_ROOT]: `s3://${bucket.bucketName}/${PREFIX.predictions}`,
-    [STACK_ENV.SCORING_QUEUE_URL]: queue.queueUrl,
-    [STACK_ENV.SERVING_IN_PROCESS]: "false",
+    [ENV.METRICS_NAMESPACE]: SERVING_METRICS.namespace,
+    [ENV.PREDICTION_LOG_ROOT]: `s3://${bucket.bucketName}/${PREFIX.predictions}`,
+    [ENV.SCORING_QUEUE_URL]: queue.queueUrl,
+    [ENV.SERVING_IN_PROCESS]: "false",
+    ...identityEnv(settings),
   };
   const inVpc = { vpc, vpcSubnets: privateSubnets, securityGroups: [lambdaSg] };
 
@@ -110,7 +111,7 @@ export function Serving({ stack, app }: StackContext) {
 
   stack.addOutputs({ ScoringQueueUrl: queue.queueUrl, ServingBackend: settings.serving.type });
   // The API's serving module enqueues too, and like the router never runs models in process.
-  const apiEnv = { [STACK_ENV.SCORING_QUEUE_URL]: queue.queueUrl, [STACK_ENV.SERVING_IN_PROCESS]: "false" };
+  const apiEnv = { [ENV.SCORING_QUEUE_URL]: queue.queueUrl, [ENV.SERVING_IN_PROCESS]: "false" };
   return { router, consumer, queue, dlq, grantEnqueue, apiEnv };
 
   /** Lets a function submit asynchronous scoring requests (SendMessage with the queue's key). */

@@ -18,7 +18,7 @@ import {
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { StackContext } from "sst/constructs";
 import { removalPolicy } from "./app";
-import { STACK_ENV } from "./env";
+import { ENV } from "./env";
 import { grantKey, keelFunction } from "./functions";
 import { resourceEndingWith, suppress } from "./nag";
 import { stageSettings } from "./settings";
@@ -149,7 +149,7 @@ export function Storage({ stack, app }: StackContext) {
   const auditExport = keelFunction(stack, "AuditExportFn", {
     handler: "functions/audit-export.handler",
     description: "Copies audit events from the table stream to the Object Lock bucket",
-    environment: { [STACK_ENV.AUDIT_EXPORT_BUCKET]: auditBucket.bucketName },
+    environment: { [ENV.AUDIT_EXPORT_BUCKET]: auditBucket.bucketName },
   });
   // Put only: the exporter can neither read back, overwrite-delete nor change retention.
   auditExport.addToRolePolicy(

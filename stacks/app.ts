@@ -2,6 +2,7 @@ import { Aspects, type IAspect, RemovalPolicy } from "aws-cdk-lib";
 import type { IConstruct } from "constructs";
 import { type App, Stack } from "sst/constructs";
 import { suppress } from "./nag";
+import { PROJECT_PIPELINES_MODULE, projectPipelinesEntry } from "./project";
 import {
   parseStageSettings,
   type StageSettings,
@@ -26,7 +27,11 @@ export function configureApp(app: App, input: StageSettingsInput = {}): StageSet
       format: "esm",
       // Native modules used only by local adapters: each is ~100-300 MB and is never loaded in
       // Lambda (the local stand-ins for serving and the offline store are not chosen there).
-      esbuild: { external: ["onnxruntime-node", "@duckdb/node-api", "@duckdb/node-bindings", "dynalite"] },
+      esbuild: {
+        external: ["onnxruntime-node", "@duckdb/node-api", "@duckdb/node-bindings", "dynalite"],
+        // The project's pipelines, named at deploy, in place of `@keel-project/pipelines`.
+        alias: { [PROJECT_PIPELINES_MODULE]: projectPipelinesEntry() },
+      },
     },
   });
   Aspects.of(app).add(new SstHandlerSuppressions());

@@ -29,7 +29,7 @@ import { CfnEndpoint, CfnEndpointConfig, CfnModel } from "aws-cdk-lib/aws-sagema
 import { Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import type { Function as SstFunction } from "sst/constructs";
-import { SERVING_METRICS, STACK_ENV } from "./env";
+import { ENV, SERVING_METRICS } from "./env";
 import { resourceEndingWith, suppress } from "./nag";
 import { PREFIX } from "./Storage";
 import type { StageSettings } from "./settings";
@@ -268,8 +268,8 @@ function tritonAutoScalingGroup(ctx: BackendContext, s: Extract<ServingSettings,
 
   return {
     env: {
-      [STACK_ENV.SERVING_BACKEND]: "kserve",
-      [STACK_ENV.SERVING_URL]: `http://${nlb.loadBalancerDnsName}:${TRITON_HTTP_PORT}`,
+      [ENV.SERVING_BACKEND]: "kserve",
+      [ENV.SERVING_URL]: `http://${nlb.loadBalancerDnsName}:${TRITON_HTTP_PORT}`,
     },
     allow: () => {
       // Network path only: the router's security group is admitted by the NLB's.
@@ -359,8 +359,8 @@ function tritonEksNodeGroup(ctx: BackendContext, s: Extract<ServingSettings, { t
   const zone = new PrivateHostedZone(scope, "ServingZone", { zoneName: `${ctx.stage}.keel.internal`, vpc });
   return {
     env: {
-      [STACK_ENV.SERVING_BACKEND]: "kserve",
-      [STACK_ENV.SERVING_URL]: `http://triton.${zone.zoneName}:${TRITON_HTTP_PORT}`,
+      [ENV.SERVING_BACKEND]: "kserve",
+      [ENV.SERVING_URL]: `http://triton.${zone.zoneName}:${TRITON_HTTP_PORT}`,
     },
     allow: () => {
       // Network path only: the cluster security group admits the router's.
@@ -477,8 +477,8 @@ function sagemakerEndpoint(ctx: BackendContext, s: Extract<ServingSettings, { ty
   const endpointArn = `arn:${Fn.ref("AWS::Partition")}:sagemaker:${Fn.ref("AWS::Region")}:${Fn.ref("AWS::AccountId")}:endpoint/${endpoint.attrEndpointName}`;
   return {
     env: {
-      [STACK_ENV.SERVING_BACKEND]: "sagemaker",
-      [STACK_ENV.SAGEMAKER_ENDPOINT]: endpoint.attrEndpointName,
+      [ENV.SERVING_BACKEND]: "sagemaker",
+      [ENV.SAGEMAKER_ENDPOINT]: endpoint.attrEndpointName,
     },
     allow: (fn) => {
       fn.addToRolePolicy(

@@ -1,3 +1,4 @@
+import { ENV, ROLES } from "@keel/core";
 import type { App } from "sst/constructs";
 import { z } from "zod";
 
@@ -62,6 +63,10 @@ export const stageSettingsSchema = z.object({
    * Cognito user pool, so every stage deploys with no outside identity provider.
    */
   jwt: z.object({ issuer: z.string().url(), audience: z.array(z.string().min(1)).min(1) }).optional(),
+  /** The JWT claim whose groups are Keel roles (unknown groups are ignored). */
+  jwtGroupClaim: z.string().min(1).default("cognito:groups"),
+  /** Roles every IAM (SigV4) caller holds; IAM callers are services and never approve. */
+  iamRoles: z.array(z.enum(ROLES)).default(["data-scientist"]),
   vpc: z
     .object({ maxAzs: z.number().int().min(2).default(2), natGateways: z.number().int().min(1).default(1) })
     .default({ maxAzs: 2, natGateways: 1 }),
@@ -97,6 +102,13 @@ const settingsByApp = new WeakMap<App, StageSettings>();
 
 export function setStageSettings(app: App, settings: StageSettings): void {
   settingsByApp.set(app, settings);
+}
+
+/** How the HTTP functions map verified callers to roles (read by `loadConfig`). */
+export function identityEnv(
+  settings: Pick<StageSettings, "jwtGroupClaim" | "iamRoles">,
+): Record<string, string> {
+  return { [ENV.JWT_GROUP_CLAIM]: settings.jwtGroupClaim, [ENV.IAM_ROLES]: settings.iamRoles.join(",") };
 }
 
 /** The settings `configureApp` stored for this app; a stack built without them is a wiring bug. */

@@ -142,13 +142,17 @@ export const fraudPipeline = definePipeline({
       description: "point-in-time correct features for every labelled transaction",
       handler: async (ctx) => {
         const p = params(ctx);
-        const outPath = join(p.workDir, "training-sets", `${ctx.runId}.parquet`);
-        const res = await api(ctx).call<{ row_count: number }>("POST", "/api/v1/features/historical", {
-          entities_path: p.transactions,
-          feature_service: fraudV1.name,
-          out_path: outPath,
-        });
-        return { trainingSetUri: outPath, rows: res.row_count };
+        // The server writes it under its outputs root and says where.
+        const res = await api(ctx).call<{ row_count: number; uri: string }>(
+          "POST",
+          "/api/v1/features/historical",
+          {
+            entities_path: p.transactions,
+            feature_service: fraudV1.name,
+            out_path: `training-sets/${ctx.runId}.parquet`,
+          },
+        );
+        return { trainingSetUri: res.uri, rows: res.row_count };
       },
     },
     {

@@ -201,7 +201,7 @@ describe("MLflow artifact proxy: upload, list, download, delete", () => {
     for (const path of [`${API}/artifacts/%2E%2E/escape.txt`, `${API}/artifacts/../escape.txt`]) {
       expect([400, 404], path).toContain((await rawRequest("PUT", path, "x")).status);
     }
-    expect(existsSync(join(platform.platform.deps.config.artifactRoot, "..", "escape.txt"))).toBe(false);
+    expect(existsSync(join(platform.platform.deps.config.artifacts.root, "..", "escape.txt"))).toBe(false);
     expect((await rawRequest("PUT", `${API}/artifacts/${RUN}/bad%ZZ`, "x")).status).toBe(400);
     expect((await rawRequest("GET", `${API}/artifacts?path=..`, "")).status).toBe(400);
     const root = await platform.call("GET", `${API}/artifacts`);

@@ -1,5 +1,5 @@
 import { type InferenceBackend, ServingError } from "@keel/serving";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { type MlpSpec, mlpReference } from "../../bench/serving-onnx-mlp";
 
 export interface BackendUnderTest {
@@ -20,10 +20,11 @@ export interface BackendUnderTest {
  */
 export function inferenceBackendSuite(name: string, setup: () => Promise<BackendUnderTest>) {
   describe(`InferenceBackend conformance: ${name}`, () => {
-    const get = (() => {
-      let p: Promise<BackendUnderTest> | undefined;
-      return () => (p ??= setup());
-    })();
+    let ut: BackendUnderTest;
+    beforeAll(async () => {
+      ut = await setup();
+    });
+    const get = async () => ut;
     const request = (rows: number[][], id?: string) => ({
       ...(id ? { id } : {}),
       inputs: [{ name: "input", datatype: "FP32" as const, shape: [rows.length, 4], data: rows }],

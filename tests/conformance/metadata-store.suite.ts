@@ -124,6 +124,22 @@ export function metadataStoreSuite(
         });
       }));
 
+    it("refuses key values over DynamoDB's limits (2048 / 1024 bytes) with INVALID_PARAMETER_VALUE", () =>
+      withStore(async (s) => {
+        const long = `run#${"é".repeat(1100)}`; // 2204 bytes in UTF-8
+        const refused = { code: "INVALID_PARAMETER_VALUE", message: expect.stringContaining("too long") };
+        await expect(s.get({ pk: long, sk: "x" })).rejects.toMatchObject(refused);
+        await expect(s.put({ pk: long, sk: "x" })).rejects.toMatchObject(refused);
+        await expect(s.put({ pk: "ok", sk: "x".repeat(1025) })).rejects.toMatchObject(refused);
+        await expect(s.put({ pk: "ok", sk: "x", gsi1pk: long, gsi1sk: "y" })).rejects.toMatchObject(refused);
+        await expect(s.update({ pk: long, sk: "x" }, { set: [["v", 1]] })).rejects.toMatchObject(refused);
+        await expect(s.delete({ pk: long, sk: "x" })).rejects.toMatchObject(refused);
+        await expect(s.query({ pk: long })).rejects.toMatchObject(refused);
+        await expect(s.batchGet([{ pk: long, sk: "x" }])).rejects.toMatchObject(refused);
+        await s.put({ pk: "p".repeat(2048), sk: "s".repeat(1024) });
+        expect(await s.get({ pk: "p".repeat(2048), sk: "s".repeat(1024) })).toBeDefined();
+      }));
+
     it("batchGet returns present items and omits absent ones; batchDelete removes", () =>
       withStore(async (s) => {
         await s.batchPut(Array.from({ length: 130 }, (_, i) => ({ pk: "b", sk: String(i), i })));

@@ -8,7 +8,7 @@ import {
   type Row,
 } from "@keel/features";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /** What a suite needs around an adapter: a place to put Parquet sources and entity files. */
 export interface OfflineHarness {
@@ -108,8 +108,11 @@ export function offlineStoreSuite(
         { createdTimestampColumn: "created", ...extra },
       );
 
-    it("starts", async () => {
+    beforeAll(async () => {
       h = await make();
+    });
+    afterAll(async () => {
+      await h?.close();
     });
 
     it("matches a brute-force point-in-time join on random data, never leaking the future (property)", async () => {
@@ -294,10 +297,6 @@ export function offlineStoreSuite(
         rows.push(...c);
       expect(rows.map((r) => r.trips)).toEqual([70]);
       expect((await h.store.describeSource(src)).map((c) => c.name)).toEqual(SRC_COLS.map((c) => c.name));
-    });
-
-    it("closes", async () => {
-      await h.close();
     });
   });
 }

@@ -1,6 +1,6 @@
 import { encodeEntityKey, type OnlineStore, type OnlineWrite } from "@keel/features";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const T0 = Date.UTC(2026, 0, 1);
 const NOW = T0 + 10 * 86_400_000;
@@ -27,8 +27,15 @@ export function onlineStoreSuite(
     let store: OnlineStore;
     let close: () => Promise<void>;
 
-    it("prepares its schema (idempotently)", async () => {
+    beforeAll(async () => {
       ({ store, close } = await make());
+      await store.ensureSchema();
+    });
+    afterAll(async () => {
+      await close?.();
+    });
+
+    it("prepares its schema idempotently (again, after beforeAll did)", async () => {
       await store.ensureSchema();
       await store.ensureSchema();
     });
@@ -157,10 +164,6 @@ export function onlineStoreSuite(
       );
       const got = await store.read(v.name, [...keys].reverse());
       expect(got.map((g) => g?.values.i)).toEqual(keys.map((_, i) => 249 - i));
-    });
-
-    it("closes", async () => {
-      await close();
     });
   });
 }

@@ -28,12 +28,16 @@ describe("quickstart (examples/fraud-detection)", () => {
 
   beforeAll(async () => {
     // What `keel dev` sets for the local stage; nothing else approves a promotion by itself.
-    platform = await startTestPlatform({ dataDir, config: { autoApproveStages: ["Production"] } });
+    platform = await startTestPlatform({
+      dataDir,
+      config: { registry: { autoApproveStages: ["Production"] } },
+    });
     summary = await runQuickstart({
       url: platform.url,
       dataDir,
       offlineRoot: join(dataDir, "offline"),
       progress: silent,
+      registerPipelines: (file) => platform.platform.services.pipelines.registerFile(file),
       users: 300,
       days: 30,
     });
@@ -208,7 +212,7 @@ describe("quickstart without auto-approval", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "keel-quickstart-4eyes-"));
   let platform: Awaited<ReturnType<typeof startTestPlatform>>;
   beforeAll(async () => {
-    platform = await startTestPlatform({ dataDir, config: { autoApproveStages: [] } });
+    platform = await startTestPlatform({ dataDir, config: { registry: { autoApproveStages: [] } } });
   });
   afterAll(async () => {
     await platform?.close();
@@ -221,6 +225,7 @@ describe("quickstart without auto-approval", () => {
       dataDir,
       offlineRoot: join(dataDir, "offline"),
       progress: silent,
+      registerPipelines: (file) => platform.platform.services.pipelines.registerFile(file),
       users: 100,
       days: 20,
     });

@@ -43,7 +43,7 @@ describe("CQL credentials from Secrets Manager (ScyllaDB Cloud)", () => {
       KEEL_CQL_CONTACT_POINTS: "node-0.scylla.example:9042",
       KEEL_CQL_CREDENTIALS_SECRET: "prod/scylla",
     });
-    expect(config.cqlCredentialsSecret).toBe("prod/scylla");
+    expect(config.features.cql.credentialsSecret).toBe("prod/scylla");
     const store = createOnlineStore(config) as CqlOnlineStore;
     expect(store).toBeInstanceOf(CqlOnlineStore);
     expect(

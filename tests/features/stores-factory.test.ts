@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 /** The one factory per port picks adapters from config alone; no connection is opened here. */
 describe("store factories", () => {
   it("defaults to DynamoDB online and DuckDB offline under the data dir", () => {
-    const config = loadConfig({}, { dataDir: "/data/keel" });
+    const config = loadConfig({}, { core: { dataDir: "/data/keel" } });
     expect(createOnlineStore(config)).toBeInstanceOf(DynamoDbOnlineStore);
     const offline = createOfflineStore(config);
     expect(offline).toBeInstanceOf(DuckDbOfflineStore);
@@ -21,9 +21,17 @@ describe("store factories", () => {
     );
   });
 
-  it("uses Athena when the offline root is in S3", () => {
-    const config = loadConfig({ KEEL_OFFLINE_ROOT: "s3://lake/offline/", KEEL_STAGE: "prod" });
-    expect(createOfflineStore(config)).toBeInstanceOf(AthenaOfflineStore);
+  it("uses Athena over the Glue database and workgroup the stack names when the offline root is in S3", () => {
+    const env = { KEEL_OFFLINE_ROOT: "s3://lake/offline/", KEEL_STAGE: "prod" };
+    const store = createOfflineStore(
+      loadConfig({ ...env, KEEL_GLUE_DATABASE: "lake_db", KEEL_ATHENA_WORKGROUP: "lake-wg" }),
+    );
+    expect(store).toBeInstanceOf(AthenaOfflineStore);
+    expect((store as unknown as { opts: { database: string; workgroup: string } }).opts).toMatchObject({
+      database: "lake_db",
+      workgroup: "lake-wg",
+    });
+    expect(() => createOfflineStore(loadConfig(env))).toThrow(/KEEL_GLUE_DATABASE and KEEL_ATHENA_WORKGROUP/);
   });
 
   it("connects to Amazon Keyspaces with TLS on 9142 (SigV4 added at connect)", async () => {
@@ -31,6 +39,8 @@ describe("store factories", () => {
       loadConfig({
         KEEL_ONLINE_STORE: "cql",
         KEEL_CQL_CONTACT_POINTS: "cassandra.eu-west-1.amazonaws.com",
+        KEEL_CQL_FLAVOR: "keyspaces",
+        KEEL_CQL_PORT: "9142",
         KEEL_CQL_LOCAL_DC: "eu-west-1",
         AWS_REGION: "eu-west-1",
       }),
@@ -57,6 +67,11 @@ describe("store factories", () => {
     ) as CqlOnlineStore;
     expect(store.clientOptions.contactPoints).toEqual(["10.0.0.1:9042", "10.0.0.2:9042"]);
     expect(store.clientOptions.sslOptions).toBeUndefined();
+    const onPort = createOnlineStore(
+      loadConfig({ KEEL_ONLINE_STORE: "cql", KEEL_CQL_CONTACT_POINTS: "10.0.0.1", KEEL_CQL_PORT: "19042" }),
+    ) as CqlOnlineStore;
+    expect(onPort.clientOptions.protocolOptions?.port).toBe(19042);
+    expect(() => loadConfig({ KEEL_CQL_PORT: "nope" })).toThrow(/KEEL_CQL_PORT/);
     expect(() => createOnlineStore(loadConfig({ KEEL_ONLINE_STORE: "cql" }))).toThrow(
       /no CQL contact points/,
     );

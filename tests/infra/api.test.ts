@@ -92,6 +92,8 @@ describe("Api stack", () => {
     }
     expect(vars[ENV.STAGE]).toBe("infra-api");
     expect(vars[ENV.ONLINE_STORE]).toBe("cql");
+    expect(vars[ENV.JWT_GROUP_CLAIM]).toBe("cognito:groups");
+    expect(vars[ENV.IAM_ROLES]).toBe("data-scientist");
   });
 
   it("grants item-level table access (no Scan, no admin) and prefix-limited object access", () => {

@@ -1,7 +1,7 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { STAGES } from "../../sst.config";
-import { SERVING_METRICS, STACK_ENV } from "../../stacks/env";
+import { ENV, SERVING_METRICS } from "../../stacks/env";
 import { keelStacks } from "../../stacks/index";
 import { itPassesSecurityChecks, resourcesOf, synthOnce } from "./synth";
 
@@ -134,8 +134,8 @@ describe("the prod stage", () => {
       const fn = resourcesOf(t().Serving, "AWS::Lambda::Function").find((f) => f.Handler === handler);
       expect(fn, handler).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"] });
       expect(fn.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
-      expect(fn.Environment.Variables).toHaveProperty(STACK_ENV.SCORING_QUEUE_URL);
-      expect(fn.Environment.Variables[STACK_ENV.METRICS_NAMESPACE]).toBe(SERVING_METRICS.namespace);
+      expect(fn.Environment.Variables).toHaveProperty(ENV.SCORING_QUEUE_URL);
+      expect(fn.Environment.Variables[ENV.METRICS_NAMESPACE]).toBe(SERVING_METRICS.namespace);
     }
   });
 

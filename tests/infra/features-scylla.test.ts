@@ -1,6 +1,5 @@
 import { ENV } from "@keel/core";
 import { describe, expect, it } from "vitest";
-import { STACK_ENV } from "../../stacks/env";
 import { Features } from "../../stacks/Features";
 import { Network } from "../../stacks/Network";
 import { Storage } from "../../stacks/Storage";
@@ -35,8 +34,8 @@ describe("Features stack (ScyllaDB Cloud)", () => {
     const vars = fn.Environment.Variables;
     expect(vars[ENV.CQL_CONTACT_POINTS]).toBe(scylla.contactPoints.join(","));
     expect(vars[ENV.CQL_LOCAL_DC]).toBe(scylla.localDc);
-    expect(vars[STACK_ENV.CQL_FLAVOR]).toBe("scylla");
-    expect(JSON.stringify(vars[STACK_ENV.CQL_CREDENTIALS_SECRET])).toContain("secret:keel/scylla");
+    expect(vars[ENV.CQL_FLAVOR]).toBe("scylla");
+    expect(JSON.stringify(vars[ENV.CQL_CREDENTIALS_SECRET])).toContain("secret:keel/scylla");
     const secretGrant = resourcesOf(t(), "AWS::IAM::Policy")
       .flatMap((p) => p.PolicyDocument.Statement)
       .find((s) => [s.Action].flat().includes("secretsmanager:GetSecretValue"));

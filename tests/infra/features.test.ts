@@ -1,7 +1,6 @@
 import { ENV } from "@keel/core";
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { STACK_ENV } from "../../stacks/env";
 import { Features, ONLINE_TABLE } from "../../stacks/Features";
 import { Network } from "../../stacks/Network";
 import { Storage } from "../../stacks/Storage";
@@ -88,8 +87,8 @@ describe("Features stack (Keyspaces)", () => {
       [ENV.CQL_KEYSPACE]: "keel_infra_features",
       [ENV.CQL_CONTACT_POINTS]: "cassandra.us-east-1.amazonaws.com",
       [ENV.CQL_LOCAL_DC]: "us-east-1",
-      [STACK_ENV.CQL_PORT]: "9142",
-      [STACK_ENV.GLUE_DATABASE]: "keel_infra_features",
+      [ENV.CQL_PORT]: "9142",
+      [ENV.GLUE_DATABASE]: "keel_infra_features",
     });
     expect(vars[ENV.OFFLINE_ROOT]).toBeDefined();
   });

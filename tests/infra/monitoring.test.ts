@@ -1,7 +1,6 @@
 import { ENV } from "@keel/core";
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { STACK_ENV } from "../../stacks/env";
 import { Features } from "../../stacks/Features";
 import { Monitoring } from "../../stacks/Monitoring";
 import { Network } from "../../stacks/Network";
@@ -27,7 +26,7 @@ describe("Monitoring stack", () => {
     const fn = resourcesOf(t(), "AWS::Lambda::Function").find((f) => f.Handler === "functions/drift.handler");
     expect(fn).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"], Timeout: 900 });
     expect(fn.Environment.Variables).toHaveProperty(ENV.ARTIFACT_ROOT);
-    expect(JSON.stringify(fn.Environment.Variables[STACK_ENV.PREDICTION_LOG_ROOT])).toContain(
+    expect(JSON.stringify(fn.Environment.Variables[ENV.PREDICTION_LOG_ROOT])).toContain(
       "/artifacts/predictions/",
     );
   });

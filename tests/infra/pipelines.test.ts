@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Template } from "aws-cdk-lib/assertions";
 import { Match } from "aws-cdk-lib/assertions";
@@ -62,6 +63,10 @@ describe("Pipelines stack", () => {
     expect(fn).toMatchObject({ Runtime: "nodejs22.x", Timeout: 900 });
     const bundle = path.join(out.bundles["functions/pipeline-step.handler"], "functions/pipeline-step.mjs");
     expect(staticImports(bundle)).toEqual([]);
+    // The project's pipelines entry (named at deploy) is bundled in place of `@keel-project/pipelines`.
+    const code = readFileSync(bundle, "utf8");
+    expect(code).toContain('name: "train-fraud"');
+    expect(code).not.toContain("@keel-project/pipelines");
   });
 
   it("limits the state machine role to its Lambda, training jobs, its own SageMaker role and the .sync rule", () => {

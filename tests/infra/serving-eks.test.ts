@@ -1,6 +1,6 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { STACK_ENV } from "../../stacks/env";
+import { ENV } from "../../stacks/env";
 import { Features } from "../../stacks/Features";
 import { Network } from "../../stacks/Network";
 import { Serving } from "../../stacks/Serving";
@@ -36,10 +36,8 @@ describe("Serving stack (EKS managed node group)", () => {
     const fn = resourcesOf(t(), "AWS::Lambda::Function").find(
       (f) => f.Handler === "functions/router.handler",
     );
-    expect(fn.Environment.Variables[STACK_ENV.SERVING_BACKEND]).toBe("kserve");
-    expect(fn.Environment.Variables[STACK_ENV.SERVING_URL]).toBe(
-      "http://triton.infra-eks.keel.internal:8000",
-    );
+    expect(fn.Environment.Variables[ENV.SERVING_BACKEND]).toBe("kserve");
+    expect(fn.Environment.Variables[ENV.SERVING_URL]).toBe("http://triton.infra-eks.keel.internal:8000");
     t().hasResourceProperties("AWS::Route53::HostedZone", { Name: "infra-eks.keel.internal." });
   });
 

@@ -1,6 +1,6 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { STACK_ENV } from "../../stacks/env";
+import { ENV } from "../../stacks/env";
 import { Features } from "../../stacks/Features";
 import { Network } from "../../stacks/Network";
 import { Serving } from "../../stacks/Serving";
@@ -61,7 +61,7 @@ describe("Serving stack (SageMaker endpoint)", () => {
     const fn = resourcesOf(t(), "AWS::Lambda::Function").find(
       (f) => f.Handler === "functions/router.handler",
     );
-    expect(fn.Environment.Variables[STACK_ENV.SERVING_BACKEND]).toBe("sagemaker");
+    expect(fn.Environment.Variables[ENV.SERVING_BACKEND]).toBe("sagemaker");
     const invoke = resourcesOf(t(), "AWS::IAM::Policy")
       .flatMap((p) => p.PolicyDocument.Statement)
       .filter((s) => [s.Action].flat().includes("sagemaker:InvokeEndpoint"));

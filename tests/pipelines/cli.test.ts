@@ -1,7 +1,8 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { startTestPlatform } from "../helpers/platform";
 
 // Inside the project (under the git-ignored .tmp/) so pipeline files resolve @keel/* and ESM like a project's own.
 mkdirSync(".tmp", { recursive: true });
@@ -20,6 +21,28 @@ function keel(...args: string[]) {
     timeout: 120_000,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** The same, without blocking this process (which serves the platform the command talks to). */
+function keelAsync(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((done) => {
+    const proc = spawn(process.execPath, ["packages/cli/bin/keel.mjs", ...args], {
+      env: {
+        ...process.env,
+        KEEL_LOG_LEVEL: "error",
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      },
+    });
+    let out = "";
+    let err = "";
+    proc.stdout.on("data", (d) => {
+      out += d;
+    });
+    proc.stderr.on("data", (d) => {
+      err += d;
+    });
+    proc.on("exit", (code) => done({ code, out, err }));
+  });
 }
 
 describe("keel pipeline (the CLI)", () => {
@@ -66,4 +89,44 @@ export const p = definePipeline({ name: "cyclic", params: z.object({}), steps: [
     expect(r.out).toMatch(/run [0-9a-f]{32} SUCCEEDED/);
     expect(r.code).toBe(0);
   });
+});
+
+describe("keel pipeline run against a running server", () => {
+  it("runs a file's pipelines the server loaded at start, and never has the server import a path", async () => {
+    const p = await startTestPlatform({ pipelineFiles: [resolve("examples/pipelines/training.ts")] });
+    try {
+      const other = join(dir, "other.ts");
+      writeFileSync(
+        other,
+        `import { definePipeline } from "@keel/pipelines";
+import { z } from "zod";
+export const p = definePipeline({ name: "other", params: z.object({}), steps: [
+  { name: "a", kind: "lambda", handler: () => ({}) },
+] });
+`,
+      );
+      const refused = await keelAsync("pipeline", "run", other, "--url", p.url);
+      expect(refused.code).toBe(2);
+      expect(refused.err).toContain(`has not loaded other from ${other}`);
+      expect(refused.err).toContain("keel dev --pipelines");
+      expect(
+        (await p.call("GET", "/api/v1/pipelines")).json.pipelines.map((x: { name: string }) => x.name),
+      ).toEqual(["train-fraud"]);
+
+      const ran = await keelAsync(
+        "pipeline",
+        "run",
+        "examples/pipelines/training.ts",
+        "--param",
+        "rows=20",
+        "--url",
+        p.url,
+      );
+      expect(ran.err).not.toContain("running in process");
+      expect(ran.out).toMatch(/run [0-9a-f]{32} SUCCEEDED/);
+      expect(ran.code).toBe(0);
+    } finally {
+      await p.close();
+    }
+  }, 180_000);
 });

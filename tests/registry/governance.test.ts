@@ -10,7 +10,7 @@ const keel = (method: string, path: string, body: unknown, principal: string) =>
   p.call(method, `/api/v1${path}`, body, { "x-keel-principal": principal });
 
 beforeAll(async () => {
-  p = await startTestPlatform({ config: { autoApproveStages: ["staging"] } });
+  p = await startTestPlatform({ config: { registry: { autoApproveStages: ["staging"] } } });
   api = mlflowClient(p);
 });
 afterAll(async () => {
@@ -172,17 +172,16 @@ describe("four-eyes promotion into protected stages and aliases", () => {
       (await keel("GET", `/promotions/${req.json.promotion.id}`, undefined, "x")).json.promotion.status,
     ).toBe("PENDING");
 
-    // A better metric on the run and a written card make the same request approvable.
+    // The source run is frozen while the request is pending: a better metric cannot be slipped
+    // in under it. Withdrawn, the run can be fixed and a new request made.
     const runId = (await api.ok("GET", "/model-versions/get?name=weak&version=1")).model_version.run_id;
-    await api.ok("POST", "/runs/log-metric", {
-      run_id: runId,
-      key: "auc",
-      value: 0.92,
-      timestamp: Date.now(),
-      step: 1,
-    });
+    const metric = { run_id: runId, key: "auc", value: 0.92, timestamp: Date.now(), step: 1 };
+    expect((await api.call("POST", "/runs/log-metric", metric)).status).toBe(403);
+    expect((await keel("POST", `/promotions/${req.json.promotion.id}/reject`, {}, "alice")).status).toBe(200);
+    await api.ok("POST", "/runs/log-metric", metric);
     await keel("PUT", "/models/weak/versions/1/card", { intended_use: "Scoring card transactions" }, "alice");
-    const ok = await keel("POST", `/promotions/${req.json.promotion.id}/approve`, {}, "bob");
+    const again = await keel("POST", "/models/weak/versions/1/promotions", { stage: "Production" }, "alice");
+    const ok = await keel("POST", `/promotions/${again.json.promotion.id}/approve`, {}, "bob");
     expect(ok.status).toBe(200);
     expect(ok.json.promotion.checks_at_approval.every((c: { passed: boolean }) => c.passed)).toBe(true);
   });
@@ -256,7 +255,7 @@ describe("four-eyes promotion into protected stages and aliases", () => {
         "INVALID_PARAMETER_VALUE",
       ],
       ["/models/fraud/versions/1/promotions", { stage: "Prod" }, 400, "INVALID_PARAMETER_VALUE"],
-      ["/models/fraud/versions/1/promotions", { stage: "Archived" }, 400, "INVALID_PARAMETER_VALUE"],
+      ["/models/served/versions/1/promotions", { stage: "Archived" }, 400, "INVALID_PARAMETER_VALUE"],
       ["/promotions/0123456789abcdef0123456789abcdef/approve", {}, 404, "RESOURCE_DOES_NOT_EXIST"],
     ];
     for (const [path, body, status, code] of cases) {
@@ -265,7 +264,7 @@ describe("four-eyes promotion into protected stages and aliases", () => {
     }
     const unprotected = await keel(
       "POST",
-      "/models/fraud/versions/1/promotions",
+      "/models/served/versions/1/promotions",
       { stage: "Archived" },
       "alice",
     );
@@ -325,7 +324,7 @@ describe("lineage and model cards", () => {
 
     const model = await p.platform.services.registry.getModel("carded");
     const stored = await p.platform.deps.artifacts.getBytes(
-      `registry/models/${model.id}/versions/1/model-card.md`,
+      `evidence/models/${model.id}/versions/1/model-card.md`,
     );
     expect(stored.toString("utf8")).toContain("Flag <risky> payments");
 
@@ -336,7 +335,7 @@ describe("lineage and model cards", () => {
       stage: "Archived",
     });
     const after = await p.platform.deps.artifacts.getBytes(
-      `registry/models/${model.id}/versions/1/model-card.md`,
+      `evidence/models/${model.id}/versions/1/model-card.md`,
     );
     expect(after.toString("utf8")).toContain("| stage | Archived |");
   });

@@ -1,8 +1,8 @@
 import type { PutMetricDataCommand, PutMetricDataCommandInput } from "@aws-sdk/client-cloudwatch";
+import { loadConfig } from "@keel/core";
 import {
   defaultBackendOf,
   InFlightPublisher,
-  loadServingConfig,
   ModelServer,
   mountInferenceRoutes,
   serverApi,
@@ -38,6 +38,9 @@ afterAll(async () => {
   repo.remove();
 });
 
+/** The serving section of Keel's one config, as the router Lambda parses it. */
+const loadServingConfig = (env: Record<string, string>) => loadConfig(env).serving;
+
 describe("serving in AWS mode", () => {
   it("reads its settings from the environment and names the variable at fault", () => {
     const c = loadServingConfig({
@@ -48,7 +51,7 @@ describe("serving in AWS mode", () => {
     expect(c).toMatchObject({ inProcess: false, provider: "cpu" });
     expect(defaultBackendOf(c)).toEqual({ type: "kserve", url: "http://triton:8000" });
     expect(() => loadServingConfig({ KEEL_SERVING_BACKEND: "kserve" })).toThrow(
-      /KEEL_SERVING_URL is required/,
+      /KEEL_SERVING_URL: required when KEEL_SERVING_BACKEND=kserve/,
     );
     expect(() => loadServingConfig({ KEEL_SERVING_PROVIDER: "cuda" })).toThrow(/KEEL_SERVING_PROVIDER/);
     expect(
@@ -61,7 +64,7 @@ describe("serving in AWS mode", () => {
   it("routes default-backend versions to the stage's KServe server", async () => {
     const h = await startServing(repo.root, {
       modelServer: undefined,
-      config: loadServingConfig({
+      serving: loadServingConfig({
         KEEL_SERVING_IN_PROCESS: "false",
         KEEL_SERVING_BACKEND: "kserve",
         KEEL_SERVING_URL: tritonUrl,

@@ -1,17 +1,20 @@
 import { StoreAuditLog } from "@keel/audit";
-import { createLogger, installErrorHandling, systemClock } from "@keel/core";
-import { createServingModule, loadServingConfig, type ServingModuleOptions } from "@keel/serving";
+import { createLogger, installErrorHandling, loadConfig, type ServingConfig, systemClock } from "@keel/core";
+import { createServingModule, type ServingModuleOptions } from "@keel/serving";
 import { Hono } from "hono";
 import { freshMetadataStore } from "../helpers/metadata";
 import { listen } from "./fixtures";
 
 /** The serving module alone on a real HTTP server, over dynalite and a temporary repository. */
-export async function startServing(repository: string, opts: ServingModuleOptions = {}) {
+export async function startServing(
+  repository: string,
+  { serving, ...opts }: ServingModuleOptions & { serving?: ServingConfig } = {},
+) {
   const meta = await freshMetadataStore();
   const audit = new StoreAuditLog(meta.store, systemClock);
   const module = createServingModule(
     {
-      config: { dataDir: repository },
+      config: { core: { dataDir: repository, stage: "local" }, serving: serving ?? loadConfig({}).serving },
       store: meta.store,
       artifacts: { getBytes: async () => Buffer.alloc(0) },
       audit,
@@ -21,7 +24,6 @@ export async function startServing(repository: string, opts: ServingModuleOption
     {
       modelServer: { repository, intraOpNumThreads: 1 },
       tickMs: 60_000,
-      config: loadServingConfig({}),
       ...opts,
     },
   );

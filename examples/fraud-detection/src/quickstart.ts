@@ -26,6 +26,11 @@ export interface QuickstartOptions {
   /** The offline store's root (KEEL_OFFLINE_ROOT; `<dataDir>/offline` by default). */
   offlineRoot: string;
   progress: QuickstartProgress;
+  /**
+   * Registers the pipelines a file exports, in the platform's process (the platform never
+   * imports a path sent over HTTP): `platform.services.pipelines.registerFile`.
+   */
+  registerPipelines(file: string): Promise<string[]>;
   users?: number;
   days?: number;
   /** Days of shifted traffic after the training period. */
@@ -134,7 +139,7 @@ export async function runQuickstart(o: QuickstartOptions): Promise<QuickstartSum
 
   await progress.task(
     "Register the training pipeline",
-    () => keel.call("POST", "/api/v1/pipelines", { file: pipelineFile() }),
+    () => o.registerPipelines(pipelineFile()),
     () => `${fraudPipeline.name}: ${fraudPipeline.steps.map((s) => s.name).join(" → ")}`,
   );
 

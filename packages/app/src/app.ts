@@ -1,18 +1,35 @@
+import type { AccessControl } from "@keel/auth";
+import { docsPage, mount, openApiDocument, platformRoutes as r } from "@keel/contract";
 import { installErrorHandling } from "@keel/core";
 import { Hono } from "hono";
 import type { KeelModule } from "./module";
 import { requestContext } from "./principal-middleware";
+import { type RequestGuardOptions, requestGuards } from "./request-guards";
 
 /**
  * The one HTTP app, served by the Lambda behind API Gateway and by `keel dev` alike.
- * Modules mount their own routes; this file only adds what every request shares.
+ * Modules mount their own routes; this file only adds what every request shares: health
+ * and the API's description (OpenAPI 3.1 generated from @keel/contract, and its reference page).
  */
-export function createApp(modules: KeelModule[], opts: { defaultPrincipal?: string } = {}): Hono {
+export function createApp(
+  modules: KeelModule[],
+  opts: { access: AccessControl; guards?: RequestGuardOptions },
+): Hono {
   const app = new Hono();
   installErrorHandling(app);
-  app.use("*", requestContext(opts.defaultPrincipal ?? "local-user"));
-  app.get("/health", (c) => c.json({ status: "ok" }));
-  app.get("/api/v1/health", (c) => c.json({ status: "ok", modules: modules.map((m) => m.name) }));
+  app.use("*", requestGuards(opts.guards));
+  // Who is calling, then whether the route's permission allows it: before every handler.
+  app.use("*", requestContext(opts.access));
+  app.use("*", opts.access.enforce);
+  mount(app, r.health, () => ({ status: "ok" }));
+  mount(app, r.apiHealth, () => ({ status: "ok", modules: modules.map((m) => m.name) }));
+  let doc: unknown;
+  mount(app, r.openapi, () => {
+    doc ??= openApiDocument();
+    return doc;
+  });
+  mount(app, r.docs, (_, c) => c.html(docsPage()));
   for (const m of modules) m.routes?.(app);
+  opts.access.routes(app);
   return app;
 }

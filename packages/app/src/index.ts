@@ -1,4 +1,13 @@
+export * from "./adapters";
 export { createApp } from "./app";
 export * from "./module";
+export { createPipelineStepHandler } from "./pipeline-step";
 export { createPlatform, type Platform, type PlatformOptions } from "./platform";
-export { principalFromHeaders } from "./principal-middleware";
+export {
+  type KeelProject,
+  loadProject,
+  PROJECT_ENTRIES,
+  type ProjectQuickstart,
+  type QuickstartContext,
+} from "./project";
+export { type RequestGuardOptions, requestGuards } from "./request-guards";

@@ -1,64 +1,92 @@
-import { createArtifactStore, createArtifactsModule } from "@keel/artifacts";
+import { createArtifactsModule } from "@keel/artifacts";
 import { createAuditModule, StoreAuditLog } from "@keel/audit";
+import { type AccessControl, type AuthMode, createAccessControl } from "@keel/auth";
 import { type Clock, createLogger, type KeelConfig, systemClock } from "@keel/core";
 import { createFeaturesModule, type FeaturesService } from "@keel/features";
-import { DynamoDbMetadataStore, type MetadataStore } from "@keel/metadata";
-import { artifactBaselineReader, createMonitoringModule, type MonitoringService } from "@keel/monitoring";
-import { createPipelinesModule, type PipelineDefinition } from "@keel/pipelines";
+import type { MetadataStore } from "@keel/metadata";
+import { createMonitoringModule, type MonitoringService, runBaselineReader } from "@keel/monitoring";
+import { createPipelinesModule, type PipelineDefinition, type PipelineService } from "@keel/pipelines";
 import { createRegistryModule, type RegistryService } from "@keel/registry";
 import { createServingModule, registryModelResolver, type ServingService } from "@keel/serving";
 import { createTrackingModule, type TrackingService } from "@keel/tracking";
 import { explainTensor, parseModel } from "@keel/train";
 import type { Hono } from "hono";
+import {
+  createArtifacts,
+  createFeatureStores,
+  createMetadataStore,
+  createMetricsSink,
+  createPipelineExecutor,
+  createPredictionLogStore,
+  createScoringQueue,
+} from "./adapters";
 import { createApp } from "./app";
 import { deploymentsServing } from "./deployment-lineage";
 import type { KeelModule, PlatformDeps } from "./module";
+import type { RequestGuardOptions } from "./request-guards";
 
 export interface Platform {
   deps: PlatformDeps;
   modules: KeelModule[];
   app: Hono;
+  /** Who may call what: users, roles, team permissions (see packages/auth). */
+  access: AccessControl;
   /** Domain services for in-process callers (other modules, the CLI, tests). */
   services: {
     tracking: TrackingService;
     registry: RegistryService;
     monitoring: MonitoringService;
     features: FeaturesService;
+    /** Registers pipeline files in process (never over HTTP: that would import a caller's path). */
+    pipelines: PipelineService;
   };
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export interface PlatformOptions {
-  /** Overrides the metadata store (tests); otherwise DynamoDB at config.dynamodbEndpoint. */
+  /** Overrides the metadata store (tests); otherwise DynamoDB at config.core.dynamodbEndpoint. */
   store?: MetadataStore;
   clock?: Clock;
   defaultPrincipal?: string;
+  /** `users` for `keel dev --auth` (users store, tokens, team scoping); default `laptop`. */
+  auth?: AuthMode;
   /** The project's pipelines, registered at start (in AWS: the ones `stacks/Pipelines.ts` deployed). */
   pipelines?: PipelineDefinition[];
+  /** The Host headers to answer (`keel dev` sets them once it listens; none in AWS). */
+  allowedHosts?: RequestGuardOptions["allowedHosts"];
 }
 
 /**
- * Builds every adapter from the config (the one place that chooses backends) and every
- * domain module on top of them, in dependency order.
+ * The composition root: builds every adapter from the config (through ./adapters, the one
+ * place that chooses backends) and every domain module on top of them, in dependency order.
  */
 export async function createPlatform(config: KeelConfig, opts: PlatformOptions = {}): Promise<Platform> {
-  const log = createLogger();
+  const log = createLogger(config.core.logLevel);
   const clock = opts.clock ?? systemClock;
-  const store =
-    opts.store ??
-    new DynamoDbMetadataStore({
-      table: config.table,
-      endpoint: config.dynamodbEndpoint,
-      region: config.region,
-    });
-  const artifacts = createArtifactStore(config.artifactRoot, { region: config.region });
+  const store = opts.store ?? createMetadataStore(config);
+  const artifacts = createArtifacts(config);
   const audit = new StoreAuditLog(store, clock);
   const deps: PlatformDeps = { config, store, artifacts, audit, clock, log };
 
   const modules: KeelModule[] = [];
-  modules.push(createArtifactsModule({ artifacts, audit }));
-  const tracking = createTrackingModule({ store, artifacts, audit, clock, config });
+  // Governance: registered versions' files are locked, and a promoted version's source run is
+  // frozen; both answers come from the registry, built below (bound late, like servingDeployments).
+  modules.push(
+    createArtifactsModule({
+      artifacts,
+      audit,
+      locks: { lockedBy: (path, o) => registry.service.artifactLock(path, o.subtree) },
+    }),
+  );
+  const tracking = createTrackingModule({
+    store,
+    artifacts,
+    audit,
+    clock,
+    config: { artifactRoot: config.artifacts.root },
+    frozen: { isFrozen: (runId) => registry.service.frozenReason(runId) },
+  });
   modules.push(tracking);
   // Lineage lists a version's deployments; serving is built later (it resolves models through
   // the registry), so the lister is bound once serving exists.
@@ -74,17 +102,23 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     },
   });
   modules.push(registry);
-  modules.push(createPipelinesModule(deps, { tracking: tracking.service, pipelines: opts.pipelines }));
-  const features = createFeaturesModule(deps);
+  const pipelines = createPipelinesModule(deps, {
+    tracking: tracking.service,
+    pipelines: opts.pipelines,
+    executor: createPipelineExecutor(config),
+  });
+  modules.push(pipelines);
+  const features = createFeaturesModule(deps, createFeatureStores(config));
   modules.push(features);
-  // A deployment's drift baseline is the profile its served model version's run logged.
+  // A deployment's drift baseline is the profile logged by the run that trained its served version.
+  const predictionLogStore = createPredictionLogStore(config);
   const monitoring = createMonitoringModule(deps, {
-    baselines: artifactBaselineReader(artifacts, async (_deployment, served) => {
-      if (!served) return undefined;
+    baselines: runBaselineReader(artifacts, async (served) => {
       const { runId } = await registry.service.getModelVersion(served.model, served.version);
       const { run } = await tracking.service.getRun(runId);
-      return `${run.info.experiment_id}/${runId}/artifacts/baseline/profile.json`;
+      return { experimentId: run.info.experiment_id, runId };
     }),
+    predictionLog: predictionLogStore ? { store: predictionLogStore, prefix: "" } : undefined,
   });
   modules.push(monitoring);
   const serving = createServingModule(deps, {
@@ -92,21 +126,38 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     features: features.service,
     predictions: monitoring.predictionSink,
     explainer: { explain: (model, data, shape) => explainTensor(parseModel(model), data, shape) },
+    queue: createScoringQueue(config),
+    metricsSink: createMetricsSink(config),
   });
   servingDeployments = serving.service.deployments;
   modules.push(serving);
   modules.push(createAuditModule({ audit }));
 
-  const app = createApp(modules, { defaultPrincipal: opts.defaultPrincipal });
+  const access = createAccessControl({
+    mode: opts.auth ?? "laptop",
+    store,
+    audit,
+    config: config.auth,
+    defaultPrincipal: opts.defaultPrincipal ?? "local-user",
+    runExperiment: async (runId) => (await tracking.service.getRun(runId)).run.info.experiment_id,
+    experimentByName: async (name) =>
+      (await tracking.service.getExperimentByName(name)).experiment.experiment_id,
+  });
+  const app = createApp(modules, {
+    access,
+    guards: { allowedHosts: opts.allowedHosts, allowedOrigins: config.http.allowedOrigins },
+  });
   return {
     deps,
     modules,
     app,
+    access,
     services: {
       tracking: tracking.service,
       registry: registry.service,
       monitoring: monitoring.service,
       features: features.service,
+      pipelines: pipelines.service,
     },
     async start() {
       for (const m of modules) await m.start?.();

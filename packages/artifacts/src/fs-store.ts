@@ -224,6 +224,8 @@ export class FsArtifactStore implements ArtifactStore {
         throw new ArtifactError(
           "INVALID_PARAMETER_VALUE",
           `artifact path '${path}' conflicts with an existing directory or file`,
+          undefined,
+          { cause: e },
         );
       }
       throw e;

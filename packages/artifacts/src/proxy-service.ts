@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import { requireRole } from "@keel/core";
 import { ArtifactError, normalizePath } from "./errors";
 import { mimeTypeOf } from "./mime";
 import { unquoteEtag } from "./multipart";
@@ -32,6 +33,27 @@ export interface ArtifactAudit {
 }
 
 /**
+ * Which artifact paths may not change (the registry's registered versions' files): the reason
+ * when `path` is locked, undefined otherwise. With `subtree`, a lock anywhere below `path`
+ * counts too (a directory delete would remove it). platform.ts wires the registry's answer.
+ */
+export interface ArtifactLockPort {
+  lockedBy(path: string, opts: { subtree: boolean }): Promise<string | undefined>;
+}
+
+/**
+ * Prefixes that hold evidence and personal data (prediction logs, model cards, approvals):
+ * never written or deleted through the artifact API, and read (downloaded or listed) only by an auditor
+ * or a deployer. Keel's services write there through the ArtifactStore directly.
+ */
+export const RESTRICTED_PREFIXES = ["predictions", "evidence"] as const;
+
+function restrictedPrefix(path: string): string | undefined {
+  const first = path.split("/")[0];
+  return RESTRICTED_PREFIXES.find((p) => p === first);
+}
+
+/**
  * MLflow's artifact proxy (`mlflow server --serve-artifacts`) over an ArtifactStore: the
  * semantics of `mlflow/server/handlers.py`'s `_upload_artifact`, `_download_artifact`,
  * `_list_artifacts_mlflow_artifacts`, `_delete_artifact_mlflow_artifacts` and the `mpu/*`
@@ -41,11 +63,35 @@ export class ArtifactProxyService {
   constructor(
     private readonly store: ArtifactStore,
     private readonly audit?: ArtifactAudit,
+    private readonly locks?: ArtifactLockPort,
   ) {}
+
+  /** Refuses (403, audited) a write under a locked or restricted prefix. */
+  private async assertWritable(path: string, action: "write" | "delete"): Promise<void> {
+    const restricted = restrictedPrefix(path);
+    let reason = restricted
+      ? `'${restricted}/' holds evidence and prediction logs, which only Keel's services write and nobody deletes`
+      : undefined;
+    reason ??= await this.locks?.lockedBy(path, { subtree: action === "delete" });
+    if (!reason) return;
+    await this.audit?.append({
+      action: "artifacts.refused",
+      resource: `artifact:${path}`,
+      state: { action, reason },
+    });
+    throw new ArtifactError("PERMISSION_DENIED", `artifact ${action} refused: ${reason}`);
+  }
+
+  /** Refuses reading evidence and prediction logs without the auditor or deployer role. */
+  private assertReadable(path: string): void {
+    const restricted = restrictedPrefix(path);
+    if (restricted) requireRole(`read '${restricted}/' artifacts`, "auditor", "deployer");
+  }
 
   /** Stores a streamed body at path, never holding it whole in memory. */
   async upload(path: string, body: Readable | null, contentType?: string): Promise<void> {
     const p = safePath(path);
+    await this.assertWritable(p, "write");
     await this.store.put(p, body ?? new Uint8Array(0), { contentType });
     await this.audit?.append({ action: "artifacts.put", resource: `artifact:${p}`, state: { contentType } });
   }
@@ -53,6 +99,7 @@ export class ArtifactProxyService {
   /** Streams an artifact with the headers MLflow sends (always an attachment, nosniff). */
   async download(path: string): Promise<{ body: Readable; headers: Record<string, string> }> {
     const p = safePath(path);
+    this.assertReadable(p);
     const body = await this.store.get(p);
     const name = p.slice(p.lastIndexOf("/") + 1);
     return {
@@ -71,6 +118,7 @@ export class ArtifactProxyService {
    */
   async list(path: string | undefined): Promise<{ files?: MlflowFileInfo[] }> {
     const dir = path === undefined ? "" : safePath(path, true);
+    this.assertReadable(dir);
     const entries = await this.store.list(dir);
     if (entries.length === 0) return {};
     return {
@@ -84,6 +132,7 @@ export class ArtifactProxyService {
   /** Deletes an artifact or a whole directory of them. */
   async delete(path: string): Promise<void> {
     const p = safePath(path);
+    await this.assertWritable(p, "delete");
     await this.store.delete(p);
     await this.audit?.append({ action: "artifacts.delete", resource: `artifact:${p}` });
   }
@@ -108,6 +157,7 @@ export class ArtifactProxyService {
       );
     }
     const target = mpuTarget(dir, localPath);
+    await this.assertWritable(target, "write");
     const { uploadId } = await this.store.createMultipartUpload(target);
     const credentials = Array.from({ length: numParts }, (_, i) => ({
       url: partUrl(target, uploadId, i + 1),
@@ -124,8 +174,10 @@ export class ArtifactProxyService {
     partNumber: number,
     body: Readable | null,
   ): Promise<string> {
+    const p = safePath(path);
+    await this.assertWritable(p, "write");
     const bytes = body ? await readAtMost(body, MAX_PROXY_PART_BYTES) : new Uint8Array(0);
-    const { etag } = await this.store.uploadPart(safePath(path), uploadId, partNumber, bytes);
+    const { etag } = await this.store.uploadPart(p, uploadId, partNumber, bytes);
     return `"${unquoteEtag(etag)}"`;
   }
 
@@ -136,6 +188,7 @@ export class ArtifactProxyService {
     parts: Array<{ part_number: number; etag: string }>,
   ): Promise<void> {
     const target = mpuTarget(dir, localPath);
+    await this.assertWritable(target, "write");
     await this.store.completeMultipartUpload(
       target,
       uploadId,

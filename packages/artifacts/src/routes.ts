@@ -1,38 +1,21 @@
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeWebStream } from "node:stream/web";
-import { jsonBody, parseWith, queryObject } from "@keel/core";
+import { artifactPartQuery, mount, artifactRoutes as r } from "@keel/contract";
+import { parseWith } from "@keel/core";
 import type { Context, Hono } from "hono";
-import { z } from "zod";
 import { ArtifactError } from "./errors";
 import type { ArtifactStore } from "./port";
-import { type ArtifactAudit, ArtifactProxyService } from "./proxy-service";
+import { type ArtifactAudit, type ArtifactLockPort, ArtifactProxyService } from "./proxy-service";
 
 export interface ArtifactsModuleDeps {
   artifacts: ArtifactStore;
   /** Records every artifact write and delete when given (the platform passes its AuditLog). */
   audit?: ArtifactAudit;
+  /** Locked prefixes (registered versions' files), refused for every write and delete. */
+  locks?: ArtifactLockPort;
 }
 
 const BASE = "/api/2.0/mlflow-artifacts";
-
-/** MLflow's `_assert_intlike`: a JSON integer or a string of one. */
-const intLike = z.union([
-  z.number().int(),
-  z
-    .string()
-    .regex(/^-?\d+$/, "expected an integer")
-    .transform(Number),
-]);
-
-const createBody = z.object({ path: z.string().min(1), num_parts: intLike.default(1) });
-const completeBody = z.object({
-  path: z.string().min(1),
-  upload_id: z.string().min(1),
-  parts: z.array(z.object({ part_number: intLike, etag: z.string(), url: z.string().nullish() })).min(1),
-});
-const abortBody = z.object({ path: z.string().min(1), upload_id: z.string().min(1) });
-const listQuery = z.object({ path: z.string().optional() });
-const partQuery = z.object({ upload_id: z.string().min(1), part_number: intLike });
 
 /**
  * MLflow's artifact proxy API, as `mlflow server --serve-artifacts` exposes it, so the
@@ -40,44 +23,33 @@ const partQuery = z.object({ upload_id: z.string().min(1), part_number: intLike 
  * Handlers only translate HTTP to ArtifactProxyService calls.
  */
 export function createArtifactsModule(deps: ArtifactsModuleDeps) {
-  const service = new ArtifactProxyService(deps.artifacts, deps.audit);
+  const service = new ArtifactProxyService(deps.artifacts, deps.audit, deps.locks);
   return {
     name: "artifacts",
     routes(app: Hono) {
-      app.get(`${BASE}/artifacts`, async (c) => {
-        const q = parseWith(listQuery, queryObject(c), "query");
-        return c.json(await service.list(q.path));
-      });
-
-      app.get(`${BASE}/artifacts/*`, async (c) => {
+      mount(app, r.list, async ({ query }) => service.list(query.path));
+      mount(app, r.download, async (_, c) => {
         const { body, headers } = await service.download(tail(c, `${BASE}/artifacts/`));
         return c.body(Readable.toWeb(body) as ReadableStream, 200, headers);
       });
-
-      app.put(`${BASE}/artifacts/*`, async (c) => {
+      mount(app, r.upload, async ({ query }, c) => {
         const path = tail(c, `${BASE}/artifacts/`);
-        const q = queryObject(c);
         // A part sent to a credential URL from mpu/create; anything else is a whole-file upload.
-        if (q.upload_id !== undefined || q.part_number !== undefined) {
-          const part = parseWith(partQuery, q, "query");
+        if (query.upload_id !== undefined || query.part_number !== undefined) {
+          const part = parseWith(artifactPartQuery, query, "query");
           const etag = await service.uploadPart(path, part.upload_id, part.part_number, requestStream(c));
           c.header("ETag", etag);
-          return c.json({});
+          return {};
         }
         await service.upload(path, requestStream(c), c.req.header("content-type"));
-        return c.json({});
       });
-
-      app.delete(`${BASE}/artifacts/*`, async (c) => {
+      mount(app, r.delete, async (_, c) => {
         await service.delete(tail(c, `${BASE}/artifacts/`));
-        return c.json({});
       });
-
-      app.post(`${BASE}/mpu/create/*`, async (c) => {
-        const body = await jsonBody(c, createBody);
+      mount(app, r.createMultipartUpload, async ({ body }, c) => {
         const origin = new URL(c.req.url).origin;
         const auth = c.req.header("authorization");
-        const created = await service.createMultipartUpload(
+        return service.createMultipartUpload(
           tail(c, `${BASE}/mpu/create/`),
           body.path,
           body.num_parts,
@@ -85,24 +57,17 @@ export function createArtifactsModule(deps: ArtifactsModuleDeps) {
             `${origin}${BASE}/artifacts/${encodePath(target)}?upload_id=${encodeURIComponent(uploadId)}&part_number=${n}`,
           auth ? { Authorization: auth } : {},
         );
-        return c.json(created);
       });
-
-      app.post(`${BASE}/mpu/complete/*`, async (c) => {
-        const body = await jsonBody(c, completeBody);
+      mount(app, r.completeMultipartUpload, async ({ body }, c) => {
         await service.completeMultipartUpload(
           tail(c, `${BASE}/mpu/complete/`),
           body.path,
           body.upload_id,
           body.parts,
         );
-        return c.json({});
       });
-
-      app.post(`${BASE}/mpu/abort/*`, async (c) => {
-        const body = await jsonBody(c, abortBody);
+      mount(app, r.abortMultipartUpload, async ({ body }, c) => {
         await service.abortMultipartUpload(tail(c, `${BASE}/mpu/abort/`), body.path, body.upload_id);
-        return c.json({});
       });
     },
   };

@@ -363,6 +363,8 @@ function mapS3Error(e: unknown, path: string, uploadId?: string): unknown {
     return new ArtifactError(
       "INVALID_PARAMETER_VALUE",
       `S3 rejected the request for '${path}': ${(e as Error).message}`,
+      undefined,
+      { cause: e },
     );
   }
   return e;

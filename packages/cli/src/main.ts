@@ -8,6 +8,7 @@ import { modelCommands } from "./commands/model";
 import { monitorCommands } from "./commands/monitor";
 import { pipelineCommands } from "./commands/pipeline";
 import { serveCommand } from "./commands/serve";
+import { usersCommands } from "./commands/users";
 
 /** Every command the CLI knows, longest names first so "pipeline run" wins over "pipeline". */
 const commands: Command[] = [
@@ -19,6 +20,7 @@ const commands: Command[] = [
   ...pipelineCommands,
   serveCommand,
   ...deployCommands,
+  ...usersCommands,
 ];
 
 function usage(): string {

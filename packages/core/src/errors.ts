@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   REQUEST_LIMIT_EXCEEDED: 429,
   RESOURCE_EXHAUSTED: 429,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  MISDIRECTED_REQUEST: 421,
   INTERNAL_ERROR: 500,
   NOT_IMPLEMENTED: 501,
   TEMPORARILY_UNAVAILABLE: 503,
@@ -28,8 +30,14 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export class KeelError extends Error {
   readonly code: ErrorCode;
   readonly details?: Record<string, unknown>;
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
-    super(message);
+  /** `options.cause` is the lower error this one wraps (ES2022 error cause), kept for logs and `--debug`. */
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
     this.name = "KeelError";
     this.code = code;
     this.details = details;

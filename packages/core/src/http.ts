@@ -56,7 +56,9 @@ export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Prom
     try {
       value = JSON.parse(text);
     } catch (e) {
-      throw new KeelError("MALFORMED_REQUEST", `malformed JSON body: ${(e as Error).message}`);
+      throw new KeelError("MALFORMED_REQUEST", `malformed JSON body: ${(e as Error).message}`, undefined, {
+        cause: e,
+      });
     }
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {

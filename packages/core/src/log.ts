@@ -1,3 +1,5 @@
+import { ENV } from "./config";
+
 /** A small structured logger: one JSON line per event on stderr, level from KEEL_LOG_LEVEL. */
 export type Level = "debug" | "info" | "warn" | "error" | "silent";
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
@@ -11,7 +13,7 @@ export interface Logger {
 }
 
 export function createLogger(
-  level: Level = (process.env.KEEL_LOG_LEVEL as Level) ?? "info",
+  level: Level = (process.env[ENV.LOG_LEVEL] as Level) ?? "info",
   base: Record<string, unknown> = {},
 ): Logger {
   const min = ORDER[level] ?? ORDER.info;

@@ -18,6 +18,8 @@ export interface RequestContext {
   roles: readonly Role[];
   /** How the caller was identified: `user` (a person), `service` (an IAM role / machine), `local`. */
   kind?: "user" | "service" | "local";
+  /** A name for people to read (e.g. a verified e-mail); never used for decisions. */
+  display?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
@@ -53,5 +55,42 @@ export function requireRole(action: string, ...anyOf: Role[]): void {
   throw new KeelError(
     "PERMISSION_DENIED",
     `${principal} may not ${action}: requires role ${anyOf.join(" or ")}`,
+  );
+}
+
+/** Longest principal Keel accepts (an IAM role ARN or `<issuer>|<sub>` fits easily). */
+export const MAX_PRINCIPAL_LENGTH = 512;
+
+/**
+ * The one canonical form of a principal, so `Alice`, `alice` and `ａｌｉｃｅ` are one person:
+ * Unicode NFKC, case-folded (lower, upper, lower: `ß`, `ẞ` and `SS` meet), trimmed. Whitespace or
+ * control/format/unassigned characters inside are refused (400) rather than silently removed.
+ */
+export function canonicalPrincipal(raw: string): string {
+  const folded = raw.normalize("NFKC").toLowerCase().toUpperCase().toLowerCase().normalize("NFKC").trim();
+  if (!folded) throw new KeelError("INVALID_PARAMETER_VALUE", "principal must not be empty");
+  if (folded.length > MAX_PRINCIPAL_LENGTH)
+    throw new KeelError(
+      "INVALID_PARAMETER_VALUE",
+      `principal is longer than ${MAX_PRINCIPAL_LENGTH} characters`,
+    );
+  if (/[\s\p{C}\p{Z}]/u.test(folded))
+    throw new KeelError(
+      "INVALID_PARAMETER_VALUE",
+      `principal ${JSON.stringify(raw)} contains whitespace or control characters`,
+    );
+  return folded;
+}
+
+/**
+ * Refuses callers that are not a person (IAM roles and other machines, kind `service`):
+ * approvals and other four-eyes decisions need someone accountable.
+ */
+export function requireHuman(action: string): void {
+  const { principal, kind } = currentContext();
+  if (kind !== "service") return;
+  throw new KeelError(
+    "PERMISSION_DENIED",
+    `${principal} may not ${action}: requires a person (kind user); service identities cannot`,
   );
 }

@@ -2,6 +2,7 @@ import type { AuditLog } from "@keel/audit";
 import type { Clock, KeelConfig, Logger } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
 import type { Hono } from "hono";
+import { apiPathRoots } from "./api-paths";
 import { featuresRoutes } from "./features-routes";
 import { FeaturesService } from "./features-service";
 import type { OfflineStore } from "./offline/port";
@@ -10,7 +11,7 @@ import { createOfflineStore, createOnlineStore } from "./stores-factory";
 
 /** What the module needs from the platform (a subset of PlatformDeps; no import of @keel/app). */
 export interface FeaturesDeps {
-  config: KeelConfig;
+  config: Pick<KeelConfig, "core" | "features" | "offline">;
   store: MetadataStore;
   audit: AuditLog;
   clock: Clock;
@@ -43,6 +44,7 @@ export function createFeaturesModule(
     clock: deps.clock,
     online,
     offline,
+    paths: apiPathRoots(deps.config),
   });
   return {
     name: "features",

@@ -1,6 +1,7 @@
 import type { AuditLog } from "@keel/audit";
 import type { Clock } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
+import { type ApiPathRoots, outputPath, readablePath } from "./api-paths";
 import { declaredSourceColumns, FeatureCatalog } from "./catalog";
 import {
   checkSourceColumns,
@@ -21,6 +22,8 @@ export interface FeaturesServiceDeps {
   clock: Clock;
   online: OnlineStore;
   offline: OfflineStore;
+  /** Where callers' outputs are written and from where their input files may be read. */
+  paths: ApiPathRoots;
 }
 
 /**
@@ -68,10 +71,21 @@ export class FeaturesService {
     return getOnlineFeatures(this.deps.online, catalog, req, this.deps.clock.now());
   }
 
-  /** A point-in-time correct training set from the registered definitions. */
+  /**
+   * A point-in-time correct training set from the registered definitions, for API callers:
+   * `outPath` is a relative name written under the outputs root (the result's `uri` says
+   * where), and an entity file is read only under the server's own roots.
+   */
   async getHistoricalFeatures(req: HistoricalRequest): Promise<HistoricalResult> {
+    const { paths } = this.deps;
+    const entities =
+      "path" in req.entities
+        ? { path: readablePath(req.entities.path, paths, "entities_path") }
+        : req.entities;
+    const outPath = req.outPath === undefined ? undefined : outputPath(req.outPath, paths, "out_path");
     const { catalog } = await this.registry.current();
-    return getHistoricalFeatures(this.deps.offline, catalog, req);
+    const res = await getHistoricalFeatures(this.deps.offline, catalog, { ...req, entities, outPath });
+    return outPath === undefined ? res : { ...res, uri: outPath };
   }
 
   /** Offline -> online, full or incremental; see `materialize`. */

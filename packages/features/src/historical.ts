@@ -17,6 +17,8 @@ export interface HistoricalResult {
   rows?: Row[];
   /** Output columns: entity columns, then features. */
   columns: string[];
+  /** Where the training set was written, when it was. */
+  uri?: string;
 }
 
 /**

@@ -1,3 +1,4 @@
+export { type ApiPathRoots, apiPathRoots, offlineRootOf, outputPath, readablePath } from "./api-paths";
 export { FeatureCatalog, outputName, type ResolvedView, type ViewSelection } from "./catalog";
 export * from "./definitions";
 export { FeaturesError } from "./errors";
@@ -31,8 +32,6 @@ export type { PushRequest, PushResult } from "./push";
 export { type ApplyResult, type DefinitionChange, diffRepos, FeatureRegistry } from "./registry";
 export { loadRepoDir, repoFromDefinitions } from "./repo-loader";
 export {
-  athenaDatabase,
-  athenaWorkgroup,
   createOfflineStore,
   createOnlineStore,
   ONLINE_TABLE_SUFFIX,

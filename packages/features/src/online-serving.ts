@@ -1,16 +1,12 @@
-import { z } from "zod";
+import { onlineRequestSchema } from "@keel/contract";
+import type { z } from "zod";
 import { type FeatureCatalog, outputNames } from "./catalog";
 import { invalidFeatures } from "./errors";
 import type { OnlineStore } from "./online/port";
 import { checkJoinKey, encodeEntityKey, type FeatureValue } from "./values";
 
 /** Feast's get-online-features request body. */
-export const onlineRequestSchema = z.strictObject({
-  features: z.array(z.string()).optional(),
-  feature_service: z.string().optional(),
-  entities: z.record(z.string(), z.array(z.unknown()).min(1)),
-  full_feature_names: z.boolean().default(false),
-});
+export { onlineRequestSchema };
 export type OnlineRequest = z.input<typeof onlineRequestSchema>;
 
 export type FieldStatus = "PRESENT" | "NULL_VALUE" | "NOT_FOUND" | "OUTSIDE_MAX_AGE";

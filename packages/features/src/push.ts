@@ -1,4 +1,5 @@
-import { z } from "zod";
+import { pushRequestSchema } from "@keel/contract";
+import type { z } from "zod";
 import type { FeatureCatalog } from "./catalog";
 import type { ValueType } from "./definitions";
 import { invalidFeatures } from "./errors";
@@ -8,11 +9,7 @@ import type { OnlineStore } from "./online/port";
 import { checkJoinKey, toEpochMs, toFeatureValue } from "./values";
 
 /** Feast's push request: columnar rows for a push source, and where they go. */
-export const pushRequestSchema = z.strictObject({
-  push_source_name: z.string().min(1),
-  df: z.record(z.string(), z.array(z.unknown())),
-  to: z.enum(["online", "offline", "online_and_offline"]).default("online"),
-});
+export { pushRequestSchema };
 export type PushRequest = z.input<typeof pushRequestSchema>;
 
 export interface PushResult {

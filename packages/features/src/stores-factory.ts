@@ -1,5 +1,5 @@
-import { join } from "node:path";
 import type { KeelConfig } from "@keel/core";
+import { offlineRootOf } from "./api-paths";
 import { invalidFeatures } from "./errors";
 import { AthenaOfflineStore } from "./offline/athena-store";
 import { DuckDbOfflineStore } from "./offline/duckdb-store";
@@ -13,60 +13,61 @@ import type { OnlineStore } from "./online/port";
 export const ONLINE_TABLE_SUFFIX = "-online";
 
 /**
- * The one place that picks the online store: DynamoDB (default; on dynalite locally, where
- * the store creates its own table) or CQL from `cqlContactPoints`. A contact point on
- * `*.amazonaws.com` is Amazon Keyspaces: TLS + SigV4, schema owned by the stack. Elsewhere
- * (ScyllaDB Cloud, Cassandra) `cqlCredentialsSecret` names the Secrets Manager secret with the
- * username and password.
+ * Builds the online store the config names: DynamoDB (default; on dynalite locally, where the
+ * store creates its own table) or CQL. `features.cql.flavor` says which CQL service it is:
+ * `keyspaces` (Amazon Keyspaces: TLS + SigV4, schema owned by the stack), `scylla` or
+ * `cassandra` (credentials from the Secrets Manager secret `cql.credentialsSecret` when set;
+ * Keel creates the schema). `cql.port` overrides the driver's port (Keyspaces: 9142).
+ * Called by @keel/app, which chooses every adapter.
  */
-export function createOnlineStore(config: KeelConfig): OnlineStore {
-  if (config.onlineStore === "cql") {
-    if (config.cqlContactPoints.length === 0)
+export function createOnlineStore(config: Pick<KeelConfig, "core" | "features">): OnlineStore {
+  const { core, features } = config;
+  if (features.onlineStore === "cql") {
+    const cql = features.cql;
+    if (cql.contactPoints.length === 0)
       throw invalidFeatures(
         "onlineStore is cql but no CQL contact points are configured (KEEL_CQL_CONTACT_POINTS)",
       );
-    const keyspaces = config.cqlContactPoints.some((p) => p.split(":")[0].endsWith(".amazonaws.com"));
+    const keyspaces = cql.flavor === "keyspaces";
     return new CqlOnlineStore({
-      contactPoints: config.cqlContactPoints,
-      keyspace: config.cqlKeyspace,
-      localDataCenter: config.cqlLocalDc,
-      keyspaces: keyspaces ? { region: config.region } : undefined,
+      contactPoints: cql.contactPoints,
+      port: cql.port,
+      keyspace: cql.keyspace,
+      localDataCenter: cql.localDc,
+      keyspaces: keyspaces ? { region: core.region } : undefined,
       credentialsProvider:
-        !keyspaces && config.cqlCredentialsSecret
-          ? secretCredentials(config.cqlCredentialsSecret)
-          : undefined,
+        !keyspaces && cql.credentialsSecret ? secretCredentials(cql.credentialsSecret) : undefined,
       manageSchema: !keyspaces,
     });
   }
   return new DynamoDbOnlineStore({
-    table: `${config.table}${ONLINE_TABLE_SUFFIX}`,
-    endpoint: config.dynamodbEndpoint,
-    region: config.region,
-    manageTable: config.dynamodbEndpoint !== undefined,
+    table: `${core.table}${ONLINE_TABLE_SUFFIX}`,
+    endpoint: core.dynamodbEndpoint,
+    region: core.region,
+    manageTable: core.dynamodbEndpoint !== undefined,
   });
 }
 
 /**
- * The one place that picks the offline store: Athena when the offline root is an s3:// URI
- * (in AWS), otherwise DuckDB over local Parquet under the offline root (default
- * <dataDir>/offline), where s3:// source paths are mapped too.
+ * Builds the offline store the config names: Athena when the offline root is an s3:// URI (in
+ * AWS; over the Glue database and Athena workgroup the stack created and named in
+ * KEEL_GLUE_DATABASE / KEEL_ATHENA_WORKGROUP), otherwise DuckDB over local Parquet under the
+ * offline root (default <dataDir>/offline), where s3:// source paths are mapped too.
  */
-export function createOfflineStore(config: KeelConfig): OfflineStore {
-  const root = config.offlineRoot ?? join(config.dataDir, "offline");
+export function createOfflineStore(config: Pick<KeelConfig, "core" | "offline">): OfflineStore {
+  const root = offlineRootOf(config);
   if (root.startsWith("s3://")) {
+    const { glueDatabase, athenaWorkgroup } = config.offline;
+    if (!glueDatabase || !athenaWorkgroup)
+      throw invalidFeatures(
+        `the offline root ${root} is in S3, so KEEL_GLUE_DATABASE and KEEL_ATHENA_WORKGROUP must name the Glue database and Athena workgroup`,
+      );
     return new AthenaOfflineStore({
-      region: config.region,
-      database: athenaDatabase(config.stage),
-      workgroup: athenaWorkgroup(config.stage),
+      region: config.core.region,
+      database: glueDatabase,
+      workgroup: athenaWorkgroup,
       stagingUri: `${root.replace(/\/?$/, "/")}_athena/`,
     });
   }
   return new DuckDbOfflineStore({ root });
 }
-
-/**
- * Glue database (one table per file source, named after it) and Athena workgroup of a stage:
- * the names stacks/Features.ts gives them.
- */
-export const athenaDatabase = (stage: string) => `keel_${stage.replace(/[^a-zA-Z0-9]/g, "_")}`;
-export const athenaWorkgroup = (stage: string) => `keel-${stage}`;

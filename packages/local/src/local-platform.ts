@@ -2,23 +2,30 @@ import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
-import { createPlatform, type Platform } from "@keel/app";
-import { type KeelConfig, loadConfig } from "@keel/core";
+import { createPlatform, type KeelProject, loadProject, type Platform } from "@keel/app";
+import { type ConfigOverrides, loadConfig, mergeConfigOverrides } from "@keel/core";
 import {
   DynamoDbMetadataStore,
   type MetadataStore,
   openLocalMetadataStore,
   startDynalite,
 } from "@keel/metadata";
+import { allowedHostHeaders } from "./allowed-hosts";
 
 export interface LocalOptions {
   port?: number;
   host?: string;
   /** Where everything persists; omit for an in-memory metadata store (tests). */
   dataDir?: string;
-  /** Extra config (e.g. a CQL contact point). */
-  config?: Partial<KeelConfig>;
+  /** Extra config per section (e.g. a CQL contact point). */
+  config?: ConfigOverrides;
+  /** A project folder whose pipelines are registered at start (default `pipelines.projectDir`, KEEL_PROJECT_DIR). */
+  projectDir?: string;
   defaultPrincipal?: string;
+  /** The project's pipeline files, registered in process at start (`keel dev --pipelines`). */
+  pipelineFiles?: string[];
+  /** `users`: `keel dev --auth` (tokens from the users store); default: the laptop's single user. */
+  auth?: "laptop" | "users";
 }
 
 export interface LocalPlatform {
@@ -26,6 +33,8 @@ export interface LocalPlatform {
   port: number;
   platform: Platform;
   dataDir?: string;
+  /** The project loaded at start, if one was named. */
+  project?: KeelProject;
   close(): Promise<void>;
 }
 
@@ -41,7 +50,7 @@ export interface LocalPlatform {
 export async function startLocalPlatform(opts: LocalOptions = {}): Promise<LocalPlatform> {
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : undefined;
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const table = opts.config?.table ?? "keel";
+  const table = opts.config?.core?.table ?? "keel";
   const sqlite =
     dataDir && process.env.KEEL_LOCAL_METADATA !== "dynalite"
       ? await openLocalMetadataStore(dataDir, { table })
@@ -56,41 +65,67 @@ export async function startLocalPlatform(opts: LocalOptions = {}): Promise<Local
       process.env.TMPDIR ?? "/tmp",
       `keel-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
     );
-  const config = loadConfig(process.env, {
-    stage: "local",
-    table,
-    dynamodbEndpoint: dynalite.endpoint,
-    artifactRoot: join(tmpRoot, "artifacts"),
-    dataDir: tmpRoot,
-    ...opts.config,
-  });
+  const config = loadConfig(
+    process.env,
+    mergeConfigOverrides(
+      {
+        core: { stage: "local", table, dynamodbEndpoint: dynalite.endpoint, dataDir: tmpRoot },
+        artifacts: { root: join(tmpRoot, "artifacts") },
+      },
+      opts.config ?? {},
+    ),
+  );
+  const projectDir = opts.projectDir ?? config.pipelines.projectDir;
+  const project = projectDir
+    ? await loadProject(projectDir).catch(async (e) => {
+        await sqlite?.close();
+        await dynalite.close();
+        throw e;
+      })
+    : undefined;
   let store: MetadataStore;
   if (sqlite) store = sqlite;
   else {
-    const dynamo = new DynamoDbMetadataStore({ table: config.table, endpoint: dynalite.endpoint });
+    const dynamo = new DynamoDbMetadataStore({ table: config.core.table, endpoint: dynalite.endpoint });
     await dynamo.ensureTable();
     store = dynamo;
   }
-  const platform = await createPlatform(config, { store, defaultPrincipal: opts.defaultPrincipal });
-  await platform.start();
-
-  const server = serve({
-    fetch: platform.app.fetch,
-    port: opts.port ?? 0,
-    hostname: opts.host ?? "127.0.0.1",
+  const host = opts.host ?? "127.0.0.1";
+  // Filled once the server listens (the port may be chosen then); nothing is served before.
+  let hosts: ReadonlySet<string> = new Set();
+  const platform = await createPlatform(config, {
+    store,
+    defaultPrincipal: opts.defaultPrincipal,
+    allowedHosts: () => hosts,
+    pipelines: project?.pipelines,
+    auth: opts.auth,
   });
+  try {
+    for (const file of opts.pipelineFiles ?? [])
+      await platform.services.pipelines.registerFile(resolve(file));
+    await platform.start();
+  } catch (e) {
+    await platform.stop().catch(() => undefined);
+    await store.close();
+    await dynalite.close();
+    throw e;
+  }
+
+  const server = serve({ fetch: platform.app.fetch, port: opts.port ?? 0, hostname: host });
   await new Promise<void>((resolveListen, reject) => {
     if (server.listening) resolveListen();
     server.once("listening", () => resolveListen());
     server.once("error", reject);
   });
   const port = (server.address() as AddressInfo).port;
+  hosts = allowedHostHeaders(host, port, config.http.allowedHosts);
   let closed: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     platform,
     dataDir,
+    project,
     close: () => {
       closed ??= (async () => {
         await new Promise<void>((r) => server.close(() => r()));

@@ -20,6 +20,7 @@ import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { createTableInput } from "./dynamodb-schema";
 import { ConditionFailedError, MetadataError } from "./errors";
 import { ExpressionBuilder, usesItemExistence } from "./expressions";
+import { checkItemKeys, checkQueryKeys, checkUpdateKeys } from "./key-limits";
 import type { Condition, Item, Key, MetadataStore, Page, QueryInput, Update } from "./port";
 
 export interface DynamoDbStoreOptions {
@@ -72,12 +73,15 @@ export class DynamoDbMetadataStore implements MetadataStore {
   }
 
   async get(key: Key, opts?: { consistent?: boolean }): Promise<Item | undefined> {
-    const r = await this.client.send(
-      new GetItemCommand({
-        TableName: this.table,
-        Key: marshall(key),
-        ConsistentRead: opts?.consistent ?? true,
-      }),
+    checkItemKeys(key);
+    const r = await this.run(() =>
+      this.client.send(
+        new GetItemCommand({
+          TableName: this.table,
+          Key: marshall(key),
+          ConsistentRead: opts?.consistent ?? true,
+        }),
+      ),
     );
     return r.Item ? (unmarshall(r.Item) as Item) : undefined;
   }
@@ -85,6 +89,7 @@ export class DynamoDbMetadataStore implements MetadataStore {
   async batchGet(keys: Key[]): Promise<Item[]> {
     const out: Item[] = [];
     const unique = dedupeKeys(keys);
+    for (const k of unique) checkItemKeys(k);
     for (let i = 0; i < unique.length; i += 100) {
       let pending: Record<string, AttributeValue>[] = unique.slice(i, i + 100).map((k) => marshall(k));
       for (let attempt = 0; pending.length; attempt++) {
@@ -102,6 +107,7 @@ export class DynamoDbMetadataStore implements MetadataStore {
   }
 
   async put(item: Item, opts?: { condition?: Condition }): Promise<void> {
+    checkItemKeys(item);
     const b = new ExpressionBuilder();
     const cond = opts?.condition ? this.cond(b, opts.condition) : undefined;
     await this.run(() =>
@@ -117,10 +123,12 @@ export class DynamoDbMetadataStore implements MetadataStore {
   }
 
   async batchPut(items: Item[]): Promise<void> {
+    for (const it of items) checkItemKeys(it);
     await this.batchWrite(items.map((it) => ({ PutRequest: { Item: marshall(it, MARSHALL) } })));
   }
 
   async batchDelete(keys: Key[]): Promise<void> {
+    for (const k of keys) checkItemKeys(k);
     await this.batchWrite(dedupeKeys(keys).map((k) => ({ DeleteRequest: { Key: marshall(k) } })));
   }
 
@@ -146,6 +154,8 @@ export class DynamoDbMetadataStore implements MetadataStore {
   }
 
   async update(key: Key, update: Update, opts?: { condition?: Condition }): Promise<Item> {
+    checkItemKeys(key);
+    checkUpdateKeys(update);
     const b = new ExpressionBuilder();
     const expr = b.update(update);
     const cond = opts?.condition ? this.cond(b, opts.condition) : undefined;
@@ -170,6 +180,7 @@ export class DynamoDbMetadataStore implements MetadataStore {
   }
 
   async delete(key: Key, opts?: { condition?: Condition }): Promise<void> {
+    checkItemKeys(key);
     const b = new ExpressionBuilder();
     const cond = opts?.condition ? this.cond(b, opts.condition) : undefined;
     await this.run(() =>
@@ -185,6 +196,7 @@ export class DynamoDbMetadataStore implements MetadataStore {
   }
 
   async query(q: QueryInput): Promise<Page> {
+    checkQueryKeys(q);
     const b = new ExpressionBuilder();
     const pkName = q.index ? `${q.index}pk` : "pk";
     const skName = q.index ? `${q.index}sk` : "sk";
@@ -263,6 +275,8 @@ export class DynamoDbMetadataStore implements MetadataStore {
         throw new MetadataError(
           "INVALID_PARAMETER_VALUE",
           `record too large for the metadata store: ${message}`,
+          undefined,
+          { cause: e },
         );
       }
       throw e;

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { ConditionFailedError, MetadataError } from "./errors";
 import { applyUpdate, holds } from "./item-expressions";
+import { checkItemKeys, checkQueryKeys, checkUpdateKeys } from "./key-limits";
 import type { Condition, IndexName, Item, Key, MetadataStore, Page, QueryInput, Update } from "./port";
 
 /** The part of better-sqlite3's API this adapter uses (its types are not a dependency). */
@@ -99,12 +100,14 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async get(key: Key): Promise<Item | undefined> {
+    checkItemKeys(key);
     return this.read(key);
   }
 
   async batchGet(keys: Key[]): Promise<Item[]> {
     const out: Item[] = [];
     const seen = new Set<string>();
+    for (const k of keys) checkItemKeys(k);
     for (const k of keys) {
       const id = `${k.pk}\u0000${k.sk}`;
       if (seen.has(id)) continue;
@@ -116,15 +119,19 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async put(item: Item, opts?: { condition?: Condition }): Promise<void> {
+    checkItemKeys(item);
     this.writeItem.immediate(item, opts?.condition);
   }
 
   /** Writes all items in one transaction: unlike DynamoDB's batches, all or nothing. */
   async batchPut(items: Item[]): Promise<void> {
+    for (const it of items) checkItemKeys(it);
     this.writeMany.immediate(items);
   }
 
   async update(key: Key, update: Update, opts?: { condition?: Condition }): Promise<Item> {
+    checkItemKeys(key);
+    checkUpdateKeys(update);
     const empty = !["set", "setIfMissing", "remove", "add", "append"].some(
       (k) => (update[k as keyof Update]?.length ?? 0) > 0,
     );
@@ -137,14 +144,17 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async delete(key: Key, opts?: { condition?: Condition }): Promise<void> {
+    checkItemKeys(key);
     this.deleteItem.immediate(key, opts?.condition);
   }
 
   async batchDelete(keys: Key[]): Promise<void> {
+    for (const k of keys) checkItemKeys(k);
     this.deleteMany.immediate(keys);
   }
 
   async query(q: QueryInput): Promise<Page> {
+    checkQueryKeys(q);
     const idx = q.index;
     const skCol = idx ? `${idx}sk` : "sk";
     const where = [idx ? `${idx}pk = @pk AND ${idx}sk IS NOT NULL` : "pk = @pk"];

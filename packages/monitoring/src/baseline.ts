@@ -1,5 +1,5 @@
 import type { ArtifactStore } from "@keel/artifacts";
-import { type BaselineProfile, baselineProfileSchema } from "@keel/train";
+import { BASELINE_PROFILE_ARTIFACT, type BaselineProfile, baselineProfileSchema } from "@keel/train";
 import { MonitoringError } from "./errors";
 
 /** The model a deployment served in the drift window (from the prediction log). */
@@ -47,4 +47,33 @@ export function artifactBaselineReader(
       return parsed.data;
     },
   };
+}
+
+/** The run that trained a model version, as the registry and tracking know it. */
+export interface TrainingRun {
+  experimentId: string;
+  runId: string;
+}
+
+/**
+ * Where a run's training profile lives in the artifact store: the built-in trainer logs it as
+ * `baseline/profile.json` among the run's artifacts (`<experiment>/<run>/artifacts/...`).
+ * Monitoring owns this path; the platform only says which run trained a version.
+ */
+export const runProfilePath = (run: TrainingRun): string =>
+  `${run.experimentId}/${run.runId}/artifacts/${BASELINE_PROFILE_ARTIFACT}`;
+
+/**
+ * A BaselineReader whose baseline is the profile logged by the run that trained the served
+ * model version (`runOf` resolves that run; undefined when it is unknown).
+ */
+export function runBaselineReader(
+  artifacts: ArtifactStore,
+  runOf: (served: ServedModel) => Promise<TrainingRun | undefined>,
+): BaselineReader {
+  return artifactBaselineReader(artifacts, async (_deployment, served) => {
+    if (!served) return undefined;
+    const run = await runOf(served);
+    return run ? runProfilePath(run) : undefined;
+  });
 }

@@ -1,3 +1,4 @@
+import { driftReportSchema } from "@keel/contract";
 import type { BaselineProfile } from "@keel/train";
 import { z } from "zod";
 import { ksTwoSample, meanStd, psi } from "./drift-stats";
@@ -8,38 +9,7 @@ export const driftThresholdsSchema = z
   .refine((t) => t.watch <= t.drift, "the watch threshold must not exceed the drift threshold");
 export type DriftThresholds = z.output<typeof driftThresholdsSchema>;
 
-const statusSchema = z.enum(["ok", "watch", "drift", "no_data"]);
-export const driftReportSchema = z.object({
-  id: z.string(),
-  deployment: z.string(),
-  createdAt: z.string(),
-  window: z.object({ from: z.string(), to: z.string() }),
-  /** Logged rows in the window that carried the baseline's features. */
-  rows: z.number().int(),
-  /** Logged requests in the window whose inputs did not match the baseline's features. */
-  skippedRequests: z.number().int(),
-  models: z.array(z.object({ model: z.string(), version: z.string(), requests: z.number().int() })),
-  thresholds: z.object({ watch: z.number(), drift: z.number() }),
-  /** Worst feature status; "no_data" when the window held no usable rows. */
-  status: z.enum(["ok", "watch", "drift", "no_data"]),
-  features: z.array(
-    z.object({
-      name: z.string(),
-      /** "no_data" when every value of the feature was missing in the window. */
-      status: statusSchema,
-      /** Values that were missing (null) in the window. */
-      missing: z.number().int(),
-      psi: z.number(),
-      ks: z.object({ statistic: z.number(), pValue: z.number() }),
-      edges: z.array(z.number()),
-      baseline: z.object({ mean: z.number(), std: z.number(), shares: z.array(z.number()) }),
-      current: z.object({ mean: z.number(), std: z.number(), shares: z.array(z.number()) }),
-    }),
-  ),
-  retraining: z
-    .object({ triggered: z.boolean(), runId: z.string().optional(), error: z.string().optional() })
-    .optional(),
-});
+export { driftReportSchema };
 export type DriftReport = z.infer<typeof driftReportSchema>;
 
 /**

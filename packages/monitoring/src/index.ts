@@ -1,4 +1,11 @@
-export { artifactBaselineReader, type BaselineReader, type ServedModel } from "./baseline";
+export {
+  artifactBaselineReader,
+  type BaselineReader,
+  runBaselineReader,
+  runProfilePath,
+  type ServedModel,
+  type TrainingRun,
+} from "./baseline";
 export {
   computeDriftReport,
   type DriftReport,

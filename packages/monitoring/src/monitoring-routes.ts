@@ -1,11 +1,8 @@
-import { jsonBody } from "@keel/core";
+import { mount, monitoringRoutes as r } from "@keel/contract";
 import type { Hono } from "hono";
-import { z } from "zod";
 import type { DriftReport } from "./drift-report";
 import { type MonitoringService, parseWindow } from "./drift-service";
 import { MonitoringError } from "./errors";
-
-const runBodySchema = z.object({ window: z.string().optional() }).strict();
 
 /** Where a report's HTML page is served. */
 export function reportHtmlPath(id: string): string {
@@ -19,23 +16,19 @@ const withLinks = (r: DriftReport) => ({
 
 /** Thin HTTP layer over MonitoringService. */
 export function monitoringRoutes(app: Hono, service: MonitoringService): void {
-  app.get("/api/v1/monitoring/deployments/:deployment/drift", async (c) =>
-    c.json(withLinks(await service.latestReport(c.req.param("deployment")))),
-  );
-  app.post("/api/v1/monitoring/deployments/:deployment/drift", async (c) => {
-    const body = await jsonBody(c, runBodySchema);
+  mount(app, r.latestDrift, async ({ params }) => withLinks(await service.latestReport(params.deployment)));
+  mount(app, r.runDrift, async ({ params, body }) => {
     const windowMs = body.window === undefined ? undefined : parseWindow(body.window);
-    return c.json(withLinks(await service.runDrift(c.req.param("deployment"), { windowMs })));
+    return withLinks(await service.runDrift(params.deployment, { windowMs }));
   });
-  app.get("/api/v1/monitoring/reports/:file", async (c) => {
-    const file = c.req.param("file");
+  mount(app, r.getReport, async ({ params: { file } }, c) => {
     const m = /^(.+)\.(html|json)$/.exec(file);
     if (!m)
       throw new MonitoringError(
         "RESOURCE_DOES_NOT_EXIST",
         `no drift report '${file}' (ask for <id>.html or <id>.json)`,
       );
-    if (m[2] === "json") return c.json(await service.report(m[1]));
+    if (m[2] === "json") return service.report(m[1]);
     return c.html(await service.reportHtml(m[1]));
   });
 }

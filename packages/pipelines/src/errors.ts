@@ -2,8 +2,13 @@ import { type ErrorCode, KeelError } from "@keel/core";
 
 /** Errors of the pipelines package: bad definitions, unknown pipelines or runs, executor failures. */
 export class PipelineError extends KeelError {
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
-    super(code, message, details);
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, details, options);
     this.name = "PipelineError";
   }
 }

@@ -1,6 +1,6 @@
 import type { ArtifactStore } from "@keel/artifacts";
 import type { AuditLog } from "@keel/audit";
-import type { Clock, KeelConfig, Logger } from "@keel/core";
+import type { Clock, Logger } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
 import type { Hono } from "hono";
 import { type AslBindings, type BuiltinStepKind, BuiltinStepRegistry } from "./builtin-steps";
@@ -9,12 +9,10 @@ import type { PipelineExecutor } from "./executor-port";
 import { pipelineRoutes } from "./routes";
 import { LocalScheduler } from "./scheduler";
 import { PipelineService } from "./service";
-import { StepFunctionsPipelineExecutor } from "./stepfunctions-executor";
 import type { PipelineTracking } from "./tracking-link";
 
 /** What the module needs from the platform (a subset of PlatformDeps). */
 export interface PipelinesModuleDeps {
-  config: KeelConfig;
   store: MetadataStore;
   artifacts: ArtifactStore;
   audit: AuditLog;
@@ -29,7 +27,11 @@ export interface PipelinesModuleOptions {
   builtinSteps?: BuiltinStepKind[] | BuiltinStepRegistry;
   /** Pipelines to register at construction (the project's registry; in AWS the deployed ones). */
   pipelines?: PipelineDefinition[];
-  /** Overrides the executor chosen from `config.pipelineExecutor`. */
+  /**
+   * Where runs execute, chosen by @keel/app from `config.pipelines.executor`: Step Functions in
+   * AWS; omitted, runs execute in process (`keel dev`), pipeline files may be registered over
+   * HTTP and cron schedules fire here.
+   */
   executor?: PipelineExecutor;
   bindings?: Partial<AslBindings>;
   /** Fire cron schedules in process (default: when the executor is local). */
@@ -48,8 +50,8 @@ export interface PipelinesModule {
 
 /**
  * The pipelines module: service, HTTP routes, and in `keel dev` the cron scheduler and the
- * pipeline files registered earlier. `config.pipelineExecutor` picks the executor: "local"
- * (in process) or "stepfunctions" (state machines named `keel-<stage>-<pipeline>`).
+ * pipeline files registered earlier. Runs execute in process unless an executor is given
+ * (Step Functions state machines named `keel-<stage>-<pipeline>`, chosen by @keel/app).
  */
 export function createPipelinesModule(
   deps: PipelinesModuleDeps,
@@ -59,12 +61,8 @@ export function createPipelinesModule(
     opts.builtinSteps instanceof BuiltinStepRegistry
       ? opts.builtinSteps
       : new BuiltinStepRegistry(opts.builtinSteps ?? []);
-  const local = !opts.executor && deps.config.pipelineExecutor === "local";
-  const executor =
-    opts.executor ??
-    (local
-      ? undefined
-      : new StepFunctionsPipelineExecutor({ region: deps.config.region, stage: deps.config.stage }));
+  const local = !opts.executor;
+  const executor = opts.executor;
   const service = new PipelineService({
     ...deps,
     tracking: opts.tracking,
@@ -82,10 +80,10 @@ export function createPipelinesModule(
     service,
     scheduler,
     routes(app) {
-      pipelineRoutes(app, service, {
-        allowFileRegistration: local,
-        onRegistered: () => scheduler.sync(),
-      });
+      // Never over HTTP: importing a path a caller names runs whatever code is there (an
+      // uploaded artifact, say). Pipelines come from the project's own files, registered in
+      // process (`keel dev --pipelines`, the CLI) with `registerFile`, or from deployment.
+      pipelineRoutes(app, service);
     },
     async start() {
       await initial;

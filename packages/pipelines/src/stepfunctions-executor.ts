@@ -174,6 +174,8 @@ export class StepFunctionsPipelineExecutor implements PipelineExecutor {
         throw new PipelineError(
           "RESOURCE_ALREADY_EXISTS",
           `execution "${req.name}" of pipeline "${req.pipeline}" already exists with another input`,
+          undefined,
+          { cause: e },
         );
       }
       if (isNamed(e, "StateMachineDoesNotExist"))

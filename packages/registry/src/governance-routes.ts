@@ -1,32 +1,13 @@
-import { jsonBody, parseWith, queryObject } from "@keel/core";
+import { mount, governanceRoutes as r } from "@keel/contract";
 import type { Hono } from "hono";
-import { z } from "zod";
 import { registryErrors } from "./errors";
 import type { PromotionRecord } from "./governance";
 import { modelVersionJson } from "./mlflow-json";
 import type { Policy } from "./policy";
+import type { PolicyChangeRecord } from "./policy-changes";
 import type { ProvenanceService } from "./provenance-service";
 import { parseStage, type Target } from "./records";
 import type { RegistryService } from "./registry-service";
-
-const promotionBody = z
-  .object({
-    stage: z.string().min(1).optional(),
-    alias: z.string().min(1).optional(),
-    comment: z.string().max(10_000).default(""),
-    archive_existing_versions: z.boolean().default(false),
-  })
-  .refine((b) => (b.stage === undefined) !== (b.alias === undefined), {
-    message: "give exactly one of stage or alias",
-  });
-const decisionBody = z.object({ comment: z.string().max(10_000).default("") });
-const cardBody = z
-  .object({ intended_use: z.string().max(50_000).optional(), limitations: z.string().max(50_000).optional() })
-  .refine((b) => b.intended_use !== undefined || b.limitations !== undefined, {
-    message: "give intended_use and/or limitations",
-  });
-const cardQuery = z.object({ format: z.enum(["markdown", "md", "html"]).default("markdown") });
-const listQuery = z.object({ status: z.enum(["PENDING", "APPROVED", "REJECTED"]).optional() });
 
 export function promotionJson(p: PromotionRecord) {
   return {
@@ -45,6 +26,8 @@ export function promotionJson(p: PromotionRecord) {
     reviewed_at: p.reviewedAt,
     checks_at_approval: p.checksAtApproval,
     auto_approved: p.autoApproved ?? false,
+    source_uri: p.sourceUri,
+    artifact_digests: p.artifactDigests,
   };
 }
 
@@ -58,24 +41,47 @@ export function policyJson(p: Policy) {
   };
 }
 
+export function policyChangeJson(p: PolicyChangeRecord) {
+  return {
+    id: p.id,
+    model: p.modelName,
+    status: p.status,
+    current: policyJson(p.current),
+    proposed: policyJson(p.proposed),
+    weakenings: p.weakenings,
+    requester: p.requester,
+    request_comment: p.requestComment,
+    requested_at: p.requestedAt,
+    reviewer: p.reviewer,
+    review_comment: p.reviewComment,
+    reviewed_at: p.reviewedAt,
+  };
+}
+
 /** Keel's governance API: policies, promotion requests and decisions, lineage and model cards. */
 export function mountGovernanceRoutes(app: Hono, svc: RegistryService, provenance: ProvenanceService): void {
-  const base = "/api/v1/models/:name";
-  app.get(`${base}/policy`, async (c) =>
-    c.json({ policy: policyJson(await svc.getPolicy(c.req.param("name"))) }),
-  );
-  app.put(`${base}/policy`, async (c) => {
-    const body = await jsonBody(c, z.record(z.string(), z.unknown()));
-    return c.json({ policy: policyJson(await svc.setPolicy(c.req.param("name"), body)) });
+  mount(app, r.getPolicy, async ({ params }) => ({ policy: policyJson(await svc.getPolicy(params.name)) }));
+  mount(app, r.setPolicy, async ({ params, body }, c) => {
+    const { comment, ...policy } = body;
+    const out = await svc.setPolicy(params.name, policy, typeof comment === "string" ? comment : "");
+    // A weakening is not applied: it waits for a second admin (202 with the pending change).
+    return "change" in out
+      ? c.json({ policy_change: policyChangeJson(out.change) }, 202)
+      : { policy: policyJson(out.policy) };
   });
-  app.get(`${base}/promotions`, async (c) => {
-    const q = parseWith(listQuery, queryObject(c), "query");
-    return c.json({
-      promotions: (await svc.listPromotions(c.req.param("name"), q.status)).map(promotionJson),
-    });
-  });
-  app.post(`${base}/versions/:version/promotions`, async (c) => {
-    const b = await jsonBody(c, promotionBody);
+  mount(app, r.getPolicyChange, async ({ params }) => ({
+    policy_change: policyChangeJson(await svc.getPolicyChange(params.id)),
+  }));
+  mount(app, r.approvePolicyChange, async ({ params, body }) => ({
+    policy_change: policyChangeJson(await svc.approvePolicyChange(params.id, body.comment)),
+  }));
+  mount(app, r.rejectPolicyChange, async ({ params, body }) => ({
+    policy_change: policyChangeJson(await svc.rejectPolicyChange(params.id, body.comment)),
+  }));
+  mount(app, r.listPromotions, async ({ params, query }) => ({
+    promotions: (await svc.listPromotions(params.name, query.status)).map(promotionJson),
+  }));
+  mount(app, r.requestPromotion, async ({ params, body: b }) => {
     const target: Target =
       b.stage !== undefined
         ? { kind: "stage", stage: parseStage(b.stage) }
@@ -84,50 +90,38 @@ export function mountGovernanceRoutes(app: Hono, svc: RegistryService, provenanc
       throw registryErrors.invalid("a promotion must target a stage other than None");
     }
     const p = await svc.requestPromotion(
-      c.req.param("name"),
-      c.req.param("version"),
+      params.name,
+      params.version,
       target,
       b.comment,
       b.archive_existing_versions,
     );
-    return c.json({ promotion: promotionJson(p) }, 201);
+    return { promotion: promotionJson(p) };
   });
-  app.get("/api/v1/promotions/:id", async (c) =>
-    c.json({ promotion: promotionJson(await svc.governance.getRequest(c.req.param("id"))) }),
-  );
-  app.post("/api/v1/promotions/:id/approve", async (c) => {
-    const b = await jsonBody(c, decisionBody);
-    return c.json({ promotion: promotionJson(await svc.approvePromotion(c.req.param("id"), b.comment)) });
-  });
-  app.post("/api/v1/promotions/:id/reject", async (c) => {
-    const b = await jsonBody(c, decisionBody);
-    return c.json({ promotion: promotionJson(await svc.rejectPromotion(c.req.param("id"), b.comment)) });
-  });
-  app.get(`${base}/versions/:version/lineage`, async (c) =>
-    c.json({ lineage: await provenance.lineage(c.req.param("name"), c.req.param("version")) }),
-  );
-  app.get(`${base}/versions/:version/card`, async (c) => {
-    const { format } = parseWith(cardQuery, queryObject(c), "query");
-    const html = format === "html";
-    const text = await provenance.card(
-      c.req.param("name"),
-      c.req.param("version"),
-      html ? "html" : "markdown",
-    );
+  mount(app, r.getPromotion, async ({ params }) => ({
+    promotion: promotionJson(await svc.governance.getRequest(params.id)),
+  }));
+  mount(app, r.approvePromotion, async ({ params, body }) => ({
+    promotion: promotionJson(await svc.approvePromotion(params.id, body.comment)),
+  }));
+  mount(app, r.rejectPromotion, async ({ params, body }) => ({
+    promotion: promotionJson(await svc.rejectPromotion(params.id, body.comment)),
+  }));
+  mount(app, r.getLineage, async ({ params }) => ({
+    lineage: await provenance.lineage(params.name, params.version),
+  }));
+  mount(app, r.getCard, async ({ params, query }, c) => {
+    const html = query.format === "html";
+    const text = await provenance.card(params.name, params.version, html ? "html" : "markdown");
     return c.body(text, 200, {
       "content-type": html ? "text/html; charset=utf-8" : "text/markdown; charset=utf-8",
     });
   });
-  app.put(`${base}/versions/:version/card`, async (c) => {
-    const b = await jsonBody(c, cardBody);
-    const v = await svc.setCardText(c.req.param("name"), c.req.param("version"), {
-      intendedUse: b.intended_use,
-      limitations: b.limitations,
+  mount(app, r.setCard, async ({ params, body }) => {
+    const v = await svc.setCardText(params.name, params.version, {
+      intendedUse: body.intended_use,
+      limitations: body.limitations,
     });
-    return c.json({
-      model_version: modelVersionJson(v),
-      intended_use: v.intendedUse,
-      limitations: v.limitations,
-    });
+    return { model_version: modelVersionJson(v), intended_use: v.intendedUse, limitations: v.limitations };
   });
 }

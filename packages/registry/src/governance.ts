@@ -1,7 +1,10 @@
+import type { ArtifactStore } from "@keel/artifacts";
 import type { AuditLog } from "@keel/audit";
-import { type Clock, currentPrincipal, newId, pad } from "@keel/core";
+import { type Clock, currentPrincipal, newId, pad, requireHuman, requireRole } from "@keel/core";
 import { isConditionFailed, type Key } from "@keel/metadata";
+import { changedFiles, digestTree, storePathOf } from "./artifact-pins";
 import { registryErrors } from "./errors";
+import type { FrozenRuns } from "./frozen-runs";
 import { type ModelRepository, record } from "./model-repository";
 import {
   type CheckResult,
@@ -11,8 +14,10 @@ import {
   isProtected,
   type Policy,
   parsePolicy,
+  weakenings,
 } from "./policy";
-import type { RunReader, RunRecord } from "./ports";
+import { type PolicyChangeRecord, PolicyChanges } from "./policy-changes";
+import type { ProductionApproval, RunReader, RunRecord } from "./ports";
 import { type ModelRecord, type Target, targetKey, targetLabel, type VersionRecord } from "./records";
 
 export type PromotionStatus = "PENDING" | "APPROVED" | "REJECTED";
@@ -35,7 +40,19 @@ export interface PromotionRecord {
   reviewedAt?: number;
   checksAtApproval?: CheckResult[];
   autoApproved?: boolean;
+  /** The version's storage location when the request was made. */
+  sourceUri?: string;
+  /** The version's source run, frozen while the request is pending or approved. */
+  sourceRunId?: string;
+  /**
+   * SHA-256 of every file under the source at request time, by relative path: what the
+   * reviewer approves. Approval re-hashes and is refused when anything changed.
+   */
+  artifactDigests?: Record<string, string>;
 }
+
+/** What `setPolicy` did: applied a policy at once, or opened a request for a second admin. */
+export type PolicyOutcome = { policy: Policy } | { change: PolicyChangeRecord };
 
 /** The principal recorded as approver when a stage's config approves moves automatically. */
 export const AUTO_APPROVER = "keel:auto-approve";
@@ -52,6 +69,9 @@ export interface GovernanceDeps {
   audit: AuditLog;
   clock: Clock;
   runs?: RunReader;
+  /** Where versions' files are read from to pin them (digests); without it nothing is pinned. */
+  artifacts?: ArtifactStore;
+  frozen: FrozenRuns;
   /** Stages whose moves approve themselves (KEEL_AUTO_APPROVE_STAGES); nothing else does. */
   autoApproveStages: string[];
 }
@@ -63,20 +83,43 @@ export interface GovernanceDeps {
  * passing. `authorize` is the one gate every API that moves versions goes through.
  */
 export class Governance {
-  constructor(private readonly deps: GovernanceDeps) {}
+  readonly policyChanges: PolicyChanges;
+
+  constructor(private readonly deps: GovernanceDeps) {
+    this.policyChanges = new PolicyChanges({
+      store: deps.repo.store,
+      audit: deps.audit,
+      clock: deps.clock,
+      getPolicy: (id) => this.getPolicy(id),
+      apply: (model, policy) => this.applyPolicy(model, policy),
+      model: (id) => deps.repo.getById(id),
+    });
+  }
 
   async getPolicy(modelId: string): Promise<Policy> {
     const it = await this.deps.repo.store.get(policyKey(modelId));
     return it ? record<Policy>(it) : DEFAULT_POLICY;
   }
 
-  async setPolicy(model: ModelRecord, input: unknown): Promise<Policy> {
+  /**
+   * An admin sets a model's policy. A change that is at least as strict applies at once; one
+   * that weakens it (a protected stage or alias or a check removed or loosened) becomes a
+   * pending policy change that a second, different admin must approve.
+   */
+  async setPolicy(model: ModelRecord, input: unknown, comment = ""): Promise<PolicyOutcome> {
+    requireRole("change a model's policy", "admin");
     const current = await this.getPolicy(model.id);
-    const policy: Policy = {
-      ...parsePolicy(input, current),
-      updatedBy: currentPrincipal(),
-      updatedAt: this.deps.clock.now(),
-    };
+    const next = parsePolicy(input, current);
+    const weak = weakenings(current, next);
+    if (weak.length) return { change: await this.policyChanges.request(model, current, next, weak, comment) };
+    return { policy: await this.applyPolicy(model, next) };
+  }
+
+  private async applyPolicy(
+    model: ModelRecord,
+    next: Omit<Policy, "updatedBy" | "updatedAt">,
+  ): Promise<Policy> {
+    const policy: Policy = { ...next, updatedBy: currentPrincipal(), updatedAt: this.deps.clock.now() };
     await this.deps.repo.store.put({ ...policyKey(model.id), ...policy });
     await this.deps.audit.append({
       action: "registry.policy.set",
@@ -100,11 +143,56 @@ export class Governance {
     return evaluateChecks(policy.checks, version, await this.readRun(version.runId));
   }
 
+  /**
+   * Whether moving `version` to `target` needs an approval: the target is protected, or the
+   * version would leave a protected stage (retiring a Production version is four-eyes too).
+   */
+  needsApproval(policy: Policy, version: VersionRecord, target: Target): boolean {
+    if (isProtected(policy, target)) return true;
+    return (
+      target.kind === "stage" &&
+      target.stage !== version.currentStage &&
+      policy.protectedStages.includes(version.currentStage)
+    );
+  }
+
+  /** A configured stage approves moves into it, but never a move out of a protected stage. */
+  private autoApproves(policy: Policy, version: VersionRecord, target: Target): boolean {
+    return (
+      target.kind === "stage" &&
+      this.deps.autoApproveStages.includes(target.stage) &&
+      (target.stage === version.currentStage || !policy.protectedStages.includes(version.currentStage))
+    );
+  }
+
   /** Whether `target` needs no approval for this version or already has one. */
-  async isAllowed(model: ModelRecord, version: number, target: Target): Promise<boolean> {
+  async isAllowed(model: ModelRecord, version: VersionRecord, target: Target): Promise<boolean> {
     const policy = await this.getPolicy(model.id);
-    if (!isProtected(policy, target)) return true;
-    return (await this.deps.repo.store.get(slot("GRANT", model.id, version, target))) !== undefined;
+    if (!this.needsApproval(policy, version, target)) return true;
+    return (await this.deps.repo.store.get(slot("GRANT", model.id, version.version, target))) !== undefined;
+  }
+
+  /** Whether the version holds a protected stage or one of the model's protected aliases. */
+  async protectedPlaces(model: ModelRecord, versions: VersionRecord[]): Promise<string[]> {
+    const policy = await this.getPolicy(model.id);
+    const out: string[] = [];
+    for (const v of versions) {
+      if (policy.protectedStages.includes(v.currentStage))
+        out.push(`version ${v.version} is in stage '${v.currentStage}'`);
+    }
+    for (const [alias, n] of Object.entries(model.aliases)) {
+      if (policy.protectedAliases.includes(alias) && versions.some((v) => v.version === n))
+        out.push(`alias '${alias}' points at version ${n}`);
+    }
+    return out;
+  }
+
+  /** The file digests of a version's source, as an approval pins them ({} when outside the store). */
+  async pin(version: VersionRecord): Promise<{ sourceUri: string; digests: Record<string, string> }> {
+    const sourceUri = version.storageLocation || version.source;
+    const path = this.deps.artifacts ? storePathOf(sourceUri, this.deps.artifacts) : undefined;
+    if (!path || !this.deps.artifacts) return { sourceUri, digests: {} };
+    return { sourceUri, digests: await digestTree(this.deps.artifacts, path) };
   }
 
   /**
@@ -113,8 +201,8 @@ export class Governance {
    * approval is recorded like any other.
    */
   async authorize(model: ModelRecord, version: VersionRecord, target: Target): Promise<void> {
-    if (await this.isAllowed(model, version.version, target)) return;
-    if (target.kind === "stage" && this.deps.autoApproveStages.includes(target.stage)) {
+    if (await this.isAllowed(model, version, target)) return;
+    if (this.autoApproves(await this.getPolicy(model.id), version, target)) {
       await this.autoApprove(model, version, target, "");
       return;
     }
@@ -136,7 +224,10 @@ export class Governance {
       );
     }
     const now = this.deps.clock.now();
-    const req = this.newRequest(model, version, target, comment, checks, false);
+    const req = {
+      ...this.newRequest(model, version, target, comment, checks, false),
+      ...(await this.pinned(version)),
+    };
     const approved: PromotionRecord = {
       ...req,
       status: "APPROVED",
@@ -147,6 +238,7 @@ export class Governance {
       autoApproved: true,
     };
     await this.putRequest(approved);
+    await this.freeze(version, approved);
     await this.grant(approved);
     await this.deps.audit.append({
       action: "registry.promotion.auto_approve",
@@ -212,16 +304,19 @@ export class Governance {
     archiveExistingVersions: boolean,
   ): Promise<PromotionRecord> {
     const policy = await this.getPolicy(model.id);
-    if (!isProtected(policy, target)) {
+    if (!this.needsApproval(policy, version, target)) {
       throw registryErrors.invalid(
         `${targetLabel(target)} is not protected by the policy of model '${model.name}': move the version directly`,
       );
     }
-    if (target.kind === "stage" && this.deps.autoApproveStages.includes(target.stage)) {
+    if (this.autoApproves(policy, version, target)) {
       return this.autoApprove(model, version, target, comment);
     }
     const checks = await this.evaluate(policy, version);
-    const req = this.newRequest(model, version, target, comment, checks, archiveExistingVersions);
+    const req: PromotionRecord = {
+      ...this.newRequest(model, version, target, comment, checks, archiveExistingVersions),
+      ...(await this.pinned(version)),
+    };
     const pending = slot("PENDING", model.id, version.version, target);
     try {
       await this.deps.repo.store.put({ ...pending, requestId: req.id }, { condition: { exists: false } });
@@ -233,6 +328,7 @@ export class Governance {
           `already pending: ${String(other?.requestId)}`,
       );
     }
+    await this.freeze(version, req);
     await this.putRequest(req);
     await this.deps.audit.append({
       action: "registry.promotion.request",
@@ -240,6 +336,47 @@ export class Governance {
       state: req,
     });
     return req;
+  }
+
+  private async pinned(
+    version: VersionRecord,
+  ): Promise<Pick<PromotionRecord, "sourceUri" | "artifactDigests" | "sourceRunId">> {
+    const { sourceUri, digests } = await this.pin(version);
+    return { sourceUri, artifactDigests: digests, sourceRunId: version.runId };
+  }
+
+  private async freeze(version: VersionRecord, r: PromotionRecord): Promise<void> {
+    await this.deps.frozen.freeze(version.runId, {
+      requestId: r.id,
+      modelName: r.modelName,
+      version: r.version,
+      target: r.target,
+      status: r.status === "APPROVED" ? "APPROVED" : "PENDING",
+    });
+  }
+
+  /**
+   * The latest approved promotion of `version` into stage Production or into an alias the
+   * model's policy protects, with the digests it pinned; undefined when there is none.
+   */
+  async productionApproval(model: ModelRecord, version: number): Promise<ProductionApproval | undefined> {
+    const policy = await this.getPolicy(model.id);
+    const approved = (await this.listRequests(model.id, "APPROVED"))
+      .filter(
+        (r) =>
+          r.version === version &&
+          (r.target.kind === "stage"
+            ? r.target.stage === "Production"
+            : policy.protectedAliases.includes(r.target.alias)),
+      )
+      .sort((a, b) => (b.reviewedAt ?? 0) - (a.reviewedAt ?? 0))[0];
+    if (!approved) return undefined;
+    return {
+      approvedBy: approved.reviewer ?? "",
+      approvedAt: approved.reviewedAt ?? 0,
+      digests: approved.artifactDigests ?? {},
+      sourceUri: approved.sourceUri ?? "",
+    };
   }
 
   async getRequest(id: string): Promise<PromotionRecord> {
@@ -264,6 +401,8 @@ export class Governance {
     comment: string,
     load: (r: PromotionRecord) => Promise<{ model: ModelRecord; version: VersionRecord }>,
   ): Promise<PromotionRecord> {
+    requireRole("approve a promotion", "approver");
+    requireHuman(`approve promotion ${id}`);
     const req = await this.getRequest(id);
     this.assertPending(req);
     const principal = currentPrincipal();
@@ -273,8 +412,29 @@ export class Governance {
       );
     }
     const { model, version } = await load(req);
-    const checks = await this.evaluate(await this.getPolicy(model.id), version);
     const resource = versionResource(model.name, req.version);
+    if (req.artifactDigests) {
+      const now = await this.pin(version);
+      const changed = changedFiles(req.artifactDigests, now.digests);
+      if (changed.length || now.sourceUri !== req.sourceUri) {
+        await this.deps.audit.append({
+          action: "registry.promotion.approval_refused",
+          resource,
+          state: {
+            requestId: id,
+            reason: "artifacts changed",
+            changed,
+            pinned: req.artifactDigests,
+            now: now.digests,
+          },
+        });
+        throw registryErrors.state(
+          `promotion ${id} cannot be approved: the version's files changed since the request was made ` +
+            `(${changed.join(", ") || "source moved"}); what was reviewed is not what would be deployed`,
+        );
+      }
+    }
+    const checks = await this.evaluate(await this.getPolicy(model.id), version);
     if (checks.some((c) => !c.passed)) {
       await this.deps.audit.append({
         action: "registry.promotion.approval_refused",
@@ -292,14 +452,21 @@ export class Governance {
       reviewedAt: this.deps.clock.now(),
       checksAtApproval: checks,
     });
+    await this.freeze(version, approved);
     await this.grant(approved);
     await this.deps.repo.store.delete(slot("PENDING", req.modelId, req.version, req.target));
-    await this.deps.audit.append({ action: "registry.promotion.approve", resource, state: approved });
+    // The event carries what the reviewer saw: the check values and the pinned digests.
+    await this.deps.audit.append({
+      action: "registry.promotion.approve",
+      resource,
+      state: { ...approved, checksAtApproval: checks, artifactDigests: req.artifactDigests ?? {} },
+    });
     return approved;
   }
 
   async reject(id: string, comment: string): Promise<PromotionRecord> {
     const req = await this.getRequest(id);
+    if (currentPrincipal() !== req.requester) requireRole("reject a promotion", "approver");
     this.assertPending(req);
     const rejected = await this.decide(req, {
       status: "REJECTED",
@@ -308,6 +475,7 @@ export class Governance {
       reviewedAt: this.deps.clock.now(),
     });
     await this.deps.repo.store.delete(slot("PENDING", req.modelId, req.version, req.target));
+    await this.deps.frozen.release(req.sourceRunId ?? "", req.id);
     await this.deps.audit.append({
       action: "registry.promotion.reject",
       resource: versionResource(req.modelName, req.version),

@@ -1,5 +1,5 @@
 export { RegistryError } from "./errors";
-export { AUTO_APPROVER, type PromotionRecord, type PromotionStatus } from "./governance";
+export { AUTO_APPROVER, type PolicyOutcome, type PromotionRecord, type PromotionStatus } from "./governance";
 export {
   FEATURE_VIEWS_TAG,
   type LineageEdge,
@@ -8,7 +8,15 @@ export {
   PIPELINE_RUN_TAG,
 } from "./lineage";
 export { type Check, type CheckResult, DEFAULT_POLICY, type Policy } from "./policy";
-export type { DeploymentLister, DeploymentRef, RunReader, RunRecord } from "./ports";
+export type { PolicyChangeRecord, PolicyChangeStatus } from "./policy-changes";
+export type {
+  DeploymentLister,
+  DeploymentRef,
+  ModelPublisher,
+  ProductionApproval,
+  RunReader,
+  RunRecord,
+} from "./ports";
 export { type CardFormat, cardPath, ProvenanceService } from "./provenance-service";
 export {
   type ModelRecord,

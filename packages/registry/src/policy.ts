@@ -49,9 +49,16 @@ const stageName = z.string().transform((s, ctx) => {
   return found;
 });
 
+const aliasName = z
+  .string()
+  .min(1)
+  .refine((s) => !STAGES.some((x) => x.toLowerCase() === s.toLowerCase()), {
+    message: "an alias may not be named like a stage",
+  });
+
 export const policyInput = z.object({
   protected_stages: z.array(stageName).optional(),
-  protected_aliases: z.array(z.string().min(1)).optional(),
+  protected_aliases: z.array(aliasName).optional(),
   checks: z.array(checkInput).optional(),
 });
 
@@ -152,4 +159,43 @@ export function parsePolicy(value: unknown, current: Policy): Omit<Policy, "upda
     protectedAliases: r.data.protected_aliases ?? current.protectedAliases,
     checks: r.data.checks ?? current.checks,
   };
+}
+
+/** Whether passing `strict` implies passing `loose` (both metric checks on the same key). */
+function implies(strict: Check, loose: Check): boolean {
+  if (strict.type !== loose.type) return false;
+  if (strict.type === "model_card" || loose.type === "model_card") return true;
+  if (strict.key !== loose.key) return false;
+  const [s, l] = [strict, loose];
+  if (s.op === l.op && s.value === l.value) return true;
+  const lower = (op: Op) => op === ">=" || op === ">";
+  const upper = (op: Op) => op === "<=" || op === "<";
+  if (lower(l.op)) {
+    if (s.op === "==") return compare(s.value, l.op, l.value);
+    if (!lower(s.op)) return false;
+    return s.value > l.value || (s.value === l.value && (s.op === l.op || s.op === ">"));
+  }
+  if (upper(l.op)) {
+    if (s.op === "==") return compare(s.value, l.op, l.value);
+    if (!upper(s.op)) return false;
+    return s.value < l.value || (s.value === l.value && (s.op === l.op || s.op === "<"));
+  }
+  return false;
+}
+
+/**
+ * What `next` gives up compared with `current`: protected stages or aliases removed, checks
+ * removed or loosened (a check is kept when some check of `next` implies it). Empty when
+ * `next` is at least as strict, which may then apply at once; anything else needs a second admin.
+ */
+export function weakenings(current: Policy, next: Omit<Policy, "updatedBy" | "updatedAt">): string[] {
+  const out: string[] = [];
+  for (const s of current.protectedStages)
+    if (!next.protectedStages.includes(s)) out.push(`stage '${s}' is no longer protected`);
+  for (const a of current.protectedAliases)
+    if (!next.protectedAliases.includes(a)) out.push(`alias '${a}' is no longer protected`);
+  for (const c of current.checks)
+    if (!next.checks.some((n) => implies(n, c)))
+      out.push(`check '${describeCheck(c)}' is removed or loosened`);
+  return out;
 }

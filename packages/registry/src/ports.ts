@@ -60,3 +60,26 @@ export interface DeploymentLister {
   /** Deployments currently serving `version` of the model `name`; empty when none. */
   listDeployments(name: string, version: number): Promise<DeploymentRef[]>;
 }
+
+/**
+ * Where approved bytes go: called after a promotion into a protected stage or alias is
+ * approved, with the digests the approval pinned (the serving area implements it: it copies
+ * the version into the model repository Triton loads and verifies the copy). Optional.
+ */
+export interface ModelPublisher {
+  publish(input: {
+    model: string;
+    version: string;
+    sourceUri: string;
+    digests: Record<string, string>;
+  }): Promise<void>;
+}
+
+/** A version's approval for production traffic, as serving reads it before loading the bytes. */
+export interface ProductionApproval {
+  approvedBy: string;
+  approvedAt: number;
+  /** SHA-256 (hex) of every file under the version's source, by path relative to it. */
+  digests: Record<string, string>;
+  sourceUri: string;
+}

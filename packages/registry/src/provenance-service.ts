@@ -7,9 +7,12 @@ import type { RegistryService } from "./registry-service";
 
 export type CardFormat = "markdown" | "html";
 
-/** Where a version's card is stored in the artifact store (under the model's immutable id). */
+/**
+ * Where a version's card is stored in the artifact store (under the model's immutable id): the
+ * `evidence/` prefix, which the artifact API lets only auditors and deployers read and nobody delete.
+ */
 export function cardPath(modelId: string, version: number, format: CardFormat): string {
-  return `registry/models/${modelId}/versions/${version}/model-card.${format === "html" ? "html" : "md"}`;
+  return `evidence/models/${modelId}/versions/${version}/model-card.${format === "html" ? "html" : "md"}`;
 }
 
 /**

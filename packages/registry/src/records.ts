@@ -81,6 +81,20 @@ export function validateAlias(alias: string): string {
   return alias;
 }
 
+/**
+ * An alias about to be created (or protected by a policy): besides MLflow's rules, it may not
+ * be named like a stage, so `Production` always means the stage wherever a reference is resolved.
+ */
+export function validateNewAlias(alias: string): string {
+  validateAlias(alias);
+  if (STAGES.some((s) => s.toLowerCase() === alias.toLowerCase())) {
+    throw registryErrors.invalid(
+      `alias '${alias}' is a stage name (${STAGES.join(", ")}, in any case): a stage-named alias would shadow the stage`,
+    );
+  }
+  return alias;
+}
+
 export function parseVersion(v: string | number): number {
   const n =
     typeof v === "number" ? v : /^\d+$/.test(String(v).trim()) ? Number(String(v).trim()) : Number.NaN;

@@ -5,13 +5,14 @@ import type { MetadataStore } from "@keel/metadata";
 import type { Hono } from "hono";
 import { mountGovernanceRoutes } from "./governance-routes";
 import { mountMlflowRegistryRoutes } from "./mlflow-routes";
-import type { DeploymentLister, RunReader } from "./ports";
+import type { DeploymentLister, ModelPublisher, RunReader } from "./ports";
 import { ProvenanceService } from "./provenance-service";
 import { RegistryService } from "./registry-service";
 
 /** The platform services the registry is built on (a subset of the app's PlatformDeps). */
 export interface RegistryDeps {
-  config: { autoApproveStages: string[] };
+  /** Its section of KeelConfig. */
+  config: { registry: { autoApproveStages: string[] } };
   store: MetadataStore;
   artifacts: ArtifactStore;
   audit: AuditLog;
@@ -24,6 +25,8 @@ export interface RegistryIntegrations {
   runs?: RunReader;
   /** The serving area's deployments, for lineage and model cards. */
   deployments?: DeploymentLister;
+  /** Publishes versions approved into a protected stage or alias (also settable later: setPublisher). */
+  publisher?: ModelPublisher;
 }
 
 export interface RegistryModule {
@@ -48,7 +51,9 @@ export function createRegistryModule(
     clock: deps.clock,
     log: deps.log,
     runs: integrations.runs,
-    autoApproveStages: deps.config.autoApproveStages,
+    artifacts: deps.artifacts,
+    publisher: integrations.publisher,
+    autoApproveStages: deps.config.registry.autoApproveStages,
   });
   const provenance = new ProvenanceService(service, deps.artifacts, integrations.deployments);
   service.onVersionChange(async (model, version) => {

@@ -1,11 +1,21 @@
+import type { ArtifactStore } from "@keel/artifacts";
 import type { AuditLog } from "@keel/audit";
 import { type Clock, currentPrincipal, type Logger, newId } from "@keel/core";
 import type { MetadataStore, Update } from "@keel/metadata";
+import { ArtifactLocks, storePathOf } from "./artifact-pins";
 import { registryErrors } from "./errors";
-import { Governance, type PromotionRecord, type PromotionStatus, versionResource } from "./governance";
+import { FrozenRuns } from "./frozen-runs";
+import {
+  Governance,
+  type PolicyOutcome,
+  type PromotionRecord,
+  type PromotionStatus,
+  versionResource,
+} from "./governance";
 import { ModelRepository } from "./model-repository";
-import type { Policy } from "./policy";
-import type { RunReader } from "./ports";
+import { isProtected, type Policy } from "./policy";
+import type { PolicyChangeRecord } from "./policy-changes";
+import type { ModelPublisher, ProductionApproval, RunReader } from "./ports";
 import {
   type ModelRecord,
   type ModelVersionView,
@@ -17,6 +27,7 @@ import {
   type VersionRecord,
   validateAlias,
   validateModelName,
+  validateNewAlias,
   validateTag,
 } from "./records";
 import { type Clause, matchClause, paginate, parseFilter, parseOrderBy, sortBy } from "./search-filter";
@@ -28,6 +39,10 @@ export interface RegistryServiceDeps {
   clock: Clock;
   log: Logger;
   runs?: RunReader;
+  /** The artifact store versions' files are pinned (hashed) and locked in. */
+  artifacts?: ArtifactStore;
+  /** Publishes versions approved into a protected stage or alias (the serving area's). */
+  publisher?: ModelPublisher;
   autoApproveStages: string[];
 }
 
@@ -65,17 +80,30 @@ export class RegistryService {
   readonly repo: ModelRepository;
   readonly governance: Governance;
   private readonly listeners: VersionListener[] = [];
+  private readonly frozen: FrozenRuns;
+  private readonly locks: ArtifactLocks;
+  private publisher?: ModelPublisher;
 
   constructor(private readonly deps: RegistryServiceDeps) {
     this.repo = new ModelRepository(deps.store, deps.clock);
+    this.frozen = new FrozenRuns(deps.store);
+    this.locks = new ArtifactLocks(deps.store);
     this.governance = new Governance({
       repo: this.repo,
       audit: deps.audit,
       clock: deps.clock,
       runs: deps.runs,
+      artifacts: deps.artifacts,
+      frozen: this.frozen,
       // Config spells stages in any case; an unknown one fails the platform's start, loudly.
       autoApproveStages: deps.autoApproveStages.map(parseStage),
     });
+    this.publisher = deps.publisher;
+  }
+
+  /** Sets where versions approved into a protected stage or alias are published (serving is built later). */
+  setPublisher(publisher: ModelPublisher | undefined): void {
+    this.publisher = publisher;
   }
 
   /** Registers a callback run after any change to a version (errors are logged, not raised). */
@@ -141,6 +169,7 @@ export class RegistryService {
     validateModelName(newName);
     const model = await this.getModel(name);
     if (newName === name) return model;
+    await this.refuseIfProtected(model, "renamed");
     const renamed = await this.repo.rename(model, newName, this.now());
     await this.deps.audit.append({
       action: "registry.model.rename",
@@ -172,6 +201,7 @@ export class RegistryService {
 
   async deleteRegisteredModel(name: string): Promise<void> {
     const model = await this.getModel(name);
+    await this.refuseIfProtected(model, "deleted");
     await this.repo.deleteModel(model);
     await this.deps.audit.append({
       action: "registry.model.delete",
@@ -230,7 +260,7 @@ export class RegistryService {
 
   /** Points an alias at a version; a protected alias needs an approved promotion. */
   async setAlias(name: string, alias: string, version: string | number): Promise<void> {
-    validateAlias(alias);
+    validateNewAlias(alias);
     const model = await this.getModel(name);
     const v = await this.versionOf(model, version);
     await this.governance.authorize(model, v, { kind: "alias", alias });
@@ -259,6 +289,12 @@ export class RegistryService {
     const model = await this.getModel(name);
     const previous = model.aliases[alias];
     if (previous === undefined) return;
+    if (isProtected(await this.governance.getPolicy(model.id), { kind: "alias", alias })) {
+      throw registryErrors.denied(
+        `alias '${alias}' of model '${name}' is protected by its policy and cannot be deleted: point it at ` +
+          "another version through an approved promotion, or have two admins remove it from the policy first",
+      );
+    }
     await this.repo.updateModel(model, { remove: [["aliases", alias]] });
     await this.deps.audit.append({
       action: "registry.alias.delete",
@@ -307,6 +343,9 @@ export class RegistryService {
       runLink: input.runLink ?? "",
       tags: Object.fromEntries((input.tags ?? []).map((t) => [t.key, t.value])),
     };
+    // From now on the version's files are immutable through every artifact API.
+    const prefix = this.deps.artifacts ? storePathOf(storageLocation, this.deps.artifacts) : undefined;
+    if (prefix) await this.locks.lock(prefix, { model: model.name, version });
     await this.repo.putVersion(record);
     await this.deps.audit.append({
       action: "registry.version.create",
@@ -358,6 +397,12 @@ export class RegistryService {
   async deleteModelVersion(name: string, version: string | number): Promise<void> {
     const model = await this.getModel(name);
     const v = await this.versionOf(model, version);
+    const held = await this.governance.protectedPlaces(model, [v]);
+    if (held.length) {
+      throw registryErrors.denied(
+        `model '${name}' version ${v.version} cannot be deleted: ${held.join("; ")} (protected by the model's policy)`,
+      );
+    }
     await this.repo.deleteVersion(name, v);
     for (const [alias, target] of Object.entries(model.aliases)) {
       if (target === v.version) await this.repo.removeAliasIf(model, alias, v.version);
@@ -544,15 +589,16 @@ export class RegistryService {
       if (!top) throw registryErrors.notFound(`Registered Model ${name} has no versions`);
       return top;
     }
-    const alias = r.startsWith("@") ? r.slice(1) : r;
-    if (model.aliases[alias] !== undefined)
-      return this.view(model, await this.versionOf(model, model.aliases[alias]));
+    // A stage name always means the stage: an alias spelled like one (older data) cannot shadow it.
     const stage = STAGES.find((s) => s.toLowerCase() === r.toLowerCase());
     if (stage) {
       const [top] = latest(versions, [stage]);
       if (!top) throw registryErrors.notFound(`Registered Model ${name} has no version in stage '${stage}'`);
       return top;
     }
+    const alias = r.startsWith("@") ? r.slice(1) : r;
+    if (model.aliases[alias] !== undefined)
+      return this.view(model, await this.versionOf(model, model.aliases[alias]));
     throw registryErrors.notFound(
       `'${ref}' is neither a version, an alias nor a stage of Registered Model ${name}`,
     );
@@ -562,7 +608,35 @@ export class RegistryService {
   async isAllowed(name: string, version: string | number, target: Target): Promise<boolean> {
     const model = await this.getModel(name);
     const v = await this.versionOf(model, version);
-    return this.governance.isAllowed(model, v.version, target);
+    return this.governance.isAllowed(model, v, target);
+  }
+
+  /**
+   * The version's approval for production traffic (its latest approved promotion into stage
+   * Production or a protected alias) with the digests it pinned; undefined when there is none.
+   */
+  async productionApproval(name: string, version: string): Promise<ProductionApproval | undefined> {
+    const model = await this.getModel(name);
+    return this.governance.productionApproval(model, (await this.versionOf(model, version)).version);
+  }
+
+  /** Why writes to the run's metrics, params, tags or status are refused (tracking's FrozenRuns port). */
+  async frozenReason(runId: string): Promise<string | undefined> {
+    return this.frozen.reason(runId);
+  }
+
+  /** Why an artifact path may not be written (or, with `subtree`, deleted): a registered version's files. */
+  async artifactLock(path: string, subtree: boolean): Promise<string | undefined> {
+    return this.locks.lockedBy(path, subtree);
+  }
+
+  private async refuseIfProtected(model: ModelRecord, what: "renamed" | "deleted"): Promise<void> {
+    const held = await this.governance.protectedPlaces(model, await this.repo.listVersions(model.id));
+    if (held.length) {
+      throw registryErrors.denied(
+        `model '${model.name}' cannot be ${what}: ${held.join("; ")} (protected by its policy)`,
+      );
+    }
   }
 
   // ---- governance ----------------------------------------------------------------------
@@ -571,8 +645,21 @@ export class RegistryService {
     return this.governance.getPolicy((await this.getModel(name)).id);
   }
 
-  async setPolicy(name: string, input: unknown): Promise<Policy> {
-    return this.governance.setPolicy(await this.getModel(name), input);
+  /** Applies a policy at once when it is no weaker; otherwise opens a policy change for a second admin. */
+  async setPolicy(name: string, input: unknown, comment = ""): Promise<PolicyOutcome> {
+    return this.governance.setPolicy(await this.getModel(name), input, comment);
+  }
+
+  async getPolicyChange(id: string): Promise<PolicyChangeRecord> {
+    return this.governance.policyChanges.get(id);
+  }
+
+  async approvePolicyChange(id: string, comment = ""): Promise<PolicyChangeRecord> {
+    return this.governance.policyChanges.approve(id, comment);
+  }
+
+  async rejectPolicyChange(id: string, comment = ""): Promise<PolicyChangeRecord> {
+    return this.governance.policyChanges.reject(id, comment);
   }
 
   /** Opens a promotion request; for an auto-approved stage the move happens at once. */
@@ -583,7 +670,7 @@ export class RegistryService {
     comment = "",
     archiveExisting = false,
   ): Promise<PromotionRecord> {
-    if (target.kind === "alias") validateAlias(target.alias);
+    if (target.kind === "alias") validateNewAlias(target.alias);
     const model = await this.getModel(name);
     const v = await this.versionOf(model, version);
     const req = await this.governance.request(model, v, target, comment, archiveExisting);
@@ -621,6 +708,15 @@ export class RegistryService {
       await this.transitionStage(model.name, r.version, r.target.stage, r.archiveExistingVersions);
     } else {
       await this.setAlias(model.name, r.target.alias, r.version);
+    }
+    const publisher = this.publisher;
+    if (publisher && isProtected(await this.governance.getPolicy(model.id), r.target)) {
+      await publisher.publish({
+        model: model.name,
+        version: String(r.version),
+        sourceUri: r.sourceUri ?? "",
+        digests: r.artifactDigests ?? {},
+      });
     }
   }
 

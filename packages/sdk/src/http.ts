@@ -1,55 +1,93 @@
-import { KeelApiError } from "./errors";
+import { apiError, connectionReason, KeelApiError, KeelConnectionError } from "./errors";
 
-export interface ClientOptions {
-  /** The server, e.g. http://localhost:5000 (a trailing slash is fine). */
-  url: string;
-  /** Sent as `Authorization: Bearer <token>` (MLFLOW_TRACKING_TOKEN in AWS). */
+interface CommonOptions {
+  /**
+   * Sent as `Authorization: Bearer <token>`: a JWT in AWS, a `keel dev --auth` API token
+   * locally. Defaults to KEEL_TOKEN, then MLFLOW_TRACKING_TOKEN, so every CLI command works
+   * against an authenticated server.
+   */
   token?: string;
   /** Sent as `x-keel-principal`: who the local platform records as the writer. */
   principal?: string;
+  /** Sent with every request. */
+  headers?: Record<string, string>;
+}
+
+/** Over HTTP to a server. */
+export interface HttpOptions extends CommonOptions {
+  /** The server, e.g. http://localhost:5000 (a trailing slash is fine). */
+  url: string;
   /** A fetch implementation (tests, custom agents); defaults to the global one. */
   fetch?: typeof fetch;
 }
 
+/** In process: straight into a Hono app (`createPlatform(...).app`), no socket. */
+export interface InProcessOptions extends CommonOptions {
+  app: { request(input: string, init?: RequestInit): Response | Promise<Response> };
+}
+
+export type ClientOptions = HttpOptions | InProcessOptions;
+
 export type Query = Record<string, string | number | boolean | Array<string | number> | undefined>;
 
+/** `?a=1&b=x&b=y` from an object (arrays repeat the key, as MLflow's GET endpoints read them). */
+export function queryString(query: Query = {}): string {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined) continue;
+    for (const item of Array.isArray(v) ? v : [v]) qs.append(k, String(item));
+  }
+  return qs.size ? `?${qs}` : "";
+}
+
 /**
- * The transport every area's client shares: JSON over HTTP, query strings for GET, MLflow
- * error JSON turned into KeelApiError. Node's fetch keeps connections alive by default.
+ * The transport every area's client shares: JSON over HTTP (or into an app in process),
+ * query strings for GET, error JSON turned into KeelApiError, a server that cannot be
+ * reached into KeelConnectionError. Node's fetch keeps connections alive by default.
  */
 export class HttpTransport {
-  private readonly base: string;
+  /** Where requests go, for messages: the URL, or "in-process app". */
+  readonly target: string;
   private readonly headers: Record<string, string>;
-  private readonly fetchImpl: typeof fetch;
+  private readonly fetchPath: (path: string, init: RequestInit) => Promise<Response>;
 
   constructor(opts: ClientOptions) {
-    this.base = opts.url.replace(/\/+$/, "");
-    this.headers = {};
-    if (opts.token) this.headers.authorization = `Bearer ${opts.token}`;
+    this.headers = { ...opts.headers };
+    const token = opts.token ?? (process.env.KEEL_TOKEN || process.env.MLFLOW_TRACKING_TOKEN);
+    if (token) this.headers.authorization = `Bearer ${token}`;
     if (opts.principal) this.headers["x-keel-principal"] = opts.principal;
-    this.fetchImpl = opts.fetch ?? fetch;
+    if ("app" in opts) {
+      const app = opts.app;
+      this.target = "in-process app";
+      this.fetchPath = async (path, init) => app.request(path, init);
+    } else {
+      const base = opts.url.replace(/\/+$/, "");
+      const fetchImpl = opts.fetch ?? fetch;
+      this.target = base;
+      this.fetchPath = (path, init) => fetchImpl(`${base}${path}`, init);
+    }
   }
 
   get<T>(path: string, query: Query = {}): Promise<T> {
-    const qs = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) {
-      if (v === undefined) continue;
-      for (const item of Array.isArray(v) ? v : [v]) qs.append(k, String(item));
-    }
-    const suffix = qs.size ? `?${qs}` : "";
-    return this.send<T>("GET", `${path}${suffix}`);
+    return this.send<T>("GET", `${path}${queryString(query)}`);
   }
 
   post<T>(path: string, body: unknown): Promise<T> {
     return this.send<T>("POST", path, body);
   }
 
-  async send<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.fetchImpl(`${this.base}${path}`, {
-      method,
-      headers: body === undefined ? this.headers : { ...this.headers, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+  /** Sends a request and answers its JSON (or, with `text`, its body as text). */
+  async send<T>(method: string, path: string, body?: unknown, opts: { text?: boolean } = {}): Promise<T> {
+    let res: Response;
+    try {
+      res = await this.fetchPath(path, {
+        method,
+        headers: body === undefined ? this.headers : { ...this.headers, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new KeelConnectionError(this.target, connectionReason(e));
+    }
     const text = await res.text();
     let json: unknown;
     try {
@@ -57,14 +95,8 @@ export class HttpTransport {
     } catch {
       json = undefined;
     }
-    if (!res.ok) {
-      const err = (json ?? {}) as { error_code?: string; message?: string };
-      throw new KeelApiError(
-        err.error_code ?? (res.status === 404 ? "ENDPOINT_NOT_FOUND" : "INTERNAL_ERROR"),
-        res.status,
-        err.message ?? `${method} ${path} failed with HTTP ${res.status}: ${text.slice(0, 200)}`,
-      );
-    }
+    if (!res.ok) throw apiError(res.status, json, `${method} ${path}`, text);
+    if (opts.text) return text as T;
     if (json === undefined) {
       throw new KeelApiError(
         "INTERNAL_ERROR",

@@ -1,14 +1,15 @@
 import type {
-  CreateExperimentRequest,
-  CreateRunRequest,
+  createExperimentRequest,
+  createRunRequest,
   DatasetInput,
   Experiment,
+  InputOf,
   Metric,
   Run,
   RunInfo,
   RunStatus,
   ViewType,
-} from "@keel/tracking";
+} from "@keel/contract";
 import { isKeelApiError } from "./errors";
 import type { HttpTransport } from "./http";
 
@@ -79,7 +80,10 @@ export class TrackingClient {
 
   // ---- experiments ----
 
-  async createExperiment(name: string, opts: Omit<CreateExperimentRequest, "name"> = {}): Promise<string> {
+  async createExperiment(
+    name: string,
+    opts: Omit<InputOf<typeof createExperimentRequest>, "name"> = {},
+  ): Promise<string> {
     const r = await this.http.post<{ experiment_id: string }>(`${API}/experiments/create`, { name, ...opts });
     return r.experiment_id;
   }
@@ -168,7 +172,7 @@ export class TrackingClient {
 
   // ---- runs ----
 
-  async createRun(req: CreateRunRequest = {}): Promise<ClientRun> {
+  async createRun(req: InputOf<typeof createRunRequest> = {}): Promise<ClientRun> {
     return decodeRun((await this.http.post<{ run: Run }>(`${API}/runs/create`, req)).run);
   }
 

@@ -1,21 +1,7 @@
+import { DATATYPES } from "@keel/contract";
 import { badInput } from "./errors";
 
-/** The Open Inference Protocol tensor datatypes Keel carries over JSON. */
-export const DATATYPES = [
-  "BOOL",
-  "UINT8",
-  "UINT16",
-  "UINT32",
-  "UINT64",
-  "INT8",
-  "INT16",
-  "INT32",
-  "INT64",
-  "FP16",
-  "FP32",
-  "FP64",
-  "BYTES",
-] as const;
+export { DATATYPES };
 export type Datatype = (typeof DATATYPES)[number];
 
 export type TypedArray =

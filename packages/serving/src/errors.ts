@@ -6,14 +6,15 @@ import { type ErrorCode, KeelError } from "@keel/core";
  */
 export class ServingError extends KeelError {
   readonly retryable: boolean;
-  constructor(code: ErrorCode, message: string, opts: { retryable?: boolean } = {}) {
-    super(code, message);
+  constructor(code: ErrorCode, message: string, opts: { retryable?: boolean; cause?: unknown } = {}) {
+    super(code, message, undefined, { cause: opts.cause });
     this.name = "ServingError";
     this.retryable = opts.retryable ?? false;
   }
 }
 
-export const badInput = (message: string) => new ServingError("INVALID_PARAMETER_VALUE", message);
+export const badInput = (message: string, cause?: unknown) =>
+  new ServingError("INVALID_PARAMETER_VALUE", message, { cause });
 export const missing = (message: string) => new ServingError("RESOURCE_DOES_NOT_EXIST", message);
 export const unavailable = (message: string) =>
   new ServingError("TEMPORARILY_UNAVAILABLE", message, { retryable: true });

@@ -1,3 +1,4 @@
+import { mount, kserveRoutes as r } from "@keel/contract";
 import { parseWith } from "@keel/core";
 import type { Context, Hono } from "hono";
 import { type Deployment, refLabel, type VersionRef } from "./deployment-model";
@@ -92,8 +93,8 @@ export function mountExplainRoutes(
       return v2Error(c, e);
     }
   };
-  app.post("/v2/models/:model/explain", handler);
-  app.post("/v2/models/:model/versions/:version/explain", handler);
+  mount(app, r.explain, (_, c) => handler(c));
+  mount(app, r.explainVersion, (_, c) => handler(c));
 }
 
 function versionOf(dep: Deployment, version: string | undefined): VersionRef {

@@ -6,6 +6,7 @@ export { KServeHttpBackend } from "./backends/kserve-http-backend";
 export { SageMakerBackend, type SageMakerRuntimeLike } from "./backends/sagemaker-backend";
 export { type AnalysisResult, CanaryAnalysis, CanaryStats } from "./canary-analysis";
 export * from "./datatypes";
+export { defaultBackendOf } from "./default-backend";
 export * from "./deployment-model";
 export { DeploymentService } from "./deployment-service";
 export * from "./errors";
@@ -40,7 +41,6 @@ export {
   SqsScoringQueue,
   scoringMessageSchema,
 } from "./scoring-queue";
-export { defaultBackendOf, loadServingConfig, SERVING_ENV, type ServingConfig } from "./serving-config";
 export {
   createServingModule,
   findServingModule,

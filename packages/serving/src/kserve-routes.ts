@@ -1,7 +1,7 @@
+import { mount, kserveRoutes as r } from "@keel/contract";
 import { httpStatusFor, isKeelError, log, parseWith } from "@keel/core";
 import type { Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { z } from "zod";
 import { ServingError } from "./errors";
 import type { ServingMetrics } from "./metrics";
 import type { ModelServer } from "./model-server";
@@ -77,27 +77,29 @@ export function mountInferenceRoutes(
     maxSize,
     onError: (c) => c.json({ error: `request body is larger than the limit of ${maxSize} bytes` }, 413),
   });
-  app.get("/v2", (c) =>
-    c.json({ name: "keel", version: "0.1.0", extensions: opts.extensions ?? ["model_repository"] }),
-  );
-  app.get("/v2/health/live", (c) => c.json({ live: true }));
-  app.get("/v2/health/ready", (c) => {
+  mount(app, r.serverMetadata, () => ({
+    name: "keel",
+    version: "0.1.0",
+    extensions: opts.extensions ?? ["model_repository"],
+  }));
+  mount(app, r.live, () => ({ live: true }));
+  mount(app, r.ready, (_, c) => {
     const ready = opts.serverReady?.() ?? true;
     return c.json({ ready }, ready ? 200 : 503);
   });
   const metadata = v2(async (c) =>
     c.json(await api.metadata(c.req.param("model") as string, c.req.param("version"))),
   );
-  app.get("/v2/models/:model", metadata);
-  app.get("/v2/models/:model/versions/:version", metadata);
+  mount(app, r.modelMetadata, (_, c) => metadata(c));
+  mount(app, r.modelVersionMetadata, (_, c) => metadata(c));
   const ready = v2(async (c) => {
     const name = c.req.param("model") as string;
     const ok = await api.ready(name, c.req.param("version"));
     // The protocol: 200 means ready, a 4xx means not ready.
     return c.json({ name, ready: ok }, ok ? 200 : 400);
   });
-  app.get("/v2/models/:model/ready", ready);
-  app.get("/v2/models/:model/versions/:version/ready", ready);
+  mount(app, r.modelReady, (_, c) => ready(c));
+  mount(app, r.modelVersionReady, (_, c) => ready(c));
   const infer = v2(async (c) => {
     const body = await readJson(c);
     const routeKey = c.req.header("x-keel-route-key");
@@ -105,15 +107,15 @@ export function mountInferenceRoutes(
       await api.infer(c.req.param("model") as string, c.req.param("version"), body, { routeKey }),
     );
   });
-  app.post("/v2/models/:model/infer", limit, infer);
-  app.post("/v2/models/:model/versions/:version/infer", limit, infer);
+  mount(app, r.infer, (_, c) => infer(c), limit);
+  mount(app, r.inferVersion, (_, c) => infer(c), limit);
 }
-
-const indexBody = z.object({ ready: z.boolean().optional() });
 
 /** Prometheus metrics in the text exposition format. */
 export function mountMetricsRoute(app: Hono, metrics: ServingMetrics): void {
-  app.get("/metrics", (c) => c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
+  mount(app, r.metrics, (_, c) =>
+    c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
+  );
 }
 
 /** Triton's model repository extension: index, load, unload. */
@@ -131,31 +133,25 @@ export function mountRepositoryRoutes(
       throw new ServingError("INVALID_PARAMETER_VALUE", `malformed JSON body: ${(e as Error).message}`);
     }
   };
-  app.post(
-    "/v2/repository/index",
-    v2(async (c) =>
-      c.json(await server.index(parseWith(indexBody, await body(c), "repository index request"))),
-    ),
+  const index = v2(async (c) =>
+    c.json(await server.index(parseWith(r.repositoryIndex.body, await body(c), "repository index request"))),
   );
-  app.post(
-    "/v2/repository/models/:model/load",
-    v2(async (c) => {
-      await body(c);
-      const model = c.req.param("model") as string;
-      await server.load(model);
-      await opts.onChange?.("load", model);
-      return c.json({});
-    }),
-  );
-  app.post(
-    "/v2/repository/models/:model/unload",
-    v2(async (c) => {
-      const model = c.req.param("model") as string;
-      await server.unload(model);
-      await opts.onChange?.("unload", model);
-      return c.json({});
-    }),
-  );
+  mount(app, r.repositoryIndex, (_, c) => index(c));
+  const load = v2(async (c) => {
+    await body(c);
+    const model = c.req.param("model") as string;
+    await server.load(model);
+    await opts.onChange?.("load", model);
+    return c.json({});
+  });
+  mount(app, r.loadModel, (_, c) => load(c));
+  const unload = v2(async (c) => {
+    const model = c.req.param("model") as string;
+    await server.unload(model);
+    await opts.onChange?.("unload", model);
+    return c.json({});
+  });
+  mount(app, r.unloadModel, (_, c) => unload(c));
 }
 
 /** The model server itself as an InferenceApi. */

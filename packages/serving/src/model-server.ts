@@ -143,7 +143,7 @@ export class ModelServer {
         }
         throw e instanceof ServingError
           ? e
-          : badInput(`model '${name}' failed to load: ${(e as Error).message}`);
+          : badInput(`model '${name}' failed to load: ${(e as Error).message}`, e);
       }
     });
   }

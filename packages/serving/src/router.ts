@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
+import { routerRequestSchema } from "@keel/contract";
 import { type Clock, type Logger, newToken, parseWith } from "@keel/core";
-import { z } from "zod";
+import type { z } from "zod";
 import type { BackendContext } from "./backends/backend-factory";
 import { createBackend } from "./backends/backend-factory";
 import type { InferenceBackend } from "./backends/inference-backend";
@@ -10,25 +11,10 @@ import type { DeploymentService } from "./deployment-service";
 import { badInput, missing, ServingError } from "./errors";
 import type { ServingMetrics } from "./metrics";
 import type { FeatureReader, PredictionSink } from "./ports";
-import {
-  type InferInput,
-  type InferOutput,
-  type InferRequest,
-  type InferResponse,
-  inferRequestSchema,
-} from "./protocol";
+import type { InferInput, InferOutput, InferRequest, InferResponse } from "./protocol";
 import { elementCount } from "./tensors";
 
-/** A v2 request as the router takes it: tensors, or entity ids to enrich from the feature store. */
-export const routerRequestSchema = inferRequestSchema
-  .extend({
-    inputs: inferRequestSchema.shape.inputs.optional(),
-    entities: z.record(z.string(), z.array(z.union([z.string(), z.number()])).min(1)).optional(),
-  })
-  .refine((r) => (r.inputs === undefined) !== (r.entities === undefined), {
-    message:
-      "give either 'inputs' (tensors) or 'entities' (ids to look features up for), not both or neither",
-  });
+export { routerRequestSchema };
 export type RouterRequest = z.infer<typeof routerRequestSchema>;
 
 export interface RouterOptions {

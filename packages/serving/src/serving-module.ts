@@ -1,13 +1,12 @@
 import { join } from "node:path";
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import type { AuditLog } from "@keel/audit";
-import type { Clock, Logger } from "@keel/core";
+import type { Clock, Logger, ServingConfig } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
 import type { Hono } from "hono";
 import { AsyncScoring } from "./async-scoring";
 import type { SageMakerRuntimeLike } from "./backends/sagemaker-backend";
 import { CanaryAnalysis, CanaryStats } from "./canary-analysis";
+import { defaultBackendOf } from "./default-backend";
 import { mountDeploymentRoutes } from "./deployment-routes";
 import { DeploymentService } from "./deployment-service";
 import { missing } from "./errors";
@@ -25,12 +24,12 @@ import type { ExecutionProvider } from "./model-config";
 import { ModelServer } from "./model-server";
 import type { FeatureReader, ModelResolver, PredictionSink } from "./ports";
 import { Router } from "./router";
-import { MemoryScoringQueue, type ScoringQueue, SqsScoringQueue } from "./scoring-queue";
-import { defaultBackendOf, loadServingConfig, type ServingConfig } from "./serving-config";
+import { MemoryScoringQueue, type ScoringQueue } from "./scoring-queue";
 
 /** What serving needs from the platform (a subset of PlatformDeps). */
 export interface ServingDeps {
-  config: { dataDir: string; stage?: string };
+  /** The core settings it uses and its own section of KeelConfig (parsed once by loadConfig). */
+  config: { core: { dataDir: string; stage: string }; serving: ServingConfig };
   store: MetadataStore;
   artifacts: { getBytes(path: string): Promise<Buffer> };
   audit: AuditLog;
@@ -48,7 +47,7 @@ export interface ServingModuleOptions {
    * version names a kserve or sagemaker backend.
    */
   modelServer?: false | { repository?: string; provider?: ExecutionProvider; intraOpNumThreads?: number };
-  /** The async scoring queue; default an in-process queue with a local consumer. */
+  /** The async scoring queue (chosen by @keel/app: SQS in AWS); default an in-process queue with a local consumer. */
   queue?: ScoringQueue;
   /** Consume the queue in this process (default: when the queue is the in-process one). */
   consume?: boolean;
@@ -56,10 +55,11 @@ export interface ServingModuleOptions {
   maxBodyBytes?: number;
   /** How often outcome counters are flushed and auto canary analyses considered (ms). */
   tickMs?: number;
-  /** CloudWatch client for the in-flight gauge (tests pass a recording one). */
-  cloudwatch?: CloudWatchLike;
-  /** Settings from the environment (SERVING_ENV); read with loadServingConfig() when absent. Options above win. */
-  config?: ServingConfig;
+  /**
+   * Where the router's in-flight gauge is published (CloudWatch in AWS, chosen by @keel/app);
+   * published only when given and `config.serving.metricsNamespace` is set.
+   */
+  metricsSink?: CloudWatchLike;
   /** Serves `POST /v2/models/{deployment}/explain` with these explanations when given. */
   explainer?: ModelExplainer;
 }
@@ -82,14 +82,14 @@ export interface ServingService {
  */
 export function createServingModule(deps: ServingDeps, opts: ServingModuleOptions = {}) {
   const metrics = new ServingMetrics();
-  const env = opts.config ?? loadServingConfig();
+  const env = deps.config.serving;
   const serverOpts =
     opts.modelServer === false || (opts.modelServer === undefined && !env.inProcess)
       ? undefined
       : (opts.modelServer ?? {});
   const server = serverOpts
     ? new ModelServer({
-        repository: serverOpts.repository ?? env.modelRepository ?? join(deps.config.dataDir, "models"),
+        repository: serverOpts.repository ?? env.modelRepository ?? join(deps.config.core.dataDir, "models"),
         provider: serverOpts.provider ?? env.provider,
         intraOpNumThreads: serverOpts.intraOpNumThreads ?? env.intraOpNumThreads,
         metrics,
@@ -129,21 +129,18 @@ export function createServingModule(deps: ServingDeps, opts: ServingModuleOption
     explain: explainVersion,
   });
   const analysis = new CanaryAnalysis(stats, deployments);
-  const queue =
-    opts.queue ??
-    (env.scoringQueueUrl
-      ? new SqsScoringQueue(new SQSClient({}), env.scoringQueueUrl)
-      : new MemoryScoringQueue());
+  const queue = opts.queue ?? new MemoryScoringQueue();
   const scoring = new AsyncScoring(queue, router, deps.store, deps.clock, deps.log);
   const consume = opts.consume ?? queue instanceof MemoryScoringQueue;
-  const publisher = env.metricsNamespace
-    ? new InFlightPublisher(
-        opts.cloudwatch ?? new CloudWatchClient({}),
-        env.metricsNamespace,
-        deps.config.stage ?? "local",
-        () => router.inFlight,
-      )
-    : undefined;
+  const publisher =
+    env.metricsNamespace && opts.metricsSink
+      ? new InFlightPublisher(
+          opts.metricsSink,
+          env.metricsNamespace,
+          deps.config.core.stage,
+          () => router.inFlight,
+        )
+      : undefined;
   const service: ServingService = { server, deployments, router, analysis, scoring, stats, metrics };
 
   const direct = server ? serverApi(server) : undefined;

@@ -1,5 +1,6 @@
 export { TrackingError } from "./errors";
 export { createTrackingModule, type TrackingModule } from "./module";
+export type { FrozenRuns } from "./ports";
 export { RUN_NAME_TAG } from "./run-store";
 export * from "./schemas";
 export { matchesAll, type Searchable } from "./search-eval";

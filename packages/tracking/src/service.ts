@@ -2,12 +2,13 @@ import type { ArtifactStore } from "@keel/artifacts";
 import type { AuditLog } from "@keel/audit";
 import { type Clock, currentPrincipal, digest, newId, parseWith } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
-import { invalidParam, missing } from "./errors";
+import { invalidParam, missing, TrackingError } from "./errors";
 import { DEFAULT_EXPERIMENT_ID, type ExperimentRecord, ExperimentStore } from "./experiment-store";
 import { MetricHistoryStore } from "./metric-history-store";
 import { decodeValue, encodeValue, type HistoryPoint, jsonValue } from "./metric-values";
 import { experimentJson, runInfoJson, runJson } from "./mlflow-json";
 import { decodePageToken, encodePageToken } from "./page-token";
+import type { FrozenRuns } from "./ports";
 import { generateRunName } from "./run-names";
 import {
   isNewer,
@@ -21,31 +22,19 @@ import {
 import {
   type CreateExperimentRequest,
   type CreateRunRequest,
-  createExperimentRequest,
-  createRunRequest,
   type DeleteExperimentTagRequest,
   type DeleteTagRequest,
-  deleteExperimentTagRequest,
-  deleteTagRequest,
   type Experiment,
   experimentIdRequest,
   type GetMetricHistoryBulkIntervalRequest,
   type GetMetricHistoryRequest,
   getByNameRequest,
-  getMetricHistoryBulkIntervalRequest,
-  getMetricHistoryRequest,
   type ListArtifactsRequest,
   type LogBatchRequest,
   type LogInputsRequest,
   type LogMetricRequest,
   type LogModelRequest,
   type LogParamRequest,
-  listArtifactsRequest,
-  logBatchRequest,
-  logInputsRequest,
-  logMetricRequest,
-  logModelRequest,
-  logParamRequest,
   type Metric,
   type Run,
   type RunInfo,
@@ -54,14 +43,8 @@ import {
   type SearchRunsRequest,
   type SetExperimentTagRequest,
   type SetTagRequest,
-  searchExperimentsRequest,
-  searchRunsRequest,
-  setExperimentTagRequest,
-  setTagRequest,
   type UpdateExperimentRequest,
   type UpdateRunRequest,
-  updateExperimentRequest,
-  updateRunRequest,
   type ViewType,
 } from "./schemas";
 import { matchesAll, orderComparator, type Searchable } from "./search-eval";
@@ -86,7 +69,13 @@ export interface TrackingDeps {
   audit: Pick<AuditLog, "append">;
   clock: Clock;
   config: { artifactRoot: string };
+  /** Runs a pending or approved promotion relies on: writes to them are refused (the registry's). */
+  frozen?: FrozenRuns;
 }
+
+/** Longest param or tag value kept in the audit event of a write (the store keeps the whole value). */
+const AUDIT_VALUE_CHARS = 500;
+const auditValue = (v: string) => (v.length > AUDIT_VALUE_CHARS ? `${v.slice(0, AUDIT_VALUE_CHARS)}…` : v);
 
 export const USER_TAG = "mlflow.user";
 export const LOGGED_MODELS_TAG = "mlflow.log-model.history";
@@ -230,6 +219,18 @@ export class TrackingService {
     return this.deps.clock.now();
   }
 
+  /** Refuses (403, audited) a change to a run that a pending or approved promotion relies on. */
+  private async assertNotFrozen(runId: string, what: string): Promise<void> {
+    const reason = await this.deps.frozen?.isFrozen(runId);
+    if (!reason) return;
+    await this.deps.audit.append({
+      action: "tracking.run.write_refused",
+      resource: `run:${runId}`,
+      state: { write: what, reason },
+    });
+    throw new TrackingError("PERMISSION_DENIED", `${what} refused: ${reason}`);
+  }
+
   /** Where a new experiment's artifacts go: S3 in AWS, the artifact proxy scheme locally. */
   artifactLocationFor(experimentId: string): string {
     const root = this.deps.config.artifactRoot;
@@ -251,8 +252,7 @@ export class TrackingService {
 
   // ---- experiments ----------------------------------------------------------------------------
 
-  async createExperiment(req: CreateExperimentRequest): Promise<{ experiment_id: string }> {
-    const r = parseWith(createExperimentRequest, req);
+  async createExperiment(r: CreateExperimentRequest): Promise<{ experiment_id: string }> {
     const name = validateExperimentName(r.name);
     const tags: Record<string, string> = {};
     for (const t of r.tags ?? []) {
@@ -296,9 +296,8 @@ export class TrackingService {
   }
 
   async searchExperiments(
-    req: SearchExperimentsRequest,
+    r: SearchExperimentsRequest,
   ): Promise<{ experiments?: Experiment[]; next_page_token?: string }> {
-    const r = parseWith(searchExperimentsRequest, req);
     const max = validateMaxResults(r.max_results, LIMITS.defaultSearchResults, LIMITS.maxSearchResults);
     const clauses = parseFilter(r.filter, EXPERIMENT_SEARCH);
     const orderings = parseOrderBy(r.order_by, EXPERIMENT_SEARCH);
@@ -325,8 +324,7 @@ export class TrackingService {
     };
   }
 
-  async updateExperiment(req: UpdateExperimentRequest): Promise<Record<string, never>> {
-    const r = parseWith(updateExperimentRequest, req);
+  async updateExperiment(r: UpdateExperimentRequest): Promise<Record<string, never>> {
     if (r.new_name === undefined) return {};
     const name = validateExperimentName(r.new_name);
     const before = await this.experiments.mustGet(r.experiment_id);
@@ -370,23 +368,20 @@ export class TrackingService {
     return {};
   }
 
-  async setExperimentTag(req: SetExperimentTagRequest): Promise<Record<string, never>> {
-    const r = parseWith(setExperimentTagRequest, req);
+  async setExperimentTag(r: SetExperimentTagRequest): Promise<Record<string, never>> {
     validateExperimentTag(r.key, r.value);
     await this.experiments.updateTag(r.experiment_id, r.key, r.value);
     return {};
   }
 
-  async deleteExperimentTag(req: DeleteExperimentTagRequest): Promise<Record<string, never>> {
-    const r = parseWith(deleteExperimentTagRequest, req);
+  async deleteExperimentTag(r: DeleteExperimentTagRequest): Promise<Record<string, never>> {
     await this.experiments.updateTag(r.experiment_id, r.key, undefined);
     return {};
   }
 
   // ---- runs -----------------------------------------------------------------------------------
 
-  async createRun(req: CreateRunRequest): Promise<{ run: Run }> {
-    const r = parseWith(createRunRequest, req);
+  async createRun(r: CreateRunRequest): Promise<{ run: Run }> {
     const experimentId = r.experiment_id || DEFAULT_EXPERIMENT_ID;
     const tags: Record<string, string> = {};
     for (const t of r.tags ?? []) {
@@ -443,10 +438,10 @@ export class TrackingService {
     return { run: runJson(await this.runs.mustGet(id)) };
   }
 
-  async updateRun(req: UpdateRunRequest): Promise<{ run_info: RunInfo }> {
-    const r = parseWith(updateRunRequest, req);
+  async updateRun(r: UpdateRunRequest): Promise<{ run_info: RunInfo }> {
     const runId = requireRunId(r);
     if (r.run_name !== undefined) validateLength("Run name", r.run_name, LIMITS.maxRunNameLength);
+    await this.assertNotFrozen(runId, "updating the run");
     const rec = await this.runs.mutate(runId, (rec) => {
       mustBeActive(rec);
       if (r.status) rec.status = r.status;
@@ -479,6 +474,7 @@ export class TrackingService {
 
   private async setRunLifecycle(runId: string, stage: "active" | "deleted"): Promise<Record<string, never>> {
     const id = requireRunId(parseWith(runIdRequest, { run_id: runId }));
+    if (stage === "deleted") await this.assertNotFrozen(id, "deleting the run");
     await this.runs.mutate(id, (rec) => this.applyLifecycle(rec, stage));
     await this.deps.audit.append({
       action: stage === "deleted" ? "tracking.run.delete" : "tracking.run.restore",
@@ -491,13 +487,13 @@ export class TrackingService {
   // ---- logging --------------------------------------------------------------------------------
 
   /** One metric point: the hot path, one conditional update and one put in parallel, no read. */
-  async logMetric(req: LogMetricRequest): Promise<Record<string, never>> {
-    const r = parseWith(logMetricRequest, req);
+  async logMetric(r: LogMetricRequest): Promise<Record<string, never>> {
     const runId = requireRunId(r);
     validateKey("Metric", r.key);
     const step = r.step ?? 0;
     validateStep(step, r.timestamp);
     const v = encodeValue(r.value);
+    await this.assertNotFrozen(runId, "logging a metric");
     // The point and the latest value are written in parallel (one round trip, not two); if the
     // run turns out to be missing or deleted, the point is taken back before answering.
     const [latest, appended] = await Promise.allSettled([
@@ -517,26 +513,34 @@ export class TrackingService {
       if (outcome === "missing") throw missing(`Run with id=${runId} not found`);
       throw invalidParam(`The run ${runId} must be in the 'active' state. Current state is deleted.`);
     }
+    await this.deps.audit.append({
+      action: "tracking.run.log",
+      resource: `run:${runId}`,
+      state: { metrics: { [r.key]: v } },
+    });
     return {};
   }
 
-  async logParam(req: LogParamRequest): Promise<Record<string, never>> {
-    const r = parseWith(logParamRequest, req);
+  async logParam(r: LogParamRequest): Promise<Record<string, never>> {
     return this.logBatch({ run_id: requireRunId(r), params: [{ key: r.key, value: r.value }] });
   }
 
-  async setTag(req: SetTagRequest): Promise<Record<string, never>> {
-    const r = parseWith(setTagRequest, req);
+  async setTag(r: SetTagRequest): Promise<Record<string, never>> {
     return this.logBatch({ run_id: requireRunId(r), tags: [{ key: r.key, value: r.value }] });
   }
 
-  async deleteTag(req: DeleteTagRequest): Promise<Record<string, never>> {
-    const r = parseWith(deleteTagRequest, req);
+  async deleteTag(r: DeleteTagRequest): Promise<Record<string, never>> {
     const runId = requireRunId(r);
+    await this.assertNotFrozen(runId, "deleting a tag");
     await this.runs.mutate(runId, (rec) => {
       mustBeActive(rec);
       if (!(r.key in rec.tags)) throw missing(`No tag with name: ${r.key} in run with id ${runId}`);
       delete rec.tags[r.key];
+    });
+    await this.deps.audit.append({
+      action: "tracking.run.delete_tag",
+      resource: `run:${runId}`,
+      state: { key: r.key },
     });
     return {};
   }
@@ -546,8 +550,7 @@ export class TrackingService {
    * validated first, then the run record is written once (conditional on its version) and the
    * metric points go to history chunks, one per key.
    */
-  async logBatch(req: LogBatchRequest): Promise<Record<string, never>> {
-    const r = parseWith(logBatchRequest, req);
+  async logBatch(r: LogBatchRequest): Promise<Record<string, never>> {
     const runId = requireRunId(r);
     const metrics = r.metrics ?? [];
     const params = r.params ?? [];
@@ -589,6 +592,7 @@ export class TrackingService {
       );
     }
 
+    await this.assertNotFrozen(runId, "logging metrics, params or tags");
     const byKey = new Map<string, HistoryPoint[]>();
     for (const m of metrics) {
       const point: HistoryPoint = [m.step ?? 0, m.timestamp, encodeValue(m.value)];
@@ -611,11 +615,20 @@ export class TrackingService {
       throw logged.reason;
     }
     if (written.status === "rejected") throw written.reason;
+    // One event per request, however many values it logged: the latest value per metric key.
+    await this.deps.audit.append({
+      action: "tracking.run.log",
+      resource: `run:${runId}`,
+      state: {
+        metrics: Object.fromEntries([...latest].map(([k, m]) => [k, m.v])),
+        params: Object.fromEntries(params.map((p) => [p.key, auditValue(p.value)])),
+        tags: Object.fromEntries(tags.map((t) => [t.key, auditValue(t.value)])),
+      },
+    });
     return {};
   }
 
-  async logInputs(req: LogInputsRequest): Promise<Record<string, never>> {
-    const r = parseWith(logInputsRequest, req);
+  async logInputs(r: LogInputsRequest): Promise<Record<string, never>> {
     const runId = requireRunId(r);
     const datasets = r.datasets ?? [];
     if (datasets.length > LIMITS.maxDatasetInputsPerCall) {
@@ -624,6 +637,7 @@ export class TrackingService {
       );
     }
     for (const d of datasets) for (const t of d.tags ?? []) validateTag(t.key, t.value);
+    await this.assertNotFrozen(runId, "logging inputs");
     await this.runs.mutate(runId, (rec) => {
       mustBeActive(rec);
       let changed = false;
@@ -640,8 +654,7 @@ export class TrackingService {
   }
 
   /** Appends the model's metadata to the run's `mlflow.log-model.history` tag, as MLflow does. */
-  async logModel(req: LogModelRequest): Promise<Record<string, never>> {
-    const r = parseWith(logModelRequest, req);
+  async logModel(r: LogModelRequest): Promise<Record<string, never>> {
     const runId = requireRunId(r);
     let model: unknown;
     try {
@@ -657,6 +670,7 @@ export class TrackingService {
     );
     if (missingFields.length)
       throw invalidParam(`Model json is missing mandatory fields: ${missingFields.join(", ")}`);
+    await this.assertNotFrozen(runId, "logging a model");
     await this.runs.mutate(runId, (rec) => {
       mustBeActive(rec);
       let history: unknown[] = [];
@@ -673,8 +687,7 @@ export class TrackingService {
 
   // ---- search and reads -----------------------------------------------------------------------
 
-  async searchRuns(req: SearchRunsRequest): Promise<{ runs?: Run[]; next_page_token?: string }> {
-    const r = parseWith(searchRunsRequest, req);
+  async searchRuns(r: SearchRunsRequest): Promise<{ runs?: Run[]; next_page_token?: string }> {
     const max = validateMaxResults(r.max_results, LIMITS.defaultSearchResults, LIMITS.maxSearchResults);
     const clauses = parseFilter(r.filter, RUN_SEARCH);
     const orderings = parseOrderBy(r.order_by, RUN_SEARCH);
@@ -702,9 +715,8 @@ export class TrackingService {
   }
 
   async getMetricHistory(
-    req: GetMetricHistoryRequest,
+    r: GetMetricHistoryRequest,
   ): Promise<{ metrics?: Metric[]; next_page_token?: string }> {
-    const r = parseWith(getMetricHistoryRequest, req);
     const runId = requireRunId(r);
     await this.runs.mustGet(runId);
     const points = await this.history.read(runId, r.metric_key);
@@ -728,9 +740,8 @@ export class TrackingService {
    * `max_results` distinct steps per run (always keeping the first and last step).
    */
   async getMetricHistoryBulkInterval(
-    req: GetMetricHistoryBulkIntervalRequest,
+    r: GetMetricHistoryBulkIntervalRequest,
   ): Promise<{ metrics?: Array<Metric & { run_id: string }> }> {
-    const r = parseWith(getMetricHistoryBulkIntervalRequest, req);
     if (r.run_ids.length === 0)
       throw invalidParam("GetMetricHistoryBulkInterval request must specify at least one run_id.");
     if (r.run_ids.length > LIMITS.maxBulkIntervalRuns) {
@@ -762,9 +773,8 @@ export class TrackingService {
 
   /** Direct children of a path under the run's artifact root. */
   async listArtifacts(
-    req: ListArtifactsRequest,
+    r: ListArtifactsRequest,
   ): Promise<{ root_uri: string; files?: Array<{ path: string; is_dir: boolean; file_size?: number }> }> {
-    const r = parseWith(listArtifactsRequest, req);
     const runId = requireRunId(r);
     const rec = await this.runs.mustGet(runId);
     const path = (r.path ?? "").replace(/^\/+|\/+$/g, "");

@@ -51,6 +51,7 @@ export { type InputSchema, inputSchema, mlmodelYaml, modelArtifacts } from "./mo
 export { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from "./onnx/export";
 export { readParquetDataset } from "./parquet-dataset";
 export {
+  BASELINE_PROFILE_ARTIFACT,
   type BaselineProfile,
   baselineProfileSchema,
   type FeatureProfile,

@@ -20,6 +20,8 @@ export async function readParquetDataset(
     throw new TrainError(
       "INVALID_PARAMETER_VALUE",
       `training set is not a Parquet file: ${(e as Error).message}`,
+      undefined,
+      { cause: e },
     );
   }
   const available = parquetSchema(metadata).children.map((c) => c.element.name);

@@ -11,6 +11,8 @@ import { Random } from "./random";
  * Bins: a value v belongs to the first bin b with v <= edges[b], else the last bin
  * (`counts.length === edges.length + 1`).
  */
+export const BASELINE_PROFILE_ARTIFACT = "baseline/profile.json";
+
 export const featureProfileSchema = z.object({
   name: z.string(),
   edges: z.array(z.number()),

@@ -54,6 +54,8 @@ async function readTrainingSet(uri: string, s3: ArtifactStoreOptions = {}): Prom
     throw new TrainError(
       "INVALID_PARAMETER_VALUE",
       `cannot read training set '${uri}': ${(e as NodeJS.ErrnoException).code}`,
+      undefined,
+      { cause: e },
     );
   }
 }

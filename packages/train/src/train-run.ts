@@ -6,7 +6,7 @@ import { logisticParamsSchema, trainLogistic } from "./logistic";
 import { evaluateBinary, evaluateRegression } from "./metrics";
 import { isClassifier, type KeelModel, predict } from "./model";
 import { modelArtifacts } from "./model-package";
-import { profileDataset } from "./profile";
+import { BASELINE_PROFILE_ARTIFACT, profileDataset } from "./profile";
 import type { TrackingLogger } from "./tracking";
 
 export const trainSpecSchema = z.object({
@@ -85,7 +85,7 @@ export async function trainModel(
     await logger.logMetrics(metrics, history.length);
     for (const [path, bytes] of modelArtifacts(model, runId)) await logger.logArtifact(path, bytes);
     const profile = profileDataset(train, { seed: spec.seed });
-    await logger.logArtifact("baseline/profile.json", new TextEncoder().encode(JSON.stringify(profile)));
+    await logger.logArtifact(BASELINE_PROFILE_ARTIFACT, new TextEncoder().encode(JSON.stringify(profile)));
     await logger.flush();
   }
   return { model, metrics, history };

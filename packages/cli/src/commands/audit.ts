@@ -14,7 +14,7 @@ const DEFAULT_URL = "http://localhost:5000";
  * dynalite reports a data dir that another process holds (LevelDB's lock) only as an uncaught
  * "Database is closed" error after it has started; this turns that into a clear failure.
  */
-function dataDirInUse(dir: string): { failure: Promise<never>; dispose(): void } {
+export function dataDirInUse(dir: string): { failure: Promise<never>; dispose(): void } {
   let listener: (e: Error) => void = () => {};
   const failure = new Promise<never>((_, reject) => {
     listener = (e: Error) => {
@@ -40,7 +40,10 @@ async function verifyDataDir(dataDir: string): Promise<VerifyResult> {
   // A data dir from an older Keel is migrated first, through dynalite (which needs it unused).
   const inUse = dataDirInUse(paths.dynalite);
   const store = await Promise.race([
-    openLocalMetadataStore(resolve(dataDir), { table: loadConfig().table, log: (l) => console.error(l) }),
+    openLocalMetadataStore(resolve(dataDir), {
+      table: loadConfig().core.table,
+      log: (l) => console.error(l),
+    }),
     inUse.failure,
   ]).catch((e) => {
     inUse.dispose();

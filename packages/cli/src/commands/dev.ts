@@ -1,14 +1,11 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ENV } from "@keel/core";
+import { offlineRootOf } from "@keel/features";
 import { startLocalPlatform } from "@keel/local";
-import {
-  completedQuickstart,
-  quickstartReport,
-  runQuickstart,
-} from "../../../../examples/fraud-detection/src/quickstart";
 import { type Command, UsageError } from "../command";
 import { createProgress } from "../progress";
+import { authBanner } from "./users";
 
 /**
  * The model stages the local stage approves by itself, so the quickstart's promotion needs no
@@ -16,10 +13,14 @@ import { createProgress } from "../progress";
  */
 const LOCAL_AUTO_APPROVE_STAGES = ["Production"];
 
+/** The project `keel dev` loads when none is named (--project, KEEL_PROJECT_DIR): the fraud example. */
+const DEFAULT_PROJECT_DIR = join(import.meta.dirname, "../../../../examples/fraud-detection");
+
 export const devCommand: Command = {
   name: "dev",
   summary: "run the whole platform locally on one port (npm start)",
-  usage: "keel dev [--port 5000] [--host 127.0.0.1] [--data-dir ./.keel] [--no-example]",
+  usage:
+    "keel dev [--port 5000] [--host 127.0.0.1] [--data-dir ./.keel] [--project <dir>] [--pipelines <file>]... [--no-example] [--auth]",
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
@@ -27,7 +28,10 @@ export const devCommand: Command = {
         port: { type: "string", default: "5000" },
         host: { type: "string", default: "127.0.0.1" },
         "data-dir": { type: "string", default: "./.keel" },
+        project: { type: "string" },
         "no-example": { type: "boolean", default: false },
+        pipelines: { type: "string", multiple: true, default: [] },
+        auth: { type: "boolean", default: false },
       },
     });
     const port = Number(values.port);
@@ -35,21 +39,31 @@ export const devCommand: Command = {
       throw new UsageError(`--port must be 0..65535, got ${values.port}`);
     const autoApprove =
       process.env[ENV.AUTO_APPROVE_STAGES] === undefined ? LOCAL_AUTO_APPROVE_STAGES : undefined;
+    // A named project (--project, KEEL_PROJECT_DIR) wins; the fraud example is the default
+    // unless --no-example.
+    const projectDir =
+      values.project ??
+      process.env[ENV.PROJECT_DIR] ??
+      (values["no-example"] ? undefined : DEFAULT_PROJECT_DIR);
     const local = await startLocalPlatform({
       port,
       host: values.host,
       dataDir: values["data-dir"],
-      config: autoApprove ? { autoApproveStages: autoApprove } : {},
+      pipelineFiles: values.pipelines,
+      projectDir,
+      config: autoApprove ? { registry: { autoApproveStages: autoApprove } } : {},
+      auth: values.auth ? "users" : "laptop",
     });
     const url = `http://localhost:${local.port}`;
     const { config } = local.platform.deps;
+    const { autoApproveStages } = config.registry;
     console.log(`Keel is ready at ${url}`);
     console.log(`  data dir: ${local.dataDir}`);
     console.log(`  MLflow:   export MLFLOW_TRACKING_URI=${url}`);
     console.log(
-      config.autoApproveStages.length > 0
-        ? `  approvals: the ${config.stage} stage auto-approves promotions to ${config.autoApproveStages.join(", ")} ` +
-            `(${ENV.AUTO_APPROVE_STAGES}=${config.autoApproveStages.join(",")}; set it to "" for four-eyes approval)`
+      autoApproveStages.length > 0
+        ? `  approvals: the ${config.core.stage} stage auto-approves promotions to ${autoApproveStages.join(", ")} ` +
+            `(${ENV.AUTO_APPROVE_STAGES}=${autoApproveStages.join(",")}; set it to "" for four-eyes approval)`
         : `  approvals: every protected promotion needs a second person (${ENV.AUTO_APPROVE_STAGES} is empty)`,
     );
     let stopping = false;
@@ -63,25 +77,30 @@ export const devCommand: Command = {
     };
     process.on("SIGINT", () => void stop("SIGINT"));
     process.on("SIGTERM", () => void stop("SIGTERM"));
-    if (!values["no-example"] && local.dataDir) {
+    console.log((await authBanner(local.platform.access)).join("\n"));
+    const quickstart = local.project?.quickstart;
+    if (quickstart && !values["no-example"] && !values.auth && local.dataDir) {
       const dataDir = local.dataDir;
-      const earlier = completedQuickstart(dataDir);
+      const earlier = quickstart.completed(dataDir);
       try {
         const summary =
           earlier ??
           (await (async () => {
-            console.log("\nRunning the fraud-detection quickstart (skip it with --no-example):");
-            return runQuickstart({
+            console.log(`\nRunning ${quickstart.title} (skip it with --no-example):`);
+            return quickstart.run({
               url,
               dataDir,
-              offlineRoot: config.offlineRoot ?? join(config.dataDir, "offline"),
+              offlineRoot: offlineRootOf(config),
               progress: createProgress(),
+              registerPipelines: (file) => local.platform.services.pipelines.registerFile(file),
             });
           })());
-        if (earlier)
-          console.log(`\nThe quickstart ran in this data dir on ${earlier.completedAt}; reusing it.`);
+        if (earlier) {
+          const at = (earlier as { completedAt?: string }).completedAt;
+          console.log(`\nThe quickstart ran in this data dir${at ? ` on ${at}` : ""}; reusing it.`);
+        }
         console.log("");
-        for (const line of quickstartReport(summary, url)) console.log(line);
+        for (const line of quickstart.report(summary, url)) console.log(line);
       } catch (e) {
         if (!stopping)
           console.error(

@@ -87,23 +87,31 @@ const promote: Command = {
   },
 };
 
-function decision(verb: "approve" | "reject"): Command {
+function decision(verb: "approve" | "reject", kind: "promotion" | "policy change" = "promotion"): Command {
+  const policy = kind === "policy change";
   return {
-    name: `model ${verb}`,
+    name: policy ? `model policy-${verb}` : `model ${verb}`,
     summary:
       verb === "approve"
-        ? "approve a promotion request (not your own) and apply it"
-        : "reject a promotion request",
-    usage: `keel model ${verb} <request-id> [--comment C] [--as P]`,
+        ? `approve a ${kind} request (not your own) and apply it`
+        : `reject a ${kind} request`,
+    usage: `keel model ${policy ? "policy-" : ""}${verb} <request-id> [--comment C] [--as P]`,
     async run(argv) {
       const {
         values,
         positionals: [id],
       } = positionals(argv, { ...common, comment: { type: "string", default: "" } }, 1, "<request-id>");
-      const r = await client(values as { url?: string; as?: string }).post<{ promotion: Promotion }>(
-        `/api/v1/promotions/${enc(id)}/${verb}`,
-        { comment: values.comment },
-      );
+      const http = client(values as { url?: string; as?: string });
+      if (policy) {
+        const r = await http.post<{ policy_change: unknown }>(`/api/v1/policy-changes/${enc(id)}/${verb}`, {
+          comment: values.comment,
+        });
+        console.log(JSON.stringify(r.policy_change, null, 2));
+        return 0;
+      }
+      const r = await http.post<{ promotion: Promotion }>(`/api/v1/promotions/${enc(id)}/${verb}`, {
+        comment: values.comment,
+      });
       printPromotion(r.promotion);
       return 0;
     },
@@ -138,8 +146,15 @@ const policy: Command = {
       checks: values.check,
     };
     const r = Object.values(change).some((v) => v !== undefined)
-      ? await http.send<{ policy: unknown }>("PUT", path, change)
-      : await http.get<{ policy: unknown }>(path);
+      ? await http.send<{ policy?: unknown; policy_change?: { id: string } }>("PUT", path, change)
+      : await http.get<{ policy?: unknown; policy_change?: { id: string } }>(path);
+    if (r.policy_change) {
+      console.log(JSON.stringify(r.policy_change, null, 2));
+      console.log(
+        `  this weakens the policy: another admin approves with: keel model policy-approve ${r.policy_change.id}`,
+      );
+      return 0;
+    }
     console.log(JSON.stringify(r.policy, null, 2));
     return 0;
   },
@@ -229,6 +244,8 @@ export const modelCommands: Command[] = [
   decision("approve"),
   decision("reject"),
   policy,
+  decision("approve", "policy change"),
+  decision("reject", "policy change"),
   lineage,
   card,
 ];

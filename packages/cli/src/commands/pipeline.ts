@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { startLocalPlatform } from "@keel/local";
+import { type LocalPlatform, startLocalPlatform } from "@keel/local";
 import { compilePipeline, type PipelineRun, pipelinesIn, type StepRecord } from "@keel/pipelines";
 import { HttpTransport } from "@keel/sdk";
 import { type Command, UsageError } from "../command";
@@ -52,18 +52,41 @@ async function importPipelines(file: string) {
 async function connect(
   url: string,
   dataDir: string,
-): Promise<{ http: HttpTransport; close(): Promise<void>; local: boolean }> {
+): Promise<{ http: HttpTransport; close(): Promise<void>; local?: LocalPlatform }> {
   try {
     const res = await fetch(`${url.replace(/\/+$/, "")}/api/v1/health`, {
       signal: AbortSignal.timeout(1500),
     });
-    if (res.ok) return { http: new HttpTransport({ url }), close: async () => {}, local: false };
+    if (res.ok) return { http: new HttpTransport({ url }), close: async () => {} };
   } catch {
     // Nothing listening: run in process below.
   }
   process.stderr.write(`no Keel server at ${url}; running in process on ${dataDir}\n`);
   const local = await startLocalPlatform({ port: 0, dataDir });
-  return { http: new HttpTransport({ url: local.url }), close: () => local.close(), local: true };
+  return { http: new HttpTransport({ url: local.url }), close: () => local.close(), local };
+}
+
+/**
+ * The pipelines a file exports, registered in process when the command runs the platform
+ * itself. A running server never imports a path sent over HTTP: it must have loaded the file
+ * at start (`keel dev --pipelines <file>`, or an earlier in-process run on its data dir).
+ */
+async function registerPipelineFile(
+  conn: Awaited<ReturnType<typeof connect>>,
+  file: string,
+  url: string,
+): Promise<string[]> {
+  if (conn.local) return conn.local.platform.services.pipelines.registerFile(resolve(file));
+  const names = (await importPipelines(file)).map((d) => d.name);
+  const { pipelines } = await conn.http.get<{ pipelines: Array<{ name: string }> }>("/api/v1/pipelines");
+  const missing = names.filter((n) => !pipelines.some((p) => p.name === n));
+  if (missing.length)
+    throw new UsageError(
+      `the Keel server at ${url} has not loaded ${missing.join(", ")} from ${file}: a running server registers ` +
+        `pipelines only from the project's files at start (keel dev --pipelines ${file}); or stop it and run ` +
+        "this command again to run the pipeline in process on the data dir",
+    );
+  return names;
 }
 
 function describeStep(s: StepRecord): string {
@@ -159,9 +182,7 @@ export const pipelineRunCommand: Command = {
         (name.endsWith(".ts") || name.endsWith(".js") || name.endsWith(".mjs")) &&
         existsSync(name)
       ) {
-        const { pipelines } = await conn.http.post<{ pipelines: string[] }>("/api/v1/pipelines", {
-          file: resolve(name),
-        });
+        const pipelines = await registerPipelineFile(conn, name, values.url);
         name = values.pipeline ?? pipelines[0];
         console.log(`registered ${pipelines.join(", ")} from ${positionals[0]}`);
       }

@@ -147,6 +147,8 @@ export class AthenaOfflineStore implements OfflineStore {
     } catch (e) {
       throw invalidFeatures(
         `source '${source.name}': no Glue table ${this.opts.database}.${source.name}: ${(e as Error).message}`,
+        undefined,
+        e,
       );
     }
   }

@@ -82,7 +82,7 @@ export class DuckDbOfflineStore implements OfflineStore {
           .getRowObjectsJS()
           .map((row) => ({ name: String(row.column_name), type: String(row.column_type) }));
       } catch (e) {
-        throw invalidFeatures(`${what}: cannot read Parquet data: ${firstLine(e)}`);
+        throw invalidFeatures(`${what}: cannot read Parquet data: ${firstLine(e)}`, undefined, e);
       }
     });
   }

@@ -15,6 +15,8 @@ import {
 export interface CqlOnlineOptions {
   /** "host" or "host:port" contact points. */
   contactPoints: string[];
+  /** The port of contact points given without one (driver default 9042; Keyspaces 9142). */
+  port?: number;
   keyspace: string;
   localDataCenter: string;
   /** Amazon Keyspaces: TLS (port 9142) and SigV4 auth from the default AWS credential chain. */
@@ -67,7 +69,13 @@ export class CqlOnlineStore implements OnlineStore {
     const options: ClientOptions = {
       contactPoints: opts.contactPoints,
       localDataCenter: opts.localDataCenter,
-      protocolOptions: opts.maxProtocolVersion ? { maxVersion: opts.maxProtocolVersion } : undefined,
+      protocolOptions:
+        opts.maxProtocolVersion || opts.port
+          ? {
+              ...(opts.maxProtocolVersion ? { maxVersion: opts.maxProtocolVersion } : {}),
+              ...(opts.port ? { port: opts.port } : {}),
+            }
+          : undefined,
       queryOptions: { prepare: true, consistency: types.consistencies.localOne },
       pooling: { coreConnectionsPerHost: { [types.distance.local]: 2 } },
     };
@@ -77,7 +85,7 @@ export class CqlOnlineStore implements OnlineStore {
     if (opts.keyspaces) {
       const host = opts.contactPoints[0]?.split(":")[0];
       options.sslOptions = { host, servername: host, rejectUnauthorized: true };
-      options.protocolOptions = { ...options.protocolOptions, port: 9142 };
+      options.protocolOptions = { ...options.protocolOptions, port: opts.port ?? 9142 };
     }
     this.clientOptions = options;
   }

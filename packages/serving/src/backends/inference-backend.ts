@@ -1,4 +1,5 @@
-import { z } from "zod";
+import { backendSpecSchema } from "@keel/contract";
+import type { z } from "zod";
 import { ServingError } from "../errors";
 import { type InferRequest, type InferResponse, inferResponseSchema, type ModelMetadata } from "../protocol";
 
@@ -24,24 +25,7 @@ export interface InferenceBackend {
   ready(): Promise<boolean>;
 }
 
-/** Where a deployment's model version runs. */
-export const backendSpecSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("local") }),
-  z.object({
-    type: z.literal("kserve"),
-    url: z.string().url(),
-    /** Model name on that server; defaults to the deployment version's model. */
-    model: z.string().min(1).optional(),
-    /** Model version on that server; defaults to the deployment version's version. */
-    version: z.string().min(1).optional(),
-  }),
-  z.object({
-    type: z.literal("sagemaker"),
-    endpoint: z.string().min(1),
-    variant: z.string().min(1).optional(),
-    region: z.string().min(1).optional(),
-  }),
-]);
+export { backendSpecSchema };
 export type BackendSpec = z.infer<typeof backendSpecSchema>;
 
 /** Parses a remote server's body as a v2 inference response; anything else is the server's fault (INTERNAL_ERROR). */

@@ -79,12 +79,14 @@ export class KServeHttpBackend implements InferenceBackend {
     } catch (e) {
       const err = e as Error & { cause?: { code?: string } };
       if (err.name === "TimeoutError")
-        throw new ServingError("DEADLINE_EXCEEDED", `${this.target} did not answer within ${timeoutMs} ms`);
+        throw new ServingError("DEADLINE_EXCEEDED", `${this.target} did not answer within ${timeoutMs} ms`, {
+          cause: e,
+        });
       const code = err.cause?.code ?? "";
       throw new ServingError(
         "TEMPORARILY_UNAVAILABLE",
         `${this.target} is unreachable (${code || err.message})`,
-        { retryable: NOT_SENT.has(code) },
+        { retryable: NOT_SENT.has(code), cause: e },
       );
     }
     const text = await res.text();

@@ -58,6 +58,7 @@ export class SageMakerBackend implements InferenceBackend {
         throw new ServingError(
           "DEADLINE_EXCEEDED",
           `${this.target} did not answer within ${opts.timeoutMs} ms`,
+          { cause: e },
         );
       }
       const mapped = ERROR_CODES[err.name] ?? { code: "INTERNAL_ERROR" as ErrorCode, retryable: false };
@@ -66,6 +67,7 @@ export class SageMakerBackend implements InferenceBackend {
         err.name === "ModelError" && (err.OriginalStatusCode ?? 400) >= 500 ? "INTERNAL_ERROR" : mapped.code;
       throw new ServingError(code, `${this.target}: ${err.name}: ${err.OriginalMessage ?? err.message}`, {
         retryable: mapped.retryable,
+        cause: e,
       });
     }
     return parseInferResponse(new TextDecoder().decode(out.Body), this.target);

@@ -1,0 +1,68 @@
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { type ArtifactStore, createArtifactStore } from "@keel/artifacts";
+import { type AuditSink, S3AuditSink } from "@keel/audit";
+import { ENV, type KeelConfig } from "@keel/core";
+import { createOfflineStore, createOnlineStore, type OfflineStore, type OnlineStore } from "@keel/features";
+import { DynamoDbMetadataStore, type MetadataStore } from "@keel/metadata";
+import { type PipelineExecutor, StepFunctionsPipelineExecutor } from "@keel/pipelines";
+import { type CloudWatchLike, MemoryScoringQueue, type ScoringQueue, SqsScoringQueue } from "@keel/serving";
+
+/**
+ * Every adapter Keel runs on is chosen here, from the config alone: the Lambda entry points,
+ * `keel dev` and the tests all get their backends through these factories (via createPlatform).
+ */
+
+/** The metadata store: DynamoDB (dynalite locally, at `core.dynamodbEndpoint`). */
+export function createMetadataStore(config: KeelConfig): MetadataStore {
+  return new DynamoDbMetadataStore({
+    table: config.core.table,
+    endpoint: config.core.dynamodbEndpoint,
+    region: config.core.region,
+  });
+}
+
+/** The artifact store: S3 for an s3:// root, a directory otherwise. */
+export function createArtifacts(config: KeelConfig): ArtifactStore {
+  return createArtifactStore(config.artifacts.root, { region: config.core.region });
+}
+
+/** The prediction log's own store when `monitoring.predictionLogRoot` names one; else the artifact store's `predictions/`. */
+export function createPredictionLogStore(config: KeelConfig): ArtifactStore | undefined {
+  const root = config.monitoring.predictionLogRoot;
+  return root ? createArtifactStore(root, { region: config.core.region }) : undefined;
+}
+
+/** The feature store's online and offline stores (DynamoDB or CQL; DuckDB or Athena). */
+export function createFeatureStores(config: KeelConfig): { online: OnlineStore; offline: OfflineStore } {
+  return { online: createOnlineStore(config), offline: createOfflineStore(config) };
+}
+
+/** The asynchronous scoring queue: SQS when `serving.scoringQueueUrl` is set, in process otherwise. */
+export function createScoringQueue(config: KeelConfig): ScoringQueue {
+  const url = config.serving.scoringQueueUrl;
+  return url
+    ? new SqsScoringQueue(new SQSClient({ region: config.core.region }), url)
+    : new MemoryScoringQueue();
+}
+
+/** Where the router's in-flight gauge goes: CloudWatch when `serving.metricsNamespace` is set. */
+export function createMetricsSink(config: KeelConfig): CloudWatchLike | undefined {
+  return config.serving.metricsNamespace ? new CloudWatchClient({ region: config.core.region }) : undefined;
+}
+
+/** Where pipeline runs execute: Step Functions, or in process (undefined) for `local`. */
+export function createPipelineExecutor(config: KeelConfig): PipelineExecutor | undefined {
+  return config.pipelines.executor === "stepfunctions"
+    ? new StepFunctionsPipelineExecutor({ region: config.core.region, stage: config.core.stage })
+    : undefined;
+}
+
+/** The audit export's sink: the Object Lock bucket `audit.exportBucket`, under `audit/`. */
+export function createAuditExportSink(config: KeelConfig): AuditSink {
+  const bucket = config.audit.exportBucket;
+  if (!bucket)
+    throw new Error(`invalid Keel configuration: ${ENV.AUDIT_EXPORT_BUCKET} is required by the audit export`);
+  return new S3AuditSink(new S3Client({ region: config.core.region }), bucket, "audit/");
+}

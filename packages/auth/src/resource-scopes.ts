@@ -1,0 +1,110 @@
+import type { Level, ResourceType } from "./resource-permissions";
+
+/**
+ * Where a route names the experiment or registered model it acts on, and the level it needs
+ * there (MLflow's auth plugin: reads READ, updates EDIT, deletes MANAGE). `field` is read from
+ * the query string, the JSON body, or the route's path parameters; `run_id` and
+ * `experiment_name` resolve to the experiment. Enforced only with `keel dev --auth`; admins bypass.
+ */
+export interface ResourceScope {
+  type: ResourceType;
+  /** `artifact_path`: the experiment id that starts an artifact path (`<experiment>/<run>/artifacts/...`). */
+  field: "experiment_id" | "experiment_name" | "run_id" | "name" | "artifact_path";
+  level: Level;
+}
+
+const exp = (level: Level): ResourceScope => ({ type: "experiment", field: "experiment_id", level });
+const run = (level: Level): ResourceScope => ({ type: "experiment", field: "run_id", level });
+const artifacts = (level: Level): ResourceScope => ({ type: "experiment", field: "artifact_path", level });
+const model = (level: Level): ResourceScope => ({ type: "registered_model", field: "name", level });
+
+const T = "/api/2.0/mlflow";
+export const RESOURCE_SCOPES: Readonly<Record<string, ResourceScope>> = {
+  [`GET ${T}/experiments/get`]: exp("READ"),
+  [`POST ${T}/experiments/get`]: exp("READ"),
+  [`GET ${T}/experiments/get-by-name`]: { type: "experiment", field: "experiment_name", level: "READ" },
+  [`POST ${T}/experiments/get-by-name`]: { type: "experiment", field: "experiment_name", level: "READ" },
+  [`POST ${T}/experiments/update`]: exp("EDIT"),
+  [`POST ${T}/experiments/set-experiment-tag`]: exp("EDIT"),
+  [`POST ${T}/experiments/delete-experiment-tag`]: exp("EDIT"),
+  [`POST ${T}/experiments/delete`]: exp("MANAGE"),
+  [`POST ${T}/experiments/restore`]: exp("MANAGE"),
+  [`POST ${T}/runs/create`]: exp("EDIT"),
+  [`GET ${T}/runs/get`]: run("READ"),
+  [`POST ${T}/runs/get`]: run("READ"),
+  [`GET ${T}/metrics/get-history`]: run("READ"),
+  [`POST ${T}/metrics/get-history`]: run("READ"),
+  [`GET ${T}/artifacts/list`]: run("READ"),
+  [`POST ${T}/artifacts/list`]: run("READ"),
+  [`POST ${T}/runs/update`]: run("EDIT"),
+  [`POST ${T}/runs/log-metric`]: run("EDIT"),
+  [`POST ${T}/runs/log-parameter`]: run("EDIT"),
+  [`POST ${T}/runs/set-tag`]: run("EDIT"),
+  [`POST ${T}/runs/delete-tag`]: run("EDIT"),
+  [`POST ${T}/runs/log-batch`]: run("EDIT"),
+  [`POST ${T}/runs/log-inputs`]: run("EDIT"),
+  [`POST ${T}/runs/log-model`]: run("EDIT"),
+  [`POST ${T}/runs/delete`]: run("MANAGE"),
+  [`POST ${T}/runs/restore`]: run("MANAGE"),
+  [`GET ${T}/registered-models/get`]: model("READ"),
+  [`GET ${T}/registered-models/get-latest-versions`]: model("READ"),
+  [`POST ${T}/registered-models/get-latest-versions`]: model("READ"),
+  [`GET ${T}/registered-models/alias`]: model("READ"),
+  [`GET ${T}/model-versions/get`]: model("READ"),
+  [`GET ${T}/model-versions/get-download-uri`]: model("READ"),
+  [`POST ${T}/registered-models/rename`]: model("EDIT"),
+  [`PATCH ${T}/registered-models/update`]: model("EDIT"),
+  [`POST ${T}/registered-models/set-tag`]: model("EDIT"),
+  [`DELETE ${T}/registered-models/delete-tag`]: model("EDIT"),
+  [`POST ${T}/registered-models/alias`]: model("EDIT"),
+  [`DELETE ${T}/registered-models/alias`]: model("EDIT"),
+  [`POST ${T}/model-versions/create`]: model("EDIT"),
+  [`PATCH ${T}/model-versions/update`]: model("EDIT"),
+  [`POST ${T}/model-versions/transition-stage`]: model("EDIT"),
+  [`POST ${T}/model-versions/set-tag`]: model("EDIT"),
+  [`DELETE ${T}/model-versions/delete-tag`]: model("EDIT"),
+  [`DELETE ${T}/registered-models/delete`]: model("MANAGE"),
+  [`DELETE ${T}/model-versions/delete`]: model("MANAGE"),
+  "GET /api/v1/models/:name/policy": model("READ"),
+  "PUT /api/v1/models/:name/policy": model("MANAGE"),
+  "GET /api/v1/models/:name/promotions": model("READ"),
+  "POST /api/v1/models/:name/versions/:version/promotions": model("EDIT"),
+  "GET /api/v1/models/:name/versions/:version/lineage": model("READ"),
+  "GET /api/v1/models/:name/versions/:version/card": model("READ"),
+  "PUT /api/v1/models/:name/versions/:version/card": model("EDIT"),
+  "GET /api/2.0/mlflow-artifacts/artifacts/*": artifacts("READ"),
+  "PUT /api/2.0/mlflow-artifacts/artifacts/*": artifacts("EDIT"),
+  "POST /api/2.0/mlflow-artifacts/mpu/create/*": artifacts("EDIT"),
+  "POST /api/2.0/mlflow-artifacts/mpu/complete/*": artifacts("EDIT"),
+  "POST /api/2.0/mlflow-artifacts/mpu/abort/*": artifacts("EDIT"),
+  "DELETE /api/2.0/mlflow-artifacts/artifacts/*": artifacts("MANAGE"),
+  // Managing permissions on a resource needs MANAGE on it.
+  [`POST ${T}/experiments/permissions/create`]: exp("MANAGE"),
+  [`GET ${T}/experiments/permissions/get`]: exp("MANAGE"),
+  [`PATCH ${T}/experiments/permissions/update`]: exp("MANAGE"),
+  [`DELETE ${T}/experiments/permissions/delete`]: exp("MANAGE"),
+  [`POST ${T}/registered-models/permissions/create`]: model("MANAGE"),
+  [`GET ${T}/registered-models/permissions/get`]: model("MANAGE"),
+  [`PATCH ${T}/registered-models/permissions/update`]: model("MANAGE"),
+  [`DELETE ${T}/registered-models/permissions/delete`]: model("MANAGE"),
+};
+
+/** Routes whose caller becomes the new resource's owner (MANAGE), read from the response. */
+export const OWNER_ON_CREATE: Readonly<Record<string, { type: ResourceType; id: (body: never) => unknown }>> =
+  {
+    [`POST ${T}/experiments/create`]: {
+      type: "experiment",
+      id: (b: { experiment_id?: string }) => b.experiment_id,
+    },
+    [`POST ${T}/registered-models/create`]: {
+      type: "registered_model",
+      id: (b: { registered_model?: { name?: string } }) => b.registered_model?.name,
+    },
+  };
+
+/** Search answers filtered to what the caller may READ (a NO_PERMISSIONS grant hides a resource). */
+export const SEARCH_FILTERS: Readonly<Record<string, { type: ResourceType; list: string; id: string }>> = {
+  [`GET ${T}/experiments/search`]: { type: "experiment", list: "experiments", id: "experiment_id" },
+  [`POST ${T}/experiments/search`]: { type: "experiment", list: "experiments", id: "experiment_id" },
+  [`GET ${T}/registered-models/search`]: { type: "registered_model", list: "registered_models", id: "name" },
+};

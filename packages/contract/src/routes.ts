@@ -1,0 +1,43 @@
+import { auditRoutes } from "./audit";
+import { deploymentRoutes } from "./deployments";
+import { featureRoutes } from "./features";
+import { governanceRoutes } from "./governance";
+import { kserveRoutes } from "./kserve";
+import { artifactRoutes } from "./mlflow-artifacts";
+import { registryRoutes } from "./mlflow-registry";
+import { trackingRoutes } from "./mlflow-tracking";
+import { monitoringRoutes } from "./monitoring";
+import { pipelineRoutes } from "./pipelines";
+import { platformRoutes } from "./platform";
+import type { RouteSpec } from "./route";
+
+/**
+ * The contract's published version (`info.version` of the OpenAPI document). Bump the major
+ * to publish a change that breaks a route (the compatibility check refuses it otherwise).
+ */
+export const CONTRACT_VERSION = "1.0.0";
+
+/** Every route of Keel's HTTP API, by area. */
+export const contract = {
+  tracking: trackingRoutes,
+  registry: registryRoutes,
+  artifacts: artifactRoutes,
+  governance: governanceRoutes,
+  pipelines: pipelineRoutes,
+  features: featureRoutes,
+  monitoring: monitoringRoutes,
+  deployments: deploymentRoutes,
+  kserve: kserveRoutes,
+  audit: auditRoutes,
+  platform: platformRoutes,
+};
+
+export const allRoutes: RouteSpec[] = Object.values(contract).flatMap((area) => Object.values(area));
+
+type Contract = typeof contract;
+type AnyContractRoute = { [A in keyof Contract]: Contract[A][keyof Contract[A]] }[keyof Contract];
+/** Every route, by operationId (the SDK's `call("tracking.createRun", ...)`). */
+export type RoutesById = { [R in AnyContractRoute as R["id"]]: R };
+export type RouteId = keyof RoutesById;
+
+export const routesById = Object.fromEntries(allRoutes.map((r) => [r.id, r])) as unknown as RoutesById;
