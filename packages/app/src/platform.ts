@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { createArtifactStore, createArtifactsModule } from "@keel/artifacts";
 import { createAuditModule, StoreAuditLog } from "@keel/audit";
 import { type Clock, createLogger, type KeelConfig, systemClock } from "@keel/core";
@@ -6,7 +7,13 @@ import { DynamoDbMetadataStore, type MetadataStore } from "@keel/metadata";
 import { artifactBaselineReader, createMonitoringModule, type MonitoringService } from "@keel/monitoring";
 import { createPipelinesModule, type PipelineDefinition } from "@keel/pipelines";
 import { createRegistryModule, type RegistryService } from "@keel/registry";
-import { createServingModule, registryModelResolver, type ServingService } from "@keel/serving";
+import {
+  createServingModule,
+  loadServingConfig,
+  registryApprovalReader,
+  registryModelResolver,
+  type ServingService,
+} from "@keel/serving";
 import { createTrackingModule, type TrackingService } from "@keel/tracking";
 import { explainTensor, parseModel } from "@keel/train";
 import type { Hono } from "hono";
@@ -87,8 +94,18 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     }),
   });
   modules.push(monitoring);
+  const servingEnv = loadServingConfig();
   const serving = createServingModule(deps, {
     resolver: registryModelResolver(registry.service),
+    approvals: registryApprovalReader(registry.service, artifacts, store),
+    publish: {
+      target: createArtifactStore(
+        servingEnv.modelPublishRoot ?? servingEnv.modelRepository ?? join(config.dataDir, "models"),
+        { region: config.region },
+      ),
+      sourcePath: async (m, v) =>
+        (await registry.service.resolve(m, v)).storageLocation.replace(/^mlflow-artifacts:\/+/, ""),
+    },
     features: features.service,
     predictions: monitoring.predictionSink,
     explainer: { explain: (model, data, shape) => explainTensor(parseModel(model), data, shape) },

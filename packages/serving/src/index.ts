@@ -50,3 +50,7 @@ export {
   type ServingModuleOptions,
   type ServingService,
 } from "./serving-module";
+export { ApprovedBytes, pinnedDigest, sha256Hex } from "./approved-bytes";
+export { type ApprovalSource, registryApprovalReader } from "./approval-reader";
+export { BackendRegistry, type RegisteredBackend } from "./backend-registry";
+export { RepositoryPublisher } from "./model-publisher";

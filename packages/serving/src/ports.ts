@@ -62,3 +62,31 @@ export interface PredictionSink {
   /** Stores one entry. Must not throw for a well-formed entry; the router never awaits it on the caller's path. */
   record(entry: PredictionEntry): Promise<void> | void;
 }
+
+/** A version's approval for Production (or a protected alias), with the content it pinned. */
+export interface ProductionApproval {
+  approvedBy: string;
+  approvedAt: number;
+  /** SHA-256 (hex) of every artifact file under the version's source, keyed by path relative to the source. */
+  digests: Record<string, string>;
+  sourceUri: string;
+}
+
+/** The registry's approvals as serving sees them (production traffic only for approved bytes). */
+export interface ApprovalReader {
+  /** The APPROVED promotion of this version to Production or a protected alias; undefined when there is none. */
+  productionApproval(model: string, version: string): Promise<ProductionApproval | undefined>;
+}
+
+/** What the registry hands a publisher after an approval: the version's files and their pinned digests. */
+export interface PublishInput {
+  model: string;
+  version: string;
+  sourceUri: string;
+  digests: Record<string, string>;
+}
+
+/** Publishes an approved version to the model repository the production serving stack loads from. */
+export interface ModelPublisher {
+  publish(input: PublishInput): Promise<void>;
+}

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
+import type { ApprovedBytes } from "./approved-bytes";
 import { type Clock, type Logger, newToken, parseWith } from "@keel/core";
 import { z } from "zod";
 import type { BackendContext } from "./backends/backend-factory";
 import { createBackend } from "./backends/backend-factory";
-import type { InferenceBackend } from "./backends/inference-backend";
+import type { BackendSpec, InferenceBackend } from "./backends/inference-backend";
 import type { CanaryStats } from "./canary-analysis";
 import { type Deployment, refLabel, type VersionRef } from "./deployment-model";
 import type { DeploymentService } from "./deployment-service";
@@ -46,6 +47,10 @@ export interface RouterOptions {
    * (always logged, whatever the sample rate), so the decision can be explained to an auditor later.
    */
   explain?: (ref: VersionRef, request: InferRequest) => Promise<InferOutput[]>;
+  /** Backends an admin registered by name. */
+  namedBackends?: { spec(name: string): Promise<BackendSpec> };
+  /** Production deployments on the in-process server serve only versions whose loaded bytes match their approval. */
+  approvedBytes?: ApprovedBytes;
   /** How long a deployment read stays cached (other instances' changes show up after this). */
   cacheTtlMs?: number;
 }
@@ -85,7 +90,7 @@ export class Router {
     const ref =
       version === undefined ? dep.stable : [dep.stable, dep.canary].find((r) => r?.version === version);
     if (!ref) throw missing(`deployment '${name}' does not route to version '${version}'`);
-    return this.backend(ref);
+    return this.backend(dep, ref);
   }
 
   /** Parses a body (tensors or entities) and routes it. */
@@ -190,11 +195,23 @@ export class Router {
     return point < dep.canary.weight ? ["canary", dep.canary] : ["stable", dep.stable];
   }
 
-  private backend(ref: VersionRef): InferenceBackend {
-    const k = `${ref.model}|${ref.version}|${JSON.stringify(ref.backend)}`;
+  private async backend(dep: Deployment, ref: VersionRef): Promise<InferenceBackend> {
+    let spec = ref.backend;
+    if (spec.type === "named") {
+      if (!this.o.namedBackends) throw missing(`backend '${spec.name}' is not registered here`);
+      spec = await this.o.namedBackends.spec(spec.name);
+    }
+    const guard = dep.environment === "production" ? this.o.approvedBytes : undefined;
+    const k = `${ref.model}|${ref.version}|${JSON.stringify(spec)}|${guard ? dep.name : ""}`;
     let b = this.backendCache.get(k);
     if (!b) {
-      b = createBackend(ref.backend, ref.model, ref.version, this.o.backends);
+      b = createBackend(
+        spec,
+        ref.model,
+        ref.version,
+        this.o.backends,
+        guard ? (digest) => guard.check(dep.name, ref.model, ref.version, digest) : undefined,
+      );
       this.backendCache.set(k, b);
     }
     return b;
@@ -202,7 +219,7 @@ export class Router {
 
   /** One logical call: chunks of at most max_chunk_rows rows, each retried while safe, reassembled in order. */
   private async call(dep: Deployment, ref: VersionRef, req: InferRequest): Promise<InferResponse> {
-    const backend = this.backend(ref);
+    const backend = await this.backend(dep, ref);
     const chunks = splitRows(req, dep.max_chunk_rows);
     if (chunks.length === 1) return this.attempt(backend, dep, req);
     const parts = await Promise.all(chunks.map((c) => this.attempt(backend, dep, c)));

@@ -15,6 +15,8 @@ export const SERVING_ENV = {
   BACKEND: "KEEL_SERVING_BACKEND",
   SERVING_URL: "KEEL_SERVING_URL",
   SAGEMAKER_ENDPOINT: "KEEL_SAGEMAKER_ENDPOINT",
+  /** Where approved versions are published (`s3://<bucket>/models/` in AWS); default: the local model repository. */
+  MODEL_PUBLISH_ROOT: "KEEL_MODEL_PUBLISH_ROOT",
   /** CloudWatch namespace for the router's in-flight gauge (autoscaling); unset = not published. */
   METRICS_NAMESPACE: "KEEL_METRICS_NAMESPACE",
 } as const;
@@ -33,6 +35,7 @@ const servingConfigSchema = z.object({
   servingUrl: z.string().url().optional(),
   sagemakerEndpoint: z.string().min(1).optional(),
   metricsNamespace: z.string().min(1).optional(),
+  modelPublishRoot: z.string().min(1).optional(),
 });
 export type ServingConfig = z.infer<typeof servingConfigSchema>;
 
@@ -49,6 +52,7 @@ export function loadServingConfig(env: Record<string, string | undefined> = proc
     servingUrl: env[SERVING_ENV.SERVING_URL] || undefined,
     sagemakerEndpoint: env[SERVING_ENV.SAGEMAKER_ENDPOINT] || undefined,
     metricsNamespace: env[SERVING_ENV.METRICS_NAMESPACE] || undefined,
+    modelPublishRoot: env[SERVING_ENV.MODEL_PUBLISH_ROOT] || undefined,
   });
   if (!r.success) {
     const names: Record<string, string> = {
@@ -62,6 +66,7 @@ export function loadServingConfig(env: Record<string, string | undefined> = proc
       servingUrl: SERVING_ENV.SERVING_URL,
       sagemakerEndpoint: SERVING_ENV.SAGEMAKER_ENDPOINT,
       metricsNamespace: SERVING_ENV.METRICS_NAMESPACE,
+      modelPublishRoot: SERVING_ENV.MODEL_PUBLISH_ROOT,
     };
     throw new Error(
       `invalid serving configuration: ${r.error.issues.map((i) => `${names[String(i.path[0])] ?? i.path.join(".")}: ${i.message}`).join("; ")}`,

@@ -1,5 +1,5 @@
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
-import { missing } from "../errors";
+import { badInput, missing } from "../errors";
 import type { ModelServer } from "../model-server";
 import type { ModelResolver } from "../ports";
 import { InProcessBackend } from "./in-process-backend";
@@ -25,8 +25,11 @@ export function createBackend(
   model: string,
   version: string,
   ctx: BackendContext,
+  verify?: (digest: string | undefined) => Promise<void>,
 ): InferenceBackend {
   switch (spec.type) {
+    case "named":
+      throw badInput(`backend '${spec.name}' must be resolved to its registered spec before use`);
     case "kserve":
       return new KServeHttpBackend(spec.url, spec.model ?? model, spec.version ?? version);
     case "sagemaker": {
@@ -52,7 +55,7 @@ export function createBackend(
         }
         const resolved = await resolver.resolve(model, version);
         await server.loadBytes(model, resolved.version, await artifacts.getBytes(resolved.artifactPath));
-      });
+      }, verify);
     }
   }
 }

@@ -24,24 +24,43 @@ export interface InferenceBackend {
   ready(): Promise<boolean>;
 }
 
-/** Where a deployment's model version runs. */
-export const backendSpecSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("local") }),
-  z.object({
-    type: z.literal("kserve"),
-    url: z.string().url(),
-    /** Model name on that server; defaults to the deployment version's model. */
-    model: z.string().min(1).optional(),
-    /** Model version on that server; defaults to the deployment version's version. */
-    version: z.string().min(1).optional(),
-  }),
-  z.object({
-    type: z.literal("sagemaker"),
-    endpoint: z.string().min(1),
-    variant: z.string().min(1).optional(),
-    region: z.string().min(1).optional(),
-  }),
-]);
+const kserveSpecSchema = z.object({
+  type: z.literal("kserve"),
+  url: z.string().url(),
+  /** Model name on that server; defaults to the deployment version's model. */
+  model: z.string().min(1).optional(),
+  /** Model version on that server; defaults to the deployment version's version. */
+  version: z.string().min(1).optional(),
+});
+const sagemakerSpecSchema = z.object({
+  type: z.literal("sagemaker"),
+  endpoint: z.string().min(1),
+  variant: z.string().min(1).optional(),
+  region: z.string().min(1).optional(),
+});
+
+/** A backend an admin registers by name (`/api/v1/backends`): a remote serving system. */
+export const remoteBackendSpecSchema = z.discriminatedUnion("type", [kserveSpecSchema, sagemakerSpecSchema]);
+export type RemoteBackendSpec = z.infer<typeof remoteBackendSpecSchema>;
+
+/** The built-in backend name for Keel's model server in this process (`{"type": "local"}`). */
+export const IN_PROCESS_BACKEND = "in-process";
+
+/**
+ * Where a deployment's model version runs: `local` (the in-process model server, or the
+ * stage's default backend where none runs), a backend an admin registered (`named`), or,
+ * outside production only, a free-form kserve URL or SageMaker endpoint. A plain string is
+ * shorthand for a registered backend's name (`"in-process"` = local).
+ */
+export const backendSpecSchema = z.preprocess(
+  (v) => (typeof v === "string" ? (v === IN_PROCESS_BACKEND ? { type: "local" } : { type: "named", name: v }) : v),
+  z.discriminatedUnion("type", [
+    z.object({ type: z.literal("local") }),
+    z.object({ type: z.literal("named"), name: z.string().min(1).max(63) }),
+    kserveSpecSchema,
+    sagemakerSpecSchema,
+  ]),
+);
 export type BackendSpec = z.infer<typeof backendSpecSchema>;
 
 /** Parses a remote server's body as a v2 inference response; anything else is the server's fault (INTERNAL_ERROR). */
