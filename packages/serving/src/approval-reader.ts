@@ -33,7 +33,10 @@ const MLFLOW_ARTIFACTS = "mlflow-artifacts:/";
  */
 export function registryApprovalReader(
   registry: ApprovalSource,
-  artifacts: { list(prefix: string): Promise<Array<{ path: string; isDir: boolean }>>; getBytes(p: string): Promise<Buffer> },
+  artifacts: {
+    list(prefix: string): Promise<Array<{ path: string; isDir: boolean }>>;
+    getBytes(p: string): Promise<Buffer>;
+  },
   store: MetadataStore,
 ): ApprovalReader {
   if (typeof registry.productionApproval === "function") {

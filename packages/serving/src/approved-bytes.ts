@@ -71,7 +71,12 @@ export class ApprovedBytes {
       await this.audit.append({
         action: "serving.digest_mismatch",
         resource: `model:${model}/${version}`,
-        state: { deployment, expected: problem.expected ?? null, actual: digest ?? null, reason: problem.message },
+        state: {
+          deployment,
+          expected: problem.expected ?? null,
+          actual: digest ?? null,
+          reason: problem.message,
+        },
       });
     }
     throw error;

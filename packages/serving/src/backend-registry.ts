@@ -2,7 +2,11 @@ import type { AuditLog } from "@keel/audit";
 import { type Clock, currentPrincipal, parseWith, requireRole } from "@keel/core";
 import { isConditionFailed, type MetadataStore } from "@keel/metadata";
 import { z } from "zod";
-import { IN_PROCESS_BACKEND, type RemoteBackendSpec, remoteBackendSpecSchema } from "./backends/inference-backend";
+import {
+  IN_PROCESS_BACKEND,
+  type RemoteBackendSpec,
+  remoteBackendSpecSchema,
+} from "./backends/inference-backend";
 import { missing, ServingError } from "./errors";
 
 const key = (name: string) => ({ pk: `BACKEND#${name}`, sk: "META" });
@@ -49,7 +53,8 @@ export class BackendRegistry {
 
   async get(name: string): Promise<RegisteredBackend> {
     const item = await this.store.get(key(name));
-    if (!item) throw missing(`backend '${name}' is not registered (an admin registers it under /api/v1/backends)`);
+    if (!item)
+      throw missing(`backend '${name}' is not registered (an admin registers it under /api/v1/backends)`);
     return item.backend as RegisteredBackend;
   }
 

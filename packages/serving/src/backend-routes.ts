@@ -7,7 +7,11 @@ import type { DeploymentService } from "./deployment-service";
 const rawObject = z.record(z.string(), z.unknown());
 
 /** `/api/v1/backends`: serving backends registered by name (writes: admin only, audited). */
-export function mountBackendRoutes(app: Hono, backends: BackendRegistry, deployments: DeploymentService): void {
+export function mountBackendRoutes(
+  app: Hono,
+  backends: BackendRegistry,
+  deployments: DeploymentService,
+): void {
   const inUse = async (name: string) =>
     (await deployments.list())
       .filter((d) =>
@@ -18,7 +22,9 @@ export function mountBackendRoutes(app: Hono, backends: BackendRegistry, deploym
   app.post("/api/v1/backends", async (c) => c.json(await backends.put(await jsonBody(c, rawObject)), 201));
   app.get("/api/v1/backends/:name", async (c) => c.json(await backends.get(c.req.param("name"))));
   app.put("/api/v1/backends/:name", async (c) =>
-    c.json(await backends.put({ ...(await jsonBody(c, rawObject)), name: c.req.param("name") }, { replace: true })),
+    c.json(
+      await backends.put({ ...(await jsonBody(c, rawObject)), name: c.req.param("name") }, { replace: true }),
+    ),
   );
   app.delete("/api/v1/backends/:name", async (c) => {
     await backends.remove(c.req.param("name"), inUse);

@@ -1,6 +1,7 @@
 import type { AuditLog } from "@keel/audit";
 import { type Clock, currentPrincipal, parseWith, requireRole } from "@keel/core";
 import { type Item, isConditionFailed, type MetadataStore } from "@keel/metadata";
+import type { BackendRegistry } from "./backend-registry";
 import {
   type CreateDeploymentInput,
   createDeploymentSchema,
@@ -14,7 +15,6 @@ import {
   type VersionRef,
 } from "./deployment-model";
 import { missing, ServingError } from "./errors";
-import type { BackendRegistry } from "./backend-registry";
 import type { ApprovalReader, ModelResolver } from "./ports";
 
 /** What production deployments are checked against. */

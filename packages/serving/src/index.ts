@@ -1,4 +1,7 @@
+export { type ApprovalSource, registryApprovalReader } from "./approval-reader";
+export { ApprovedBytes, pinnedDigest, sha256Hex } from "./approved-bytes";
 export { AsyncScoring, type ScoringResult } from "./async-scoring";
+export { BackendRegistry, type RegisteredBackend } from "./backend-registry";
 export { type BackendContext, createBackend } from "./backends/backend-factory";
 export { InProcessBackend } from "./backends/in-process-backend";
 export { type BackendSpec, backendSpecSchema, type InferenceBackend } from "./backends/inference-backend";
@@ -27,6 +30,7 @@ export {
   selectVersions,
   type VersionPolicy,
 } from "./model-config";
+export { RepositoryPublisher } from "./model-publisher";
 export { ModelServer, type ModelServerOptions, type RepositoryIndexEntry } from "./model-server";
 export { type PbMessage, parsePbtxt } from "./pbtxt";
 export * from "./ports";
@@ -50,7 +54,3 @@ export {
   type ServingModuleOptions,
   type ServingService,
 } from "./serving-module";
-export { ApprovedBytes, pinnedDigest, sha256Hex } from "./approved-bytes";
-export { type ApprovalSource, registryApprovalReader } from "./approval-reader";
-export { BackendRegistry, type RegisteredBackend } from "./backend-registry";
-export { RepositoryPublisher } from "./model-publisher";

@@ -35,14 +35,18 @@ export class RepositoryPublisher implements ModelPublisher {
   async publish(input: PublishInput): Promise<void> {
     const { model, version, digests } = input;
     if (!safeSegment.test(model) || model.startsWith(".") || !/^\d+$/.test(version))
-      throw badInput(`model '${model}' version ${version} cannot be published to a Triton repository (name or version)`);
+      throw badInput(
+        `model '${model}' version ${version} cannot be published to a Triton repository (name or version)`,
+      );
     const files = Object.keys(digests);
-    if (files.length === 0) throw badInput(`model '${model}' version ${version}: the approval pinned no files`);
+    if (files.length === 0)
+      throw badInput(`model '${model}' version ${version}: the approval pinned no files`);
     const root = await this.sourcePath(model, version);
     const published: Record<string, string> = {};
     for (const rel of files) {
       const clean = posix.normalize(rel);
-      if (clean.startsWith("..") || posix.isAbsolute(clean)) throw badInput(`refusing to publish file '${rel}'`);
+      if (clean.startsWith("..") || posix.isAbsolute(clean))
+        throw badInput(`refusing to publish file '${rel}'`);
       const expected = digests[rel].toLowerCase();
       const bytes = await this.source.getBytes(clean === "." ? root : posix.join(root, clean));
       if (sha256Hex(bytes) !== expected)
@@ -51,7 +55,10 @@ export class RepositoryPublisher implements ModelPublisher {
       await this.target.put(dest, bytes);
       const copy = sha256Hex(await this.target.getBytes(dest));
       if (copy !== expected)
-        await this.fail(input, `the published copy '${dest}' has SHA-256 ${copy}, not the approved ${expected}`);
+        await this.fail(
+          input,
+          `the published copy '${dest}' has SHA-256 ${copy}, not the approved ${expected}`,
+        );
       published[dest] = copy;
     }
     if (!(await this.target.exists(`${model}/config.pbtxt`)))
@@ -69,6 +76,9 @@ export class RepositoryPublisher implements ModelPublisher {
       resource: `model:${input.model}/${input.version}`,
       state: { reason: why },
     });
-    throw new ServingError("INTERNAL_ERROR", `publishing model '${input.model}' version ${input.version} failed: ${why}`);
+    throw new ServingError(
+      "INTERNAL_ERROR",
+      `publishing model '${input.model}' version ${input.version} failed: ${why}`,
+    );
   }
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import type { ApprovedBytes } from "./approved-bytes";
 import { type Clock, type Logger, newToken, parseWith } from "@keel/core";
 import { z } from "zod";
+import type { ApprovedBytes } from "./approved-bytes";
 import type { BackendContext } from "./backends/backend-factory";
 import { createBackend } from "./backends/backend-factory";
 import type { BackendSpec, InferenceBackend } from "./backends/inference-backend";

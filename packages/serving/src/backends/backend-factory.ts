@@ -47,15 +47,21 @@ export function createBackend(
           `no in-process model server here for model '${model}' version ${version}; give the version a kserve or sagemaker backend`,
         );
       const { resolver, artifacts } = ctx;
-      return new InProcessBackend(server, model, version, async () => {
-        if (!resolver || !artifacts) {
-          throw missing(
-            `model '${model}' version ${version} is not in the model repository and no model registry is connected`,
-          );
-        }
-        const resolved = await resolver.resolve(model, version);
-        await server.loadBytes(model, resolved.version, await artifacts.getBytes(resolved.artifactPath));
-      }, verify);
+      return new InProcessBackend(
+        server,
+        model,
+        version,
+        async () => {
+          if (!resolver || !artifacts) {
+            throw missing(
+              `model '${model}' version ${version} is not in the model repository and no model registry is connected`,
+            );
+          }
+          const resolved = await resolver.resolve(model, version);
+          await server.loadBytes(model, resolved.version, await artifacts.getBytes(resolved.artifactPath));
+        },
+        verify,
+      );
     }
   }
 }

@@ -53,7 +53,8 @@ export const IN_PROCESS_BACKEND = "in-process";
  * shorthand for a registered backend's name (`"in-process"` = local).
  */
 export const backendSpecSchema = z.preprocess(
-  (v) => (typeof v === "string" ? (v === IN_PROCESS_BACKEND ? { type: "local" } : { type: "named", name: v }) : v),
+  (v) =>
+    typeof v === "string" ? (v === IN_PROCESS_BACKEND ? { type: "local" } : { type: "named", name: v }) : v,
   z.discriminatedUnion("type", [
     z.object({ type: z.literal("local") }),
     z.object({ type: z.literal("named"), name: z.string().min(1).max(63) }),
