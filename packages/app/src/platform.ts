@@ -9,6 +9,7 @@ import { createPipelinesModule, type PipelineDefinition } from "@keel/pipelines"
 import { createRegistryModule, type RegistryService } from "@keel/registry";
 import {
   createServingModule,
+  DEFAULT_RETENTION_DAYS,
   loadServingConfig,
   registryApprovalReader,
   registryModelResolver,
@@ -92,6 +93,16 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
       const { run } = await tracking.service.getRun(runId);
       return `${run.info.experiment_id}/${runId}/artifacts/baseline/profile.json`;
     }),
+    predictionLog: {
+      piiKey: config.predictionLogKeySecret
+        ? { kind: "secret", secretId: config.predictionLogKeySecret }
+        : { kind: "file", path: join(config.dataDir, "keys", "prediction-log.key") },
+    },
+    retention: {
+      of: async (d) => (await servingDeployments?.find(d))?.retention_days,
+      defaultDays: DEFAULT_RETENTION_DAYS,
+      sweepOnStart: !config.artifactRoot.startsWith("s3://"),
+    },
   });
   modules.push(monitoring);
   const servingEnv = loadServingConfig();

@@ -21,6 +21,8 @@ export const ENV = {
   PIPELINE_EXECUTOR: "KEEL_PIPELINE_EXECUTOR",
   AUTO_APPROVE_STAGES: "KEEL_AUTO_APPROVE_STAGES",
   LOG_LEVEL: "KEEL_LOG_LEVEL",
+  /** Secrets Manager secret id holding the prediction log's HMAC key (AWS); locally a 0600 file under the data dir. */
+  PREDICTION_LOG_KEY_SECRET: "KEEL_PREDICTION_LOG_KEY_SECRET",
 } as const;
 
 const csv = z
@@ -48,6 +50,7 @@ export const configSchema = z.object({
   offlineRoot: z.string().optional(),
   pipelineExecutor: z.enum(["local", "stepfunctions"]).default("local"),
   autoApproveStages: csv,
+  predictionLogKeySecret: z.string().min(1).optional(),
 });
 
 export type KeelConfig = z.infer<typeof configSchema>;
@@ -71,6 +74,7 @@ export function loadConfig(
     offlineRoot: env[ENV.OFFLINE_ROOT],
     pipelineExecutor: env[ENV.PIPELINE_EXECUTOR],
     autoApproveStages: env[ENV.AUTO_APPROVE_STAGES],
+    predictionLogKeySecret: env[ENV.PREDICTION_LOG_KEY_SECRET] || undefined,
   });
   if (!parsed.success) {
     const msg = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");

@@ -5,11 +5,21 @@ import { ParquetPredictionLog, type PredictionLogOptions, type PredictionSink } 
 
 export interface MonitoringModuleOptions extends DriftOptions {
   predictionLog?: PredictionLogOptions;
+  /**
+   * Per-deployment retention of the prediction log: partitions older than a deployment's
+   * `retention_days` (else `defaultDays`) are deleted at start when `sweepOnStart` (local data dir).
+   */
+  retention?: {
+    of(deployment: string): Promise<number | undefined>;
+    defaultDays: number;
+    sweepOnStart?: boolean;
+  };
 }
 
 export interface MonitoringModule {
   name: "monitoring";
   routes(app: Hono): void;
+  start(): Promise<void>;
   stop(): Promise<void>;
   service: MonitoringService;
   /** Hand this to the serving router: every answered request is recorded here. */
@@ -31,6 +41,15 @@ export function createMonitoringModule(
   return {
     name: "monitoring",
     routes: (app) => monitoringRoutes(app, service),
+    async start() {
+      const r = opts.retention;
+      if (!r?.sweepOnStart) return;
+      const deleted = await predictionLog.sweep(r.of, r.defaultDays).catch((e) => {
+        deps.log.warn("prediction log retention sweep failed", { err: (e as Error).message });
+        return [];
+      });
+      if (deleted.length > 0) deps.log.info("prediction log partitions past retention deleted", { deleted });
+    },
     stop: () => predictionLog.stop(),
     service,
     predictionSink: predictionLog,

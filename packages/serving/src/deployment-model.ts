@@ -25,6 +25,14 @@ export const analysisSchema = z.object({
   interval_s: z.number().int().positive().default(30),
 });
 
+/** The prediction log's retention cap: the bucket's lifecycle rule expires the prefix after this many days. */
+export const MAX_RETENTION_DAYS = 365;
+/** Days the prediction log keeps a deployment's entries unless it sets `retention_days`. */
+export const DEFAULT_RETENTION_DAYS = 30;
+
+/** The prediction log's sampling rate when a deployment sets none: production logs a tenth of its requests. */
+export const DEFAULT_SAMPLE_RATE = { production: 0.1, staging: 1 } as const;
+
 export const deploymentSettingsSchema = z.object({
   /** Production deployments only take versions the registry allows for "production". */
   environment: z.enum(["production", "staging"]).default("staging"),
@@ -45,8 +53,24 @@ export const deploymentSettingsSchema = z.object({
   retries: z.number().int().min(0).max(3).default(1),
   /** Client batches larger than this are split into concurrent backend calls. */
   max_chunk_rows: z.number().int().positive().max(65_536).default(64),
-  /** Fraction of requests written to the prediction log. */
-  sample_rate: z.number().min(0).max(1).default(1),
+  /**
+   * Fraction of requests written to the prediction log. Unset at create: 0.1 in production,
+   * 1 elsewhere (DEFAULT_SAMPLE_RATE); a request asking for an explanation is always logged.
+   */
+  sample_rate: z.number().min(0).max(1).optional(),
+  /** Days the prediction log keeps this deployment's entries (swept at start locally; S3 lifecycle caps it at the maximum). */
+  retention_days: z.number().int().min(1).max(MAX_RETENTION_DAYS).default(DEFAULT_RETENTION_DAYS),
+  /**
+   * Personal data among the inputs: input tensor names or feature names (of the feature
+   * service) stored pseudonymized (keyed HMAC-SHA256) or dropped in the prediction log.
+   * Features whose view is tagged `pii` are added to `fields` automatically.
+   */
+  pii: z
+    .object({
+      fields: z.array(z.string().min(1).max(256)).max(1024).default([]),
+      mode: z.enum(["pseudonymize", "drop"]).default("pseudonymize"),
+    })
+    .optional(),
   analysis: analysisSchema.default(analysisSchema.parse({})),
 });
 export type DeploymentSettings = z.infer<typeof deploymentSettingsSchema>;

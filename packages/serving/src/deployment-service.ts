@@ -5,6 +5,7 @@ import type { BackendRegistry } from "./backend-registry";
 import {
   type CreateDeploymentInput,
   createDeploymentSchema,
+  DEFAULT_SAMPLE_RATE,
   type Deployment,
   deploymentSettingsSchema,
   refLabel,
@@ -83,6 +84,7 @@ export class DeploymentService {
     );
     const dep: Deployment = {
       ...settings,
+      sample_rate: settings.sample_rate ?? DEFAULT_SAMPLE_RATE[settings.environment],
       name,
       stable,
       shadow: shadow ? await this.checked(shadow, settings.environment) : undefined,

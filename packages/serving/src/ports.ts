@@ -41,6 +41,8 @@ export interface FeatureReader {
    * unknown feature service.
    */
   getOnlineFeatures(req: OnlineFeaturesRequest): Promise<OnlineFeaturesResponse>;
+  /** Feature names (as responses name them) of a feature service whose definitions are tagged `pii`. */
+  piiFeatures?(featureService: string): Promise<string[]>;
 }
 
 /** One logged prediction (sampled by the router). Tensors are per-row arrays. */
@@ -55,6 +57,10 @@ export interface PredictionEntry {
   inputs: Record<string, number[][]>;
   outputs: Record<string, number[][]>;
   explanation?: unknown;
+  /** Inputs that are personal data, and how the log must keep them (the log never stores them raw). */
+  pii?: { fields: string[]; mode: "pseudonymize" | "drop" };
+  /** Feature (column) names of input tensors built from the feature store. */
+  columns?: Record<string, string[]>;
 }
 
 /** The monitoring area's prediction log. */

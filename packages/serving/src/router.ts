@@ -6,11 +6,14 @@ import type { BackendContext } from "./backends/backend-factory";
 import { createBackend } from "./backends/backend-factory";
 import type { BackendSpec, InferenceBackend } from "./backends/inference-backend";
 import type { CanaryStats } from "./canary-analysis";
-import { type Deployment, refLabel, type VersionRef } from "./deployment-model";
+import { DEFAULT_SAMPLE_RATE, type Deployment, refLabel, type VersionRef } from "./deployment-model";
 import type { DeploymentService } from "./deployment-service";
 import { badInput, missing, ServingError } from "./errors";
 import type { ServingMetrics } from "./metrics";
-import type { FeatureReader, PredictionSink } from "./ports";
+import type { FeatureReader, PredictionEntry, PredictionSink } from "./ports";
+
+const PII_CACHE_MS = 10_000;
+
 import {
   type InferInput,
   type InferOutput,
@@ -67,6 +70,7 @@ type Role = "stable" | "canary";
 export class Router {
   private readonly cache = new Map<string, { dep?: Deployment; at: number }>();
   private readonly backendCache = new Map<string, InferenceBackend>();
+  private readonly piiCache = new Map<string, { fields: string[]; at: number }>();
   private readonly ttl: number;
   private active = 0;
 
@@ -128,7 +132,8 @@ export class Router {
   ): Promise<InferResponse> {
     const started = performance.now();
     const dep = await this.require(name);
-    const request = req.entities ? await this.enrich(dep, req) : (req as InferRequest);
+    const enriched = req.entities ? await this.enrichWithColumns(dep, req) : undefined;
+    const request = enriched?.request ?? (req as InferRequest);
     const [role, ref] = this.choose(dep, req, ctx);
     const requestId = req.id ?? newToken();
     let served: VersionRef = ref;
@@ -158,9 +163,9 @@ export class Router {
       if (!this.o.explain)
         throw badInput("this router has no explainer: 'explain' cannot be stored with the prediction");
       const explanation = await this.o.explain(served, request);
-      this.log(dep, served, requestId, request, response, latencyMs, explanation);
-    } else if (this.o.predictions && dep.sample_rate > 0 && Math.random() < dep.sample_rate)
-      this.log(dep, served, requestId, request, response, latencyMs);
+      this.log(dep, served, requestId, request, response, latencyMs, enriched?.columns, explanation);
+    } else if (this.o.predictions && Math.random() < sampleRate(dep))
+      this.log(dep, served, requestId, request, response, latencyMs, enriched?.columns);
     return {
       ...response,
       ...(req.id !== undefined ? { id: req.id } : {}),
@@ -269,8 +274,32 @@ export class Router {
     });
   }
 
+  /** The deployment's personal-data fields: its own `pii.fields` plus the features tagged `pii` (cached briefly). */
+  private async piiOf(dep: Deployment): Promise<PredictionEntry["pii"]> {
+    const service = dep.features?.feature_service;
+    let tagged: string[] = [];
+    if (service && this.o.features?.piiFeatures) {
+      const hit = this.piiCache.get(service);
+      if (hit && this.o.clock.now() - hit.at < PII_CACHE_MS) tagged = hit.fields;
+      else {
+        tagged = await this.o.features.piiFeatures(service);
+        this.piiCache.set(service, { fields: tagged, at: this.o.clock.now() });
+      }
+    }
+    const fields = [...new Set([...(dep.pii?.fields ?? []), ...tagged])];
+    return fields.length > 0 ? { fields, mode: dep.pii?.mode ?? "pseudonymize" } : undefined;
+  }
+
   /** Builds the input tensor from the deployment's feature service for the given entity ids (also used by explain). */
   async enrich(dep: Deployment, req: RouterRequest): Promise<InferRequest> {
+    return (await this.enrichWithColumns(dep, req)).request;
+  }
+
+  /** `enrich`, with the feature names of the built tensor's columns (for the prediction log's personal-data rules). */
+  private async enrichWithColumns(
+    dep: Deployment,
+    req: RouterRequest,
+  ): Promise<{ request: InferRequest; columns: Record<string, string[]> }> {
     const cfg = dep.features;
     if (!cfg)
       throw badInput(
@@ -306,10 +335,13 @@ export class Router {
       });
     }
     return {
-      id: req.id,
-      parameters: req.parameters,
-      outputs: req.outputs,
-      inputs: [{ name: cfg.input, datatype: "FP32", shape: [rows, columns.length], data }],
+      request: {
+        id: req.id,
+        parameters: req.parameters,
+        outputs: req.outputs,
+        inputs: [{ name: cfg.input, datatype: "FP32", shape: [rows, columns.length], data }],
+      },
+      columns: { [cfg.input]: columns.map((c) => c.n) },
     };
   }
 
@@ -320,6 +352,7 @@ export class Router {
     req: InferRequest,
     res: InferResponse,
     latencyMs: number,
+    columns?: Record<string, string[]>,
     explanation?: InferOutput[],
   ): void {
     const rows = (t: { shape: number[]; data: unknown }) => {
@@ -342,12 +375,19 @@ export class Router {
       ...(explanation ? { explanation: Object.fromEntries(explanation.map((t) => [t.name, rows(t)])) } : {}),
     };
     Promise.resolve()
-      .then(() => this.o.predictions?.record(entry))
+      .then(async () => {
+        const pii = await this.piiOf(dep);
+        await this.o.predictions?.record(pii ? { ...entry, pii, ...(columns ? { columns } : {}) } : entry);
+      })
       .catch((e) =>
         this.o.log.warn("prediction log write failed", { deployment: dep.name, err: (e as Error).message }),
       );
   }
 }
+
+/** The deployment's sampling rate for the prediction log (its own, else the environment's default). */
+export const sampleRate = (dep: Deployment): number =>
+  dep.sample_rate ?? DEFAULT_SAMPLE_RATE[dep.environment];
 
 const ERROR_IS_CLIENTS = new Set([
   "INVALID_PARAMETER_VALUE",
