@@ -21,6 +21,8 @@ export const STACK_ENV = {
   /** CloudWatch namespace/dimension of the router's in-flight gauge the GPU group scales on. */
   METRICS_NAMESPACE: "KEEL_METRICS_NAMESPACE",
   PREDICTION_LOG_ROOT: "KEEL_PREDICTION_LOG_ROOT",
+  /** Where approved versions are published (@keel/serving SERVING_ENV.MODEL_PUBLISH_ROOT). */
+  MODEL_PUBLISH_ROOT: "KEEL_MODEL_PUBLISH_ROOT",
 } as const;
 
 /** The router publishes `InFlightRequests` (Sum over 1 minute) here, dimension `Stage`. */
