@@ -58,7 +58,8 @@ export function Serving({ stack, app }: StackContext) {
   // The prediction log's HMAC key for inputs tagged `pii`: fetched once per function instance.
   const logKey = new Secret(stack, "PredictionLogKey", {
     description: `Keel ${app.stage}: HMAC key pseudonymizing personal data in the prediction log`,
-    encryptionKey: key,
+    // Secrets Manager's own key: the data key lives in the Storage stack, whose key policy
+    // granting these roles would make the two stacks depend on each other.
     generateSecretString: { passwordLength: 64, excludePunctuation: true },
   });
   suppress(logKey, [
