@@ -287,6 +287,13 @@ export class DeploymentService {
   private async govern(before: Deployment | undefined, next: Deployment): Promise<void> {
     const wasProduction = before?.environment === "production";
     const isProduction = next.environment === "production";
+    // A backend name must be registered wherever it is used (404 now, not at the first request).
+    for (const [, ref] of trafficOf(next))
+      if (ref.backend.type === "named") {
+        if (!this.governance.backends)
+          throw new ServingError("INVALID_PARAMETER_VALUE", "no backend registry is connected here");
+        await this.governance.backends.spec(ref.backend.name);
+      }
     if (!wasProduction && !isProduction) return;
     requireRole(
       wasProduction && !isProduction
@@ -302,11 +309,6 @@ export class DeploymentService {
           "PERMISSION_DENIED",
           `${where} names a free-form ${ref.backend.type} backend; production deployments run only on backends an admin registered (/api/v1/backends) or 'in-process'${leaving}`,
         );
-      if (ref.backend.type === "named") {
-        if (!this.governance.backends)
-          throw new ServingError("PERMISSION_DENIED", `${where}: no backend registry is connected`);
-        await this.governance.backends.spec(ref.backend.name);
-      }
       if (!(await this.approvedForProduction(ref)))
         throw new ServingError(
           "PERMISSION_DENIED",
