@@ -20,6 +20,8 @@ export interface MonitoringModule {
   name: "monitoring";
   routes(app: Hono): void;
   start(): Promise<void>;
+  /** Deletes prediction-log partitions past each deployment's retention (at start locally; by the drift schedule in AWS). */
+  sweep(): Promise<string[]>;
   stop(): Promise<void>;
   service: MonitoringService;
   /** Hand this to the serving router: every answered request is recorded here. */
@@ -38,18 +40,23 @@ export function createMonitoringModule(
     opts.predictionLog,
   );
   const service = new MonitoringService(deps, predictionLog, opts);
+  const sweep = async (): Promise<string[]> => {
+    const r = opts.retention;
+    if (!r) return [];
+    const deleted = await predictionLog.sweep(r.of, r.defaultDays).catch((e) => {
+      deps.log.warn("prediction log retention sweep failed", { err: (e as Error).message });
+      return [] as string[];
+    });
+    if (deleted.length > 0) deps.log.info("prediction log partitions past retention deleted", { deleted });
+    return deleted;
+  };
   return {
     name: "monitoring",
     routes: (app) => monitoringRoutes(app, service),
     async start() {
-      const r = opts.retention;
-      if (!r?.sweepOnStart) return;
-      const deleted = await predictionLog.sweep(r.of, r.defaultDays).catch((e) => {
-        deps.log.warn("prediction log retention sweep failed", { err: (e as Error).message });
-        return [];
-      });
-      if (deleted.length > 0) deps.log.info("prediction log partitions past retention deleted", { deleted });
+      if (opts.retention?.sweepOnStart) await sweep();
     },
+    sweep,
     stop: () => predictionLog.stop(),
     service,
     predictionSink: predictionLog,
