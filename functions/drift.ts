@@ -1,6 +1,6 @@
 import { createPlatform } from "@keel/app";
 import { isKeelError, loadConfig, newToken, parseWith, ROLES, withContext } from "@keel/core";
-import { parseWindow } from "@keel/monitoring";
+import { type MonitoringModule, parseWindow } from "@keel/monitoring";
 import { z } from "zod";
 
 /**
@@ -37,9 +37,12 @@ export async function handler(event: unknown): Promise<unknown> {
           else failures.push(`${deployment}: ${(e as Error).message}`);
         }
       }
+      // Each deployment's prediction-log retention (the bucket's lifecycle rule is only the upper bound).
+      const module = platform.modules.find((m) => m.name === "monitoring") as MonitoringModule | undefined;
+      const swept = (await module?.sweep()) ?? [];
       if (failures.length > 0)
         throw new Error(`drift job failed for ${failures.length} deployment(s): ${failures.join("; ")}`);
-      return { results };
+      return { results, retention: { partitionsDeleted: swept.length } };
     },
   );
 }

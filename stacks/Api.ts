@@ -55,6 +55,7 @@ export function Api({ stack, app }: StackContext) {
   grantPrefix(apiFn, bucket, key, PREFIX.artifacts, "readwrite");
   // Approved versions are published into the Triton model repository the GPU nodes sync.
   grantPrefix(apiFn, bucket, key, PREFIX.models, "readwrite");
+  serving.logKey.grantRead(apiFn);
   features.grantOnline(apiFn);
   features.grantOffline(apiFn);
   // POST /api/v1/deployments/{name}/infer-async enqueues; the consumer answers later.

@@ -1,6 +1,7 @@
 import { Duration } from "aws-cdk-lib";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { type Function as SstFunction, type StackContext, use } from "sst/constructs";
 import { ENV, SERVING_METRICS } from "./env";
@@ -53,7 +54,22 @@ export function Serving({ stack, app }: StackContext) {
     deadLetterQueue: { queue: dlq, maxReceiveCount: 5 },
   });
 
+  // The prediction log's HMAC key for inputs tagged `pii`: fetched once per function instance.
+  const logKey = new Secret(stack, "PredictionLogKey", {
+    description: `Keel ${app.stage}: HMAC key pseudonymizing personal data in the prediction log`,
+    // Secrets Manager's own key: the data key lives in the Storage stack, whose key policy
+    // granting these roles would make the two stacks depend on each other.
+    generateSecretString: { passwordLength: 64, excludePunctuation: true },
+  });
+  suppress(logKey, [
+    [
+      "AwsSolutions-SMG4",
+      "Rotating the pseudonymization key breaks linkability of logged pseudonyms; it is rotated deliberately, not on a schedule.",
+    ],
+  ]);
+
   const servingEnv = {
+    [ENV.PREDICTION_LOG_KEY_SECRET]: logKey.secretArn,
     ...platformEnv(app.stage, table, bucket, PREFIX.artifacts),
     ...features.onlineEnv,
     ...backend.env,
@@ -96,6 +112,7 @@ export function Serving({ stack, app }: StackContext) {
     // (canary analysis) written back; predictions are appended to the log in S3.
     grantTable(fn, table, key, "readwrite");
     grantPrefix(fn, bucket, key, PREFIX.predictions, "readwrite");
+    logKey.grantRead(fn);
     features.grantOnline(fn);
     backend.allow(fn);
     fn.addToRolePolicy(
@@ -111,8 +128,14 @@ export function Serving({ stack, app }: StackContext) {
 
   stack.addOutputs({ ScoringQueueUrl: queue.queueUrl, ServingBackend: settings.serving.type });
   // The API's serving module enqueues too, and like the router never runs models in process.
-  const apiEnv = { [ENV.SCORING_QUEUE_URL]: queue.queueUrl, [ENV.SERVING_IN_PROCESS]: "false" };
-  return { router, consumer, queue, dlq, grantEnqueue, apiEnv };
+  // It also publishes approved versions into the Triton repository (models/) the GPU nodes sync.
+  const apiEnv = {
+    [ENV.SCORING_QUEUE_URL]: queue.queueUrl,
+    [ENV.SERVING_IN_PROCESS]: "false",
+    [ENV.MODEL_PUBLISH_ROOT]: `s3://${bucket.bucketName}/${PREFIX.models}`,
+    [ENV.PREDICTION_LOG_KEY_SECRET]: logKey.secretArn,
+  };
+  return { router, consumer, queue, dlq, grantEnqueue, apiEnv, logKey };
 
   /** Lets a function submit asynchronous scoring requests (SendMessage with the queue's key). */
   function grantEnqueue(fn: SstFunction): void {

@@ -28,6 +28,9 @@ import { stageSettings } from "./settings";
  * root (KEEL_ARTIFACT_ROOT): MLflow artifacts, drift baselines and reports, and the prediction
  * log, which the monitoring package keeps under its own `predictions/` inside that store.
  */
+/** The prediction log's expiry: @keel/serving's MAX_RETENTION_DAYS, the longest `retention_days` a deployment may set. */
+export const PREDICTION_LOG_EXPIRY_DAYS = 365;
+
 export const PREFIX = {
   artifacts: "artifacts/",
   predictions: "artifacts/predictions/",
@@ -108,10 +111,13 @@ export function Storage({ stack, app }: StackContext) {
     serverAccessLogsBucket: accessLogs,
     serverAccessLogsPrefix: "artifacts/",
     lifecycleRules: [
-      // The prediction log is read by drift jobs for weeks, then kept cheaply for audits.
+      // The prediction log is read by drift jobs for weeks, then kept cheaply for audits, and
+      // expires at the longest retention a deployment may choose (personal data is not kept forever).
       {
         prefix: PREFIX.predictions,
         transitions: [{ storageClass: StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) }],
+        expiration: Duration.days(PREDICTION_LOG_EXPIRY_DAYS),
+        noncurrentVersionExpiration: Duration.days(1),
       },
       { prefix: PREFIX.athenaResults, expiration: Duration.days(7) },
       {

@@ -313,6 +313,8 @@ export const fraudPipeline = definePipeline({
             model,
             version,
             environment: "production",
+            // The demo's drift report reads the log, so it logs every request (production's default is 10%).
+            sample_rate: 1,
             features: { feature_service: fraudV1.name, input: ONNX_INPUT },
           });
           return { deployment: p.deployment, mode: "created", version, weight: 100 };

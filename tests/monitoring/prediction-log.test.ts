@@ -74,6 +74,7 @@ describe("Parquet prediction log", () => {
       "inputs",
       "outputs",
       "explanation",
+      "pii",
     ]);
   });
 

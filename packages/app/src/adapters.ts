@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -32,6 +33,16 @@ export function createArtifacts(config: KeelConfig): ArtifactStore {
 export function createPredictionLogStore(config: KeelConfig): ArtifactStore | undefined {
   const root = config.monitoring.predictionLogRoot;
   return root ? createArtifactStore(root, { region: config.core.region }) : undefined;
+}
+
+/**
+ * Where approved versions are published (Triton layout): `serving.modelPublishRoot` (the
+ * `models/` prefix in S3 in AWS), else the local model repository the in-process server loads.
+ */
+export function createModelPublishTarget(config: KeelConfig): ArtifactStore {
+  const root =
+    config.serving.modelPublishRoot ?? config.serving.modelRepository ?? join(config.core.dataDir, "models");
+  return createArtifactStore(root, { region: config.core.region });
 }
 
 /** The feature store's online and offline stores (DynamoDB or CQL; DuckDB or Athena). */

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { createArtifactsModule } from "@keel/artifacts";
 import { createAuditModule, StoreAuditLog } from "@keel/audit";
 import { type AccessControl, type AuthMode, createAccessControl } from "@keel/auth";
@@ -7,7 +8,12 @@ import type { MetadataStore } from "@keel/metadata";
 import { createMonitoringModule, type MonitoringService, runBaselineReader } from "@keel/monitoring";
 import { createPipelinesModule, type PipelineDefinition, type PipelineService } from "@keel/pipelines";
 import { createRegistryModule, type RegistryService } from "@keel/registry";
-import { createServingModule, registryModelResolver, type ServingService } from "@keel/serving";
+import {
+  createServingModule,
+  DEFAULT_RETENTION_DAYS,
+  registryModelResolver,
+  type ServingService,
+} from "@keel/serving";
 import { createTrackingModule, type TrackingService } from "@keel/tracking";
 import { explainTensor, parseModel } from "@keel/train";
 import type { Hono } from "hono";
@@ -16,6 +22,7 @@ import {
   createFeatureStores,
   createMetadataStore,
   createMetricsSink,
+  createModelPublishTarget,
   createPipelineExecutor,
   createPredictionLogStore,
   createScoringQueue,
@@ -118,11 +125,28 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
       const { run } = await tracking.service.getRun(runId);
       return { experimentId: run.info.experiment_id, runId };
     }),
-    predictionLog: predictionLogStore ? { store: predictionLogStore, prefix: "" } : undefined,
+    predictionLog: {
+      ...(predictionLogStore ? { store: predictionLogStore, prefix: "" } : {}),
+      piiKey: config.monitoring.predictionLogKeySecret
+        ? { kind: "secret", secretId: config.monitoring.predictionLogKeySecret }
+        : { kind: "file", path: join(config.core.dataDir, "keys", "prediction-log.key") },
+    },
+    retention: {
+      of: async (d) => (await servingDeployments?.find(d))?.retention_days,
+      defaultDays: DEFAULT_RETENTION_DAYS,
+      sweepOnStart: !config.artifacts.root.startsWith("s3://"),
+    },
   });
   modules.push(monitoring);
   const serving = createServingModule(deps, {
     resolver: registryModelResolver(registry.service),
+    // Production traffic only for approved bytes: the registry's approval with its pinned digests.
+    approvals: { productionApproval: (m, v) => registry.service.productionApproval(m, v) },
+    publish: {
+      target: createModelPublishTarget(config),
+      sourcePath: async (m, v) =>
+        (await registry.service.resolve(m, v)).storageLocation.replace(/^mlflow-artifacts:\/+/, ""),
+    },
     features: features.service,
     predictions: monitoring.predictionSink,
     explainer: { explain: (model, data, shape) => explainTensor(parseModel(model), data, shape) },
@@ -130,6 +154,8 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     metricsSink: createMetricsSink(config),
   });
   servingDeployments = serving.service.deployments;
+  // An approval into a protected stage or alias publishes the version to the model repository.
+  registry.service.setPublisher(serving.service.publisher);
   modules.push(serving);
   modules.push(createAuditModule({ audit }));
 

@@ -44,6 +44,8 @@ export const ENV = {
   SAGEMAKER_ENDPOINT: "KEEL_SAGEMAKER_ENDPOINT",
   /** CloudWatch namespace for the router's in-flight gauge (autoscaling); unset = not published. */
   METRICS_NAMESPACE: "KEEL_METRICS_NAMESPACE",
+  /** Where approved versions are published (`s3://<bucket>/models/` in AWS); default: the local model repository. */
+  MODEL_PUBLISH_ROOT: "KEEL_MODEL_PUBLISH_ROOT",
   // pipelines
   PIPELINE_EXECUTOR: "KEEL_PIPELINE_EXECUTOR",
   /** A project folder (`keel.project.ts` or `pipelines/index.ts`) whose pipelines are loaded at start. */
@@ -62,6 +64,8 @@ export const ENV = {
   IAM_ROLES: "KEEL_IAM_ROLES",
   // monitoring
   PREDICTION_LOG_ROOT: "KEEL_PREDICTION_LOG_ROOT",
+  /** Secrets Manager secret id holding the prediction log's HMAC key (AWS); locally a 0600 file under the data dir. */
+  PREDICTION_LOG_KEY_SECRET: "KEEL_PREDICTION_LOG_KEY_SECRET",
   // audit
   AUDIT_EXPORT_BUCKET: "KEEL_AUDIT_EXPORT_BUCKET",
 } as const;
@@ -130,6 +134,7 @@ const servingSchema = z
     servingUrl: z.string().url().optional(),
     sagemakerEndpoint: optionalText,
     metricsNamespace: optionalText,
+    modelPublishRoot: optionalText,
   })
   .check((ctx) => {
     const v = ctx.value;
@@ -158,6 +163,7 @@ const registrySchema = z.object({ autoApproveStages: csv });
 const monitoringSchema = z.object({
   /** Where the prediction log lives (`s3://bucket/prefix` or a directory); default `predictions/` in the artifact store. */
   predictionLogRoot: optionalText,
+  predictionLogKeySecret: optionalText,
 });
 const auditSchema = z.object({ exportBucket: optionalText });
 const httpSchema = z.object({ allowedOrigins: csv, allowedHosts: csv });
@@ -239,10 +245,14 @@ export const CONFIG_VARS = {
     servingUrl: ENV.SERVING_URL,
     sagemakerEndpoint: ENV.SAGEMAKER_ENDPOINT,
     metricsNamespace: ENV.METRICS_NAMESPACE,
+    modelPublishRoot: ENV.MODEL_PUBLISH_ROOT,
   },
   pipelines: { executor: ENV.PIPELINE_EXECUTOR, projectDir: ENV.PROJECT_DIR },
   registry: { autoApproveStages: ENV.AUTO_APPROVE_STAGES },
-  monitoring: { predictionLogRoot: ENV.PREDICTION_LOG_ROOT },
+  monitoring: {
+    predictionLogRoot: ENV.PREDICTION_LOG_ROOT,
+    predictionLogKeySecret: ENV.PREDICTION_LOG_KEY_SECRET,
+  },
   audit: { exportBucket: ENV.AUDIT_EXPORT_BUCKET },
   http: { allowedOrigins: ENV.ALLOWED_ORIGINS, allowedHosts: ENV.ALLOWED_HOSTS },
   auth: { jwtGroupClaim: ENV.JWT_GROUP_CLAIM, iamRoles: ENV.IAM_ROLES },

@@ -2,7 +2,7 @@ import type { AuditLog } from "@keel/audit";
 import type { Clock } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
 import { type ApiPathRoots, outputPath, readablePath } from "./api-paths";
-import { declaredSourceColumns, FeatureCatalog } from "./catalog";
+import { declaredSourceColumns, FeatureCatalog, outputName } from "./catalog";
 import {
   checkSourceColumns,
   getHistoricalFeatures,
@@ -63,6 +63,28 @@ export class FeaturesService {
 
   definitions(): Promise<RegistrySnapshot> {
     return this.registry.current();
+  }
+
+  /**
+   * The features of a feature service that are personal data, named as responses name them
+   * (plain and `view__feature`): every feature of a view tagged `pii: "true"`, or the features
+   * a view's `pii` tag lists ("email,phone"). The prediction log pseudonymizes or drops them.
+   */
+  async piiFeatures(featureService: string): Promise<string[]> {
+    const { catalog } = await this.registry.current();
+    const out: string[] = [];
+    for (const sel of catalog.select({ featureService })) {
+      const tag = sel.view.view.tags.pii;
+      if (tag === undefined || tag === "false") continue;
+      const listed = tag === "true" || tag === "" ? undefined : new Set(tag.split(",").map((t) => t.trim()));
+      for (const f of sel.features)
+        if (!listed || listed.has(f.name))
+          out.push(
+            outputName(sel.view.view.name, f.name, false),
+            outputName(sel.view.view.name, f.name, true),
+          );
+    }
+    return out;
   }
 
   /** Online features in Feast's response shape, by feature list or feature service. */

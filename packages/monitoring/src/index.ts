@@ -23,6 +23,7 @@ export {
   type MonitoringModuleOptions,
 } from "./monitoring-module";
 export { monitoringRoutes, reportHtmlPath } from "./monitoring-routes";
+export { loadPiiKey, type PiiKeySource, type PiiSpec, piiSpecSchema, protectInputs, pseudonym } from "./pii";
 export {
   deploymentNameSchema,
   ParquetPredictionLog,

@@ -5,11 +5,23 @@ import { ParquetPredictionLog, type PredictionLogOptions, type PredictionSink } 
 
 export interface MonitoringModuleOptions extends DriftOptions {
   predictionLog?: PredictionLogOptions;
+  /**
+   * Per-deployment retention of the prediction log: partitions older than a deployment's
+   * `retention_days` (else `defaultDays`) are deleted at start when `sweepOnStart` (local data dir).
+   */
+  retention?: {
+    of(deployment: string): Promise<number | undefined>;
+    defaultDays: number;
+    sweepOnStart?: boolean;
+  };
 }
 
 export interface MonitoringModule {
   name: "monitoring";
   routes(app: Hono): void;
+  start(): Promise<void>;
+  /** Deletes prediction-log partitions past each deployment's retention (at start locally; by the drift schedule in AWS). */
+  sweep(): Promise<string[]>;
   stop(): Promise<void>;
   service: MonitoringService;
   /** Hand this to the serving router: every answered request is recorded here. */
@@ -28,9 +40,23 @@ export function createMonitoringModule(
     opts.predictionLog,
   );
   const service = new MonitoringService(deps, predictionLog, opts);
+  const sweep = async (): Promise<string[]> => {
+    const r = opts.retention;
+    if (!r) return [];
+    const deleted = await predictionLog.sweep(r.of, r.defaultDays).catch((e) => {
+      deps.log.warn("prediction log retention sweep failed", { err: (e as Error).message });
+      return [] as string[];
+    });
+    if (deleted.length > 0) deps.log.info("prediction log partitions past retention deleted", { deleted });
+    return deleted;
+  };
   return {
     name: "monitoring",
     routes: (app) => monitoringRoutes(app, service),
+    async start() {
+      if (opts.retention?.sweepOnStart) await sweep();
+    },
+    sweep,
     stop: () => predictionLog.stop(),
     service,
     predictionSink: predictionLog,

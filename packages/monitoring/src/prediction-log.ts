@@ -4,6 +4,7 @@ import { parquetReadObjects } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { z } from "zod";
 import { MonitoringError } from "./errors";
+import { loadPiiKey, type PiiKeySource, piiSpecSchema, protectInputs } from "./pii";
 
 /** Deployment names become path segments of the log's partitions, so they are kept plain. */
 export const deploymentNameSchema = z
@@ -33,6 +34,10 @@ export const predictionLogEntrySchema = z.object({
   outputs: tensorsSchema,
   /** Whatever explanation was returned with the prediction (kept so a decision can be explained later). */
   explanation: z.unknown().optional(),
+  /** Personal-data inputs (the deployment's `pii` plus features tagged `pii`): pseudonymized or dropped before storage. */
+  pii: piiSpecSchema.optional(),
+  /** Column (feature) names of input tensors built from the feature store, so `pii` can name single features. */
+  columns: z.record(z.string(), z.array(z.string())).optional(),
 });
 export type PredictionLogEntry = z.output<typeof predictionLogEntrySchema>;
 export type PredictionLogEntryInput = z.input<typeof predictionLogEntrySchema>;
@@ -58,6 +63,8 @@ export interface PredictionLogOptions {
   prefix?: string;
   /** A store of its own for the log (e.g. on KEEL_PREDICTION_LOG_ROOT); default: the platform's ArtifactStore. */
   store?: ArtifactStore;
+  /** The HMAC key for pseudonymized inputs (loaded once, on the first entry that needs it). */
+  piiKey?: PiiKeySource;
 }
 
 const DAY_MS = 86_400_000;
@@ -76,6 +83,8 @@ export class ParquetPredictionLog implements PredictionSink {
   private readonly maxRows: number;
   private readonly maxBuffered: number;
   private readonly prefix: string;
+  private readonly piiKey?: PiiKeySource;
+  private key?: Promise<Buffer>;
   private stopped = false;
 
   constructor(
@@ -86,6 +95,7 @@ export class ParquetPredictionLog implements PredictionSink {
     this.maxRows = opts.maxRows ?? 1000;
     this.maxBuffered = opts.maxBuffered ?? 100_000;
     this.prefix = (opts.prefix ?? "predictions").replace(/\/+$/, "");
+    this.piiKey = opts.piiKey;
     const interval = opts.flushIntervalMs ?? 5000;
     this.timer = setInterval(() => void this.flush().catch(() => undefined), interval);
     this.timer.unref();
@@ -113,10 +123,42 @@ export class ParquetPredictionLog implements PredictionSink {
     await this.flush();
   }
 
+  /** Pseudonymizes or drops tagged inputs; without a key source, tagged inputs are dropped (never stored raw). */
+  private async protect(batch: PredictionLogEntry[]): Promise<PredictionLogEntry[]> {
+    if (!batch.some((e) => e.pii && e.pii.fields.length > 0)) return batch;
+    let key: Buffer | undefined;
+    if (this.piiKey) {
+      this.key ??= loadPiiKey(this.piiKey);
+      key = await this.key.catch((e) => {
+        this.key = undefined;
+        throw e;
+      });
+    }
+    return batch.map(({ columns, ...e }) =>
+      e.pii && e.pii.fields.length > 0
+        ? {
+            ...e,
+            inputs: protectInputs(e.inputs, key ? e.pii : { ...e.pii, mode: "drop" }, key, columns),
+            pii: key ? e.pii : { ...e.pii, mode: "drop" },
+          }
+        : e,
+    );
+  }
+
   private async writeBuffered(): Promise<void> {
     if (this.buffer.length === 0) return;
-    const batch = this.buffer;
+    const taken = this.buffer;
     this.buffer = [];
+    let batch: PredictionLogEntry[];
+    try {
+      batch = await this.protect(taken);
+    } catch (e) {
+      this.log.warn("prediction log key unavailable; entries kept for the next flush", {
+        err: (e as Error).message,
+      });
+      this.buffer = [...taken, ...this.buffer];
+      return;
+    }
     const groups = new Map<string, PredictionLogEntry[]>();
     for (const e of batch) {
       const key = `${e.deployment}\0${isoDate(e.time)}`;
@@ -168,6 +210,32 @@ export class ParquetPredictionLog implements PredictionSink {
     return out.sort((a, b) => a.time - b.time);
   }
 
+  /**
+   * Deletes the date partitions older than each deployment's retention (days; `retentionOf`
+   * answers undefined for the default). Returns the partitions deleted. Run at start locally;
+   * in AWS the bucket's lifecycle rule on the prefix is the hard upper bound.
+   */
+  async sweep(
+    retentionOf: (deployment: string) => Promise<number | undefined>,
+    defaultDays: number,
+    now = Date.now(),
+  ): Promise<string[]> {
+    const deleted: string[] = [];
+    for (const deployment of await this.deployments()) {
+      const days = (await retentionOf(deployment).catch(() => undefined)) ?? defaultDays;
+      const cutoff = now - days * DAY_MS;
+      for (const d of await this.artifacts.list(this.partition(deployment))) {
+        const date = d.path.split("date=")[1];
+        if (!d.isDir || !date) continue;
+        if (Date.parse(`${date}T00:00:00Z`) + DAY_MS <= cutoff) {
+          await this.artifacts.delete(d.path);
+          deleted.push(d.path);
+        }
+      }
+    }
+    return deleted;
+  }
+
   /** Deployments that have any logged predictions. */
   async deployments(): Promise<string[]> {
     const dirs = await this.artifacts.list(this.prefix);
@@ -201,6 +269,7 @@ function encodeEntries(entries: PredictionLogEntry[]): Uint8Array {
         data: entries.map((e) => (e.explanation === undefined ? null : JSON.stringify(e.explanation))),
         type: "STRING",
       },
+      { name: "pii", data: entries.map((e) => (e.pii ? JSON.stringify(e.pii) : null)), type: "STRING" },
     ],
   });
   return new Uint8Array(buf);
@@ -221,5 +290,6 @@ async function decodeEntries(bytes: Buffer): Promise<PredictionLogEntry[]> {
     ...(r.explanation === null || r.explanation === undefined
       ? {}
       : { explanation: JSON.parse(r.explanation) }),
+    ...(r.pii === null || r.pii === undefined ? {} : { pii: JSON.parse(r.pii) }),
   }));
 }

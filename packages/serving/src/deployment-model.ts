@@ -1,7 +1,10 @@
 import {
   analysisSchema,
   createDeploymentSchema,
+  DEFAULT_RETENTION_DAYS,
+  DEFAULT_SAMPLE_RATE,
   deploymentSettingsSchema,
+  MAX_RETENTION_DAYS,
   shadowSchema,
   shiftSchema,
   updateSettingsSchema,
@@ -12,7 +15,10 @@ import type { z } from "zod";
 export {
   analysisSchema,
   createDeploymentSchema,
+  DEFAULT_RETENTION_DAYS,
+  DEFAULT_SAMPLE_RATE,
   deploymentSettingsSchema,
+  MAX_RETENTION_DAYS,
   shadowSchema,
   shiftSchema,
   updateSettingsSchema,

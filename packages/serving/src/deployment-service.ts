@@ -1,9 +1,11 @@
 import type { AuditLog } from "@keel/audit";
-import { type Clock, currentPrincipal, parseWith } from "@keel/core";
+import { type Clock, currentPrincipal, parseWith, requireRole } from "@keel/core";
 import { type Item, isConditionFailed, type MetadataStore } from "@keel/metadata";
+import type { BackendRegistry } from "./backend-registry";
 import {
   type CreateDeploymentInput,
   createDeploymentSchema,
+  DEFAULT_SAMPLE_RATE,
   type Deployment,
   deploymentSettingsSchema,
   refLabel,
@@ -14,7 +16,15 @@ import {
   type VersionRef,
 } from "./deployment-model";
 import { missing, ServingError } from "./errors";
-import type { ModelResolver } from "./ports";
+import type { ApprovalReader, ModelResolver } from "./ports";
+
+/** What production deployments are checked against. */
+export interface DeploymentGovernance {
+  /** Approvals for Production; without it, the resolver's `isAllowed(…, "production")` decides. */
+  approvals?: ApprovalReader;
+  /** Backends an admin registered by name. */
+  backends?: BackendRegistry;
+}
 
 const key = (name: string) => ({ pk: `DEPLOYMENT#${name}`, sk: "META" });
 const HISTORY_LIMIT = 50;
@@ -24,8 +34,11 @@ const WRITE_ATTEMPTS = 5;
  * Deployments in the MetadataStore: create, shift canary weight, set a shadow, promote, roll
  * back, change settings. Every change is a conditional write on `revision` (retried on a
  * concurrent change, so two operators never overwrite each other silently) and one audit event.
- * Aliases resolve to concrete versions at write time; production deployments only take
- * versions the registry allows.
+ * Aliases resolve to concrete versions at write time. Every change is checked against the
+ * state after it (`govern`): in production, every version that can receive traffic (stable,
+ * canary at any weight, shadow) must be approved for Production and run on the in-process
+ * model server or a backend an admin registered; changing a production deployment, or moving
+ * one out of production, needs the `deployer` role.
  */
 export class DeploymentService {
   private readonly listeners: Array<(name: string) => void> = [];
@@ -37,6 +50,7 @@ export class DeploymentService {
     private readonly resolver?: ModelResolver,
     /** Whether the in-process model server already serves a version (from its repository). */
     private readonly localHas?: (model: string, version: string) => boolean,
+    private readonly governance: DeploymentGovernance = {},
   ) {}
 
   /** Called with a deployment's name after every change it makes (the router drops its cached copy). */
@@ -70,6 +84,7 @@ export class DeploymentService {
     );
     const dep: Deployment = {
       ...settings,
+      sample_rate: settings.sample_rate ?? DEFAULT_SAMPLE_RATE[settings.environment],
       name,
       stable,
       shadow: shadow ? await this.checked(shadow, settings.environment) : undefined,
@@ -81,6 +96,7 @@ export class DeploymentService {
         { time: now, principal: currentPrincipal(), action: "create", detail: `stable ${refLabel(stable)}` },
       ],
     };
+    await this.govern(undefined, dep);
     try {
       await this.store.put(this.item(dep), { condition: { exists: false } });
     } catch (e) {
@@ -192,15 +208,13 @@ export class DeploymentService {
         { ...d, ...given, analysis: { ...d.analysis, ...((given.analysis as object | undefined) ?? {}) } },
         "deployment settings",
       );
-      if (merged.environment === "production" && d.environment !== "production") {
-        for (const r of [d.stable, d.canary, d.shadow]) if (r) await this.checked(r, "production");
-      }
       return { next: { ...d, ...merged }, detail: `settings ${Object.keys(patch).join(", ")}` };
     });
   }
 
   async delete(name: string): Promise<void> {
     const d = await this.get(name);
+    if (d.environment === "production") requireRole(`delete production deployment '${name}'`, "deployer");
     await this.store.delete(key(name), { condition: { path: "revision", eq: d.revision } }).catch((e) => {
       if (isConditionFailed(e))
         throw new ServingError("ABORTED", `deployment '${name}' changed while deleting it; retry`);
@@ -223,6 +237,7 @@ export class DeploymentService {
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
       const current = await this.get(name);
       const { next, detail, newEpoch } = await change(current);
+      await this.govern(current, next);
       const now = this.clock.now();
       const updated: Deployment = {
         ...next,
@@ -251,6 +266,7 @@ export class DeploymentService {
     throw new ServingError("ABORTED", `deployment '${name}' is being changed concurrently; retry`);
   }
 
+  /** Resolves an alias to its version (and, outside production, skips the registry for versions served without it). */
   private async checked(ref: VersionRef, environment: string): Promise<VersionRef> {
     if (!this.resolver) return ref;
     // Versions served elsewhere (kserve, sagemaker) or from the local model repository need not
@@ -259,13 +275,53 @@ export class DeploymentService {
       ref.backend.type !== "local" || (this.localHas?.(ref.model, ref.version) ?? false);
     if (environment !== "production" && servedWithoutRegistry) return ref;
     const { version } = await this.resolver.resolve(ref.model, ref.version);
-    if (environment === "production" && !(await this.resolver.isAllowed(ref.model, version, "production"))) {
-      throw new ServingError(
-        "PERMISSION_DENIED",
-        `model '${ref.model}' version ${version} is not approved for production deployments`,
-      );
-    }
     return { ...ref, version };
+  }
+
+  /**
+   * The rule for production traffic, checked on the state after a change (nothing is written
+   * when it fails): every version that can receive traffic is approved for Production and runs
+   * on a registered or the in-process backend. Leaving production is held to the same rule
+   * (drain unapproved versions first), so a flip to staging cannot launder a version in.
+   */
+  private async govern(before: Deployment | undefined, next: Deployment): Promise<void> {
+    const wasProduction = before?.environment === "production";
+    const isProduction = next.environment === "production";
+    // A backend name must be registered wherever it is used (404 now, not at the first request).
+    for (const [, ref] of trafficOf(next))
+      if (ref.backend.type === "named") {
+        if (!this.governance.backends)
+          throw new ServingError("INVALID_PARAMETER_VALUE", "no backend registry is connected here");
+        await this.governance.backends.spec(ref.backend.name);
+      }
+    if (!wasProduction && !isProduction) return;
+    requireRole(
+      wasProduction && !isProduction
+        ? `move deployment '${next.name}' out of production`
+        : `change production deployment '${next.name}'`,
+      "deployer",
+    );
+    const leaving = wasProduction && !isProduction ? "; drain it before leaving production" : "";
+    for (const [role, ref] of trafficOf(next)) {
+      const where = `the ${role} ${refLabel(ref)} of deployment '${next.name}'`;
+      if (ref.backend.type === "kserve" || ref.backend.type === "sagemaker")
+        throw new ServingError(
+          "PERMISSION_DENIED",
+          `${where} names a free-form ${ref.backend.type} backend; production deployments run only on backends an admin registered (/api/v1/backends) or 'in-process'${leaving}`,
+        );
+      if (!(await this.approvedForProduction(ref)))
+        throw new ServingError(
+          "PERMISSION_DENIED",
+          `${where}: model '${ref.model}' version ${ref.version} is not approved for production deployments (no approved promotion to Production)${leaving}`,
+        );
+    }
+  }
+
+  private async approvedForProduction(ref: VersionRef): Promise<boolean> {
+    const { approvals } = this.governance;
+    if (approvals) return (await approvals.productionApproval(ref.model, ref.version)) !== undefined;
+    if (this.resolver) return this.resolver.isAllowed(ref.model, ref.version, "production");
+    return false;
   }
 
   private item(d: Deployment): Item {
@@ -282,4 +338,12 @@ export class DeploymentService {
   private changed(name: string): void {
     for (const l of this.listeners) l(name);
   }
+}
+
+/** Every version a deployment can send requests to: stable, the canary at any weight (a version-pinned request reaches it), the shadow. */
+export function trafficOf(d: Deployment): Array<["stable" | "canary" | "shadow", VersionRef]> {
+  const out: Array<["stable" | "canary" | "shadow", VersionRef]> = [["stable", d.stable]];
+  if (d.canary) out.push(["canary", d.canary]);
+  if (d.shadow) out.push(["shadow", d.shadow]);
+  return out;
 }

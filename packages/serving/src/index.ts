@@ -1,4 +1,6 @@
+export { ApprovedBytes, pinnedDigest, sha256Hex } from "./approved-bytes";
 export { AsyncScoring, type ScoringResult } from "./async-scoring";
+export { BackendRegistry, type RegisteredBackend } from "./backend-registry";
 export { type BackendContext, createBackend } from "./backends/backend-factory";
 export { InProcessBackend } from "./backends/in-process-backend";
 export { type BackendSpec, backendSpecSchema, type InferenceBackend } from "./backends/inference-backend";
@@ -28,6 +30,7 @@ export {
   selectVersions,
   type VersionPolicy,
 } from "./model-config";
+export { RepositoryPublisher } from "./model-publisher";
 export { ModelServer, type ModelServerOptions, type RepositoryIndexEntry } from "./model-server";
 export { type PbMessage, parsePbtxt } from "./pbtxt";
 export * from "./ports";

@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { createLogger, type Logger } from "@keel/core";
+import { sha256Hex } from "./approved-bytes";
 import { BatchScheduler } from "./batch-scheduler";
 import { badInput, missing, ServingError } from "./errors";
 import { ServingMetrics } from "./metrics";
@@ -38,6 +39,8 @@ interface LoadedVersion {
   config: Required<Pick<ModelConfig, "inputs" | "outputs">> & ModelConfig;
   instances: OnnxInstance[];
   scheduler: BatchScheduler;
+  /** SHA-256 (hex) of the model file this version was loaded from, computed once at load. */
+  sha256: string;
 }
 
 interface ModelEntry {
@@ -207,6 +210,11 @@ export class ModelServer {
     );
   }
 
+  /** SHA-256 (hex) of the model file a loaded version runs (undefined when not loaded). */
+  digest(name: string, version: string): string | undefined {
+    return this.models.get(name)?.versions.get(version)?.sha256;
+  }
+
   isReady(name: string, version?: string): boolean {
     return this.has(name, version);
   }
@@ -324,9 +332,12 @@ export class ModelServer {
   private async createVersion(
     config: ModelConfig,
     version: string,
-    model: string | Uint8Array,
+    file: string | Uint8Array,
   ): Promise<LoadedVersion> {
     const provider = config.provider ?? this.opts.provider ?? "cpu";
+    // The bytes that are hashed are the bytes that run: read once, hashed once, loaded from memory.
+    const model = typeof file === "string" ? await readFile(file) : file;
+    const sha256 = sha256Hex(model);
     const instances: OnnxInstance[] = [];
     try {
       for (let i = 0; i < config.instanceCount; i++)
@@ -353,7 +364,7 @@ export class ModelServer {
       provider,
       instances: instances.length,
     });
-    return { version, config: resolved, instances, scheduler };
+    return { version, config: resolved, instances, scheduler, sha256 };
   }
 
   private async closeVersion(v: LoadedVersion): Promise<void> {

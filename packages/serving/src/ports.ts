@@ -41,6 +41,8 @@ export interface FeatureReader {
    * unknown feature service.
    */
   getOnlineFeatures(req: OnlineFeaturesRequest): Promise<OnlineFeaturesResponse>;
+  /** Feature names (as responses name them) of a feature service whose definitions are tagged `pii`. */
+  piiFeatures?(featureService: string): Promise<string[]>;
 }
 
 /** One logged prediction (sampled by the router). Tensors are per-row arrays. */
@@ -55,10 +57,42 @@ export interface PredictionEntry {
   inputs: Record<string, number[][]>;
   outputs: Record<string, number[][]>;
   explanation?: unknown;
+  /** Inputs that are personal data, and how the log must keep them (the log never stores them raw). */
+  pii?: { fields: string[]; mode: "pseudonymize" | "drop" };
+  /** Feature (column) names of input tensors built from the feature store. */
+  columns?: Record<string, string[]>;
 }
 
 /** The monitoring area's prediction log. */
 export interface PredictionSink {
   /** Stores one entry. Must not throw for a well-formed entry; the router never awaits it on the caller's path. */
   record(entry: PredictionEntry): Promise<void> | void;
+}
+
+/** A version's approval for Production (or a protected alias), with the content it pinned. */
+export interface ProductionApproval {
+  approvedBy: string;
+  approvedAt: number;
+  /** SHA-256 (hex) of every artifact file under the version's source, keyed by path relative to the source. */
+  digests: Record<string, string>;
+  sourceUri: string;
+}
+
+/** The registry's approvals as serving sees them (production traffic only for approved bytes). */
+export interface ApprovalReader {
+  /** The APPROVED promotion of this version to Production or a protected alias; undefined when there is none. */
+  productionApproval(model: string, version: string): Promise<ProductionApproval | undefined>;
+}
+
+/** What the registry hands a publisher after an approval: the version's files and their pinned digests. */
+export interface PublishInput {
+  model: string;
+  version: string;
+  sourceUri: string;
+  digests: Record<string, string>;
+}
+
+/** Publishes an approved version to the model repository the production serving stack loads from. */
+export interface ModelPublisher {
+  publish(input: PublishInput): Promise<void>;
 }

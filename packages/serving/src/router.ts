@@ -2,16 +2,20 @@ import { createHash } from "node:crypto";
 import { routerRequestSchema } from "@keel/contract";
 import { type Clock, type Logger, newToken, parseWith } from "@keel/core";
 import type { z } from "zod";
+import type { ApprovedBytes } from "./approved-bytes";
 import type { BackendContext } from "./backends/backend-factory";
 import { createBackend } from "./backends/backend-factory";
-import type { InferenceBackend } from "./backends/inference-backend";
+import type { BackendSpec, InferenceBackend } from "./backends/inference-backend";
 import type { CanaryStats } from "./canary-analysis";
-import { type Deployment, refLabel, type VersionRef } from "./deployment-model";
+import { DEFAULT_SAMPLE_RATE, type Deployment, refLabel, type VersionRef } from "./deployment-model";
 import type { DeploymentService } from "./deployment-service";
 import { badInput, missing, ServingError } from "./errors";
 import type { ServingMetrics } from "./metrics";
-import type { FeatureReader, PredictionSink } from "./ports";
+import type { FeatureReader, PredictionEntry, PredictionSink } from "./ports";
 import type { InferInput, InferOutput, InferRequest, InferResponse } from "./protocol";
+
+const PII_CACHE_MS = 10_000;
+
 import { elementCount } from "./tensors";
 
 export { routerRequestSchema };
@@ -32,6 +36,10 @@ export interface RouterOptions {
    * (always logged, whatever the sample rate), so the decision can be explained to an auditor later.
    */
   explain?: (ref: VersionRef, request: InferRequest) => Promise<InferOutput[]>;
+  /** Backends an admin registered by name. */
+  namedBackends?: { spec(name: string): Promise<BackendSpec> };
+  /** Production deployments on the in-process server serve only versions whose loaded bytes match their approval. */
+  approvedBytes?: ApprovedBytes;
   /** How long a deployment read stays cached (other instances' changes show up after this). */
   cacheTtlMs?: number;
 }
@@ -48,6 +56,7 @@ type Role = "stable" | "canary";
 export class Router {
   private readonly cache = new Map<string, { dep?: Deployment; at: number }>();
   private readonly backendCache = new Map<string, InferenceBackend>();
+  private readonly piiCache = new Map<string, { fields: string[]; at: number }>();
   private readonly ttl: number;
   private active = 0;
 
@@ -71,7 +80,7 @@ export class Router {
     const ref =
       version === undefined ? dep.stable : [dep.stable, dep.canary].find((r) => r?.version === version);
     if (!ref) throw missing(`deployment '${name}' does not route to version '${version}'`);
-    return this.backend(ref);
+    return this.backend(dep, ref);
   }
 
   /** Parses a body (tensors or entities) and routes it. */
@@ -109,7 +118,8 @@ export class Router {
   ): Promise<InferResponse> {
     const started = performance.now();
     const dep = await this.require(name);
-    const request = req.entities ? await this.enrich(dep, req) : (req as InferRequest);
+    const enriched = req.entities ? await this.enrichWithColumns(dep, req) : undefined;
+    const request = enriched?.request ?? (req as InferRequest);
     const [role, ref] = this.choose(dep, req, ctx);
     const requestId = req.id ?? newToken();
     let served: VersionRef = ref;
@@ -139,9 +149,9 @@ export class Router {
       if (!this.o.explain)
         throw badInput("this router has no explainer: 'explain' cannot be stored with the prediction");
       const explanation = await this.o.explain(served, request);
-      this.log(dep, served, requestId, request, response, latencyMs, explanation);
-    } else if (this.o.predictions && dep.sample_rate > 0 && Math.random() < dep.sample_rate)
-      this.log(dep, served, requestId, request, response, latencyMs);
+      this.log(dep, served, requestId, request, response, latencyMs, enriched?.columns, explanation);
+    } else if (this.o.predictions && Math.random() < sampleRate(dep))
+      this.log(dep, served, requestId, request, response, latencyMs, enriched?.columns);
     return {
       ...response,
       ...(req.id !== undefined ? { id: req.id } : {}),
@@ -176,11 +186,23 @@ export class Router {
     return point < dep.canary.weight ? ["canary", dep.canary] : ["stable", dep.stable];
   }
 
-  private backend(ref: VersionRef): InferenceBackend {
-    const k = `${ref.model}|${ref.version}|${JSON.stringify(ref.backend)}`;
+  private async backend(dep: Deployment, ref: VersionRef): Promise<InferenceBackend> {
+    let spec = ref.backend;
+    if (spec.type === "named") {
+      if (!this.o.namedBackends) throw missing(`backend '${spec.name}' is not registered here`);
+      spec = await this.o.namedBackends.spec(spec.name);
+    }
+    const guard = dep.environment === "production" ? this.o.approvedBytes : undefined;
+    const k = `${ref.model}|${ref.version}|${JSON.stringify(spec)}|${guard ? dep.name : ""}`;
     let b = this.backendCache.get(k);
     if (!b) {
-      b = createBackend(ref.backend, ref.model, ref.version, this.o.backends);
+      b = createBackend(
+        spec,
+        ref.model,
+        ref.version,
+        this.o.backends,
+        guard ? (digest) => guard.check(dep.name, ref.model, ref.version, digest) : undefined,
+      );
       this.backendCache.set(k, b);
     }
     return b;
@@ -188,7 +210,7 @@ export class Router {
 
   /** One logical call: chunks of at most max_chunk_rows rows, each retried while safe, reassembled in order. */
   private async call(dep: Deployment, ref: VersionRef, req: InferRequest): Promise<InferResponse> {
-    const backend = this.backend(ref);
+    const backend = await this.backend(dep, ref);
     const chunks = splitRows(req, dep.max_chunk_rows);
     if (chunks.length === 1) return this.attempt(backend, dep, req);
     const parts = await Promise.all(chunks.map((c) => this.attempt(backend, dep, c)));
@@ -238,8 +260,32 @@ export class Router {
     });
   }
 
+  /** The deployment's personal-data fields: its own `pii.fields` plus the features tagged `pii` (cached briefly). */
+  private async piiOf(dep: Deployment): Promise<PredictionEntry["pii"]> {
+    const service = dep.features?.feature_service;
+    let tagged: string[] = [];
+    if (service && this.o.features?.piiFeatures) {
+      const hit = this.piiCache.get(service);
+      if (hit && this.o.clock.now() - hit.at < PII_CACHE_MS) tagged = hit.fields;
+      else {
+        tagged = await this.o.features.piiFeatures(service);
+        this.piiCache.set(service, { fields: tagged, at: this.o.clock.now() });
+      }
+    }
+    const fields = [...new Set([...(dep.pii?.fields ?? []), ...tagged])];
+    return fields.length > 0 ? { fields, mode: dep.pii?.mode ?? "pseudonymize" } : undefined;
+  }
+
   /** Builds the input tensor from the deployment's feature service for the given entity ids (also used by explain). */
   async enrich(dep: Deployment, req: RouterRequest): Promise<InferRequest> {
+    return (await this.enrichWithColumns(dep, req)).request;
+  }
+
+  /** `enrich`, with the feature names of the built tensor's columns (for the prediction log's personal-data rules). */
+  private async enrichWithColumns(
+    dep: Deployment,
+    req: RouterRequest,
+  ): Promise<{ request: InferRequest; columns: Record<string, string[]> }> {
     const cfg = dep.features;
     if (!cfg)
       throw badInput(
@@ -275,10 +321,13 @@ export class Router {
       });
     }
     return {
-      id: req.id,
-      parameters: req.parameters,
-      outputs: req.outputs,
-      inputs: [{ name: cfg.input, datatype: "FP32", shape: [rows, columns.length], data }],
+      request: {
+        id: req.id,
+        parameters: req.parameters,
+        outputs: req.outputs,
+        inputs: [{ name: cfg.input, datatype: "FP32", shape: [rows, columns.length], data }],
+      },
+      columns: { [cfg.input]: columns.map((c) => c.n) },
     };
   }
 
@@ -289,6 +338,7 @@ export class Router {
     req: InferRequest,
     res: InferResponse,
     latencyMs: number,
+    columns?: Record<string, string[]>,
     explanation?: InferOutput[],
   ): void {
     const rows = (t: { shape: number[]; data: unknown }) => {
@@ -311,12 +361,19 @@ export class Router {
       ...(explanation ? { explanation: Object.fromEntries(explanation.map((t) => [t.name, rows(t)])) } : {}),
     };
     Promise.resolve()
-      .then(() => this.o.predictions?.record(entry))
+      .then(async () => {
+        const pii = await this.piiOf(dep);
+        await this.o.predictions?.record(pii ? { ...entry, pii, ...(columns ? { columns } : {}) } : entry);
+      })
       .catch((e) =>
         this.o.log.warn("prediction log write failed", { deployment: dep.name, err: (e as Error).message }),
       );
   }
 }
+
+/** The deployment's sampling rate for the prediction log (its own, else the environment's default). */
+export const sampleRate = (dep: Deployment): number =>
+  dep.sample_rate ?? DEFAULT_SAMPLE_RATE[dep.environment];
 
 const ERROR_IS_CLIENTS = new Set([
   "INVALID_PARAMETER_VALUE",

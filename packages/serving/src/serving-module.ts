@@ -3,7 +3,10 @@ import type { AuditLog } from "@keel/audit";
 import type { Clock, Logger, ServingConfig } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
 import type { Hono } from "hono";
+import { ApprovedBytes } from "./approved-bytes";
 import { AsyncScoring } from "./async-scoring";
+import { BackendRegistry } from "./backend-registry";
+import { mountBackendRoutes } from "./backend-routes";
 import type { SageMakerRuntimeLike } from "./backends/sagemaker-backend";
 import { CanaryAnalysis, CanaryStats } from "./canary-analysis";
 import { defaultBackendOf } from "./default-backend";
@@ -21,8 +24,9 @@ import {
 } from "./kserve-routes";
 import { ServingMetrics } from "./metrics";
 import type { ExecutionProvider } from "./model-config";
+import { RepositoryPublisher, type RepositoryStore } from "./model-publisher";
 import { ModelServer } from "./model-server";
-import type { FeatureReader, ModelResolver, PredictionSink } from "./ports";
+import type { ApprovalReader, FeatureReader, ModelResolver, PredictionSink } from "./ports";
 import { Router } from "./router";
 import { MemoryScoringQueue, type ScoringQueue } from "./scoring-queue";
 
@@ -39,6 +43,11 @@ export interface ServingDeps {
 
 export interface ServingModuleOptions {
   resolver?: ModelResolver;
+  /**
+   * The registry's Production approvals: production deployments take only approved versions,
+   * and the in-process server serves them only while the loaded bytes match the pinned digests.
+   */
+  approvals?: ApprovalReader;
   features?: FeatureReader;
   predictions?: PredictionSink;
   /**
@@ -60,6 +69,12 @@ export interface ServingModuleOptions {
    * published only when given and `config.serving.metricsNamespace` is set.
    */
   metricsSink?: CloudWatchLike;
+  /**
+   * Where approved versions are published (the Triton-layout repository: `<dataDir>/models`
+   * locally, the `models/` S3 prefix in AWS) and where a version's files are in the artifact
+   * store; gives the service its `publisher` (the registry's ModelPublisher).
+   */
+  publish?: { target: RepositoryStore; sourcePath(model: string, version: string): Promise<string> };
   /** Serves `POST /v2/models/{deployment}/explain` with these explanations when given. */
   explainer?: ModelExplainer;
 }
@@ -67,11 +82,14 @@ export interface ServingModuleOptions {
 export interface ServingService {
   server?: ModelServer;
   deployments: DeploymentService;
+  backends: BackendRegistry;
   router: Router;
   analysis: CanaryAnalysis;
   scoring: AsyncScoring;
   stats: CanaryStats;
   metrics: ServingMetrics;
+  /** Publishes approved versions to the model repository (when `publish` was given). */
+  publisher?: RepositoryPublisher;
 }
 
 /**
@@ -96,13 +114,18 @@ export function createServingModule(deps: ServingDeps, opts: ServingModuleOption
         log: deps.log,
       })
     : undefined;
+  const backends = new BackendRegistry(deps.store, deps.audit, deps.clock);
   const deployments = new DeploymentService(
     deps.store,
     deps.audit,
     deps.clock,
     opts.resolver,
     server ? (m, v) => server.has(m, v) : undefined,
+    { approvals: opts.approvals, backends },
   );
+  const approvedBytes = opts.approvals
+    ? new ApprovedBytes(opts.approvals, opts.resolver, deps.audit, deps.clock, deps.log)
+    : undefined;
   const stats = new CanaryStats(deps.store, deps.clock);
   const explainVersion = opts.explainer
     ? createVersionExplainer({
@@ -127,6 +150,8 @@ export function createServingModule(deps: ServingDeps, opts: ServingModuleOption
     features: opts.features,
     predictions: opts.predictions,
     explain: explainVersion,
+    namedBackends: backends,
+    approvedBytes,
   });
   const analysis = new CanaryAnalysis(stats, deployments);
   const queue = opts.queue ?? new MemoryScoringQueue();
@@ -141,7 +166,20 @@ export function createServingModule(deps: ServingDeps, opts: ServingModuleOption
           () => router.inFlight,
         )
       : undefined;
-  const service: ServingService = { server, deployments, router, analysis, scoring, stats, metrics };
+  const modelPublisher = opts.publish
+    ? new RepositoryPublisher(deps.artifacts, opts.publish.sourcePath, opts.publish.target, deps.audit)
+    : undefined;
+  const service: ServingService = {
+    server,
+    deployments,
+    backends,
+    router,
+    analysis,
+    scoring,
+    stats,
+    metrics,
+    publisher: modelPublisher,
+  };
 
   const direct = server ? serverApi(server) : undefined;
   const noServer = (m: string) => missing(`'${m}' is not a deployment (and no model server runs here)`);
@@ -197,6 +235,7 @@ export function createServingModule(deps: ServingDeps, opts: ServingModuleOption
         });
       }
       mountMetricsRoute(app, metrics);
+      mountBackendRoutes(app, backends, deployments);
       mountDeploymentRoutes(
         app,
         { deployments, analysis, scoring },

@@ -11,7 +11,7 @@ const common = {
 interface VersionRef {
   model: string;
   version: string;
-  backend: { type: string; url?: string; endpoint?: string };
+  backend: { type: string; url?: string; endpoint?: string; name?: string };
 }
 
 interface Deployment {
@@ -45,7 +45,7 @@ function parse(argv: string[], options: ParseArgsConfig["options"], names: strin
 }
 
 const ref = (r: VersionRef) =>
-  `${r.model}@${r.version}${r.backend.type === "local" ? "" : ` (${r.backend.type} ${r.backend.url ?? r.backend.endpoint ?? ""})`}`;
+  `${r.model}@${r.version}${r.backend.type === "local" ? "" : ` (${r.backend.type} ${r.backend.url ?? r.backend.endpoint ?? r.backend.name ?? ""})`}`;
 
 function print(d: Deployment): void {
   console.log(`deployment ${d.name} (${d.environment}, revision ${d.revision})`);

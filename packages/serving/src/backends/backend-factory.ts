@@ -1,5 +1,5 @@
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
-import { missing } from "../errors";
+import { badInput, missing } from "../errors";
 import type { ModelServer } from "../model-server";
 import type { ModelResolver } from "../ports";
 import { InProcessBackend } from "./in-process-backend";
@@ -25,8 +25,11 @@ export function createBackend(
   model: string,
   version: string,
   ctx: BackendContext,
+  verify?: (digest: string | undefined) => Promise<void>,
 ): InferenceBackend {
   switch (spec.type) {
+    case "named":
+      throw badInput(`backend '${spec.name}' must be resolved to its registered spec before use`);
     case "kserve":
       return new KServeHttpBackend(spec.url, spec.model ?? model, spec.version ?? version);
     case "sagemaker": {
@@ -44,15 +47,21 @@ export function createBackend(
           `no in-process model server here for model '${model}' version ${version}; give the version a kserve or sagemaker backend`,
         );
       const { resolver, artifacts } = ctx;
-      return new InProcessBackend(server, model, version, async () => {
-        if (!resolver || !artifacts) {
-          throw missing(
-            `model '${model}' version ${version} is not in the model repository and no model registry is connected`,
-          );
-        }
-        const resolved = await resolver.resolve(model, version);
-        await server.loadBytes(model, resolved.version, await artifacts.getBytes(resolved.artifactPath));
-      });
+      return new InProcessBackend(
+        server,
+        model,
+        version,
+        async () => {
+          if (!resolver || !artifacts) {
+            throw missing(
+              `model '${model}' version ${version} is not in the model repository and no model registry is connected`,
+            );
+          }
+          const resolved = await resolver.resolve(model, version);
+          await server.loadBytes(model, resolved.version, await artifacts.getBytes(resolved.artifactPath));
+        },
+        verify,
+      );
     }
   }
 }

@@ -16,16 +16,21 @@ export class InProcessBackend implements InferenceBackend {
     private readonly model: string,
     private readonly version: string | undefined,
     private readonly ensureLoaded?: () => Promise<void>,
+    /** Checks the loaded version's model-file digest before each use (production: approved bytes only). */
+    private readonly verify?: (digest: string | undefined) => Promise<void>,
   ) {
     this.target = `local model '${model}'${version ? ` version ${version}` : ""}`;
   }
 
   private async loaded(): Promise<void> {
-    if (this.server.has(this.model, this.version) || !this.ensureLoaded) return;
-    this.loading ??= this.ensureLoaded().finally(() => {
-      this.loading = undefined;
-    });
-    await this.loading;
+    if (!this.server.has(this.model, this.version) && this.ensureLoaded) {
+      this.loading ??= this.ensureLoaded().finally(() => {
+        this.loading = undefined;
+      });
+      await this.loading;
+    }
+    if (this.verify && this.version !== undefined)
+      await this.verify(this.server.digest(this.model, this.version));
   }
 
   async infer(request: InferRequest, opts: { timeoutMs?: number } = {}): Promise<InferResponse> {

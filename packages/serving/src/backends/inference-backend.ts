@@ -1,4 +1,4 @@
-import { backendSpecSchema } from "@keel/contract";
+import { backendSpecSchema, IN_PROCESS_BACKEND, remoteBackendSpecSchema } from "@keel/contract";
 import type { z } from "zod";
 import { ServingError } from "../errors";
 import { type InferRequest, type InferResponse, inferResponseSchema, type ModelMetadata } from "../protocol";
@@ -25,7 +25,8 @@ export interface InferenceBackend {
   ready(): Promise<boolean>;
 }
 
-export { backendSpecSchema };
+export { backendSpecSchema, IN_PROCESS_BACKEND, remoteBackendSpecSchema };
+export type RemoteBackendSpec = z.infer<typeof remoteBackendSpecSchema>;
 export type BackendSpec = z.infer<typeof backendSpecSchema>;
 
 /** Parses a remote server's body as a v2 inference response; anything else is the server's fault (INTERNAL_ERROR). */
