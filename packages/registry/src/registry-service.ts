@@ -704,11 +704,7 @@ export class RegistryService {
   private async applyPromotion(r: PromotionRecord): Promise<void> {
     const model = await this.repo.getById(r.modelId);
     if (!model) throw registryErrors.notFound(`the model of promotion request ${r.id} no longer exists`);
-    if (r.target.kind === "stage") {
-      await this.transitionStage(model.name, r.version, r.target.stage, r.archiveExistingVersions);
-    } else {
-      await this.setAlias(model.name, r.target.alias, r.version);
-    }
+    // Publish first: when the copy into the model repository fails, the version stays where it was.
     const publisher = this.publisher;
     if (publisher && isProtected(await this.governance.getPolicy(model.id), r.target)) {
       await publisher.publish({
@@ -717,6 +713,11 @@ export class RegistryService {
         sourceUri: r.sourceUri ?? "",
         digests: r.artifactDigests ?? {},
       });
+    }
+    if (r.target.kind === "stage") {
+      await this.transitionStage(model.name, r.version, r.target.stage, r.archiveExistingVersions);
+    } else {
+      await this.setAlias(model.name, r.target.alias, r.version);
     }
   }
 

@@ -39,8 +39,16 @@ export class RepositoryPublisher implements ModelPublisher {
         `model '${model}' version ${version} cannot be published to a Triton repository (name or version)`,
       );
     const files = Object.keys(digests);
-    if (files.length === 0)
-      throw badInput(`model '${model}' version ${version}: the approval pinned no files`);
+    if (files.length === 0) {
+      // A source outside Keel's artifact store pins nothing: there is nothing approved to copy,
+      // and serving refuses to load such a version for production (no digest matches).
+      await this.audit.append({
+        action: "serving.model.publish_skipped",
+        resource: `model:${model}/${version}`,
+        state: { reason: "the approval pinned no files", sourceUri: input.sourceUri },
+      });
+      return;
+    }
     const root = await this.sourcePath(model, version);
     const published: Record<string, string> = {};
     for (const rel of files) {
