@@ -54,7 +54,7 @@ describe("finding 4 (AWS): only the authorizer's verified identity counts", () =
   let lambda: ReturnType<typeof lambdaInvoker>;
   beforeAll(async () => {
     p = await startTestPlatform({ config: { auth: { iamRoles: ["data-scientist", "approver"] } } });
-    lambda = lambdaInvoker(p.platform.app);
+    lambda = lambdaInvoker(p.platform.app, new URL(p.url).host);
     await modelWithVersion(p, "f4-aws");
   });
   afterAll(async () => {

@@ -11,7 +11,7 @@ let lambda: ReturnType<typeof lambdaInvoker>;
 beforeAll(async () => {
   // IAM callers hold approver here, so the refusal below comes from the service's requireHuman.
   p = await startTestPlatform({ config: { auth: { iamRoles: ["data-scientist", "approver"] } } });
-  lambda = lambdaInvoker(p.platform.app);
+  lambda = lambdaInvoker(p.platform.app, new URL(p.url).host);
   await modelWithVersion(p, "aws-fraud");
 });
 afterAll(async () => {

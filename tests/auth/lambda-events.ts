@@ -38,7 +38,12 @@ export const iamCaller = (role: string, session: string) => ({
   },
 });
 
-export function lambdaInvoker(app: Hono) {
+/**
+ * Invokes `app` as API Gateway's Lambda integration would. `host` is the Host header sent: a
+ * test platform's app answers only its own host (keel dev's DNS-rebinding guard), which AWS
+ * does not configure.
+ */
+export function lambdaInvoker(app: Hono, host = "api.keel.example") {
   const handler = handle(app);
   return async (
     method: string,
@@ -47,7 +52,7 @@ export function lambdaInvoker(app: Hono) {
   ) => {
     const [rawPath, rawQueryString = ""] = path.split("?");
     const headers: Record<string, string> = {
-      host: "api.keel.example",
+      host,
       ...(opts.body === undefined ? {} : { "content-type": "application/json" }),
       ...opts.headers,
     };
