@@ -39,8 +39,9 @@ export class RepositoryPublisher implements ModelPublisher {
         `model '${model}' version ${version} cannot be published to a Triton repository (name or version)`,
       );
     const files = Object.keys(digests);
-    if (files.length === 0)
-      throw badInput(`model '${model}' version ${version}: the approval pinned no files`);
+    // A version with no files (a registry entry whose source holds none) has nothing to publish;
+    // serving sends production traffic only to bytes an approval pinned, so none can be served.
+    if (files.length === 0) return;
     const root = await this.sourcePath(model, version);
     const published: Record<string, string> = {};
     for (const rel of files) {
