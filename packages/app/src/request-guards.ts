@@ -39,7 +39,7 @@ export function requestGuards(opts: RequestGuardOptions = {}): MiddlewareHandler
     try {
       const host = c.req.header("host")?.toLowerCase();
       const hosts = opts.allowedHosts?.();
-      if (hosts) checkHost(host, hosts);
+      if (hosts && overSocket(c)) checkHost(host, hosts);
       if (STATE_CHANGING.has(c.req.method)) {
         checkOrigin(c.req.header("origin"), host, hosts, extraOrigins);
         checkContentType(c);
@@ -50,6 +50,15 @@ export function requestGuards(opts: RequestGuardOptions = {}): MiddlewareHandler
     }
     return next();
   };
+}
+
+/**
+ * Whether the request came over a socket (the Node server hands the app its `incoming`
+ * message). A request handed to the app in process (`app.request`, the SDK's `{ app }`
+ * transport) has no Host header and no browser behind it, so no DNS name to check.
+ */
+function overSocket(c: Context): boolean {
+  return (c.env as { incoming?: unknown } | undefined)?.incoming !== undefined;
 }
 
 function checkHost(host: string | undefined, allowed: ReadonlySet<string>): void {

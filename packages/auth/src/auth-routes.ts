@@ -1,6 +1,6 @@
-import { currentContext, hasRole, jsonBody, KeelError, parseWith, queryObject } from "@keel/core";
-import type { Context, Hono } from "hono";
-import { z } from "zod";
+import { contract, mount } from "@keel/contract";
+import { currentContext, hasRole, KeelError } from "@keel/core";
+import type { Hono } from "hono";
 import {
   parseLevel,
   type ResourceGrant,
@@ -8,8 +8,6 @@ import {
   type ResourceType,
 } from "./resource-permissions";
 import { parseRoles, type User, type UsersStore } from "./users-store";
-
-const T = "/api/2.0/mlflow";
 
 /** A user as MLflow's auth API shows it (`is_admin` is the `admin` role). */
 async function mlflowUser(user: User, resources: ResourcePermissions) {
@@ -43,94 +41,76 @@ function requireSelfOrAdmin(username: string, action: string): void {
   );
 }
 
-const nameField = z.string().min(1).max(256);
-const createUser = z.object({
-  username: nameField,
-  password: z.string().min(16).max(512).optional(),
-  roles: z.union([z.string(), z.array(z.string())]).optional(),
-});
-
 /**
  * The users API (MLflow's `/api/2.0/mlflow/users/...`, Keel's `/api/v1/users` for the CLI)
  * and MLflow's permission endpoints for experiments and registered models.
  */
 export function mountAuthRoutes(app: Hono, users: UsersStore, resources: ResourcePermissions): void {
+  const r = contract.auth;
   // MLflow: users
-  app.post(`${T}/users/create`, async (c) => {
-    const body = await jsonBody(c, createUser);
+  mount(app, r.createUser, async ({ body }) => {
     const { user, token } = await users.add(body.username, parseRoles(body.roles ?? "viewer"), {
       password: body.password,
     });
     // A generated token is shown once, here; a chosen password is never echoed.
-    return c.json({ user: await mlflowUser(user, resources), ...(body.password ? {} : { token }) });
+    return { user: await mlflowUser(user, resources), ...(body.password ? {} : { token }) };
   });
-  app.get(`${T}/users/get`, async (c) => {
-    const { username } = parseWith(z.object({ username: nameField }), queryObject(c));
-    const user = await users.require(username);
+  mount(app, r.getUser, async ({ query }) => {
+    const user = await users.require(query.username);
     requireSelfOrAdmin(user.name, "read the user");
-    return c.json({ user: await mlflowUser(user, resources) });
+    return { user: await mlflowUser(user, resources) };
   });
-  app.patch(`${T}/users/update-password`, async (c) => {
-    const body = await jsonBody(c, z.object({ username: nameField, password: z.string().min(16).max(512) }));
+  mount(app, r.updatePassword, async ({ body }) => {
     requireSelfOrAdmin((await users.require(body.username)).name, "change the password");
     await users.rotate(body.username, { password: body.password });
-    return c.json({});
   });
-  app.patch(`${T}/users/update-admin`, async (c) => {
-    const body = await jsonBody(c, z.object({ username: nameField, is_admin: z.boolean() }));
+  mount(app, r.updateAdmin, async ({ body }) => {
     const user = await users.require(body.username);
     const others = user.roles.filter((r) => r !== "admin");
     await users.setRoles(user.name, body.is_admin ? [...others, "admin"] : others);
-    return c.json({});
   });
-  app.delete(`${T}/users/delete`, async (c) => {
-    const body = await jsonBody(c, z.object({ username: nameField }));
+  mount(app, r.deleteUser, async ({ body }) => {
     await users.remove(body.username);
-    return c.json({});
   });
 
   // Keel: users for `keel users ... --url`
-  app.get("/api/v1/users", async (c) => c.json({ users: await users.list() }));
-  app.post("/api/v1/users", async (c) => {
-    const body = await jsonBody(c, z.object({ name: nameField, roles: z.array(z.string()).min(1) }));
-    return c.json(await users.add(body.name, parseRoles(body.roles)), 201);
-  });
-  app.delete("/api/v1/users/:name", async (c) => {
-    await users.remove(c.req.param("name"));
+  mount(app, r.listUsers, async () => ({ users: await users.list() }));
+  mount(app, r.addUser, async ({ body }) => users.add(body.name, parseRoles(body.roles)));
+  mount(app, r.removeUser, async ({ params }, c) => {
+    await users.remove(params.name);
     return c.body(null, 204);
   });
-  app.post("/api/v1/users/:name/rotate", async (c) =>
-    c.json({ token: await users.rotate(c.req.param("name")) }),
-  );
+  mount(app, r.rotateToken, async ({ params }) => ({ token: await users.rotate(params.name) }));
 
   // MLflow: permissions on experiments and registered models
-  const resourceRoutes = (path: string, type: ResourceType, idField: "experiment_id" | "name") => {
-    const ref = z.object({ [idField]: z.coerce.string().min(1), username: nameField });
-    const withLevel = ref.extend({ permission: z.string() });
-    const idOf = (v: Record<string, unknown>) => String(v[idField]);
-    const put = (mode: "create" | "update") => async (c: Context) => {
-      const body = await jsonBody(c, withLevel);
-      await users.require(body.username);
-      const grant = {
-        type,
-        id: idOf(body),
-        username: body.username,
-        permission: parseLevel(body.permission),
-      };
-      return c.json(grantJson(await resources.put(grant, mode)));
-    };
-    app.post(`${T}/${path}/permissions/create`, put("create"));
-    app.get(`${T}/${path}/permissions/get`, async (c) => {
-      const q = parseWith(ref, queryObject(c));
-      return c.json(grantJson(await resources.get(type, idOf(q), q.username)));
-    });
-    app.patch(`${T}/${path}/permissions/update`, put("update"));
-    app.delete(`${T}/${path}/permissions/delete`, async (c) => {
-      const body = await jsonBody(c, ref);
-      await resources.remove(type, idOf(body), body.username);
-      return c.json({});
-    });
+  type Level = { username: string; permission: string };
+  const put = async (type: ResourceType, id: string, body: Level, mode: "create" | "update") => {
+    await users.require(body.username);
+    const grant = { type, id, username: body.username, permission: parseLevel(body.permission) };
+    return grantJson(await resources.put(grant, mode));
   };
-  resourceRoutes("experiments", "experiment", "experiment_id");
-  resourceRoutes("registered-models", "registered_model", "name");
+  mount(app, r.createExperimentPermission, async ({ body }) =>
+    put("experiment", body.experiment_id, body, "create"),
+  );
+  mount(app, r.getExperimentPermission, async ({ query }) =>
+    grantJson(await resources.get("experiment", query.experiment_id, query.username)),
+  );
+  mount(app, r.updateExperimentPermission, async ({ body }) =>
+    put("experiment", body.experiment_id, body, "update"),
+  );
+  mount(app, r.deleteExperimentPermission, async ({ body }) => {
+    await resources.remove("experiment", body.experiment_id, body.username);
+  });
+  mount(app, r.createRegisteredModelPermission, async ({ body }) =>
+    put("registered_model", body.name, body, "create"),
+  );
+  mount(app, r.getRegisteredModelPermission, async ({ query }) =>
+    grantJson(await resources.get("registered_model", query.name, query.username)),
+  );
+  mount(app, r.updateRegisteredModelPermission, async ({ body }) =>
+    put("registered_model", body.name, body, "update"),
+  );
+  mount(app, r.deleteRegisteredModelPermission, async ({ body }) => {
+    await resources.remove("registered_model", body.name, body.username);
+  });
 }

@@ -1,4 +1,5 @@
 export * from "./audit";
+export * from "./backends";
 export * from "./compat";
 export * from "./deployment-schemas";
 export * from "./deployments";
@@ -8,6 +9,7 @@ export * from "./governance";
 export * from "./kserve";
 export * from "./kserve-protocol";
 export * from "./mlflow-artifacts";
+export * from "./mlflow-auth";
 export * from "./mlflow-registry";
 export * from "./mlflow-tracking";
 export * from "./mlflow-tracking-schemas";

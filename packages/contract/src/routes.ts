@@ -1,9 +1,11 @@
 import { auditRoutes } from "./audit";
+import { backendRoutes } from "./backends";
 import { deploymentRoutes } from "./deployments";
 import { featureRoutes } from "./features";
 import { governanceRoutes } from "./governance";
 import { kserveRoutes } from "./kserve";
 import { artifactRoutes } from "./mlflow-artifacts";
+import { authRoutes } from "./mlflow-auth";
 import { registryRoutes } from "./mlflow-registry";
 import { trackingRoutes } from "./mlflow-tracking";
 import { monitoringRoutes } from "./monitoring";
@@ -27,8 +29,10 @@ export const contract = {
   features: featureRoutes,
   monitoring: monitoringRoutes,
   deployments: deploymentRoutes,
+  backends: backendRoutes,
   kserve: kserveRoutes,
   audit: auditRoutes,
+  auth: authRoutes,
   platform: platformRoutes,
 };
 

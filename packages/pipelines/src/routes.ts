@@ -1,6 +1,5 @@
 import { mount, pipelineRoutes as r } from "@keel/contract";
 import type { Hono } from "hono";
-import { PipelineError } from "./errors";
 import type { PipelineService } from "./service";
 
 /**

@@ -1,10 +1,7 @@
-import { jsonBody } from "@keel/core";
+import { contract, mount } from "@keel/contract";
 import type { Hono } from "hono";
-import { z } from "zod";
 import type { BackendRegistry } from "./backend-registry";
 import type { DeploymentService } from "./deployment-service";
-
-const rawObject = z.record(z.string(), z.unknown());
 
 /** `/api/v1/backends`: serving backends registered by name (writes: admin only, audited). */
 export function mountBackendRoutes(
@@ -12,22 +9,20 @@ export function mountBackendRoutes(
   backends: BackendRegistry,
   deployments: DeploymentService,
 ): void {
+  const r = contract.backends;
   const inUse = async (name: string) =>
     (await deployments.list())
       .filter((d) =>
         [d.stable, d.canary, d.shadow].some((r) => r?.backend.type === "named" && r.backend.name === name),
       )
       .map((d) => d.name);
-  app.get("/api/v1/backends", async (c) => c.json({ backends: await backends.list() }));
-  app.post("/api/v1/backends", async (c) => c.json(await backends.put(await jsonBody(c, rawObject)), 201));
-  app.get("/api/v1/backends/:name", async (c) => c.json(await backends.get(c.req.param("name"))));
-  app.put("/api/v1/backends/:name", async (c) =>
-    c.json(
-      await backends.put({ ...(await jsonBody(c, rawObject)), name: c.req.param("name") }, { replace: true }),
-    ),
+  mount(app, r.list, async () => ({ backends: await backends.list() }));
+  mount(app, r.create, async ({ body }) => backends.put(body));
+  mount(app, r.get, async ({ params }) => backends.get(params.name));
+  mount(app, r.replace, async ({ params, body }) =>
+    backends.put({ ...body, name: params.name }, { replace: true }),
   );
-  app.delete("/api/v1/backends/:name", async (c) => {
-    await backends.remove(c.req.param("name"), inUse);
-    return c.json({});
+  mount(app, r.delete, async ({ params }) => {
+    await backends.remove(params.name, inUse);
   });
 }
