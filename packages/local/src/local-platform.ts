@@ -5,6 +5,7 @@ import { serve } from "@hono/node-server";
 import { createPlatform, type Platform } from "@keel/app";
 import { type KeelConfig, loadConfig } from "@keel/core";
 import { DynamoDbMetadataStore, startDynalite } from "@keel/metadata";
+import { lockDataDir } from "./data-dir-lock";
 
 export interface LocalOptions {
   port?: number;
@@ -32,6 +33,20 @@ export interface LocalPlatform {
 export async function startLocalPlatform(opts: LocalOptions = {}): Promise<LocalPlatform> {
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : undefined;
   if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const lock = dataDir ? lockDataDir(dataDir) : undefined;
+  try {
+    return await start(opts, dataDir, lock);
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+}
+
+async function start(
+  opts: LocalOptions,
+  dataDir: string | undefined,
+  lock: ReturnType<typeof lockDataDir> | undefined,
+): Promise<LocalPlatform> {
   const dynalite = await startDynalite({
     path: dataDir ? join(dataDir, "dynamodb") : undefined,
     thread: true,
@@ -60,12 +75,21 @@ export async function startLocalPlatform(opts: LocalOptions = {}): Promise<Local
     port: opts.port ?? 0,
     hostname: opts.host ?? "127.0.0.1",
   });
-  await new Promise<void>((resolveListen, reject) => {
-    if (server.listening) resolveListen();
-    server.once("listening", () => resolveListen());
-    server.once("error", reject);
-  });
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      if (server.listening) resolveListen();
+      server.once("listening", () => resolveListen());
+      server.once("error", reject);
+    });
+  } catch (e) {
+    // A taken port: stop what started, or the process never exits.
+    await platform.stop();
+    await store.close();
+    await dynalite.close();
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
+  lock?.setUrl(`http://localhost:${port}`);
   let closed: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -78,6 +102,7 @@ export async function startLocalPlatform(opts: LocalOptions = {}): Promise<Local
         await platform.stop();
         await store.close();
         await dynalite.close();
+        lock?.release();
       })();
       return closed;
     },

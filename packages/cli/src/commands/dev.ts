@@ -1,13 +1,15 @@
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ENV } from "@keel/core";
-import { startLocalPlatform } from "@keel/local";
+import { DataDirInUseError, startLocalPlatform } from "@keel/local";
 import {
   completedQuickstart,
   quickstartReport,
   runQuickstart,
 } from "../../../../examples/fraud-detection/src/quickstart";
-import { type Command, UsageError } from "../command";
+import type { Cli } from "../client";
+import { command, UsageError } from "../command";
+import { CliError } from "../failure";
 import { createProgress } from "../progress";
 
 /**
@@ -16,17 +18,56 @@ import { createProgress } from "../progress";
  */
 const LOCAL_AUTO_APPROVE_STAGES = ["Production"];
 
-export const devCommand: Command = {
+async function start(cli: Cli, port: number, host: string, autoApprove: string[] | undefined) {
+  try {
+    return await startLocalPlatform({
+      port,
+      host,
+      dataDir: cli.dataDir,
+      config: autoApprove ? { autoApproveStages: autoApprove } : {},
+    });
+  } catch (e) {
+    if (e instanceof DataDirInUseError)
+      throw new CliError(
+        `the data dir ${resolve(cli.dataDir)} is in use by a running keel dev (pid ${e.pid}${e.url ? `, ${e.url}` : ""})`,
+        "Use that one, stop it, or pass another --data-dir",
+      );
+    if ((e as NodeJS.ErrnoException).code === "EADDRINUSE")
+      throw new CliError(
+        `port ${port} on ${host} is already in use`,
+        "Stop what listens there, or pass another --port",
+      );
+    throw e;
+  }
+}
+
+/**
+ * Stops when the process that started `keel dev` is gone (npm start killed, a terminal closed):
+ * an orphan would keep holding the port and the data dir. Linux re-parents orphans, so a
+ * changed parent pid means the parent died.
+ */
+function exitWithParent(stop: () => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      stop();
+    }
+  }, 500);
+  timer.unref();
+}
+
+export const devCommand = command({
   name: "dev",
   summary: "run the whole platform locally on one port (npm start)",
   usage: "keel dev [--port 5000] [--host 127.0.0.1] [--data-dir ./.keel] [--no-example]",
-  async run(argv) {
+  flags: ["data-dir"],
+  async run(argv, cli) {
     const { values } = parseArgs({
       args: argv,
       options: {
         port: { type: "string", default: "5000" },
         host: { type: "string", default: "127.0.0.1" },
-        "data-dir": { type: "string", default: "./.keel" },
         "no-example": { type: "boolean", default: false },
       },
     });
@@ -35,12 +76,7 @@ export const devCommand: Command = {
       throw new UsageError(`--port must be 0..65535, got ${values.port}`);
     const autoApprove =
       process.env[ENV.AUTO_APPROVE_STAGES] === undefined ? LOCAL_AUTO_APPROVE_STAGES : undefined;
-    const local = await startLocalPlatform({
-      port,
-      host: values.host,
-      dataDir: values["data-dir"],
-      config: autoApprove ? { autoApproveStages: autoApprove } : {},
-    });
+    const local = await start(cli, port, values.host, autoApprove);
     const url = `http://localhost:${local.port}`;
     const { config } = local.platform.deps;
     console.log(`Keel is ready at ${url}`);
@@ -63,6 +99,8 @@ export const devCommand: Command = {
     };
     process.on("SIGINT", () => void stop("SIGINT"));
     process.on("SIGTERM", () => void stop("SIGTERM"));
+    process.on("SIGHUP", () => void stop("SIGHUP"));
+    exitWithParent(() => void stop("parent process gone"));
     if (!values["no-example"] && local.dataDir) {
       const dataDir = local.dataDir;
       const earlier = completedQuickstart(dataDir);
@@ -92,4 +130,4 @@ export const devCommand: Command = {
     await new Promise(() => {});
     return 0;
   },
-};
+});
