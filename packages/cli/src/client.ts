@@ -167,6 +167,17 @@ export class Cli {
 
   /** The Keel server at `url`. */
   server(): Connection {
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(this.url).protocol;
+    } catch {
+      // Not a URL at all: refused below.
+    }
+    if (protocol !== "http:" && protocol !== "https:")
+      throw new CliError(
+        `--url ${this.url} is not an http(s) URL`,
+        "Pass it as e.g. --url http://localhost:5000",
+      );
     return httpConnection(this.url, this.principal);
   }
 

@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { badDefinition } from "./errors";
 
@@ -95,18 +95,15 @@ async function importBundled(path: string): Promise<Record<string, unknown>> {
     if (!first) throw NOT_A_BUILD_ERROR;
     const loc = first.location;
     if (!loc) throw badDefinition(`${path}: ${first.text}`);
+    const file = resolve(loc.file);
     let frame = `${loc.line} | ${loc.lineText}`;
     try {
-      frame = codeFrame(
-        readFileSync(join(loc.file.startsWith("/") ? "" : process.cwd(), loc.file), "utf8"),
-        loc.line,
-        loc.column,
-      );
+      frame = codeFrame(readFileSync(file, "utf8"), loc.line, loc.column);
     } catch {
       // The file went away: the line esbuild quoted will do.
     }
-    throw badDefinition(`${loc.file}:${loc.line}:${loc.column + 1}: ${first.text}`, {
-      file: loc.file,
+    throw badDefinition(`${file}:${loc.line}:${loc.column + 1}: ${first.text}`, {
+      file,
       line: loc.line,
       column: loc.column + 1,
       frame,
