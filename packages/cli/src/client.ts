@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { DataDirInUseError, type LocalPlatform, startLocalPlatform } from "@keel/local";
+import type { DataDirInUseError, LocalPlatform } from "@keel/local";
 import { HttpTransport, KeelApiError, type Query } from "@keel/sdk";
 import { CliError, UsageError } from "./failure";
 
@@ -183,6 +183,8 @@ export class Cli {
 
   /** Starts the platform in this process over the data dir (what `keel dev` serves), for one command. */
   async openDataDir(): Promise<LocalPlatform> {
+    // Loaded on use: commands that only talk to a server start faster without the platform.
+    const { startLocalPlatform } = await import("@keel/local");
     try {
       return await startLocalPlatform({ port: 0, dataDir: this.dataDir });
     } catch (e) {
@@ -221,10 +223,12 @@ export class Cli {
 
 /** Why a data dir could not be opened, as one line saying what to do. */
 export function dataDirFailure(e: unknown, dataDir: string): unknown {
-  if (e instanceof DataDirInUseError)
+  if ((e as Error)?.name === "DataDirInUseError") {
+    const inUse = e as DataDirInUseError;
     return new CliError(
-      `the data dir ${resolve(dataDir)} is in use by a running keel dev (pid ${e.pid})`,
-      `Pass --url ${e.url ?? DEFAULT_URL} to use that server, or stop it`,
+      `the data dir ${resolve(dataDir)} is in use by a running keel dev (pid ${inUse.pid})`,
+      `Pass --url ${inUse.url ?? DEFAULT_URL} to use that server, or stop it`,
     );
+  }
   return e;
 }

@@ -1,29 +1,30 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "./command";
-import { auditCommands } from "./commands/audit";
-import { deployCommands } from "./commands/deploy";
-import { devCommand } from "./commands/dev";
-import { featuresCommands } from "./commands/features";
-import { modelCommands } from "./commands/model";
-import { monitorCommands } from "./commands/monitor";
-import { pipelineCommands } from "./commands/pipeline";
-import { serveCommand } from "./commands/serve";
-import { trackingCommands } from "./commands/tracking";
 import { describeFailure } from "./failure";
 
-/** Every command the CLI knows. */
-const commands: Command[] = [
-  devCommand,
-  ...trackingCommands,
-  ...featuresCommands,
-  ...monitorCommands,
-  ...auditCommands,
-  ...modelCommands,
-  ...pipelineCommands,
-  serveCommand,
-  ...deployCommands,
-];
+/**
+ * Every command the CLI knows, by its first word. Modules load on use: `keel deploy status`
+ * does not load the platform that `keel dev` starts.
+ */
+const modules: Record<string, () => Promise<Command[]>> = {
+  audit: async () => (await import("./commands/audit")).auditCommands,
+  deploy: async () => (await import("./commands/deploy")).deployCommands,
+  dev: async () => [(await import("./commands/dev")).devCommand],
+  experiments: async () => (await import("./commands/tracking")).trackingCommands,
+  features: async () => (await import("./commands/features")).featuresCommands,
+  model: async () => (await import("./commands/model")).modelCommands,
+  models: async () => (await import("./commands/model")).modelCommands,
+  monitor: async () => (await import("./commands/monitor")).monitorCommands,
+  pipeline: async () => (await import("./commands/pipeline")).pipelineCommands,
+  runs: async () => (await import("./commands/tracking")).trackingCommands,
+  serve: async () => [(await import("./commands/serve")).serveCommand],
+};
+
+async function allCommands(): Promise<Command[]> {
+  const lists = await Promise.all([...new Set(Object.values(modules))].map((load) => load()));
+  return [...new Map(lists.flat().map((c) => [c.name, c])).values()];
+}
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "../package.json"), "utf8")) as {
@@ -32,7 +33,7 @@ export function version(): string {
   return pkg.version;
 }
 
-function usage(): string {
+function usage(commands: Command[]): string {
   const lines = commands
     .slice()
     .sort((a, b) => a.name.localeCompare(b.name))
@@ -55,7 +56,7 @@ function usage(): string {
 }
 
 /** The command named by argv's leading words (the longest match wins: "pipeline run" over "pipeline"). */
-function find(argv: string[]): Command | undefined {
+function find(commands: Command[], argv: string[]): Command | undefined {
   const sorted = commands.slice().sort((a, b) => b.name.split(" ").length - a.name.split(" ").length);
   return sorted.find((c) => c.name.split(" ").every((w, i) => argv[i] === w));
 }
@@ -65,14 +66,15 @@ export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes("--debug");
   try {
     if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
-      console.log(usage());
+      console.log(usage(await allCommands()));
       return argv.length === 0 ? 1 : 0;
     }
     if (argv[0] === "--version" || argv[0] === "-v" || argv[0] === "version") {
       console.log(version());
       return 0;
     }
-    command = find(argv);
+    const load = modules[argv[0]];
+    command = load ? find(await load(), argv) : undefined;
     if (!command) {
       console.error(
         `keel: unknown command '${argv

@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { StoreAuditLog, type VerifiableEvent, type VerifyResult, verifyChain } from "@keel/audit";
 import { loadConfig } from "@keel/core";
-import { lockDataDir } from "@keel/local";
+import type { DataDirLock } from "@keel/local";
 import { DynamoDbMetadataStore, startDynalite } from "@keel/metadata";
 import { type Cli, dataDirFailure } from "../client";
 import { type Command, command, UsageError } from "../command";
@@ -13,7 +13,8 @@ import { createProgress } from "../progress";
 async function verifyDataDir(dataDir: string): Promise<VerifyResult> {
   const dir = join(resolve(dataDir), "dynamodb");
   if (!existsSync(dir)) throw new UsageError(`no Keel data under ${resolve(dataDir)} (expected ${dir})`);
-  let lock: ReturnType<typeof lockDataDir>;
+  const { lockDataDir } = await import("@keel/local");
+  let lock: DataDirLock;
   try {
     lock = lockDataDir(resolve(dataDir));
   } catch (e) {
