@@ -90,7 +90,11 @@ describe("npm start", () => {
   it("frees the port when the npm process gets TERM, and prints no npm config warning", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "keel-cli-npm-"));
     try {
-      const npm = await startUntil("npm", ["start", "--", "--port", "0", "--data-dir", dataDir, "--no-example"], READY);
+      const npm = await startUntil(
+        "npm",
+        ["start", "--", "--port", "0", "--data-dir", dataDir, "--no-example"],
+        READY,
+      );
       const port = Number(npm.match[2]);
       expect(await listening(port)).toBe(true);
       npm.proc.kill("SIGTERM");

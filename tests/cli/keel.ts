@@ -17,7 +17,10 @@ const ENV = { ...process.env, KEEL_LOG_LEVEL: "error", KEEL_URL: undefined };
  * Runs `keel <args>` to completion without blocking this process's event loop (tests serve
  * the platform it talks to from this same process).
  */
-export function keel(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<KeelResult> {
+export function keel(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<KeelResult> {
   const proc = spawn(process.execPath, [KEEL_BIN, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { ...ENV, ...opts.env },
@@ -55,7 +58,9 @@ export function startUntil(
     };
     proc.stdout?.on("data", onData);
     proc.stderr?.on("data", onData);
-    proc.on("exit", (code) => reject(new Error(`${command} ${args.join(" ")} exited with ${code}:\n${output}`)));
+    proc.on("exit", (code) =>
+      reject(new Error(`${command} ${args.join(" ")} exited with ${code}:\n${output}`)),
+    );
   });
 }
 
