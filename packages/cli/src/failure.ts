@@ -57,6 +57,12 @@ export function describeFailure(
     const todo = TODO_BY_CODE[e.code] ?? `Check the arguments: ${help}`;
     return { line: `${where}${trim(e.message)} (${e.code}). ${todo}`, code: 1 };
   }
+  const errno = e as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (errno?.code === "EADDRINUSE")
+    return {
+      line: `port ${errno.port ?? "?"} on ${errno.address ?? "?"} is already in use. Stop what listens there, or pass another --port`,
+      code: 1,
+    };
   const message = e instanceof Error ? e.message : String(e);
   return { line: `${where}${trim(message.split("\n")[0])}. Rerun with --debug for the details`, code: 1 };
 }

@@ -32,17 +32,12 @@ async function start(cli: Cli, port: number, host: string, autoApprove: string[]
         `the data dir ${resolve(cli.dataDir)} is in use by a running keel dev (pid ${e.pid}${e.url ? `, ${e.url}` : ""})`,
         "Use that one, stop it, or pass another --data-dir",
       );
-    if ((e as NodeJS.ErrnoException).code === "EADDRINUSE")
-      throw new CliError(
-        `port ${port} on ${host} is already in use`,
-        "Stop what listens there, or pass another --port",
-      );
     throw e;
   }
 }
 
 /**
- * Stops when the process that started `keel dev` is gone (npm start killed, a terminal closed):
+ * Stops when the npm process that started `keel dev` is gone (`npm start` killed with TERM):
  * an orphan would keep holding the port and the data dir. Linux re-parents orphans, so a
  * changed parent pid means the parent died.
  */
@@ -100,7 +95,10 @@ export const devCommand = command({
     process.on("SIGINT", () => void stop("SIGINT"));
     process.on("SIGTERM", () => void stop("SIGTERM"));
     process.on("SIGHUP", () => void stop("SIGHUP"));
-    exitWithParent(() => void stop("parent process gone"));
+    // Started by npm (`npm start`, `npx keel dev`): end with it. Started directly (`keel dev &`,
+    // nohup), outliving the shell is what was asked for.
+    if (process.env.npm_lifecycle_event || process.env.npm_command)
+      exitWithParent(() => void stop("parent process gone"));
     if (!values["no-example"] && local.dataDir) {
       const dataDir = local.dataDir;
       const earlier = completedQuickstart(dataDir);
