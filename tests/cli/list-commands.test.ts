@@ -45,7 +45,11 @@ beforeAll(async () => {
     source: `runs:/${good}/model`,
     run_id: good,
   });
-  await ok("POST", "/registered-models/alias", { name: "cli-listed-model", alias: "candidate", version: "1" });
+  await ok("POST", "/registered-models/alias", {
+    name: "cli-listed-model",
+    alias: "candidate",
+    version: "1",
+  });
 });
 afterAll(async () => {
   await p?.close();
