@@ -46,7 +46,7 @@ export function parseGlobalOptions(argv: string[]): {
       if (m?.[2] !== undefined) throw new UsageError(`--${name} takes no value`);
       options[name] = true;
       given.add(name);
-    } else if (name && name in VALUE_FLAGS) {
+    } else if (name && Object.hasOwn(VALUE_FLAGS, name)) {
       const value = m?.[2] ?? argv[++i];
       if (value === undefined || (m?.[2] === undefined && value.startsWith("--")))
         throw new UsageError(`--${name} needs a value`);

@@ -90,7 +90,7 @@ function summary(run: PipelineRun): string {
   return `run ${run.runId} ${run.status}${took}${run.error ? ` (${run.error}: ${run.cause ?? ""})` : ""}`;
 }
 
-const name0IsFile = (name: string | undefined): name is string =>
+const isPipelineFile = (name: string | undefined): name is string =>
   Boolean(name && /\.(ts|mts|js|mjs)$/.test(name) && existsSync(name));
 
 export const pipelineCompileCommand = command({
@@ -145,11 +145,11 @@ export const pipelineRunCommand = command({
     if (!values.resume && positionals.length !== 1)
       throw new UsageError("name one pipeline (or a pipeline file)");
     if (Boolean(values.from) !== Boolean(values.to)) throw new UsageError("--from and --to go together");
-    if (name0IsFile(positionals[0])) await importPipelines(positionals[0]); // authoring errors, shown here
+    if (isPipelineFile(positionals[0])) await importPipelines(positionals[0]); // authoring errors, shown here
     const conn = await cli.serverElseDataDir();
     try {
       let name = positionals[0];
-      if (name0IsFile(name)) {
+      if (isPipelineFile(name)) {
         const { pipelines } = await conn.post<{ pipelines: string[] }>("/api/v1/pipelines", {
           file: resolve(name),
         });
