@@ -110,6 +110,15 @@ describe("keel experiments|runs|models list", () => {
     expect(model?.aliases).toEqual([{ alias: "candidate", version: "1" }]);
   });
 
+  it("reports a server's error answer as one line with its code and what to do", async () => {
+    const r = await keel(["deploy", "status", "no-such-deployment", "--url", p.url]);
+    expect(r.code).toBe(1);
+    expect(r.err.trimEnd().split("\n")).toHaveLength(1);
+    expect(r.err).toMatch(
+      /^keel: deploy status: .*no-such-deployment.* \(RESOURCE_DOES_NOT_EXIST\)\. Check the names you passed\n$/,
+    );
+  });
+
   it("prints its version and lists the new commands in --help", async () => {
     const { version } = JSON.parse(readFileSync(join(REPO_ROOT, "packages/cli/package.json"), "utf8"));
     const v = await keel(["--version"]);
