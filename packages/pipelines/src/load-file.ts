@@ -3,6 +3,7 @@ import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { isKeelError } from "@keel/core";
 import { badDefinition } from "./errors";
 
 type Esbuild = typeof import("esbuild");
@@ -39,6 +40,8 @@ export async function importPipelineFile(
   try {
     return (await import(`${pathToFileURL(path).href}?t=${cacheKey}`)) as Record<string, unknown>;
   } catch (first) {
+    // The file loaded and a definition in it was refused: that error is the answer.
+    if (isKeelError(first)) throw first;
     return importBundled(path).catch((e) => {
       throw e === NOT_A_BUILD_ERROR ? first : e;
     });

@@ -13,6 +13,7 @@ import {
 } from "@keel/features";
 import type { Cli, Connection } from "../client";
 import { type Command, type CommandSpec, command, UsageError } from "../command";
+import { CliError } from "../failure";
 import { createProgress } from "../progress";
 
 /** Where the registered definitions live: a running platform (--url) or a data dir opened in process. */
@@ -132,10 +133,11 @@ export const featuresDescribeCommand = command({
     if (positionals.length !== 1) throw new UsageError("give one name");
     const defs = await withBackend(cli, (b) => b.definitions());
     const found = allDefinitions(defs).filter((d) => d.name === positionals[0]);
-    if (found.length === 0) {
-      console.error(`no feature definition named '${positionals[0]}'`);
-      return 1;
-    }
+    if (found.length === 0)
+      throw new CliError(
+        `no feature definition named '${positionals[0]}'`,
+        "List them with `keel features list`",
+      );
     console.log(JSON.stringify(found.length === 1 ? found[0] : found, null, 2));
     return 0;
   },
