@@ -204,8 +204,8 @@ export class Cli {
   }
 
   /**
-   * The server at `url` when one answers there; when none does and no --url was given, the
-   * platform in this process over the data dir.
+   * The server at `url` when one answers there; when none does, the platform in this process over
+   * the data dir, unless a server was named (--url or KEEL_URL) and no --data-dir was.
    */
   async serverElseDataDir(): Promise<Connection> {
     const server = this.server();
@@ -213,7 +213,7 @@ export class Cli {
       await server.get("/api/v1/health");
       return server;
     } catch (e) {
-      if (this.options.url !== undefined && this.options.dataDir === undefined) throw e;
+      if (this.urlGiven && this.options.dataDir === undefined) throw e;
     }
     process.stderr.write(`no Keel server at ${this.url}; running in process on ${this.dataDir}\n`);
     const local = await this.openDataDir();
