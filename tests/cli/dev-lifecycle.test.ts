@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -89,6 +89,7 @@ describe("keel dev holding a data dir and a port", () => {
 describe("npm start", () => {
   it("frees the port when the npm process gets TERM, and prints no npm config warning", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "keel-cli-npm-"));
+    let orphan: number | undefined;
     try {
       const npm = await startUntil(
         "npm",
@@ -97,11 +98,15 @@ describe("npm start", () => {
       );
       const port = Number(npm.match[2]);
       expect(await listening(port)).toBe(true);
+      const { pid } = JSON.parse(readFileSync(join(dataDir, "keel.lock"), "utf8")) as { pid: number };
+      orphan = pid;
       npm.proc.kill("SIGTERM");
       await exited(npm.proc);
-      expect(await freed(port)).toBe(true);
+      expect(await freed(port), npm.output()).toBe(true);
+      orphan = undefined;
       expect(npm.output()).not.toMatch(/npm warn Unknown/i);
     } finally {
+      if (orphan) process.kill(orphan, "SIGKILL");
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -10,6 +10,7 @@ import {
 import type { Cli } from "../client";
 import { command, UsageError } from "../command";
 import { CliError } from "../failure";
+import { exitWithNpm, npmParent } from "../parent-watch";
 import { createProgress } from "../progress";
 
 /**
@@ -36,28 +37,13 @@ async function start(cli: Cli, port: number, host: string, autoApprove: string[]
   }
 }
 
-/**
- * Stops when the npm process that started `keel dev` is gone (`npm start` killed with TERM):
- * an orphan would keep holding the port and the data dir. Linux re-parents orphans, so a
- * changed parent pid means the parent died.
- */
-function exitWithParent(stop: () => void): void {
-  const parent = process.ppid;
-  const timer = setInterval(() => {
-    if (process.ppid !== parent) {
-      clearInterval(timer);
-      stop();
-    }
-  }, 500);
-  timer.unref();
-}
-
 export const devCommand = command({
   name: "dev",
   summary: "run the whole platform locally on one port (npm start)",
   usage: "keel dev [--port 5000] [--host 127.0.0.1] [--data-dir ./.keel] [--no-example]",
   flags: ["data-dir"],
   async run(argv, cli) {
+    const npm = npmParent();
     const { values } = parseArgs({
       args: argv,
       options: {
@@ -74,15 +60,6 @@ export const devCommand = command({
     const local = await start(cli, port, values.host, autoApprove);
     const url = `http://localhost:${local.port}`;
     const { config } = local.platform.deps;
-    console.log(`Keel is ready at ${url}`);
-    console.log(`  data dir: ${local.dataDir}`);
-    console.log(`  MLflow:   export MLFLOW_TRACKING_URI=${url}`);
-    console.log(
-      config.autoApproveStages.length > 0
-        ? `  approvals: the ${config.stage} stage auto-approves promotions to ${config.autoApproveStages.join(", ")} ` +
-            `(${ENV.AUTO_APPROVE_STAGES}=${config.autoApproveStages.join(",")}; set it to "" for four-eyes approval)`
-        : `  approvals: every protected promotion needs a second person (${ENV.AUTO_APPROVE_STAGES} is empty)`,
-    );
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -95,10 +72,16 @@ export const devCommand = command({
     process.on("SIGINT", () => void stop("SIGINT"));
     process.on("SIGTERM", () => void stop("SIGTERM"));
     process.on("SIGHUP", () => void stop("SIGHUP"));
-    // Started by npm (`npm start`, `npx keel dev`): end with it. Started directly (`keel dev &`,
-    // nohup), outliving the shell is what was asked for.
-    if (process.env.npm_lifecycle_event || process.env.npm_command)
-      exitWithParent(() => void stop("parent process gone"));
+    exitWithNpm(npm, () => void stop("npm process gone"));
+    console.log(`Keel is ready at ${url}`);
+    console.log(`  data dir: ${local.dataDir}`);
+    console.log(`  MLflow:   export MLFLOW_TRACKING_URI=${url}`);
+    console.log(
+      config.autoApproveStages.length > 0
+        ? `  approvals: the ${config.stage} stage auto-approves promotions to ${config.autoApproveStages.join(", ")} ` +
+            `(${ENV.AUTO_APPROVE_STAGES}=${config.autoApproveStages.join(",")}; set it to "" for four-eyes approval)`
+        : `  approvals: every protected promotion needs a second person (${ENV.AUTO_APPROVE_STAGES} is empty)`,
+    );
     if (!values["no-example"] && local.dataDir) {
       const dataDir = local.dataDir;
       const earlier = completedQuickstart(dataDir);
