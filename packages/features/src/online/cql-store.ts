@@ -1,6 +1,7 @@
 import { Client, type ClientOptions, types } from "cassandra-driver";
 import { identifier } from "../definitions";
 import { invalidFeatures } from "../errors";
+import { type CqlTlsOptions, cqlTransport } from "./cql-tls";
 import {
   latestPerEntity,
   mapBounded,
@@ -21,6 +22,11 @@ export interface CqlOnlineOptions {
   localDataCenter: string;
   /** Amazon Keyspaces: TLS (port 9142) and SigV4 auth from the default AWS credential chain. */
   keyspaces?: { region: string };
+  /**
+   * TLS to ScyllaDB/Cassandra, verified (system CAs plus `ca`). Required unless every contact
+   * point is loopback: the constructor refuses a remote host without it. Keyspaces always uses TLS.
+   */
+  tls?: CqlTlsOptions;
   /** Username/password auth (ScyllaDB Cloud, Cassandra with PasswordAuthenticator). */
   credentials?: { username: string; password: string };
   /**
@@ -86,6 +92,8 @@ export class CqlOnlineStore implements OnlineStore {
       const host = opts.contactPoints[0]?.split(":")[0];
       options.sslOptions = { host, servername: host, rejectUnauthorized: true };
       options.protocolOptions = { ...options.protocolOptions, port: opts.port ?? 9142 };
+    } else if (cqlTransport(opts.contactPoints, opts.tls) === "tls") {
+      options.sslOptions = { rejectUnauthorized: true, ...(opts.tls?.ca ? { ca: [opts.tls.ca] } : {}) };
     }
     this.clientOptions = options;
   }
