@@ -33,7 +33,7 @@ export interface CqlOnlineOptions {
    * Credentials read at connect time (e.g. from Secrets Manager for ScyllaDB Cloud), so the
    * store can be built synchronously and a rotated secret is picked up on reconnect.
    */
-  credentialsProvider?: () => Promise<{ username: string; password: string }>;
+  credentialsProvider?: () => Promise<{ username: string; password: string; ca?: string }>;
   /** Highest native protocol version to negotiate (Cassandra 2.1 speaks only v3). */
   maxProtocolVersion?: number;
   /** Creates the keyspace (SimpleStrategy, RF 1) and table: for local nodes, not Keyspaces. */
@@ -102,7 +102,12 @@ export class CqlOnlineStore implements OnlineStore {
   private connect(): Promise<Client> {
     this.connecting ??= (async () => {
       const options = { ...this.clientOptions };
-      if (this.opts.credentialsProvider) options.credentials = await this.opts.credentialsProvider();
+      if (this.opts.credentialsProvider) {
+        const { username, password, ca } = await this.opts.credentialsProvider();
+        options.credentials = { username, password };
+        // A CA kept with the credentials verifies the nodes' certificates (TLS already decided).
+        if (ca && options.sslOptions) options.sslOptions = { ...options.sslOptions, ca: [ca] };
+      }
       if (this.opts.keyspaces) {
         // Loaded only for Keyspaces: the plugin pulls in the AWS SDK v2 credential chain.
         const plugin = await import("aws-sigv4-auth-cassandra-plugin");
