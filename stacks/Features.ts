@@ -128,13 +128,16 @@ export function Features({ stack, app }: StackContext) {
       ]);
     };
   } else {
-    const { contactPoints, localDc, credentialsSecretName } = settings.onlineStore;
+    const { contactPoints, localDc, credentialsSecretName, port } = settings.onlineStore;
     const secret = Secret.fromSecretNameV2(stack, "ScyllaCredentials", credentialsSecretName);
     Object.assign(onlineEnv, {
       [ENV.CQL_CONTACT_POINTS]: contactPoints.join(","),
       [ENV.CQL_LOCAL_DC]: localDc,
       [ENV.CQL_FLAVOR]: "scylla",
       [ENV.CQL_CREDENTIALS_SECRET]: secret.secretArn,
+      // Remote ScyllaDB is only ever reached over verified TLS (the store refuses plain text).
+      [ENV.CQL_TLS]: "true",
+      [ENV.CQL_PORT]: String(port),
     });
     grantOnline = (fn) => {
       secret.grantRead(fn);

@@ -1,6 +1,13 @@
-import { AUDIT_PK } from "@keel/audit";
+import {
+  AUDIT_METRICS_NAMESPACE,
+  AUDIT_PK,
+  EXPORT_GAPS_METRIC,
+  ITEMS_CHANGED_METRIC,
+  RECONCILE_CURSOR_KEY,
+} from "@keel/audit";
 import { createTableInput } from "@keel/metadata";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
@@ -19,7 +26,7 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { StackContext } from "sst/constructs";
 import { removalPolicy } from "./app";
 import { ENV } from "./env";
-import { grantKey, keelFunction } from "./functions";
+import { grantAuditPut, grantKey, grantTable, keelFunction, scheduleFunction } from "./functions";
 import { resourceEndingWith, suppress } from "./nag";
 import { stageSettings } from "./settings";
 
@@ -186,14 +193,80 @@ export function Storage({ stack, app }: StackContext) {
       retryAttempts: 10,
       onFailure: new SqsDlq(exportDlq),
       // Only audit items reach the function: the stream carries every write to the table.
+      // Inserts are exported; a modify or remove of an audit item is reported as tampering.
       filters: [
         FilterCriteria.filter({
-          eventName: FilterRule.isEqual("INSERT"),
+          eventName: FilterRule.or("INSERT", "MODIFY", "REMOVE"),
           dynamodb: { Keys: { pk: { S: FilterRule.isEqual(AUDIT_PK) } } },
         }),
       ],
     }),
   );
+
+  // The gap check: hourly, whatever the stream delivered, copy what the bucket lacks.
+  const reconcile = keelFunction(stack, "AuditReconcileFn", {
+    handler: "functions/audit-reconcile.handler",
+    description: "Hourly gap check of the audit export: copies events missing from the Object Lock bucket",
+    timeout: 900,
+    environment: {
+      [ENV.STAGE]: app.stage,
+      [ENV.TABLE]: table.tableName,
+      [ENV.AUDIT_EXPORT_BUCKET]: auditBucket.bucketName,
+    },
+  });
+  // Reads the trail; writes only its own cursor (PutItem under AUDIT_EXPORT), never the trail.
+  grantTable(reconcile, table, key, "read");
+  grantAuditPut(reconcile, table, RECONCILE_CURSOR_KEY.pk);
+  reconcile.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ["s3:PutObject"],
+      resources: [auditBucket.arnForObjects("audit/*")],
+    }),
+  );
+  reconcile.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ["s3:ListBucket"],
+      resources: [auditBucket.bucketArn],
+      conditions: { StringLike: { "s3:prefix": ["audit/*"] } },
+    }),
+  );
+  grantKey(reconcile, key, "readwrite");
+  suppress(reconcile, [
+    [
+      "AwsSolutions-IAM5",
+      "Audit object keys (audit/<seq>.json) are created per event; the grant is PutObject under audit/ only.",
+      [resourceEndingWith("/audit/*")],
+    ],
+  ]);
+  scheduleFunction(stack, "AuditReconcileSchedule", reconcile, {
+    expression: "rate(1 hour)",
+    description: "Runs the audit export gap check",
+    deadLetterQueue: exportDlq,
+    maxEventAge: Duration.hours(1),
+  });
+  const auditMetric = (metricName: string) =>
+    new Metric({
+      namespace: AUDIT_METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { Stage: app.stage },
+      statistic: "Sum",
+      period: Duration.hours(1),
+    });
+  for (const [id, metricName, what] of [
+    ["AuditExportGapsAlarm", EXPORT_GAPS_METRIC, "events were missing from the Object Lock export"],
+    ["AuditItemsChangedAlarm", ITEMS_CHANGED_METRIC, "audit items were overwritten or removed in the table"],
+  ] as const) {
+    new Alarm(stack, id, {
+      metric: auditMetric(metricName),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: `Keel ${app.stage}: ${what} (the function's log names the sequence numbers)`,
+    });
+  }
 
   stack.addOutputs({
     TableName: table.tableName,

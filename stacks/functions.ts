@@ -1,3 +1,4 @@
+import { AUDIT_PK, AUDIT_PK_PATTERN } from "@keel/audit";
 import { ENV } from "@keel/core";
 import type { Duration } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
@@ -69,19 +70,40 @@ const TABLE_WRITE = [
   "dynamodb:DeleteItem",
   "dynamodb:BatchWriteItem",
 ];
+/** Everything that could change or remove an existing audit item (PutItem is the append). */
+const AUDIT_FORBIDDEN = ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"];
+const LEADING_KEYS = "dynamodb:LeadingKeys";
 
 /**
  * Item-level access to the single table and its GSIs: no Scan, no table administration.
  * The MetadataStore port only ever queries by key, so nothing broader is needed.
+ *
+ * The audit log shares the table (partition keys `AUDIT*`, see @keel/audit) and is append-only
+ * for every function: general writes exclude those keys (`dynamodb:LeadingKeys`), one statement
+ * allows the append (PutItem under `AUDIT`, which StoreAuditLog makes conditional on the item
+ * not existing), and an explicit Deny keeps UpdateItem, DeleteItem and BatchWriteItem off the
+ * audit keys whatever else a role is granted.
  */
 export function grantTable(fn: SstFunction, table: ITable, key: IKey, mode: "read" | "readwrite"): void {
   fn.addToRolePolicy(
     new PolicyStatement({
       effect: Effect.ALLOW,
-      actions: mode === "read" ? TABLE_READ : [...TABLE_READ, ...TABLE_WRITE],
+      actions: TABLE_READ,
       resources: [table.tableArn, `${table.tableArn}/index/*`],
     }),
   );
+  if (mode === "readwrite") {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: TABLE_WRITE,
+        resources: [table.tableArn],
+        conditions: { "ForAllValues:StringNotLike": { [LEADING_KEYS]: [AUDIT_PK_PATTERN] } },
+      }),
+    );
+    grantAuditPut(fn, table, AUDIT_PK);
+  }
+  denyAuditChanges(fn, table);
   grantKey(fn, key, mode);
   suppress(fn, [
     [
@@ -90,6 +112,35 @@ export function grantTable(fn: SstFunction, table: ITable, key: IKey, mode: "rea
       [resourceEndingWith("/index/*")],
     ],
   ]);
+}
+
+/**
+ * PutItem on one exact audit partition key (`AUDIT` for appends; the export job's cursor
+ * partition for the reconciler). IAM cannot require the put's condition expression, so
+ * StoreAuditLog's `attribute_not_exists` is the guard against overwriting an event, the hash
+ * chain (`keel audit verify`) detects one, and the stream export reports it (tamper metric).
+ */
+export function grantAuditPut(fn: SstFunction, table: ITable, partitionKey: string): void {
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ["dynamodb:PutItem"],
+      resources: [table.tableArn],
+      conditions: { "ForAllValues:StringEquals": { [LEADING_KEYS]: [partitionKey] } },
+    }),
+  );
+}
+
+/** An explicit Deny of every update or delete under the audit partition keys. */
+function denyAuditChanges(fn: SstFunction, table: ITable): void {
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.DENY,
+      actions: AUDIT_FORBIDDEN,
+      resources: [table.tableArn],
+      conditions: { "ForAnyValue:StringLike": { [LEADING_KEYS]: [AUDIT_PK_PATTERN] } },
+    }),
+  );
 }
 
 /**

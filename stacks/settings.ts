@@ -15,8 +15,10 @@ const onlineStoreSchema = z.discriminatedUnion("type", [
     type: z.literal("scylla"),
     contactPoints: z.array(z.string().min(1)).min(1),
     localDc: z.string().min(1),
-    /** Name of an existing secret holding `{"username","password"}`. */
+    /** Name of an existing secret holding `{"username","password"}` (and `"ca"`, a PEM CA bundle, for a private CA). */
     credentialsSecretName: z.string().min(1),
+    /** The nodes' TLS (client-to-node encryption) CQL port: connections to ScyllaDB always use TLS. */
+    port: z.number().int().min(1).max(65535).default(9142),
   }),
 ]);
 

@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { type ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { AuditEvent } from "@keel/audit";
 import {
@@ -89,7 +89,7 @@ describe("audit export to an Object Lock bucket", () => {
   });
 
   it("builds PutObject commands the SDK accepts for Object Lock buckets", async () => {
-    const sent: PutObjectCommand[] = [];
+    const sent: Array<PutObjectCommand | ListObjectsV2Command> = [];
     const sink = new S3AuditSink({ send: async (c) => void sent.push(c) }, "b");
     await sink.put(exportKey(12), "{}");
     expect(sent[0]).toBeInstanceOf(PutObjectCommand);
@@ -134,7 +134,10 @@ describe("audit export to an Object Lock bucket", () => {
       const { handler } = await import("../../functions/audit-export");
       const record = (it: Record<string, unknown>, eventName = "INSERT") => ({
         eventName,
-        dynamodb: { NewImage: marshall(it, { removeUndefinedValues: true }) },
+        dynamodb: {
+          Keys: marshall({ pk: it.pk, sk: it.sk }),
+          NewImage: marshall(it, { removeUndefinedValues: true }),
+        },
       });
       const r = await handler({
         Records: [
@@ -144,7 +147,8 @@ describe("audit export to an Object Lock bucket", () => {
           record(items[2], "MODIFY"),
         ],
       });
-      expect(r).toEqual({ exported: 2 });
+      // The overwritten audit item is counted (and alarmed on), not exported again.
+      expect(r).toEqual({ exported: 2, changed: 1 });
       expect(sent.map((c) => c.input.Key)).toEqual(["audit/000000000001.json", "audit/000000000002.json"]);
       expect(sent[0].input).toMatchObject({ Bucket: "keel-audit-export", ChecksumAlgorithm: "SHA256" });
       expect(JSON.parse(String(sent[1].input.Body))).toMatchObject({

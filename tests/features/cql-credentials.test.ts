@@ -26,6 +26,15 @@ describe("CQL credentials from Secrets Manager (ScyllaDB Cloud)", () => {
     expect(fake.inputs).toEqual([{ SecretId: "prod/scylla" }]);
   });
 
+  it("passes on a CA bundle kept in the secret (verifies the nodes' TLS certificates)", async () => {
+    const fake = fakeSecrets(JSON.stringify({ username: "keel", password: "s3cret", ca: "PEM" }));
+    expect(await secretCredentials("prod/scylla", fake.client)()).toEqual({
+      username: "keel",
+      password: "s3cret",
+      ca: "PEM",
+    });
+  });
+
   it("fails naming the secret, never echoing its value, when it is malformed", async () => {
     await expect(secretCredentials("s", fakeSecrets("not json").client)()).rejects.toThrow(
       /secret 's' is not JSON/,
@@ -40,8 +49,9 @@ describe("CQL credentials from Secrets Manager (ScyllaDB Cloud)", () => {
   it("is what the factory wires for a non-Keyspaces contact point with KEEL_CQL_CREDENTIALS_SECRET", () => {
     const config = loadConfig({
       KEEL_ONLINE_STORE: "cql",
-      KEEL_CQL_CONTACT_POINTS: "node-0.scylla.example:9042",
+      KEEL_CQL_CONTACT_POINTS: "node-0.scylla.example:9142",
       KEEL_CQL_CREDENTIALS_SECRET: "prod/scylla",
+      KEEL_CQL_TLS: "true",
     });
     expect(config.features.cql.credentialsSecret).toBe("prod/scylla");
     const store = createOnlineStore(config) as CqlOnlineStore;

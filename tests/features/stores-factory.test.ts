@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { loadConfig } from "@keel/core";
 import {
   AthenaOfflineStore,
@@ -61,19 +64,41 @@ describe("store factories", () => {
     );
   });
 
-  it("plain CQL (ScyllaDB, Cassandra) has no TLS unless configured, and needs contact points", () => {
+  it("plain CQL (ScyllaDB, Cassandra) only to loopback nodes; remote nodes need TLS; contact points required", () => {
     const store = createOnlineStore(
-      loadConfig({ KEEL_ONLINE_STORE: "cql", KEEL_CQL_CONTACT_POINTS: "10.0.0.1:9042,10.0.0.2:9042" }),
+      loadConfig({
+        KEEL_ONLINE_STORE: "cql",
+        KEEL_CQL_CONTACT_POINTS: "127.0.0.1:9042,localhost,[::1]:9043",
+      }),
     ) as CqlOnlineStore;
-    expect(store.clientOptions.contactPoints).toEqual(["10.0.0.1:9042", "10.0.0.2:9042"]);
+    expect(store.clientOptions.contactPoints).toEqual(["127.0.0.1:9042", "localhost", "[::1]:9043"]);
     expect(store.clientOptions.sslOptions).toBeUndefined();
     const onPort = createOnlineStore(
-      loadConfig({ KEEL_ONLINE_STORE: "cql", KEEL_CQL_CONTACT_POINTS: "10.0.0.1", KEEL_CQL_PORT: "19042" }),
+      loadConfig({ KEEL_ONLINE_STORE: "cql", KEEL_CQL_CONTACT_POINTS: "127.0.0.1", KEEL_CQL_PORT: "19042" }),
     ) as CqlOnlineStore;
     expect(onPort.clientOptions.protocolOptions?.port).toBe(19042);
     expect(() => loadConfig({ KEEL_CQL_PORT: "nope" })).toThrow(/KEEL_CQL_PORT/);
     expect(() => createOnlineStore(loadConfig({ KEEL_ONLINE_STORE: "cql" }))).toThrow(
       /no CQL contact points/,
     );
+  });
+
+  it("refuses a remote ScyllaDB/Cassandra without TLS, naming the host, and verifies TLS when configured", () => {
+    const remote = { KEEL_ONLINE_STORE: "cql", KEEL_CQL_CONTACT_POINTS: "127.0.0.1,10.0.0.2:9042" };
+    expect(() => createOnlineStore(loadConfig(remote))).toThrow(/'10\.0\.0\.2' is not loopback.*require TLS/);
+    const tls = createOnlineStore(loadConfig({ ...remote, KEEL_CQL_TLS: "true" })) as CqlOnlineStore;
+    expect(tls.clientOptions.sslOptions).toEqual({ rejectUnauthorized: true });
+    const dir = mkdtempSync(path.join(tmpdir(), "keel-ca-"));
+    writeFileSync(path.join(dir, "ca.pem"), "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n");
+    const withCa = createOnlineStore(
+      loadConfig({ ...remote, KEEL_CQL_CA_FILE: path.join(dir, "ca.pem") }),
+    ) as CqlOnlineStore;
+    expect(withCa.clientOptions.sslOptions).toEqual({
+      rejectUnauthorized: true,
+      ca: ["-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n"],
+    });
+    expect(() =>
+      createOnlineStore(loadConfig({ ...remote, KEEL_CQL_CA_FILE: path.join(dir, "missing.pem") })),
+    ).toThrow(/cannot read the CQL CA file '.*missing\.pem': ENOENT/);
   });
 });

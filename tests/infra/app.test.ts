@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { STAGES } from "../../sst.config";
 import { ENV, SERVING_METRICS } from "../../stacks/env";
 import { keelStacks } from "../../stacks/index";
+import { itKeepsTheAuditPartitionAppendOnly } from "./audit-iam";
 import { itPassesSecurityChecks, resourcesOf, synthOnce } from "./synth";
 
 /** The whole app exactly as `sst deploy --stage prod` builds it, from sst.config.ts's settings. */
@@ -146,6 +147,7 @@ describe("the prod stage", () => {
     expect(ours.map((f) => f.Handler).sort()).toEqual([
       "functions/api.handler",
       "functions/audit-export.handler",
+      "functions/audit-reconcile.handler",
       "functions/drift.handler",
       "functions/materialize.handler",
       ...Array(resourcesOf(t().Pipelines, "AWS::StepFunctions::StateMachine").length).fill(
@@ -158,5 +160,13 @@ describe("the prod stage", () => {
       expect(f, f.Handler).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"] });
   });
 
+  itKeepsTheAuditPartitionAppendOnly(out, [
+    "functions/api.handler",
+    "functions/materialize.handler",
+    "functions/drift.handler",
+    "functions/pipeline-step.handler",
+    "functions/router.handler",
+    "functions/scoring-consumer.handler",
+  ]);
   itPassesSecurityChecks(out);
 });

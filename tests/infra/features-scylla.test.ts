@@ -35,6 +35,8 @@ describe("Features stack (ScyllaDB Cloud)", () => {
     expect(vars[ENV.CQL_CONTACT_POINTS]).toBe(scylla.contactPoints.join(","));
     expect(vars[ENV.CQL_LOCAL_DC]).toBe(scylla.localDc);
     expect(vars[ENV.CQL_FLAVOR]).toBe("scylla");
+    expect(vars[ENV.CQL_TLS]).toBe("true");
+    expect(vars[ENV.CQL_PORT]).toBe("9142");
     expect(JSON.stringify(vars[ENV.CQL_CREDENTIALS_SECRET])).toContain("secret:keel/scylla");
     const secretGrant = resourcesOf(t(), "AWS::IAM::Policy")
       .flatMap((p) => p.PolicyDocument.Statement)

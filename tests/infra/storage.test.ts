@@ -3,6 +3,7 @@ import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { Network } from "../../stacks/Network";
 import { Storage } from "../../stacks/Storage";
+import { itKeepsTheAuditPartitionAppendOnly } from "./audit-iam";
 import { itPassesSecurityChecks, resourcesOf, synthOnce } from "./synth";
 
 const out = synthOnce([Network, Storage], {
@@ -96,7 +97,10 @@ describe("Storage stack", () => {
       FilterCriteria: {
         Filters: [
           {
-            Pattern: JSON.stringify({ eventName: ["INSERT"], dynamodb: { Keys: { pk: { S: ["AUDIT"] } } } }),
+            Pattern: JSON.stringify({
+              eventName: ["INSERT", "MODIFY", "REMOVE"],
+              dynamodb: { Keys: { pk: { S: ["AUDIT"] } } },
+            }),
           },
         ],
       },
@@ -117,5 +121,51 @@ describe("Storage stack", () => {
     expect(JSON.stringify(s3[0].Resource)).toContain("/audit/*");
   });
 
+  it("runs the audit export's gap check hourly on a schedule that targets its function", () => {
+    const fns = t().findResources("AWS::Lambda::Function");
+    const [fnId] = Object.entries(fns).find(
+      ([, f]) => f.Properties.Handler === "functions/audit-reconcile.handler",
+    ) ?? [undefined];
+    expect(fnId).toBeDefined();
+    const schedules = resourcesOf(t(), "AWS::Scheduler::Schedule").filter(
+      (s) => JSON.stringify(s.Target.Arn) === JSON.stringify({ "Fn::GetAtt": [fnId, "Arn"] }),
+    );
+    expect(schedules).toEqual([
+      expect.objectContaining({
+        ScheduleExpression: "rate(1 hour)",
+        State: "ENABLED",
+        Target: expect.objectContaining({ DeadLetterConfig: { Arn: expect.anything() } }),
+      }),
+    ]);
+    const env = fns[fnId as string].Properties.Environment.Variables;
+    expect(Object.keys(env)).toEqual(
+      expect.arrayContaining(["KEEL_TABLE", "KEEL_STAGE", "KEEL_AUDIT_EXPORT_BUCKET"]),
+    );
+  });
+
+  it("lets the gap check list and put under audit/ only (no read-back, delete or retention change)", () => {
+    const statements = resourcesOf(t(), "AWS::IAM::Policy")
+      .filter((p) => JSON.stringify(p.Roles).includes("AuditReconcileFn"))
+      .flatMap((p) => p.PolicyDocument.Statement);
+    const s3 = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith("s3:")));
+    expect(s3.map((s) => s.Action).sort()).toEqual(["s3:ListBucket", "s3:PutObject"]);
+    expect(s3.find((s) => s.Action === "s3:ListBucket").Condition).toEqual({
+      StringLike: { "s3:prefix": ["audit/*"] },
+    });
+  });
+
+  it("alarms on export gaps and on changed audit items", () => {
+    for (const metric of ["ExportGaps", "AuditItemsChanged"])
+      t().hasResourceProperties("AWS::CloudWatch::Alarm", {
+        Namespace: "Keel/Audit",
+        MetricName: metric,
+        Dimensions: [{ Name: "Stage", Value: "infra-storage" }],
+        Statistic: "Sum",
+        Threshold: 0,
+        ComparisonOperator: "GreaterThanThreshold",
+      });
+  });
+
+  itKeepsTheAuditPartitionAppendOnly(out, []);
   itPassesSecurityChecks(out);
 });

@@ -5,6 +5,12 @@ import { AuditError } from "./errors";
 import type { AuditEvent, AuditEventInput, AuditLog, AuditQuery, VerifyResult } from "./port";
 
 export const AUDIT_PK = "AUDIT";
+/**
+ * Every table partition key of the audit log starts with this (the trail `AUDIT`, the export
+ * cursors `AUDIT_EXPORT`). In AWS, IAM `dynamodb:LeadingKeys` conditions match it: functions may
+ * only PutItem under `AUDIT` (an append) and never update or delete any such key.
+ */
+export const AUDIT_PK_PATTERN = `${AUDIT_PK}*`;
 const SEQ_WIDTH = 12;
 const seqKey = (seq: number) => `E#${pad(seq, SEQ_WIDTH)}`;
 const LAST_KEY = `E#${"9".repeat(SEQ_WIDTH)}`;

@@ -1,4 +1,9 @@
-import { PutObjectCommand, type PutObjectCommandInput } from "@aws-sdk/client-s3";
+import {
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+} from "@aws-sdk/client-s3";
 import { canonicalJson, pad } from "@keel/core";
 import { type Item, isConditionFailed, type MetadataStore } from "@keel/metadata";
 import { AUDIT_PK, fromItem } from "./dynamodb-audit-log";
@@ -8,11 +13,13 @@ import type { AuditEvent, AuditLog } from "./port";
 export interface AuditSink {
   /** Stores one event document under `key`; resolves once it is durable. */
   put(key: string, body: string): Promise<void>;
+  /** The keys the sink holds that sort after `startAfter`, in ascending order (for the gap check). */
+  keys?(startAfter?: string): AsyncIterable<string>;
 }
 
 /** The subset of S3Client the sink uses (a real S3Client satisfies it). */
 export interface S3Sender {
-  send(command: PutObjectCommand): Promise<unknown>;
+  send(command: PutObjectCommand | ListObjectsV2Command): Promise<unknown>;
 }
 
 /**
@@ -36,6 +43,23 @@ export class S3AuditSink implements AuditSink {
       ChecksumAlgorithm: "SHA256",
     };
     await this.client.send(new PutObjectCommand(input));
+  }
+
+  /** ListObjectsV2 under the prefix (keys come back in ascending UTF-8 order), page by page. */
+  async *keys(startAfter?: string): AsyncIterable<string> {
+    let token: string | undefined;
+    do {
+      const page = (await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.prefix,
+          StartAfter: startAfter === undefined ? undefined : `${this.prefix}${startAfter}`,
+          ContinuationToken: token,
+        }),
+      )) as ListObjectsV2CommandOutput;
+      for (const o of page.Contents ?? []) if (o.Key) yield o.Key.slice(this.prefix.length);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
   }
 }
 

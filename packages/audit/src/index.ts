@@ -1,6 +1,6 @@
 export { type AuditModuleDeps, createAuditModule } from "./audit-module";
 export { GENESIS_HASH, hashEvent, type VerifiableEvent, verifyChain } from "./chain";
-export { AUDIT_PK, auditItem, StoreAuditLog } from "./dynamodb-audit-log";
+export { AUDIT_PK, AUDIT_PK_PATTERN, auditItem, StoreAuditLog } from "./dynamodb-audit-log";
 export { AuditError } from "./errors";
 export {
   type AuditSink,
@@ -13,4 +13,16 @@ export {
   S3AuditSink,
   type S3Sender,
 } from "./exporter";
+export {
+  AUDIT_METRICS_NAMESPACE,
+  auditMetricLine,
+  EXPORT_GAPS_METRIC,
+  ITEMS_CHANGED_METRIC,
+} from "./metrics";
 export * from "./port";
+export {
+  exportMissing,
+  RECONCILE_CURSOR_KEY,
+  type ReconcileOptions,
+  type ReconcileResult,
+} from "./reconcile";

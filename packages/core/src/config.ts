@@ -26,6 +26,10 @@ export const ENV = {
   CQL_LOCAL_DC: "KEEL_CQL_LOCAL_DC",
   /** Secrets Manager secret id holding `{"username","password"}` for ScyllaDB Cloud / Cassandra auth. */
   CQL_CREDENTIALS_SECRET: "KEEL_CQL_CREDENTIALS_SECRET",
+  /** `true`: TLS to ScyllaDB/Cassandra (required unless every contact point is loopback). */
+  CQL_TLS: "KEEL_CQL_TLS",
+  /** PEM file of the CA that signs the nodes' certificates (e.g. ScyllaDB Cloud's), added to the system CAs. */
+  CQL_CA_FILE: "KEEL_CQL_CA_FILE",
   // features: offline store
   OFFLINE_ROOT: "KEEL_OFFLINE_ROOT",
   GLUE_DATABASE: "KEEL_GLUE_DATABASE",
@@ -109,6 +113,11 @@ const featuresSchema = z.object({
     keyspace: z.string().default("keel"),
     localDc: z.string().default("datacenter1"),
     credentialsSecret: optionalText,
+    tls: z
+      .enum(["true", "false"])
+      .default("false")
+      .transform((v) => v === "true"),
+    caFile: optionalText,
   }),
 });
 
@@ -232,6 +241,8 @@ export const CONFIG_VARS = {
     keyspace: ENV.CQL_KEYSPACE,
     localDc: ENV.CQL_LOCAL_DC,
     credentialsSecret: ENV.CQL_CREDENTIALS_SECRET,
+    tls: ENV.CQL_TLS,
+    caFile: ENV.CQL_CA_FILE,
   },
   offline: { root: ENV.OFFLINE_ROOT, glueDatabase: ENV.GLUE_DATABASE, athenaWorkgroup: ENV.ATHENA_WORKGROUP },
   serving: {

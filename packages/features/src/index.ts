@@ -13,6 +13,7 @@ export { buildLatestSql, buildPitSql } from "./offline/pit-sql";
 export type { AppendColumn, EntitySource, JoinOutput, OfflineStore, Row, SqlColumn } from "./offline/port";
 export { secretCredentials } from "./online/cql-credentials";
 export { type CqlOnlineOptions, CqlOnlineStore } from "./online/cql-store";
+export { type CqlTlsOptions, contactHost, cqlTransport, isLoopbackHost } from "./online/cql-tls";
 export { type DynamoDbOnlineOptions, DynamoDbOnlineStore } from "./online/dynamodb-store";
 export type {
   OnlineRecord,

@@ -6,6 +6,7 @@ import { DuckDbOfflineStore } from "./offline/duckdb-store";
 import type { OfflineStore } from "./offline/port";
 import { secretCredentials } from "./online/cql-credentials";
 import { CqlOnlineStore } from "./online/cql-store";
+import { readCaFile } from "./online/cql-tls";
 import { DynamoDbOnlineStore } from "./online/dynamodb-store";
 import type { OnlineStore } from "./online/port";
 
@@ -37,6 +38,7 @@ export function createOnlineStore(config: Pick<KeelConfig, "core" | "features">)
       keyspaces: keyspaces ? { region: core.region } : undefined,
       credentialsProvider:
         !keyspaces && cql.credentialsSecret ? secretCredentials(cql.credentialsSecret) : undefined,
+      tls: keyspaces || !(cql.tls || cql.caFile) ? undefined : { ca: cql.caFile && readCaFile(cql.caFile) },
       manageSchema: !keyspaces,
     });
   }

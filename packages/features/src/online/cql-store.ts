@@ -1,6 +1,7 @@
 import { Client, type ClientOptions, types } from "cassandra-driver";
 import { identifier } from "../definitions";
 import { invalidFeatures } from "../errors";
+import { type CqlTlsOptions, cqlTransport } from "./cql-tls";
 import {
   latestPerEntity,
   mapBounded,
@@ -21,13 +22,18 @@ export interface CqlOnlineOptions {
   localDataCenter: string;
   /** Amazon Keyspaces: TLS (port 9142) and SigV4 auth from the default AWS credential chain. */
   keyspaces?: { region: string };
+  /**
+   * TLS to ScyllaDB/Cassandra, verified (system CAs plus `ca`). Required unless every contact
+   * point is loopback: the constructor refuses a remote host without it. Keyspaces always uses TLS.
+   */
+  tls?: CqlTlsOptions;
   /** Username/password auth (ScyllaDB Cloud, Cassandra with PasswordAuthenticator). */
   credentials?: { username: string; password: string };
   /**
    * Credentials read at connect time (e.g. from Secrets Manager for ScyllaDB Cloud), so the
    * store can be built synchronously and a rotated secret is picked up on reconnect.
    */
-  credentialsProvider?: () => Promise<{ username: string; password: string }>;
+  credentialsProvider?: () => Promise<{ username: string; password: string; ca?: string }>;
   /** Highest native protocol version to negotiate (Cassandra 2.1 speaks only v3). */
   maxProtocolVersion?: number;
   /** Creates the keyspace (SimpleStrategy, RF 1) and table: for local nodes, not Keyspaces. */
@@ -86,6 +92,8 @@ export class CqlOnlineStore implements OnlineStore {
       const host = opts.contactPoints[0]?.split(":")[0];
       options.sslOptions = { host, servername: host, rejectUnauthorized: true };
       options.protocolOptions = { ...options.protocolOptions, port: opts.port ?? 9142 };
+    } else if (cqlTransport(opts.contactPoints, opts.tls) === "tls") {
+      options.sslOptions = { rejectUnauthorized: true, ...(opts.tls?.ca ? { ca: [opts.tls.ca] } : {}) };
     }
     this.clientOptions = options;
   }
@@ -94,7 +102,12 @@ export class CqlOnlineStore implements OnlineStore {
   private connect(): Promise<Client> {
     this.connecting ??= (async () => {
       const options = { ...this.clientOptions };
-      if (this.opts.credentialsProvider) options.credentials = await this.opts.credentialsProvider();
+      if (this.opts.credentialsProvider) {
+        const { username, password, ca } = await this.opts.credentialsProvider();
+        options.credentials = { username, password };
+        // A CA kept with the credentials verifies the nodes' certificates (TLS already decided).
+        if (ca && options.sslOptions) options.sslOptions = { ...options.sslOptions, ca: [ca] };
+      }
       if (this.opts.keyspaces) {
         // Loaded only for Keyspaces: the plugin pulls in the AWS SDK v2 credential chain.
         const plugin = await import("aws-sigv4-auth-cassandra-plugin");
