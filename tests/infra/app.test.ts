@@ -16,6 +16,20 @@ const allResources = () =>
   );
 
 describe("the prod stage", () => {
+  it("keeps every inline IAM policy under IAM's 10,240-character limit (enforced only at deploy)", () => {
+    // Intrinsics are unresolved here, so a resolved ARN can be longer than its token: keep headroom.
+    const LIMIT = 10_240 * 0.8;
+    const sizes = Object.values(t()).flatMap((tpl) =>
+      Object.entries(
+        tpl.toJSON().Resources as Record<string, { Type: string; Properties?: { PolicyDocument?: unknown } }>,
+      )
+        .filter(([, r]) => r.Type === "AWS::IAM::Policy")
+        .map(([id, r]) => ({ id, size: JSON.stringify(r.Properties?.PolicyDocument ?? {}).length })),
+    );
+    expect(sizes.length).toBeGreaterThan(5);
+    expect(sizes.filter((p) => p.size > LIMIT)).toEqual([]);
+  });
+
   it("synthesizes every stack, each named after the stage", () => {
     expect(Object.keys(t()).sort()).toEqual([
       "Api",
