@@ -1,8 +1,8 @@
 import { type Clock, isKeelError, type Logger, newToken, parseWith } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
-import { missing } from "./errors";
-import type { InferResponse } from "./protocol";
-import { flatten, type Router, type RouterRequest, routerRequestSchema } from "./router";
+import { missing } from "../errors";
+import type { InferResponse } from "../protocol/protocol";
+import { flatten, type Router, type RouterRequest, routerRequestSchema } from "../router/router";
 import type { ReceivedMessage, ScoringMessage, ScoringQueue } from "./scoring-queue";
 
 export interface ScoringResult {

@@ -1,13 +1,13 @@
 import { mount, kserveRoutes as r } from "@keel/contract";
 import { parseWith } from "@keel/core";
 import type { Context, Hono } from "hono";
-import { type Deployment, refLabel, type VersionRef } from "./deployment-model";
-import { badInput, missing } from "./errors";
-import { readJson, v2Error } from "./kserve-routes";
-import type { ModelResolver } from "./ports";
-import type { InferOutput, InferRequest } from "./protocol";
-import { type Router, routerRequestSchema } from "./router";
-import { decodeTensor } from "./tensors";
+import { type Deployment, refLabel, type VersionRef } from "../deployments/deployment-model";
+import { badInput, missing } from "../errors";
+import type { ModelResolver } from "../ports";
+import { readJson, v2Error } from "../protocol/kserve-routes";
+import type { InferOutput, InferRequest } from "../protocol/protocol";
+import { decodeTensor } from "../protocol/tensors";
+import { type Router, routerRequestSchema } from "../router/router";
 
 /**
  * Computes per-feature contributions for a model version (the training area's TreeSHAP and

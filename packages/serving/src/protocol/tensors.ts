@@ -1,5 +1,5 @@
+import { badInput } from "../errors";
 import { allocate, type Datatype, setElement, type TensorData, toJsonArray } from "./datatypes";
-import { badInput } from "./errors";
 import type { InferInput, InferOutput, Tensor, TensorMetadata } from "./protocol";
 
 /** Number of elements of a shape. */

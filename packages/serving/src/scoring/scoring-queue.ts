@@ -5,7 +5,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { z } from "zod";
-import { ServingError } from "./errors";
+import { ServingError } from "../errors";
 
 export const scoringMessageSchema = z.object({
   requestId: z.string().min(1),

@@ -1,4 +1,4 @@
-import { ServingError } from "../errors";
+import { ServingError } from "../../errors";
 
 /** Rejects with DEADLINE_EXCEEDED when `work` has not settled within `ms`; the work itself runs on. */
 export function withDeadline<T>(work: Promise<T>, ms: number, target: string): Promise<T> {

@@ -1,4 +1,4 @@
-import { badInput } from "./errors";
+import { badInput } from "../errors";
 
 /**
  * A parser for protobuf TEXT format (what Triton's config.pbtxt is written in), producing a

@@ -1,7 +1,7 @@
 import { InvokeEndpointCommand, type InvokeEndpointCommandOutput } from "@aws-sdk/client-sagemaker-runtime";
 import type { ErrorCode } from "@keel/core";
-import { ServingError } from "../errors";
-import type { InferRequest, InferResponse, ModelMetadata } from "../protocol";
+import { ServingError } from "../../errors";
+import type { InferRequest, InferResponse, ModelMetadata } from "../../protocol/protocol";
 import { type InferenceBackend, parseInferResponse } from "./inference-backend";
 
 /** The part of SageMakerRuntimeClient this backend uses (tests pass a recording stand-in). */

@@ -2,21 +2,26 @@ import { createHash } from "node:crypto";
 import { routerRequestSchema } from "@keel/contract";
 import { type Clock, type Logger, newToken, parseWith } from "@keel/core";
 import type { z } from "zod";
-import type { ApprovedBytes } from "./approved-bytes";
+import type { CanaryStats } from "../deployments/canary-analysis";
+import {
+  DEFAULT_SAMPLE_RATE,
+  type Deployment,
+  refLabel,
+  type VersionRef,
+} from "../deployments/deployment-model";
+import type { DeploymentService } from "../deployments/deployment-service";
+import { badInput, missing, ServingError } from "../errors";
+import type { ServingMetrics } from "../metrics/metrics";
+import type { ApprovedBytes } from "../model-server/approved-bytes";
+import type { FeatureReader, PredictionEntry, PredictionSink } from "../ports";
+import type { InferInput, InferOutput, InferRequest, InferResponse } from "../protocol/protocol";
 import type { BackendContext } from "./backends/backend-factory";
 import { createBackend } from "./backends/backend-factory";
 import type { BackendSpec, InferenceBackend } from "./backends/inference-backend";
-import type { CanaryStats } from "./canary-analysis";
-import { DEFAULT_SAMPLE_RATE, type Deployment, refLabel, type VersionRef } from "./deployment-model";
-import type { DeploymentService } from "./deployment-service";
-import { badInput, missing, ServingError } from "./errors";
-import type { ServingMetrics } from "./metrics";
-import type { FeatureReader, PredictionEntry, PredictionSink } from "./ports";
-import type { InferInput, InferOutput, InferRequest, InferResponse } from "./protocol";
 
 const PII_CACHE_MS = 10_000;
 
-import { elementCount } from "./tensors";
+import { elementCount } from "../protocol/tensors";
 
 export { routerRequestSchema };
 export type RouterRequest = z.infer<typeof routerRequestSchema>;

@@ -1,7 +1,12 @@
 import { backendSpecSchema, IN_PROCESS_BACKEND, remoteBackendSpecSchema } from "@keel/contract";
 import type { z } from "zod";
-import { ServingError } from "../errors";
-import { type InferRequest, type InferResponse, inferResponseSchema, type ModelMetadata } from "../protocol";
+import { ServingError } from "../../errors";
+import {
+  type InferRequest,
+  type InferResponse,
+  inferResponseSchema,
+  type ModelMetadata,
+} from "../../protocol/protocol";
 
 /**
  * InferenceBackend: one model version behind some serving system. The router talks to every

@@ -2,9 +2,9 @@ import { mount, kserveRoutes as r } from "@keel/contract";
 import { httpStatusFor, isKeelError, log, parseWith } from "@keel/core";
 import type { Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { ServingError } from "./errors";
-import type { ServingMetrics } from "./metrics";
-import type { ModelServer } from "./model-server";
+import { ServingError } from "../errors";
+import type { ServingMetrics } from "../metrics/metrics";
+import type { ModelServer } from "../model-server/model-server";
 import { type InferResponse, inferRequestSchema, type ModelMetadata } from "./protocol";
 
 /** What the protocol's model endpoints call: the model server itself, or the router in front of it. */

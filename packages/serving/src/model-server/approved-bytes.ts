@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import type { AuditLog } from "@keel/audit";
 import type { Clock, Logger } from "@keel/core";
-import { ServingError } from "./errors";
-import type { ApprovalReader, ModelResolver, ProductionApproval } from "./ports";
+import { ServingError } from "../errors";
+import type { ApprovalReader, ModelResolver, ProductionApproval } from "../ports";
 
 export const sha256Hex = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 

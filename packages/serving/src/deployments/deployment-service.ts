@@ -1,6 +1,8 @@
 import type { AuditLog } from "@keel/audit";
 import { type Clock, currentPrincipal, parseWith, requireRole } from "@keel/core";
 import { type Item, isConditionFailed, type MetadataStore } from "@keel/metadata";
+import { missing, ServingError } from "../errors";
+import type { ApprovalReader, ModelResolver } from "../ports";
 import type { BackendRegistry } from "./backend-registry";
 import {
   type CreateDeploymentInput,
@@ -15,8 +17,6 @@ import {
   updateSettingsSchema,
   type VersionRef,
 } from "./deployment-model";
-import { missing, ServingError } from "./errors";
-import type { ApprovalReader, ModelResolver } from "./ports";
 
 /** What production deployments are checked against. */
 export interface DeploymentGovernance {

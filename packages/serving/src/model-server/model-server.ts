@@ -1,14 +1,20 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { createLogger, type Logger } from "@keel/core";
+import { badInput, missing, ServingError } from "../errors";
+import { ServingMetrics } from "../metrics/metrics";
+import type {
+  InferRequest,
+  InferResponse,
+  ModelMetadata,
+  Tensor,
+  TensorMetadata,
+} from "../protocol/protocol";
+import { checkAgainst, decodeTensor, encodeTensor } from "../protocol/tensors";
 import { sha256Hex } from "./approved-bytes";
 import { BatchScheduler } from "./batch-scheduler";
-import { badInput, missing, ServingError } from "./errors";
-import { ServingMetrics } from "./metrics";
 import { type ExecutionProvider, type ModelConfig, parseModelConfig, selectVersions } from "./model-config";
 import { OnnxInstance } from "./onnx-instance";
-import type { InferRequest, InferResponse, ModelMetadata, Tensor, TensorMetadata } from "./protocol";
-import { checkAgainst, decodeTensor, encodeTensor } from "./tensors";
 
 export interface ModelServerOptions {
   /** A Triton-layout model repository: <repo>/<model>/config.pbtxt, <repo>/<model>/<version>/model.onnx. */

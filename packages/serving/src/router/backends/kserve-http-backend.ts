@@ -1,6 +1,11 @@
 import type { ErrorCode } from "@keel/core";
-import { ServingError } from "../errors";
-import { type InferRequest, type InferResponse, type ModelMetadata, modelMetadataSchema } from "../protocol";
+import { ServingError } from "../../errors";
+import {
+  type InferRequest,
+  type InferResponse,
+  type ModelMetadata,
+  modelMetadataSchema,
+} from "../../protocol/protocol";
 import { type InferenceBackend, parseInferResponse } from "./inference-backend";
 
 const STATUS_CODES: Record<number, ErrorCode> = {

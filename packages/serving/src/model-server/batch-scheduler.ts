@@ -1,8 +1,8 @@
-import { unavailable } from "./errors";
-import type { ServingMetrics } from "./metrics";
+import { unavailable } from "../errors";
+import type { ServingMetrics } from "../metrics/metrics";
+import type { Tensor } from "../protocol/protocol";
+import { concatData, elementCount, sliceRows } from "../protocol/tensors";
 import type { OnnxInstance } from "./onnx-instance";
-import type { Tensor } from "./protocol";
-import { concatData, elementCount, sliceRows } from "./tensors";
 
 export interface BatchingPolicy {
   /** Rows a batch may hold (Triton's max_batch_size); 0 = the model takes no batch dimension. */

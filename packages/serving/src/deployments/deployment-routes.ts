@@ -2,10 +2,10 @@ import { mount, deploymentRoutes as r } from "@keel/contract";
 import { errorBody } from "@keel/core";
 import type { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { AsyncScoring } from "./async-scoring";
+import { DEFAULT_MAX_BODY_BYTES, readJson } from "../protocol/kserve-routes";
+import type { AsyncScoring } from "../scoring/async-scoring";
 import type { CanaryAnalysis } from "./canary-analysis";
 import type { DeploymentService } from "./deployment-service";
-import { DEFAULT_MAX_BODY_BYTES, readJson } from "./kserve-routes";
 
 /** Keel's deployment API under /api/v1 (errors as `{error_code, message}` like the rest of /api). */
 export function mountDeploymentRoutes(

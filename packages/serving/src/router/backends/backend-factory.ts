@@ -1,7 +1,7 @@
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
-import { badInput, missing } from "../errors";
-import type { ModelServer } from "../model-server";
-import type { ModelResolver } from "../ports";
+import { badInput, missing } from "../../errors";
+import type { ModelServer } from "../../model-server/model-server";
+import type { ModelResolver } from "../../ports";
 import { InProcessBackend } from "./in-process-backend";
 import type { BackendSpec, InferenceBackend } from "./inference-backend";
 import { KServeHttpBackend } from "./kserve-http-backend";

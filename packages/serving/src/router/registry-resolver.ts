@@ -1,5 +1,5 @@
-import { badInput } from "./errors";
-import type { ModelResolver } from "./ports";
+import { badInput } from "../errors";
+import type { ModelResolver } from "../ports";
 
 /** The registry calls the resolver uses (structurally: the registry's RegistryService). */
 export interface RegistryLike {

@@ -1,8 +1,8 @@
 import { Worker } from "node:worker_threads";
-import { fromOrtType, type TensorData, toOrtType } from "./datatypes";
-import { ServingError } from "./errors";
+import { ServingError } from "../errors";
+import { fromOrtType, type TensorData, toOrtType } from "../protocol/datatypes";
+import type { Tensor, TensorMetadata } from "../protocol/protocol";
 import type { ExecutionProvider } from "./model-config";
-import type { Tensor, TensorMetadata } from "./protocol";
 
 const WORKER_URL = new URL("./onnx-worker.mjs", import.meta.url);
 

@@ -1,5 +1,5 @@
-import type { ModelServer } from "../model-server";
-import type { InferRequest, InferResponse, ModelMetadata } from "../protocol";
+import type { ModelServer } from "../../model-server/model-server";
+import type { InferRequest, InferResponse, ModelMetadata } from "../../protocol/protocol";
 import { withDeadline } from "./deadline";
 import type { InferenceBackend } from "./inference-backend";
 

@@ -1,5 +1,5 @@
 import { DATATYPES } from "@keel/contract";
-import { badInput } from "./errors";
+import { badInput } from "../errors";
 
 export { DATATYPES };
 export type Datatype = (typeof DATATYPES)[number];

@@ -2,12 +2,12 @@ import type { AuditLog } from "@keel/audit";
 import { type Clock, currentPrincipal, parseWith, requireRole } from "@keel/core";
 import { isConditionFailed, type MetadataStore } from "@keel/metadata";
 import { z } from "zod";
+import { missing, ServingError } from "../errors";
 import {
   IN_PROCESS_BACKEND,
   type RemoteBackendSpec,
   remoteBackendSpecSchema,
-} from "./backends/inference-backend";
-import { missing, ServingError } from "./errors";
+} from "../router/backends/inference-backend";
 
 const key = (name: string) => ({ pk: `BACKEND#${name}`, sk: "META" });
 

@@ -1,8 +1,8 @@
 import { posix } from "node:path";
 import type { AuditLog } from "@keel/audit";
+import { badInput, ServingError } from "../errors";
+import type { ModelPublisher, PublishInput } from "../ports";
 import { sha256Hex } from "./approved-bytes";
-import { badInput, ServingError } from "./errors";
-import type { ModelPublisher, PublishInput } from "./ports";
 
 /** Where the published repository lives: a directory locally, the `models/` S3 prefix in AWS (an ArtifactStore). */
 export interface RepositoryStore {

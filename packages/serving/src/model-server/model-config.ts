@@ -1,7 +1,7 @@
-import { fromTritonType } from "./datatypes";
-import { badInput } from "./errors";
+import { badInput } from "../errors";
+import { fromTritonType } from "../protocol/datatypes";
+import type { TensorMetadata } from "../protocol/protocol";
 import { type PbMessage, type PbValue, parsePbtxt } from "./pbtxt";
-import type { TensorMetadata } from "./protocol";
 
 /** Which ONNX Runtime execution provider runs a model. */
 export type ExecutionProvider = "cpu" | "webgpu";
