@@ -1,4 +1,4 @@
-import type { LogisticModel } from "../logistic";
+import type { LogisticModel } from "../logistic-model";
 import type { KeelModel } from "../model";
 import type { TreeEnsembleModel } from "../tree-model";
 import { AttributeType, DataType, modelProtoType } from "./onnx-proto";

@@ -1,8 +1,10 @@
 import { z } from "zod";
-import type { Column } from "./dataset";
-import { TrainError } from "./errors";
-import { type LogisticModel, logisticMargin, logisticModelSchema } from "./logistic";
+import { ModelFormatError } from "./errors";
+import { type LogisticModel, logisticMargin, logisticModelSchema } from "./logistic-model";
 import { sigmoid, type TreeEnsembleModel, treeEnsembleSchema, treeMargin } from "./tree-model";
+
+/** Numeric column storage the trainers accept without copying. */
+export type Column = Float64Array | Float32Array;
 
 /** Any model Keel's built-in trainers produce; its JSON form is `model/keel-model.json`. */
 export const keelModelSchema = z.discriminatedUnion("kind", [logisticModelSchema, treeEnsembleSchema]);
@@ -12,7 +14,7 @@ export type KeelModel = LogisticModel | TreeEnsembleModel;
 export function parseModel(json: unknown): KeelModel {
   const r = keelModelSchema.safeParse(json);
   if (!r.success)
-    throw new TrainError("INVALID_PARAMETER_VALUE", `not a Keel model: ${r.error.issues[0]?.message}`);
+    throw new ModelFormatError("INVALID_PARAMETER_VALUE", `not a Keel model: ${r.error.issues[0]?.message}`);
   return r.data;
 }
 
@@ -34,7 +36,7 @@ export function predictRow(model: KeelModel, x: ArrayLike<number>): number {
 /** Scores every row of columnar data. */
 export function predict(model: KeelModel, columns: Column[]): Float64Array {
   if (columns.length !== model.features.length) {
-    throw new TrainError(
+    throw new ModelFormatError(
       "INVALID_PARAMETER_VALUE",
       `model has ${model.features.length} features, got ${columns.length} columns`,
     );

@@ -1,5 +1,5 @@
-import { TrainError } from "./errors";
-import type { LogisticModel } from "./logistic";
+import { ModelFormatError } from "./errors";
+import type { LogisticModel } from "./logistic-model";
 import { type KeelModel, margin } from "./model";
 import { expectedMargin, treeShap } from "./tree-shap";
 
@@ -69,7 +69,7 @@ export function explainTensor(
 ): V2Tensor[] {
   const F = model.features.length;
   if (shape.length !== 2 || shape[1] !== F || shape[0] * F !== data.length) {
-    throw new TrainError(
+    throw new ModelFormatError(
       "INVALID_PARAMETER_VALUE",
       `explain input must be [N, ${F}] with N * ${F} values, got shape [${shape.join(", ")}] and ${data.length} values`,
     );
