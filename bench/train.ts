@@ -5,16 +5,10 @@
  * features over 100,000 logged rows).
  * Run: node --import tsx bench/train.ts
  */
+
+import { exportOnnx, treeShap } from "@keel/model-format";
 import { computeDriftReport, type PredictionLogEntry } from "@keel/monitoring";
-import {
-  exportOnnx,
-  profileDataset,
-  splitDataset,
-  toRowMajorFloat32,
-  trainGbdt,
-  trainLogistic,
-  treeShap,
-} from "@keel/train";
+import { profileDataset, splitDataset, toRowMajorFloat32, trainGbdt, trainLogistic } from "@keel/train";
 import * as ort from "onnxruntime-node";
 import { syntheticData } from "../tests/train/synthetic";
 

@@ -1,7 +1,8 @@
 import { join } from "node:path";
+import { ONNX_INPUT } from "@keel/model-format";
 import { definePipeline, type StepContext, StepFailure } from "@keel/pipelines";
 import { FEATURE_VIEWS_TAG, PIPELINE_RUN_TAG } from "@keel/registry";
-import { ONNX_INPUT, trainHandler } from "@keel/train";
+import { trainHandler } from "@keel/train";
 import { z } from "zod";
 import { fraudFeatureRepo, fraudV1, USER_STATS_URI, userTransactionStats } from "./features/definitions";
 import { computeUserFeatures, USER_FEATURES } from "./src/compute-features";

@@ -17,7 +17,7 @@ async function receiveN(queue: ScoringQueue, n: number, deployment: string) {
 }
 
 /**
- * The ScoringQueue contract (packages/serving/src/scoring-queue.ts), run against every adapter:
+ * The ScoringQueue contract (packages/serving/src/scoring/scoring-queue.ts), run against every adapter:
  * at-least-once delivery, a message comes back after its visibility timeout unless deleted.
  * `make` builds a queue whose visibility timeout is `visibilityMs`.
  */

@@ -1,5 +1,5 @@
+import type { BaselineProfile } from "@keel/model-format";
 import { computeDriftReport, type PredictionLogEntry, renderDriftHtml } from "@keel/monitoring";
-import type { BaselineProfile } from "@keel/train";
 import { describe, expect, it } from "vitest";
 
 const baseline: BaselineProfile = {

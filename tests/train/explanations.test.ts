@@ -5,10 +5,9 @@ import {
   margin,
   type Tree,
   type TreeEnsembleModel,
-  trainGbdt,
-  trainLogistic,
   treeShap,
-} from "@keel/train";
+} from "@keel/model-format";
+import { trainGbdt, trainLogistic } from "@keel/train";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { syntheticData } from "./synthetic";

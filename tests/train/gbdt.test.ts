@@ -1,11 +1,5 @@
-import {
-  evaluateBinary,
-  evaluateRegression,
-  predict,
-  splitDataset,
-  TrainError,
-  trainGbdt,
-} from "@keel/train";
+import { predict } from "@keel/model-format";
+import { evaluateBinary, evaluateRegression, splitDataset, TrainError, trainGbdt } from "@keel/train";
 import { describe, expect, it } from "vitest";
 import { syntheticData } from "./synthetic";
 

@@ -1,14 +1,5 @@
-import {
-  exportOnnx,
-  type KeelModel,
-  ONNX_INPUT,
-  ONNX_OUTPUT,
-  predict,
-  splitDataset,
-  toRowMajorFloat32,
-  trainGbdt,
-  trainLogistic,
-} from "@keel/train";
+import { exportOnnx, type KeelModel, ONNX_INPUT, ONNX_OUTPUT, predict } from "@keel/model-format";
+import { splitDataset, toRowMajorFloat32, trainGbdt, trainLogistic } from "@keel/train";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { syntheticData } from "./synthetic";

@@ -1,4 +1,5 @@
-import { baselineProfileSchema, MemoryTrackingLogger, parseModel, trainModel } from "@keel/train";
+import { baselineProfileSchema, parseModel } from "@keel/model-format";
+import { MemoryTrackingLogger, trainModel } from "@keel/train";
 import { describe, expect, it } from "vitest";
 import { syntheticData } from "./synthetic";
 

@@ -5,6 +5,7 @@ import { type AccessControl, type AuthMode, createAccessControl } from "@keel/au
 import { type Clock, createLogger, type KeelConfig, systemClock } from "@keel/core";
 import { createFeaturesModule, type FeaturesService } from "@keel/features";
 import type { MetadataStore } from "@keel/metadata";
+import { explainTensor, parseModel } from "@keel/model-format";
 import { createMonitoringModule, type MonitoringService, runBaselineReader } from "@keel/monitoring";
 import { createPipelinesModule, type PipelineDefinition, type PipelineService } from "@keel/pipelines";
 import { createRegistryModule, type RegistryService } from "@keel/registry";
@@ -15,7 +16,6 @@ import {
   type ServingService,
 } from "@keel/serving";
 import { createTrackingModule, type TrackingService } from "@keel/tracking";
-import { explainTensor, parseModel } from "@keel/train";
 import type { Hono } from "hono";
 import {
   createArtifacts,

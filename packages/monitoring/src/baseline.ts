@@ -1,5 +1,5 @@
 import type { ArtifactStore } from "@keel/artifacts";
-import { BASELINE_PROFILE_ARTIFACT, type BaselineProfile, baselineProfileSchema } from "@keel/train";
+import { BASELINE_PROFILE_ARTIFACT, type BaselineProfile, baselineProfileSchema } from "@keel/model-format";
 import { MonitoringError } from "./errors";
 
 /** The model a deployment served in the drift window (from the prediction log). */

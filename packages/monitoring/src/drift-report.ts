@@ -1,5 +1,5 @@
 import { driftReportSchema } from "@keel/contract";
-import type { BaselineProfile } from "@keel/train";
+import type { BaselineProfile } from "@keel/model-format";
 import { z } from "zod";
 import { ksTwoSample, meanStd, psi } from "./drift-stats";
 import type { PredictionLogEntry } from "./prediction-log";

@@ -1,4 +1,4 @@
-import { profileBin } from "@keel/train";
+import { profileBin } from "@keel/model-format";
 
 /** Share floor for empty bins, so PSI stays finite (the usual convention). */
 export const PSI_EPSILON = 1e-4;

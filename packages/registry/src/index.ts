@@ -7,6 +7,7 @@ export {
   type LineageNode,
   PIPELINE_RUN_TAG,
 } from "./lineage";
+export type { RegisteredModelView } from "./model-service";
 export { type Check, type CheckResult, DEFAULT_POLICY, type Policy } from "./policy";
 export type { PolicyChangeRecord, PolicyChangeStatus } from "./policy-changes";
 export type {
@@ -32,4 +33,4 @@ export {
   type RegistryIntegrations,
   type RegistryModule,
 } from "./registry-module";
-export { type RegisteredModelView, RegistryService } from "./registry-service";
+export { RegistryService } from "./registry-service";

@@ -1,5 +1,5 @@
+import type { RegisteredModelView } from "./model-service";
 import type { ModelRecord, ModelVersionView } from "./records";
-import type { RegisteredModelView } from "./registry-service";
 
 /** MLflow's JSON for the registry's records (int64 fields as numbers, versions as strings). */
 const tagList = (tags: Record<string, string>) =>

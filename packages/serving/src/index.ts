@@ -1,19 +1,24 @@
-export { ApprovedBytes, pinnedDigest, sha256Hex } from "./approved-bytes";
-export { AsyncScoring, type ScoringResult } from "./async-scoring";
-export { BackendRegistry, type RegisteredBackend } from "./backend-registry";
-export { type BackendContext, createBackend } from "./backends/backend-factory";
-export { InProcessBackend } from "./backends/in-process-backend";
-export { type BackendSpec, backendSpecSchema, type InferenceBackend } from "./backends/inference-backend";
-export { KServeHttpBackend } from "./backends/kserve-http-backend";
-export { SageMakerBackend, type SageMakerRuntimeLike } from "./backends/sagemaker-backend";
-export { type AnalysisResult, CanaryAnalysis, CanaryStats } from "./canary-analysis";
-export * from "./datatypes";
-export { defaultBackendOf } from "./default-backend";
-export * from "./deployment-model";
-export { DeploymentService } from "./deployment-service";
+export { BackendRegistry, type RegisteredBackend } from "./deployments/backend-registry";
+export { type AnalysisResult, CanaryAnalysis, CanaryStats } from "./deployments/canary-analysis";
+export * from "./deployments/deployment-model";
+export { DeploymentService } from "./deployments/deployment-service";
 export * from "./errors";
-export { EXPLAINABLE_MODEL_FILE, type ModelExplainer, mountExplainRoutes } from "./explain-routes";
-export { type CloudWatchLike, IN_FLIGHT_METRIC, InFlightPublisher } from "./inflight-publisher";
+export { EXPLAINABLE_MODEL_FILE, type ModelExplainer, mountExplainRoutes } from "./explain/explain-routes";
+export { type CloudWatchLike, IN_FLIGHT_METRIC, InFlightPublisher } from "./metrics/inflight-publisher";
+export { ServingMetrics } from "./metrics/metrics";
+export { ApprovedBytes, pinnedDigest, sha256Hex } from "./model-server/approved-bytes";
+export {
+  type ExecutionProvider,
+  type ModelConfig,
+  parseModelConfig,
+  selectVersions,
+  type VersionPolicy,
+} from "./model-server/model-config";
+export { RepositoryPublisher } from "./model-server/model-publisher";
+export { ModelServer, type ModelServerOptions, type RepositoryIndexEntry } from "./model-server/model-server";
+export { type PbMessage, parsePbtxt } from "./model-server/pbtxt";
+export * from "./ports";
+export * from "./protocol/datatypes";
 export {
   DEFAULT_MAX_BODY_BYTES,
   type InferenceApi,
@@ -21,29 +26,28 @@ export {
   mountMetricsRoute,
   mountRepositoryRoutes,
   serverApi,
-} from "./kserve-routes";
-export { ServingMetrics } from "./metrics";
+} from "./protocol/kserve-routes";
+export * from "./protocol/protocol";
+export { type BackendContext, createBackend } from "./router/backends/backend-factory";
+export { InProcessBackend } from "./router/backends/in-process-backend";
 export {
-  type ExecutionProvider,
-  type ModelConfig,
-  parseModelConfig,
-  selectVersions,
-  type VersionPolicy,
-} from "./model-config";
-export { RepositoryPublisher } from "./model-publisher";
-export { ModelServer, type ModelServerOptions, type RepositoryIndexEntry } from "./model-server";
-export { type PbMessage, parsePbtxt } from "./pbtxt";
-export * from "./ports";
-export * from "./protocol";
-export { type RegistryLike, registryModelResolver } from "./registry-resolver";
-export { joinRows, Router, type RouterRequest, routerRequestSchema, splitRows } from "./router";
+  type BackendSpec,
+  backendSpecSchema,
+  type InferenceBackend,
+} from "./router/backends/inference-backend";
+export { KServeHttpBackend } from "./router/backends/kserve-http-backend";
+export { SageMakerBackend, type SageMakerRuntimeLike } from "./router/backends/sagemaker-backend";
+export { defaultBackendOf } from "./router/default-backend";
+export { type RegistryLike, registryModelResolver } from "./router/registry-resolver";
+export { joinRows, Router, type RouterRequest, routerRequestSchema, splitRows } from "./router/router";
+export { AsyncScoring, type ScoringResult } from "./scoring/async-scoring";
 export {
   MemoryScoringQueue,
   type ScoringMessage,
   type ScoringQueue,
   SqsScoringQueue,
   scoringMessageSchema,
-} from "./scoring-queue";
+} from "./scoring/scoring-queue";
 export {
   createServingModule,
   findServingModule,

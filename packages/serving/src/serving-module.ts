@@ -3,32 +3,32 @@ import type { AuditLog } from "@keel/audit";
 import type { Clock, Logger, ServingConfig } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
 import type { Hono } from "hono";
-import { ApprovedBytes } from "./approved-bytes";
-import { AsyncScoring } from "./async-scoring";
-import { BackendRegistry } from "./backend-registry";
-import { mountBackendRoutes } from "./backend-routes";
-import type { SageMakerRuntimeLike } from "./backends/sagemaker-backend";
-import { CanaryAnalysis, CanaryStats } from "./canary-analysis";
-import { defaultBackendOf } from "./default-backend";
-import { mountDeploymentRoutes } from "./deployment-routes";
-import { DeploymentService } from "./deployment-service";
+import { BackendRegistry } from "./deployments/backend-registry";
+import { mountBackendRoutes } from "./deployments/backend-routes";
+import { CanaryAnalysis, CanaryStats } from "./deployments/canary-analysis";
+import { mountDeploymentRoutes } from "./deployments/deployment-routes";
+import { DeploymentService } from "./deployments/deployment-service";
 import { missing } from "./errors";
-import { createVersionExplainer, type ModelExplainer, mountExplainRoutes } from "./explain-routes";
-import { type CloudWatchLike, InFlightPublisher } from "./inflight-publisher";
+import { createVersionExplainer, type ModelExplainer, mountExplainRoutes } from "./explain/explain-routes";
+import { type CloudWatchLike, InFlightPublisher } from "./metrics/inflight-publisher";
+import { ServingMetrics } from "./metrics/metrics";
+import { ApprovedBytes } from "./model-server/approved-bytes";
+import type { ExecutionProvider } from "./model-server/model-config";
+import { RepositoryPublisher, type RepositoryStore } from "./model-server/model-publisher";
+import { ModelServer } from "./model-server/model-server";
+import type { ApprovalReader, FeatureReader, ModelResolver, PredictionSink } from "./ports";
 import {
   type InferenceApi,
   mountInferenceRoutes,
   mountMetricsRoute,
   mountRepositoryRoutes,
   serverApi,
-} from "./kserve-routes";
-import { ServingMetrics } from "./metrics";
-import type { ExecutionProvider } from "./model-config";
-import { RepositoryPublisher, type RepositoryStore } from "./model-publisher";
-import { ModelServer } from "./model-server";
-import type { ApprovalReader, FeatureReader, ModelResolver, PredictionSink } from "./ports";
-import { Router } from "./router";
-import { MemoryScoringQueue, type ScoringQueue } from "./scoring-queue";
+} from "./protocol/kserve-routes";
+import type { SageMakerRuntimeLike } from "./router/backends/sagemaker-backend";
+import { defaultBackendOf } from "./router/default-backend";
+import { Router } from "./router/router";
+import { AsyncScoring } from "./scoring/async-scoring";
+import { MemoryScoringQueue, type ScoringQueue } from "./scoring/scoring-queue";
 
 /** What serving needs from the platform (a subset of PlatformDeps). */
 export interface ServingDeps {

@@ -1,6 +1,8 @@
 export { TrackingError } from "./errors";
 export { createTrackingModule, type TrackingModule } from "./module";
 export type { FrozenRuns } from "./ports";
+export { LOGGED_MODELS_TAG } from "./run-logging";
+export { USER_TAG } from "./run-service";
 export { RUN_NAME_TAG } from "./run-store";
 export * from "./schemas";
 export { matchesAll, type Searchable } from "./search-eval";
@@ -14,12 +16,7 @@ export {
   printFilter,
   type SearchTarget,
 } from "./search-grammar";
-export {
-  EXPERIMENT_SEARCH,
-  LOGGED_MODELS_TAG,
-  RUN_SEARCH,
-  type TrackingDeps,
-  TrackingService,
-  USER_TAG,
-} from "./service";
+export { TrackingService } from "./service";
+export type { TrackingDeps } from "./tracking-context";
+export { EXPERIMENT_SEARCH, RUN_SEARCH } from "./tracking-search";
 export { LIMITS } from "./validation";

@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import { mountTrackingRoutes } from "./routes";
-import { type TrackingDeps, TrackingService } from "./service";
+import { TrackingService } from "./service";
+import type { TrackingDeps } from "./tracking-context";
 
 export interface TrackingModule {
   name: "tracking";

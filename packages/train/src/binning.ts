@@ -1,3 +1,4 @@
+import { firstAtLeast } from "@keel/model-format";
 import type { Column } from "./dataset";
 import { Random } from "./random";
 
@@ -39,18 +40,6 @@ export function computeBins(columns: Column[], maxBins: number, seed: number): F
 /** The bin of one value: the first edge >= fround(v), or edges.length. */
 export function binOf(edges: Float32Array, v: number): number {
   return firstAtLeast(edges, Math.fround(v));
-}
-
-/** Index of the first element >= x in increasing `sorted` (binary search), or its length. */
-export function firstAtLeast(sorted: ArrayLike<number>, x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Row-major bin matrix (`rows x features`), one byte per cell. */

@@ -1,8 +1,9 @@
+import type { Column } from "@keel/model-format";
 import { TrainError } from "./errors";
 import { Random } from "./random";
 
-/** Numeric column storage the trainers accept without copying. */
-export type Column = Float64Array | Float32Array;
+/** Numeric column storage (defined with the model format, whose `predict` scores it). */
+export type { Column };
 
 /**
  * Columnar training data: one typed array per feature (same length), and a label column.

@@ -1,9 +1,9 @@
+import { leafOf, sigmoid, type Tree, type TreeEnsembleModel } from "@keel/model-format";
 import { z } from "zod";
 import { binRows, computeBins, type FeatureBins } from "./binning";
 import { assertBinaryLabels, type Column, type Dataset, validateDataset } from "./dataset";
 import { TrainError } from "./errors";
 import { Random } from "./random";
-import { leafOf, sigmoid, type Tree, type TreeEnsembleModel } from "./tree-model";
 
 export const gbdtParamsSchema = z
   .object({

@@ -1,8 +1,8 @@
+import { type LogisticModel, sigmoid } from "@keel/model-format";
 import { z } from "zod";
 import { assertBinaryLabels, type Dataset, validateDataset } from "./dataset";
 import { TrainError } from "./errors";
 import type { IterationCallback } from "./gbdt";
-import { sigmoid } from "./tree-model";
 
 export const logisticParamsSchema = z
   .object({
@@ -14,20 +14,6 @@ export const logisticParamsSchema = z
   })
   .strict();
 export type LogisticParamsInput = z.input<typeof logisticParamsSchema>;
-
-/**
- * A trained logistic regression on the raw (unstandardised) features. Weights and bias are
- * float32 values so ONNX Runtime's float MatMul sees the same numbers; `means` are the
- * training means, the reference point of the exact linear explanations.
- */
-export const logisticModelSchema = z.object({
-  kind: z.literal("logistic"),
-  features: z.array(z.string()).min(1),
-  weights: z.array(z.number()),
-  bias: z.number(),
-  means: z.array(z.number()),
-});
-export type LogisticModel = z.infer<typeof logisticModelSchema>;
 
 export interface LogisticResult {
   model: LogisticModel;
@@ -174,11 +160,4 @@ function choleskySolve(A: Float64Array, b: Float64Array, D: number): Float64Arra
     x[i] = s / L[i * D + i];
   }
   return x;
-}
-
-/** Margin (log-odds) of one row; inputs are compared as float32, as the ONNX model sees them. */
-export function logisticMargin(model: LogisticModel, x: ArrayLike<number>): number {
-  let m = model.bias;
-  for (let f = 0; f < model.weights.length; f++) m += model.weights[f] * Math.fround(x[f]);
-  return m;
 }

@@ -1,12 +1,17 @@
 import { parseWith } from "@keel/core";
+import {
+  BASELINE_PROFILE_ARTIFACT,
+  isClassifier,
+  type KeelModel,
+  modelArtifacts,
+  predict,
+} from "@keel/model-format";
 import { z } from "zod";
 import { type Dataset, splitDataset } from "./dataset";
 import { gbdtParamsSchema, trainGbdt } from "./gbdt";
 import { logisticParamsSchema, trainLogistic } from "./logistic";
 import { evaluateBinary, evaluateRegression } from "./metrics";
-import { isClassifier, type KeelModel, predict } from "./model";
-import { modelArtifacts } from "./model-package";
-import { BASELINE_PROFILE_ARTIFACT, profileDataset } from "./profile";
+import { profileDataset } from "./profile-dataset";
 import type { TrackingLogger } from "./tracking";
 
 export const trainSpecSchema = z.object({
