@@ -27,6 +27,7 @@ export {
   HEADER_LENGTH,
 } from "./protocol/binary-data";
 export * from "./protocol/datatypes";
+export { type GrpcServer, type GrpcServerOptions, PROTO_PATH, startGrpcServer } from "./protocol/grpc-server";
 export {
   DEFAULT_MAX_BODY_BYTES,
   type InferenceApi,
