@@ -14,6 +14,7 @@ import {
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildIdentity, mlpReference } from "../../bench/serving-onnx-mlp";
+import { KEEL_BIN, startUntil } from "../cli/keel";
 import { startTestPlatform } from "../helpers/platform";
 import { smallConfig, specFor, tempRepository } from "./fixtures";
 import { startServing } from "./harness";
@@ -34,7 +35,7 @@ function client(port: number): Client {
 }
 
 /** Calls one RPC; resolves with the answer or rejects with the gRPC error. */
-function rpc(c: Client, method: string, req: unknown, metadata = new grpc.Metadata()): Promise<any> {
+function rpc(c: Client, method: string, req: unknown, metadata = new grpc.Metadata()): Promise<Client> {
   return new Promise((resolve, reject) =>
     c[method](req, metadata, (err: grpc.ServiceError | null, res: unknown) =>
       err ? reject(err) : resolve(res),
@@ -269,6 +270,41 @@ describe("KServe v2 gRPC API under keel dev --auth", () => {
       gc.close();
       await g.close();
       await p.close();
+    }
+  });
+});
+
+describe("keel serve --grpc-port", () => {
+  it("serves the repository over gRPC next to HTTP", async () => {
+    const { proc, match } = await startUntil(
+      process.execPath,
+      [
+        KEEL_BIN,
+        "serve",
+        "--model-repository",
+        repo.root,
+        "--port",
+        "0",
+        "--grpc-port",
+        "0",
+        "--threads",
+        "1",
+      ],
+      /gRPC \(KServe v2 GRPCInferenceService\) at [^:]+:(\d+)/,
+    );
+    const sc = client(Number(match[1]));
+    try {
+      expect(await rpc(sc, "ServerReady", {})).toEqual({ ready: true });
+      const res = await rpc(sc, "ModelInfer", {
+        model_name: "mlp",
+        inputs: [{ name: "input", datatype: "FP32", shape: [1, 4] }],
+        raw_input_contents: [f32([1, 2, 3, 4])],
+      });
+      const got = new Float32Array(new Uint8Array(res.raw_output_contents[0]).buffer);
+      expect(got[0]).toBeCloseTo(mlpReference(specFor(1), [1, 2, 3, 4])[0], 4);
+    } finally {
+      sc.close();
+      proc.kill("SIGTERM");
     }
   });
 });
