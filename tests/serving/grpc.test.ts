@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
@@ -14,7 +15,7 @@ import {
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildIdentity, mlpReference } from "../../bench/serving-onnx-mlp";
-import { KEEL_BIN, startUntil } from "../cli/keel";
+import { exited, KEEL_BIN, startUntil } from "../cli/keel";
 import { startTestPlatform } from "../helpers/platform";
 import { smallConfig, specFor, tempRepository } from "./fixtures";
 import { startServing } from "./harness";
@@ -305,6 +306,32 @@ describe("keel serve --grpc-port", () => {
     } finally {
       sc.close();
       proc.kill("SIGTERM");
+    }
+  });
+});
+
+describe("keel dev --grpc-port", () => {
+  it("serves the platform's /v2 API over gRPC (laptop mode)", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "keel-grpc-dev-"));
+    const { proc, match } = await startUntil(
+      process.execPath,
+      [KEEL_BIN, "dev", "--port", "0", "--grpc-port", "0", "--data-dir", dataDir, "--no-example"],
+      /gRPC: +KServe v2 GRPCInferenceService at [^:]+:(\d+)/,
+    );
+    const dc = client(Number(match[1]));
+    try {
+      expect(await rpc(dc, "ServerLive", {})).toEqual({ live: true });
+      const err = await rpc(dc, "ModelInfer", {
+        model_name: "nothing",
+        inputs: [{ name: "input", datatype: "FP32", shape: [1, 4] }],
+        raw_input_contents: [f32([1, 2, 3, 4])],
+      }).catch((e: grpc.ServiceError) => e);
+      expect(err.code).toBe(grpc.status.NOT_FOUND);
+    } finally {
+      dc.close();
+      proc.kill("SIGTERM");
+      await exited(proc);
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

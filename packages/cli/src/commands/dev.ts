@@ -80,7 +80,15 @@ export const devCommand = command({
     const grpc =
       grpcPort === undefined
         ? undefined
-        : await startGrpcServer({ fetch: local.platform.app.fetch, port: grpcPort, host: values.host });
+        : await startGrpcServer({ fetch: local.platform.app.fetch, port: grpcPort, host: values.host }).catch(
+            async (e: Error) => {
+              await local.close();
+              throw new CliError(
+                `the gRPC port ${grpcPort} on ${values.host} cannot be bound (${e.message})`,
+                "Stop what listens there, or pass another --grpc-port",
+              );
+            },
+          );
     const { config } = local.platform.deps;
     const { autoApproveStages } = config.registry;
     let stopping = false;
