@@ -99,12 +99,12 @@ function tensor(name: string, dims: number[], values: Float32Array) {
   };
 }
 
-function valueInfo(name: string, dims: Array<number | string>) {
+function valueInfo(name: string, dims: Array<number | string>, elemType = ONNX_FLOAT) {
   return {
     name,
     type: {
       tensorType: {
-        elemType: ONNX_FLOAT,
+        elemType,
         shape: { dim: dims.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) },
       },
     },
@@ -177,4 +177,33 @@ export function mlpReference(spec: MlpSpec, row: number[]): number[] {
     act = out;
   }
   return Array.from(act);
+}
+
+/** ONNX element types (onnx.proto TensorProto.DataType) the identity model can carry. */
+export const ONNX_TYPES = { FP32: 1, INT64: 7, BYTES: 8, BOOL: 9 } as const;
+
+/**
+ * Encodes a model of Identity nodes: each input `<name>` [batch, width] of its type comes
+ * back unchanged as output `<name>_out` (for protocol tests of every datatype).
+ */
+export function buildIdentity(
+  tensors: Array<{ name: string; type: keyof typeof ONNX_TYPES; width: number }>,
+): Uint8Array {
+  const model = ModelProto.create({
+    irVersion: 8,
+    producerName: "keel-test",
+    opsetImport: [{ domain: "", version: 17 }],
+    graph: {
+      name: "identity",
+      node: tensors.map((t) => ({
+        input: [t.name],
+        output: [`${t.name}_out`],
+        name: `id_${t.name}`,
+        opType: "Identity",
+      })),
+      input: tensors.map((t) => valueInfo(t.name, ["batch", t.width], ONNX_TYPES[t.type])),
+      output: tensors.map((t) => valueInfo(`${t.name}_out`, ["batch", t.width], ONNX_TYPES[t.type])),
+    },
+  });
+  return ModelProto.encode(model).finish();
 }

@@ -107,9 +107,9 @@ describe("content types (CSRF through simple requests)", () => {
       { "content-type": "application/octet-stream", "inference-header-content-length": "2" },
       "{}",
     );
-    // Past the guard: the server itself says the binary extension is not supported.
+    // Past the guard: the server decodes the binary extension and validates the request.
     expect(binary.status).toBe(400);
-    expect(String(binary.json?.error)).toContain("binary tensor data extension");
+    expect(String(binary.json?.error)).toContain("invalid inference request");
     const untyped = await raw("POST", "/v2/models/none/infer", {}, "{}");
     expect(untyped.status).not.toBe(415);
     const plain = await raw("POST", "/v2/models/none/infer", { "content-type": "text/plain" }, "{}");

@@ -52,7 +52,10 @@ afterAll(async () => {
 
 describe("KServe v2 model server over HTTP", () => {
   it("answers server metadata, liveness and readiness", async () => {
-    expect((await call("GET", "/v2")).json).toMatchObject({ name: "keel", extensions: ["model_repository"] });
+    expect((await call("GET", "/v2")).json).toMatchObject({
+      name: "keel",
+      extensions: ["model_repository", "binary_tensor_data"],
+    });
     expect((await call("GET", "/v2/health/live")).status).toBe(200);
     expect((await call("GET", "/v2/health/ready")).status).toBe(200);
   });

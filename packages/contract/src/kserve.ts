@@ -6,7 +6,9 @@ import { defineRoute } from "./route";
  * The Open Inference Protocol (KServe v2) as Keel serves it: server and model metadata,
  * health, infer and explain, Triton's repository extension, Prometheus metrics. Errors are
  * the protocol's `{"error": "..."}` with the status Keel's codes map to; the handlers read
- * the body themselves so that malformed JSON answers that way too.
+ * the body themselves so that malformed JSON answers that way too. Infer also takes and
+ * answers KServe's binary tensor data extension (`Inference-Header-Content-Length`: a JSON
+ * header, then raw tensor bytes, as application/octet-stream); the schemas document the JSON.
  */
 const tags = ["KServe v2"] as const;
 const model = z.object({ model: z.string() });
@@ -93,7 +95,8 @@ export const kserveRoutes = {
     id: "kserve.infer",
     method: "POST",
     path: "/v2/models/:model/infer",
-    summary: "Inference (a deployment routes it: canary, shadow, feature enrichment)",
+    summary:
+      "Inference (a deployment routes it: canary, shadow, feature enrichment); JSON or binary tensor data",
     tags,
     params: model,
     body: routerRequestSchema,
@@ -105,7 +108,7 @@ export const kserveRoutes = {
     id: "kserve.inferVersion",
     method: "POST",
     path: "/v2/models/:model/versions/:version/infer",
-    summary: "Inference with one model version",
+    summary: "Inference with one model version; JSON or binary tensor data",
     tags,
     params: modelVersion,
     body: routerRequestSchema,

@@ -18,7 +18,16 @@ export { RepositoryPublisher } from "./model-server/model-publisher";
 export { ModelServer, type ModelServerOptions, type RepositoryIndexEntry } from "./model-server/model-server";
 export { type PbMessage, parsePbtxt } from "./model-server/pbtxt";
 export * from "./ports";
+export {
+  binaryOutputs,
+  decodeBinaryRequest,
+  decodeBinaryResponse,
+  encodeBinaryRequest,
+  encodeBinaryResponse,
+  HEADER_LENGTH,
+} from "./protocol/binary-data";
 export * from "./protocol/datatypes";
+export { type GrpcServer, type GrpcServerOptions, PROTO_PATH, startGrpcServer } from "./protocol/grpc-server";
 export {
   DEFAULT_MAX_BODY_BYTES,
   type InferenceApi,

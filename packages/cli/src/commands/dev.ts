@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { ENV } from "@keel/core";
 import { offlineRootOf } from "@keel/features";
 import { DataDirInUseError, type LocalOptions, startLocalPlatform } from "@keel/local";
+import { startGrpcServer } from "@keel/serving";
 import type { Cli } from "../client";
 import { command, UsageError } from "../command";
 import { CliError } from "../failure";
@@ -36,7 +37,7 @@ export const devCommand = command({
   name: "dev",
   summary: "run the whole platform locally on one port (npm start)",
   usage:
-    "keel dev [--port 5000] [--host 127.0.0.1] [--data-dir ./.keel] [--project <dir>] [--pipelines <file>]... [--no-example] [--auth]",
+    "keel dev [--port 5000] [--host 127.0.0.1] [--data-dir ./.keel] [--project <dir>] [--pipelines <file>]... [--no-example] [--auth] [--grpc-port N]",
   flags: ["data-dir"],
   async run(argv, cli) {
     const npm = npmParent();
@@ -49,11 +50,15 @@ export const devCommand = command({
         "no-example": { type: "boolean", default: false },
         pipelines: { type: "string", multiple: true, default: [] },
         auth: { type: "boolean", default: false },
+        "grpc-port": { type: "string" },
       },
     });
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new UsageError(`--port must be 0..65535, got ${values.port}`);
+    const grpcPort = values["grpc-port"] === undefined ? undefined : Number(values["grpc-port"]);
+    if (grpcPort !== undefined && (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535))
+      throw new UsageError(`--grpc-port must be 0..65535, got ${values["grpc-port"]}`);
     const autoApprove =
       process.env[ENV.AUTO_APPROVE_STAGES] === undefined ? LOCAL_AUTO_APPROVE_STAGES : undefined;
     // A named project (--project, KEEL_PROJECT_DIR) wins; the fraud example is the default
@@ -71,6 +76,19 @@ export const devCommand = command({
       auth: values.auth ? "users" : "laptop",
     });
     const url = `http://localhost:${local.port}`;
+    // KServe v2 gRPC, off unless asked: the same app (identity, permissions, router) behind it.
+    const grpc =
+      grpcPort === undefined
+        ? undefined
+        : await startGrpcServer({ fetch: local.platform.app.fetch, port: grpcPort, host: values.host }).catch(
+            async (e: Error) => {
+              await local.close();
+              throw new CliError(
+                `the gRPC port ${grpcPort} on ${values.host} cannot be bound (${e.message})`,
+                "Stop what listens there, or pass another --grpc-port",
+              );
+            },
+          );
     const { config } = local.platform.deps;
     const { autoApproveStages } = config.registry;
     let stopping = false;
@@ -78,6 +96,7 @@ export const devCommand = command({
       if (stopping) return;
       stopping = true;
       console.log(`\n${signal}: stopping Keel…`);
+      await grpc?.close();
       await local.close();
       console.log("Keel stopped; all data is in", local.dataDir);
       process.exit(0);
@@ -89,6 +108,7 @@ export const devCommand = command({
     console.log(`Keel is ready at ${url}`);
     console.log(`  data dir: ${local.dataDir}`);
     console.log(`  MLflow:   export MLFLOW_TRACKING_URI=${url}`);
+    if (grpc) console.log(`  gRPC:     KServe v2 GRPCInferenceService at ${values.host}:${grpc.port}`);
     console.log(
       autoApproveStages.length > 0
         ? `  approvals: the ${config.core.stage} stage auto-approves promotions to ${autoApproveStages.join(", ")} ` +

@@ -9,6 +9,7 @@ import {
   mountMetricsRoute,
   mountRepositoryRoutes,
   serverApi,
+  startGrpcServer,
 } from "@keel/serving";
 import { Hono } from "hono";
 import { command, UsageError } from "../command";
@@ -22,7 +23,7 @@ export const serveCommand = command({
   name: "serve",
   summary: "serve a Triton-layout ONNX model repository over the KServe v2 protocol",
   usage:
-    "keel serve --model-repository <dir> [--port 8000] [--host 127.0.0.1] [--provider cpu|webgpu] [--threads N] [--max-queue N] [--max-body-bytes N]",
+    "keel serve --model-repository <dir> [--port 8000] [--host 127.0.0.1] [--provider cpu|webgpu] [--threads N] [--max-queue N] [--max-body-bytes N] [--grpc-port N]",
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
@@ -34,6 +35,7 @@ export const serveCommand = command({
         threads: { type: "string", default: "0" },
         "max-queue": { type: "string", default: "1024" },
         "max-body-bytes": { type: "string", default: String(32 * 1024 * 1024) },
+        "grpc-port": { type: "string" },
       },
     });
     const repository = values["model-repository"];
@@ -49,6 +51,11 @@ export const serveCommand = command({
         throw new UsageError(`${flag} must be an integer >= ${min}, got ${v}`);
       return n;
     };
+    const grpcPort =
+      values["grpc-port"] === undefined ? undefined : ints("--grpc-port", values["grpc-port"], 0);
+    if (grpcPort !== undefined && grpcPort > 65535)
+      throw new UsageError(`--grpc-port must be 0..65535, got ${grpcPort}`);
+    const maxBodyBytes = ints("--max-body-bytes", values["max-body-bytes"], 1);
     const server = new ModelServer({
       repository: resolve(repository),
       provider: values.provider,
@@ -59,7 +66,7 @@ export const serveCommand = command({
     const app = new Hono();
     installErrorHandling(app);
     mountInferenceRoutes(app, serverApi(server), {
-      maxBodyBytes: ints("--max-body-bytes", values["max-body-bytes"], 1),
+      maxBodyBytes,
       serverReady: () => ready,
     });
     mountRepositoryRoutes(app, server);
@@ -76,15 +83,26 @@ export const serveCommand = command({
       http.once("listening", () => r());
       http.once("error", reject);
     });
+    const grpc =
+      grpcPort === undefined
+        ? undefined
+        : await startGrpcServer({
+            fetch: app.fetch,
+            port: grpcPort,
+            host: values.host,
+            maxMessageBytes: maxBodyBytes,
+          });
     ready = true;
     const bound = (http.address() as AddressInfo).port;
     console.log(
       `Keel model server ready at http://${values.host}:${bound}  (v2 API: /v2, metrics: /metrics)`,
     );
+    if (grpc) console.log(`  gRPC (KServe v2 GRPCInferenceService) at ${values.host}:${grpc.port}`);
     const stop = async (signal: string) => {
       console.log(`\n${signal}: stopping…`);
       ready = false;
       await new Promise<void>((r) => http.close(() => r()));
+      await grpc?.close();
       await server.close();
       process.exit(0);
     };

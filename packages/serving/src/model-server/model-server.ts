@@ -248,8 +248,17 @@ export class ModelServer {
     return this.version(name, version).config;
   }
 
-  /** Validates a request against the model and runs it through the version's scheduler. */
-  async infer(name: string, version: string | undefined, req: InferRequest): Promise<InferResponse> {
+  /**
+   * Validates a request against the model and runs it through the version's scheduler.
+   * With `raw`, output `data` is the runtime's payload (typed arrays, lossless 64-bit
+   * integers) for the binary tensor extension, not JSON values.
+   */
+  async infer(
+    name: string,
+    version: string | undefined,
+    req: InferRequest,
+    opts: { raw?: boolean } = {},
+  ): Promise<InferResponse> {
     const v = this.version(name, version);
     const labels = { model: name, version: v.version };
     let inputs: Tensor[];
@@ -273,7 +282,7 @@ export class ModelServer {
       model_name: name,
       model_version: v.version,
       ...(req.id !== undefined ? { id: req.id } : {}),
-      outputs: wanted.map((o) => encodeTensor(outputs[o])),
+      outputs: wanted.map((o) => (opts.raw ? rawTensor(outputs[o]) : encodeTensor(outputs[o]))),
     };
   }
 
@@ -394,6 +403,13 @@ export class ModelServer {
     return next;
   }
 }
+
+/** An output with its payload as is (the binary extension writes its bytes). */
+function rawTensor(t: Tensor): InferResponse["outputs"][number] {
+  return { name: t.name, datatype: t.datatype, shape: t.shape, data: t.data as unknown as InferOutputData };
+}
+
+type InferOutputData = InferResponse["outputs"][number]["data"];
 
 /**
  * Fills inputs/outputs the config leaves out from the ONNX model and checks declared ones

@@ -5,18 +5,22 @@ import { bodyLimit } from "hono/body-limit";
 import { ServingError } from "../errors";
 import type { ServingMetrics } from "../metrics/metrics";
 import type { ModelServer } from "../model-server/model-server";
+import { binaryOutputs, decodeBinaryRequest, encodeBinaryResponse, HEADER_LENGTH } from "./binary-data";
 import { type InferResponse, inferRequestSchema, type ModelMetadata } from "./protocol";
 
 /** What the protocol's model endpoints call: the model server itself, or the router in front of it. */
 export interface InferenceApi {
   metadata(model: string, version?: string): Promise<ModelMetadata>;
   ready(model: string, version?: string): Promise<boolean>;
-  /** Parses the JSON body (`readJson` output) with its own schema and runs it. */
+  /**
+   * Parses the JSON body (`readInferBody` output) with its own schema and runs it. With
+   * `ctx.raw`, output data may come back as typed arrays (the answer is written in binary).
+   */
   infer(
     model: string,
     version: string | undefined,
     body: unknown,
-    ctx: { routeKey?: string },
+    ctx: { routeKey?: string; raw?: boolean },
   ): Promise<InferResponse>;
 }
 
@@ -50,17 +54,32 @@ export async function readJson(c: Context): Promise<unknown> {
       "INVALID_PARAMETER_VALUE",
       "request body is empty; expected a JSON inference request",
     );
-  if (c.req.header("inference-header-content-length")) {
-    throw new ServingError(
-      "INVALID_PARAMETER_VALUE",
-      "the binary tensor data extension is not supported; send JSON tensors",
-    );
-  }
   try {
     return JSON.parse(text);
   } catch (e) {
     throw new ServingError("INVALID_PARAMETER_VALUE", `malformed JSON body: ${(e as Error).message}`);
   }
+}
+
+/** An infer body: JSON, or the binary tensor data extension when Inference-Header-Content-Length is set. */
+export async function readInferBody(c: Context): Promise<unknown> {
+  const headerLength = c.req.header(HEADER_LENGTH);
+  if (headerLength === undefined) return readJson(c);
+  return decodeBinaryRequest(new Uint8Array(await c.req.arrayBuffer()), headerLength);
+}
+
+/** Answers an infer request in JSON, or in the binary extension's form when the request asks. */
+export function inferAnswer(
+  c: Context,
+  binary: ((name: string) => boolean) | undefined,
+  res: InferResponse,
+): Response {
+  if (!binary) return c.json(res);
+  const { body, headerLength } = encodeBinaryResponse(res, binary);
+  return c.body(body as Uint8Array<ArrayBuffer>, 200, {
+    "content-type": "application/octet-stream",
+    [HEADER_LENGTH]: String(headerLength),
+  });
 }
 
 /**
@@ -80,7 +99,7 @@ export function mountInferenceRoutes(
   mount(app, r.serverMetadata, () => ({
     name: "keel",
     version: "0.1.0",
-    extensions: opts.extensions ?? ["model_repository"],
+    extensions: [...(opts.extensions ?? ["model_repository"]), "binary_tensor_data"],
   }));
   mount(app, r.live, () => ({ live: true }));
   mount(app, r.ready, (_, c) => {
@@ -101,11 +120,14 @@ export function mountInferenceRoutes(
   mount(app, r.modelReady, (_, c) => ready(c));
   mount(app, r.modelVersionReady, (_, c) => ready(c));
   const infer = v2(async (c) => {
-    const body = await readJson(c);
+    const body = await readInferBody(c);
+    const wants = binaryOutputs(body);
     const routeKey = c.req.header("x-keel-route-key");
-    return c.json(
-      await api.infer(c.req.param("model") as string, c.req.param("version"), body, { routeKey }),
-    );
+    const res = await api.infer(c.req.param("model") as string, c.req.param("version"), body, {
+      routeKey,
+      raw: wants !== undefined,
+    });
+    return inferAnswer(c, wants, res);
   });
   mount(app, r.infer, (_, c) => infer(c), limit);
   mount(app, r.inferVersion, (_, c) => infer(c), limit);
@@ -159,6 +181,7 @@ export function serverApi(server: ModelServer): InferenceApi {
   return {
     metadata: async (m, v) => server.metadata(m, v),
     ready: async (m, v) => server.isReady(m, v),
-    infer: (m, v, body) => server.infer(m, v, parseWith(inferRequestSchema, body, "inference request")),
+    infer: (m, v, body, ctx) =>
+      server.infer(m, v, parseWith(inferRequestSchema, body, "inference request"), { raw: ctx.raw }),
   };
 }

@@ -19,6 +19,15 @@ export function decodeTensor(input: InferInput): Tensor {
   if (input.datatype === "FP16")
     throw badInput(`${where}: FP16 tensors cannot be sent as JSON to this server; use FP32`);
   const out = allocate(input.datatype, expected);
+  if (ArrayBuffer.isView(input.data)) {
+    // Already decoded by the binary tensor data extension: check its type and length only.
+    const data = input.data as unknown as TensorData;
+    if (data.constructor !== out.constructor || data.length !== expected)
+      throw badInput(
+        `${where}: shape [${input.shape.join(",")}] needs ${expected} ${input.datatype} elements`,
+      );
+    return { name: input.name, datatype: input.datatype, shape: input.shape, data };
+  }
   let i = 0;
   const walk = (v: unknown): void => {
     if (Array.isArray(v)) {

@@ -14,6 +14,7 @@ import { badInput, missing, ServingError } from "../errors";
 import type { ServingMetrics } from "../metrics/metrics";
 import type { ApprovedBytes } from "../model-server/approved-bytes";
 import type { FeatureReader, PredictionEntry, PredictionSink } from "../ports";
+import { plainTensors } from "../protocol/binary-data";
 import type { InferInput, InferOutput, InferRequest, InferResponse } from "../protocol/protocol";
 import type { BackendContext } from "./backends/backend-factory";
 import { createBackend } from "./backends/backend-factory";
@@ -95,7 +96,9 @@ export class Router {
     body: unknown,
     ctx: { routeKey?: string } = {},
   ): Promise<InferResponse> {
-    return this.infer(name, parseWith(routerRequestSchema, body, "inference request"), { ...ctx, version });
+    // Binary tensors become JSON values here: chunking, enrichment and remote backends work on those.
+    const req = parseWith(routerRequestSchema, plainTensors(body), "inference request");
+    return this.infer(name, req, { ...ctx, version });
   }
 
   /** Requests being routed right now (the autoscaling gauge). */
