@@ -11,6 +11,7 @@ import {
   startDynalite,
 } from "@keel/metadata";
 import { allowedHostHeaders } from "./allowed-hosts";
+import { lockDataDir } from "./data-dir-lock";
 
 export interface LocalOptions {
   port?: number;
@@ -50,6 +51,20 @@ export interface LocalPlatform {
 export async function startLocalPlatform(opts: LocalOptions = {}): Promise<LocalPlatform> {
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : undefined;
   if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const lock = dataDir ? lockDataDir(dataDir) : undefined;
+  try {
+    return await start(opts, dataDir, lock);
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+}
+
+async function start(
+  opts: LocalOptions,
+  dataDir: string | undefined,
+  lock: ReturnType<typeof lockDataDir> | undefined,
+): Promise<LocalPlatform> {
   const table = opts.config?.core?.table ?? "keel";
   const sqlite =
     dataDir && process.env.KEEL_LOCAL_METADATA !== "dynalite"
@@ -112,13 +127,22 @@ export async function startLocalPlatform(opts: LocalOptions = {}): Promise<Local
   }
 
   const server = serve({ fetch: platform.app.fetch, port: opts.port ?? 0, hostname: host });
-  await new Promise<void>((resolveListen, reject) => {
-    if (server.listening) resolveListen();
-    server.once("listening", () => resolveListen());
-    server.once("error", reject);
-  });
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      if (server.listening) resolveListen();
+      server.once("listening", () => resolveListen());
+      server.once("error", reject);
+    });
+  } catch (e) {
+    // A taken port: stop what started, or the process never exits.
+    await platform.stop();
+    await store.close();
+    await dynalite.close();
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   hosts = allowedHostHeaders(host, port, config.http.allowedHosts);
+  lock?.setUrl(`http://localhost:${port}`);
   let closed: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -132,6 +156,7 @@ export async function startLocalPlatform(opts: LocalOptions = {}): Promise<Local
         await platform.stop();
         await store.close();
         await dynalite.close();
+        lock?.release();
       })();
       return closed;
     },

@@ -30,6 +30,7 @@ export {
 export { PipelineError, StepFailure } from "./errors";
 export { type ExecutionInput, executionInputSchema, validateExecutionInput } from "./execution-input";
 export * from "./executor-port";
+export { codeFrame, importPipelineFile } from "./load-file";
 export { type LocalMachine, LocalPipelineExecutor } from "./local-executor";
 export {
   createPipelinesModule,

@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
-import { pathToFileURL } from "node:url";
 import type { ArtifactStore } from "@keel/artifacts";
 import type { AuditLog } from "@keel/audit";
 import { type Clock, canonicalJson, currentPrincipal, type Logger, newId } from "@keel/core";
@@ -11,6 +10,7 @@ import { isPipelineDefinition, type Json, type JsonObject, type PipelineDefiniti
 import { badDefinition, noSuch, PipelineError } from "./errors";
 import type { ExecutionInput } from "./execution-input";
 import { type PipelineExecutor, TERMINAL } from "./executor-port";
+import { importPipelineFile } from "./load-file";
 import { LocalPipelineExecutor } from "./local-executor";
 import { RunRecorder } from "./run-recorder";
 import { type PipelineRun, RunStore, type StepRecord, type Trigger } from "./run-store";
@@ -127,10 +127,7 @@ export class PipelineService {
   async registerFile(file: string): Promise<string[]> {
     const path = resolvePath(file);
     if (!existsSync(path)) throw badDefinition(`pipeline file ${path} does not exist`);
-    const mod = (await import(`${pathToFileURL(path).href}?t=${this.deps.clock.now()}`)) as Record<
-      string,
-      unknown
-    >;
+    const mod = await importPipelineFile(path, this.deps.clock.now());
     const defs = pipelinesIn(mod);
     if (!defs.length) throw badDefinition(`${path} exports no pipeline (use definePipeline and export it)`);
     for (const d of defs) await this.register(d, { file: path });

@@ -1,54 +1,12 @@
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { AuditError, StoreAuditLog, type VerifiableEvent, type VerifyResult, verifyChain } from "@keel/audit";
-import { loadConfig } from "@keel/core";
-import { localPaths, openLocalMetadataStore } from "@keel/metadata";
-import { HttpTransport } from "@keel/sdk";
-import { type Command, UsageError } from "../command";
+import { StoreAuditLog, type VerifiableEvent, type VerifyResult, verifyChain } from "@keel/audit";
+import type { Cli } from "../client";
+import { type Command, command, UsageError } from "../command";
 import { createProgress } from "../progress";
 
-const DEFAULT_URL = "http://localhost:5000";
-
-/**
- * dynalite reports a data dir that another process holds (LevelDB's lock) only as an uncaught
- * "Database is closed" error after it has started; this turns that into a clear failure.
- */
-export function dataDirInUse(dir: string): { failure: Promise<never>; dispose(): void } {
-  let listener: (e: Error) => void = () => {};
-  const failure = new Promise<never>((_, reject) => {
-    listener = (e: Error) => {
-      if (!/Database is (closed|not open)|LOCK/i.test(e.message)) throw e;
-      reject(
-        new AuditError(
-          "INVALID_STATE",
-          `the data dir ${dir} is in use (is 'keel dev' running on it?): use --url instead`,
-        ),
-      );
-    };
-    process.on("uncaughtException", listener);
-  });
-  failure.catch(() => {});
-  return { failure, dispose: () => process.off("uncaughtException", listener) };
-}
-
 /** Verifies the chain stored under a data dir, reading its metadata store directly. */
-async function verifyDataDir(dataDir: string): Promise<VerifyResult> {
-  const paths = localPaths(resolve(dataDir));
-  if (!existsSync(paths.sqlite) && !existsSync(paths.dynalite))
-    throw new UsageError(`no Keel data under ${resolve(dataDir)} (expected ${paths.sqlite})`);
-  // A data dir from an older Keel is migrated first, through dynalite (which needs it unused).
-  const inUse = dataDirInUse(paths.dynalite);
-  const store = await Promise.race([
-    openLocalMetadataStore(resolve(dataDir), {
-      table: loadConfig().core.table,
-      log: (l) => console.error(l),
-    }),
-    inUse.failure,
-  ]).catch((e) => {
-    inUse.dispose();
-    throw e;
-  });
+async function verifyDataDir(cli: Cli): Promise<VerifyResult> {
+  const { store, close } = await cli.openDataDirStore();
   try {
     const audit = new StoreAuditLog(store);
     const verify = createProgress(process.stderr).task(
@@ -65,26 +23,28 @@ async function verifyDataDir(dataDir: string): Promise<VerifyResult> {
       },
       (r) => `${r.count} events`,
     );
-    return await Promise.race([verify, inUse.failure]);
+    return await verify;
   } finally {
-    inUse.dispose();
-    await store.close();
+    await close();
   }
 }
 
-export const auditVerifyCommand: Command = {
+/** --url (or KEEL_URL): ask that server; else read the data dir's files directly. */
+function verify(cli: Cli): Promise<VerifyResult> {
+  if (cli.options.url && cli.options.dataDir) throw new UsageError("give --data-dir or --url, not both");
+  if (cli.options.dataDir === undefined && cli.urlGiven)
+    return cli.server().get<VerifyResult>("/api/v1/audit/verify");
+  return verifyDataDir(cli);
+}
+
+export const auditVerifyCommand = command({
   name: "audit verify",
   summary: "recompute the audit trail's hash chain; exit 1 naming the first bad event",
+  flags: ["url", "data-dir"],
   usage: "keel audit verify [--data-dir ./.keel] [--url http://localhost:5000]",
-  async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: { "data-dir": { type: "string" }, url: { type: "string" } },
-    });
-    if (values.url && values["data-dir"]) throw new UsageError("give --data-dir or --url, not both");
-    const result = values.url
-      ? await new HttpTransport({ url: values.url }).get<VerifyResult>("/api/v1/audit/verify")
-      : await verifyDataDir(values["data-dir"] ?? "./.keel");
+  async run(argv, cli) {
+    parseArgs({ args: argv, options: {} });
+    const result = await verify(cli);
     if (result.ok) {
       console.log(`ok ${result.count} events`);
       return 0;
@@ -94,19 +54,19 @@ export const auditVerifyCommand: Command = {
     );
     return 1;
   },
-};
+});
 
-export const auditListCommand: Command = {
+export const auditListCommand = command({
   name: "audit list",
   summary: "list audit events (filters: resource, principal, action, time range)",
+  flags: ["url", "json"],
   usage:
     "keel audit list [--url http://localhost:5000] [--resource R | --resource-prefix P] [--principal P] [--action A] " +
     "[--from <ISO or ms>] [--to <ISO or ms>] [--limit 100] [--json]",
-  async run(argv) {
+  async run(argv, cli) {
     const { values } = parseArgs({
       args: argv,
       options: {
-        url: { type: "string", default: DEFAULT_URL },
         resource: { type: "string" },
         "resource-prefix": { type: "string" },
         principal: { type: "string" },
@@ -114,10 +74,9 @@ export const auditListCommand: Command = {
         from: { type: "string" },
         to: { type: "string" },
         limit: { type: "string", default: "100" },
-        json: { type: "boolean", default: false },
       },
     });
-    const http = new HttpTransport({ url: values.url });
+    const http = cli.server();
     type Page = { events: Array<Record<string, unknown>>; next_page_token?: string };
     let remaining = Number(values.limit);
     if (!Number.isInteger(remaining) || remaining < 1)
@@ -136,7 +95,7 @@ export const auditListCommand: Command = {
       });
       for (const e of page.events) {
         console.log(
-          values.json
+          cli.json
             ? JSON.stringify(e)
             : `${String(e.seq).padStart(6)}  ${e.time_iso}  ${String(e.principal).padEnd(16)} ${String(e.action).padEnd(34)} ${e.resource}`,
         );
@@ -146,6 +105,6 @@ export const auditListCommand: Command = {
     } while (token && remaining > 0);
     return 0;
   },
-};
+});
 
 export const auditCommands: Command[] = [auditVerifyCommand, auditListCommand];

@@ -1,12 +1,9 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { HttpTransport } from "@keel/sdk";
-import { type Command, UsageError } from "../command";
+import type { Cli } from "../client";
+import { type Command, type CommandSpec, command, UsageError } from "../command";
 
 /** `keel deploy ...`: rollouts over Keel's deployment API (/api/v1/deployments). */
-const common = {
-  url: { type: "string", default: "http://localhost:5000" },
-  as: { type: "string" },
-} as const;
+const FLAGS: CommandSpec["flags"] = ["url", "as"];
 
 interface VersionRef {
   model: string;
@@ -32,16 +29,12 @@ interface Stats {
 
 const enc = encodeURIComponent;
 
-function parse(argv: string[], options: ParseArgsConfig["options"], names: string[]) {
-  const parsed = parseArgs({ args: argv, options: { ...common, ...options }, allowPositionals: true });
+function parse(cli: Cli, argv: string[], options: ParseArgsConfig["options"], names: string[]) {
+  const parsed = parseArgs({ args: argv, options, allowPositionals: true });
   if (parsed.positionals.length !== names.length)
     throw new UsageError(`expected ${names.map((n) => `<${n}>`).join(" ")}`);
   const values = parsed.values as Record<string, string | boolean | undefined>;
-  const client = new HttpTransport({
-    url: String(values.url),
-    principal: (values.as as string | undefined) ?? process.env.USER,
-  });
-  return { values, positionals: parsed.positionals, client };
+  return { values, positionals: parsed.positionals, client: cli.server() };
 }
 
 const ref = (r: VersionRef) =>
@@ -73,13 +66,15 @@ function backend(values: Record<string, string | boolean | undefined>) {
 }
 const backendFlags = { "kserve-url": { type: "string" }, "sagemaker-endpoint": { type: "string" } } as const;
 
-const create: Command = {
+const create = command({
   name: "deploy create",
   summary: "create a deployment serving a model version",
+  flags: FLAGS,
   usage:
     "keel deploy create <name> <model> <version> [--production] [--sticky-key K] [--feature-service S --feature-input I] [--kserve-url U | --sagemaker-endpoint E] [--url U]",
-  async run(argv) {
+  async run(argv, cli) {
     const { values, positionals, client } = parse(
+      cli,
       argv,
       {
         production: { type: "boolean", default: false },
@@ -107,15 +102,17 @@ const create: Command = {
     print(d);
     return 0;
   },
-};
+});
 
-const shift: Command = {
+const shift = command({
   name: "deploy shift",
   summary: "send a share of traffic to a canary version (0-100%)",
+  flags: FLAGS,
   usage:
     "keel deploy shift <name> <version> --weight 10 [--model M] [--kserve-url U | --sagemaker-endpoint E] [--url U]",
-  async run(argv) {
+  async run(argv, cli) {
     const { values, positionals, client } = parse(
+      cli,
       argv,
       { weight: { type: "string" }, model: { type: "string" }, ...backendFlags },
       ["name", "version"],
@@ -133,18 +130,18 @@ const shift: Command = {
     );
     return 0;
   },
-};
+});
 
-const shadow: Command = {
+const shadow = command({
   name: "deploy shadow",
   summary: "mirror every request to a version whose answers are never returned (--off stops)",
+  flags: FLAGS,
   usage:
     "keel deploy shadow <name> [<version>] [--off] [--model M] [--kserve-url U | --sagemaker-endpoint E] [--url U]",
-  async run(argv) {
+  async run(argv, cli) {
     const parsed = parseArgs({
       args: argv,
       options: {
-        ...common,
         off: { type: "boolean", default: false },
         model: { type: "string" },
         ...backendFlags,
@@ -155,15 +152,12 @@ const shadow: Command = {
     const values = parsed.values as Record<string, string | boolean | undefined>;
     if (!name || (values.off ? version !== undefined : version === undefined))
       throw new UsageError("expected <name> <version>, or <name> --off");
-    const client = new HttpTransport({
-      url: String(values.url),
-      principal: (values.as as string | undefined) ?? process.env.USER,
-    });
+    const client = cli.server();
     const path = `/api/v1/deployments/${enc(name)}/shadow`;
     print(
       values.off
-        ? await client.send<Deployment>("DELETE", path)
-        : await client.send<Deployment>("PUT", path, {
+        ? await client.request<Deployment>("DELETE", path)
+        : await client.request<Deployment>("PUT", path, {
             version,
             model: values.model,
             backend: backend(values),
@@ -171,29 +165,32 @@ const shadow: Command = {
     );
     return 0;
   },
-};
-
-const action = (verb: "promote" | "rollback", summary: string): Command => ({
-  name: `deploy ${verb}`,
-  summary,
-  usage: `keel deploy ${verb} <name> [--reason R] [--url U]`,
-  async run(argv) {
-    const { values, positionals, client } = parse(argv, { reason: { type: "string" } }, ["name"]);
-    print(
-      await client.post<Deployment>(`/api/v1/deployments/${enc(positionals[0])}/${verb}`, {
-        reason: values.reason,
-      }),
-    );
-    return 0;
-  },
 });
 
-const analyze: Command = {
+const action = (verb: "promote" | "rollback", summary: string) =>
+  command({
+    name: `deploy ${verb}`,
+    summary,
+    flags: FLAGS,
+    usage: `keel deploy ${verb} <name> [--reason R] [--url U]`,
+    async run(argv, cli) {
+      const { values, positionals, client } = parse(cli, argv, { reason: { type: "string" } }, ["name"]);
+      print(
+        await client.post<Deployment>(`/api/v1/deployments/${enc(positionals[0])}/${verb}`, {
+          reason: values.reason,
+        }),
+      );
+      return 0;
+    },
+  });
+
+const analyze = command({
   name: "deploy analyze",
   summary: "compare canary and stable now; promote or roll back when the evidence is in",
+  flags: FLAGS,
   usage: "keel deploy analyze <name> [--url U]",
-  async run(argv) {
-    const { positionals, client } = parse(argv, {}, ["name"]);
+  async run(argv, cli) {
+    const { positionals, client } = parse(cli, argv, {}, ["name"]);
     const r = await client.post<{ decision: string; reason: string }>(
       `/api/v1/deployments/${enc(positionals[0])}/analyze`,
       {},
@@ -201,15 +198,16 @@ const analyze: Command = {
     console.log(`${r.decision}: ${r.reason}`);
     return 0;
   },
-};
+});
 
-const status: Command = {
+const status = command({
   name: "deploy status",
   summary: "show a deployment's versions, weights, canary analysis and recent changes (no name: list all)",
+  flags: FLAGS,
   usage: "keel deploy status [<name>] [--url U]",
-  async run(argv) {
-    const parsed = parseArgs({ args: argv, options: common, allowPositionals: true });
-    const client = new HttpTransport({ url: String(parsed.values.url) });
+  async run(argv, cli) {
+    const parsed = parseArgs({ args: argv, options: {}, allowPositionals: true });
+    const client = cli.server();
     const [name] = parsed.positionals;
     if (name) print(await client.get<Deployment>(`/api/v1/deployments/${enc(name)}`));
     else
@@ -217,7 +215,7 @@ const status: Command = {
         print(d);
     return 0;
   },
-};
+});
 
 export const deployCommands: Command[] = [
   create,

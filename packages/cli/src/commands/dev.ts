@@ -1,9 +1,12 @@
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ENV } from "@keel/core";
 import { offlineRootOf } from "@keel/features";
-import { startLocalPlatform } from "@keel/local";
-import { type Command, UsageError } from "../command";
+import { DataDirInUseError, type LocalOptions, startLocalPlatform } from "@keel/local";
+import type { Cli } from "../client";
+import { command, UsageError } from "../command";
+import { CliError } from "../failure";
+import { exitWithNpm, npmParent } from "../parent-watch";
 import { createProgress } from "../progress";
 import { authBanner } from "./users";
 
@@ -16,18 +19,32 @@ const LOCAL_AUTO_APPROVE_STAGES = ["Production"];
 /** The project `keel dev` loads when none is named (--project, KEEL_PROJECT_DIR): the fraud example. */
 const DEFAULT_PROJECT_DIR = join(import.meta.dirname, "../../../../examples/fraud-detection");
 
-export const devCommand: Command = {
+async function start(cli: Cli, opts: LocalOptions) {
+  try {
+    return await startLocalPlatform({ ...opts, dataDir: cli.dataDir });
+  } catch (e) {
+    if (e instanceof DataDirInUseError)
+      throw new CliError(
+        `the data dir ${resolve(cli.dataDir)} is in use by a running keel dev (pid ${e.pid}${e.url ? `, ${e.url}` : ""})`,
+        "Use that one, stop it, or pass another --data-dir",
+      );
+    throw e;
+  }
+}
+
+export const devCommand = command({
   name: "dev",
   summary: "run the whole platform locally on one port (npm start)",
   usage:
     "keel dev [--port 5000] [--host 127.0.0.1] [--data-dir ./.keel] [--project <dir>] [--pipelines <file>]... [--no-example] [--auth]",
-  async run(argv) {
+  flags: ["data-dir"],
+  async run(argv, cli) {
+    const npm = npmParent();
     const { values } = parseArgs({
       args: argv,
       options: {
         port: { type: "string", default: "5000" },
         host: { type: "string", default: "127.0.0.1" },
-        "data-dir": { type: "string", default: "./.keel" },
         project: { type: "string" },
         "no-example": { type: "boolean", default: false },
         pipelines: { type: "string", multiple: true, default: [] },
@@ -45,10 +62,9 @@ export const devCommand: Command = {
       values.project ??
       process.env[ENV.PROJECT_DIR] ??
       (values["no-example"] ? undefined : DEFAULT_PROJECT_DIR);
-    const local = await startLocalPlatform({
+    const local = await start(cli, {
       port,
       host: values.host,
-      dataDir: values["data-dir"],
       pipelineFiles: values.pipelines,
       projectDir,
       config: autoApprove ? { registry: { autoApproveStages: autoApprove } } : {},
@@ -57,15 +73,6 @@ export const devCommand: Command = {
     const url = `http://localhost:${local.port}`;
     const { config } = local.platform.deps;
     const { autoApproveStages } = config.registry;
-    console.log(`Keel is ready at ${url}`);
-    console.log(`  data dir: ${local.dataDir}`);
-    console.log(`  MLflow:   export MLFLOW_TRACKING_URI=${url}`);
-    console.log(
-      autoApproveStages.length > 0
-        ? `  approvals: the ${config.core.stage} stage auto-approves promotions to ${autoApproveStages.join(", ")} ` +
-            `(${ENV.AUTO_APPROVE_STAGES}=${autoApproveStages.join(",")}; set it to "" for four-eyes approval)`
-        : `  approvals: every protected promotion needs a second person (${ENV.AUTO_APPROVE_STAGES} is empty)`,
-    );
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -77,6 +84,17 @@ export const devCommand: Command = {
     };
     process.on("SIGINT", () => void stop("SIGINT"));
     process.on("SIGTERM", () => void stop("SIGTERM"));
+    process.on("SIGHUP", () => void stop("SIGHUP"));
+    exitWithNpm(npm, () => void stop("npm process gone"));
+    console.log(`Keel is ready at ${url}`);
+    console.log(`  data dir: ${local.dataDir}`);
+    console.log(`  MLflow:   export MLFLOW_TRACKING_URI=${url}`);
+    console.log(
+      autoApproveStages.length > 0
+        ? `  approvals: the ${config.core.stage} stage auto-approves promotions to ${autoApproveStages.join(", ")} ` +
+            `(${ENV.AUTO_APPROVE_STAGES}=${autoApproveStages.join(",")}; set it to "" for four-eyes approval)`
+        : `  approvals: every protected promotion needs a second person (${ENV.AUTO_APPROVE_STAGES} is empty)`,
+    );
     console.log((await authBanner(local.platform.access)).join("\n"));
     const quickstart = local.project?.quickstart;
     if (quickstart && !values["no-example"] && !values.auth && local.dataDir) {
@@ -111,4 +129,4 @@ export const devCommand: Command = {
     await new Promise(() => {});
     return 0;
   },
-};
+});

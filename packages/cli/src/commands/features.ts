@@ -11,9 +11,9 @@ import {
   loadRepoDir,
   type MaterializeViewResult,
 } from "@keel/features";
-import { startLocalPlatform } from "@keel/local";
-import { HttpTransport } from "@keel/sdk";
-import { type Command, UsageError } from "../command";
+import type { Cli, Connection } from "../client";
+import { type Command, type CommandSpec, command, UsageError } from "../command";
+import { CliError } from "../failure";
 import { createProgress } from "../progress";
 
 /** Where the registered definitions live: a running platform (--url) or a data dir opened in process. */
@@ -27,59 +27,38 @@ interface FeaturesBackend {
   close(): Promise<void>;
 }
 
-const TARGET_OPTIONS = {
-  url: { type: "string" },
-  "data-dir": { type: "string" },
-} as const;
+const FLAGS: CommandSpec["flags"] = ["url", "data-dir"];
 
-function httpBackend(url: string): FeaturesBackend {
-  const http = new HttpTransport({ url });
+/** Over HTTP to a server, or straight to the service when the data dir is open in this process. */
+function backend(conn: Connection): FeaturesBackend {
+  const service: FeaturesService | undefined = conn.local?.platform.services.features;
+  if (service)
+    return {
+      apply: (definitions, dryRun) => service.apply(definitions, { dryRun }),
+      async definitions() {
+        const snap = await service.definitions();
+        return { version: snap.version, ...snap.catalog.repo };
+      },
+      materialize: (req, onProgress) =>
+        service.materialize({
+          ...req,
+          onProgress: (p) =>
+            onProgress(`${p.view}: ${p.rowsRead} rows read, ${p.written} written, ${p.skipped} skipped`),
+        }),
+      close: () => conn.close(),
+    };
   return {
-    apply: (definitions, dryRun) => http.post("/api/v1/features/apply", { definitions, dry_run: dryRun }),
-    definitions: () => http.get("/api/v1/features/definitions"),
+    apply: (definitions, dryRun) => conn.post("/api/v1/features/apply", { definitions, dry_run: dryRun }),
+    definitions: () => conn.get("/api/v1/features/definitions"),
     async materialize(req) {
-      return (await http.post<{ views: MaterializeViewResult[] }>("/api/v1/features/materialize", req)).views;
+      return (await conn.post<{ views: MaterializeViewResult[] }>("/api/v1/features/materialize", req)).views;
     },
-    close: async () => {},
+    close: () => conn.close(),
   };
 }
 
-async function localBackend(dataDir: string): Promise<FeaturesBackend> {
-  let local: Awaited<ReturnType<typeof startLocalPlatform>>;
-  try {
-    local = await startLocalPlatform({ port: 0, dataDir });
-  } catch (e) {
-    throw new Error(
-      `cannot open ${resolve(dataDir)}: ${(e as Error).message}. Is 'keel dev' running on it? Then use --url.`,
-    );
-  }
-  const service: FeaturesService = local.platform.services.features;
-  return {
-    apply: (definitions, dryRun) => service.apply(definitions, { dryRun }),
-    async definitions() {
-      const snap = await service.definitions();
-      return { version: snap.version, ...snap.catalog.repo };
-    },
-    materialize: (req, onProgress) =>
-      service.materialize({
-        ...req,
-        onProgress: (p) =>
-          onProgress(`${p.view}: ${p.rowsRead} rows read, ${p.written} written, ${p.skipped} skipped`),
-      }),
-    close: () => local.close(),
-  };
-}
-
-async function backendFrom(values: { url?: string; "data-dir"?: string }): Promise<FeaturesBackend> {
-  if (values.url && values["data-dir"]) throw new UsageError("give --url or --data-dir, not both");
-  return values.url ? httpBackend(values.url) : localBackend(values["data-dir"] ?? "./.keel");
-}
-
-async function withBackend<T>(
-  values: { url?: string; "data-dir"?: string },
-  fn: (b: FeaturesBackend) => Promise<T>,
-) {
-  const b = await backendFrom(values);
+async function withBackend<T>(cli: Cli, fn: (b: FeaturesBackend) => Promise<T>) {
+  const b = backend(await cli.serverOrDataDir());
   try {
     return await fn(b);
   } finally {
@@ -93,20 +72,21 @@ const list = (s: string | undefined) =>
     .map((x) => x.trim())
     .filter(Boolean);
 
-export const featuresApplyCommand: Command = {
+export const featuresApplyCommand = command({
   name: "features apply",
   summary: "validate the feature definitions in a directory and register them (versioned, with a diff)",
+  flags: FLAGS,
   usage: "keel features apply [dir=.] [--dry-run] [--url http://localhost:5000 | --data-dir ./.keel]",
-  async run(argv) {
+  async run(argv, cli) {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { ...TARGET_OPTIONS, "dry-run": { type: "boolean", default: false } },
+      options: { "dry-run": { type: "boolean", default: false } },
     });
     if (positionals.length > 1) throw new UsageError("give at most one directory");
     const repo = await loadRepoDir(positionals[0] ?? ".");
     new FeatureCatalog(repo); // validate before touching the platform
-    const res = await withBackend(values, (b) => b.apply(repo, values["dry-run"] ?? false));
+    const res = await withBackend(cli, (b) => b.apply(repo, values["dry-run"] ?? false));
     for (const d of res.diff) {
       const sign = d.change === "added" ? "+" : d.change === "removed" ? "-" : "~";
       console.log(`  ${sign} ${d.kind} ${d.name}${d.fields ? ` (${d.fields.join(", ")})` : ""}`);
@@ -117,15 +97,16 @@ export const featuresApplyCommand: Command = {
     else console.log(`registered version ${res.version} (${res.diff.length} change(s))`);
     return 0;
   },
-};
+});
 
-export const featuresListCommand: Command = {
+export const featuresListCommand = command({
   name: "features list",
   summary: "list registered entities, sources, feature views and feature services",
+  flags: FLAGS,
   usage: "keel features list [--url http://localhost:5000 | --data-dir ./.keel]",
-  async run(argv) {
-    const { values } = parseArgs({ args: argv, options: TARGET_OPTIONS });
-    const defs = await withBackend(values, (b) => b.definitions());
+  async run(argv, cli) {
+    parseArgs({ args: argv, options: {} });
+    const defs = await withBackend(cli, (b) => b.definitions());
     console.log(`registry version ${defs.version}`);
     const rows: string[][] = [
       ...defs.entities.map((e) => ["entity", e.name, `join key ${e.joinKey} (${e.valueType})`]),
@@ -140,40 +121,38 @@ export const featuresListCommand: Command = {
     for (const r of rows) console.log(`  ${r[0].padEnd(16)} ${r[1].padEnd(28)} ${r[2]}`);
     return 0;
   },
-};
+});
 
-export const featuresDescribeCommand: Command = {
+export const featuresDescribeCommand = command({
   name: "features describe",
   summary: "show a registered definition (feature view, entity, source or service) as JSON",
+  flags: FLAGS,
   usage: "keel features describe <name> [--url http://localhost:5000 | --data-dir ./.keel]",
-  async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: TARGET_OPTIONS,
-    });
+  async run(argv, cli) {
+    const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
     if (positionals.length !== 1) throw new UsageError("give one name");
-    const defs = await withBackend(values, (b) => b.definitions());
+    const defs = await withBackend(cli, (b) => b.definitions());
     const found = allDefinitions(defs).filter((d) => d.name === positionals[0]);
-    if (found.length === 0) {
-      console.error(`no feature definition named '${positionals[0]}'`);
-      return 1;
-    }
+    if (found.length === 0)
+      throw new CliError(
+        `no feature definition named '${positionals[0]}'`,
+        "List them with `keel features list`",
+      );
     console.log(JSON.stringify(found.length === 1 ? found[0] : found, null, 2));
     return 0;
   },
-};
+});
 
-export const featuresHistoricalCommand: Command = {
+export const featuresHistoricalCommand = command({
   name: "features historical",
   summary: "build a point-in-time correct training set (Parquet) for an entity file",
+  flags: FLAGS,
   usage:
     "keel features historical --entities <file.parquet> (--features view:feat,... | --feature-service <name>) --out <file.parquet> [--full-feature-names] [--repo <dir> | --url <url> | --data-dir ./.keel] [--offline-root <dir>]",
-  async run(argv) {
+  async run(argv, cli) {
     const { values } = parseArgs({
       args: argv,
       options: {
-        ...TARGET_OPTIONS,
         entities: { type: "string" },
         features: { type: "string" },
         "feature-service": { type: "string" },
@@ -186,14 +165,14 @@ export const featuresHistoricalCommand: Command = {
     if (!values.entities || !values.out) throw new UsageError("--entities and --out are required");
     if (!values.features && !values["feature-service"])
       throw new UsageError("give --features or --feature-service");
-    if (values.repo && (values.url || values["data-dir"]))
+    if (values.repo && (cli.options.url || cli.options.dataDir))
       throw new UsageError("give --repo, --url or --data-dir, not several");
     const progress = createProgress(process.stderr);
     const catalog = await progress.task("loading feature definitions", async () =>
       values.repo
         ? new FeatureCatalog(await loadRepoDir(values.repo))
         : new FeatureCatalog(
-            await withBackend(values, async (b) => {
+            await withBackend(cli, async (b) => {
               const { version: _version, ...repo } = await b.definitions();
               return repo;
             }),
@@ -201,7 +180,7 @@ export const featuresHistoricalCommand: Command = {
     );
     // s3:// sources map under the offline root, as in `keel dev` (<data dir>/offline).
     const offline = new DuckDbOfflineStore({
-      root: values["offline-root"] ?? resolve(values["data-dir"] ?? "./.keel", "offline"),
+      root: values["offline-root"] ?? resolve(cli.dataDir, "offline"),
     });
     try {
       const res = await progress.task(
@@ -223,24 +202,24 @@ export const featuresHistoricalCommand: Command = {
       await offline.close();
     }
   },
-};
+});
 
-export const featuresMaterializeCommand: Command = {
+export const featuresMaterializeCommand = command({
   name: "features materialize",
   summary: "load the latest feature values from the offline store into the online store",
+  flags: FLAGS,
   usage:
     "keel features materialize [--incremental] [--views a,b] [--url http://localhost:5000 | --data-dir ./.keel]",
-  async run(argv) {
+  async run(argv, cli) {
     const { values } = parseArgs({
       args: argv,
       options: {
-        ...TARGET_OPTIONS,
         incremental: { type: "boolean", default: false },
         views: { type: "string" },
       },
     });
     const views = list(values.views);
-    const results = await withBackend(values, (b) =>
+    const results = await withBackend(cli, (b) =>
       createProgress(process.stderr).task(
         `materializing ${values.incremental ? "incrementally" : "in full"}`,
         (update) =>
@@ -259,7 +238,7 @@ export const featuresMaterializeCommand: Command = {
     }
     return 0;
   },
-};
+});
 
 export const featuresCommands: Command[] = [
   featuresApplyCommand,

@@ -1,23 +1,13 @@
 import { writeFile } from "node:fs/promises";
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { HttpTransport, KeelApiError } from "@keel/sdk";
-import { type Command, UsageError } from "../command";
+import { type Command, type CommandSpec, command, UsageError } from "../command";
+import { printTable, when } from "../table";
 
 /**
  * `keel model ...`: governance from the command line, over Keel's HTTP API. `--as` names the
  * principal locally (the local platform trusts it; in AWS the identity comes from the token).
  */
-const common = {
-  url: { type: "string", default: "http://localhost:5000" },
-  as: { type: "string" },
-} as const;
-
-function client(values: { url?: string; as?: string }) {
-  return new HttpTransport({
-    url: values.url ?? "http://localhost:5000",
-    principal: values.as ?? process.env.USER,
-  });
-}
+const FLAGS: CommandSpec["flags"] = ["url", "as"];
 
 const enc = encodeURIComponent;
 
@@ -48,19 +38,19 @@ function positionals(argv: string[], options: ParseArgsConfig["options"], count:
   return parsed as { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] };
 }
 
-const promote: Command = {
+const promote = command({
   name: "model promote",
   summary: "request promotion of a version into a stage or alias (a second person approves)",
+  flags: FLAGS,
   usage:
     "keel model promote <name> <version> (--stage Production | --alias champion) [--comment C] [--archive-existing] [--as P]",
-  async run(argv) {
+  async run(argv, cli) {
     const {
       values,
       positionals: [name, version],
     } = positionals(
       argv,
       {
-        ...common,
         stage: { type: "string" },
         alias: { type: "string" },
         comment: { type: "string", default: "" },
@@ -71,37 +61,37 @@ const promote: Command = {
     );
     if (Boolean(values.stage) === Boolean(values.alias))
       throw new UsageError("give exactly one of --stage or --alias");
-    const r = await client(values as { url?: string; as?: string }).post<{ promotion: Promotion }>(
-      `/api/v1/models/${enc(name)}/versions/${enc(version)}/promotions`,
-      {
+    const r = await cli
+      .server()
+      .post<{ promotion: Promotion }>(`/api/v1/models/${enc(name)}/versions/${enc(version)}/promotions`, {
         stage: values.stage,
         alias: values.alias,
         comment: values.comment,
         archive_existing_versions: values["archive-existing"],
-      },
-    );
+      });
     printPromotion(r.promotion);
     if (r.promotion.status === "PENDING")
       console.log(`  a different principal approves with: keel model approve ${r.promotion.id}`);
     return 0;
   },
-};
+});
 
 function decision(verb: "approve" | "reject", kind: "promotion" | "policy change" = "promotion"): Command {
   const policy = kind === "policy change";
-  return {
+  return command({
     name: policy ? `model policy-${verb}` : `model ${verb}`,
     summary:
       verb === "approve"
         ? `approve a ${kind} request (not your own) and apply it`
         : `reject a ${kind} request`,
+    flags: FLAGS,
     usage: `keel model ${policy ? "policy-" : ""}${verb} <request-id> [--comment C] [--as P]`,
-    async run(argv) {
+    async run(argv, cli) {
       const {
         values,
         positionals: [id],
-      } = positionals(argv, { ...common, comment: { type: "string", default: "" } }, 1, "<request-id>");
-      const http = client(values as { url?: string; as?: string });
+      } = positionals(argv, { comment: { type: "string", default: "" } }, 1, "<request-id>");
+      const http = cli.server();
       if (policy) {
         const r = await http.post<{ policy_change: unknown }>(`/api/v1/policy-changes/${enc(id)}/${verb}`, {
           comment: values.comment,
@@ -115,22 +105,22 @@ function decision(verb: "approve" | "reject", kind: "promotion" | "policy change
       printPromotion(r.promotion);
       return 0;
     },
-  };
+  });
 }
 
-const policy: Command = {
+const policy = command({
   name: "model policy",
   summary: "show or set a model's promotion policy (protected stages/aliases, checks)",
+  flags: FLAGS,
   usage:
     "keel model policy <name> [--protect-stage S]... [--protect-alias A]... [--check 'auc >= 0.9' | --check model_card]...",
-  async run(argv) {
+  async run(argv, cli) {
     const {
       values,
       positionals: [name],
     } = positionals(
       argv,
       {
-        ...common,
         "protect-stage": { type: "string", multiple: true },
         "protect-alias": { type: "string", multiple: true },
         check: { type: "string", multiple: true },
@@ -138,7 +128,7 @@ const policy: Command = {
       1,
       "<name>",
     );
-    const http = client(values as { url?: string; as?: string });
+    const http = cli.server();
     const path = `/api/v1/models/${enc(name)}/policy`;
     const change = {
       protected_stages: values["protect-stage"],
@@ -146,7 +136,7 @@ const policy: Command = {
       checks: values.check,
     };
     const r = Object.values(change).some((v) => v !== undefined)
-      ? await http.send<{ policy?: unknown; policy_change?: { id: string } }>("PUT", path, change)
+      ? await http.request<{ policy?: unknown; policy_change?: { id: string } }>("PUT", path, change)
       : await http.get<{ policy?: unknown; policy_change?: { id: string } }>(path);
     if (r.policy_change) {
       console.log(JSON.stringify(r.policy_change, null, 2));
@@ -158,7 +148,7 @@ const policy: Command = {
     console.log(JSON.stringify(r.policy, null, 2));
     return 0;
   },
-};
+});
 
 interface Lineage {
   root: string;
@@ -167,19 +157,19 @@ interface Lineage {
   notes: string[];
 }
 
-const lineage: Command = {
+const lineage = command({
   name: "model lineage",
   summary: "show where a model version came from: run, data, pipeline, approvals, deployments",
+  flags: ["url", "as", "json"],
   usage: "keel model lineage <name> <version> [--json]",
-  async run(argv) {
+  async run(argv, cli) {
     const {
-      values,
       positionals: [name, version],
-    } = positionals(argv, { ...common, json: { type: "boolean", default: false } }, 2, "<name> <version>");
-    const { lineage: g } = await client(values as { url?: string; as?: string }).get<{ lineage: Lineage }>(
-      `/api/v1/models/${enc(name)}/versions/${enc(version)}/lineage`,
-    );
-    if (values.json) {
+    } = positionals(argv, {}, 2, "<name> <version>");
+    const { lineage: g } = await cli
+      .server()
+      .get<{ lineage: Lineage }>(`/api/v1/models/${enc(name)}/versions/${enc(version)}/lineage`);
+    if (cli.json) {
       console.log(JSON.stringify(g, null, 2));
       return 0;
     }
@@ -189,20 +179,20 @@ const lineage: Command = {
     for (const n of g.notes) console.log(`  note: ${n}`);
     return 0;
   },
-};
+});
 
-const card: Command = {
+const card = command({
   name: "model card",
   summary: "print or save a version's model card; set its intended use and limitations",
+  flags: FLAGS,
   usage: "keel model card <name> <version> [--html] [--out FILE] [--intended-use TEXT] [--limitations TEXT]",
-  async run(argv) {
+  async run(argv, cli) {
     const {
       values,
       positionals: [name, version],
     } = positionals(
       argv,
       {
-        ...common,
         html: { type: "boolean", default: false },
         out: { type: "string" },
         "intended-use": { type: "string" },
@@ -212,23 +202,17 @@ const card: Command = {
       "<name> <version>",
     );
     const v = values as {
-      url: string;
-      as?: string;
       html: boolean;
       out?: string;
       "intended-use"?: string;
       limitations?: string;
     };
+    const server = cli.server();
     const path = `/api/v1/models/${enc(name)}/versions/${enc(version)}/card`;
     if (v["intended-use"] !== undefined || v.limitations !== undefined) {
-      await client(v).send("PUT", path, { intended_use: v["intended-use"], limitations: v.limitations });
+      await server.request("PUT", path, { intended_use: v["intended-use"], limitations: v.limitations });
     }
-    const res = await fetch(`${v.url.replace(/\/+$/, "")}${path}?format=${v.html ? "html" : "markdown"}`);
-    const text = await res.text();
-    if (!res.ok) {
-      const err = JSON.parse(text) as { error_code: string; message: string };
-      throw new KeelApiError(err.error_code, res.status, err.message);
-    }
+    const text = await server.text(`${path}?format=${v.html ? "html" : "markdown"}`);
     if (v.out) {
       await writeFile(v.out, text);
       console.log(`wrote ${v.out}`);
@@ -237,9 +221,63 @@ const card: Command = {
     }
     return 0;
   },
-};
+});
+
+interface RegisteredModelView {
+  name: string;
+  last_updated_timestamp?: number;
+  latest_versions?: Array<{ version: string; current_stage?: string }>;
+  aliases?: Array<{ alias: string; version: string }>;
+}
+
+const modelsList = command({
+  name: "models list",
+  summary: "list registered models with their latest versions, stages and aliases",
+  usage: "keel models list [--limit 1000] [--url http://localhost:5000] [--json]",
+  flags: ["url", "json"],
+  async run(argv, cli) {
+    const { values } = parseArgs({ args: argv, options: { limit: { type: "string", default: "1000" } } });
+    const limit = Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new UsageError(`--limit must be a positive integer, got ${values.limit}`);
+    const server = cli.server();
+    const models: RegisteredModelView[] = [];
+    let token: string | undefined;
+    do {
+      const page = await server.get<{ registered_models?: RegisteredModelView[]; next_page_token?: string }>(
+        "/api/2.0/mlflow/registered-models/search",
+        { max_results: Math.min(limit - models.length, 1000), page_token: token },
+      );
+      models.push(...(page.registered_models ?? []));
+      token = page.next_page_token;
+    } while (token && models.length < limit);
+    if (cli.json) {
+      console.log(JSON.stringify(models, null, 2));
+      return 0;
+    }
+    printTable(
+      ["NAME", "LATEST", "STAGES", "ALIASES", "UPDATED"],
+      models.map((m) => {
+        const versions = m.latest_versions ?? [];
+        const latest = versions.reduce((n, v) => Math.max(n, Number(v.version)), 0);
+        return [
+          m.name,
+          latest ? `v${latest}` : "-",
+          versions
+            .filter((v) => v.current_stage && v.current_stage !== "None")
+            .map((v) => `${v.current_stage}: v${v.version}`)
+            .join(", ") || "-",
+          (m.aliases ?? []).map((a) => `${a.alias}: v${a.version}`).join(", ") || "-",
+          when(m.last_updated_timestamp),
+        ];
+      }),
+    );
+    return 0;
+  },
+});
 
 export const modelCommands: Command[] = [
+  modelsList,
   promote,
   decision("approve"),
   decision("reject"),

@@ -1,9 +1,6 @@
 import { parseArgs } from "node:util";
-import { HttpTransport } from "@keel/sdk";
-import { type Command, UsageError } from "../command";
+import { type Command, command, UsageError } from "../command";
 import { createProgress } from "../progress";
-
-const DEFAULT_URL = "http://localhost:5000";
 
 /** The fields of a drift report this command prints (the API returns the whole report). */
 interface DriftReportView {
@@ -17,33 +14,32 @@ interface DriftReportView {
   links: { html: string };
 }
 
-export const monitorDriftCommand: Command = {
+export const monitorDriftCommand = command({
   name: "monitor drift",
   summary: "run the drift job for a deployment now and print its report",
+  flags: ["url", "json"],
   usage: "keel monitor drift <deployment> [--window 24h] [--url http://localhost:5000] [--latest] [--json]",
-  async run(argv) {
+  async run(argv, cli) {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
         window: { type: "string", default: "24h" },
-        url: { type: "string", default: DEFAULT_URL },
         latest: { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
       },
     });
     if (positionals.length !== 1) throw new UsageError("name exactly one deployment");
     const deployment = positionals[0];
-    const http = new HttpTransport({ url: values.url });
+    const http = cli.server();
     const path = `/api/v1/monitoring/deployments/${encodeURIComponent(deployment)}/drift`;
     const report = values.latest
-      ? await http.send<DriftReportView>("GET", path)
+      ? await http.get<DriftReportView>(path)
       : await createProgress(process.stderr).task(
           `drift of ${deployment} over the last ${values.window}`,
-          () => http.send<DriftReportView>("POST", path, { window: values.window }),
+          () => http.post<DriftReportView>(path, { window: values.window }),
           (r) => `${r.status}, ${r.rows} rows`,
         );
-    if (values.json) {
+    if (cli.json) {
       console.log(JSON.stringify(report, null, 2));
       return 0;
     }
@@ -64,9 +60,9 @@ export const monitorDriftCommand: Command = {
         `\nretraining: ${report.retraining.triggered ? `started, pipeline run ${report.retraining.runId}` : `not started (${report.retraining.error})`}`,
       );
     }
-    console.log(`\nreport: ${values.url.replace(/\/+$/, "")}${report.links.html}`);
+    console.log(`\nreport: ${http.url.replace(/\/+$/, "")}${report.links.html}`);
     return 0;
   },
-};
+});
 
 export const monitorCommands: Command[] = [monitorDriftCommand];

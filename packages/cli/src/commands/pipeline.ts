@@ -1,14 +1,19 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { type LocalPlatform, startLocalPlatform } from "@keel/local";
-import { compilePipeline, type PipelineRun, pipelinesIn, type StepRecord } from "@keel/pipelines";
-import { HttpTransport } from "@keel/sdk";
-import { type Command, UsageError } from "../command";
+import { isKeelError } from "@keel/core";
+import {
+  compilePipeline,
+  importPipelineFile,
+  type PipelineRun,
+  pipelinesIn,
+  type StepRecord,
+} from "@keel/pipelines";
+import type { Connection } from "../client";
+import { type Command, command, UsageError } from "../command";
+import { CliError } from "../failure";
 
-const DEFAULT_URL = "http://localhost:5000";
 const TERMINAL = new Set(["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"]);
 const MARK: Record<string, string> = {
   SUCCEEDED: "✔",
@@ -40,51 +45,34 @@ export function parseParams(pairs: string[]): Record<string, unknown> {
 async function importPipelines(file: string) {
   const path = resolve(file);
   if (!existsSync(path)) throw new UsageError(`no such file: ${file}`);
-  const defs = pipelinesIn((await import(pathToFileURL(path).href)) as Record<string, unknown>);
+  let mod: Record<string, unknown>;
+  try {
+    mod = await importPipelineFile(path);
+  } catch (e) {
+    const at = isKeelError(e) ? (e.details as { frame?: string; line?: number } | undefined) : undefined;
+    if (at?.frame) throw new CliError((e as Error).message, "Fix the file and run again", 1, at.frame);
+    throw e;
+  }
+  const defs = pipelinesIn(mod);
   if (!defs.length) throw new UsageError(`${file} exports no pipeline (export the result of definePipeline)`);
   return defs;
 }
 
 /**
- * Talks to the Keel server at `url`; when none answers there, starts the local platform in
- * this process on the data dir (the same data `keel dev` uses) for the length of the command.
+ * The pipelines a file exports, registered in process when the command runs the platform itself.
+ * A running server never imports a path sent over HTTP: it must have loaded the file at start
+ * (`keel dev --pipelines <file>`, or an earlier in-process run on its data dir).
  */
-async function connect(
-  url: string,
-  dataDir: string,
-): Promise<{ http: HttpTransport; close(): Promise<void>; local?: LocalPlatform }> {
-  try {
-    const res = await fetch(`${url.replace(/\/+$/, "")}/api/v1/health`, {
-      signal: AbortSignal.timeout(1500),
-    });
-    if (res.ok) return { http: new HttpTransport({ url }), close: async () => {} };
-  } catch {
-    // Nothing listening: run in process below.
-  }
-  process.stderr.write(`no Keel server at ${url}; running in process on ${dataDir}\n`);
-  const local = await startLocalPlatform({ port: 0, dataDir });
-  return { http: new HttpTransport({ url: local.url }), close: () => local.close(), local };
-}
-
-/**
- * The pipelines a file exports, registered in process when the command runs the platform
- * itself. A running server never imports a path sent over HTTP: it must have loaded the file
- * at start (`keel dev --pipelines <file>`, or an earlier in-process run on its data dir).
- */
-async function registerPipelineFile(
-  conn: Awaited<ReturnType<typeof connect>>,
-  file: string,
-  url: string,
-): Promise<string[]> {
+async function registerPipelineFile(conn: Connection, file: string, names: string[]): Promise<string[]> {
   if (conn.local) return conn.local.platform.services.pipelines.registerFile(resolve(file));
-  const names = (await importPipelines(file)).map((d) => d.name);
-  const { pipelines } = await conn.http.get<{ pipelines: Array<{ name: string }> }>("/api/v1/pipelines");
+  const { pipelines } = await conn.get<{ pipelines: Array<{ name: string }> }>("/api/v1/pipelines");
   const missing = names.filter((n) => !pipelines.some((p) => p.name === n));
   if (missing.length)
-    throw new UsageError(
-      `the Keel server at ${url} has not loaded ${missing.join(", ")} from ${file}: a running server registers ` +
-        `pipelines only from the project's files at start (keel dev --pipelines ${file}); or stop it and run ` +
-        "this command again to run the pipeline in process on the data dir",
+    throw new CliError(
+      `the Keel server at ${conn.url} has not loaded ${missing.join(", ")} from ${file}: a running server ` +
+        "registers pipelines only from files it loaded at start",
+      `Start it with 'keel dev --pipelines ${file}', or stop it and run this command again to run the pipeline in process on the data dir`,
+      2,
     );
   return names;
 }
@@ -98,7 +86,7 @@ function describeStep(s: StepRecord): string {
 }
 
 /** Prints each step as its status changes until the run ends; returns the finished run. */
-async function follow(http: HttpTransport, runId: string): Promise<PipelineRun> {
+async function follow(http: Connection, runId: string): Promise<PipelineRun> {
   const seen = new Map<string, string>();
   for (;;) {
     const { run, steps } = await http.get<{ run: PipelineRun; steps: StepRecord[] }>(
@@ -121,7 +109,10 @@ function summary(run: PipelineRun): string {
   return `run ${run.runId} ${run.status}${took}${run.error ? ` (${run.error}: ${run.cause ?? ""})` : ""}`;
 }
 
-export const pipelineCompileCommand: Command = {
+const isPipelineFile = (name: string | undefined): name is string =>
+  Boolean(name && /\.(ts|mts|js|mjs)$/.test(name) && existsSync(name));
+
+export const pipelineCompileCommand = command({
   name: "pipeline compile",
   summary: "compile a pipeline file to Amazon States Language (validated)",
   usage: "keel pipeline compile <file> [--pipeline <name>] [--out f.json]",
@@ -147,14 +138,15 @@ export const pipelineCompileCommand: Command = {
     } else process.stdout.write(json);
     return 0;
   },
-};
+});
 
-export const pipelineRunCommand: Command = {
+export const pipelineRunCommand = command({
   name: "pipeline run",
   summary: "run a pipeline (by name or file) showing live step progress; backfill with --from/--to",
   usage:
     "keel pipeline run <name|file> [--param k=v]... [--no-cache] [--resume <runId>] [--from YYYY-MM-DD --to YYYY-MM-DD [--concurrency 2]] [--detach] [--url http://localhost:5000] [--data-dir ./.keel]",
-  async run(argv) {
+  flags: ["url", "data-dir"],
+  async run(argv, cli) {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
@@ -167,32 +159,30 @@ export const pipelineRunCommand: Command = {
         concurrency: { type: "string", default: "2" },
         pipeline: { type: "string" },
         detach: { type: "boolean", default: false },
-        url: { type: "string", default: DEFAULT_URL },
-        "data-dir": { type: "string", default: "./.keel" },
       },
     });
     if (!values.resume && positionals.length !== 1)
       throw new UsageError("name one pipeline (or a pipeline file)");
     if (Boolean(values.from) !== Boolean(values.to)) throw new UsageError("--from and --to go together");
-    const conn = await connect(values.url, values["data-dir"]);
+    // Authoring errors are shown here, before any platform starts.
+    const fileNames = isPipelineFile(positionals[0])
+      ? (await importPipelines(positionals[0])).map((d) => d.name)
+      : undefined;
+    const conn = await cli.serverElseDataDir();
     try {
       let name = positionals[0];
-      if (
-        name &&
-        (name.endsWith(".ts") || name.endsWith(".js") || name.endsWith(".mjs")) &&
-        existsSync(name)
-      ) {
-        const pipelines = await registerPipelineFile(conn, name, values.url);
+      if (fileNames) {
+        const pipelines = await registerPipelineFile(conn, name, fileNames);
         name = values.pipeline ?? pipelines[0];
         console.log(`registered ${pipelines.join(", ")} from ${positionals[0]}`);
       }
-      if (values.from && values.to) return await backfill(conn.http, name, values);
+      if (values.from && values.to) return await backfill(conn, name, values);
       const { run } = values.resume
-        ? await conn.http.post<{ run: PipelineRun }>(
+        ? await conn.post<{ run: PipelineRun }>(
             `/api/v1/pipelines/runs/${encodeURIComponent(values.resume)}/resume`,
             {},
           )
-        : await conn.http.post<{ run: PipelineRun }>(`/api/v1/pipelines/${encodeURIComponent(name)}/runs`, {
+        : await conn.post<{ run: PipelineRun }>(`/api/v1/pipelines/${encodeURIComponent(name)}/runs`, {
             params: parseParams(values.param),
             noCache: values["no-cache"],
           });
@@ -200,17 +190,17 @@ export const pipelineRunCommand: Command = {
         `run ${run.runId} of ${run.pipeline} started${run.resumedFrom ? ` (resuming ${run.resumedFrom})` : ""}`,
       );
       if (values.detach && !conn.local) return 0;
-      const done = await follow(conn.http, run.runId);
+      const done = await follow(conn, run.runId);
       console.log(summary(done));
       return done.status === "SUCCEEDED" ? 0 : 1;
     } finally {
       await conn.close();
     }
   },
-};
+});
 
 async function backfill(
-  http: HttpTransport,
+  http: Connection,
   name: string,
   values: { from?: string; to?: string; concurrency: string; param: string[]; "no-cache": boolean },
 ) {
@@ -252,28 +242,24 @@ async function backfill(
   }
 }
 
-export const pipelineRunsCommand: Command = {
+export const pipelineRunsCommand = command({
   name: "pipeline runs",
   summary: "list pipeline runs, newest first",
+  flags: ["url", "json"],
   usage: "keel pipeline runs [--pipeline <name>] [--limit 20] [--url http://localhost:5000] [--json]",
-  async run(argv) {
+  async run(argv, cli) {
     const { values } = parseArgs({
       args: argv,
       options: {
         pipeline: { type: "string" },
         limit: { type: "string", default: "20" },
-        url: { type: "string", default: DEFAULT_URL },
-        json: { type: "boolean", default: false },
       },
     });
-    const { runs } = await new HttpTransport({ url: values.url }).get<{ runs: PipelineRun[] }>(
-      "/api/v1/pipelines/runs",
-      {
-        pipeline: values.pipeline,
-        limit: values.limit,
-      },
-    );
-    if (values.json) {
+    const { runs } = await cli.server().get<{ runs: PipelineRun[] }>("/api/v1/pipelines/runs", {
+      pipeline: values.pipeline,
+      limit: values.limit,
+    });
+    if (cli.json) {
       console.log(JSON.stringify(runs, null, 2));
       return 0;
     }
@@ -287,23 +273,22 @@ export const pipelineRunsCommand: Command = {
     }
     return 0;
   },
-};
+});
 
-export const pipelineShowCommand: Command = {
+export const pipelineShowCommand = command({
   name: "pipeline show",
   summary: "show a pipeline run with every step's status, attempts, times and errors",
+  flags: ["url", "json"],
   usage: "keel pipeline show <runId> [--url http://localhost:5000] [--json]",
-  async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { url: { type: "string", default: DEFAULT_URL }, json: { type: "boolean", default: false } },
-    });
+  async run(argv, cli) {
+    const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
     if (positionals.length !== 1) throw new UsageError("name exactly one run id");
-    const got = await new HttpTransport({ url: values.url }).get<{ run: PipelineRun; steps: StepRecord[] }>(
-      `/api/v1/pipelines/runs/${encodeURIComponent(positionals[0])}`,
-    );
-    if (values.json) {
+    const got = await cli
+      .server()
+      .get<{ run: PipelineRun; steps: StepRecord[] }>(
+        `/api/v1/pipelines/runs/${encodeURIComponent(positionals[0])}`,
+      );
+    if (cli.json) {
       console.log(JSON.stringify(got, null, 2));
       return 0;
     }
@@ -317,7 +302,7 @@ export const pipelineShowCommand: Command = {
     }
     return 0;
   },
-};
+});
 
 export const pipelineCommands: Command[] = [
   pipelineCompileCommand,

@@ -11,14 +11,14 @@ import {
   serverApi,
 } from "@keel/serving";
 import { Hono } from "hono";
-import { type Command, UsageError } from "../command";
+import { command, UsageError } from "../command";
 
 /**
  * `keel serve`: Keel's model server alone (no platform): a Triton-layout repository served
  * over the Open Inference Protocol, with Triton's repository API and /metrics. The same
  * repository serves unchanged on Triton.
  */
-export const serveCommand: Command = {
+export const serveCommand = command({
   name: "serve",
   summary: "serve a Triton-layout ONNX model repository over the KServe v2 protocol",
   usage:
@@ -93,4 +93,4 @@ export const serveCommand: Command = {
     await new Promise(() => {});
     return 0;
   },
-};
+});

@@ -1,13 +1,8 @@
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { StoreAuditLog } from "@keel/audit";
 import { parseRoles, type User, UsersStore } from "@keel/auth";
-import { loadConfig } from "@keel/core";
-import { DynamoDbMetadataStore, startDynalite } from "@keel/metadata";
-import { HttpTransport } from "@keel/sdk";
-import { type Command, UsageError } from "../command";
-import { dataDirInUse } from "./audit";
+import type { Cli } from "../client";
+import { type Command, command, UsageError } from "../command";
 
 /**
  * `keel users ...`: the users of `keel dev --auth`. With `--data-dir` (the default, ./.keel)
@@ -15,11 +10,7 @@ import { dataDirInUse } from "./audit";
  * with `--url` the running server is asked, authenticated by an admin's token (`--token`,
  * KEEL_TOKEN or MLFLOW_TRACKING_TOKEN).
  */
-const common = {
-  "data-dir": { type: "string" },
-  url: { type: "string" },
-  token: { type: "string" },
-} as const;
+const common = { token: { type: "string" } } as const;
 const USAGE_TAIL = "[--data-dir ./.keel | --url http://localhost:5000 --token <admin token>]";
 
 interface UsersApi {
@@ -29,57 +20,44 @@ interface UsersApi {
   rotate(name: string): Promise<string>;
 }
 
-function httpApi(url: string, token: string | undefined): UsersApi {
+function httpApi(cli: Cli, token: string | undefined): UsersApi {
   if (!token)
     throw new UsageError("--url needs an admin's token: --token, KEEL_TOKEN or MLFLOW_TRACKING_TOKEN");
-  const http = new HttpTransport({ url, token });
+  const http = cli.server({ token });
   const enc = encodeURIComponent;
   return {
     add: (name, roles) => http.post("/api/v1/users", { name, roles }),
     list: async () => (await http.get<{ users: User[] }>("/api/v1/users")).users,
     remove: async (name) => {
-      await http.send("DELETE", `/api/v1/users/${enc(name)}`);
+      await http.request("DELETE", `/api/v1/users/${enc(name)}`);
     },
     rotate: async (name) =>
       (await http.post<{ token: string }>(`/api/v1/users/${enc(name)}/rotate`, {})).token,
   };
 }
 
-/** Runs `fn` on the users store under a data dir (keel dev must be stopped: LevelDB is single-process). */
-async function withDataDir<T>(dataDir: string, fn: (api: UsersApi) => Promise<T>): Promise<T> {
-  const dir = join(resolve(dataDir), "dynamodb");
-  const inUse = existsSync(dir) ? dataDirInUse(dir) : undefined;
-  const server = await startDynalite({ path: dir });
-  const store = new DynamoDbMetadataStore({ table: loadConfig().core.table, endpoint: server.endpoint });
+/** Runs `fn` on the users store under the data dir (holding its lock: keel dev must be stopped). */
+async function withDataDir<T>(cli: Cli, fn: (api: UsersApi) => Promise<T>): Promise<T> {
+  const { store, close } = await cli.openDataDirStore({ create: true });
   try {
-    const work = (async () => {
-      await store.ensureTable();
-      const users = new UsersStore(store, new StoreAuditLog(store));
-      return fn({
-        add: (name, roles) => users.add(name, parseRoles(roles)),
-        list: () => users.list(),
-        remove: (name) => users.remove(name),
-        rotate: (name) => users.rotate(name),
-      });
-    })();
-    return await (inUse ? Promise.race([work, inUse.failure]) : work);
+    const users = new UsersStore(store, new StoreAuditLog(store));
+    return await fn({
+      add: (name, roles) => users.add(name, parseRoles(roles)),
+      list: () => users.list(),
+      remove: (name) => users.remove(name),
+      rotate: (name) => users.rotate(name),
+    });
   } finally {
-    inUse?.dispose();
-    await store.close();
-    await server.close();
+    await close();
   }
 }
 
-function run<T>(
-  values: { "data-dir"?: string; url?: string; token?: string },
-  fn: (api: UsersApi) => Promise<T>,
-) {
-  if (values.url && values["data-dir"]) throw new UsageError("give --data-dir or --url, not both");
-  if (values.url)
-    return fn(
-      httpApi(values.url, values.token ?? process.env.KEEL_TOKEN ?? process.env.MLFLOW_TRACKING_TOKEN),
-    );
-  return withDataDir(values["data-dir"] ?? "./.keel", fn);
+/** --url (or KEEL_URL): that server, with an admin's token; else the data dir (default ./.keel). */
+function run<T>(cli: Cli, values: { token?: string }, fn: (api: UsersApi) => Promise<T>) {
+  if (cli.options.url && cli.options.dataDir) throw new UsageError("give --data-dir or --url, not both");
+  if (cli.options.dataDir === undefined && cli.urlGiven)
+    return fn(httpApi(cli, values.token || process.env.KEEL_TOKEN || process.env.MLFLOW_TRACKING_TOKEN));
+  return withDataDir(cli, fn);
 }
 
 function oneName(positionals: string[]): string {
@@ -87,11 +65,12 @@ function oneName(positionals: string[]): string {
   return positionals[0];
 }
 
-const addCommand: Command = {
+const addCommand = command({
+  flags: ["url", "data-dir"],
   name: "users add",
   summary: "add a user of keel dev --auth; prints its API token (once) on the last line",
   usage: `keel users add <name> --roles viewer,data-scientist,approver,deployer,admin,auditor ${USAGE_TAIL}`,
-  async run(argv) {
+  async run(argv, cli) {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
@@ -99,54 +78,57 @@ const addCommand: Command = {
     });
     if (!values.roles) throw new UsageError("--roles is required (comma-separated)");
     const roles = parseRoles(values.roles);
-    const { user, token } = await run(values, (api) => api.add(oneName(positionals), roles));
+    const { user, token } = await run(cli, values, (api) => api.add(oneName(positionals), roles));
     console.log(`added ${user.name} with roles ${user.roles.join(", ")}`);
     console.log(`Its token (shown once): send it as 'Authorization: Bearer <token>', MLFLOW_TRACKING_TOKEN,`);
     console.log(`or HTTP Basic ${user.name}:<token> (MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD).`);
     console.log(token);
     return 0;
   },
-};
+});
 
-const listCommand: Command = {
+const listCommand = command({
+  flags: ["url", "data-dir"],
   name: "users list",
   summary: "list the users of keel dev --auth and their roles",
   usage: `keel users list ${USAGE_TAIL}`,
-  async run(argv) {
+  async run(argv, cli) {
     const { values } = parseArgs({ args: argv, options: common });
-    const users = await run(values, (api) => api.list());
+    const users = await run(cli, values, (api) => api.list());
     if (users.length === 0) console.log("no users (add one with 'keel users add <name> --roles admin')");
     for (const u of users) console.log(`${u.name.padEnd(24)} ${u.roles.join(",")}`);
     return 0;
   },
-};
+});
 
-const removeCommand: Command = {
+const removeCommand = command({
+  flags: ["url", "data-dir"],
   name: "users remove",
   summary: "remove a user; its token stops working at once",
   usage: `keel users remove <name> ${USAGE_TAIL}`,
-  async run(argv) {
+  async run(argv, cli) {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: common });
     const name = oneName(positionals);
-    await run(values, (api) => api.remove(name));
+    await run(cli, values, (api) => api.remove(name));
     console.log(`removed ${name}`);
     return 0;
   },
-};
+});
 
-const rotateCommand: Command = {
+const rotateCommand = command({
+  flags: ["url", "data-dir"],
   name: "users rotate",
   summary: "replace a user's token; prints the new one on the last line",
   usage: `keel users rotate <name> ${USAGE_TAIL}`,
-  async run(argv) {
+  async run(argv, cli) {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: common });
     const name = oneName(positionals);
-    const token = await run(values, (api) => api.rotate(name));
+    const token = await run(cli, values, (api) => api.rotate(name));
     console.log(`rotated the token of ${name}; the old one no longer works. New token (shown once):`);
     console.log(token);
     return 0;
   },
-};
+});
 
 export const usersCommands: Command[] = [addCommand, listCommand, removeCommand, rotateCommand];
 
