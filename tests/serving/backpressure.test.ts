@@ -59,7 +59,7 @@ describe("backpressure", () => {
       expect(refused.length).toBeGreaterThanOrEqual(1);
       for (const r of refused) {
         expect(r.headers.get("retry-after")).toBe("1");
-        expect((await r.json()).error).toMatch(/queue is full/);
+        expect(((await r.json()) as { error: string }).error).toMatch(/queue is full/);
       }
     }
     expect(depths.length).toBeGreaterThan(0);
