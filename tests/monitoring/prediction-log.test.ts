@@ -106,4 +106,27 @@ describe("Parquet prediction log", () => {
     ).toThrow(/inputs/);
     return sink.stop();
   });
+
+  it("holds at most maxBuffered entries in memory, dropping the oldest with a count and a log line", async () => {
+    const errors: Array<Record<string, unknown> | undefined> = [];
+    const capture = {
+      ...log,
+      error: (_: string, fields?: Record<string, unknown>) => void errors.push(fields),
+    };
+    const sink = new ParquetPredictionLog(artifacts, capture, {
+      maxRows: 1000,
+      maxBuffered: 10,
+      flushIntervalMs: 3_600_000,
+      prefix: "p5",
+    });
+    for (let i = 0; i < 25; i++) {
+      sink.record(entry(i));
+      expect(sink.buffered).toBeLessThanOrEqual(10);
+    }
+    expect(sink.dropped).toBe(15);
+    await sink.stop();
+    expect(errors).toEqual([{ dropped: 15, droppedTotal: 15, maxBuffered: 10 }]);
+    const kept = await sink.read("fraud", T0 - DAY, T0 + DAY);
+    expect(kept.map((e) => e.requestId)).toEqual(Array.from({ length: 10 }, (_, i) => `r${i + 15}`));
+  });
 });

@@ -172,6 +172,7 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   const app = createApp(modules, {
     access,
     guards: { allowedHosts: opts.allowedHosts, allowedOrigins: config.http.allowedOrigins },
+    maxInFlight: config.http.maxInFlight,
   });
   return {
     deps,

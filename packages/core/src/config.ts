@@ -61,6 +61,8 @@ export const ENV = {
   ALLOWED_ORIGINS: "KEEL_ALLOWED_ORIGINS",
   /** Host headers `keel dev` answers besides its bound host and localhost (DNS rebinding guard). */
   ALLOWED_HOSTS: "KEEL_ALLOWED_HOSTS",
+  /** Requests one server process handles at once; one more is refused with 503 + Retry-After (0 = no limit). */
+  MAX_IN_FLIGHT: "KEEL_MAX_IN_FLIGHT",
   // auth
   /** The JWT claim holding the caller's groups (Keel roles), per stage; default `cognito:groups`. */
   JWT_GROUP_CLAIM: "KEEL_JWT_GROUP_CLAIM",
@@ -175,7 +177,11 @@ const monitoringSchema = z.object({
   predictionLogKeySecret: optionalText,
 });
 const auditSchema = z.object({ exportBucket: optionalText });
-const httpSchema = z.object({ allowedOrigins: csv, allowedHosts: csv });
+const httpSchema = z.object({
+  allowedOrigins: csv,
+  allowedHosts: csv,
+  maxInFlight: z.coerce.number().int().min(0).default(64),
+});
 const authSchema = z.object({
   jwtGroupClaim: z.string().min(1).default("cognito:groups"),
   /** Roles every IAM (SigV4) caller holds. */
@@ -265,7 +271,11 @@ export const CONFIG_VARS = {
     predictionLogKeySecret: ENV.PREDICTION_LOG_KEY_SECRET,
   },
   audit: { exportBucket: ENV.AUDIT_EXPORT_BUCKET },
-  http: { allowedOrigins: ENV.ALLOWED_ORIGINS, allowedHosts: ENV.ALLOWED_HOSTS },
+  http: {
+    allowedOrigins: ENV.ALLOWED_ORIGINS,
+    allowedHosts: ENV.ALLOWED_HOSTS,
+    maxInFlight: ENV.MAX_IN_FLIGHT,
+  },
   auth: { jwtGroupClaim: ENV.JWT_GROUP_CLAIM, iamRoles: ENV.IAM_ROLES },
 } as const;
 

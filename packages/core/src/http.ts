@@ -23,8 +23,22 @@ export function errorResponse(c: Context, e: unknown): Response {
   return c.json(errorBody("INTERNAL_ERROR", "internal error"), 500);
 }
 
-/** Installs Keel's error mapping and JSON 404 on an app. */
+/** Seconds a refused caller (429 or 503: a full queue, an overloaded or starting backend) should wait. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Installs Keel's error mapping and JSON 404 on an app, and gives every 429 and 503 answer a
+ * `Retry-After` header (whatever route produced it, the KServe v2 routes included), so a
+ * refusal under load tells the client when to come back instead of leaving it to time out.
+ */
 export function installErrorHandling(app: Hono): void {
+  app.use("*", async (c, next) => {
+    await next();
+    if ((c.res.status === 503 || c.res.status === 429) && !c.res.headers.has("retry-after")) {
+      c.res = new Response(c.res.body, c.res);
+      c.res.headers.set("Retry-After", String(RETRY_AFTER_SECONDS));
+    }
+  });
   app.onError((e, c) => errorResponse(c, e));
   app.notFound((c) =>
     c.json(errorBody("ENDPOINT_NOT_FOUND", `no endpoint for ${c.req.method} ${c.req.path}`), 404),

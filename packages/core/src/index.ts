@@ -1,3 +1,4 @@
+export * from "./bounded-cache";
 export * from "./clock";
 export * from "./config";
 export * from "./errors";

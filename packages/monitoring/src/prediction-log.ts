@@ -57,7 +57,10 @@ export interface PredictionLogOptions {
   maxRows?: number;
   /** Longest time an entry waits in the buffer (default 5 s). */
   flushIntervalMs?: number;
-  /** Entries kept while storage fails; the oldest are dropped beyond it (default 100,000). */
+  /**
+   * Entries held in memory at most (waiting for a flush, or kept while storage fails); beyond
+   * it the oldest are dropped, counted in `dropped` and logged (default 100,000).
+   */
   maxBuffered?: number;
   /** Key prefix in the artifact store (default "predictions"; "" when the store is dedicated to the log). */
   prefix?: string;
@@ -86,6 +89,9 @@ export class ParquetPredictionLog implements PredictionSink {
   private readonly piiKey?: PiiKeySource;
   private key?: Promise<Buffer>;
   private stopped = false;
+  private droppedTotal = 0;
+  /** Dropped since the last log line: drops are logged once per flush, not once per entry. */
+  private droppedUnlogged = 0;
 
   constructor(
     private readonly artifacts: ArtifactStore,
@@ -104,7 +110,37 @@ export class ParquetPredictionLog implements PredictionSink {
   record(entry: PredictionLogEntryInput): void {
     if (this.stopped) throw new MonitoringError("INVALID_STATE", "the prediction log is stopped");
     this.buffer.push(parseWith(predictionLogEntrySchema, entry, "prediction log entry"));
+    this.trim();
     if (this.buffer.length >= this.maxRows) void this.flush().catch(() => undefined);
+  }
+
+  /** Entries dropped because the buffer was full (storage slower than traffic, or failing). */
+  get dropped(): number {
+    return this.droppedTotal;
+  }
+
+  /** Entries waiting in memory for a flush. */
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
+  /** Drops the oldest entries beyond `maxBuffered`. */
+  private trim(): void {
+    const over = this.buffer.length - this.maxBuffered;
+    if (over <= 0) return;
+    this.buffer.splice(0, over);
+    this.droppedTotal += over;
+    this.droppedUnlogged += over;
+  }
+
+  private logDrops(): void {
+    if (this.droppedUnlogged === 0) return;
+    this.log.error("prediction log buffer full; oldest entries dropped", {
+      dropped: this.droppedUnlogged,
+      droppedTotal: this.droppedTotal,
+      maxBuffered: this.maxBuffered,
+    });
+    this.droppedUnlogged = 0;
   }
 
   /** Writes everything buffered so far; resolves once it is stored (or has failed and been re-queued). */
@@ -146,6 +182,7 @@ export class ParquetPredictionLog implements PredictionSink {
   }
 
   private async writeBuffered(): Promise<void> {
+    this.logDrops();
     if (this.buffer.length === 0) return;
     const taken = this.buffer;
     this.buffer = [];
@@ -157,12 +194,16 @@ export class ParquetPredictionLog implements PredictionSink {
         err: (e as Error).message,
       });
       this.buffer = [...taken, ...this.buffer];
+      this.trim();
+      this.logDrops();
       return;
     }
     const groups = new Map<string, PredictionLogEntry[]>();
     for (const e of batch) {
       const key = `${e.deployment}\0${isoDate(e.time)}`;
-      groups.set(key, [...(groups.get(key) ?? []), e]);
+      const group = groups.get(key);
+      if (group) group.push(e);
+      else groups.set(key, [e]);
     }
     for (const [key, entries] of groups) {
       const [deployment, date] = key.split("\0");
@@ -179,11 +220,8 @@ export class ParquetPredictionLog implements PredictionSink {
           err: (e as Error).message,
         });
         this.buffer = [...entries, ...this.buffer];
-        if (this.buffer.length > this.maxBuffered) {
-          const dropped = this.buffer.length - this.maxBuffered;
-          this.buffer = this.buffer.slice(dropped);
-          this.log.error("prediction log buffer full; oldest entries dropped", { dropped });
-        }
+        this.trim();
+        this.logDrops();
       }
     }
   }

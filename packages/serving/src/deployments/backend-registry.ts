@@ -1,5 +1,5 @@
 import type { AuditLog } from "@keel/audit";
-import { type Clock, currentPrincipal, parseWith, requireRole } from "@keel/core";
+import { BoundedCache, type Clock, currentPrincipal, parseWith, requireRole } from "@keel/core";
 import { isConditionFailed, type MetadataStore } from "@keel/metadata";
 import { z } from "zod";
 import { missing, ServingError } from "../errors";
@@ -37,14 +37,17 @@ export interface RegisteredBackend {
  * never a free-form URL, so where production traffic goes is decided by an admin, audited.
  */
 export class BackendRegistry {
-  private readonly cache = new Map<string, { spec?: RemoteBackendSpec; at: number }>();
+  /** Specs by backend name (names come from deployments): LRU of 256, each kept `cacheTtlMs`. */
+  private readonly cache: BoundedCache<string, RemoteBackendSpec>;
 
   constructor(
     private readonly store: MetadataStore,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
-    private readonly cacheTtlMs = 1_000,
-  ) {}
+    cacheTtlMs = 1_000,
+  ) {
+    this.cache = new BoundedCache({ maxEntries: 256, ttlMs: cacheTtlMs, now: () => clock.now() });
+  }
 
   async list(): Promise<RegisteredBackend[]> {
     const items = await this.store.queryAll({ pk: "BACKENDS", index: "gsi1" });
@@ -61,9 +64,9 @@ export class BackendRegistry {
   /** The spec of a registered backend, cached briefly for the router's per-request path. */
   async spec(name: string): Promise<RemoteBackendSpec> {
     const hit = this.cache.get(name);
-    if (hit?.spec && this.clock.now() - hit.at < this.cacheTtlMs) return hit.spec;
+    if (hit) return hit;
     const { spec } = await this.get(name);
-    this.cache.set(name, { spec, at: this.clock.now() });
+    this.cache.set(name, spec);
     return spec;
   }
 

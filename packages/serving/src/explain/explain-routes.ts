@@ -1,5 +1,5 @@
 import { mount, kserveRoutes as r } from "@keel/contract";
-import { parseWith } from "@keel/core";
+import { BoundedCache, parseWith } from "@keel/core";
 import type { Context, Hono } from "hono";
 import { type Deployment, refLabel, type VersionRef } from "../deployments/deployment-model";
 import { badInput, missing } from "../errors";
@@ -41,7 +41,8 @@ export type VersionExplainer = (ref: VersionRef, request: InferRequest) => Promi
  * requests that ask for their explanation to be stored with the prediction log.
  */
 export function createVersionExplainer(deps: Omit<ExplainRouteDeps, "router">): VersionExplainer {
-  const models = new Map<string, Promise<unknown>>();
+  /** Parsed `keel-model.json` by model version: the 64 most recently explained. */
+  const models = new BoundedCache<string, Promise<unknown>>({ maxEntries: 64 });
   const modelJson = (ref: VersionRef) => {
     const key = refLabel(ref);
     let p = models.get(key);

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { routerRequestSchema } from "@keel/contract";
-import { type Clock, type Logger, newToken, parseWith } from "@keel/core";
+import { BoundedCache, type Clock, type Logger, newToken, parseWith } from "@keel/core";
 import type { z } from "zod";
 import type { CanaryStats } from "../deployments/canary-analysis";
 import {
@@ -21,6 +21,10 @@ import { createBackend } from "./backends/backend-factory";
 import type { BackendSpec, InferenceBackend } from "./backends/inference-backend";
 
 const PII_CACHE_MS = 10_000;
+/** Deployment names (found or not) and feature services remembered at once. */
+const DEPLOYMENTS_CACHED = 1_000;
+/** Backends kept built at once (one per model version and backend spec in use). */
+const BACKENDS_CACHED = 256;
 
 import { elementCount } from "../protocol/tensors";
 
@@ -60,23 +64,27 @@ type Role = "stable" | "canary";
  * caller), records outcomes for canary analysis and samples the prediction log.
  */
 export class Router {
-  private readonly cache = new Map<string, { dep?: Deployment; at: number }>();
-  private readonly backendCache = new Map<string, InferenceBackend>();
-  private readonly piiCache = new Map<string, { fields: string[]; at: number }>();
-  private readonly ttl: number;
+  /** Deployments by name, misses included (a name is whatever callers put in the path): LRU, short TTL. */
+  private readonly cache: BoundedCache<string, { dep?: Deployment }>;
+  /** Backends by model, version and spec (LRU: old versions fall out). */
+  private readonly backendCache = new BoundedCache<string, InferenceBackend>({ maxEntries: BACKENDS_CACHED });
+  /** Feature-tagged personal-data fields by feature service. */
+  private readonly piiCache: BoundedCache<string, string[]>;
   private active = 0;
 
   constructor(private readonly o: RouterOptions) {
-    this.ttl = o.cacheTtlMs ?? 1_000;
+    const now = () => o.clock.now();
+    this.cache = new BoundedCache({ maxEntries: DEPLOYMENTS_CACHED, ttlMs: o.cacheTtlMs ?? 1_000, now });
+    this.piiCache = new BoundedCache({ maxEntries: DEPLOYMENTS_CACHED, ttlMs: PII_CACHE_MS, now });
     o.deployments.onChange((name) => this.cache.delete(name));
   }
 
   /** The deployment named `name`, from a short-lived cache; undefined when there is none. */
   async lookup(name: string): Promise<Deployment | undefined> {
     const hit = this.cache.get(name);
-    if (hit && this.o.clock.now() - hit.at < this.ttl) return hit.dep;
+    if (hit) return hit.dep;
     const dep = await this.o.deployments.find(name);
-    this.cache.set(name, { dep, at: this.o.clock.now() });
+    this.cache.set(name, { dep });
     return dep;
   }
 
@@ -274,10 +282,10 @@ export class Router {
     let tagged: string[] = [];
     if (service && this.o.features?.piiFeatures) {
       const hit = this.piiCache.get(service);
-      if (hit && this.o.clock.now() - hit.at < PII_CACHE_MS) tagged = hit.fields;
+      if (hit) tagged = hit;
       else {
         tagged = await this.o.features.piiFeatures(service);
-        this.piiCache.set(service, { fields: tagged, at: this.o.clock.now() });
+        this.piiCache.set(service, tagged);
       }
     }
     const fields = [...new Set([...(dep.pii?.fields ?? []), ...tagged])];

@@ -53,7 +53,14 @@ export class AsyncScoring {
       submitted_at: this.clock.now(),
     };
     await this.store.put({ ...key(requestId), result: pending });
-    await this.queue.send([{ requestId, deployment, request: request as Record<string, unknown> }]);
+    try {
+      await this.queue.send([{ requestId, deployment, request: request as Record<string, unknown> }]);
+    } catch (e) {
+      // Refused (queue full): the caller gets the error now, and the id does not stay pending.
+      const error = isKeelError(e) ? e.message : "the scoring queue refused the request";
+      await this.store.put({ ...key(requestId), result: { ...pending, status: "failed", error } });
+      throw e;
+    }
     return { request_id: requestId };
   }
 

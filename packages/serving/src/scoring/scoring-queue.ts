@@ -34,16 +34,30 @@ export interface ScoringQueue {
   delete(receipts: string[]): Promise<void>;
 }
 
-/** The local queue: same contract, in memory, with a visibility timeout. */
+/**
+ * The local queue: same contract, in memory, with a visibility timeout. Bounded: a send that
+ * would take the messages waiting or in flight past `maxDepth` is refused at once with
+ * TEMPORARILY_UNAVAILABLE (503 + Retry-After), and a receive that times out removes its waiter.
+ */
 export class MemoryScoringQueue implements ScoringQueue {
   private readonly ready: ScoringMessage[] = [];
   private readonly inflight = new Map<string, { message: ScoringMessage; timer: NodeJS.Timeout }>();
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Set<() => void>();
   private seq = 0;
 
-  constructor(private readonly visibilityMs = 30_000) {}
+  constructor(
+    private readonly visibilityMs = 30_000,
+    readonly maxDepth = 10_000,
+  ) {}
 
   async send(messages: ScoringMessage[]): Promise<void> {
+    if (this.depth + messages.length > this.maxDepth) {
+      throw new ServingError(
+        "TEMPORARILY_UNAVAILABLE",
+        `the scoring queue is full (${this.maxDepth} messages waiting or in flight); retry later`,
+        { retryable: true },
+      );
+    }
     this.ready.push(...messages.map((m) => scoringMessageSchema.parse(m)));
     this.wake();
   }
@@ -51,12 +65,13 @@ export class MemoryScoringQueue implements ScoringQueue {
   async receive(max: number, waitMs: number): Promise<ReceivedMessage[]> {
     if (this.ready.length === 0 && waitMs > 0) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, waitMs);
-        function done() {
+        const done = () => {
           clearTimeout(timer);
+          this.waiters.delete(done);
           resolve();
-        }
-        this.waiters.push(done);
+        };
+        const timer = setTimeout(done, waitMs);
+        this.waiters.add(done);
       });
     }
     return this.ready.splice(0, max).map((message) => {
@@ -84,10 +99,13 @@ export class MemoryScoringQueue implements ScoringQueue {
     return this.ready.length + this.inflight.size;
   }
 
+  /** Receives currently waiting for a message (tests). */
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
   private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
+    for (const f of [...this.waiters]) f();
   }
 }
 
