@@ -10,8 +10,11 @@ import type { MiddlewareHandler } from "hono";
  * Principals are canonical (`Alice` and `alice` are one person).
  */
 export function requestContext(access: AccessControl): MiddlewareHandler {
+  // A random prefix per process and a counter: unique without drawing random bytes per request.
+  const prefix = newToken(9);
+  let seq = 0;
   return async (c, next) => {
-    const requestId = c.req.header("x-request-id") ?? newToken();
+    const requestId = c.req.header("x-request-id") ?? `${prefix}${(++seq).toString(36)}`;
     c.header("x-request-id", requestId);
     const identity = await access.identify(c);
     return withContext({ ...identity, requestId }, () => next());

@@ -37,6 +37,7 @@ export class FeatureCatalog {
   private readonly views = new Map<string, ResolvedView>();
   private readonly services = new Map<string, FeatureServiceDef>();
   private readonly pushSources = new Map<string, PushSource>();
+  private readonly serviceSelections = new Map<string, ViewSelection[]>();
 
   constructor(input: unknown) {
     const parsed = featureRepoSchema.safeParse(input);
@@ -147,7 +148,15 @@ export class FeatureCatalog {
   select(req: { featureService?: string; features?: string[] }): ViewSelection[] {
     if (req.featureService && req.features?.length)
       throw invalidFeatures("give either a feature service or a list of features, not both");
-    if (req.featureService) return this.resolveRefs(this.getService(req.featureService).features);
+    if (req.featureService) {
+      // A catalog never changes, so a service's selections are resolved once (online reads ask per request).
+      let sels = this.serviceSelections.get(req.featureService);
+      if (!sels) {
+        sels = this.resolveRefs(this.getService(req.featureService).features);
+        this.serviceSelections.set(req.featureService, sels);
+      }
+      return sels;
+    }
     return this.resolveRefs(req.features ?? []);
   }
 }

@@ -22,6 +22,7 @@ export type {
   OnlineWrite,
   OnlineWriteResult,
 } from "./online/port";
+export { CachedOnlineStore, READ_CACHE_ENTRIES } from "./online/read-cache";
 export {
   type FieldStatus,
   getOnlineFeatures,

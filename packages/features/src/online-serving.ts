@@ -18,7 +18,17 @@ export interface OnlineResponse {
 }
 
 const EPOCH = "1970-01-01T00:00:00Z";
-const rfc3339 = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+let lastSecond = Number.NaN;
+let lastText = EPOCH;
+/** RFC 3339 to the second; the last one is remembered, as a read's records share event times often. */
+const rfc3339 = (ms: number) => {
+  const sec = Math.floor(ms / 1000);
+  if (sec !== lastSecond) {
+    lastText = new Date(sec * 1000).toISOString().replace(".000Z", "Z");
+    lastSecond = sec;
+  }
+  return lastText;
+};
 
 /**
  * Reads online features in Feast's shape. All views are read in parallel, one store call
@@ -40,18 +50,16 @@ export async function getOnlineFeatures(
     if (vals.length !== n)
       throw invalidFeatures(`entities: '${k}' has ${vals.length} values, '${columns[0][0]}' has ${n}`);
 
-  const reads = sels.map(async (sel) => {
+  // Validate every key before touching the store, then read each view once.
+  const keysPerView = sels.map((sel) => {
     const keyCols = sel.view.joinKeys.map((k) => {
       const vals = req.entities[k.name];
       if (!vals)
         throw invalidFeatures(`entities: missing join key '${k.name}' needed by '${sel.view.view.name}'`);
       return vals.map((v) => checkJoinKey(k.name, k.valueType, v));
     });
-    const keys = Array.from({ length: n }, (_, i) => encodeEntityKey(keyCols.map((c) => c[i])));
-    return keys;
+    return Array.from({ length: n }, (_, i) => encodeEntityKey(keyCols.map((c) => c[i])));
   });
-  // Validate every key before touching the store, then read each view once.
-  const keysPerView = await Promise.all(reads);
   const records = await Promise.all(sels.map((s, i) => online.read(s.view.view.name, keysPerView[i])));
 
   const response: OnlineResponse = { metadata: { feature_names: [] }, results: [] };

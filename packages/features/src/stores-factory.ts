@@ -9,13 +9,15 @@ import { CqlOnlineStore } from "./online/cql-store";
 import { readCaFile } from "./online/cql-tls";
 import { DynamoDbOnlineStore } from "./online/dynamodb-store";
 import type { OnlineStore } from "./online/port";
+import { CachedOnlineStore } from "./online/read-cache";
 
 /** The DynamoDB online table: the metadata table's name with this suffix. */
 export const ONLINE_TABLE_SUFFIX = "-online";
 
 /**
  * Builds the online store the config names: DynamoDB (default; on dynalite locally, where the
- * store creates its own table) or CQL. `features.cql.flavor` says which CQL service it is:
+ * store creates its own table; in `keel dev`, stage local, behind a bounded read-through cache, as
+ * that process is the table's only writer) or CQL. `features.cql.flavor` says which CQL service it is:
  * `keyspaces` (Amazon Keyspaces: TLS + SigV4, schema owned by the stack), `scylla` or
  * `cassandra` (credentials from the Secrets Manager secret `cql.credentialsSecret` when set;
  * Keel creates the schema). `cql.port` overrides the driver's port (Keyspaces: 9142).
@@ -42,12 +44,15 @@ export function createOnlineStore(config: Pick<KeelConfig, "core" | "features">)
       manageSchema: !keyspaces,
     });
   }
-  return new DynamoDbOnlineStore({
+  const local = core.dynamodbEndpoint !== undefined;
+  const dynamo = new DynamoDbOnlineStore({
     table: `${core.table}${ONLINE_TABLE_SUFFIX}`,
     endpoint: core.dynamodbEndpoint,
     region: core.region,
-    manageTable: core.dynamodbEndpoint !== undefined,
+    manageTable: local,
   });
+  // `keel dev` owns its dynalite and is the only writer: reads skip the hop when they can.
+  return local && core.stage === "local" ? new CachedOnlineStore(dynamo) : dynamo;
 }
 
 /**
