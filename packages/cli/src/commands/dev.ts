@@ -59,8 +59,11 @@ export const devCommand = command({
     const grpcPort = values["grpc-port"] === undefined ? undefined : Number(values["grpc-port"]);
     if (grpcPort !== undefined && (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535))
       throw new UsageError(`--grpc-port must be 0..65535, got ${values["grpc-port"]}`);
+    // With --auth there are several people, so four eyes hold by default there too.
     const autoApprove =
-      process.env[ENV.AUTO_APPROVE_STAGES] === undefined ? LOCAL_AUTO_APPROVE_STAGES : undefined;
+      process.env[ENV.AUTO_APPROVE_STAGES] === undefined && !values.auth
+        ? LOCAL_AUTO_APPROVE_STAGES
+        : undefined;
     // A named project (--project, KEEL_PROJECT_DIR) wins; the fraud example is the default
     // unless --no-example.
     const projectDir =
@@ -113,7 +116,7 @@ export const devCommand = command({
       autoApproveStages.length > 0
         ? `  approvals: the ${config.core.stage} stage auto-approves promotions to ${autoApproveStages.join(", ")} ` +
             `(${ENV.AUTO_APPROVE_STAGES}=${autoApproveStages.join(",")}; set it to "" for four-eyes approval)`
-        : `  approvals: every protected promotion needs a second person (${ENV.AUTO_APPROVE_STAGES} is empty)`,
+        : `  approvals: every protected promotion needs a second person (${values.auth ? "--auth" : `${ENV.AUTO_APPROVE_STAGES} is empty`})`,
     );
     console.log((await authBanner(local.platform.access)).join("\n"));
     const quickstart = local.project?.quickstart;
