@@ -1,7 +1,7 @@
 import type { ArtifactStore } from "@keel/artifacts";
-import type { AuditLog } from "@keel/audit";
+import { type AuditLog, type AuditMark, announce } from "@keel/audit";
 import { type Clock, currentPrincipal, newId, pad, requireHuman, requireRole } from "@keel/core";
-import { isConditionFailed, type Key } from "@keel/metadata";
+import { isConditionFailed, type Key, type MetadataStore } from "@keel/metadata";
 import { changedFiles, digestTree, storePathOf } from "./artifact-pins";
 import { registryErrors } from "./errors";
 import type { FrozenRuns } from "./frozen-runs";
@@ -57,12 +57,20 @@ export type PolicyOutcome = { policy: Policy } | { change: PolicyChangeRecord };
 /** The principal recorded as approver when a stage's config approves moves automatically. */
 export const AUTO_APPROVER = "keel:auto-approve";
 
-const policyKey = (modelId: string): Key => ({ pk: `RM#${modelId}`, sk: "POLICY" });
+export const policyKey = (modelId: string): Key => ({ pk: `RM#${modelId}`, sk: "POLICY" });
 const promotionKey = (id: string): Key => ({ pk: `PROMO#${id}`, sk: "REQ" });
 const slot = (kind: "GRANT" | "PENDING", modelId: string, version: number, t: Target): Key => ({
   pk: `RM#${modelId}`,
   sk: `${kind}#${pad(version, 10)}#${targetKey(t)}`,
 });
+
+/** A model's policy (the default until one is set), without the mark of its audit event. */
+export async function readPolicy(store: MetadataStore, modelId: string): Promise<Policy> {
+  const it = await store.get(policyKey(modelId));
+  if (!it) return DEFAULT_POLICY;
+  const { auditSeq: _seq, changeId: _change, ...policy } = record<Policy & Partial<AuditMark>>(it);
+  return policy;
+}
 
 export interface GovernanceDeps {
   repo: ModelRepository;
@@ -97,8 +105,7 @@ export class Governance {
   }
 
   async getPolicy(modelId: string): Promise<Policy> {
-    const it = await this.deps.repo.store.get(policyKey(modelId));
-    return it ? record<Policy>(it) : DEFAULT_POLICY;
+    return readPolicy(this.deps.repo.store, modelId);
   }
 
   /**
@@ -120,12 +127,12 @@ export class Governance {
     next: Omit<Policy, "updatedBy" | "updatedAt">,
   ): Promise<Policy> {
     const policy: Policy = { ...next, updatedBy: currentPrincipal(), updatedAt: this.deps.clock.now() };
-    await this.deps.repo.store.put({ ...policyKey(model.id), ...policy });
-    await this.deps.audit.append({
+    const mark = await announce(this.deps.audit, {
       action: "registry.policy.set",
       resource: `model:${model.name}`,
       state: policy,
     });
+    await this.deps.repo.store.put({ ...policyKey(model.id), ...policy, ...mark });
     return policy;
   }
 

@@ -1,3 +1,5 @@
+import { announce } from "@keel/audit";
+import { aliasMarkAttribute, markSets } from "./audited-state";
 import { registryErrors } from "./errors";
 import { versionResource } from "./governance";
 import { isProtected } from "./policy";
@@ -23,9 +25,16 @@ export class StageService {
     const v = await this.ctx.versionOf(model, version);
     await this.ctx.governance.authorize(model, v, { kind: "alias", alias });
     const previous = model.aliases[alias];
+    // The event first: a crash after it leaves an intended change, never an unaudited alias.
+    const mark = await announce(this.ctx.deps.audit, {
+      action: "registry.alias.set",
+      resource: versionResource(name, v.version),
+      state: { alias, version: v.version, previous },
+    });
     await this.ctx.repo.updateModel(model, {
       set: [
         [["aliases", alias], v.version],
+        [aliasMarkAttribute(alias), mark],
         ["lastUpdatedTimestamp", this.ctx.now()],
       ],
     });
@@ -34,11 +43,6 @@ export class StageService {
       await this.ctx.repo.removeAliasIf(model, alias, v.version);
       throw registryErrors.notFound(`Model Version (name=${name}, version=${v.version}) not found`);
     }
-    await this.ctx.deps.audit.append({
-      action: "registry.alias.set",
-      resource: versionResource(name, v.version),
-      state: { alias, version: v.version, previous },
-    });
     await this.ctx.changed(model, previous ? [previous, v.version] : [v.version]);
   }
 
@@ -53,12 +57,12 @@ export class StageService {
           "another version through an approved promotion, or have two admins remove it from the policy first",
       );
     }
-    await this.ctx.repo.updateModel(model, { remove: [["aliases", alias]] });
-    await this.ctx.deps.audit.append({
+    await announce(this.ctx.deps.audit, {
       action: "registry.alias.delete",
       resource: versionResource(name, previous),
       state: { alias, version: previous },
     });
+    await this.ctx.repo.updateModel(model, { remove: [["aliases", alias], aliasMarkAttribute(alias)] });
     await this.ctx.changed(model, [previous]);
   }
 
@@ -130,31 +134,30 @@ export class StageService {
     const v = await this.ctx.versionOf(model, version);
     await this.ctx.governance.authorize(model, v, { kind: "stage", stage });
     const now = this.ctx.now();
-    const updated = await this.ctx.repo.updateVersion(name, v, {
-      set: [
-        ["currentStage", stage],
-        ["lastUpdatedTimestamp", now],
-      ],
-    });
-    await this.ctx.deps.audit.append({
+    const mark = await announce(this.ctx.deps.audit, {
       action: "registry.version.transition",
       resource: versionResource(name, v.version),
       state: { from: v.currentStage, to: stage, archiveExistingVersions: archiveExisting },
+    });
+    const updated = await this.ctx.repo.updateVersion(name, v, {
+      set: [["currentStage", stage], ["lastUpdatedTimestamp", now], ...markSets(mark)],
     });
     const touched = [v.version];
     if (archiveExisting) {
       for (const other of await this.ctx.repo.listVersions(model.id)) {
         if (other.version === v.version || other.currentStage !== stage) continue;
+        const archiveMark = await announce(this.ctx.deps.audit, {
+          action: "registry.version.transition",
+          resource: versionResource(name, other.version),
+          state: { from: stage, to: "Archived", archivedBy: v.version },
+        });
         // A version deleted or moved meanwhile is no longer in the stage: nothing to archive.
         const archived = await this.ctx.repo
           .updateVersion(
             name,
             other,
             {
-              set: [
-                ["currentStage", "Archived"],
-                ["lastUpdatedTimestamp", now],
-              ],
+              set: [["currentStage", "Archived"], ["lastUpdatedTimestamp", now], ...markSets(archiveMark)],
             },
             { path: "currentStage", eq: stage },
           )
@@ -163,11 +166,6 @@ export class StageService {
             throw e;
           });
         if (!archived) continue;
-        await this.ctx.deps.audit.append({
-          action: "registry.version.transition",
-          resource: versionResource(name, other.version),
-          state: { from: stage, to: "Archived", archivedBy: v.version },
-        });
         touched.push(other.version);
       }
     }

@@ -1,5 +1,13 @@
 import { parseArgs } from "node:util";
-import { StoreAuditLog, type VerifiableEvent, type VerifyResult, verifyChain } from "@keel/audit";
+import {
+  StoreAuditLog,
+  type VerifiableEvent,
+  type VerifyResult,
+  verifyChain,
+  verifyWithState,
+} from "@keel/audit";
+import { registryAuditedState } from "@keel/registry";
+import { deploymentAuditedState } from "@keel/serving";
 import type { Cli } from "../client";
 import { type Command, command, UsageError } from "../command";
 import { createProgress } from "../progress";
@@ -23,7 +31,10 @@ async function verifyDataDir(cli: Cli): Promise<VerifyResult> {
       },
       (r) => `${r.count} events`,
     );
-    return await verify;
+    return await verifyWithState(await verify, (seqs) => audit.at(seqs), [
+      registryAuditedState(store),
+      deploymentAuditedState(store),
+    ]);
   } finally {
     await close();
   }
@@ -39,7 +50,8 @@ function verify(cli: Cli): Promise<VerifyResult> {
 
 export const auditVerifyCommand = command({
   name: "audit verify",
-  summary: "recompute the audit trail's hash chain; exit 1 naming the first bad event",
+  summary:
+    "recompute the audit trail's hash chain and check protected state has its events; exit 1 naming what fails",
   flags: ["url", "data-dir"],
   usage: "keel audit verify [--data-dir ./.keel] [--url http://localhost:5000]",
   async run(argv, cli) {
@@ -48,6 +60,10 @@ export const auditVerifyCommand = command({
     if (result.ok) {
       console.log(`ok ${result.count} events`);
       return 0;
+    }
+    if ("stateWithoutEvent" in result) {
+      for (const item of result.stateWithoutEvent) console.log(`state without audit event: ${item}`);
+      return 1;
     }
     console.log(
       `event ${result.seq} does not verify: ${result.reason} (${result.count} events before it verified)`,

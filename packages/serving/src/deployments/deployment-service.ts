@@ -1,4 +1,4 @@
-import type { AuditLog } from "@keel/audit";
+import { type AuditLog, type AuditMark, announce } from "@keel/audit";
 import { type Clock, currentPrincipal, parseWith, requireRole } from "@keel/core";
 import { type Item, isConditionFailed, type MetadataStore } from "@keel/metadata";
 import { missing, ServingError } from "../errors";
@@ -26,7 +26,7 @@ export interface DeploymentGovernance {
   backends?: BackendRegistry;
 }
 
-const key = (name: string) => ({ pk: `DEPLOYMENT#${name}`, sk: "META" });
+export const deploymentKey = (name: string) => ({ pk: `DEPLOYMENT#${name}`, sk: "META" });
 const HISTORY_LIMIT = 50;
 const WRITE_ATTEMPTS = 5;
 
@@ -65,7 +65,7 @@ export class DeploymentService {
   }
 
   async find(name: string): Promise<Deployment | undefined> {
-    const item = await this.store.get(key(name));
+    const item = await this.store.get(deploymentKey(name));
     return item ? (item.deployment as Deployment) : undefined;
   }
 
@@ -97,18 +97,19 @@ export class DeploymentService {
       ],
     };
     await this.govern(undefined, dep);
+    // The event first: a crash after it leaves an intended change, never an unaudited deployment.
+    const mark = await announce(this.audit, {
+      action: "serving.deployment.create",
+      resource: `deployment:${name}`,
+      state: dep,
+    });
     try {
-      await this.store.put(this.item(dep), { condition: { exists: false } });
+      await this.store.put(this.item(dep, mark), { condition: { exists: false } });
     } catch (e) {
       if (isConditionFailed(e))
         throw new ServingError("RESOURCE_ALREADY_EXISTS", `deployment '${name}' already exists`);
       throw e;
     }
-    await this.audit.append({
-      action: "serving.deployment.create",
-      resource: `deployment:${name}`,
-      state: dep,
-    });
     this.changed(name);
     return dep;
   }
@@ -215,16 +216,18 @@ export class DeploymentService {
   async delete(name: string): Promise<void> {
     const d = await this.get(name);
     if (d.environment === "production") requireRole(`delete production deployment '${name}'`, "deployer");
-    await this.store.delete(key(name), { condition: { path: "revision", eq: d.revision } }).catch((e) => {
-      if (isConditionFailed(e))
-        throw new ServingError("ABORTED", `deployment '${name}' changed while deleting it; retry`);
-      throw e;
-    });
-    await this.audit.append({
+    await announce(this.audit, {
       action: "serving.deployment.delete",
       resource: `deployment:${name}`,
       state: { revision: d.revision },
     });
+    await this.store
+      .delete(deploymentKey(name), { condition: { path: "revision", eq: d.revision } })
+      .catch((e) => {
+        if (isConditionFailed(e))
+          throw new ServingError("ABORTED", `deployment '${name}' changed while deleting it; retry`);
+        throw e;
+      });
     this.changed(name);
   }
 
@@ -249,17 +252,20 @@ export class DeploymentService {
           HISTORY_LIMIT,
         ),
       };
-      try {
-        await this.store.put(this.item(updated), { condition: { path: "revision", eq: current.revision } });
-      } catch (e) {
-        if (isConditionFailed(e)) continue;
-        throw e;
-      }
-      await this.audit.append({
+      const mark = await announce(this.audit, {
         action: `serving.deployment.${action}`,
         resource: `deployment:${name}`,
         state: { revision: updated.revision, detail },
       });
+      try {
+        await this.store.put(this.item(updated, mark), {
+          condition: { path: "revision", eq: current.revision },
+        });
+      } catch (e) {
+        // Another change won: this event stays an intended change that was never applied.
+        if (isConditionFailed(e)) continue;
+        throw e;
+      }
       this.changed(name);
       return updated;
     }
@@ -324,10 +330,11 @@ export class DeploymentService {
     return false;
   }
 
-  private item(d: Deployment): Item {
+  private item(d: Deployment, mark: AuditMark): Item {
     // JSON round trip drops undefined fields, which the store would reject.
     return {
-      ...key(d.name),
+      ...deploymentKey(d.name),
+      ...mark,
       gsi1pk: "DEPLOYMENTS",
       gsi1sk: d.name,
       revision: d.revision,
