@@ -154,6 +154,9 @@ describe("the audit event precedes the state it names", () => {
       const [v1, v2, v3] = await store.queryAll({ pk: `RM#${claim?.modelId}`, prefix: "V#" });
       expect(v1).toMatchObject({ version: 1, currentStage: "Production" });
       await store.update({ pk: v3.pk, sk: v3.sk }, { set: [["currentStage", "Production"]] });
+      const deployment = await store.get({ pk: "DEPLOYMENT#fraud-prod", sk: "META" });
+      const edited = { ...(deployment?.deployment as object), stable: { model: "fraud", version: "3" } };
+      await store.update({ pk: "DEPLOYMENT#fraud-prod", sk: "META" }, { set: [["deployment", edited]] });
       await store.update(
         { pk: v2.pk, sk: v2.sk },
         {
@@ -170,7 +173,8 @@ describe("the audit event precedes the state it names", () => {
     const attacked = await verifyDataDir(dataDir);
     expect(attacked.code).toBe(1);
     expect(attacked.stdout).toBe(
-      "state without audit event: model fraud v2 in Production\n" +
+      "state without audit event: deployment fraud-prod in production (revision 1)\n" +
+        "state without audit event: model fraud v2 in Production\n" +
         "state without audit event: model fraud v3 in Production\n",
     );
   });

@@ -1,10 +1,11 @@
 import type { AuditedItem, AuditedState } from "@keel/audit";
 import type { MetadataStore } from "@keel/metadata";
 import type { Deployment } from "./deployment-model";
+import { deploymentDigest } from "./deployment-service";
 
 /**
  * Serving's protected state for `keel audit verify`: every production deployment, with the mark
- * of the event that wrote its current revision.
+ * of the event that wrote its current revision, naming the digest of what it holds.
  */
 export function deploymentAuditedState(store: MetadataStore): AuditedState {
   return {
@@ -19,7 +20,7 @@ export function deploymentAuditedState(store: MetadataStore): AuditedState {
           names: (e) =>
             e.resource === `deployment:${d.name}` &&
             e.action.startsWith("serving.deployment.") &&
-            (e.state as { revision?: unknown } | undefined)?.revision === d.revision,
+            (e.state as { digest?: unknown } | undefined)?.digest === deploymentDigest(d),
         };
       }
     },

@@ -1,5 +1,5 @@
 import { type AuditLog, type AuditMark, announce } from "@keel/audit";
-import { type Clock, currentPrincipal, parseWith, requireRole } from "@keel/core";
+import { type Clock, currentPrincipal, digest, parseWith, requireRole } from "@keel/core";
 import { type Item, isConditionFailed, type MetadataStore } from "@keel/metadata";
 import { missing, ServingError } from "../errors";
 import type { ApprovalReader, ModelResolver } from "../ports";
@@ -101,7 +101,7 @@ export class DeploymentService {
     const mark = await announce(this.audit, {
       action: "serving.deployment.create",
       resource: `deployment:${name}`,
-      state: dep,
+      state: { ...dep, digest: deploymentDigest(dep) },
     });
     try {
       await this.store.put(this.item(dep, mark), { condition: { exists: false } });
@@ -255,7 +255,7 @@ export class DeploymentService {
       const mark = await announce(this.audit, {
         action: `serving.deployment.${action}`,
         resource: `deployment:${name}`,
-        state: { revision: updated.revision, detail },
+        state: { revision: updated.revision, detail, digest: deploymentDigest(updated) },
       });
       try {
         await this.store.put(this.item(updated, mark), {
@@ -345,6 +345,11 @@ export class DeploymentService {
   private changed(name: string): void {
     for (const l of this.listeners) l(name);
   }
+}
+
+/** The digest of a deployment as stored (its audit events name it, so an edit in place is seen). */
+export function deploymentDigest(d: Deployment): string {
+  return digest(JSON.parse(JSON.stringify(d)));
 }
 
 /** Every version a deployment can send requests to: stable, the canary at any weight (a version-pinned request reaches it), the shadow. */
