@@ -26,6 +26,34 @@ export async function announce(audit: AuditLog, input: AuditEventInput): Promise
   return { auditSeq: event.seq, changeId };
 }
 
+/** The action of the event recording that an announced change failed before it was written. */
+export const NOT_APPLIED_ACTION = "audit.change.not_applied";
+
+/**
+ * Announces the change, then writes it with the mark. When the write fails, a second event
+ * records that the announced change was not applied (a crash records nothing: the change stays
+ * announced and unapplied, which `keel audit verify` accepts) and the error is raised.
+ */
+export async function auditFirst<T>(
+  audit: AuditLog,
+  input: AuditEventInput,
+  write: (mark: AuditMark) => Promise<T>,
+): Promise<T> {
+  const mark = await announce(audit, input);
+  try {
+    return await write(mark);
+  } catch (e) {
+    await audit
+      .append({
+        action: NOT_APPLIED_ACTION,
+        resource: input.resource,
+        state: { ...mark, action: input.action, error: e instanceof Error ? e.message : String(e) },
+      })
+      .catch(() => undefined);
+    throw e;
+  }
+}
+
 /** An item of protected state and the mark of the audit event that last changed it. */
 export interface AuditedItem {
   /** How a report names the item, e.g. "model fraud v3 in Production". */

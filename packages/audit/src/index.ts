@@ -3,6 +3,8 @@ export {
   type AuditedState,
   type AuditMark,
   announce,
+  auditFirst,
+  NOT_APPLIED_ACTION,
   unauditedState,
   verifyWithState,
 } from "./audit-first";
