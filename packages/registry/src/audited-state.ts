@@ -2,15 +2,12 @@ import type { AuditEvent, AuditedItem, AuditedState, AuditMark } from "@keel/aud
 import { digest, systemClock } from "@keel/core";
 import type { MetadataStore, Path } from "@keel/metadata";
 import { policyKey, readPolicy } from "./governance";
-import { ModelRepository, record } from "./model-repository";
+import { ModelRepository, markEntries, record } from "./model-repository";
 import { isProtected, type Policy } from "./policy";
 import type { VersionRecord } from "./records";
 
 /** The version item's fields naming the audit event of its last stage change. */
-export const markSets = (mark: AuditMark): Array<[Path, unknown]> => [
-  ["lastAuditSeq", mark.auditSeq],
-  ["lastChangeId", mark.changeId],
-];
+export const markSets = (mark: AuditMark): Array<[Path, unknown]> => markEntries(mark);
 
 /** The model item's attribute holding the mark of the event that last set an alias. */
 export const aliasMarkAttribute = (alias: string): string => `aliasAudit:${alias}`;
