@@ -104,10 +104,11 @@ export async function verifyWithState(
   chain: VerifyResult,
   events: (seqs: number[]) => AsyncIterable<AuditEvent>,
   sources: AuditedState[],
+  audit?: Pick<AuditLog, "list">,
 ): Promise<VerifyResult> {
   if (!chain.ok || sources.length === 0) return chain;
   const missing = await unauditedState(sources, events);
-  if (!missing.length) return chain;
+  if (!missing.length) return audit ? { ...chain, notApplied: await notApplied(audit) } : chain;
   return {
     ok: false,
     count: chain.count,
@@ -115,4 +116,26 @@ export async function verifyWithState(
     reason: missing.map((m) => `state without audit event: ${m}`).join("; "),
     stateWithoutEvent: missing,
   };
+}
+
+/** An announced change whose write failed (recorded by `auditFirst`): intended, never applied. */
+export interface NotApplied {
+  seq: number;
+  action: string;
+  resource: string;
+}
+
+/** The announced changes recorded as not applied (at most the latest 1000 pages' worth). */
+export async function notApplied(audit: Pick<AuditLog, "list">): Promise<NotApplied[]> {
+  const out: NotApplied[] = [];
+  let pageToken: string | undefined;
+  do {
+    const page = await audit.list({ action: NOT_APPLIED_ACTION, limit: 1000, pageToken });
+    for (const e of page.events) {
+      const s = (e.state ?? {}) as { auditSeq?: number; action?: string };
+      out.push({ seq: s.auditSeq ?? e.seq, action: s.action ?? "", resource: e.resource });
+    }
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return out;
 }

@@ -48,7 +48,12 @@ export function createAuditModule(deps: AuditModuleDeps) {
         return { events: page.events.map(eventJson), next_page_token: page.nextPageToken };
       });
       mount(app, r.verify, async () =>
-        verifyWithState(await deps.audit.verify(), (seqs) => deps.audit.at(seqs), deps.state ?? []),
+        verifyWithState(
+          await deps.audit.verify(),
+          (seqs) => deps.audit.at(seqs),
+          deps.state ?? [],
+          deps.audit,
+        ),
       );
     },
   };

@@ -5,6 +5,8 @@ export {
   announce,
   auditFirst,
   NOT_APPLIED_ACTION,
+  type NotApplied,
+  notApplied,
   unauditedState,
   verifyWithState,
 } from "./audit-first";

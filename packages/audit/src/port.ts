@@ -48,7 +48,13 @@ export interface AuditQuery {
  * (a sound chain) the protected state items whose change has no audit event.
  */
 export type VerifyResult =
-  | { ok: true; count: number; lastHash: string }
+  | {
+      ok: true;
+      count: number;
+      lastHash: string;
+      /** Announced changes whose write failed: events of intended changes that were never applied. */
+      notApplied?: Array<{ seq: number; action: string; resource: string }>;
+    }
   | { ok: false; count: number; seq: number; reason: string }
   | { ok: false; count: number; lastHash: string; reason: string; stateWithoutEvent: string[] };
 

@@ -1,4 +1,4 @@
-import { announce } from "@keel/audit";
+import { announce, auditFirst } from "@keel/audit";
 import { aliasMarkAttribute, markSets } from "./audited-state";
 import { registryErrors } from "./errors";
 import { versionResource } from "./governance";
@@ -26,23 +26,28 @@ export class StageService {
     await this.ctx.governance.authorize(model, v, { kind: "alias", alias });
     const previous = model.aliases[alias];
     // The event first: a crash after it leaves an intended change, never an unaudited alias.
-    const mark = await announce(this.ctx.deps.audit, {
-      action: "registry.alias.set",
-      resource: versionResource(name, v.version),
-      state: { alias, version: v.version, previous },
-    });
-    await this.ctx.repo.updateModel(model, {
-      set: [
-        [["aliases", alias], v.version],
-        [aliasMarkAttribute(alias), mark],
-        ["lastUpdatedTimestamp", this.ctx.now()],
-      ],
-    });
-    // A version deleted between the check and the write must not keep a dangling alias.
-    if (!(await this.ctx.repo.getVersion(model.id, v.version))) {
-      await this.ctx.repo.removeAliasIf(model, alias, v.version);
-      throw registryErrors.notFound(`Model Version (name=${name}, version=${v.version}) not found`);
-    }
+    await auditFirst(
+      this.ctx.deps.audit,
+      {
+        action: "registry.alias.set",
+        resource: versionResource(name, v.version),
+        state: { alias, version: v.version, previous },
+      },
+      async (mark) => {
+        await this.ctx.repo.updateModel(model, {
+          set: [
+            [["aliases", alias], v.version],
+            [aliasMarkAttribute(alias), mark],
+            ["lastUpdatedTimestamp", this.ctx.now()],
+          ],
+        });
+        // A version deleted between the check and the write must not keep a dangling alias.
+        if (!(await this.ctx.repo.getVersion(model.id, v.version))) {
+          await this.ctx.repo.removeAliasIf(model, alias, v.version);
+          throw registryErrors.notFound(`Model Version (name=${name}, version=${v.version}) not found`);
+        }
+      },
+    );
     await this.ctx.changed(model, previous ? [previous, v.version] : [v.version]);
   }
 
@@ -134,14 +139,18 @@ export class StageService {
     const v = await this.ctx.versionOf(model, version);
     await this.ctx.governance.authorize(model, v, { kind: "stage", stage });
     const now = this.ctx.now();
-    const mark = await announce(this.ctx.deps.audit, {
-      action: "registry.version.transition",
-      resource: versionResource(name, v.version),
-      state: { from: v.currentStage, to: stage, archiveExistingVersions: archiveExisting },
-    });
-    const updated = await this.ctx.repo.updateVersion(name, v, {
-      set: [["currentStage", stage], ["lastUpdatedTimestamp", now], ...markSets(mark)],
-    });
+    const updated = await auditFirst(
+      this.ctx.deps.audit,
+      {
+        action: "registry.version.transition",
+        resource: versionResource(name, v.version),
+        state: { from: v.currentStage, to: stage, archiveExistingVersions: archiveExisting },
+      },
+      (mark) =>
+        this.ctx.repo.updateVersion(name, v, {
+          set: [["currentStage", stage], ["lastUpdatedTimestamp", now], ...markSets(mark)],
+        }),
+    );
     const touched = [v.version];
     if (archiveExisting) {
       for (const other of await this.ctx.repo.listVersions(model.id)) {

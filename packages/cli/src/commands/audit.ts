@@ -31,10 +31,12 @@ async function verifyDataDir(cli: Cli): Promise<VerifyResult> {
       },
       (r) => `${r.count} events`,
     );
-    return await verifyWithState(await verify, (seqs) => audit.at(seqs), [
-      registryAuditedState(store),
-      deploymentAuditedState(store),
-    ]);
+    return await verifyWithState(
+      await verify,
+      (seqs) => audit.at(seqs),
+      [registryAuditedState(store), deploymentAuditedState(store)],
+      audit,
+    );
   } finally {
     await close();
   }
@@ -59,6 +61,9 @@ export const auditVerifyCommand = command({
     const result = await verify(cli);
     if (result.ok) {
       console.log(`ok ${result.count} events`);
+      // Harmless, but worth a look: changes that were announced and then failed to be written.
+      for (const n of result.notApplied ?? [])
+        console.log(`intended, not applied: event ${n.seq} ${n.action} ${n.resource}`);
       return 0;
     }
     if ("stateWithoutEvent" in result) {

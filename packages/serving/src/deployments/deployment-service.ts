@@ -1,4 +1,4 @@
-import { type AuditLog, type AuditMark, announce } from "@keel/audit";
+import { type AuditLog, type AuditMark, announce, auditFirst } from "@keel/audit";
 import { type Clock, currentPrincipal, digest, parseWith, requireRole } from "@keel/core";
 import { type Item, isConditionFailed, type MetadataStore } from "@keel/metadata";
 import { missing, ServingError } from "../errors";
@@ -98,18 +98,20 @@ export class DeploymentService {
     };
     await this.govern(undefined, dep);
     // The event first: a crash after it leaves an intended change, never an unaudited deployment.
-    const mark = await announce(this.audit, {
-      action: "serving.deployment.create",
-      resource: `deployment:${name}`,
-      state: { ...dep, digest: deploymentDigest(dep) },
-    });
-    try {
-      await this.store.put(this.item(dep, mark), { condition: { exists: false } });
-    } catch (e) {
-      if (isConditionFailed(e))
-        throw new ServingError("RESOURCE_ALREADY_EXISTS", `deployment '${name}' already exists`);
-      throw e;
-    }
+    await auditFirst(
+      this.audit,
+      {
+        action: "serving.deployment.create",
+        resource: `deployment:${name}`,
+        state: { ...dep, digest: deploymentDigest(dep) },
+      },
+      (mark) =>
+        this.store.put(this.item(dep, mark), { condition: { exists: false } }).catch((e) => {
+          if (isConditionFailed(e))
+            throw new ServingError("RESOURCE_ALREADY_EXISTS", `deployment '${name}' already exists`);
+          throw e;
+        }),
+    );
     this.changed(name);
     return dep;
   }
