@@ -8,10 +8,11 @@ import type { MetadataStore } from "@keel/metadata";
 import { explainTensor, parseModel } from "@keel/model-format";
 import { createMonitoringModule, type MonitoringService, runBaselineReader } from "@keel/monitoring";
 import { createPipelinesModule, type PipelineDefinition, type PipelineService } from "@keel/pipelines";
-import { createRegistryModule, type RegistryService } from "@keel/registry";
+import { createRegistryModule, type RegistryService, registryAuditedState } from "@keel/registry";
 import {
   createServingModule,
   DEFAULT_RETENTION_DAYS,
+  deploymentAuditedState,
   registryModelResolver,
   type ServingService,
 } from "@keel/serving";
@@ -157,7 +158,10 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   // An approval into a protected stage or alias publishes the version to the model repository.
   registry.service.setPublisher(serving.service.publisher);
   modules.push(serving);
-  modules.push(createAuditModule({ audit }));
+  // `keel audit verify` also checks that protected state carries the event that changed it.
+  modules.push(
+    createAuditModule({ audit, state: [registryAuditedState(store), deploymentAuditedState(store)] }),
+  );
 
   const access = createAccessControl({
     mode: opts.auth ?? "laptop",

@@ -1,9 +1,12 @@
 import { mount, auditRoutes as r } from "@keel/contract";
 import type { Hono } from "hono";
+import { type AuditedState, verifyWithState } from "./audit-first";
 import type { AuditEvent, AuditLog } from "./port";
 
 export interface AuditModuleDeps {
   audit: AuditLog;
+  /** The areas' protected state: verification fails for an item whose change has no event. */
+  state?: AuditedState[];
 }
 
 /** Events as the API returns them: snake_case, times as ISO strings beside the raw number. */
@@ -44,7 +47,14 @@ export function createAuditModule(deps: AuditModuleDeps) {
         });
         return { events: page.events.map(eventJson), next_page_token: page.nextPageToken };
       });
-      mount(app, r.verify, () => deps.audit.verify());
+      mount(app, r.verify, async () =>
+        verifyWithState(
+          await deps.audit.verify(),
+          (seqs) => deps.audit.at(seqs),
+          deps.state ?? [],
+          deps.audit,
+        ),
+      );
     },
   };
 }

@@ -145,6 +145,14 @@ export class StoreAuditLog implements AuditLog {
     for await (const it of this.items(0)) yield verifiable(it);
   }
 
+  /** The events with these sequence numbers (those that exist), in the order given. */
+  async *at(seqs: Iterable<number>): AsyncGenerator<AuditEvent> {
+    for (const seq of seqs) {
+      const it = await this.store.get({ pk: AUDIT_PK, sk: seqKey(seq) });
+      if (it) yield fromItem(it);
+    }
+  }
+
   verify(): Promise<VerifyResult> {
     return verifyChain(this.scanForVerify());
   }

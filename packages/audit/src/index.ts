@@ -1,3 +1,15 @@
+export {
+  type AuditedItem,
+  type AuditedState,
+  type AuditMark,
+  announce,
+  auditFirst,
+  NOT_APPLIED_ACTION,
+  type NotApplied,
+  notApplied,
+  unauditedState,
+  verifyWithState,
+} from "./audit-first";
 export { type AuditModuleDeps, createAuditModule } from "./audit-module";
 export { GENESIS_HASH, hashEvent, type VerifiableEvent, verifyChain } from "./chain";
 export { AUDIT_PK, AUDIT_PK_PATTERN, auditItem, StoreAuditLog } from "./dynamodb-audit-log";

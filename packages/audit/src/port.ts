@@ -43,10 +43,20 @@ export interface AuditQuery {
   pageToken?: string;
 }
 
-/** The outcome of recomputing the chain: every event checked, or the first one that fails. */
+/**
+ * The outcome of recomputing the chain: every event checked, or the first one that fails, or
+ * (a sound chain) the protected state items whose change has no audit event.
+ */
 export type VerifyResult =
-  | { ok: true; count: number; lastHash: string }
-  | { ok: false; count: number; seq: number; reason: string };
+  | {
+      ok: true;
+      count: number;
+      lastHash: string;
+      /** Announced changes whose write failed: events of intended changes that were never applied. */
+      notApplied?: Array<{ seq: number; action: string; resource: string }>;
+    }
+  | { ok: false; count: number; seq: number; reason: string }
+  | { ok: false; count: number; lastHash: string; reason: string; stateWithoutEvent: string[] };
 
 export interface AuditLog {
   /** Appends an event and returns it with its sequence number and hash. */
@@ -58,6 +68,8 @@ export interface AuditLog {
   list(query: AuditQuery): Promise<{ events: AuditEvent[]; nextPageToken?: string }>;
   /** Yields every event with `seq > afterSeq` (default 0) in sequence order. */
   scan(afterSeq?: number): AsyncGenerator<AuditEvent>;
+  /** The events with these sequence numbers (those that exist), in the order given. */
+  at(seqs: Iterable<number>): AsyncGenerator<AuditEvent>;
   /** Recomputes the whole chain: seq continuity, prevHash links, each hash and state digest. */
   verify(): Promise<VerifyResult>;
 }

@@ -1,7 +1,7 @@
 import type { ArtifactStore } from "@keel/artifacts";
-import type { AuditLog } from "@keel/audit";
+import { type AuditLog, type AuditMark, announce, auditFirst } from "@keel/audit";
 import { type Clock, currentPrincipal, newId, pad, requireHuman, requireRole } from "@keel/core";
-import { isConditionFailed, type Key } from "@keel/metadata";
+import { type Item, isConditionFailed, type Key, type MetadataStore } from "@keel/metadata";
 import { changedFiles, digestTree, storePathOf } from "./artifact-pins";
 import { registryErrors } from "./errors";
 import type { FrozenRuns } from "./frozen-runs";
@@ -57,12 +57,20 @@ export type PolicyOutcome = { policy: Policy } | { change: PolicyChangeRecord };
 /** The principal recorded as approver when a stage's config approves moves automatically. */
 export const AUTO_APPROVER = "keel:auto-approve";
 
-const policyKey = (modelId: string): Key => ({ pk: `RM#${modelId}`, sk: "POLICY" });
+export const policyKey = (modelId: string): Key => ({ pk: `RM#${modelId}`, sk: "POLICY" });
 const promotionKey = (id: string): Key => ({ pk: `PROMO#${id}`, sk: "REQ" });
 const slot = (kind: "GRANT" | "PENDING", modelId: string, version: number, t: Target): Key => ({
   pk: `RM#${modelId}`,
   sk: `${kind}#${pad(version, 10)}#${targetKey(t)}`,
 });
+
+/** A model's policy (the default until one is set), without the mark of its audit event. */
+export async function readPolicy(store: MetadataStore, modelId: string): Promise<Policy> {
+  const it = await store.get(policyKey(modelId));
+  if (!it) return DEFAULT_POLICY;
+  const { auditSeq: _seq, changeId: _change, ...policy } = record<Policy & Partial<AuditMark>>(it);
+  return policy;
+}
 
 export interface GovernanceDeps {
   repo: ModelRepository;
@@ -97,8 +105,7 @@ export class Governance {
   }
 
   async getPolicy(modelId: string): Promise<Policy> {
-    const it = await this.deps.repo.store.get(policyKey(modelId));
-    return it ? record<Policy>(it) : DEFAULT_POLICY;
+    return readPolicy(this.deps.repo.store, modelId);
   }
 
   /**
@@ -120,12 +127,12 @@ export class Governance {
     next: Omit<Policy, "updatedBy" | "updatedAt">,
   ): Promise<Policy> {
     const policy: Policy = { ...next, updatedBy: currentPrincipal(), updatedAt: this.deps.clock.now() };
-    await this.deps.repo.store.put({ ...policyKey(model.id), ...policy });
-    await this.deps.audit.append({
+    const mark = await announce(this.deps.audit, {
       action: "registry.policy.set",
       resource: `model:${model.name}`,
       state: policy,
     });
+    await this.deps.repo.store.put({ ...policyKey(model.id), ...policy, ...mark });
     return policy;
   }
 
@@ -237,14 +244,19 @@ export class Governance {
       checksAtApproval: checks,
       autoApproved: true,
     };
-    await this.putRequest(approved);
-    await this.freeze(version, approved);
-    await this.grant(approved);
-    await this.deps.audit.append({
-      action: "registry.promotion.auto_approve",
-      resource: versionResource(model.name, version.version),
-      state: approved,
-    });
+    await auditFirst(
+      this.deps.audit,
+      {
+        action: "registry.promotion.auto_approve",
+        resource: versionResource(model.name, version.version),
+        state: approved,
+      },
+      async (mark) => {
+        await this.putRequest(approved, mark);
+        await this.freeze(version, approved);
+        await this.grant(approved);
+      },
+    );
     return approved;
   }
 
@@ -271,11 +283,12 @@ export class Governance {
     };
   }
 
-  private async putRequest(r: PromotionRecord) {
+  private async putRequest(r: PromotionRecord, mark: AuditMark) {
     await this.deps.repo.store.put(
       {
         ...promotionKey(r.id),
         ...r,
+        ...mark,
         gsi1pk: `RMPROMOS#${r.modelId}`,
         gsi1sk: `${pad(r.requestedAt, 15)}#${r.id}`,
       },
@@ -328,13 +341,18 @@ export class Governance {
           `already pending: ${String(other?.requestId)}`,
       );
     }
-    await this.freeze(version, req);
-    await this.putRequest(req);
-    await this.deps.audit.append({
-      action: "registry.promotion.request",
-      resource: versionResource(model.name, version.version),
-      state: req,
-    });
+    await auditFirst(
+      this.deps.audit,
+      {
+        action: "registry.promotion.request",
+        resource: versionResource(model.name, version.version),
+        state: req,
+      },
+      async (mark) => {
+        await this.freeze(version, req);
+        await this.putRequest(req, mark);
+      },
+    );
     return req;
   }
 
@@ -382,12 +400,12 @@ export class Governance {
   async getRequest(id: string): Promise<PromotionRecord> {
     const it = /^[0-9a-f]{32}$/.test(id) ? await this.deps.repo.store.get(promotionKey(id)) : undefined;
     if (!it) throw registryErrors.notFound(`promotion request '${id}' not found`);
-    return record<PromotionRecord>(it);
+    return promotionRecord(it);
   }
 
   async listRequests(modelId: string, status?: PromotionStatus): Promise<PromotionRecord[]> {
     const items = await this.deps.repo.store.queryAll({ pk: `RMPROMOS#${modelId}`, index: "gsi1" });
-    return items.map((it) => record<PromotionRecord>(it)).filter((r) => !status || r.status === status);
+    return items.map(promotionRecord).filter((r) => !status || r.status === status);
   }
 
   /**
@@ -445,43 +463,55 @@ export class Governance {
         `promotion ${id} cannot be approved: checks failed: ${failedChecks(checks)}`,
       );
     }
-    const approved = await this.decide(req, {
+    const change: Partial<PromotionRecord> = {
       status: "APPROVED",
       reviewer: principal,
       reviewComment: comment,
       reviewedAt: this.deps.clock.now(),
       checksAtApproval: checks,
-    });
-    await this.freeze(version, approved);
-    await this.grant(approved);
-    await this.deps.repo.store.delete(slot("PENDING", req.modelId, req.version, req.target));
+    };
     // The event carries what the reviewer saw: the check values and the pinned digests.
-    await this.deps.audit.append({
-      action: "registry.promotion.approve",
-      resource,
-      state: { ...approved, checksAtApproval: checks, artifactDigests: req.artifactDigests ?? {} },
-    });
-    return approved;
+    return auditFirst(
+      this.deps.audit,
+      {
+        action: "registry.promotion.approve",
+        resource,
+        state: { ...req, ...change, artifactDigests: req.artifactDigests ?? {} },
+      },
+      async (mark) => {
+        const approved = await this.decide(req, change, mark);
+        await this.freeze(version, approved);
+        await this.grant(approved);
+        await this.deps.repo.store.delete(slot("PENDING", req.modelId, req.version, req.target));
+        return approved;
+      },
+    );
   }
 
   async reject(id: string, comment: string): Promise<PromotionRecord> {
     const req = await this.getRequest(id);
     if (currentPrincipal() !== req.requester) requireRole("reject a promotion", "approver");
     this.assertPending(req);
-    const rejected = await this.decide(req, {
+    const change: Partial<PromotionRecord> = {
       status: "REJECTED",
       reviewer: currentPrincipal(),
       reviewComment: comment,
       reviewedAt: this.deps.clock.now(),
-    });
-    await this.deps.repo.store.delete(slot("PENDING", req.modelId, req.version, req.target));
-    await this.deps.frozen.release(req.sourceRunId ?? "", req.id);
-    await this.deps.audit.append({
-      action: "registry.promotion.reject",
-      resource: versionResource(req.modelName, req.version),
-      state: rejected,
-    });
-    return rejected;
+    };
+    return auditFirst(
+      this.deps.audit,
+      {
+        action: "registry.promotion.reject",
+        resource: versionResource(req.modelName, req.version),
+        state: { ...req, ...change },
+      },
+      async (mark) => {
+        const rejected = await this.decide(req, change, mark);
+        await this.deps.repo.store.delete(slot("PENDING", req.modelId, req.version, req.target));
+        await this.deps.frozen.release(req.sourceRunId ?? "", req.id);
+        return rejected;
+      },
+    );
   }
 
   private assertPending(req: PromotionRecord) {
@@ -492,14 +522,18 @@ export class Governance {
     }
   }
 
-  private async decide(req: PromotionRecord, change: Partial<PromotionRecord>): Promise<PromotionRecord> {
+  private async decide(
+    req: PromotionRecord,
+    change: Partial<PromotionRecord>,
+    mark: AuditMark,
+  ): Promise<PromotionRecord> {
     try {
       const it = await this.deps.repo.store.update(
         promotionKey(req.id),
-        { set: Object.entries(change).map(([k, v]) => [k, v] as [string, unknown]) },
+        { set: Object.entries({ ...change, ...mark }).map(([k, v]) => [k, v] as [string, unknown]) },
         { condition: { path: "status", eq: "PENDING" } },
       );
-      return record<PromotionRecord>(it);
+      return promotionRecord(it);
     } catch (e) {
       if (isConditionFailed(e)) {
         const now = await this.getRequest(req.id);
@@ -508,6 +542,12 @@ export class Governance {
       throw e;
     }
   }
+}
+
+/** A promotion request as stored, without the mark of its audit event. */
+function promotionRecord(it: Item): PromotionRecord {
+  const { auditSeq: _seq, changeId: _change, ...r } = record<PromotionRecord & Partial<AuditMark>>(it);
+  return r;
 }
 
 export function versionResource(name: string, version: number): string {

@@ -1,3 +1,4 @@
+export { registryAuditedState } from "./audited-state";
 export { RegistryError } from "./errors";
 export { AUTO_APPROVER, type PolicyOutcome, type PromotionRecord, type PromotionStatus } from "./governance";
 export {

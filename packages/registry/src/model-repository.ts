@@ -5,6 +5,7 @@ import {
   isConditionFailed,
   type Key,
   type MetadataStore,
+  type Path,
   type Update,
 } from "@keel/metadata";
 import { registryErrors } from "./errors";
@@ -36,6 +37,14 @@ export const versionKey = (id: string, version: number): Key => ({
 export function record<T>(item: Item): T {
   const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, ...rest } = item;
   return rest as T;
+}
+
+/** The fields naming the audit event of an item's last governed change (written before it). */
+export function markEntries(mark: { auditSeq: number; changeId: string }): Array<[Path, unknown]> {
+  return [
+    ["lastAuditSeq", mark.auditSeq],
+    ["lastChangeId", mark.changeId],
+  ];
 }
 
 export class ModelRepository {
@@ -108,7 +117,12 @@ export class ModelRepository {
   }
 
   /** Claims the new name, renames the model (only if nobody renamed it meanwhile), releases the old name. */
-  async rename(model: ModelRecord, newName: string, now: number): Promise<ModelRecord> {
+  async rename(
+    model: ModelRecord,
+    newName: string,
+    now: number,
+    mark?: { auditSeq: number; changeId: string },
+  ): Promise<ModelRecord> {
     await this.claimName(newName, model.id);
     let updated: Item;
     try {
@@ -118,6 +132,8 @@ export class ModelRepository {
           set: [
             ["name", newName],
             ["lastUpdatedTimestamp", now],
+            // The mark of the rename's audit event, written before it.
+            ...(mark ? markEntries(mark) : []),
           ],
         },
         { condition: { path: "name", eq: model.name } },

@@ -1,3 +1,4 @@
+import { auditFirst } from "@keel/audit";
 import { currentPrincipal, newId } from "@keel/core";
 import {
   type ModelRecord,
@@ -57,12 +58,15 @@ export class ModelService {
     const model = await this.ctx.getModel(name);
     if (newName === name) return model;
     await this.ctx.refuseIfProtected(model, "renamed");
-    const renamed = await this.ctx.repo.rename(model, newName, this.ctx.now());
-    await this.ctx.deps.audit.append({
-      action: "registry.model.rename",
-      resource: `model:${newName}`,
-      state: { id: model.id, from: name, to: newName },
-    });
+    const renamed = await auditFirst(
+      this.ctx.deps.audit,
+      {
+        action: "registry.model.rename",
+        resource: `model:${newName}`,
+        state: { id: model.id, from: name, to: newName },
+      },
+      (mark) => this.ctx.repo.rename(model, newName, this.ctx.now(), mark),
+    );
     await this.ctx.changed(
       renamed,
       (await this.ctx.repo.listVersions(model.id)).map((v) => v.version),
@@ -89,12 +93,11 @@ export class ModelService {
   async deleteRegisteredModel(name: string): Promise<void> {
     const model = await this.ctx.getModel(name);
     await this.ctx.refuseIfProtected(model, "deleted");
-    await this.ctx.repo.deleteModel(model);
-    await this.ctx.deps.audit.append({
-      action: "registry.model.delete",
-      resource: `model:${name}`,
-      state: { id: model.id },
-    });
+    await auditFirst(
+      this.ctx.deps.audit,
+      { action: "registry.model.delete", resource: `model:${name}`, state: { id: model.id } },
+      () => this.ctx.repo.deleteModel(model),
+    );
   }
 
   async searchRegisteredModels(input: SearchInput) {

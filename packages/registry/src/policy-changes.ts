@@ -1,6 +1,6 @@
-import type { AuditLog } from "@keel/audit";
+import { type AuditLog, type AuditMark, auditFirst } from "@keel/audit";
 import { type Clock, currentPrincipal, newId, requireRole } from "@keel/core";
-import { isConditionFailed, type MetadataStore } from "@keel/metadata";
+import { type Item, isConditionFailed, type MetadataStore } from "@keel/metadata";
 import { registryErrors } from "./errors";
 import { record } from "./model-repository";
 import type { Policy } from "./policy";
@@ -61,19 +61,18 @@ export class PolicyChanges {
       requestComment: comment,
       requestedAt: this.deps.clock.now(),
     };
-    await this.deps.store.put({ ...key(req.id), ...req }, { condition: { exists: false } });
-    await this.deps.audit.append({
-      action: "registry.policy.change_request",
-      resource: `model:${model.name}`,
-      state: req,
-    });
+    await auditFirst(
+      this.deps.audit,
+      { action: "registry.policy.change_request", resource: `model:${model.name}`, state: req },
+      (mark) => this.deps.store.put({ ...key(req.id), ...req, ...mark }, { condition: { exists: false } }),
+    );
     return req;
   }
 
   async get(id: string): Promise<PolicyChangeRecord> {
     const it = /^[0-9a-f]{32}$/.test(id) ? await this.deps.store.get(key(id)) : undefined;
     if (!it) throw registryErrors.notFound(`policy change request '${id}' not found`);
-    return record<PolicyChangeRecord>(it);
+    return changeRecord(it);
   }
 
   async approve(id: string, comment = ""): Promise<PolicyChangeRecord> {
@@ -93,34 +92,36 @@ export class PolicyChanges {
         `the policy of model '${model.name}' changed after policy change ${id} was requested; request it again`,
       );
     }
-    const approved = await this.decide(req, {
-      status: "APPROVED",
-      reviewer: principal,
-      reviewComment: comment,
-    });
-    await this.deps.audit.append({
-      action: "registry.policy.change_approve",
-      resource: `model:${model.name}`,
-      state: approved,
-    });
-    await this.deps.apply(model, req.proposed);
-    return approved;
+    const change = this.decision("APPROVED", principal, comment);
+    return auditFirst(
+      this.deps.audit,
+      {
+        action: "registry.policy.change_approve",
+        resource: `model:${model.name}`,
+        state: { ...req, ...change },
+      },
+      async (mark) => {
+        const approved = await this.decide(req, change, mark);
+        // Applying announces the policy it sets, and the policy item carries that event's mark.
+        await this.deps.apply(model, req.proposed);
+        return approved;
+      },
+    );
   }
 
   async reject(id: string, comment = ""): Promise<PolicyChangeRecord> {
     requireRole("reject a policy change", "admin");
     const req = await this.pending(id);
-    const rejected = await this.decide(req, {
-      status: "REJECTED",
-      reviewer: currentPrincipal(),
-      reviewComment: comment,
-    });
-    await this.deps.audit.append({
-      action: "registry.policy.change_reject",
-      resource: `model:${req.modelName}`,
-      state: rejected,
-    });
-    return rejected;
+    const change = this.decision("REJECTED", currentPrincipal(), comment);
+    return auditFirst(
+      this.deps.audit,
+      {
+        action: "registry.policy.change_reject",
+        resource: `model:${req.modelName}`,
+        state: { ...req, ...change },
+      },
+      (mark) => this.decide(req, change, mark),
+    );
   }
 
   private async pending(id: string): Promise<PolicyChangeRecord> {
@@ -133,21 +134,37 @@ export class PolicyChanges {
     return req;
   }
 
+  private decision(status: "APPROVED" | "REJECTED", reviewer: string, reviewComment: string) {
+    return {
+      status,
+      reviewer,
+      reviewComment,
+      reviewedAt: this.deps.clock.now(),
+    } satisfies Partial<PolicyChangeRecord>;
+  }
+
   private async decide(
     req: PolicyChangeRecord,
-    change: Pick<PolicyChangeRecord, "status" | "reviewer" | "reviewComment">,
+    change: ReturnType<PolicyChanges["decision"]>,
+    mark: AuditMark,
   ): Promise<PolicyChangeRecord> {
-    const set: Array<[string, unknown]> = [...Object.entries(change), ["reviewedAt", this.deps.clock.now()]];
+    const set = Object.entries({ ...change, ...mark });
     try {
       const it = await this.deps.store.update(
         key(req.id),
         { set },
         { condition: { path: "status", eq: "PENDING" } },
       );
-      return record<PolicyChangeRecord>(it);
+      return changeRecord(it);
     } catch (e) {
       if (!isConditionFailed(e)) throw e;
       throw registryErrors.state(`policy change ${req.id} was decided meanwhile`);
     }
   }
+}
+
+/** A policy change as stored, without the mark of its audit event. */
+function changeRecord(it: Item): PolicyChangeRecord {
+  const { auditSeq: _seq, changeId: _change, ...r } = record<PolicyChangeRecord & Partial<AuditMark>>(it);
+  return r;
 }

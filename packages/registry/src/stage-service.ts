@@ -1,3 +1,5 @@
+import { announce, auditFirst } from "@keel/audit";
+import { aliasMarkAttribute, markSets } from "./audited-state";
 import { registryErrors } from "./errors";
 import { versionResource } from "./governance";
 import { isProtected } from "./policy";
@@ -23,22 +25,29 @@ export class StageService {
     const v = await this.ctx.versionOf(model, version);
     await this.ctx.governance.authorize(model, v, { kind: "alias", alias });
     const previous = model.aliases[alias];
-    await this.ctx.repo.updateModel(model, {
-      set: [
-        [["aliases", alias], v.version],
-        ["lastUpdatedTimestamp", this.ctx.now()],
-      ],
-    });
-    // A version deleted between the check and the write must not keep a dangling alias.
-    if (!(await this.ctx.repo.getVersion(model.id, v.version))) {
-      await this.ctx.repo.removeAliasIf(model, alias, v.version);
-      throw registryErrors.notFound(`Model Version (name=${name}, version=${v.version}) not found`);
-    }
-    await this.ctx.deps.audit.append({
-      action: "registry.alias.set",
-      resource: versionResource(name, v.version),
-      state: { alias, version: v.version, previous },
-    });
+    // The event first: a crash after it leaves an intended change, never an unaudited alias.
+    await auditFirst(
+      this.ctx.deps.audit,
+      {
+        action: "registry.alias.set",
+        resource: versionResource(name, v.version),
+        state: { alias, version: v.version, previous },
+      },
+      async (mark) => {
+        await this.ctx.repo.updateModel(model, {
+          set: [
+            [["aliases", alias], v.version],
+            [aliasMarkAttribute(alias), mark],
+            ["lastUpdatedTimestamp", this.ctx.now()],
+          ],
+        });
+        // A version deleted between the check and the write must not keep a dangling alias.
+        if (!(await this.ctx.repo.getVersion(model.id, v.version))) {
+          await this.ctx.repo.removeAliasIf(model, alias, v.version);
+          throw registryErrors.notFound(`Model Version (name=${name}, version=${v.version}) not found`);
+        }
+      },
+    );
     await this.ctx.changed(model, previous ? [previous, v.version] : [v.version]);
   }
 
@@ -53,12 +62,12 @@ export class StageService {
           "another version through an approved promotion, or have two admins remove it from the policy first",
       );
     }
-    await this.ctx.repo.updateModel(model, { remove: [["aliases", alias]] });
-    await this.ctx.deps.audit.append({
+    await announce(this.ctx.deps.audit, {
       action: "registry.alias.delete",
       resource: versionResource(name, previous),
       state: { alias, version: previous },
     });
+    await this.ctx.repo.updateModel(model, { remove: [["aliases", alias], aliasMarkAttribute(alias)] });
     await this.ctx.changed(model, [previous]);
   }
 
@@ -130,31 +139,34 @@ export class StageService {
     const v = await this.ctx.versionOf(model, version);
     await this.ctx.governance.authorize(model, v, { kind: "stage", stage });
     const now = this.ctx.now();
-    const updated = await this.ctx.repo.updateVersion(name, v, {
-      set: [
-        ["currentStage", stage],
-        ["lastUpdatedTimestamp", now],
-      ],
-    });
-    await this.ctx.deps.audit.append({
-      action: "registry.version.transition",
-      resource: versionResource(name, v.version),
-      state: { from: v.currentStage, to: stage, archiveExistingVersions: archiveExisting },
-    });
+    const updated = await auditFirst(
+      this.ctx.deps.audit,
+      {
+        action: "registry.version.transition",
+        resource: versionResource(name, v.version),
+        state: { from: v.currentStage, to: stage, archiveExistingVersions: archiveExisting },
+      },
+      (mark) =>
+        this.ctx.repo.updateVersion(name, v, {
+          set: [["currentStage", stage], ["lastUpdatedTimestamp", now], ...markSets(mark)],
+        }),
+    );
     const touched = [v.version];
     if (archiveExisting) {
       for (const other of await this.ctx.repo.listVersions(model.id)) {
         if (other.version === v.version || other.currentStage !== stage) continue;
+        const archiveMark = await announce(this.ctx.deps.audit, {
+          action: "registry.version.transition",
+          resource: versionResource(name, other.version),
+          state: { from: stage, to: "Archived", archivedBy: v.version },
+        });
         // A version deleted or moved meanwhile is no longer in the stage: nothing to archive.
         const archived = await this.ctx.repo
           .updateVersion(
             name,
             other,
             {
-              set: [
-                ["currentStage", "Archived"],
-                ["lastUpdatedTimestamp", now],
-              ],
+              set: [["currentStage", "Archived"], ["lastUpdatedTimestamp", now], ...markSets(archiveMark)],
             },
             { path: "currentStage", eq: stage },
           )
@@ -163,11 +175,6 @@ export class StageService {
             throw e;
           });
         if (!archived) continue;
-        await this.ctx.deps.audit.append({
-          action: "registry.version.transition",
-          resource: versionResource(name, other.version),
-          state: { from: stage, to: "Archived", archivedBy: v.version },
-        });
         touched.push(other.version);
       }
     }

@@ -1,3 +1,4 @@
+import { auditFirst } from "@keel/audit";
 import { currentPrincipal } from "@keel/core";
 import type { Update } from "@keel/metadata";
 import { storePathOf } from "./artifact-pins";
@@ -112,15 +113,20 @@ export class VersionService {
         `model '${name}' version ${v.version} cannot be deleted: ${held.join("; ")} (protected by the model's policy)`,
       );
     }
-    await this.ctx.repo.deleteVersion(name, v);
-    for (const [alias, target] of Object.entries(model.aliases)) {
-      if (target === v.version) await this.ctx.repo.removeAliasIf(model, alias, v.version);
-    }
-    await this.ctx.deps.audit.append({
-      action: "registry.version.delete",
-      resource: versionResource(name, v.version),
-      state: { version: v.version },
-    });
+    await auditFirst(
+      this.ctx.deps.audit,
+      {
+        action: "registry.version.delete",
+        resource: versionResource(name, v.version),
+        state: { version: v.version },
+      },
+      async () => {
+        await this.ctx.repo.deleteVersion(name, v);
+        for (const [alias, target] of Object.entries(model.aliases)) {
+          if (target === v.version) await this.ctx.repo.removeAliasIf(model, alias, v.version);
+        }
+      },
+    );
   }
 
   async searchModelVersions(input: SearchInput) {

@@ -1,5 +1,6 @@
 export { BackendRegistry, type RegisteredBackend } from "./deployments/backend-registry";
 export { type AnalysisResult, CanaryAnalysis, CanaryStats } from "./deployments/canary-analysis";
+export { deploymentAuditedState } from "./deployments/deployment-audited-state";
 export * from "./deployments/deployment-model";
 export { DeploymentService } from "./deployments/deployment-service";
 export * from "./errors";

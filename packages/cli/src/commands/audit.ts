@@ -1,5 +1,13 @@
 import { parseArgs } from "node:util";
-import { StoreAuditLog, type VerifiableEvent, type VerifyResult, verifyChain } from "@keel/audit";
+import {
+  StoreAuditLog,
+  type VerifiableEvent,
+  type VerifyResult,
+  verifyChain,
+  verifyWithState,
+} from "@keel/audit";
+import { registryAuditedState } from "@keel/registry";
+import { deploymentAuditedState } from "@keel/serving";
 import type { Cli } from "../client";
 import { type Command, command, UsageError } from "../command";
 import { createProgress } from "../progress";
@@ -23,7 +31,12 @@ async function verifyDataDir(cli: Cli): Promise<VerifyResult> {
       },
       (r) => `${r.count} events`,
     );
-    return await verify;
+    return await verifyWithState(
+      await verify,
+      (seqs) => audit.at(seqs),
+      [registryAuditedState(store), deploymentAuditedState(store)],
+      audit,
+    );
   } finally {
     await close();
   }
@@ -39,7 +52,8 @@ function verify(cli: Cli): Promise<VerifyResult> {
 
 export const auditVerifyCommand = command({
   name: "audit verify",
-  summary: "recompute the audit trail's hash chain; exit 1 naming the first bad event",
+  summary:
+    "recompute the audit trail's hash chain and check protected state has its events; exit 1 naming what fails",
   flags: ["url", "data-dir"],
   usage: "keel audit verify [--data-dir ./.keel] [--url http://localhost:5000]",
   async run(argv, cli) {
@@ -47,7 +61,14 @@ export const auditVerifyCommand = command({
     const result = await verify(cli);
     if (result.ok) {
       console.log(`ok ${result.count} events`);
+      // Harmless, but worth a look: changes that were announced and then failed to be written.
+      for (const n of result.notApplied ?? [])
+        console.log(`intended, not applied: event ${n.seq} ${n.action} ${n.resource}`);
       return 0;
+    }
+    if ("stateWithoutEvent" in result) {
+      for (const item of result.stateWithoutEvent) console.log(`state without audit event: ${item}`);
+      return 1;
     }
     console.log(
       `event ${result.seq} does not verify: ${result.reason} (${result.count} events before it verified)`,

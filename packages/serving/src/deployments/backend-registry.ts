@@ -1,5 +1,5 @@
-import type { AuditLog } from "@keel/audit";
-import { BoundedCache, type Clock, currentPrincipal, parseWith, requireRole } from "@keel/core";
+import { type AuditLog, announce } from "@keel/audit";
+import { BoundedCache, type Clock, currentPrincipal, digest, parseWith, requireRole } from "@keel/core";
 import { isConditionFailed, type MetadataStore } from "@keel/metadata";
 import { z } from "zod";
 import { missing, ServingError } from "../errors";
@@ -83,10 +83,21 @@ export class BackendRegistry {
       updated_at: now,
     };
     const action = previous ? "update" : "create";
-    await this.audit.append({ action: `serving.backend.${action}`, resource: `backend:${b.name}`, state: b });
+    // The event first, naming the backend's digest; the item carries the event's mark.
+    const mark = await announce(this.audit, {
+      action: `serving.backend.${action}`,
+      resource: `backend:${b.name}`,
+      state: { ...b, digest: backendDigest(b) },
+    });
     try {
       await this.store.put(
-        { ...key(b.name), gsi1pk: "BACKENDS", gsi1sk: b.name, backend: JSON.parse(JSON.stringify(b)) },
+        {
+          ...key(b.name),
+          ...mark,
+          gsi1pk: "BACKENDS",
+          gsi1sk: b.name,
+          backend: JSON.parse(JSON.stringify(b)),
+        },
         { condition: previous ? { exists: true } : { exists: false } },
       );
     } catch (e) {
@@ -111,4 +122,9 @@ export class BackendRegistry {
     await this.store.delete(key(name));
     this.cache.delete(name);
   }
+}
+
+/** The digest of a registered backend as stored (its audit event names it). */
+export function backendDigest(b: RegisteredBackend): string {
+  return digest(JSON.parse(JSON.stringify(b)));
 }

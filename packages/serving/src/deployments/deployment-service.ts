@@ -1,5 +1,5 @@
-import type { AuditLog } from "@keel/audit";
-import { type Clock, currentPrincipal, parseWith, requireRole } from "@keel/core";
+import { type AuditLog, type AuditMark, announce, auditFirst } from "@keel/audit";
+import { type Clock, currentPrincipal, digest, parseWith, requireRole } from "@keel/core";
 import { type Item, isConditionFailed, type MetadataStore } from "@keel/metadata";
 import { missing, ServingError } from "../errors";
 import type { ApprovalReader, ModelResolver } from "../ports";
@@ -26,7 +26,7 @@ export interface DeploymentGovernance {
   backends?: BackendRegistry;
 }
 
-const key = (name: string) => ({ pk: `DEPLOYMENT#${name}`, sk: "META" });
+export const deploymentKey = (name: string) => ({ pk: `DEPLOYMENT#${name}`, sk: "META" });
 const HISTORY_LIMIT = 50;
 const WRITE_ATTEMPTS = 5;
 
@@ -65,7 +65,7 @@ export class DeploymentService {
   }
 
   async find(name: string): Promise<Deployment | undefined> {
-    const item = await this.store.get(key(name));
+    const item = await this.store.get(deploymentKey(name));
     return item ? (item.deployment as Deployment) : undefined;
   }
 
@@ -97,18 +97,21 @@ export class DeploymentService {
       ],
     };
     await this.govern(undefined, dep);
-    try {
-      await this.store.put(this.item(dep), { condition: { exists: false } });
-    } catch (e) {
-      if (isConditionFailed(e))
-        throw new ServingError("RESOURCE_ALREADY_EXISTS", `deployment '${name}' already exists`);
-      throw e;
-    }
-    await this.audit.append({
-      action: "serving.deployment.create",
-      resource: `deployment:${name}`,
-      state: dep,
-    });
+    // The event first: a crash after it leaves an intended change, never an unaudited deployment.
+    await auditFirst(
+      this.audit,
+      {
+        action: "serving.deployment.create",
+        resource: `deployment:${name}`,
+        state: { ...dep, digest: deploymentDigest(dep) },
+      },
+      (mark) =>
+        this.store.put(this.item(dep, mark), { condition: { exists: false } }).catch((e) => {
+          if (isConditionFailed(e))
+            throw new ServingError("RESOURCE_ALREADY_EXISTS", `deployment '${name}' already exists`);
+          throw e;
+        }),
+    );
     this.changed(name);
     return dep;
   }
@@ -215,16 +218,18 @@ export class DeploymentService {
   async delete(name: string): Promise<void> {
     const d = await this.get(name);
     if (d.environment === "production") requireRole(`delete production deployment '${name}'`, "deployer");
-    await this.store.delete(key(name), { condition: { path: "revision", eq: d.revision } }).catch((e) => {
-      if (isConditionFailed(e))
-        throw new ServingError("ABORTED", `deployment '${name}' changed while deleting it; retry`);
-      throw e;
-    });
-    await this.audit.append({
+    await announce(this.audit, {
       action: "serving.deployment.delete",
       resource: `deployment:${name}`,
       state: { revision: d.revision },
     });
+    await this.store
+      .delete(deploymentKey(name), { condition: { path: "revision", eq: d.revision } })
+      .catch((e) => {
+        if (isConditionFailed(e))
+          throw new ServingError("ABORTED", `deployment '${name}' changed while deleting it; retry`);
+        throw e;
+      });
     this.changed(name);
   }
 
@@ -249,17 +254,20 @@ export class DeploymentService {
           HISTORY_LIMIT,
         ),
       };
+      const mark = await announce(this.audit, {
+        action: `serving.deployment.${action}`,
+        resource: `deployment:${name}`,
+        state: { revision: updated.revision, detail, digest: deploymentDigest(updated) },
+      });
       try {
-        await this.store.put(this.item(updated), { condition: { path: "revision", eq: current.revision } });
+        await this.store.put(this.item(updated, mark), {
+          condition: { path: "revision", eq: current.revision },
+        });
       } catch (e) {
+        // Another change won: this event stays an intended change that was never applied.
         if (isConditionFailed(e)) continue;
         throw e;
       }
-      await this.audit.append({
-        action: `serving.deployment.${action}`,
-        resource: `deployment:${name}`,
-        state: { revision: updated.revision, detail },
-      });
       this.changed(name);
       return updated;
     }
@@ -324,10 +332,11 @@ export class DeploymentService {
     return false;
   }
 
-  private item(d: Deployment): Item {
+  private item(d: Deployment, mark: AuditMark): Item {
     // JSON round trip drops undefined fields, which the store would reject.
     return {
-      ...key(d.name),
+      ...deploymentKey(d.name),
+      ...mark,
       gsi1pk: "DEPLOYMENTS",
       gsi1sk: d.name,
       revision: d.revision,
@@ -338,6 +347,11 @@ export class DeploymentService {
   private changed(name: string): void {
     for (const l of this.listeners) l(name);
   }
+}
+
+/** The digest of a deployment as stored (its audit events name it, so an edit in place is seen). */
+export function deploymentDigest(d: Deployment): string {
+  return digest(JSON.parse(JSON.stringify(d)));
 }
 
 /** Every version a deployment can send requests to: stable, the canary at any weight (a version-pinned request reaches it), the shadow. */
