@@ -3,17 +3,17 @@ import { KeelApiError } from "@keel/sdk";
 
 /**
  * A failure the CLI explains itself: what failed and what to do. main.ts prints every failure as
- * `keel: <what>. <todo>` on one line (a code frame may follow for authoring errors).
+ * `keel: <what>. <remedy>` on one line (a code frame may follow for authoring errors).
  */
 export class CliError extends Error {
   constructor(
     readonly what: string,
-    readonly todo: string,
+    readonly remedy: string,
     readonly exitCode = 1,
     /** Lines printed under the message (e.g. a code frame). */
     readonly detail?: string,
   ) {
-    super(`${what}. ${todo}`);
+    super(`${what}. ${remedy}`);
     this.name = "CliError";
   }
 }
@@ -21,7 +21,7 @@ export class CliError extends Error {
 /** A command used wrongly: exit code 2, pointing at the command's --help. */
 export class UsageError extends Error {}
 
-const TODO_BY_CODE: Partial<Record<string, string>> = {
+const REMEDY_BY_CODE: Partial<Record<string, string>> = {
   RESOURCE_DOES_NOT_EXIST: "Check the names you passed",
   ENDPOINT_NOT_FOUND: "Check --url: it should point at Keel, and Keel at the version this CLI expects",
   RESOURCE_ALREADY_EXISTS: "Choose another name, or use the existing one",
@@ -42,20 +42,20 @@ export function describeFailure(
   const where = command ? `${command}: ` : "";
   const help = command ? `keel ${command} --help` : "keel --help";
   if (e instanceof CliError)
-    return { line: `${trim(e.what)}. ${e.todo}`, detail: e.detail, code: e.exitCode };
+    return { line: `${trim(e.what)}. ${e.remedy}`, detail: e.detail, code: e.exitCode };
   if (e instanceof UsageError || (e as { code?: string })?.code?.startsWith?.("ERR_PARSE_ARGS"))
     return { line: `${where}${trim((e as Error).message)}. See '${help}'`, code: 2 };
   if (e instanceof KeelApiError) {
-    const todo =
-      TODO_BY_CODE[e.errorCode] ??
+    const remedy =
+      REMEDY_BY_CODE[e.errorCode] ??
       (e.status >= 500
         ? "The server failed: see its log (rerun with --debug for details)"
         : `Check the arguments: ${help}`);
-    return { line: `${where}${trim(e.message)} (${e.errorCode}). ${todo}`, code: 1 };
+    return { line: `${where}${trim(e.message)} (${e.errorCode}). ${remedy}`, code: 1 };
   }
   if (e instanceof KeelError) {
-    const todo = TODO_BY_CODE[e.code] ?? `Check the arguments: ${help}`;
-    return { line: `${where}${trim(e.message)} (${e.code}). ${todo}`, code: 1 };
+    const remedy = REMEDY_BY_CODE[e.code] ?? `Check the arguments: ${help}`;
+    return { line: `${where}${trim(e.message)} (${e.code}). ${remedy}`, code: 1 };
   }
   const errno = e as NodeJS.ErrnoException & { port?: number; address?: string };
   if (errno?.code === "EADDRINUSE")
