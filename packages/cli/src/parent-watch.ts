@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
+import { processAlive } from "@keel/local";
 
 /** argv of a process (Linux /proc), or undefined. */
 function argvOf(pid: number): string[] | undefined {
@@ -33,15 +34,6 @@ function ancestorsUpToNpm(): number[] {
   return chain;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
-
 export interface NpmParent {
   parent: number;
   chain: number[];
@@ -68,7 +60,7 @@ export function npmParent(): NpmParent | undefined {
 export function exitWithNpm(npm: NpmParent | undefined, onGone: () => void): void {
   if (!npm) return;
   const check = () => {
-    if (process.ppid === npm.parent && npm.chain.every(alive)) return;
+    if (process.ppid === npm.parent && npm.chain.every(processAlive)) return;
     clearInterval(timer);
     onGone();
   };

@@ -29,7 +29,8 @@ interface Holder {
   url?: string;
 }
 
-const alive = (pid: number) => {
+/** Whether a process with this pid exists (EPERM: it exists but belongs to someone else). */
+export const processAlive = (pid: number) => {
   try {
     process.kill(pid, 0);
     return true;
@@ -60,7 +61,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
       } catch {
         // Half-written or unreadable: treat as stale.
       }
-      if (holder && Number.isInteger(holder.pid) && alive(holder.pid))
+      if (holder && Number.isInteger(holder.pid) && processAlive(holder.pid))
         throw new DataDirInUseError(dataDir, holder.pid, holder.url);
       rmSync(file, { force: true });
     }

@@ -1,2 +1,2 @@
-export { DataDirInUseError, type DataDirLock, lockDataDir } from "./data-dir-lock";
+export { DataDirInUseError, type DataDirLock, lockDataDir, processAlive } from "./data-dir-lock";
 export { type LocalOptions, type LocalPlatform, startLocalPlatform } from "./local-platform";

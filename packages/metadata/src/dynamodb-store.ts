@@ -22,6 +22,7 @@ import { ConditionFailedError, MetadataError } from "./errors";
 import { ExpressionBuilder, usesItemExistence } from "./expressions";
 import { checkItemKeys, checkQueryKeys, checkUpdateKeys } from "./key-limits";
 import type { Condition, Item, Key, MetadataStore, Page, QueryInput, Update } from "./port";
+import { incrementAttribute, queryAllPages } from "./port-helpers";
 
 export interface DynamoDbStoreOptions {
   table: string;
@@ -226,21 +227,12 @@ export class DynamoDbMetadataStore implements MetadataStore {
     };
   }
 
-  async queryAll(q: Omit<QueryInput, "cursor">): Promise<Item[]> {
-    const out: Item[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.query({ ...q, cursor });
-      out.push(...page.items);
-      cursor = page.cursor;
-      if (q.limit && out.length >= q.limit) break;
-    } while (cursor);
-    return out;
+  queryAll(q: Omit<QueryInput, "cursor">): Promise<Item[]> {
+    return queryAllPages(this, q);
   }
 
-  async increment(key: Key, attr: string, by = 1): Promise<number> {
-    const item = await this.update(key, { add: [[attr, by]] });
-    return Number(item[attr]);
+  increment(key: Key, attr: string, by = 1): Promise<number> {
+    return incrementAttribute(this, key, attr, by);
   }
 
   /** Every item of the table, one Scan page at a time (migration, export; not a request path). */

@@ -3,6 +3,7 @@ import { ConditionFailedError, MetadataError } from "./errors";
 import { applyUpdate, holds } from "./item-expressions";
 import { checkItemKeys, checkQueryKeys, checkUpdateKeys } from "./key-limits";
 import type { Condition, IndexName, Item, Key, MetadataStore, Page, QueryInput, Update } from "./port";
+import { incrementAttribute, queryAllPages } from "./port-helpers";
 
 /** The part of better-sqlite3's API this adapter uses (its types are not a dependency). */
 interface Statement {
@@ -195,21 +196,12 @@ export class SqliteMetadataStore implements MetadataStore {
     };
   }
 
-  async queryAll(q: Omit<QueryInput, "cursor">): Promise<Item[]> {
-    const out: Item[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.query({ ...q, cursor });
-      out.push(...page.items);
-      cursor = page.cursor;
-      if (q.limit && out.length >= q.limit) break;
-    } while (cursor);
-    return out;
+  queryAll(q: Omit<QueryInput, "cursor">): Promise<Item[]> {
+    return queryAllPages(this, q);
   }
 
-  async increment(key: Key, attr: string, by = 1): Promise<number> {
-    const item = await this.update(key, { add: [[attr, by]] });
-    return Number(item[attr]);
+  increment(key: Key, attr: string, by = 1): Promise<number> {
+    return incrementAttribute(this, key, attr, by);
   }
 
   /**
