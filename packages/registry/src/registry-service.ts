@@ -13,7 +13,7 @@ import {
   type VersionListener,
 } from "./registry-context";
 import { StageService } from "./stage-service";
-import { VersionService } from "./version-service";
+import { type NewVersionInput, VersionService } from "./version-service";
 
 /**
  * The model registry: MLflow's registered models and model versions, with every move into a
@@ -105,14 +105,7 @@ export class RegistryService {
     return this.stages.getVersionByAlias(name, alias);
   }
 
-  createModelVersion(input: {
-    name: string;
-    source: string;
-    runId?: string;
-    runLink?: string;
-    description?: string;
-    tags?: Array<{ key: string; value: string }>;
-  }): Promise<ModelVersionView> {
+  createModelVersion(input: NewVersionInput): Promise<ModelVersionView> {
     return this.versions.createModelVersion(input);
   }
 

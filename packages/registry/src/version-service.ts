@@ -17,18 +17,21 @@ const VERSION_ORDER_KEYS = [
   "timestamp",
 ];
 
+/** What registering a version takes (MLflow's create-model-version). */
+export interface NewVersionInput {
+  name: string;
+  source: string;
+  runId?: string;
+  runLink?: string;
+  description?: string;
+  tags?: Array<{ key: string; value: string }>;
+}
+
 /** Model versions: create (pinning and locking their files), read, update, delete, search, tags, card text. */
 export class VersionService {
   constructor(private readonly ctx: RegistryContext) {}
 
-  async createModelVersion(input: {
-    name: string;
-    source: string;
-    runId?: string;
-    runLink?: string;
-    description?: string;
-    tags?: Array<{ key: string; value: string }>;
-  }): Promise<ModelVersionView> {
+  async createModelVersion(input: NewVersionInput): Promise<ModelVersionView> {
     const model = await this.ctx.getModel(input.name);
     if (!input.source?.trim()) throw registryErrors.invalid("model version source must be a non-empty URI");
     for (const t of input.tags ?? []) validateTag(t.key, t.value);
