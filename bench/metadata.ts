@@ -5,7 +5,9 @@
  *   - before: metadata in dynalite on disk (KEEL_LOCAL_METADATA=dynalite, the previous default)
  *   - after:  metadata in SQLite on the data dir (metadata.sqlite, the default now)
  * Figures: one log-metric at a time (p50/p99), log-metric req/s with 16 clients on one run and
- * on 16 runs, runs/search over 10,000 runs with a metric filter and an order_by.
+ * on 16 runs, runs/search over 10,000 runs with a metric filter and an order_by, log-batch of 1000
+ * metrics (as the MLflow client chunks them), and a notebook's loop: 10,000 log-metric calls one
+ * after another (step=i) on a fresh run, total wall time.
  * Run: node --import tsx bench/metadata.ts   (npm run bench -- metadata; KEEL_BENCH_RUNS=2000 is quicker)
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -22,6 +24,8 @@ const SEARCH_RUNS = Number(process.env.KEEL_BENCH_RUNS ?? 10_000);
 const API = "/api/2.0/mlflow";
 const SEQUENTIAL = 1000;
 const PER_CLIENT = 100;
+const BATCHES = 25;
+const NOTEBOOK_STEPS = Number(process.env.KEEL_BENCH_NOTEBOOK_STEPS ?? 10_000);
 
 const pct = (xs: number[], q: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
@@ -141,6 +145,42 @@ async function createRun(url: string, exp: string): Promise<string> {
   return r.run.info.run_id;
 }
 
+/** One runs/log-batch body of 1000 metrics: 10 keys x 100 steps, or 1000 distinct keys at step 0. */
+function batchBody(runId: string, call: number, distinctKeys: boolean) {
+  const timestamp = Date.now();
+  return {
+    run_id: runId,
+    metrics: Array.from({ length: 1000 }, (_, j) =>
+      distinctKeys
+        ? { key: `m${j}`, value: j / 1000, timestamp, step: call }
+        : { key: `k${j % 10}`, value: j / 1000, timestamp, step: call * 100 + Math.floor(j / 10) },
+    ),
+    params: [],
+    tags: [],
+  };
+}
+
+async function logBatches(url: string, exp: string, distinctKeys: boolean): Promise<number[]> {
+  const runId = await createRun(url, exp);
+  await call(url, "/runs/log-batch", batchBody(runId, BATCHES, distinctKeys)); // warm-up
+  const lat: number[] = [];
+  for (let i = 0; i < BATCHES; i++) {
+    const body = batchBody(runId, i, distinctKeys);
+    const t0 = performance.now();
+    await call(url, "/runs/log-batch", body);
+    lat.push(performance.now() - t0);
+  }
+  return lat;
+}
+
+/** A notebook's training loop: one log-metric per step, each awaited before the next. */
+async function notebook(url: string, exp: string): Promise<number> {
+  const runId = await createRun(url, exp);
+  const t0 = performance.now();
+  for (let i = 0; i < NOTEBOOK_STEPS; i++) await logMetric(url, runId, i);
+  return (performance.now() - t0) / 1000;
+}
+
 async function throughput(url: string, runIds: string[]): Promise<number> {
   const t0 = performance.now();
   await Promise.all(
@@ -168,6 +208,9 @@ async function measure(store: Store) {
         await logMetric(url, run, 100 + i);
         lat.push(performance.now() - t0);
       }
+      const batch = await logBatches(url, exp, false);
+      const batchDistinct = await logBatches(url, exp, true);
+      const notebookSecs = await notebook(url, exp);
       const oneRun = await throughput(url, [await createRun(url, exp)]);
       const runs = await Promise.all(Array.from({ length: 16 }, () => createRun(url, exp)));
       const manyRuns = await throughput(url, runs);
@@ -190,6 +233,11 @@ async function measure(store: Store) {
         p99: pct(lat, 0.99),
         oneRun,
         manyRuns,
+        batchP50: pct(batch, 0.5),
+        batchP90: pct(batch, 0.9),
+        batchDistinctP50: pct(batchDistinct, 0.5),
+        batchDistinctP90: pct(batchDistinct, 0.9),
+        notebookSecs,
         searchP50: pct(search, 0.5),
         searchMax: Math.max(...search),
         returned,
@@ -218,6 +266,18 @@ console.log(`| --- | ${stores.map(() => "---").join(" | ")} |`);
 row(
   `log-metric, one at a time, p50 / p99 (${SEQUENTIAL} calls)`,
   (r) => `${r.p50.toFixed(2)} / ${r.p99.toFixed(2)} ms`,
+);
+row(
+  `notebook: ${NOTEBOOK_STEPS} log-metric calls one after another (step=i), total`,
+  (r) => `${r.notebookSecs.toFixed(1)} s (${Math.round(NOTEBOOK_STEPS / r.notebookSecs)}/s)`,
+);
+row(
+  `log-batch of 1000 metrics, 10 keys x 100 steps, p50 / p90 (${BATCHES} calls)`,
+  (r) => `${r.batchP50.toFixed(1)} / ${r.batchP90.toFixed(1)} ms`,
+);
+row(
+  `log-batch of 1000 metrics, 1000 distinct keys, p50 / p90 (${BATCHES} calls)`,
+  (r) => `${r.batchDistinctP50.toFixed(1)} / ${r.batchDistinctP90.toFixed(1)} ms`,
 );
 row(`log-metric, 16 clients on one run (${16 * PER_CLIENT} calls)`, (r) => `${Math.round(r.oneRun)} req/s`);
 row(`log-metric, 16 clients on 16 runs (${16 * PER_CLIENT} calls)`, (r) => `${Math.round(r.manyRuns)} req/s`);

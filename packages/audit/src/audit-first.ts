@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { VerifiableEvent } from "./chain";
 import type { AuditEvent, AuditEventInput, AuditLog, VerifyResult } from "./port";
 
 /**
@@ -104,11 +105,15 @@ export async function verifyWithState(
   chain: VerifyResult,
   events: (seqs: number[]) => AsyncIterable<AuditEvent>,
   sources: AuditedState[],
-  audit?: Pick<AuditLog, "list">,
+  /** Where the not-applied changes come from: the log (listed), or those noted while verifying. */
+  audit?: Pick<AuditLog, "list"> | { notApplied: NotApplied[] },
 ): Promise<VerifyResult> {
   if (!chain.ok || sources.length === 0) return chain;
   const missing = await unauditedState(sources, events);
-  if (!missing.length) return audit ? { ...chain, notApplied: await notApplied(audit) } : chain;
+  if (!missing.length) {
+    if (!audit) return chain;
+    return { ...chain, notApplied: "list" in audit ? await notApplied(audit) : audit.notApplied };
+  }
   return {
     ok: false,
     count: chain.count,
@@ -131,11 +136,36 @@ export async function notApplied(audit: Pick<AuditLog, "list">): Promise<NotAppl
   let pageToken: string | undefined;
   do {
     const page = await audit.list({ action: NOT_APPLIED_ACTION, limit: 1000, pageToken });
-    for (const e of page.events) {
-      const s = (e.state ?? {}) as { auditSeq?: number; action?: string };
-      out.push({ seq: s.auditSeq ?? e.seq, action: s.action ?? "", resource: e.resource });
-    }
+    for (const e of page.events) out.push(toNotApplied(e, e.state));
     pageToken = page.nextPageToken;
   } while (pageToken);
   return out;
+}
+
+/**
+ * Passes the chain's events through, noting into `into` those that record a change as not
+ * applied: the same list `notApplied` reads, without a second pass over the whole trail.
+ */
+export async function* notingNotApplied(
+  events: AsyncIterable<VerifiableEvent>,
+  into: NotApplied[],
+): AsyncGenerator<VerifiableEvent> {
+  for await (const e of events) {
+    if (e.action === NOT_APPLIED_ACTION)
+      into.push(toNotApplied(e, e.stateJson ? parseOrNone(e.stateJson) : e.state));
+    yield e;
+  }
+}
+
+function toNotApplied(e: Pick<AuditEvent, "seq" | "resource">, state: unknown): NotApplied {
+  const s = (state ?? {}) as { auditSeq?: number; action?: string };
+  return { seq: s.auditSeq ?? e.seq, action: s.action ?? "", resource: e.resource };
+}
+
+function parseOrNone(json: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch {
+    return undefined;
+  }
 }

@@ -7,6 +7,7 @@ export {
   NOT_APPLIED_ACTION,
   type NotApplied,
   notApplied,
+  notingNotApplied,
   unauditedState,
   verifyWithState,
 } from "./audit-first";

@@ -1,5 +1,7 @@
 import { parseArgs } from "node:util";
 import {
+  type NotApplied,
+  notingNotApplied,
   StoreAuditLog,
   type VerifiableEvent,
   type VerifyResult,
@@ -17,12 +19,14 @@ async function verifyDataDir(cli: Cli): Promise<VerifyResult> {
   const { store, close } = await cli.openDataDirStore();
   try {
     const audit = new StoreAuditLog(store);
+    // Noted during the one read of the trail, instead of listing the whole trail again.
+    const intended: NotApplied[] = [];
     const verify = createProgress(process.stderr).task(
       "verifying the audit chain",
       async (update) => {
         async function* counted(): AsyncGenerator<VerifiableEvent> {
           let n = 0;
-          for await (const e of audit.scanForVerify()) {
+          for await (const e of notingNotApplied(audit.scanForVerify(), intended)) {
             if (++n % 10_000 === 0) update(`${n} events`);
             yield e;
           }
@@ -35,7 +39,7 @@ async function verifyDataDir(cli: Cli): Promise<VerifyResult> {
       await verify,
       (seqs) => audit.at(seqs),
       [registryAuditedState(store), deploymentAuditedState(store)],
-      audit,
+      { notApplied: intended },
     );
   } finally {
     await close();
