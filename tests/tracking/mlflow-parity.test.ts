@@ -178,3 +178,78 @@ describe("get-history-bulk-interval sampling", () => {
     expect(got.map((m) => m.step)).toEqual([10, 20, 30, 40, 50]);
   });
 });
+
+describe("model version sources", () => {
+  const LOCAL =
+    "To use a local path as a model version source, the run_id request parameter has to be specified " +
+    "and the local path has to be contained within the artifact directory of the run specified by the run_id.";
+  const RELATIVE =
+    "If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, " +
+    "an absolute path must be provided without relative path references present. Please provide an absolute path.";
+  const create = (body: Record<string, string>) =>
+    p.call("POST", `${API}/model-versions/create`, { name: "parity-model", ...body });
+
+  beforeAll(async () => {
+    expect((await p.call("POST", `${API}/registered-models/create`, { name: "parity-model" })).status).toBe(
+      200,
+    );
+  });
+
+  it("refuses a local path source without a run id", async () => {
+    for (const source of ["/tmp/model", "file:///tmp/model", "model"]) {
+      const r = await create({ source });
+      expect(r.status, source).toBe(400);
+      expect(r.json.error_code).toBe("INVALID_PARAMETER_VALUE");
+      expect(r.json.message).toBe(`Invalid model version source: '${source}'. ${LOCAL}`);
+    }
+  });
+
+  it("refuses relative path references, however encoded", async () => {
+    for (const [source, shown] of [
+      ["mlflow-artifacts://host/models/../../../", "mlflow-artifacts://host/models/../../../"],
+      ["mlflow-artifacts:/models/%2E%2E/%2E%2E/etc", "mlflow-artifacts:/models/../../etc"],
+      ["http://host/a/%252E%252E/b", "http://host/a/../b"],
+      ["s3://bucket/a/./b", "s3://bucket/a/./b"],
+    ]) {
+      const r = await create({ source });
+      expect(r.status, source).toBe(400);
+      expect(r.json.message).toBe(`Invalid model version source: '${shown}'. ${RELATIVE}`);
+    }
+  });
+
+  it("accepts absolute remote sources and runs:/ URIs", async () => {
+    const runId = await newRun();
+    for (const source of ["s3://bucket/models/m", "mlflow-artifacts:/models/m", `runs:/${runId}/model`]) {
+      const r = await create({ source });
+      expect(r.status, `${source}: ${r.text}`).toBe(200);
+    }
+  });
+});
+
+describe("artifact paths with '.' segments", () => {
+  it("lists and downloads through '.' as MLflow's client asks for artifact_path='.'", async () => {
+    const runId = await newRun();
+    const root = `${exp}/${runId}/artifacts`;
+    const put = await fetch(`${p.url}/api/2.0/mlflow-artifacts/artifacts/${root}/model/data.txt`, {
+      method: "PUT",
+      body: "hello",
+    });
+    expect(put.status).toBe(200);
+    const listed = await p.call("GET", `/api/2.0/mlflow-artifacts/artifacts?path=${root}/.`);
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.json.files).toEqual([{ path: "model", is_dir: true }]);
+    const inner = await p.call("GET", `/api/2.0/mlflow-artifacts/artifacts?path=${root}/./model`);
+    expect(inner.json.files).toEqual([{ path: "data.txt", is_dir: false, file_size: 5 }]);
+    const got = await p.call("GET", `/api/2.0/mlflow-artifacts/artifacts/${root}/%2E/model/data.txt`);
+    expect(got.status, got.text).toBe(200);
+    expect(got.text).toBe("hello");
+    const tracked = await p.call("GET", `${API}/artifacts/list?run_id=${runId}&path=.`);
+    expect(tracked.status, tracked.text).toBe(200);
+    expect(tracked.json.files).toEqual([{ path: "model", is_dir: true }]);
+  });
+
+  it("still refuses '..'", async () => {
+    const r = await p.call("GET", "/api/2.0/mlflow-artifacts/artifacts?path=a/../b");
+    expect(r.status).toBe(400);
+  });
+});
