@@ -253,3 +253,21 @@ describe("artifact paths with '.' segments", () => {
     expect(r.status).toBe(400);
   });
 });
+
+describe("nested parameter messages", () => {
+  it("names a missing nested field as MLflow does", async () => {
+    const runId = await newRun();
+    await expectInvalid(
+      "POST",
+      `${API}/runs/log-batch`,
+      {
+        run_id: runId,
+        metrics: [
+          { key: "m", value: 1, timestamp: 1 },
+          { value: 1, timestamp: 1 },
+        ],
+      },
+      `Missing value for required parameter 'metrics[1].key'.${DOCS}`,
+    );
+  });
+});

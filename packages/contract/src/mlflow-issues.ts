@@ -18,16 +18,37 @@ function formatValue(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-/** MLflow's message for the first bad field of a request, worded as MLflow 2.17's server words it. */
-export function mlflowIssueMessage(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string {
-  const param = String(issue.path[0] ?? "request");
-  const value = issue.path.length ? raw[param] : raw;
-  if (value === undefined || value === null || value === "") {
-    return `Missing value for required parameter '${param}'.${API_DOCS_HINT}`;
+/** `metrics[0].key` for the zod path ["metrics", 0, "key"], as MLflow names a nested field. */
+function fieldName(path: readonly PropertyKey[]): string {
+  return path
+    .map((seg, i) => (typeof seg === "number" ? `[${seg}]` : i ? `.${String(seg)}` : String(seg)))
+    .join("");
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = raw;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[seg];
   }
+  return cur;
+}
+
+/**
+ * MLflow's message for the first bad field of a request, worded as MLflow 2.17's server words
+ * it: an absent or empty field (nested ones named like `metrics[0].key`) is a missing value; any
+ * other bad value names the top-level parameter, its value and its Python type.
+ */
+export function mlflowIssueMessage(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string {
+  const value = valueAt(raw, issue.path);
+  if (issue.path.length && (value === undefined || value === null || value === "")) {
+    return `Missing value for required parameter '${fieldName(issue.path)}'.${API_DOCS_HINT}`;
+  }
+  const param = String(issue.path[0] ?? "request");
+  const top = issue.path.length ? raw[param] : raw;
   return (
-    `Invalid value ${formatValue(value)} for parameter '${param}' supplied.` +
-    ` Hint: Value was of type '${pythonTypeName(value)}'.${API_DOCS_HINT}`
+    `Invalid value ${formatValue(top)} for parameter '${param}' supplied.` +
+    ` Hint: Value was of type '${pythonTypeName(top)}'.${API_DOCS_HINT}`
   );
 }
 
