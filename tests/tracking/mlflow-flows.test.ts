@@ -376,9 +376,11 @@ describe("MLflow semantics", () => {
     });
     const r = await ok(
       "GET",
-      `metrics/get-history-bulk-interval?run_ids=${runId}&metric_key=x&max_results=5&start_step=10`,
+      `metrics/get-history-bulk-interval?run_ids=${runId}&metric_key=x&max_results=5&start_step=10&end_step=49`,
     );
-    expect(r.metrics.map((m: { step: number }) => m.step)).toEqual([10, 20, 30, 39, 49]);
+    // MLflow's rule: 40 steps in [10, 49], interval 8 -> indices 10, 18, 26, 34 (42 is past its
+    // bound of 40), plus the last step 49
+    expect(r.metrics.map((m: { step: number }) => m.step)).toEqual([10, 18, 26, 34, 49]);
     expect(r.metrics[0]).toEqual({ key: "x", value: 10, timestamp: 10, step: 10, run_id: runId });
   });
 });

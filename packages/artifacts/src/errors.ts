@@ -21,6 +21,14 @@ const MAX_SEGMENT_BYTES = 255;
 // A lone surrogate has no UTF-8 encoding: the filesystem would store U+FFFD and list another name.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** A path without its "." segments ("a/./b" is "a/b", "." is ""), as POSIX resolves them. */
+export function withoutDotSegments(p: string): string {
+  return p
+    .split("/")
+    .filter((seg) => seg !== ".")
+    .join("/");
+}
+
 /**
  * Validates and normalizes a relative artifact path ("a/b/c"): strips leading/trailing "/",
  * rejects empty, "." and ".." segments, backslashes and control characters (which S3's XML

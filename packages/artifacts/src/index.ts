@@ -1,4 +1,4 @@
-export { ArtifactError, normalizePath } from "./errors";
+export { ArtifactError, normalizePath, withoutDotSegments } from "./errors";
 export { type ArtifactStoreOptions, createArtifactStore } from "./factory";
 export { FsArtifactStore } from "./fs-store";
 export * from "./port";

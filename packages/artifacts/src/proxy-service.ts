@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { requireRole } from "@keel/core";
-import { ArtifactError, normalizePath } from "./errors";
+import { ArtifactError, normalizePath, withoutDotSegments } from "./errors";
 import { mimeTypeOf } from "./mime";
 import { unquoteEtag } from "./multipart";
 import { type ArtifactStore, MULTIPART_LIMITS } from "./port";
@@ -208,7 +208,9 @@ export class ArtifactProxyService {
 
 /**
  * MLflow's `validate_path_is_safe`: besides traversal (which normalizePath rejects), an
- * absolute path is refused rather than silently made relative.
+ * absolute path is refused rather than silently made relative. A "." segment names the
+ * directory it is in, as MLflow accepts it (`download_artifacts(artifact_path=".")` lists
+ * `<run root>/.`), so it is dropped.
  */
 function safePath(path: string, allowRoot = false): string {
   if (path.startsWith("/") || /^[A-Za-z]:/.test(path)) {
@@ -217,7 +219,7 @@ function safePath(path: string, allowRoot = false): string {
       `invalid artifact path '${path}': absolute paths are not allowed`,
     );
   }
-  return normalizePath(path, { allowRoot });
+  return normalizePath(withoutDotSegments(path), { allowRoot });
 }
 
 /** The object a multipart upload writes: the local file's name under the URL's directory. */

@@ -1,6 +1,7 @@
 import { jsonBody, parseWith, queryObject } from "@keel/core";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
+import { parseMlflowRequest } from "./mlflow-issues";
 import type { RouteSpec, ServerInput } from "./route";
 
 const anyObject = z.record(z.string(), z.unknown());
@@ -23,7 +24,8 @@ function aliasPath(path: string, alias: string): string {
  * Parses a request the one way every route does: path parameters, then the query string,
  * then the JSON body (read once; empty = {}; malformed = MALFORMED_REQUEST), each with the
  * route's schema (INVALID_PARAMETER_VALUE naming the field). MLflow routes read one request
- * message: the query string on GET, the query string merged with the JSON body otherwise.
+ * message: the query string on GET, the query string merged with the JSON body otherwise, and
+ * word a bad field as MLflow's server does.
  */
 export async function readInput<R extends RouteSpec>(route: R, c: Context): Promise<ServerInput<R>> {
   const rawParams = c.req.param() as Record<string, string>;
@@ -31,7 +33,7 @@ export async function readInput<R extends RouteSpec>(route: R, c: Context): Prom
   if (route.mlflow) {
     const q = queryObject(c);
     const raw = c.req.method === "GET" ? q : { ...q, ...(await jsonBody(c, anyObject)) };
-    const body = route.body ? parseWith(route.body, raw) : raw;
+    const body = route.body ? parseMlflowRequest(route.body, raw) : raw;
     return { params, query: undefined, body } as ServerInput<R>;
   }
   const query = route.query ? parseWith(route.query, queryObject(c), route.queryLabel ?? "query") : undefined;

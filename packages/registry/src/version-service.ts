@@ -7,6 +7,7 @@ import { versionResource } from "./governance";
 import { type ModelRecord, type ModelVersionView, type VersionRecord, validateTag } from "./records";
 import { maxResults, type RegistryContext, type SearchInput } from "./registry-context";
 import { type Clause, matchClause, paginate, parseFilter, parseOrderBy, sortBy } from "./search-filter";
+import { validateVersionSource } from "./version-source";
 
 const VERSION_FILTER_KEYS = ["name", "run_id", "source_path", "version_number", "current_stage"] as const;
 const VERSION_ORDER_KEYS = [
@@ -35,6 +36,7 @@ export class VersionService {
     const model = await this.ctx.getModel(input.name);
     if (!input.source?.trim()) throw registryErrors.invalid("model version source must be a non-empty URI");
     for (const t of input.tags ?? []) validateTag(t.key, t.value);
+    validateVersionSource(input.source, input.runId ?? "");
     const runId = input.runId ?? runIdOf(input.source) ?? "";
     const storageLocation = await this.storageLocation(input.source, runId);
     const now = this.ctx.now();

@@ -11,3 +11,11 @@ export class TrackingError extends KeelError {
 export const invalidParam = (message: string) => new TrackingError("INVALID_PARAMETER_VALUE", message);
 export const missing = (message: string) => new TrackingError("RESOURCE_DOES_NOT_EXIST", message);
 export const exists = (message: string) => new TrackingError("RESOURCE_ALREADY_EXISTS", message);
+
+/** The sentence MLflow's server ends a request-parameter error with. */
+export const API_DOCS_HINT = " See the API docs for more information about request parameters.";
+/** MLflow's message for a request parameter that fails its schema check. */
+export const paramSchemaError = (message: string) => invalidParam(`${message}${API_DOCS_HINT}`);
+/** MLflow's message for a required request parameter that is absent or empty. */
+export const missingParam = (name: string) =>
+  paramSchemaError(`Missing value for required parameter '${name}'.`);

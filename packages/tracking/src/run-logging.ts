@@ -1,5 +1,5 @@
 import { digest } from "@keel/core";
-import { invalidParam, missing } from "./errors";
+import { invalidParam, missing, missingParam } from "./errors";
 import { encodeValue, type HistoryPoint } from "./metric-values";
 import { isNewer, type LatestMetric, latestMetric, mustBeActive } from "./run-store";
 import type {
@@ -168,7 +168,8 @@ export class RunLogging {
 
   async logInputs(r: LogInputsRequest): Promise<Record<string, never>> {
     const runId = requireRunId(r);
-    const datasets = r.datasets ?? [];
+    if (r.datasets === undefined) throw missingParam("datasets");
+    const datasets = r.datasets;
     if (datasets.length > LIMITS.maxDatasetInputsPerCall) {
       throw invalidParam(
         `A log-inputs request can contain at most ${LIMITS.maxDatasetInputsPerCall} datasets.`,

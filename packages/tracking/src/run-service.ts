@@ -1,3 +1,4 @@
+import { withoutDotSegments } from "@keel/artifacts";
 import { currentPrincipal, newId, parseWith } from "@keel/core";
 import { invalidParam } from "./errors";
 import { DEFAULT_EXPERIMENT_ID } from "./experiment-store";
@@ -125,7 +126,7 @@ export class RunService {
   ): Promise<{ root_uri: string; files?: Array<{ path: string; is_dir: boolean; file_size?: number }> }> {
     const runId = requireRunId(r);
     const rec = await this.ctx.runs.mustGet(runId);
-    const path = (r.path ?? "").replace(/^\/+|\/+$/g, "");
+    const path = withoutDotSegments(r.path ?? "").replace(/^\/+|\/+$/g, "");
     if (path.split("/").some((seg) => seg === "..")) throw invalidParam(`Invalid artifact path '${r.path}'`);
     const root = `${rec.experimentId}/${rec.runId}/artifacts`;
     const entries = await this.ctx.deps.artifacts.list(path ? `${root}/${path}` : root);

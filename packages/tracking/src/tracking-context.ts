@@ -2,7 +2,7 @@ import type { ArtifactStore } from "@keel/artifacts";
 import type { AuditLog } from "@keel/audit";
 import type { Clock } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
-import { invalidParam, TrackingError } from "./errors";
+import { missingParam, TrackingError } from "./errors";
 import { DEFAULT_EXPERIMENT_ID, ExperimentStore } from "./experiment-store";
 import { MetricHistoryStore } from "./metric-history-store";
 import type { FrozenRuns } from "./ports";
@@ -25,7 +25,7 @@ export const lifecycleVisible = (stage: "active" | "deleted", view: ViewType) =>
 
 export const requireRunId = (r: { run_id?: string; run_uuid?: string }): string => {
   const id = r.run_id || r.run_uuid;
-  if (!id) throw invalidParam("Missing value for required parameter 'run_id'.");
+  if (!id) throw missingParam("run_id");
   return id;
 };
 

@@ -1,6 +1,6 @@
-import { invalidParam } from "./errors";
+import { checkBulkIntervalRequest, sampledSteps } from "./bulk-interval-sampling";
 import type { ExperimentRecord } from "./experiment-store";
-import { decodeValue, jsonValue } from "./metric-values";
+import { decodeValue, type HistoryPoint, jsonValue } from "./metric-values";
 import { experimentJson, runJson } from "./mlflow-json";
 import { decodePageToken, encodePageToken } from "./page-token";
 import type { RunRecord } from "./run-store";
@@ -210,49 +210,34 @@ export class TrackingSearch {
   }
 
   /**
-   * Points of one metric for several runs within a step range, sampled to at most
-   * `max_results` distinct steps per run (always keeping the first and last step).
+   * Points of one metric for several runs, at the steps MLflow's sampling rule picks (see
+   * bulk-interval-sampling.ts), every point of each run at those steps. The request is checked
+   * before any run is read.
    */
   async getMetricHistoryBulkInterval(
     r: GetMetricHistoryBulkIntervalRequest,
   ): Promise<{ metrics?: Array<Metric & { run_id: string }> }> {
-    if (r.run_ids.length === 0)
-      throw invalidParam("GetMetricHistoryBulkInterval request must specify at least one run_id.");
-    if (r.run_ids.length > LIMITS.maxBulkIntervalRuns) {
-      throw invalidParam(
-        `GetMetricHistoryBulkInterval request cannot specify more than ${LIMITS.maxBulkIntervalRuns} run_ids.`,
-      );
-    }
-    const max = validateMaxResults(
-      r.max_results,
-      LIMITS.defaultBulkIntervalResults,
-      LIMITS.maxBulkIntervalResults,
-    );
-    const start = r.start_step ?? Number.MIN_SAFE_INTEGER;
-    const end = r.end_step ?? Number.MAX_SAFE_INTEGER;
-    if (start > end) throw invalidParam("end_step must be greater than or equal to start_step.");
-    const out: Array<Metric & { run_id: string }> = [];
-    for (const runId of [...new Set(r.run_ids)].sort()) {
+    const range = { start: r.start_step, end: r.end_step };
+    const max = checkBulkIntervalRequest(r.run_ids, r.metric_key, r.max_results, range);
+    const runIds = [...new Set(r.run_ids)].sort();
+    const histories: HistoryPoint[][] = [];
+    for (const runId of runIds) {
       await this.ctx.runs.mustGet(runId);
-      const points = (await this.ctx.history.read(runId, r.metric_key)).filter(
-        ([s]) => s >= start && s <= end,
-      );
-      const steps = [...new Set(points.map(([s]) => s))];
-      const keep = new Set(sampleEvenly(steps, max));
-      for (const [s, t, v] of points) {
-        if (keep.has(s))
-          out.push({ key: r.metric_key, value: jsonValue(v), timestamp: t, step: s, run_id: runId });
-      }
+      histories.push(await this.ctx.history.read(runId, r.metric_key));
     }
+    const steps = new Set(
+      sampledSteps(
+        histories.map((h) => h.map(([s]) => s)),
+        max,
+        range,
+      ),
+    );
+    const out: Array<Metric & { run_id: string }> = [];
+    runIds.forEach((runId, i) => {
+      const picked = histories[i].filter(([s]) => steps.has(s)).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+      for (const [s, t, v] of picked)
+        out.push({ key: r.metric_key, value: jsonValue(v), timestamp: t, step: s, run_id: runId });
+    });
     return { metrics: out.length ? out : undefined };
   }
-}
-
-/** Up to `max` items spread evenly over a sorted list, first and last included. */
-function sampleEvenly<T>(sorted: T[], max: number): T[] {
-  if (sorted.length <= max) return sorted;
-  if (max === 1) return [sorted[0]];
-  const out: T[] = [];
-  for (let i = 0; i < max; i++) out.push(sorted[Math.round((i * (sorted.length - 1)) / (max - 1))]);
-  return out;
 }

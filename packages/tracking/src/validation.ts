@@ -15,8 +15,8 @@ export const LIMITS = {
   defaultSearchResults: 1000,
   maxDatasetInputsPerCall: 1000,
   maxBulkIntervalRuns: 100,
-  maxBulkIntervalResults: 1000,
-  defaultBulkIntervalResults: 320,
+  /** MLflow's MAX_RESULTS_PER_RUN: both the cap and the default of get-history-bulk-interval. */
+  maxBulkIntervalResults: 2500,
 } as const;
 
 // Letters, digits, underscore (Python's Unicode-aware \w, as MLflow uses), dash, period, space,
