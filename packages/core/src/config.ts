@@ -183,7 +183,7 @@ const httpSchema = z.object({
   allowedOrigins: csv,
   allowedHosts: csv,
   maxInFlight: z.coerce.number().int().min(0).default(64),
-  maxEventLoopLagMs: z.coerce.number().int().min(0).default(200),
+  maxEventLoopLagMs: z.coerce.number().int().min(0).default(0),
 });
 const authSchema = z.object({
   jwtGroupClaim: z.string().min(1).default("cognito:groups"),
