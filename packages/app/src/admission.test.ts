@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { admission } from "./admission";
+import type { LagSource } from "./overload";
 
 describe("admission", () => {
   it("runs at most maxInFlight requests and refuses the rest at once with 503 and Retry-After", async () => {
@@ -9,7 +10,7 @@ describe("admission", () => {
     let running = 0;
     let most = 0;
     const app = new Hono();
-    app.use("*", admission(2));
+    app.use("*", admission({ maxInFlight: 2 }));
     app.get("/work", async (c) => {
       most = Math.max(most, ++running);
       await gate;
@@ -30,5 +31,31 @@ describe("admission", () => {
     expect(most).toBe(2);
     // Finished requests free their places.
     expect((await app.request("/work")).status).toBe(200);
+  });
+
+  it("refuses every request but health checks while the event loop is overloaded, and admits again once it drains", async () => {
+    let t = 0;
+    let median: number | undefined = 5;
+    const lag: LagSource = { medianMs: () => median, reset: () => {} };
+    let handled = 0;
+    const app = new Hono();
+    app.use("*", admission({ maxInFlight: 0, lag: { maxLagMs: 100, windowMs: 250, now: () => t, lag } }));
+    app.post("/work", async (c) => {
+      handled++;
+      return c.json(await c.req.json());
+    });
+    app.get("/health", (c) => c.json({ status: "ok" }));
+    const post = () =>
+      app.request("/work", { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+    t = 300;
+    expect((await post()).status).toBe(200);
+    median = 400;
+    t = 600;
+    const refused = await post();
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(await refused.json()).toMatchObject({ error_code: "TEMPORARILY_UNAVAILABLE" });
+    expect((await app.request("/health")).status).toBe(200);
+    expect(handled).toBe(1);
   });
 });

@@ -2,7 +2,7 @@ import type { AccessControl } from "@keel/auth";
 import { docsPage, mount, openApiDocument, platformRoutes as r } from "@keel/contract";
 import { installErrorHandling } from "@keel/core";
 import { Hono } from "hono";
-import { admission } from "./admission";
+import { type AdmissionOptions, admission } from "./admission";
 import type { KeelModule } from "./module";
 import { requestContext } from "./principal-middleware";
 import { type RequestGuardOptions, requestGuards } from "./request-guards";
@@ -14,12 +14,12 @@ import { type RequestGuardOptions, requestGuards } from "./request-guards";
  */
 export function createApp(
   modules: KeelModule[],
-  opts: { access: AccessControl; guards?: RequestGuardOptions; maxInFlight?: number },
+  opts: { access: AccessControl; guards?: RequestGuardOptions; admission?: AdmissionOptions },
 ): Hono {
   const app = new Hono();
   installErrorHandling(app);
   app.use("*", requestGuards(opts.guards));
-  app.use("*", admission(opts.maxInFlight ?? 0));
+  app.use("*", admission(opts.admission ?? { maxInFlight: 0 }));
   // Who is calling, then whether the route's permission allows it: before every handler.
   app.use("*", requestContext(opts.access));
   app.use("*", opts.access.enforce);

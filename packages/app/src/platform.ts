@@ -176,7 +176,10 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   const app = createApp(modules, {
     access,
     guards: { allowedHosts: opts.allowedHosts, allowedOrigins: config.http.allowedOrigins },
-    maxInFlight: config.http.maxInFlight,
+    admission: {
+      maxInFlight: config.http.maxInFlight,
+      lag: { maxLagMs: config.http.maxEventLoopLagMs },
+    },
   });
   return {
     deps,

@@ -63,6 +63,8 @@ export const ENV = {
   ALLOWED_HOSTS: "KEEL_ALLOWED_HOSTS",
   /** Requests one server process handles at once; one more is refused with 503 + Retry-After (0 = no limit). */
   MAX_IN_FLIGHT: "KEEL_MAX_IN_FLIGHT",
+  /** Median event-loop delay (ms) above which new requests are refused with 503 + Retry-After (0 = off). */
+  MAX_EVENT_LOOP_LAG_MS: "KEEL_MAX_EVENT_LOOP_LAG_MS",
   // auth
   /** The JWT claim holding the caller's groups (Keel roles), per stage; default `cognito:groups`. */
   JWT_GROUP_CLAIM: "KEEL_JWT_GROUP_CLAIM",
@@ -181,6 +183,7 @@ const httpSchema = z.object({
   allowedOrigins: csv,
   allowedHosts: csv,
   maxInFlight: z.coerce.number().int().min(0).default(64),
+  maxEventLoopLagMs: z.coerce.number().int().min(0).default(0),
 });
 const authSchema = z.object({
   jwtGroupClaim: z.string().min(1).default("cognito:groups"),
@@ -275,6 +278,7 @@ export const CONFIG_VARS = {
     allowedOrigins: ENV.ALLOWED_ORIGINS,
     allowedHosts: ENV.ALLOWED_HOSTS,
     maxInFlight: ENV.MAX_IN_FLIGHT,
+    maxEventLoopLagMs: ENV.MAX_EVENT_LOOP_LAG_MS,
   },
   auth: { jwtGroupClaim: ENV.JWT_GROUP_CLAIM, iamRoles: ENV.IAM_ROLES },
 } as const;
