@@ -1,17 +1,12 @@
-import {
-  analysisSchema,
+import type {
   createDeploymentSchema,
-  DEFAULT_RETENTION_DAYS,
-  DEFAULT_SAMPLE_RATE,
   deploymentSettingsSchema,
-  MAX_RETENTION_DAYS,
-  shadowSchema,
   shiftSchema,
-  updateSettingsSchema,
   versionRefSchema,
 } from "@keel/contract";
 import type { z } from "zod";
 
+/** The deployment schemas live in the contract (one declaration for the API and the service). */
 export {
   analysisSchema,
   createDeploymentSchema,
@@ -23,7 +18,7 @@ export {
   shiftSchema,
   updateSettingsSchema,
   versionRefSchema,
-};
+} from "@keel/contract";
 export type VersionRef = z.infer<typeof versionRefSchema>;
 export type DeploymentSettings = z.infer<typeof deploymentSettingsSchema>;
 export type CreateDeploymentInput = z.input<typeof createDeploymentSchema>;
