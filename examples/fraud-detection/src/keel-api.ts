@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode } from "@keel/core";
+import { ERROR_CODES, type ErrorCode, internalCallHeaders } from "@keel/core";
 import { ExampleError } from "./errors";
 
 /**
@@ -17,6 +17,8 @@ export class KeelApi {
     const res = await fetch(`${this.url.replace(/\/+$/, "")}${path}`, {
       method,
       headers: {
+        // Inside `keel dev` (the quickstart, pipeline steps) the platform's own calls are never shed.
+        ...internalCallHeaders(),
         ...(body === undefined ? {} : { "content-type": "application/json" }),
         ...(this.principal ? { "x-keel-principal": this.principal } : {}),
       },

@@ -58,4 +58,53 @@ describe("admission", () => {
     expect((await app.request("/health")).status).toBe(200);
     expect(handled).toBe(1);
   });
+
+  it("while full, still admits health, readiness, metrics and the platform's own calls, and refuses v2 in its shape", async () => {
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const app = new Hono();
+    app.use("*", admission({ maxInFlight: 1, internalToken: "tok" }));
+    app.all("*", async (c) => {
+      if (c.req.path === "/work") await gate;
+      return c.json({ ok: true });
+    });
+    const held = app.request("/work");
+    for (const path of [
+      "/health",
+      "/api/v1/health",
+      "/metrics",
+      "/v2/health/ready",
+      "/v2/models/fraud/ready",
+    ])
+      expect((await app.request(path)).status, path).toBe(200);
+    expect(
+      (await app.request("/api/2.0/mlflow/runs/search", { headers: { "x-keel-internal-call": "tok" } }))
+        .status,
+    ).toBe(200);
+    // A wrong token is an ordinary call.
+    const wrong = await app.request("/api/2.0/mlflow/runs/search", {
+      headers: { "x-keel-internal-call": "guess" },
+    });
+    expect(wrong.status).toBe(503);
+    const v2 = await app.request("/v2/models/fraud/infer", { method: "POST" });
+    expect(v2.status).toBe(503);
+    expect(v2.headers.get("retry-after")).toBe("1");
+    expect(await v2.json()).toMatchObject({ error: expect.stringContaining("retry later") });
+    release();
+    expect((await held).status).toBe(200);
+  });
+
+  it("is off at maxInFlight 0", async () => {
+    const app = new Hono();
+    app.use("*", admission({ maxInFlight: 0 }));
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    app.get("/work", async (c) => {
+      await gate;
+      return c.json({ ok: true });
+    });
+    const all = Array.from({ length: 50 }, () => app.request("/work"));
+    release();
+    expect(new Set((await Promise.all(all)).map((r) => r.status))).toEqual(new Set([200]));
+  });
 });

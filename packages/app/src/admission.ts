@@ -1,44 +1,76 @@
-import { errorBody, RETRY_AFTER_SECONDS } from "@keel/core";
+import { errorBody, INTERNAL_CALL_HEADER, RETRY_AFTER_SECONDS } from "@keel/core";
 import type { Context, MiddlewareHandler } from "hono";
+import { AdaptiveLimit, type AdaptiveLimitOptions } from "./admission-limit";
 import { type OverloadGateOptions, overloadGate } from "./overload";
 
 export interface AdmissionOptions {
-  /** Requests run at once in this process; 0 = no limit. */
+  /** The most requests run at once in this process; 0 = no limit and no admission control at all. */
   maxInFlight: number;
+  /**
+   * `adaptive` (the default): the limit is learned below `maxInFlight` (see admission-limit.ts);
+   * `fixed`: exactly `maxInFlight`.
+   */
+  mode?: "adaptive" | "fixed";
+  /** The adaptive limit's tuning and clock (tests). */
+  limit?: Omit<AdaptiveLimitOptions, "max">;
+  /** The platform's own calls carry this token in `x-keel-internal-call` and are never refused. */
+  internalToken?: string;
   /** The event-loop delay gate (see overload.ts); absent or `maxLagMs` 0 = off. */
   lag?: OverloadGateOptions;
+  now?: () => number;
 }
 
+/** Health, readiness and metrics: what load balancers and monitoring poll, most of all under load. */
+const NEVER_REFUSED =
+  /^\/(?:health|api\/v1\/health|metrics|v2\/health\/(?:live|ready)|v2\/models\/[^/]+(?:\/versions\/[^/]+)?\/ready)$/;
+
 /**
- * Admission control, before the body is read or any store is touched: at most `maxInFlight`
- * requests run at once in this process, and while the event loop is overloaded (its median
- * delay over the last window is above `KEEL_MAX_EVENT_LOOP_LAG_MS`) new requests are refused
- * too. A refusal is answered at once with 503 TEMPORARILY_UNAVAILABLE and `Retry-After`, so an
- * overload gets fast refusals while admitted requests keep their latency, instead of every
- * request slowing down together. Health checks are always admitted. In a Lambda container
- * (one request at a time, API Gateway throttles in front) both are off.
+ * Admission control, before the body is read or any store is touched: at most `limit`
+ * requests run at once in this process, where the limit adapts to what the server carries
+ * (admission-limit.ts: cut when only queueing grows, so admitted requests keep their latency
+ * within about 1.5x of normal). One more is refused at once with 503 TEMPORARILY_UNAVAILABLE
+ * and `Retry-After`, so an overload gets fast refusals instead of every request slowing down
+ * together. Health, readiness and metrics routes and the platform's own calls (the internal
+ * token) are always admitted and not counted. In a Lambda container (one request at a time,
+ * API Gateway throttles in front) the limit's floor is never reached.
  */
 export function admission(opts: AdmissionOptions): MiddlewareHandler {
-  const { maxInFlight } = opts;
+  if (opts.maxInFlight <= 0 && !(opts.lag && opts.lag.maxLagMs > 0)) return (_, next) => next();
+  const now = opts.now ?? (() => performance.now());
+  const limit =
+    opts.maxInFlight <= 0
+      ? undefined
+      : new AdaptiveLimit(
+          opts.mode === "fixed"
+            ? { max: opts.maxInFlight, min: opts.maxInFlight }
+            : { ...opts.limit, max: opts.maxInFlight, now: opts.limit?.now ?? now },
+        );
   const gate = overloadGate(opts.lag ?? { maxLagMs: 0 });
-  let active = 0;
   return async (c, next) => {
-    if (c.req.path === "/health") return next();
-    if (maxInFlight > 0 && active >= maxInFlight)
-      return refuse(c, `the server is handling its limit of ${maxInFlight} requests (KEEL_MAX_IN_FLIGHT)`);
+    if (NEVER_REFUSED.test(c.req.path)) return next();
+    if (opts.internalToken && c.req.header(INTERNAL_CALL_HEADER) === opts.internalToken) return next();
     if (gate.overloaded())
       return refuse(c, "the server is overloaded (event-loop delay above KEEL_MAX_EVENT_LOOP_LAG_MS)");
-    active++;
+    if (!limit) return next();
+    if (!limit.tryAcquire())
+      return refuse(
+        c,
+        `the server is at its limit of ${limit.state().limit} requests at once (it adapts to the load it carries; ceiling KEEL_MAX_IN_FLIGHT=${opts.maxInFlight})`,
+      );
+    const t0 = now();
     try {
       await next();
     } finally {
-      active--;
+      limit.release(now() - t0);
     }
   };
 }
 
+/** 503 with Retry-After, in the shape the path's protocol uses: `{error}` for KServe v2, MLflow's otherwise. */
 function refuse(c: Context, why: string): Response {
-  return c.json(errorBody("TEMPORARILY_UNAVAILABLE", `${why}; retry later`), 503, {
-    "Retry-After": String(RETRY_AFTER_SECONDS),
-  });
+  const message = `${why}; retry later`;
+  const headers = { "Retry-After": String(RETRY_AFTER_SECONDS) };
+  return c.req.path.startsWith("/v2/")
+    ? c.json({ error: message }, 503, headers)
+    : c.json(errorBody("TEMPORARILY_UNAVAILABLE", message), 503, headers);
 }

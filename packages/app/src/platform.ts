@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { createArtifactsModule } from "@keel/artifacts";
 import { createAuditModule, StoreAuditLog } from "@keel/audit";
 import { type AccessControl, type AuthMode, createAccessControl } from "@keel/auth";
-import { type Clock, createLogger, type KeelConfig, systemClock } from "@keel/core";
+import { type Clock, createLogger, internalCallToken, type KeelConfig, systemClock } from "@keel/core";
 import { createFeaturesModule, type FeaturesService } from "@keel/features";
 import type { MetadataStore } from "@keel/metadata";
 import { explainTensor, parseModel } from "@keel/model-format";
@@ -178,6 +178,8 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     guards: { allowedHosts: opts.allowedHosts, allowedOrigins: config.http.allowedOrigins },
     admission: {
       maxInFlight: config.http.maxInFlight,
+      mode: config.http.admission,
+      internalToken: internalCallToken(),
       lag: { maxLagMs: config.http.maxEventLoopLagMs },
     },
   });

@@ -63,6 +63,8 @@ export const ENV = {
   ALLOWED_HOSTS: "KEEL_ALLOWED_HOSTS",
   /** Requests one server process handles at once; one more is refused with 503 + Retry-After (0 = no limit). */
   MAX_IN_FLIGHT: "KEEL_MAX_IN_FLIGHT",
+  /** `adaptive` (default): the in-flight limit is learned below KEEL_MAX_IN_FLIGHT; `fixed`: exactly it. */
+  ADMISSION: "KEEL_ADMISSION",
   /** Median event-loop delay (ms) above which new requests are refused with 503 + Retry-After (0 = off). */
   MAX_EVENT_LOOP_LAG_MS: "KEEL_MAX_EVENT_LOOP_LAG_MS",
   // auth
@@ -182,7 +184,8 @@ const auditSchema = z.object({ exportBucket: optionalText });
 const httpSchema = z.object({
   allowedOrigins: csv,
   allowedHosts: csv,
-  maxInFlight: z.coerce.number().int().min(0).default(64),
+  maxInFlight: z.coerce.number().int().min(0).default(256),
+  admission: z.enum(["adaptive", "fixed"]).default("adaptive"),
   maxEventLoopLagMs: z.coerce.number().int().min(0).default(0),
 });
 const authSchema = z.object({
@@ -278,6 +281,7 @@ export const CONFIG_VARS = {
     allowedOrigins: ENV.ALLOWED_ORIGINS,
     allowedHosts: ENV.ALLOWED_HOSTS,
     maxInFlight: ENV.MAX_IN_FLIGHT,
+    admission: ENV.ADMISSION,
     maxEventLoopLagMs: ENV.MAX_EVENT_LOOP_LAG_MS,
   },
   auth: { jwtGroupClaim: ENV.JWT_GROUP_CLAIM, iamRoles: ENV.IAM_ROLES },

@@ -5,5 +5,6 @@ export * from "./errors";
 export * from "./hash";
 export * from "./http";
 export * from "./ids";
+export * from "./internal-call";
 export * from "./log";
 export * from "./principal";
