@@ -6,11 +6,13 @@
  * answers). The server's resident memory is read from /proc/<pid>/status every 10 s. Then an
  * overload run: 4x the clients of every kind for `--overload-seconds`, reporting the p99 of
  * admitted fraud checks next to the normal p99 and how fast refusals (429/503) come back.
- * Run: npm run bench -- soak [--minutes 10] [--overload-seconds 60]
+ * Refused callers wait what `Retry-After` says (jittered 0.5-1.5x, as a well-behaved client
+ * does) unless `--ignore-retry-after` (then they retry at once: the worst case).
+ * Run: npm run bench -- soak [--minutes 10] [--overload-seconds 60] [--ignore-retry-after]
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
@@ -18,10 +20,13 @@ const { values } = parseArgs({
   options: {
     minutes: { type: "string", default: "10" },
     "overload-seconds": { type: "string", default: "60" },
+    "ignore-retry-after": { type: "boolean", default: false },
   },
 });
 const MINUTES = Number(values.minutes);
 const OVERLOAD_S = Number(values["overload-seconds"]);
+const HONOUR_RETRY_AFTER = !values["ignore-retry-after"];
+const load1 = () => loadavg()[0].toFixed(1);
 const ROOT = resolve(import.meta.dirname, "..");
 const dataDir = mkdtempSync(join(tmpdir(), "keel-bench-soak-"));
 const USERS = 1000;
@@ -68,6 +73,7 @@ interface Tally {
   refused: number[];
   errors: number;
   lastError?: string;
+  noRetryAfter?: number;
 }
 const newTallies = (): Record<Kind, Tally> => ({
   "log-metric": { ok: [], refused: [], errors: 0 },
@@ -82,7 +88,7 @@ async function main() {
   await waitFor(/Quickstart complete|The quickstart failed/, 600_000);
   if (/The quickstart failed/.test(output)) throw new Error(`quickstart failed:\n${output.slice(-3000)}`);
   console.log(
-    `keel dev (pid ${server.pid}) at ${url}; quickstart ${((performance.now() - qsStart) / 1000).toFixed(0)} s; RSS ${rssMb().toFixed(0)} MB`,
+    `keel dev (pid ${server.pid}) at ${url}; quickstart ${((performance.now() - qsStart) / 1000).toFixed(0)} s; RSS ${rssMb().toFixed(0)} MB; load average ${load1()}`,
   );
 
   const post = (path: string, body: unknown) =>
@@ -151,8 +157,12 @@ async function main() {
                 await res.arrayBuffer();
                 const ms = performance.now() - t0;
                 if (res.ok) t.ok.push(ms);
-                else if (res.status === 429 || res.status === 503) t.refused.push(ms);
-                else {
+                else if (res.status === 429 || res.status === 503) {
+                  t.refused.push(ms);
+                  if (!res.headers.get("retry-after")) t.noRetryAfter = (t.noRetryAfter ?? 0) + 1;
+                  const wait = Number(res.headers.get("retry-after") ?? 1) * 1000 * (0.5 + Math.random());
+                  if (HONOUR_RETRY_AFTER && running) await new Promise((r) => setTimeout(r, wait));
+                } else {
                   t.errors++;
                   t.lastError = `${res.status} ${path}`;
                 }
@@ -203,6 +213,7 @@ async function main() {
   const rssAt = (min: number) =>
     rss.reduce((best, r) => (Math.abs(r[0] - min) < Math.abs(best[0] - min) ? r : best))[1];
   const afterLoad = rssMb();
+  console.log(`load average after the mixed load: ${load1()}`);
 
   console.log(
     `\nmixed load, ${MINUTES} min, 24 clients (8 log-metric, 4 search-runs, 8 infer, 4 online-features):`,
@@ -228,14 +239,16 @@ async function main() {
   const stopOver = load(FOUR_X, () => over);
   await new Promise((r) => setTimeout(r, OVERLOAD_S * 1000));
   await stopOver();
-  console.log(`\noverload, ${OVERLOAD_S} s at 4x (96 clients):`);
+  console.log(
+    `\noverload, ${OVERLOAD_S} s at 4x (96 clients; refused callers ${HONOUR_RETRY_AFTER ? "wait Retry-After" : "retry at once"}); load average ${load1()}:`,
+  );
   console.log(
     "| kind | admitted | p99 admitted | p99 normal | refused | refusal p50 / p99 | errors |\n| --- | --- | --- | --- | --- | --- | --- |",
   );
   for (const k of Object.keys(over) as Kind[]) {
     const o = over[k];
     console.log(
-      `| ${k} | ${o.ok.length} | ${pct(o.ok, 99).toFixed(1)} ms | ${pct(total[k].ok, 99).toFixed(1)} ms | ${o.refused.length} | ${o.refused.length ? `${pct(o.refused, 50).toFixed(1)} / ${pct(o.refused, 99).toFixed(1)} ms` : "-"} | ${o.errors}${o.lastError ? ` (${o.lastError})` : ""} |`,
+      `| ${k} | ${o.ok.length} | ${pct(o.ok, 99).toFixed(1)} ms | ${pct(total[k].ok, 99).toFixed(1)} ms | ${o.refused.length}${o.noRetryAfter ? ` (${o.noRetryAfter} without Retry-After)` : ""} | ${o.refused.length ? `${pct(o.refused, 50).toFixed(1)} / ${pct(o.refused, 99).toFixed(1)} ms` : "-"} | ${o.errors}${o.lastError ? ` (${o.lastError})` : ""} |`,
     );
   }
   console.log(
