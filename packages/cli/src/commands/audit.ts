@@ -8,8 +8,9 @@ import {
   verifyChain,
   verifyWithState,
 } from "@keel/audit";
-import { registryAuditedState } from "@keel/registry";
-import { deploymentAuditedState } from "@keel/serving";
+// The audited-state entries only: the packages' indexes load their HTTP routes, gRPC and SDK clients.
+import { registryAuditedState } from "@keel/registry/audited-state";
+import { deploymentAuditedState } from "@keel/serving/audited-state";
 import type { Cli } from "../client";
 import { type Command, command, UsageError } from "../command";
 import { createProgress } from "../progress";
