@@ -111,4 +111,41 @@ describe("AdaptiveLimit", () => {
     while (limit.tryAcquire()) taken++;
     expect(taken).toBe(4);
   });
+
+  it("counts the event loop's delay as waiting: a loop that leaves requests unread is seen as a queue", () => {
+    // The app's own time stays 24 ms whatever the load; the surplus waits in the loop instead.
+    const clock = { t: 0 };
+    let running = 0;
+    let waitSum = 0;
+    let waitN = 0;
+    const limit = new AdaptiveLimit({
+      max: 256,
+      now: () => clock.t,
+      waitMs: () => {
+        const w = waitN ? waitSum / waitN : 0;
+        waitSum = 0;
+        waitN = 0;
+        return w;
+      },
+    });
+    let refused = 0;
+    const run = (callers: number, ms: number) => {
+      for (let i = 0; i < ms; i++) {
+        clock.t++;
+        while (running < callers && limit.tryAcquire()) running++;
+        if (running < callers) refused++;
+        waitSum += Math.max(0, running - 24);
+        waitN++;
+        if (running > 0) {
+          running--;
+          limit.release(24);
+        }
+      }
+    };
+    run(24, 5_000);
+    expect(refused).toBe(0);
+    run(96, 5_000);
+    expect(refused).toBeGreaterThan(0);
+    expect(limit.state().limit).toBeLessThanOrEqual(48);
+  });
 });

@@ -2,7 +2,9 @@
  * An adaptive concurrency limit for one server process, learned from the requests it serves,
  * so no threshold has to be set by hand. Every window (at least `windowMs` and `minSamples`
  * finished requests) gives three figures by Little's law: throughput X (requests/s), mean
- * latency R, and mean concurrency L = X * R. A baseline (X0, R0) follows them while the server
+ * latency R, and mean concurrency L = X * R. R is the time in the app plus the event loop's mean
+ * delay over the window (`waitMs`): a saturated loop leaves requests unread in their sockets,
+ * a wait the app never sees start, and the loop's delay is the length of that wait. A baseline (X0, R0) follows them while the server
  * runs normally. A window is **queueing** when
  *
  *   R > tolerance * R0   (requests take longer than normal),
@@ -34,6 +36,8 @@ export interface AdaptiveLimitOptions {
   minSamples?: number;
   /** How far the baseline moves toward a normal window (0..1). */
   smoothing?: number;
+  /** The event loop's mean delay (ms) since the last call: the wait before a request is read. */
+  waitMs?: () => number;
   now?: () => number;
 }
 
@@ -52,6 +56,7 @@ export class AdaptiveLimit {
   private readonly minSamples: number;
   private readonly smoothing: number;
   private readonly now: () => number;
+  private readonly waitMs: () => number;
   private limitValue: number;
   private active = 0;
   private base?: { x: number; r: number };
@@ -70,6 +75,7 @@ export class AdaptiveLimit {
     this.minSamples = opts.minSamples ?? 16;
     this.smoothing = opts.smoothing ?? 0.2;
     this.now = opts.now ?? (() => performance.now());
+    this.waitMs = opts.waitMs ?? (() => 0);
     this.limitValue = this.max;
     this.start = this.now();
   }
@@ -103,7 +109,7 @@ export class AdaptiveLimit {
 
   private closeWindow(elapsed: number, t: number): void {
     const x = this.count / elapsed; // requests per ms
-    const r = this.sumLatency / this.count;
+    const r = this.sumLatency / this.count + this.waitMs();
     const l = x * r;
     const reached = this.peak >= Math.floor(this.limitValue);
     this.start = t;

@@ -1,7 +1,7 @@
 import { errorBody, INTERNAL_CALL_HEADER, RETRY_AFTER_SECONDS } from "@keel/core";
 import type { Context, MiddlewareHandler } from "hono";
 import { AdaptiveLimit, type AdaptiveLimitOptions } from "./admission-limit";
-import { type OverloadGateOptions, overloadGate } from "./overload";
+import { eventLoopLag, type OverloadGateOptions, overloadGate } from "./overload";
 
 export interface AdmissionOptions {
   /** The most requests run at once in this process; 0 = no limit and no admission control at all. */
@@ -43,7 +43,7 @@ export function admission(opts: AdmissionOptions): MiddlewareHandler {
       : new AdaptiveLimit(
           opts.mode === "fixed"
             ? { max: opts.maxInFlight, min: opts.maxInFlight }
-            : { ...opts.limit, max: opts.maxInFlight, now: opts.limit?.now ?? now },
+            : { waitMs: loopWait(), ...opts.limit, max: opts.maxInFlight, now: opts.limit?.now ?? now },
         );
   const gate = overloadGate(opts.lag ?? { maxLagMs: 0 });
   return async (c, next) => {
@@ -63,6 +63,16 @@ export function admission(opts: AdmissionOptions): MiddlewareHandler {
     } finally {
       limit.release(now() - t0);
     }
+  };
+}
+
+/** The event loop's mean delay since the last read (its own histogram, apart from the lag gate's). */
+function loopWait(): () => number {
+  const lag = eventLoopLag();
+  return () => {
+    const ms = lag.meanMs?.() ?? 0;
+    lag.reset();
+    return ms;
   };
 }
 

@@ -4,6 +4,8 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 export interface LagSource {
   /** Median delay in ms of the samples taken since the last reset; `undefined` when there are none. */
   medianMs(): number | undefined;
+  /** Mean delay in ms since the last reset; 0 when there are no samples. */
+  meanMs?(): number;
   reset(): void;
 }
 
@@ -18,6 +20,7 @@ export function eventLoopLag(): LagSource {
   h.enable();
   return {
     medianMs: () => (h.count === 0 ? undefined : h.percentile(50) / 1e6),
+    meanMs: () => (h.count === 0 ? 0 : h.mean / 1e6),
     reset: () => h.reset(),
   };
 }
