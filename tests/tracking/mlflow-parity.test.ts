@@ -37,7 +37,21 @@ describe("parameter messages as MLflow words them", () => {
       "POST",
       `${API}/experiments/create`,
       { name: 123 },
-      `Invalid value 123 for parameter 'name' supplied. Hint: Value was of type 'int'.${DOCS}`,
+      `Invalid value 123 for parameter 'name' supplied:  Hint: Value was of type 'int'.${DOCS}`,
+    );
+  });
+
+  it("prints the value as Python's json.dumps does: strings quoted, floats as spelled", async () => {
+    await expectInvalid(
+      "POST",
+      `${API}/experiments/create`,
+      { name: "x", tags: "5" },
+      `Invalid value "5" for parameter 'tags' supplied:  Hint: Value was of type 'str'.${DOCS}`,
+    );
+    const r = await p.call("POST", `${API}/experiments/create`, '{"name": "x", "artifact_location": 9.0}');
+    expect(r.status).toBe(400);
+    expect(r.json.message).toBe(
+      `Invalid value 9.0 for parameter 'artifact_location' supplied:  Hint: Value was of type 'float'.${DOCS}`,
     );
   });
 
