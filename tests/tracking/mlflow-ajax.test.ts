@@ -14,7 +14,10 @@ let exp: string;
 const newRun = async () =>
   (await p.call("POST", `${API}/runs/create`, { experiment_id: exp })).json.run.info.run_id as string;
 
-async function expect400(r: { status: number; json: any; text: string }, message: string) {
+async function expect400(
+  r: { status: number; json: { error_code?: string; message?: string }; text: string },
+  message: string,
+) {
   expect(r.status, r.text).toBe(400);
   expect(r.json.error_code).toBe("INVALID_PARAMETER_VALUE");
   expect(r.json.message).toContain(message);
@@ -176,7 +179,7 @@ describe("upload-artifact and get-artifact", () => {
   it("checks run, path and data with MLflow's messages", async () => {
     const run = await newRun();
     const err = async (res: Response, msg: string) =>
-      expect400({ status: res.status, json: await res.json(), text: "" }, msg);
+      expect400({ status: res.status, json: (await res.json()) as { message?: string }, text: "" }, msg);
     await err(await upload(""), "Request must specify run_uuid.");
     await err(await upload(`run_uuid=${run}`), "Request must specify path.");
     await err(await upload(`run_uuid=${run}&path=`), "Request must specify path.");

@@ -16,6 +16,7 @@ let run2: string;
 const gql = async (query: string, extra: Record<string, unknown> = {}) => {
   const r = await p.call("POST", "/graphql", { query, ...extra });
   expect(r.status, r.text).toBe(200);
+  // biome-ignore lint/suspicious/noExplicitAny: the tests read arbitrary GraphQL answers
   return r.json as { data: Record<string, any> | null; errors: string[] | null };
 };
 

@@ -101,6 +101,14 @@ export function parseMlflowRequest<S extends z.ZodType>(
 ): z.infer<S> {
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
+  // MLflow checks a run request's run_id (first in each handler's schema) before its other fields.
+  const shape = (schema as { shape?: Record<string, unknown> }).shape;
+  if (shape && "run_id" in shape && "run_uuid" in shape && !raw.run_id && !raw.run_uuid) {
+    throw new KeelError(
+      "INVALID_PARAMETER_VALUE",
+      `Missing value for required parameter 'run_id'.${API_DOCS_HINT}`,
+    );
+  }
   const [first] = r.error.issues;
   throw new KeelError(
     "INVALID_PARAMETER_VALUE",
