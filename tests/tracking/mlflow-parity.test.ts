@@ -37,7 +37,21 @@ describe("parameter messages as MLflow words them", () => {
       "POST",
       `${API}/experiments/create`,
       { name: 123 },
-      `Invalid value 123 for parameter 'name' supplied. Hint: Value was of type 'int'.${DOCS}`,
+      `Invalid value 123 for parameter 'name' supplied:  Hint: Value was of type 'int'.${DOCS}`,
+    );
+  });
+
+  it("prints the value as Python's json.dumps does: strings quoted, floats as spelled", async () => {
+    await expectInvalid(
+      "POST",
+      `${API}/experiments/create`,
+      { name: "x", tags: "5" },
+      `Invalid value "5" for parameter 'tags' supplied:  Hint: Value was of type 'str'.${DOCS}`,
+    );
+    const r = await p.call("POST", `${API}/experiments/create`, '{"name": "x", "artifact_location": 9.0}');
+    expect(r.status).toBe(400);
+    expect(r.json.message).toBe(
+      `Invalid value 9.0 for parameter 'artifact_location' supplied:  Hint: Value was of type 'float'.${DOCS}`,
     );
   });
 
@@ -64,6 +78,15 @@ describe("parameter messages as MLflow words them", () => {
 });
 
 describe("required fields and limits", () => {
+  it("a run request without run_id names run_id before any other bad field", async () => {
+    await expectInvalid(
+      "POST",
+      `${API}/runs/log-inputs`,
+      { datasets: ['{"dataset": {}}'] },
+      `Missing value for required parameter 'run_id'.${DOCS}`,
+    );
+  });
+
   it("log-inputs without datasets is refused", async () => {
     const runId = await newRun();
     await expectInvalid(
@@ -165,6 +188,10 @@ describe("get-history-bulk-interval sampling", () => {
     const byRun = (id: string) => got.filter((m) => m.run_id === id).map((m) => m.step);
     expect(byRun(a)).toEqual([0, 2, 3, 5, 8, 9]);
     expect(byRun(b)).toEqual([3, 20]);
+    // Runs come back in the order the request names them.
+    const reversed = await stepsOf(`run_ids=${b}&run_ids=${a}&metric_key=loss&max_results=4`);
+    expect([...new Set(reversed.map((m) => m.run_id))]).toEqual([b, a]);
+    expect([...new Set(got.map((m) => m.run_id))]).toEqual([a, b]);
   });
 
   it("samples within an explicit step range", async () => {

@@ -3,6 +3,7 @@ import { docsPage, mount, openApiDocument, platformRoutes as r } from "@keel/con
 import { installErrorHandling } from "@keel/core";
 import { Hono } from "hono";
 import { type AdmissionOptions, admission } from "./admission";
+import { mergeSlashes } from "./merge-slashes";
 import type { KeelModule } from "./module";
 import { requestContext } from "./principal-middleware";
 import { type RequestGuardOptions, requestGuards } from "./request-guards";
@@ -18,6 +19,7 @@ export function createApp(
 ): Hono {
   const app = new Hono();
   installErrorHandling(app);
+  app.use("*", mergeSlashes);
   app.use("*", requestGuards(opts.guards));
   app.use("*", admission(opts.admission ?? { maxInFlight: 0 }));
   // Who is calling, then whether the route's permission allows it: before every handler.

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { createArtifactsModule } from "@keel/artifacts";
+import { ArtifactProxyService, createArtifactsModule } from "@keel/artifacts";
 import { createAuditModule, StoreAuditLog } from "@keel/audit";
 import { type AccessControl, type AuthMode, createAccessControl } from "@keel/auth";
 import { type Clock, createLogger, internalCallToken, type KeelConfig, systemClock } from "@keel/core";
@@ -8,7 +8,12 @@ import type { MetadataStore } from "@keel/metadata";
 import { explainTensor, parseModel } from "@keel/model-format";
 import { createMonitoringModule, type MonitoringService, runBaselineReader } from "@keel/monitoring";
 import { createPipelinesModule, type PipelineDefinition, type PipelineService } from "@keel/pipelines";
-import { createRegistryModule, type RegistryService, registryAuditedState } from "@keel/registry";
+import {
+  createRegistryModule,
+  modelVersionJson,
+  type RegistryService,
+  registryAuditedState,
+} from "@keel/registry";
 import {
   createServingModule,
   DEFAULT_RETENTION_DAYS,
@@ -16,7 +21,7 @@ import {
   registryModelResolver,
   type ServingService,
 } from "@keel/serving";
-import { createTrackingModule, type TrackingService } from "@keel/tracking";
+import { createMlflowUiModule, createTrackingModule, type TrackingService } from "@keel/tracking";
 import type { Hono } from "hono";
 import {
   createArtifacts,
@@ -110,6 +115,26 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     },
   });
   modules.push(registry);
+  // The MLflow UI's /graphql and /ajax-api endpoints: tracking reads, registry lookups, artifact
+  // reads and writes through the proxy (same locks and audit as the artifact API).
+  const artifactRoot = config.artifacts.root.replace(/\/+$/, "");
+  modules.push(
+    createMlflowUiModule({
+      tracking: tracking.service,
+      artifacts: new ArtifactProxyService(artifacts, audit, {
+        lockedBy: (path, o) => registry.service.artifactLock(path, o.subtree),
+      }),
+      modelVersions: {
+        search: async (filter) =>
+          (await registry.service.searchModelVersions({ filter })).versions.map(modelVersionJson),
+        artifactPath: async (name, version) =>
+          (await registry.service.getDownloadUri(name, version))
+            .replace(/^mlflow-artifacts:\/+/, "")
+            .replace(`${artifactRoot}/`, ""),
+      },
+      now: () => clock.now(),
+    }),
+  );
   const pipelines = createPipelinesModule(deps, {
     tracking: tracking.service,
     pipelines: opts.pipelines,

@@ -30,6 +30,8 @@ const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json$/;
 /** MLflow's artifact proxy: the client sends each file with its guessed MIME type. */
 const ARTIFACT_UPLOAD = /^\/api\/2\.0\/mlflow-artifacts\/artifacts\//;
+/** The MLflow UI's artifact upload, whose body is the file itself (MLflow caps it at 10 MB). */
+const UI_UPLOAD = /^\/ajax-api\/2\.0\/mlflow\/upload-artifact$/;
 /** KServe v2 inference, whose binary tensor extension sends application/octet-stream. */
 const V2_INFER = /^\/v2\/models\/[^/]+(?:\/versions\/[^/]+)?\/infer$/;
 
@@ -104,6 +106,7 @@ function checkContentType(c: Context): void {
   }
   const path = c.req.path;
   if (c.req.method === "PUT" && ARTIFACT_UPLOAD.test(path)) return;
+  if (c.req.method === "POST" && UI_UPLOAD.test(path)) return;
   if (V2_INFER.test(path)) {
     // Inference clients (tritonclient, KServe's) often send JSON with no type at all; a
     // browser cannot, cross-origin, without an Origin header, which the check above refused.

@@ -124,7 +124,10 @@ async function checkResource(
   const named =
     scope.field === "artifact_path"
       ? artifactExperiment(route.pattern, c.req.path)
-      : (pathParam(route.pattern, c.req.path, scope.field) ?? (await requestField(c, scope.field)));
+      : (pathParam(route.pattern, c.req.path, scope.field) ??
+        (await requestField(c, scope.field)) ??
+        // MLflow takes a run's id as `run_uuid` too (the UI's upload and download do).
+        (scope.field === "run_id" ? await requestField(c, "run_uuid") : undefined));
   if (!named) return; // the handler answers 400 for a request that names nothing
   const resolve =
     scope.field === "run_id"

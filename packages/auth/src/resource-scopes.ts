@@ -72,6 +72,11 @@ export const RESOURCE_SCOPES: Readonly<Record<string, ResourceScope>> = {
   "GET /api/v1/models/:name/versions/:version/lineage": model("READ"),
   "GET /api/v1/models/:name/versions/:version/card": model("READ"),
   "PUT /api/v1/models/:name/versions/:version/card": model("EDIT"),
+  // MLflow UI endpoints (a run named by `run_id` or `run_uuid`).
+  "GET /get-artifact": run("READ"),
+  [`POST ${T}/upload-artifact`]: run("EDIT"),
+  [`POST ${T}/runs/create-promptlab-run`]: exp("EDIT"),
+  "GET /model-versions/get-artifact": model("READ"),
   "GET /api/2.0/mlflow-artifacts/artifacts/*": artifacts("READ"),
   "PUT /api/2.0/mlflow-artifacts/artifacts/*": artifacts("EDIT"),
   "POST /api/2.0/mlflow-artifacts/mpu/create/*": artifacts("EDIT"),

@@ -141,6 +141,15 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   "POST /v2/models/:model/versions/:version/explain": "infer",
   "GET /api/v1/audit": "audit-read",
   "GET /api/v1/audit/verify": "audit-read",
+  // MLflow UI: /graphql (reads only: its two mutations are searches) and the /ajax-api handlers.
+  "GET /graphql": "read",
+  "POST /graphql": "read",
+  "GET /api/2.0/mlflow/metrics/get-history-bulk": "read",
+  "POST /api/2.0/mlflow/experiments/search-datasets": "read",
+  "POST /api/2.0/mlflow/runs/create-promptlab-run": "write",
+  "POST /api/2.0/mlflow/upload-artifact": "write",
+  "GET /get-artifact": "read",
+  "GET /model-versions/get-artifact": "read",
   // keel dev --auth: MLflow's users and permissions API (the handlers check MANAGE / self).
   "POST /api/2.0/mlflow/users/create": "admin",
   "GET /api/2.0/mlflow/users/get": "read",

@@ -1,7 +1,7 @@
 import { jsonBody, parseWith, queryObject } from "@keel/core";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { parseMlflowRequest } from "./mlflow-issues";
+import { floatFieldsOf, parseMlflowRequest } from "./mlflow-issues";
 import type { RouteSpec, ServerInput } from "./route";
 
 const anyObject = z.record(z.string(), z.unknown());
@@ -33,12 +33,26 @@ export async function readInput<R extends RouteSpec>(route: R, c: Context): Prom
   if (route.mlflow) {
     const q = queryObject(c);
     const raw = c.req.method === "GET" ? q : { ...q, ...(await jsonBody(c, anyObject)) };
-    const body = route.body ? parseMlflowRequest(route.body, raw) : raw;
+    const body = route.body ? await parseMlflowBody(route.body, raw, c) : raw;
     return { params, query: undefined, body } as ServerInput<R>;
   }
   const query = route.query ? parseWith(route.query, queryObject(c), route.queryLabel ?? "query") : undefined;
   const body = route.body && !route.rawBody ? await jsonBody(c, route.body) : undefined;
   return { params, query, body } as ServerInput<R>;
+}
+
+/** Parses an MLflow request; a refusal names a value as Python read it (the JSON text tells floats). */
+async function parseMlflowBody(
+  schema: z.ZodType,
+  raw: Record<string, unknown>,
+  c: Context,
+): Promise<unknown> {
+  try {
+    return parseMlflowRequest(schema, raw);
+  } catch (e) {
+    if (c.req.method === "GET") throw e;
+    return parseMlflowRequest(schema, raw, floatFieldsOf(await c.req.text()));
+  }
 }
 
 /**

@@ -4,8 +4,10 @@ import { deploymentRoutes } from "./deployments";
 import { featureRoutes } from "./features";
 import { governanceRoutes } from "./governance";
 import { kserveRoutes } from "./kserve";
+import { mlflowAjaxRoutes } from "./mlflow-ajax";
 import { artifactRoutes } from "./mlflow-artifacts";
 import { authRoutes } from "./mlflow-auth";
+import { mlflowGraphqlRoutes } from "./mlflow-graphql";
 import { registryRoutes } from "./mlflow-registry";
 import { trackingRoutes } from "./mlflow-tracking";
 import { monitoringRoutes } from "./monitoring";
@@ -33,6 +35,8 @@ export const contract = {
   kserve: kserveRoutes,
   audit: auditRoutes,
   auth: authRoutes,
+  mlflowUi: mlflowAjaxRoutes,
+  mlflowGraphql: mlflowGraphqlRoutes,
   platform: platformRoutes,
 };
 

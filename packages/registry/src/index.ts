@@ -8,6 +8,7 @@ export {
   type LineageNode,
   PIPELINE_RUN_TAG,
 } from "./lineage";
+export { modelVersionJson } from "./mlflow-json";
 export type { RegisteredModelView } from "./model-service";
 export { type Check, type CheckResult, DEFAULT_POLICY, type Policy } from "./policy";
 export type { PolicyChangeRecord, PolicyChangeStatus } from "./policy-changes";

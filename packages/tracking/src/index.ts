@@ -19,4 +19,5 @@ export {
 export { TrackingService } from "./service";
 export type { TrackingDeps } from "./tracking-context";
 export { EXPERIMENT_SEARCH, RUN_SEARCH } from "./tracking-search";
+export { createMlflowUiModule, type MlflowUiDeps } from "./ui-module";
 export { LIMITS } from "./validation";

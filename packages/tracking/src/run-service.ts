@@ -3,6 +3,7 @@ import { currentPrincipal, newId, parseWith } from "@keel/core";
 import { invalidParam } from "./errors";
 import { DEFAULT_EXPERIMENT_ID } from "./experiment-store";
 import { runInfoJson, runJson } from "./mlflow-json";
+import { validatePathIsSafe } from "./path-safety";
 import { generateRunName } from "./run-names";
 import { mustBeActive, RUN_NAME_TAG, type RunRecord } from "./run-store";
 import {
@@ -126,8 +127,8 @@ export class RunService {
   ): Promise<{ root_uri: string; files?: Array<{ path: string; is_dir: boolean; file_size?: number }> }> {
     const runId = requireRunId(r);
     const rec = await this.ctx.runs.mustGet(runId);
+    if (r.path) validatePathIsSafe(r.path);
     const path = withoutDotSegments(r.path ?? "").replace(/^\/+|\/+$/g, "");
-    if (path.split("/").some((seg) => seg === "..")) throw invalidParam(`Invalid artifact path '${r.path}'`);
     const root = `${rec.experimentId}/${rec.runId}/artifacts`;
     const entries = await this.ctx.deps.artifacts.list(path ? `${root}/${path}` : root);
     const files = entries.map((e) => ({

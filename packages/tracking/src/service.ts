@@ -1,4 +1,6 @@
+import { type DatasetSummary, searchDatasets } from "./dataset-search";
 import { ExperimentService } from "./experiment-service";
+import { type BulkHistoryRequest, getMetricHistoryBulk, type MetricWithRunId } from "./metric-history-bulk";
 import { RunLogging } from "./run-logging";
 import { RunService } from "./run-service";
 import type {
@@ -163,5 +165,15 @@ export class TrackingService {
     r: GetMetricHistoryBulkIntervalRequest,
   ): Promise<{ metrics?: Array<Metric & { run_id: string }> }> {
     return this.search.getMetricHistoryBulkInterval(r);
+  }
+
+  /** The MLflow UI's `metrics/get-history-bulk`: every point of a metric for several runs. */
+  getMetricHistoryBulk(r: BulkHistoryRequest): Promise<{ metrics: MetricWithRunId[] }> {
+    return getMetricHistoryBulk(this.ctx, r);
+  }
+
+  /** The MLflow UI's `experiments/search-datasets`: the datasets logged to experiments' runs. */
+  searchDatasets(experimentIds: string[] | undefined): Promise<{ dataset_summaries: DatasetSummary[] }> {
+    return searchDatasets(this.ctx, experimentIds);
   }
 }

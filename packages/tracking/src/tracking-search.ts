@@ -219,7 +219,8 @@ export class TrackingSearch {
   ): Promise<{ metrics?: Array<Metric & { run_id: string }> }> {
     const range = { start: r.start_step, end: r.end_step };
     const max = checkBulkIntervalRequest(r.run_ids, r.metric_key, r.max_results, range);
-    const runIds = [...new Set(r.run_ids)].sort();
+    // MLflow answers the runs in the order the request names them.
+    const runIds = [...new Set(r.run_ids)];
     const histories: HistoryPoint[][] = [];
     for (const runId of runIds) {
       await this.ctx.runs.mustGet(runId);
