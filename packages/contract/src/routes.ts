@@ -4,6 +4,7 @@ import { deploymentRoutes } from "./deployments";
 import { featureRoutes } from "./features";
 import { governanceRoutes } from "./governance";
 import { kserveRoutes } from "./kserve";
+import { meRoutes } from "./me";
 import { artifactRoutes } from "./mlflow-artifacts";
 import { authRoutes } from "./mlflow-auth";
 import { registryRoutes } from "./mlflow-registry";
@@ -34,6 +35,7 @@ export const contract = {
   audit: auditRoutes,
   auth: authRoutes,
   platform: platformRoutes,
+  me: meRoutes,
 };
 
 export const allRoutes: RouteSpec[] = Object.values(contract).flatMap((area) => Object.values(area));
