@@ -29,7 +29,11 @@ export async function launchBrowser(): Promise<Browser> {
  * A page that records every console error and uncaught exception, and every failed API
  * answer (>= 500), so a test can assert that a console page loaded cleanly.
  */
-export async function openPage(browser: Browser, base: string, opts: { width?: number; height?: number } = {}) {
+export async function openPage(
+  browser: Browser,
+  base: string,
+  opts: { width?: number; height?: number } = {},
+) {
   const context = await browser.newContext({
     baseURL: base,
     viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 },
@@ -48,7 +52,9 @@ export async function openPage(browser: Browser, base: string, opts: { width?: n
 
 /** Signs the page in as `name` (laptop mode records it as the caller) or with a token. */
 export async function signIn(page: Page, session: { principal?: string; token?: string }) {
-  await page.evaluate((s) => localStorage.setItem("keel.console.session", JSON.stringify(s)), session);
+  await page.evaluate(
+    `localStorage.setItem("keel.console.session", ${JSON.stringify(JSON.stringify(session))})`,
+  );
 }
 
 export async function screenshot(page: Page, name: string) {

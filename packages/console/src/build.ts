@@ -32,10 +32,14 @@ export function consoleBuildIsStale(): boolean {
 export function ensureConsoleBuilt(opts: { quiet?: boolean } = {}): "built" | "fresh" {
   if (!consoleBuildIsStale()) return "fresh";
   if (!opts.quiet) console.log("Building the Keel console (vite build)…");
-  const res = spawnSync(process.execPath, [viteBin(), "build", "--config", "web/vite.config.ts", "--logLevel", "warn"], {
-    cwd: CONSOLE_DIR,
-    encoding: "utf8",
-  });
+  const res = spawnSync(
+    process.execPath,
+    [viteBin(), "build", "--config", "web/vite.config.ts", "--logLevel", "warn"],
+    {
+      cwd: CONSOLE_DIR,
+      encoding: "utf8",
+    },
+  );
   if (res.status !== 0) throw new Error(`the console build failed:\n${res.stdout}\n${res.stderr}`);
   return "built";
 }

@@ -26,7 +26,11 @@ export function saveSession(s: Session) {
 }
 
 function clientFor(s: Session): KeelClient {
-  return new KeelClient({ url: location.origin, token: s.token || undefined, principal: s.principal || undefined });
+  return new KeelClient({
+    url: location.origin,
+    token: s.token || undefined,
+    principal: s.principal || undefined,
+  });
 }
 
 /** The one typed client (@keel/sdk over HTTP to this origin). */
@@ -40,12 +44,15 @@ export interface Loaded<T> {
 }
 
 /** Runs `load` when `deps` change (and on reload), keeping the last answer while the next one loads. */
-export function useApi<T>(load: () => Promise<T>, deps: unknown[], opts: { pollMs?: number } = {}): Loaded<T> {
+export function useApi<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+  opts: { pollMs?: number } = {},
+): Loaded<T> {
   const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({ loading: true });
   const [tick, setTick] = useState(0);
   const seq = useRef(0);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: deps are the caller's
   useEffect(() => {
     const mine = ++seq.current;
     setState((s) => ({ ...s, loading: true }));

@@ -3,8 +3,8 @@ import { useEffect, useState } from "preact/hooks";
 import { keel, useApi } from "./api";
 import { setMe } from "./me";
 import { ExperimentsPage } from "./pages/experiments";
-import { routes } from "./routes";
 import { match, useLocation } from "./router";
+import { routes } from "./routes";
 import { ErrorBox } from "./ui";
 
 const NAV: Array<[string, string]> = [
@@ -62,7 +62,9 @@ export function App() {
           {me.data ? (
             <>
               <span>{me.data.principal}</span>{" "}
-              <span class="muted">({me.data.kind === "local" ? "laptop mode" : me.data.roles.join(", ")})</span>
+              <span class="muted">
+                ({me.data.kind === "local" ? "laptop mode" : me.data.roles.join(", ")})
+              </span>
             </>
           ) : me.error ? (
             "not signed in"

@@ -23,7 +23,10 @@ export function navigate(to: string, opts: { replace?: boolean } = {}) {
 }
 
 /** Replaces some query parameters of the current URL (undefined or "" removes one). */
-export function setQuery(changes: Record<string, string | number | undefined>, opts: { push?: boolean } = {}) {
+export function setQuery(
+  changes: Record<string, string | number | undefined>,
+  opts: { push?: boolean } = {},
+) {
   const q = new URLSearchParams(location.search);
   for (const [k, v] of Object.entries(changes)) {
     if (v === undefined || v === "") q.delete(k);

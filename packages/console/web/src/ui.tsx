@@ -5,7 +5,13 @@ export const fmtTime = (ms?: number | string | null) =>
   ms === undefined || ms === null || ms === "" ? "—" : new Date(Number(ms)).toLocaleString();
 
 export const fmtNum = (v: unknown) =>
-  typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v === undefined ? "—" : String(v);
+  typeof v === "number"
+    ? Number.isInteger(v)
+      ? String(v)
+      : v.toPrecision(4)
+    : v === undefined
+      ? "—"
+      : String(v);
 
 export const fmtDuration = (from?: number, to?: number) => {
   if (!from) return "—";
@@ -13,7 +19,11 @@ export const fmtDuration = (from?: number, to?: number) => {
   return s < 60 ? `${s.toFixed(1)}s` : `${Math.floor(s / 60)}m ${Math.round(s % 60)}s`;
 };
 
-export function Page(props: { title: ComponentChildren; actions?: ComponentChildren; children: ComponentChildren }) {
+export function Page(props: {
+  title: ComponentChildren;
+  actions?: ComponentChildren;
+  children: ComponentChildren;
+}) {
   return (
     <section class="page">
       <header class="page-head">
@@ -31,15 +41,13 @@ export function Load<T>(props: { res: Loaded<T>; children: (data: T) => Componen
   return (
     <>
       {res.error && <ErrorBox error={res.error} />}
-      {res.data === undefined ? (
-        !res.error && (
-          <p class="muted" role="status">
-            Loading…
-          </p>
-        )
-      ) : (
-        props.children(res.data)
-      )}
+      {res.data === undefined
+        ? !res.error && (
+            <p class="muted" role="status">
+              Loading…
+            </p>
+          )
+        : props.children(res.data)}
     </>
   );
 }

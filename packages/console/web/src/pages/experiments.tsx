@@ -4,7 +4,10 @@ import { fmtTime, Load, Page } from "../ui";
 
 export function ExperimentsPage() {
   const res = useApi(
-    () => keel.call("tracking.searchExperiments", { body: { max_results: 1000, order_by: ["last_update_time DESC"] } }),
+    () =>
+      keel.call("tracking.searchExperiments", {
+        body: { max_results: 1000, order_by: ["last_update_time DESC"] },
+      }),
     [],
   );
   return (

@@ -9,8 +9,8 @@ export function SignInPage() {
     <section class="page">
       <h1>Sign in</h1>
       <p class="muted">
-        With <code>keel dev --auth</code> or in AWS, paste an API token (<code>keel users add</code> prints one).
-        On a laptop-mode server, a name is enough: it is recorded as who acted.
+        With <code>keel dev --auth</code> or in AWS, paste an API token (<code>keel users add</code> prints
+        one). On a laptop-mode server, a name is enough: it is recorded as who acted.
       </p>
       <form
         class="form"
@@ -22,7 +22,12 @@ export function SignInPage() {
       >
         <label>
           API token
-          <input type="password" value={token} autocomplete="off" onInput={(e) => setToken(e.currentTarget.value)} />
+          <input
+            type="password"
+            value={token}
+            autocomplete="off"
+            onInput={(e) => setToken(e.currentTarget.value)}
+          />
         </label>
         <label>
           Name (laptop mode)
