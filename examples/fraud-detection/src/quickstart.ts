@@ -403,6 +403,11 @@ export function quickstartReport(s: QuickstartSummary, url: string): string[] {
   return [
     `Quickstart complete: ${s.model} v${v} (${trees.algorithm}, AUC ${trees.auc.toFixed(3)}) is registered, ${approval}, ` +
       `and serves 100% of deployment '${s.deployment}'; the drift report says ${s.drift.status.toUpperCase()}.`,
+    "  Open in the console:",
+    `    training run   ${url}/pipelines/runs/${trees.runId}`,
+    `    model version  ${url}/models/${s.model}/versions/${v}   (approval: promotion history; reviews: ${url}/reviews)`,
+    `    deployment     ${url}/deployments/${s.deployment}`,
+    `    drift          ${url}/monitoring/${s.deployment}`,
     "  Open:",
     `    drift report   ${url}/api/v1/monitoring/reports/${s.drift.reportId}.html`,
     `    model card     ${url}/api/v1/models/${s.model}/versions/${v}/card?format=html`,

@@ -1,6 +1,7 @@
 import type { AccessControl } from "@keel/auth";
-import { docsPage, mount, openApiDocument, platformRoutes as r } from "@keel/contract";
-import { installErrorHandling } from "@keel/core";
+import { CONSOLE_DIST, serveConsole } from "@keel/console";
+import { docsPage, meRoutes, mount, openApiDocument, platformRoutes as r } from "@keel/contract";
+import { currentContext, installErrorHandling } from "@keel/core";
 import { Hono } from "hono";
 import { type AdmissionOptions, admission } from "./admission";
 import { mergeSlashes } from "./merge-slashes";
@@ -15,13 +16,22 @@ import { type RequestGuardOptions, requestGuards } from "./request-guards";
  */
 export function createApp(
   modules: KeelModule[],
-  opts: { access: AccessControl; guards?: RequestGuardOptions; admission?: AdmissionOptions },
+  opts: {
+    access: AccessControl;
+    guards?: RequestGuardOptions;
+    admission?: AdmissionOptions;
+    /** The console's build folder (default: packages/console/dist); false: no console (the router). */
+    console?: { root?: string } | false;
+  },
 ): Hono {
   const app = new Hono();
   installErrorHandling(app);
   app.use("*", mergeSlashes);
   app.use("*", requestGuards(opts.guards));
   app.use("*", admission(opts.admission ?? { maxInFlight: 0 }));
+  // The console (packages/console): its static files and SPA pages, public like any web page
+  // (its API calls carry the caller's token); API paths pass through to their own routes.
+  if (opts.console !== false) app.use("*", serveConsole(opts.console?.root ?? CONSOLE_DIST));
   // Who is calling, then whether the route's permission allows it: before every handler.
   app.use("*", requestContext(opts.access));
   app.use("*", opts.access.enforce);
@@ -33,6 +43,10 @@ export function createApp(
     return doc;
   });
   mount(app, r.docs, (_, c) => c.html(docsPage()));
+  mount(app, meRoutes.me, () => {
+    const { principal, roles, kind, display } = currentContext();
+    return { principal, roles: [...roles], kind, display };
+  });
   for (const m of modules) m.routes?.(app);
   opts.access.routes(app);
   return app;

@@ -168,6 +168,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   "GET /api/2.0/mlflow/registered-models/permissions/get": "read",
   "PATCH /api/2.0/mlflow/registered-models/permissions/update": "read",
   "DELETE /api/2.0/mlflow/registered-models/permissions/delete": "read",
+  // console
+  "GET /api/v1/me": "read",
 };
 
 /** The table's key for a registered route. */

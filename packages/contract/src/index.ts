@@ -9,6 +9,7 @@ export * from "./governance";
 export * from "./kserve";
 export * from "./kserve-protocol";
 export * from "./mlflow-ajax";
+export * from "./me";
 export * from "./mlflow-artifacts";
 export * from "./mlflow-auth";
 export * from "./mlflow-graphql";

@@ -129,6 +129,8 @@ export const pipelineRoutes = {
     response: pipelineSummary.extend({
       levels: z.array(z.array(z.string())),
       dependencies: z.record(z.string(), z.array(z.string())),
+      /** JSON Schema of the run parameters (what a start-a-run form asks for). */
+      params_schema: z.record(z.string(), z.unknown()).optional(),
     }),
     errors: ["RESOURCE_DOES_NOT_EXIST"],
   }),

@@ -4,6 +4,7 @@ import { deploymentRoutes } from "./deployments";
 import { featureRoutes } from "./features";
 import { governanceRoutes } from "./governance";
 import { kserveRoutes } from "./kserve";
+import { meRoutes } from "./me";
 import { mlflowAjaxRoutes } from "./mlflow-ajax";
 import { artifactRoutes } from "./mlflow-artifacts";
 import { authRoutes } from "./mlflow-auth";
@@ -38,6 +39,7 @@ export const contract = {
   mlflowUi: mlflowAjaxRoutes,
   mlflowGraphql: mlflowGraphqlRoutes,
   platform: platformRoutes,
+  me: meRoutes,
 };
 
 export const allRoutes: RouteSpec[] = Object.values(contract).flatMap((area) => Object.values(area));

@@ -1,5 +1,6 @@
 import { mount, pipelineRoutes as r } from "@keel/contract";
 import type { Hono } from "hono";
+import { z } from "zod";
 import type { PipelineService } from "./service";
 
 /**
@@ -37,6 +38,7 @@ export function pipelineRoutes(app: Hono, service: PipelineService): void {
       file,
       levels: compiled.levels,
       dependencies: compiled.deps,
+      params_schema: paramsJsonSchema(def.params),
     };
   });
   mount(app, r.getDefinition, ({ params }) => service.get(params.name).compiled.definition);
@@ -51,4 +53,14 @@ export function pipelineRoutes(app: Hono, service: PipelineService): void {
     completion.catch(() => undefined);
     return { pipeline: params.name, intervals, concurrency: body.concurrency };
   });
+}
+
+/** The params' JSON Schema (as the caller sends them), for forms such as the console's start-a-run. */
+function paramsJsonSchema(params: z.ZodType | undefined): Record<string, unknown> | undefined {
+  if (!params) return undefined;
+  try {
+    return z.toJSONSchema(params, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
 }

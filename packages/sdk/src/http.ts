@@ -53,7 +53,9 @@ export class HttpTransport {
 
   constructor(opts: ClientOptions) {
     this.headers = { ...opts.headers };
-    const token = opts.token ?? (process.env.KEEL_TOKEN || process.env.MLFLOW_TRACKING_TOKEN);
+    // In a browser (the console) there is no process: the token is the caller's to give.
+    const env = typeof process === "undefined" ? {} : process.env;
+    const token = opts.token ?? (env.KEEL_TOKEN || env.MLFLOW_TRACKING_TOKEN);
     if (token) this.headers.authorization = `Bearer ${token}`;
     if (opts.principal) this.headers["x-keel-principal"] = opts.principal;
     if ("app" in opts) {

@@ -1,5 +1,6 @@
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { ensureConsoleBuilt } from "@keel/console";
 import { ENV } from "@keel/core";
 import { offlineRootOf } from "@keel/features";
 import { DataDirInUseError, type LocalOptions, startLocalPlatform } from "@keel/local";
@@ -70,6 +71,12 @@ export const devCommand = command({
       values.project ??
       process.env[ENV.PROJECT_DIR] ??
       (values["no-example"] ? undefined : DEFAULT_PROJECT_DIR);
+    // The console's files (npm start builds them first; a direct `keel dev` builds them when stale).
+    try {
+      ensureConsoleBuilt();
+    } catch (e) {
+      console.warn(`keel: the console could not be built, the API works without it (${(e as Error).message.split("\n")[0]})`);
+    }
     const local = await start(cli, {
       port,
       host: values.host,
@@ -109,6 +116,7 @@ export const devCommand = command({
     process.on("SIGHUP", () => void stop("SIGHUP"));
     exitWithNpm(npm, () => void stop("npm process gone"));
     console.log(`Keel is ready at ${url}`);
+    console.log(`  console:  ${url}/`);
     console.log(`  data dir: ${local.dataDir}`);
     console.log(`  MLflow:   export MLFLOW_TRACKING_URI=${url}`);
     if (grpc) console.log(`  gRPC:     KServe v2 GRPCInferenceService at ${values.host}:${grpc.port}`);

@@ -1,0 +1,84 @@
+import { KeelApiError, KeelClient } from "@keel/sdk";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+
+/**
+ * Who the console calls as: a token (`keel dev --auth`, a JWT) and/or, on a laptop-mode server,
+ * the name to record (`x-keel-principal`). Kept in this browser's localStorage.
+ */
+export interface Session {
+  token?: string;
+  principal?: string;
+}
+
+const KEY = "keel.console.session";
+
+export function loadSession(): Session {
+  try {
+    return JSON.parse(localStorage.getItem(KEY) ?? "{}") as Session;
+  } catch {
+    return {};
+  }
+}
+
+export function saveSession(s: Session) {
+  localStorage.setItem(KEY, JSON.stringify(s));
+  keel = clientFor(s);
+}
+
+function clientFor(s: Session): KeelClient {
+  return new KeelClient({
+    url: location.origin,
+    token: s.token || undefined,
+    principal: s.principal || undefined,
+  });
+}
+
+/** The one typed client (@keel/sdk over HTTP to this origin). */
+export let keel: KeelClient = clientFor(loadSession());
+
+export interface Loaded<T> {
+  data?: T;
+  error?: Error;
+  loading: boolean;
+  reload: () => void;
+}
+
+/** Runs `load` when `deps` change (and on reload), keeping the last answer while the next one loads. */
+export function useApi<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+  opts: { pollMs?: number } = {},
+): Loaded<T> {
+  const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({ loading: true });
+  const [tick, setTick] = useState(0);
+  const seq = useRef(0);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  useEffect(() => {
+    const mine = ++seq.current;
+    setState((s) => ({ ...s, loading: true }));
+    load().then(
+      (data) => mine === seq.current && setState({ data, loading: false }),
+      (error: Error) => mine === seq.current && setState((s) => ({ data: s.data, error, loading: false })),
+    );
+  }, [...deps, tick]);
+  useEffect(() => {
+    if (!opts.pollMs) return;
+    const t = setInterval(reload, opts.pollMs);
+    return () => clearInterval(t);
+  }, [opts.pollMs, reload]);
+  return { ...state, reload };
+}
+
+export function errorText(e: unknown): string {
+  if (e instanceof KeelApiError) return `${e.errorCode}: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Headers for the few plain fetches (artifact downloads as blobs) that sit beside the client. */
+export function authHeaders(): Record<string, string> {
+  const s = loadSession();
+  const h: Record<string, string> = {};
+  if (s.token) h.authorization = `Bearer ${s.token}`;
+  if (s.principal) h["x-keel-principal"] = s.principal;
+  return h;
+}

@@ -1,0 +1,105 @@
+import { keel, useApi } from "../api";
+import { ScatterChart } from "../chart";
+import { href, setQuery, useLocation } from "../router";
+import { fmtNum, Load, Page } from "../ui";
+import { cell, type RunJson } from "./runs";
+
+/** /compare?runs=a,b,c: a param (or metric) against a metric across runs, and their values side by side. */
+export function ComparePage() {
+  const { query } = useLocation();
+  const ids = (query.get("runs") ?? "").split(",").filter(Boolean);
+  const res = useApi(
+    () =>
+      Promise.all(
+        ids.map(async (run_id) => (await keel.call("tracking.getRun", { body: { run_id } })).run as RunJson),
+      ),
+    [ids.join(",")],
+  );
+  return (
+    <Page title="Compare runs">
+      <Load res={res}>
+        {(runs) => {
+          const cols = [
+            ...new Set(
+              runs.flatMap((r) => [
+                ...(r.data?.params ?? []).map((p) => `params.${p.key}`),
+                ...(r.data?.metrics ?? []).map((m) => `metrics.${m.key}`),
+              ]),
+            ),
+          ].sort();
+          const metrics = cols.filter((c) => c.startsWith("metrics."));
+          const xCol = query.get("x") ?? cols.find((c) => c.startsWith("params.")) ?? cols[0];
+          const yCol = query.get("y") ?? metrics[0];
+          const points = runs
+            .map((r) => ({ r, x: Number(cell(r, xCol)), y: Number(cell(r, yCol)) }))
+            .filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+          return (
+            <>
+              <form class="inline" aria-label="Axes" onSubmit={(e) => e.preventDefault()}>
+                <label>
+                  X
+                  <select value={xCol} onChange={(e) => setQuery({ x: e.currentTarget.value })}>
+                    {cols.map((c) => (
+                      <option key={c}>{c}</option>
+                    ))}
+                  </select>
+                </label>
+                <label>
+                  Y
+                  <select value={yCol} onChange={(e) => setQuery({ y: e.currentTarget.value })}>
+                    {metrics.map((c) => (
+                      <option key={c}>{c}</option>
+                    ))}
+                  </select>
+                </label>
+              </form>
+              {points.length ? (
+                <ScatterChart
+                  series={[
+                    { label: `${yCol} vs ${xCol}`, xs: points.map((p) => p.x), ys: points.map((p) => p.y) },
+                  ]}
+                  xLabel={xCol}
+                  yLabel={yCol}
+                  title={`${yCol} against ${xCol}`}
+                />
+              ) : (
+                <p class="muted">No run has numeric values for both axes.</p>
+              )}
+              <div class="table-wrap">
+                <table class="grid">
+                  <caption class="sr-only">Values of the compared runs</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Key</th>
+                      {runs.map((r) => (
+                        <th scope="col" key={r.info.run_id}>
+                          <a href={href("runs", r.info.run_id)}>
+                            {r.info.run_name || r.info.run_id.slice(0, 8)}
+                          </a>
+                        </th>
+                      ))}
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {cols.map((c) => {
+                      const vals = runs.map((r) => cell(r, c));
+                      const differs = new Set(vals.map(String)).size > 1;
+                      return (
+                        <tr key={c} style={differs ? "font-weight:600" : ""}>
+                          <th scope="row">{c}</th>
+                          {vals.map((v, i) => (
+                            <td key={runs[i].info.run_id}>{fmtNum(typeof v === "string" ? v : v)}</td>
+                          ))}
+                        </tr>
+                      );
+                    })}
+                  </tbody>
+                </table>
+              </div>
+            </>
+          );
+        }}
+      </Load>
+    </Page>
+  );
+}

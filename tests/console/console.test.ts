@@ -1,0 +1,249 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureConsoleBuilt } from "@keel/console";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type QuickstartSummary, runQuickstart } from "../../examples/fraud-detection/src/quickstart";
+import { startTestPlatform } from "../helpers/platform";
+import { launchBrowser, openPage, screenshot, signIn } from "./browser";
+
+const silent = {
+  task: <T>(_title: string, fn: (update: (d: string) => void) => Promise<T>) => fn(() => undefined),
+  info: () => undefined,
+};
+
+/**
+ * The console in a real browser (Debian's chromium through playwright-core) against the
+ * platform on a real port with the quickstart's data (at the e2e test's smaller scale): every
+ * page loads cleanly, and the actions a person takes there reach the server and show its answer.
+ * Screenshots of every page land in test-results/console/.
+ */
+describe("console (browser)", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "keel-console-"));
+  let platform: Awaited<ReturnType<typeof startTestPlatform>>;
+  let summary: QuickstartSummary;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+  let experimentId: string;
+  let pendingId: string;
+  /** The tracking runs that trained versions 1 and 2. */
+  let trained: string[];
+
+  beforeAll(async () => {
+    ensureConsoleBuilt({ quiet: true });
+    platform = await startTestPlatform({
+      dataDir,
+      config: { registry: { autoApproveStages: ["Production"] } },
+    });
+    summary = await runQuickstart({
+      url: platform.url,
+      dataDir,
+      offlineRoot: join(dataDir, "offline"),
+      progress: silent,
+      registerPipelines: (file) => platform.platform.services.pipelines.registerFile(file),
+      users: 300,
+      days: 30,
+    });
+    const exp = await platform.call(
+      "GET",
+      "/api/2.0/mlflow/experiments/get-by-name?experiment_name=fraud-detection",
+    );
+    experimentId = exp.json.experiment.experiment_id;
+    trained = await Promise.all(
+      ["1", "2"].map(
+        async (v) =>
+          (await platform.call("GET", `/api/2.0/mlflow/model-versions/get?name=fraud&version=${v}`)).json
+            .model_version.run_id,
+      ),
+    );
+    // dana asks for the protected 'champion' alias: it waits for a second person.
+    const req = await platform.call(
+      "POST",
+      "/api/v1/models/fraud/versions/1/promotions",
+      { alias: "champion", comment: "baseline as champion" },
+      { "x-keel-principal": "dana" },
+    );
+    expect(req.json.promotion.status).toBe("PENDING");
+    pendingId = req.json.promotion.id;
+    browser = await launchBrowser();
+    ({ page, errors } = await openPage(browser, platform.url));
+  }, 300_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await platform?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** Opens a console URL and waits for its heading and for loading to finish. */
+  async function visit(path: string) {
+    await page.goto(path);
+    await page.locator("main h1").first().waitFor();
+    await page.waitForFunction(
+      `!document.querySelector("main [role=status]")?.textContent?.includes("Loading")`,
+    );
+  }
+
+  it("serves every page without console errors, each at its own URL", async () => {
+    const v = summary.version;
+    const pages: Array<[string, string, string]> = [
+      ["/", "Experiments", "experiments"],
+      [`/experiments/${experimentId}`, "Runs of fraud-detection", "runs"],
+      [`/runs/${trained[1]}`, "Run", "run"],
+      [`/runs/${trained[1]}?tab=artifacts`, "Run", "run-artifacts"],
+      [`/compare?runs=${trained.join(",")}`, "Compare runs", "compare"],
+      ["/models", "Registered models", "models"],
+      ["/models/fraud", "Model fraud", "model"],
+      [`/models/fraud/versions/${v}`, `fraud v${v}`, "model-version"],
+      ["/reviews", "Review queue", "reviews"],
+      ["/pipelines", "Pipelines", "pipelines"],
+      ["/pipelines/fraud-detection", "Pipeline fraud-detection", "pipeline"],
+      ["/features", "Features", "features"],
+      ["/deployments", "Deployments", "deployments"],
+      [`/deployments/${summary.deployment}`, `Deployment ${summary.deployment}`, "deployment"],
+      ["/monitoring", "Monitoring", "monitoring"],
+      [`/monitoring/${summary.deployment}`, `Drift of ${summary.deployment}`, "drift"],
+      ["/audit", "Audit trail", "audit"],
+    ];
+    for (const [path, title, shot] of pages) {
+      errors.length = 0;
+      await visit(path);
+      expect(await page.locator("main h1").first().textContent()).toContain(title);
+      await page.waitForTimeout(300);
+      expect(errors, path).toEqual([]);
+      expect(
+        await page.locator("main .error").count(),
+        `${path}: ${await page.locator("main .error").allTextContents()}`,
+      ).toBe(0);
+      await screenshot(page, shot);
+    }
+    // The API keeps its own 404s; the console never answers for it.
+    expect((await platform.call("GET", "/api/v1/no-such-route")).status).toBe(404);
+  });
+
+  const rowCount = (n: number) =>
+    page.waitForFunction(`document.querySelectorAll("[data-testid=runs-table] tbody tr").length === ${n}`);
+
+  it("finds runs with an MLflow filter, and back/forward restore the table", async () => {
+    await visit(`/experiments/${experimentId}`);
+    const rows = page.locator("[data-testid=runs-table] tbody tr");
+    expect(await rows.count()).toBe(2);
+    await page
+      .getByLabel("Filter (MLflow search syntax)")
+      .fill("params.algorithm = 'gbdt' and metrics.valid_auc > 0.5");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.waitForURL(/filter=/);
+    await rowCount(1);
+    expect(await rows.first().textContent()).toContain("gbdt");
+    await page.goBack();
+    await rowCount(2);
+    await page.goForward();
+    await rowCount(1);
+    await screenshot(page, "runs-filtered");
+  });
+
+  it("charts every logged point of a metric", async () => {
+    const runId = trained[1];
+    const history = await platform.call(
+      "GET",
+      `/api/2.0/mlflow/metrics/get-history?run_id=${runId}&metric_key=train_logloss`,
+    );
+    const logged = history.json.metrics.length;
+    expect(logged).toBeGreaterThan(10);
+    await visit(`/runs/${runId}?tab=charts&metric=train_logloss`);
+    const chart = page.locator(`.chart[data-points="${logged}"]`);
+    await chart.waitFor();
+    expect(await chart.locator("canvas").count()).toBeGreaterThan(0);
+    await page.getByLabel("Log scale").check();
+    await page.waitForURL(/log=1/);
+    await screenshot(page, "run-chart");
+  });
+
+  it("lets an approver approve a pending promotion, and not its requester", async () => {
+    await signIn(page, { principal: "dana" });
+    await visit("/reviews");
+    const card = page.locator(`[data-testid=review-${pendingId}]`);
+    await card.waitFor();
+    expect(await card.getByRole("button", { name: "Approve" }).isDisabled()).toBe(true);
+    expect(await card.textContent()).toContain("a second person must approve");
+    await screenshot(page, "review-requester");
+
+    await signIn(page, { principal: "abe" });
+    await visit("/reviews");
+    await card.getByLabel("Review comment").fill("looks right");
+    await card.getByRole("button", { name: "Approve" }).click();
+    await card.getByText("APPROVED by abe").waitFor();
+    await screenshot(page, "review-approved");
+    const p = await platform.call("GET", `/api/v1/promotions/${pendingId}`);
+    expect(p.json.promotion).toMatchObject({
+      status: "APPROVED",
+      reviewer: "abe",
+      review_comment: "looks right",
+    });
+    await signIn(page, {});
+  });
+
+  it("starts a pipeline run from the form generated from its parameters; the DAG shows it succeed", async () => {
+    await visit("/pipelines/fraud-detection");
+    await page.getByLabel(/^algorithm/).selectOption("logistic");
+    await page.getByRole("button", { name: "Start run" }).click();
+    await page.waitForURL(/\/pipelines\/runs\//);
+    await page.locator("[data-testid=run-status]", { hasText: "SUCCEEDED" }).waitFor({ timeout: 120_000 });
+    const runId = page.url().split("/").pop() as string;
+    const run = await platform.call("GET", `/api/v1/pipelines/runs/${runId}`);
+    expect(run.json.run).toMatchObject({
+      status: "SUCCEEDED",
+      params: expect.objectContaining({ algorithm: "logistic" }),
+    });
+    // Each step's box in the DAG shows the status the server recorded for it.
+    const expected = Object.fromEntries(
+      run.json.steps.map((st: { step: string; status: string }) => [st.step, st.status]),
+    );
+    expect(expected.train).toBe("SUCCEEDED");
+    await page.waitForFunction(
+      `[...document.querySelectorAll("[data-node]")].every((n) => (${JSON.stringify(expected)})[n.getAttribute("data-node")] === n.getAttribute("data-status"))`,
+    );
+    await screenshot(page, "pipeline-run");
+  }, 150_000);
+
+  it("shifts canary traffic from the deployment page", async () => {
+    const name = summary.deployment;
+    const before = await platform.call("GET", `/api/v1/deployments/${name}`);
+    const version = before.json.stable.version === "1" ? "2" : "1";
+    await visit(`/deployments/${name}`);
+    await page.getByLabel("Canary version").fill(version);
+    await page.getByLabel("Canary weight (%)").fill("25");
+    await page.getByRole("button", { name: "Shift" }).click();
+    await page.locator("[data-testid=split]", { hasText: `canary v${version} 25%` }).waitFor();
+    await screenshot(page, "deployment-shifted");
+    const after = await platform.call("GET", `/api/v1/deployments/${name}`);
+    expect(after.json.canary).toMatchObject({ version, weight: 25 });
+  });
+
+  it("verifies the audit chain and shows an event with its predecessor", async () => {
+    await visit("/audit");
+    await page.getByRole("button", { name: "Verify the chain" }).click();
+    const result = page.locator("[data-testid=verify-result]");
+    await result.waitFor();
+    expect(await result.textContent()).toContain("Chain verified");
+    await page.locator("main table.grid tbody tr a").nth(1).click();
+    await page.waitForURL(/event=/);
+    expect(await page.locator("main").textContent()).toContain("hash links");
+    await screenshot(page, "audit-verified");
+  });
+
+  it("is usable on a phone: the menu opens the navigation", async () => {
+    const phone = await openPage(browser, platform.url, { width: 390, height: 844 });
+    await phone.page.goto("/models");
+    await phone.page.locator("main h1").waitFor();
+    expect(await phone.page.locator("#nav").isVisible()).toBe(false);
+    await phone.page.getByRole("button", { name: "Menu" }).click();
+    await phone.page.getByRole("link", { name: "Deployments" }).click();
+    await phone.page.locator("main h1", { hasText: "Deployments" }).waitFor();
+    await screenshot(phone.page, "phone-deployments");
+    expect(phone.errors).toEqual([]);
+    await phone.context.close();
+  });
+});
