@@ -1,0 +1,3 @@
+export * from "./lancedb-store";
+export * from "./llm-client";
+export * from "./vector-store";
