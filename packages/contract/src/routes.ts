@@ -11,6 +11,7 @@ import { trackingRoutes } from "./mlflow-tracking";
 import { monitoringRoutes } from "./monitoring";
 import { pipelineRoutes } from "./pipelines";
 import { platformRoutes } from "./platform";
+import { ragRoutes } from "./rag";
 import type { RouteSpec } from "./route";
 
 /**
@@ -34,6 +35,7 @@ export const contract = {
   audit: auditRoutes,
   auth: authRoutes,
   platform: platformRoutes,
+  rag: ragRoutes,
 };
 
 export const allRoutes: RouteSpec[] = Object.values(contract).flatMap((area) => Object.values(area));

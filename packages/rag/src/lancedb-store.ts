@@ -55,7 +55,7 @@ const REFINE_FACTOR = 10;
 type Row = Record<string, unknown>;
 
 function schemaFor(dims: number | undefined): Schema {
-  const fields = [
+  const fields: Field[] = [
     new Field("id", new Utf8(), false),
     new Field("doc", new Utf8(), false),
     new Field("ordinal", new Int32(), false),
