@@ -8,6 +8,7 @@ import type { MetadataStore } from "@keel/metadata";
 import { explainTensor, parseModel } from "@keel/model-format";
 import { createMonitoringModule, type MonitoringService, runBaselineReader } from "@keel/monitoring";
 import { createPipelinesModule, type PipelineDefinition, type PipelineService } from "@keel/pipelines";
+import { createRagModule, type RagService } from "@keel/rag";
 import { createRegistryModule, type RegistryService, registryAuditedState } from "@keel/registry";
 import {
   createServingModule,
@@ -26,6 +27,8 @@ import {
   createModelPublishTarget,
   createPipelineExecutor,
   createPredictionLogStore,
+  createRagLlmClient,
+  createRagVectorStore,
   createScoringQueue,
 } from "./adapters";
 import { createApp } from "./app";
@@ -47,6 +50,8 @@ export interface Platform {
     features: FeaturesService;
     /** Registers pipeline files in process (never over HTTP: that would import a caller's path). */
     pipelines: PipelineService;
+    /** Knowledge bases; `rag.chatCompletions` serves gateway models `rag:<kb>`. */
+    rag: RagService;
   };
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -110,8 +115,20 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     },
   });
   modules.push(registry);
+  // RAG calls the platform's own gateway in process unless KEEL_RAG_LLM_URL names another.
+  const rag = createRagModule({
+    store,
+    clock,
+    log,
+    audit,
+    vectors: createRagVectorStore(config),
+    llm: createRagLlmClient(config, () => ({ request: (input, init) => Promise.resolve(app.request(input as string, init)) })),
+    tracking: tracking.service,
+  });
+  modules.push(rag);
   const pipelines = createPipelinesModule(deps, {
     tracking: tracking.service,
+    builtinSteps: [...rag.steps],
     pipelines: opts.pipelines,
     executor: createPipelineExecutor(config),
   });
@@ -192,6 +209,7 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
       monitoring: monitoring.service,
       features: features.service,
       pipelines: pipelines.service,
+      rag: rag.service,
     },
     async start() {
       for (const m of modules) await m.start?.();

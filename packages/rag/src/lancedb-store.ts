@@ -1,4 +1,4 @@
-import { type Connection, connect, Index, type Table } from "@lancedb/lancedb";
+import type { Connection, Table } from "@lancedb/lancedb";
 import { Field, FixedSizeList, Float32, Int32, Schema, Utf8 } from "apache-arrow";
 import type {
   AccessScope,
@@ -10,6 +10,19 @@ import type {
   SearchOptions,
   VectorStore,
 } from "./vector-store";
+
+type LanceDb = typeof import("@lancedb/lancedb");
+/**
+ * LanceDB is a native module: loaded on first use, by a name bundlers leave alone, so a Lambda
+ * bundle that never opens a knowledge base does not carry it (where one does, the function
+ * installs `@lancedb/lancedb` for its architecture next to the bundle).
+ */
+const LANCEDB_MODULE = "@lancedb/lancedb";
+let lancedb: Promise<LanceDb> | undefined;
+export function loadLanceDb(): Promise<LanceDb> {
+  lancedb ??= import(LANCEDB_MODULE) as Promise<LanceDb>;
+  return lancedb;
+}
 
 /** SQL string literal for LanceDB (DataFusion) filters: quotes doubled, nothing else interpreted. */
 export function sqlString(v: string): string {
@@ -123,7 +136,7 @@ export class LanceDbVectorStore implements VectorStore {
   ) {}
 
   private connection(): Promise<Connection> {
-    this.conn ??= connect(this.uri, { storageOptions: this.storageOptions });
+    this.conn ??= loadLanceDb().then((l) => l.connect(this.uri, { storageOptions: this.storageOptions }));
     return this.conn;
   }
 
@@ -230,6 +243,7 @@ export class LanceDbVectorStore implements VectorStore {
     if (!table) return { rows: 0, vectorIndex: false, textIndex: false };
     const rows = await table.countRows();
     const indices = await table.listIndices();
+    const { Index } = await loadLanceDb();
     let textIndex = indices.some((i) => i.columns.includes("text"));
     let vectorIndex = indices.some((i) => i.columns.includes("vector"));
     let changed = false;
