@@ -21,6 +21,11 @@ export interface TextChunk {
   tokens: number;
 }
 
+/** Tokens of a text as chunking counts them. */
+export function countTokens(text: string): number {
+  return encode(text).length;
+}
+
 /** The content type a file name implies (unknown extensions are text). */
 export function contentTypeOf(name: string): ContentType {
   if (/\.(md|markdown|mdx)$/i.test(name)) return "markdown";

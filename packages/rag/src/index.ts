@@ -14,6 +14,7 @@ export {
   type ContentType,
   chunkDocument,
   contentTypeOf,
+  countTokens,
   sectionsOf,
   type TextChunk,
 } from "./chunker";
@@ -28,7 +29,7 @@ export {
   goldenQuestionSchema,
   type RagTracking,
 } from "./evaluator";
-export { INGESTIBLE, listFolder, readFolderDocument } from "./folder-source";
+export { fileDocument, INGESTIBLE, listFolder, readFolderDocument, splitFrontMatter } from "./folder-source";
 export { htmlToText } from "./html-text";
 export { type IngestOptions, Ingestor, type IngestProgress, type IngestResult } from "./ingest";
 export { ragIngestStep } from "./ingest-step";

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { BuiltinStepKind } from "@keel/pipelines";
 import { z } from "zod";
 import type { IngestDocument } from "./documents";
-import { INGESTIBLE, listFolder, readFolderDocument } from "./folder-source";
+import { fileDocument, INGESTIBLE, listFolder, readFolderDocument } from "./folder-source";
 import type { RagService } from "./service";
 
 const input = z
