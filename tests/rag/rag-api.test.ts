@@ -249,8 +249,8 @@ describe("answers", () => {
     expect(cite.sources[0]).toMatchObject({ doc: "policies/lending.md", source: "policies/lending.md" });
     expect(cite.sources[0].chunkId).toMatch(/^policies\/lending\.md#\d+$/);
     expect(a.json.chunks.map((c: { id: string }) => c.id)).toContain(cite.sources[0].chunkId);
-    const last = fake.requests.filter((r) => r.path === "/v1/chat/completions").at(-1);
-    const system = (last?.body.messages as Array<{ role: string; content: string }>)[0];
+    const chats = fake.requests.filter((r) => r.path === "/v1/chat/completions");
+    const system = (chats[chats.length - 1].body.messages as Array<{ role: string; content: string }>)[0];
     expect(system.role).toBe("system");
     expect(system.content).toContain("cite the sources it relies on as [n]");
     expect(system.content).toMatch(/\[1\] .*\(policies\/lending\.md\)/);
@@ -294,7 +294,12 @@ describe("answers", () => {
         { role: "system", content: "be brief" },
         { role: "user", content: "Which identity document does a new customer show?" },
       ],
-    })) as Record<string, any>;
+    })) as {
+      object: string;
+      model: string;
+      choices: Array<{ message: { content: string } }>;
+      citations: Array<{ sources: Array<{ doc: string }> }>;
+    };
     expect(out.object).toBe("chat.completion");
     expect(out.model).toBe("rag:handbook");
     const content = out.choices[0].message.content as string;
@@ -468,6 +473,7 @@ describe("evaluation", () => {
       ),
     );
     expect(byKb.handbook.info.status).toBe("FINISHED");
+    // biome-ignore lint/suspicious/noExplicitAny: MLflow run JSON
     const metric = (run: any, key: string) =>
       run.data.metrics.find((m: { key: string }) => m.key === key)?.value;
     expect(metric(byKb.handbook, "recall_at_3")).toBeCloseTo(big.metrics.recall_at_3);

@@ -55,10 +55,7 @@ export function ragIngestStep(service: RagService): BuiltinStepKind<z.output<typ
             if (f.isDir) await walk(f.path);
             else if (INGESTIBLE.test(f.path)) {
               const rel = f.path.slice(root.length).replace(/^\/+/, "");
-              docs.push({
-                uri: prefix + rel,
-                content: (await ctx.artifacts.getBytes(f.path)).toString("utf8"),
-              });
+              docs.push(fileDocument(prefix + rel, (await ctx.artifacts.getBytes(f.path)).toString("utf8")));
             }
           }
         };
