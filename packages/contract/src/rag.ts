@@ -343,6 +343,8 @@ export const ragRoutes = {
         documents: z.array(ragIngestDocumentSchema).max(1000),
         /** Documents under this URI prefix that are not in this call leave the index. */
         prunePrefix: z.string().max(512).optional(),
+        /** With prunePrefix: URIs still in the source that earlier calls of the same sync sent. */
+        present: z.array(z.string().min(1).max(512)).max(200_000).optional(),
         /** Skip the index refresh (send it with the last batch). */
         skipIndexing: z.boolean().optional(),
       })

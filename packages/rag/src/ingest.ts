@@ -15,6 +15,8 @@ export interface IngestProgress {
 export interface IngestOptions {
   /** Documents under this URI prefix that are not in this call leave the index (a folder sync). */
   prunePrefix?: string;
+  /** URIs still present in the source besides this call's documents (a sync sent in several calls). */
+  present?: string[];
   onProgress?(p: IngestProgress): void;
   /** Skip the index update (the caller will run it once after several calls). */
   skipIndexing?: boolean;
@@ -78,7 +80,7 @@ export class Ingestor {
       tokens: 0,
       timings: { chunkSeconds: 0, embedSeconds: 0, writeSeconds: 0 },
     };
-    const seen = new Set<string>();
+    const seen = new Set<string>(opts.present ?? []);
     const progress = (phase: IngestProgress["phase"], done: number) =>
       opts.onProgress?.({ phase, done, total: inputs.length, chunks: result.chunks });
     for (let i = 0; i < inputs.length; i += DOC_BATCH) {

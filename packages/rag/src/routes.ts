@@ -43,6 +43,7 @@ export function ragRoutes(app: Hono, service: RagService): void {
     ({ params, body }) =>
       service.ingest(params.kb, body.documents, {
         prunePrefix: body.prunePrefix,
+        present: body.present,
         skipIndexing: body.skipIndexing,
       }),
     auth,
