@@ -8,6 +8,7 @@ import { ENV, type KeelConfig } from "@keel/core";
 import { createOfflineStore, createOnlineStore, type OfflineStore, type OnlineStore } from "@keel/features";
 import { DynamoDbMetadataStore, type MetadataStore } from "@keel/metadata";
 import { type PipelineExecutor, StepFunctionsPipelineExecutor } from "@keel/pipelines";
+import { callerAuthorization, LanceDbVectorStore, type LlmClient, OpenAiHttpLlmClient, type VectorStore } from "@keel/rag";
 import { type CloudWatchLike, MemoryScoringQueue, type ScoringQueue, SqsScoringQueue } from "@keel/serving";
 
 /**
@@ -76,4 +77,38 @@ export function createAuditExportSink(config: KeelConfig): AuditSink {
   if (!bucket)
     throw new Error(`invalid Keel configuration: ${ENV.AUDIT_EXPORT_BUCKET} is required by the audit export`);
   return new S3AuditSink(new S3Client({ region: config.core.region }), bucket, "audit/");
+}
+
+/** RAG's vector store: LanceDB on `rag.root` (a folder, default `<data dir>/rag`; `s3://` in AWS, queried from Lambda). */
+export function createRagVectorStore(config: KeelConfig): VectorStore {
+  const root = config.rag.root ?? join(config.core.dataDir, "rag");
+  return new LanceDbVectorStore(root, root.startsWith("s3://") ? { region: config.core.region } : {});
+}
+
+/** The origin RAG uses to reach the platform's own gateway in process. */
+export const SELF_GATEWAY = "http://keel.internal/llm/v1";
+
+/**
+ * RAG's model provider: the OpenAI-compatible server at `rag.llmUrl` with `rag.llmApiKey`, or
+ * by default the platform's own gateway (`/llm/v1`), called in process as the caller (their
+ * Authorization header), so the gateway's keys, budgets and guardrails apply.
+ */
+export function createRagLlmClient(config: KeelConfig, self: () => { request: typeof fetch }): LlmClient {
+  if (config.rag.llmUrl)
+    return new OpenAiHttpLlmClient({
+      baseUrl: config.rag.llmUrl,
+      apiKey: config.rag.llmApiKey,
+      rerankUrl: config.rag.rerankUrl,
+    });
+  const auth = (): Record<string, string> => {
+    const a = callerAuthorization();
+    return a ? { authorization: a } : {};
+  };
+  return new OpenAiHttpLlmClient({
+    baseUrl: SELF_GATEWAY,
+    apiKey: config.rag.llmApiKey,
+    rerankUrl: config.rag.rerankUrl,
+    headers: config.rag.llmApiKey ? undefined : auth,
+    fetch: (input, init) => self().request(input, init),
+  });
 }

@@ -14,6 +14,8 @@ import {
   type RegistryService,
   registryAuditedState,
 } from "@keel/registry";
+import { createRagModule, type RagService } from "@keel/rag";
+import { createRegistryModule, type RegistryService, registryAuditedState } from "@keel/registry";
 import {
   createServingModule,
   DEFAULT_RETENTION_DAYS,
@@ -31,6 +33,8 @@ import {
   createModelPublishTarget,
   createPipelineExecutor,
   createPredictionLogStore,
+  createRagLlmClient,
+  createRagVectorStore,
   createScoringQueue,
 } from "./adapters";
 import { createApp } from "./app";
@@ -52,6 +56,8 @@ export interface Platform {
     features: FeaturesService;
     /** Registers pipeline files in process (never over HTTP: that would import a caller's path). */
     pipelines: PipelineService;
+    /** Knowledge bases; `rag.chatCompletions` serves gateway models `rag:<kb>`. */
+    rag: RagService;
   };
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -135,8 +141,20 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
       now: () => clock.now(),
     }),
   );
+  // RAG calls the platform's own gateway in process unless KEEL_RAG_LLM_URL names another.
+  const rag = createRagModule({
+    store,
+    clock,
+    log,
+    audit,
+    vectors: createRagVectorStore(config),
+    llm: createRagLlmClient(config, () => ({ request: (input, init) => Promise.resolve(app.request(input as string, init)) })),
+    tracking: tracking.service,
+  });
+  modules.push(rag);
   const pipelines = createPipelinesModule(deps, {
     tracking: tracking.service,
+    builtinSteps: [...rag.steps],
     pipelines: opts.pipelines,
     executor: createPipelineExecutor(config),
   });
@@ -219,6 +237,7 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
       monitoring: monitoring.service,
       features: features.service,
       pipelines: pipelines.service,
+      rag: rag.service,
     },
     async start() {
       for (const m of modules) await m.start?.();

@@ -17,6 +17,7 @@ const modules: Record<string, () => Promise<Command[]>> = {
   models: async () => (await import("./commands/model")).modelCommands,
   monitor: async () => (await import("./commands/monitor")).monitorCommands,
   pipeline: async () => (await import("./commands/pipeline")).pipelineCommands,
+  rag: async () => (await import("./commands/rag")).ragCommands,
   runs: async () => (await import("./commands/tracking")).trackingCommands,
   serve: async () => [(await import("./commands/serve")).serveCommand],
   users: async () => (await import("./commands/users")).usersCommands,

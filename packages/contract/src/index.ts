@@ -21,5 +21,6 @@ export * from "./mount";
 export * from "./openapi";
 export * from "./pipelines";
 export * from "./platform";
+export * from "./rag";
 export * from "./route";
 export * from "./routes";

@@ -14,6 +14,7 @@ import { trackingRoutes } from "./mlflow-tracking";
 import { monitoringRoutes } from "./monitoring";
 import { pipelineRoutes } from "./pipelines";
 import { platformRoutes } from "./platform";
+import { ragRoutes } from "./rag";
 import type { RouteSpec } from "./route";
 
 /**
@@ -40,6 +41,7 @@ export const contract = {
   mlflowGraphql: mlflowGraphqlRoutes,
   platform: platformRoutes,
   me: meRoutes,
+  rag: ragRoutes,
 };
 
 export const allRoutes: RouteSpec[] = Object.values(contract).flatMap((area) => Object.values(area));

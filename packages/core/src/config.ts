@@ -78,6 +78,15 @@ export const ENV = {
   PREDICTION_LOG_KEY_SECRET: "KEEL_PREDICTION_LOG_KEY_SECRET",
   // audit
   AUDIT_EXPORT_BUCKET: "KEEL_AUDIT_EXPORT_BUCKET",
+  // rag
+  /** Where knowledge bases' vector tables live (LanceDB): a directory or `s3://bucket/prefix`. */
+  RAG_ROOT: "KEEL_RAG_ROOT",
+  /** OpenAI-compatible base URL for embeddings and generation; default: the platform's own gateway (`/llm/v1`). */
+  RAG_LLM_URL: "KEEL_RAG_LLM_URL",
+  /** API key sent as `Authorization: Bearer` to RAG_LLM_URL. */
+  RAG_LLM_API_KEY: "KEEL_RAG_LLM_API_KEY",
+  /** Base URL of a TEI-style `/rerank` endpoint; default: RAG_LLM_URL. */
+  RAG_RERANK_URL: "KEEL_RAG_RERANK_URL",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -181,6 +190,13 @@ const monitoringSchema = z.object({
   predictionLogKeySecret: optionalText,
 });
 const auditSchema = z.object({ exportBucket: optionalText });
+const ragSchema = z.object({
+  /** Default `<dataDir>/rag`. */
+  root: optionalText,
+  llmUrl: z.string().url().optional(),
+  llmApiKey: optionalText,
+  rerankUrl: z.string().url().optional(),
+});
 const httpSchema = z.object({
   allowedOrigins: csv,
   allowedHosts: csv,
@@ -212,6 +228,7 @@ export const configSchema = z.object({
   registry: registrySchema,
   monitoring: monitoringSchema,
   audit: auditSchema,
+  rag: ragSchema,
   http: httpSchema,
   auth: authSchema,
 });
@@ -277,6 +294,12 @@ export const CONFIG_VARS = {
     predictionLogKeySecret: ENV.PREDICTION_LOG_KEY_SECRET,
   },
   audit: { exportBucket: ENV.AUDIT_EXPORT_BUCKET },
+  rag: {
+    root: ENV.RAG_ROOT,
+    llmUrl: ENV.RAG_LLM_URL,
+    llmApiKey: ENV.RAG_LLM_API_KEY,
+    rerankUrl: ENV.RAG_RERANK_URL,
+  },
   http: {
     allowedOrigins: ENV.ALLOWED_ORIGINS,
     allowedHosts: ENV.ALLOWED_HOSTS,
@@ -334,6 +357,7 @@ export function loadConfig(
     registry: readSection(env, CONFIG_VARS.registry),
     monitoring: readSection(env, CONFIG_VARS.monitoring),
     audit: readSection(env, CONFIG_VARS.audit),
+    rag: readSection(env, CONFIG_VARS.rag),
     http: readSection(env, CONFIG_VARS.http),
     auth: readSection(env, CONFIG_VARS.auth),
   };

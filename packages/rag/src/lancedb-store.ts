@@ -1,0 +1,289 @@
+import type { Connection, Table } from "@lancedb/lancedb";
+import { Field, FixedSizeList, Float32, Int32, Schema, Utf8 } from "apache-arrow";
+import type {
+  AccessScope,
+  ChunkFilter,
+  ChunkRecord,
+  IndexSettings,
+  IndexState,
+  SearchHit,
+  SearchOptions,
+  VectorStore,
+} from "./vector-store";
+
+type LanceDb = typeof import("@lancedb/lancedb");
+/**
+ * LanceDB is a native module: loaded on first use, by a name bundlers leave alone, so a Lambda
+ * bundle that never opens a knowledge base does not carry it (where one does, the function
+ * installs `@lancedb/lancedb` for its architecture next to the bundle).
+ */
+const LANCEDB_MODULE = "@lancedb/lancedb";
+let lancedb: Promise<LanceDb> | undefined;
+export function loadLanceDb(): Promise<LanceDb> {
+  lancedb ??= import(LANCEDB_MODULE) as Promise<LanceDb>;
+  return lancedb;
+}
+
+/** SQL string literal for LanceDB (DataFusion) filters: quotes doubled, nothing else interpreted. */
+export function sqlString(v: string): string {
+  return `'${v.replace(/'/g, "''")}'`;
+}
+
+const inList = (column: string, values: string[]) =>
+  values.length === 0 ? "false" : `${column} IN (${values.map(sqlString).join(", ")})`;
+
+/** The access scope as a filter: applied inside every query (prefilter), never after the top-k. */
+export function scopeSql(scope: AccessScope): string | undefined {
+  if ("all" in scope) return undefined;
+  return `(${inList("team", scope.teams)} OR ${inList("classification", scope.classifications)})`;
+}
+
+export function filterSql(filter: ChunkFilter | undefined): string[] {
+  if (!filter) return [];
+  const out: string[] = [];
+  if (filter.doc) out.push(inList("doc", filter.doc));
+  if (filter.team) out.push(inList("team", filter.team));
+  if (filter.classification) out.push(inList("classification", filter.classification));
+  for (const tag of filter.tags ?? []) out.push(`strpos(tags, ${sqlString(`,${tag},`)}) > 0`);
+  if (filter.docPrefix !== undefined) out.push(`starts_with(doc, ${sqlString(filter.docPrefix)})`);
+  return out;
+}
+
+const COLUMNS = [
+  "id",
+  "doc",
+  "ordinal",
+  "text",
+  "title",
+  "heading",
+  "team",
+  "classification",
+  "tags",
+  "tokens",
+];
+/** IVF-PQ search knobs: partitions probed and re-ranked candidates per result (recall vs latency). */
+const NPROBES = 32;
+const REFINE_FACTOR = 10;
+
+type Row = Record<string, unknown>;
+
+function schemaFor(dims: number | undefined): Schema {
+  const fields: Field[] = [
+    new Field("id", new Utf8(), false),
+    new Field("doc", new Utf8(), false),
+    new Field("ordinal", new Int32(), false),
+    new Field("text", new Utf8(), false),
+    new Field("title", new Utf8(), false),
+    new Field("heading", new Utf8(), false),
+    new Field("team", new Utf8(), false),
+    new Field("classification", new Utf8(), false),
+    new Field("tags", new Utf8(), false),
+    new Field("tokens", new Int32(), false),
+  ];
+  if (dims)
+    fields.push(new Field("vector", new FixedSizeList(dims, new Field("item", new Float32(), true)), true));
+  return new Schema(fields);
+}
+
+function toRow(c: ChunkRecord, withVector: boolean): Row {
+  const row: Row = {
+    id: c.id,
+    doc: c.doc,
+    ordinal: c.ordinal,
+    text: c.text,
+    title: c.title,
+    heading: c.heading,
+    team: c.team,
+    classification: c.classification,
+    tags: `,${c.tags.join(",")},`,
+    tokens: c.tokens,
+  };
+  if (withVector) row.vector = c.vector;
+  return row;
+}
+
+function fromRow(r: Row): SearchHit["chunk"] {
+  return {
+    id: String(r.id),
+    doc: String(r.doc),
+    ordinal: Number(r.ordinal),
+    text: String(r.text),
+    title: String(r.title),
+    heading: String(r.heading),
+    team: String(r.team),
+    classification: String(r.classification),
+    tags: String(r.tags).split(",").filter(Boolean),
+    tokens: Number(r.tokens),
+  };
+}
+
+/** Table names are derived from collection names Keel validated; this keeps them filesystem-safe. */
+const tableName = (collection: string) => `kb_${collection.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+
+/**
+ * VectorStore on LanceDB: one table per collection under a root URI (a local folder for
+ * `keel dev`, `s3://bucket/prefix` in AWS: queried straight from Lambda, no server). Vector
+ * search is cosine; full text is BM25 over an inverted index; both take the access scope and
+ * metadata filters as a prefilter.
+ */
+export class LanceDbVectorStore implements VectorStore {
+  private conn?: Promise<Connection>;
+  private readonly tables = new Map<string, Promise<Table | undefined>>();
+
+  constructor(
+    private readonly uri: string,
+    private readonly storageOptions: Record<string, string> = {},
+  ) {}
+
+  private connection(): Promise<Connection> {
+    this.conn ??= loadLanceDb().then((l) => l.connect(this.uri, { storageOptions: this.storageOptions }));
+    return this.conn;
+  }
+
+  private async table(collection: string): Promise<Table | undefined> {
+    let t = this.tables.get(collection);
+    if (!t) {
+      t = (async () => {
+        const conn = await this.connection();
+        const names = await conn.tableNames();
+        return names.includes(tableName(collection)) ? conn.openTable(tableName(collection)) : undefined;
+      })();
+      this.tables.set(collection, t);
+      // A miss is not cached: the table may be created by another process later.
+      if (!(await t)) this.tables.delete(collection);
+    }
+    return t;
+  }
+
+  private async createTable(collection: string, dims: number | undefined): Promise<Table> {
+    const conn = await this.connection();
+    const table = await conn.createEmptyTable(tableName(collection), schemaFor(dims), { existOk: true });
+    this.tables.set(collection, Promise.resolve(table));
+    return table;
+  }
+
+  private async hasVector(table: Table): Promise<boolean> {
+    return (await table.schema()).fields.some((f) => f.name === "vector");
+  }
+
+  async replaceDocuments(collection: string, docs: string[], chunks: ChunkRecord[]): Promise<void> {
+    if (docs.length === 0) return;
+    let table = await this.table(collection);
+    if (!table) {
+      if (chunks.length === 0) return;
+      table = await this.createTable(collection, chunks.find((c) => c.vector)?.vector?.length);
+    }
+    if (chunks.length === 0) {
+      await table.delete(inList("doc", docs));
+      return;
+    }
+    const withVector = await this.hasVector(table);
+    // One commit: matched ids updated, new ones inserted, the documents' other chunks deleted.
+    await table
+      .mergeInsert("id")
+      .whenMatchedUpdateAll()
+      .whenNotMatchedInsertAll()
+      .whenNotMatchedBySourceDelete({ where: inList("doc", docs) })
+      .execute(chunks.map((c) => toRow(c, withVector)));
+  }
+
+  async deleteDocuments(collection: string, docs: string[]): Promise<void> {
+    const table = await this.table(collection);
+    if (table && docs.length > 0) await table.delete(inList("doc", docs));
+  }
+
+  private where(opts: SearchOptions): string | undefined {
+    const parts = [scopeSql(opts.scope), ...filterSql(opts.filter)].filter((p): p is string => !!p);
+    return parts.length ? parts.join(" AND ") : undefined;
+  }
+
+  async vectorSearch(collection: string, vector: number[], opts: SearchOptions): Promise<SearchHit[]> {
+    const table = await this.table(collection);
+    if (!table || !(await this.hasVector(table))) return [];
+    let q = table
+      .vectorSearch(vector)
+      .distanceType("cosine")
+      .select([...COLUMNS, "_distance"])
+      .limit(opts.k);
+    q = opts.exact ? q.bypassVectorIndex() : q.nprobes(NPROBES).refineFactor(REFINE_FACTOR);
+    const where = this.where(opts);
+    if (where) q = q.where(where);
+    const rows = (await q.toArray()) as Row[];
+    return rows.map((r) => ({ chunk: fromRow(r), score: 1 - Number(r._distance) }));
+  }
+
+  async textSearch(collection: string, query: string, opts: SearchOptions): Promise<SearchHit[]> {
+    const table = await this.table(collection);
+    if (!table || !query.trim()) return [];
+    let q = table
+      .query()
+      .fullTextSearch(query, { columns: "text" })
+      .select([...COLUMNS, "_score"])
+      .limit(opts.k);
+    const where = this.where(opts);
+    if (where) q = q.where(where);
+    try {
+      const rows = (await q.toArray()) as Row[];
+      return rows.map((r) => ({ chunk: fromRow(r), score: Number(r._score) }));
+    } catch (e) {
+      // No inverted index yet (a collection written but never indexed): nothing to match on.
+      if (/index/i.test((e as Error).message)) return [];
+      throw e;
+    }
+  }
+
+  async count(collection: string, scope: AccessScope = { all: true }): Promise<number> {
+    const table = await this.table(collection);
+    if (!table) return 0;
+    return table.countRows(scopeSql(scope));
+  }
+
+  async updateIndexes(collection: string, settings: IndexSettings): Promise<IndexState> {
+    const table = await this.table(collection);
+    if (!table) return { rows: 0, vectorIndex: false, textIndex: false };
+    const rows = await table.countRows();
+    const indices = await table.listIndices();
+    const { Index } = await loadLanceDb();
+    let textIndex = indices.some((i) => i.columns.includes("text"));
+    let vectorIndex = indices.some((i) => i.columns.includes("vector"));
+    let changed = false;
+    if (!textIndex && rows > 0) {
+      await table.createIndex("text", { config: Index.fts({ withPosition: false }) });
+      textIndex = changed = true;
+    }
+    const schema = await table.schema();
+    const vectorField = schema.fields.find((f) => f.name === "vector");
+    if (vectorField && !vectorIndex && rows >= settings.annMinRows) {
+      const dims = (vectorField.type as FixedSizeList).listSize;
+      await table.createIndex("vector", {
+        config: Index.ivfPq({
+          distanceType: "cosine",
+          numPartitions: Math.max(1, Math.round(Math.sqrt(rows))),
+          numSubVectors: dims % 8 === 0 && dims >= 128 ? dims / 8 : dims % 4 === 0 ? dims / 4 : 1,
+        }),
+      });
+      vectorIndex = changed = true;
+    }
+    if (!changed) {
+      // Folds rows written since into the indexes (and compacts small fragments).
+      if (indices.some((i) => (i as { numUnindexedRows?: number }).numUnindexedRows)) await table.optimize();
+    }
+    return { rows, vectorIndex, textIndex };
+  }
+
+  async dropCollection(collection: string): Promise<void> {
+    const conn = await this.connection();
+    const t = await this.table(collection);
+    t?.close();
+    this.tables.delete(collection);
+    if ((await conn.tableNames()).includes(tableName(collection)))
+      await conn.dropTable(tableName(collection));
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.tables.values()) (await t)?.close();
+    this.tables.clear();
+    if (this.conn) (await this.conn).close();
+    this.conn = undefined;
+  }
+}
