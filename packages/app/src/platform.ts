@@ -8,14 +8,13 @@ import type { MetadataStore } from "@keel/metadata";
 import { explainTensor, parseModel } from "@keel/model-format";
 import { createMonitoringModule, type MonitoringService, runBaselineReader } from "@keel/monitoring";
 import { createPipelinesModule, type PipelineDefinition, type PipelineService } from "@keel/pipelines";
+import { createRagModule, type RagService } from "@keel/rag";
 import {
   createRegistryModule,
   modelVersionJson,
   type RegistryService,
   registryAuditedState,
 } from "@keel/registry";
-import { createRagModule, type RagService } from "@keel/rag";
-import { createRegistryModule, type RegistryService, registryAuditedState } from "@keel/registry";
 import {
   createServingModule,
   DEFAULT_RETENTION_DAYS,
@@ -148,7 +147,9 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     log,
     audit,
     vectors: createRagVectorStore(config),
-    llm: createRagLlmClient(config, () => ({ request: (input, init) => Promise.resolve(app.request(input as string, init)) })),
+    llm: createRagLlmClient(config, () => ({
+      request: (input, init) => Promise.resolve(app.request(input as string, init)),
+    })),
     tracking: tracking.service,
   });
   modules.push(rag);
