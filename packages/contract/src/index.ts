@@ -8,6 +8,7 @@ export * from "./features";
 export * from "./governance";
 export * from "./kserve";
 export * from "./kserve-protocol";
+export * from "./llm";
 export * from "./mlflow-artifacts";
 export * from "./mlflow-auth";
 export * from "./mlflow-registry";

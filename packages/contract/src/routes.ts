@@ -4,6 +4,7 @@ import { deploymentRoutes } from "./deployments";
 import { featureRoutes } from "./features";
 import { governanceRoutes } from "./governance";
 import { kserveRoutes } from "./kserve";
+import { llmRoutes } from "./llm";
 import { artifactRoutes } from "./mlflow-artifacts";
 import { authRoutes } from "./mlflow-auth";
 import { registryRoutes } from "./mlflow-registry";
@@ -31,6 +32,7 @@ export const contract = {
   deployments: deploymentRoutes,
   backends: backendRoutes,
   kserve: kserveRoutes,
+  llm: llmRoutes,
   audit: auditRoutes,
   auth: authRoutes,
   platform: platformRoutes,

@@ -76,6 +76,11 @@ export const ENV = {
   PREDICTION_LOG_KEY_SECRET: "KEEL_PREDICTION_LOG_KEY_SECRET",
   // audit
   AUDIT_EXPORT_BUCKET: "KEEL_AUDIT_EXPORT_BUCKET",
+  // llm gateway
+  /** Routes from configuration: `<model>=<OpenAI-compatible base URL>,...` or a JSON array of routes. */
+  LLM_UPSTREAMS: "KEEL_LLM_UPSTREAMS",
+  /** Answers the gateway's exact cache keeps per process. */
+  LLM_CACHE_MAX_ENTRIES: "KEEL_LLM_CACHE_MAX_ENTRIES",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -179,6 +184,10 @@ const monitoringSchema = z.object({
   predictionLogKeySecret: optionalText,
 });
 const auditSchema = z.object({ exportBucket: optionalText });
+const llmSchema = z.object({
+  upstreams: optionalText,
+  cacheMaxEntries: z.coerce.number().int().min(1).default(10_000),
+});
 const httpSchema = z.object({
   allowedOrigins: csv,
   allowedHosts: csv,
@@ -211,6 +220,7 @@ export const configSchema = z.object({
   audit: auditSchema,
   http: httpSchema,
   auth: authSchema,
+  llm: llmSchema,
 });
 
 export type KeelConfig = z.infer<typeof configSchema>;
@@ -281,6 +291,7 @@ export const CONFIG_VARS = {
     maxEventLoopLagMs: ENV.MAX_EVENT_LOOP_LAG_MS,
   },
   auth: { jwtGroupClaim: ENV.JWT_GROUP_CLAIM, iamRoles: ENV.IAM_ROLES },
+  llm: { upstreams: ENV.LLM_UPSTREAMS, cacheMaxEntries: ENV.LLM_CACHE_MAX_ENTRIES },
 } as const;
 
 /** Every variable loadConfig reads. */
@@ -332,6 +343,7 @@ export function loadConfig(
     audit: readSection(env, CONFIG_VARS.audit),
     http: readSection(env, CONFIG_VARS.http),
     auth: readSection(env, CONFIG_VARS.auth),
+    llm: readSection(env, CONFIG_VARS.llm),
   };
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
