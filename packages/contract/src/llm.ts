@@ -19,7 +19,6 @@ import { defineRoute } from "./route";
 const openaiTags = ["OpenAI"] as const;
 const tags = ["LLM gateway"] as const;
 
-
 export const PII_KINDS = ["rrn", "phone", "card", "account", "email"] as const;
 export type PiiKind = (typeof PII_KINDS)[number];
 export const GUARD_MODES = ["off", "log", "redact", "block"] as const;
@@ -220,7 +219,9 @@ export const llmRoutes = {
       stream_options: z.object({ include_usage: z.boolean().optional() }).optional(),
     }),
     rawBody: true,
-    response: looseObject.describe("an OpenAI chat.completion, or chat.completion.chunk events when streaming"),
+    response: looseObject.describe(
+      "an OpenAI chat.completion, or chat.completion.chunk events when streaming",
+    ),
     errors: OPENAI_ERRORS,
   }),
   embeddings: defineRoute({
@@ -242,7 +243,9 @@ export const llmRoutes = {
     tags: openaiTags,
     response: z.object({
       object: z.literal("list"),
-      data: z.array(z.object({ id: z.string(), object: z.literal("model"), created: z.number(), owned_by: z.string() })),
+      data: z.array(
+        z.object({ id: z.string(), object: z.literal("model"), created: z.number(), owned_by: z.string() }),
+      ),
     }),
     errors: ["UNAUTHENTICATED"],
   }),

@@ -28,7 +28,11 @@ export async function identifyCaller(authorization: string | undefined, keys: Ke
       "missing_api_key",
     );
   if (!hasRole("data-scientist", "deployer", "admin"))
-    throw new LlmError("denied", `${ctx.principal} may not call models: a role granting 'infer' is required`, "permission_denied");
+    throw new LlmError(
+      "denied",
+      `${ctx.principal} may not call models: a role granting 'infer' is required`,
+      "permission_denied",
+    );
   return { principal: ctx.principal, team: `user:${ctx.principal}` };
 }
 
@@ -36,5 +40,10 @@ export async function identifyCaller(authorization: string | undefined, keys: Ke
 export function checkModelAllowed(caller: Caller, model: string): void {
   const allowed = caller.key?.models;
   if (!allowed || allowed.some((m) => m === model || (m.endsWith(":") && model.startsWith(m)))) return;
-  throw new LlmError("denied", `API key ${caller.key?.id} may not use model '${model}'.`, "model_not_allowed", "model");
+  throw new LlmError(
+    "denied",
+    `API key ${caller.key?.id} may not use model '${model}'.`,
+    "model_not_allowed",
+    "model",
+  );
 }

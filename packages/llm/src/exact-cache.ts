@@ -21,7 +21,9 @@ export class ExactCache {
   keyOf(route: string, request: ChatRequest): string {
     const norm: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(request)) if (!IGNORED.has(k) && v !== null) norm[k] = v;
-    norm.messages = request.messages.map((m) => (typeof m.content === "string" ? { ...m, content: m.content.trim() } : m));
+    norm.messages = request.messages.map((m) =>
+      typeof m.content === "string" ? { ...m, content: m.content.trim() } : m,
+    );
     return digest({ route, request: norm });
   }
 

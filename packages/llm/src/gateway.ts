@@ -3,7 +3,7 @@ import type { Caller } from "./caller";
 import { checkModelAllowed } from "./caller";
 import { LlmError } from "./errors";
 import type { ExactCache } from "./exact-cache";
-import { type Findings, PiiScanner, scanMessages, StreamScanner } from "./guardrails";
+import { type Findings, PiiScanner, StreamScanner, scanMessages } from "./guardrails";
 import { type BucketDraw, type RateLimiter, rateLimitHeaders } from "./limits";
 import type { LlmMetrics } from "./metrics";
 import type { ChatChunk, ChatCompletion, ChatRequest, EmbeddingRequest, Usage } from "./openai-types";
@@ -104,7 +104,11 @@ export class Gateway {
       const usage = this.usageOf(t, served.value.usage, completionText(completion));
       const answer = { ...completion, model: request.model, usage: usage.usage };
       await this.finish(t, served.target, usage, { status: 200, stream: false, fallbacks: served.fallbacks });
-      return json(answer, { ...t.headers, "x-keel-cache": cacheKey ? "miss" : "off", "x-keel-deployment": served.target.deployment.id });
+      return json(answer, {
+        ...t.headers,
+        "x-keel-cache": cacheKey ? "miss" : "off",
+        "x-keel-deployment": served.target.deployment.id,
+      });
     } catch (e) {
       this.failed(t, e);
       throw e;
@@ -117,7 +121,15 @@ export class Gateway {
     const resolved = await this.d.router.resolve(request.model, () => countEmbeddingInput(request));
     const t = await this.admit(caller, resolved, countEmbeddingInput(request));
     try {
-      const served = await this.d.router.embeddings(await this.d.router.plan(resolved), request);
+      // base64 (the openai client's default) is encoded here: not every upstream (Ollama, TGI) speaks it.
+      const base64 = request.encoding_format === "base64";
+      const upstream = base64 ? { ...request, encoding_format: "float" } : request;
+      const served = await this.d.router.embeddings(await this.d.router.plan(resolved), upstream);
+      if (base64)
+        served.value = {
+          ...served.value,
+          data: served.value.data.map((x) => ({ ...x, embedding: toBase64(x.embedding) })),
+        };
       const tokensIn = served.value.usage?.prompt_tokens ?? t.promptTokens;
       const usage = {
         usage: { prompt_tokens: tokensIn, completion_tokens: 0, total_tokens: tokensIn },
@@ -163,7 +175,12 @@ export class Gateway {
     for (const [k, n] of Object.entries(t.findings)) this.d.metrics.redactions.inc({ kind: k, direction }, n);
   }
 
-  private async stream(t: Ticket, request: ChatRequest, upstream: ChatRequest, plan: Target[]): Promise<Response> {
+  private async stream(
+    t: Ticket,
+    request: ChatRequest,
+    upstream: ChatRequest,
+    plan: Target[],
+  ): Promise<Response> {
     const wantsUsage = Boolean(request.stream_options?.include_usage);
     const served = await this.d.router.stream(plan, {
       ...upstream,
@@ -194,14 +211,27 @@ export class Gateway {
             const released = scanner.push(content);
             if (scanner.found && guard?.output === "block") {
               blocked = true;
-              send({ ...out, choices: [{ index: 0, delta: {}, finish_reason: "content_filter" }], usage: undefined });
+              send({
+                ...out,
+                choices: [{ index: 0, delta: {}, finish_reason: "content_filter" }],
+                usage: undefined,
+              });
               return;
             }
-            out = { ...out, choices: [{ ...chunk.choices[0], delta: { ...chunk.choices[0].delta, content: guard?.output === "log" ? content : released } }] };
+            out = {
+              ...out,
+              choices: [
+                {
+                  ...chunk.choices[0],
+                  delta: { ...chunk.choices[0].delta, content: guard?.output === "log" ? content : released },
+                },
+              ],
+            };
           }
           if (scanner && chunk.choices?.[0]?.finish_reason && guard?.output !== "log") {
             const tail = scanner.end();
-            if (tail) send({ ...out, choices: [{ index: 0, delta: { content: tail }, finish_reason: null }] });
+            if (tail)
+              send({ ...out, choices: [{ index: 0, delta: { content: tail }, finish_reason: null }] });
           }
           if (chunk.usage && !chunk.choices?.length) {
             if (!wantsUsage) return;
@@ -215,19 +245,35 @@ export class Gateway {
           for (let r = await rest.next(); !r.done; r = await rest.next()) emit(r.value);
           if (scanner && !blocked && guard?.output !== "log") {
             const tail = scanner.end();
-            if (tail && last) send({ ...last, model: request.model, choices: [{ index: 0, delta: { content: tail }, finish_reason: null }], usage: undefined });
+            if (tail && last)
+              send({
+                ...last,
+                model: request.model,
+                choices: [{ index: 0, delta: { content: tail }, finish_reason: null }],
+                usage: undefined,
+              });
           }
           controller.enqueue(encoder.encode("data: [DONE]\n\n"));
         } catch (e) {
           status = 502;
-          send({ error: { message: `upstream stream failed: ${(e as Error).message}`, type: "server_error", param: null, code: "upstream_error" } });
+          send({
+            error: {
+              message: `upstream stream failed: ${(e as Error).message}`,
+              type: "server_error",
+              param: null,
+              code: "upstream_error",
+            },
+          });
         } finally {
           controller.close();
           if (scanner) self.merge(t, scanner.findings, "output");
           const u = self.usageOf(t, usage, text);
           const seconds = (performance.now() - t.started - ttftMs) / 1000;
           if (seconds > 0 && u.usage.completion_tokens)
-            self.d.metrics.tokensPerSecond.observe({ model: t.route.model }, u.usage.completion_tokens / seconds);
+            self.d.metrics.tokensPerSecond.observe(
+              { model: t.route.model },
+              u.usage.completion_tokens / seconds,
+            );
           self.d.metrics.ttft.observe({ model: t.route.model }, ttftMs / 1000);
           await self
             .finish(t, served.target, u, { status, stream: true, fallbacks: served.fallbacks, ttftMs })
@@ -258,23 +304,46 @@ export class Gateway {
     await this.finish(t, undefined, usage, rec);
     const headers = { ...t.headers, "x-keel-cache": "hit" };
     if (!request.stream) return json(answer, headers);
-    const base = { id: answer.id, object: "chat.completion.chunk", created: answer.created, model: request.model };
+    const base = {
+      id: answer.id,
+      object: "chat.completion.chunk",
+      created: answer.created,
+      model: request.model,
+    };
     const events = [
       { ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] },
       { ...base, choices: [{ index: 0, delta: { content: completionText(answer) }, finish_reason: null }] },
-      { ...base, choices: [{ index: 0, delta: {}, finish_reason: answer.choices[0]?.finish_reason ?? "stop" }] },
+      {
+        ...base,
+        choices: [{ index: 0, delta: {}, finish_reason: answer.choices[0]?.finish_reason ?? "stop" }],
+      },
       ...(request.stream_options?.include_usage ? [{ ...base, choices: [], usage: usage.usage }] : []),
     ];
     const text = `${events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join("")}data: [DONE]\n\n`;
-    return new Response(text, { headers: { "content-type": "text/event-stream; charset=utf-8", ...headers } });
+    return new Response(text, {
+      headers: { "content-type": "text/event-stream; charset=utf-8", ...headers },
+    });
   }
 
   /** The provider's usage when it reported one, else counted with the tokenizer. */
-  private usageOf(t: Ticket, reported: Usage | undefined | null, text: string): { usage: Usage; source: "usage" | "tokenizer" } {
+  private usageOf(
+    t: Ticket,
+    reported: Usage | undefined | null,
+    text: string,
+  ): { usage: Usage; source: "usage" | "tokenizer" } {
     if (reported && typeof reported.prompt_tokens === "number")
-      return { usage: { ...reported, total_tokens: reported.total_tokens ?? reported.prompt_tokens + reported.completion_tokens }, source: "usage" };
+      return {
+        usage: {
+          ...reported,
+          total_tokens: reported.total_tokens ?? reported.prompt_tokens + reported.completion_tokens,
+        },
+        source: "usage",
+      };
     const out = countText(text);
-    return { usage: { prompt_tokens: t.promptTokens, completion_tokens: out, total_tokens: t.promptTokens + out }, source: "tokenizer" };
+    return {
+      usage: { prompt_tokens: t.promptTokens, completion_tokens: out, total_tokens: t.promptTokens + out },
+      source: "tokenizer",
+    };
   }
 
   private async finish(
@@ -284,7 +353,9 @@ export class Gateway {
     r: { status: number; stream: boolean; fallbacks: number; ttftMs?: number; cacheHit?: boolean },
   ): Promise<void> {
     const price = target?.deployment.price ?? { input: 0, output: 0 };
-    const cost = r.cacheHit ? 0 : (u.usage.prompt_tokens * price.input + u.usage.completion_tokens * price.output) / 1000;
+    const cost = r.cacheHit
+      ? 0
+      : (u.usage.prompt_tokens * price.input + u.usage.completion_tokens * price.output) / 1000;
     const latencyMs = performance.now() - t.started;
     const labels = { model: t.route.model, team: t.caller.team };
     const m = this.d.metrics;
@@ -338,6 +409,12 @@ export class Gateway {
   }
 }
 
+/** An embedding as OpenAI's base64: little-endian float32 bytes. */
+function toBase64(v: number[] | string): string {
+  if (typeof v === "string") return v;
+  return Buffer.from(new Float32Array(v).buffer).toString("base64");
+}
+
 function completionText(c: ChatCompletion): string {
   return c.choices.map((x) => (typeof x.message?.content === "string" ? x.message.content : "")).join("");
 }
@@ -350,12 +427,22 @@ function parseChat(body: unknown): ChatRequest {
   const b = body as Partial<ChatRequest> | null;
   if (!b || typeof b !== "object") throw new LlmError("invalid", "The request body must be a JSON object.");
   if (typeof b.model !== "string" || !b.model)
-    throw new LlmError("invalid", "you must provide a model parameter", "missing_required_parameter", "model");
+    throw new LlmError(
+      "invalid",
+      "you must provide a model parameter",
+      "missing_required_parameter",
+      "model",
+    );
   if (!Array.isArray(b.messages) || b.messages.length === 0)
     throw new LlmError("invalid", "'messages' must be a non-empty array", "invalid_value", "messages");
   for (const [i, m] of b.messages.entries())
     if (!m || typeof m !== "object" || typeof m.role !== "string")
-      throw new LlmError("invalid", `messages[${i}] must be an object with a role`, "invalid_value", `messages[${i}]`);
+      throw new LlmError(
+        "invalid",
+        `messages[${i}] must be an object with a role`,
+        "invalid_value",
+        `messages[${i}]`,
+      );
   return b as ChatRequest;
 }
 
@@ -363,7 +450,12 @@ function parseEmbeddings(body: unknown): EmbeddingRequest {
   const b = body as Partial<EmbeddingRequest> | null;
   if (!b || typeof b !== "object") throw new LlmError("invalid", "The request body must be a JSON object.");
   if (typeof b.model !== "string" || !b.model)
-    throw new LlmError("invalid", "you must provide a model parameter", "missing_required_parameter", "model");
+    throw new LlmError(
+      "invalid",
+      "you must provide a model parameter",
+      "missing_required_parameter",
+      "model",
+    );
   if (b.input === undefined || b.input === null || (Array.isArray(b.input) && b.input.length === 0))
     throw new LlmError("invalid", "'input' must be a string or a non-empty array", "invalid_value", "input");
   return b as EmbeddingRequest;

@@ -81,14 +81,20 @@ export class PiiScanner {
 }
 
 /** Scans every message's text (string content and text parts); returns redacted copies. */
-export function scanMessages(scanner: PiiScanner, messages: ChatMessage[], findings: Findings): ChatMessage[] {
+export function scanMessages(
+  scanner: PiiScanner,
+  messages: ChatMessage[],
+  findings: Findings,
+): ChatMessage[] {
   return messages.map((m) => {
     if (typeof m.content === "string") return { ...m, content: scanner.scan(m.content, findings).text };
     if (Array.isArray(m.content))
       return {
         ...m,
         content: m.content.map((p) =>
-          p && typeof p === "object" && typeof p.text === "string" ? { ...p, text: scanner.scan(p.text, findings).text } : p,
+          p && typeof p === "object" && typeof p.text === "string"
+            ? { ...p, text: scanner.scan(p.text, findings).text }
+            : p,
         ),
       };
     return m;

@@ -1,4 +1,4 @@
-import { llmRoutes as r, mount } from "@keel/contract";
+import { mount, llmRoutes as r } from "@keel/contract";
 import type { Hono } from "hono";
 import { LlmError } from "./errors";
 import type { KeyStore } from "./keys";

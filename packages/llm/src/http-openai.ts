@@ -1,4 +1,4 @@
-import { llmRoutes as r, mount } from "@keel/contract";
+import { mount, llmRoutes as r } from "@keel/contract";
 import { isKeelError } from "@keel/core";
 import type { Context, Hono } from "hono";
 import { identifyCaller } from "./caller";
@@ -15,7 +15,14 @@ export function openaiError(e: unknown): Response {
       ? e
       : isKeelError(e)
         ? new LlmError("invalid", e.message, e.code.toLowerCase(), null, {}, statusOfKeel(e.code))
-        : new LlmError("upstream", "The gateway failed to handle the request.", "internal_error", null, {}, 500);
+        : new LlmError(
+            "upstream",
+            "The gateway failed to handle the request.",
+            "internal_error",
+            null,
+            {},
+            500,
+          );
   return new Response(JSON.stringify(err.body()), {
     status: err.status,
     headers: { "content-type": "application/json", ...err.headers },

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { type AuditLog, auditFirst } from "@keel/audit";
+import { type KeyInput, keyInputSchema, type VirtualKey } from "@keel/contract";
 import { BoundedCache, type Clock, currentPrincipal, sha256 } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
-import { type KeyInput, keyInputSchema, type VirtualKey } from "@keel/contract";
 import { LlmError } from "./errors";
 
 /** Virtual keys start with this (the platform's identity middleware leaves them to the gateway). */
@@ -30,7 +30,10 @@ export class KeyStore {
   async create(input: KeyInput): Promise<{ key: string; record: VirtualKey }> {
     const parsed = keyInputSchema.safeParse(input);
     if (!parsed.success)
-      throw new LlmError("invalid", `invalid key: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+      throw new LlmError(
+        "invalid",
+        `invalid key: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+      );
     const v = parsed.data;
     const secret = `${VIRTUAL_KEY_PREFIX}${randomBytes(32).toString("base64url")}`;
     const hash = sha256(secret);
@@ -47,8 +50,10 @@ export class KeyStore {
       ...(v.limits ? { limits: v.limits } : {}),
       ...(v.expiresAt || v.ttlDays ? { expiresAt: v.expiresAt ?? now + (v.ttlDays ?? 0) * 86_400_000 } : {}),
     };
-    await auditFirst(this.audit, { action: "llm.key.create", resource: `llm-key:${record.id}`, state: record }, (mark) =>
-      this.store.put({ pk: PK, sk: hash, key: record, ...mark }, { condition: { exists: false } }),
+    await auditFirst(
+      this.audit,
+      { action: "llm.key.create", resource: `llm-key:${record.id}`, state: record },
+      (mark) => this.store.put({ pk: PK, sk: hash, key: record, ...mark }, { condition: { exists: false } }),
     );
     return { key: secret, record };
   }
@@ -63,7 +68,8 @@ export class KeyStore {
       this.cache.set(hash, record);
     }
     if (!record) throw new LlmError("unauthenticated", "Incorrect API key provided.", "invalid_api_key");
-    if (record.revokedAt) throw new LlmError("unauthenticated", `API key ${record.id} was revoked.`, "invalid_api_key");
+    if (record.revokedAt)
+      throw new LlmError("unauthenticated", `API key ${record.id} was revoked.`, "invalid_api_key");
     if (record.expiresAt && record.expiresAt <= this.clock.now())
       throw new LlmError("unauthenticated", `API key ${record.id} has expired.`, "expired_api_key");
     return record;
@@ -79,8 +85,10 @@ export class KeyStore {
     const item = m ? (await this.store.query({ pk: PK, prefix: m[1], limit: 1 })).items[0] : undefined;
     if (!item) throw new LlmError("not_found", `no key ${id}`, "key_not_found");
     const record: VirtualKey = { ...(item.key as VirtualKey), revokedAt: this.clock.now() };
-    await auditFirst(this.audit, { action: "llm.key.revoke", resource: `llm-key:${id}`, state: record }, (mark) =>
-      this.store.put({ ...item, key: record, ...mark }),
+    await auditFirst(
+      this.audit,
+      { action: "llm.key.revoke", resource: `llm-key:${id}`, state: record },
+      (mark) => this.store.put({ ...item, key: record, ...mark }),
     );
     this.cache.set(item.sk, record);
     return record;

@@ -72,7 +72,18 @@ export class RateLimiter {
     } catch (e) {
       if (!isConditionFailed(e)) throw e;
       await this.store
-        .update(key, { set: [["tat", now + d.cost * T]] }, { condition: { or: [{ path: "tat", exists: false }, { path: "tat", le: now }] } })
+        .update(
+          key,
+          { set: [["tat", now + d.cost * T]] },
+          {
+            condition: {
+              or: [
+                { path: "tat", exists: false },
+                { path: "tat", le: now },
+              ],
+            },
+          },
+        )
         .catch((e2) => {
           if (!isConditionFailed(e2)) throw e2;
         });
@@ -96,7 +107,14 @@ export class RateLimiter {
         const item = await this.store.update(
           key,
           { add: [["tat", inc]] },
-          { condition: { and: [{ path: "tat", gt: now }, { path: "tat", le: now + WINDOW_MS - inc }] } },
+          {
+            condition: {
+              and: [
+                { path: "tat", gt: now },
+                { path: "tat", le: now + WINDOW_MS - inc },
+              ],
+            },
+          },
         );
         return state(item.tat as number, now);
       } catch (e) {
@@ -106,7 +124,14 @@ export class RateLimiter {
         await this.store.update(
           key,
           { set: [["tat", now + inc]] },
-          { condition: { or: [{ path: "tat", exists: false }, { path: "tat", le: now }] } },
+          {
+            condition: {
+              or: [
+                { path: "tat", exists: false },
+                { path: "tat", le: now },
+              ],
+            },
+          },
         );
         return state(now + inc, now);
       } catch (e) {
@@ -116,7 +141,11 @@ export class RateLimiter {
       if (tat !== undefined && tat > now + WINDOW_MS - inc)
         return { kind: d.kind, limit: d.limit, remaining: -1, resetMs: tat - (now + WINDOW_MS - inc) };
     }
-    throw new LlmError("unavailable", `rate limit bucket ${d.id} is too contended; try again`, "limiter_contention");
+    throw new LlmError(
+      "unavailable",
+      `rate limit bucket ${d.id} is too contended; try again`,
+      "limiter_contention",
+    );
   }
 }
 

@@ -81,7 +81,11 @@ export class Histogram extends Series<{ counts: number[]; sum: number; n: number
       this.buckets.forEach((b, i) => {
         lines.push(`${this.name}_bucket{${k},le="${b}"} ${s.counts[i]}`);
       });
-      lines.push(`${this.name}_bucket{${k},le="+Inf"} ${s.n}`, `${this.name}_sum{${k}} ${s.sum}`, `${this.name}_count{${k}} ${s.n}`);
+      lines.push(
+        `${this.name}_bucket{${k},le="+Inf"} ${s.n}`,
+        `${this.name}_sum{${k}} ${s.sum}`,
+        `${this.name}_count{${k}} ${s.n}`,
+      );
     }
     return lines.join("\n");
   }
@@ -90,10 +94,17 @@ export class Histogram extends Series<{ counts: number[]; sum: number; n: number
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 export class LlmMetrics {
-  readonly tokens = new Counter("llm_tokens_total", "Tokens through the gateway by model, direction and team");
+  readonly tokens = new Counter(
+    "llm_tokens_total",
+    "Tokens through the gateway by model, direction and team",
+  );
   readonly requests = new Counter("llm_requests_total", "Gateway requests by model, team and outcome");
   readonly duration = new Histogram("llm_request_duration_seconds", "Gateway request duration", SECONDS);
-  readonly ttft = new Histogram("llm_time_to_first_token_seconds", "Time to the first streamed token", SECONDS);
+  readonly ttft = new Histogram(
+    "llm_time_to_first_token_seconds",
+    "Time to the first streamed token",
+    SECONDS,
+  );
   readonly tokensPerSecond = new Histogram(
     "llm_output_tokens_per_second",
     "Output tokens per second of streamed answers",
@@ -102,7 +113,11 @@ export class LlmMetrics {
   readonly upstreamErrors = new Counter("llm_upstream_errors_total", "Upstream failures by model and status");
   readonly fallbacks = new Counter("llm_fallbacks_total", "Requests answered by a fallback deployment");
   readonly cacheHits = new Counter("llm_cache_hits_total", "Requests answered from the exact cache");
-  readonly budgetUsed = new Counter("llm_budget_used_ratio", "Share of the team's budget spent this period", "gauge");
+  readonly budgetUsed = new Counter(
+    "llm_budget_used_ratio",
+    "Share of the team's budget spent this period",
+    "gauge",
+  );
   readonly redactions = new Counter("llm_guardrail_findings_total", "PII findings by kind and direction");
 
   render(): string {

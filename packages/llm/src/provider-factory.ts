@@ -1,11 +1,11 @@
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
+import { LlmError } from "./errors";
 import type { LlmProvider } from "./provider-port";
 import { BedrockProvider } from "./providers/bedrock";
 import { OpenAIHttpProvider } from "./providers/openai-http";
 import { SageMakerProvider } from "./providers/sagemaker";
 import type { Deployment } from "./routes";
-import { LlmError } from "./errors";
 
 /** Builds (and keeps, per deployment settings) the provider a deployment names. */
 export class ProviderFactory {
@@ -44,7 +44,8 @@ export class ProviderFactory {
       case "bedrock":
         return this.opts.bedrock?.(region) ?? new BedrockProvider(new BedrockRuntimeClient({ region }));
       case "sagemaker": {
-        if (!d.endpoint) throw new LlmError("invalid", `deployment ${d.id}: a sagemaker provider needs endpoint`);
+        if (!d.endpoint)
+          throw new LlmError("invalid", `deployment ${d.id}: a sagemaker provider needs endpoint`);
         return (
           this.opts.sagemaker?.(region, d.endpoint, d.inferenceComponent) ??
           new SageMakerProvider(new SageMakerRuntimeClient({ region }), {

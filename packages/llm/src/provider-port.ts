@@ -1,4 +1,10 @@
-import type { ChatChunk, ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse } from "./openai-types";
+import type {
+  ChatChunk,
+  ChatCompletion,
+  ChatRequest,
+  EmbeddingRequest,
+  EmbeddingResponse,
+} from "./openai-types";
 
 /**
  * THE provider port: one upstream deployment of a model, spoken to in OpenAI's shapes. The

@@ -50,9 +50,12 @@ export class RouteStore {
       );
     const route: Route = { ...parsed.data, updatedAt: this.clock.now(), updatedBy: currentPrincipal() };
     const ids = route.deployments.map((d) => d.id);
-    if (new Set(ids).size !== ids.length) throw new LlmError("invalid", "deployment ids must be unique in a route");
-    await auditFirst(this.audit, { action: "llm.route.put", resource: `llm-route:${route.model}`, state: route }, (mark) =>
-      this.store.put({ pk: PK, sk: route.model, route, ...mark }),
+    if (new Set(ids).size !== ids.length)
+      throw new LlmError("invalid", "deployment ids must be unique in a route");
+    await auditFirst(
+      this.audit,
+      { action: "llm.route.put", resource: `llm-route:${route.model}`, state: route },
+      (mark) => this.store.put({ pk: PK, sk: route.model, route, ...mark }),
     );
     this.cache.set(route.model, route);
     return route;
@@ -68,8 +71,10 @@ export class RouteStore {
           : `no route ${model}`,
         "model_not_found",
       );
-    await auditFirst(this.audit, { action: "llm.route.delete", resource: `llm-route:${model}`, state: {} }, () =>
-      this.store.delete({ pk: PK, sk: model }),
+    await auditFirst(
+      this.audit,
+      { action: "llm.route.delete", resource: `llm-route:${model}`, state: {} },
+      () => this.store.delete({ pk: PK, sk: model }),
     );
     this.cache.set(model, this.configured.find((r) => r.model === model) ?? null);
   }

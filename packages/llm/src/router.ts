@@ -1,7 +1,13 @@
 import type { CircuitBreakers } from "./circuit";
 import { LlmError } from "./errors";
 import type { LlmMetrics } from "./metrics";
-import type { ChatChunk, ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse } from "./openai-types";
+import type {
+  ChatChunk,
+  ChatCompletion,
+  ChatRequest,
+  EmbeddingRequest,
+  EmbeddingResponse,
+} from "./openai-types";
 import type { ProviderFactory } from "./provider-factory";
 import { type LlmProvider, ProviderError, type VirtualModelProvider } from "./provider-port";
 import type { RouteStore } from "./route-store";
@@ -66,7 +72,9 @@ export class LlmRouter {
         virtual,
         route: {
           model,
-          deployments: [{ id: virtual.prefix.replace(/:$/, ""), provider: "openai", model, weight: 1, price }],
+          deployments: [
+            { id: virtual.prefix.replace(/:$/, ""), provider: "openai", model, weight: 1, price },
+          ],
           fallbacks: [],
           timeoutMs: 120_000,
           retries: 0,
@@ -85,7 +93,13 @@ export class LlmRouter {
   /** Deployments in the order they are tried, fallback routes included. */
   async plan(resolved: Resolved): Promise<Target[]> {
     if (resolved.virtual)
-      return [{ route: resolved.route, deployment: resolved.route.deployments[0], provider: resolved.virtual.provider }];
+      return [
+        {
+          route: resolved.route,
+          deployment: resolved.route.deployments[0],
+          provider: resolved.virtual.provider,
+        },
+      ];
     const out: Target[] = [];
     const seen = new Set<string>();
     const visit = async (route: Route) => {
@@ -182,7 +196,9 @@ export class LlmRouter {
     request: ChatRequest,
   ): Promise<Served<{ first: ChatChunk | undefined; rest: AsyncIterator<ChatChunk> }>> {
     return this.run(plan, async (t, signal, done) => {
-      const it = t.provider.chatStream({ ...request, model: t.deployment.model }, signal)[Symbol.asyncIterator]();
+      const it = t.provider
+        .chatStream({ ...request, model: t.deployment.model }, signal)
+        [Symbol.asyncIterator]();
       const first = await it.next();
       done(true);
       return { first: first.done ? undefined : first.value, rest: it };
@@ -192,7 +208,10 @@ export class LlmRouter {
   embeddings(plan: Target[], request: EmbeddingRequest): Promise<Served<EmbeddingResponse>> {
     return this.run(plan, async (t, signal, done) => {
       if (!t.provider.embeddings)
-        throw new ProviderError(400, `deployment ${t.deployment.id} (${t.provider.kind}) serves no embeddings`);
+        throw new ProviderError(
+          400,
+          `deployment ${t.deployment.id} (${t.provider.kind}) serves no embeddings`,
+        );
       try {
         return await t.provider.embeddings({ ...request, model: t.deployment.model }, signal);
       } finally {
@@ -222,7 +241,11 @@ function callerError(e: ProviderError): LlmError {
   const status = e.status >= 400 && e.status < 500 ? e.status : 400;
   // The upstream's own credentials are the platform's problem, not the caller's: 502.
   if (status === 401 || status === 403)
-    return new LlmError("upstream", `upstream refused the gateway's credentials: ${e.message}`, "upstream_auth");
+    return new LlmError(
+      "upstream",
+      `upstream refused the gateway's credentials: ${e.message}`,
+      "upstream_auth",
+    );
   return new LlmError(
     "invalid",
     `upstream refused the request: ${e.body?.message ?? e.message}`,
@@ -234,7 +257,8 @@ function callerError(e: ProviderError): LlmError {
 }
 
 function upstreamFailed(last: ProviderError | undefined): LlmError {
-  if (last?.status === 504) return new LlmError("timeout", "every deployment of the route timed out", "upstream_timeout");
+  if (last?.status === 504)
+    return new LlmError("timeout", "every deployment of the route timed out", "upstream_timeout");
   if (last?.status === 429)
     return new LlmError(
       "rate_limited",

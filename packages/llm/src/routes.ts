@@ -29,7 +29,10 @@ export function routesFromConfig(value: string | undefined): Route[] {
       throw new Error(`KEEL_LLM_UPSTREAMS: not valid JSON: ${(e as Error).message}`);
     }
     const r = z.array(routeSchema).safeParse(raw);
-    if (!r.success) throw new Error(`KEEL_LLM_UPSTREAMS: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    if (!r.success)
+      throw new Error(
+        `KEEL_LLM_UPSTREAMS: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+      );
     return r.data;
   }
   return text

@@ -1,7 +1,7 @@
 import { type AuditLog, auditFirst } from "@keel/audit";
+import { type TeamSettings, teamSchema } from "@keel/contract";
 import { BoundedCache, type Clock, currentPrincipal } from "@keel/core";
 import { isConditionFailed, type MetadataStore } from "@keel/metadata";
-import { type TeamSettings, teamSchema } from "@keel/contract";
 import { LlmError } from "./errors";
 
 const PK = "llm#team";
@@ -54,11 +54,18 @@ export class Teams {
   async put(team: string, input: unknown): Promise<TeamSettings> {
     const parsed = teamSchema.safeParse(input);
     if (!parsed.success)
-      throw new LlmError("invalid", `invalid team settings: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+      throw new LlmError(
+        "invalid",
+        `invalid team settings: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+      );
     const settings = parsed.data;
     await auditFirst(
       this.audit,
-      { action: "llm.team.put", resource: `llm-team:${team}`, state: { ...settings, by: currentPrincipal() } },
+      {
+        action: "llm.team.put",
+        resource: `llm-team:${team}`,
+        state: { ...settings, by: currentPrincipal() },
+      },
       (mark) => this.store.put({ pk: PK, sk: team, settings, ...mark }),
     );
     this.cache.set(team, settings);
@@ -70,7 +77,11 @@ export class Teams {
     return Promise.all(
       items.map(async (i) => {
         const settings = i.settings as TeamSettings;
-        return { team: i.sk, settings, ...(settings.budget ? { spent: await this.spent(i.sk, settings) } : {}) };
+        return {
+          team: i.sk,
+          settings,
+          ...(settings.budget ? { spent: await this.spent(i.sk, settings) } : {}),
+        };
       }),
     );
   }
@@ -102,12 +113,16 @@ export class Teams {
     const b = settings?.budget;
     const period = periodOf(this.clock.now(), b?.period ?? "month");
     if (usd <= 0 && !b) return undefined;
-    const total = usd > 0 ? await this.store.increment({ pk: SPEND, sk: `${team}#${period}` }, "usd", usd) : 0;
+    const total =
+      usd > 0 ? await this.store.increment({ pk: SPEND, sk: `${team}#${period}` }, "usd", usd) : 0;
     if (!b) return undefined;
     for (const threshold of b.alerts) {
       if (total < threshold * b.amount || total - usd >= threshold * b.amount) continue;
       try {
-        await this.store.put({ pk: ALERT, sk: `${team}#${period}#${threshold}` }, { condition: { exists: false } });
+        await this.store.put(
+          { pk: ALERT, sk: `${team}#${period}#${threshold}` },
+          { condition: { exists: false } },
+        );
       } catch (e) {
         if (isConditionFailed(e)) continue;
         throw e;

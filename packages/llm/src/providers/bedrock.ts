@@ -13,7 +13,10 @@ import { asProviderError, type LlmProvider } from "../provider-port";
 
 /** What the provider needs of a BedrockRuntimeClient (a stub in tests: AWS cannot be reached here). */
 export interface BedrockRuntimeLike {
-  send(command: ConverseCommand | ConverseStreamCommand, opts?: { abortSignal?: AbortSignal }): Promise<unknown>;
+  send(
+    command: ConverseCommand | ConverseStreamCommand,
+    opts?: { abortSignal?: AbortSignal },
+  ): Promise<unknown>;
 }
 
 const STOP: Record<string, string> = {
@@ -115,7 +118,8 @@ export class BedrockProvider implements LlmProvider {
         if (ev.messageStart) yield chunkOf(base, { role: "assistant", content: "" });
         else if (ev.contentBlockDelta?.delta?.text !== undefined)
           yield chunkOf(base, { content: ev.contentBlockDelta.delta.text });
-        else if (ev.messageStop) yield chunkOf(base, {}, STOP[ev.messageStop.stopReason ?? "end_turn"] ?? "stop");
+        else if (ev.messageStop)
+          yield chunkOf(base, {}, STOP[ev.messageStop.stopReason ?? "end_turn"] ?? "stop");
         else if (ev.metadata?.usage && request.stream_options?.include_usage) {
           const u = ev.metadata.usage;
           yield {

@@ -1,4 +1,10 @@
-import type { ChatChunk, ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse } from "../openai-types";
+import type {
+  ChatChunk,
+  ChatCompletion,
+  ChatRequest,
+  EmbeddingRequest,
+  EmbeddingResponse,
+} from "../openai-types";
 import { asProviderError, type LlmProvider, ProviderError } from "../provider-port";
 import { sseData } from "./sse";
 
@@ -20,7 +26,9 @@ export class OpenAIHttpProvider implements LlmProvider {
   }
 
   private url(path: string): string {
-    const q = this.opts.azureApiVersion ? `?api-version=${encodeURIComponent(this.opts.azureApiVersion)}` : "";
+    const q = this.opts.azureApiVersion
+      ? `?api-version=${encodeURIComponent(this.opts.azureApiVersion)}`
+      : "";
     return `${this.base}${path}${q}`;
   }
 

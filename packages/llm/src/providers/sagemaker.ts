@@ -4,7 +4,13 @@ import {
   InvokeEndpointWithResponseStreamCommand,
   type InvokeEndpointWithResponseStreamCommandOutput,
 } from "@aws-sdk/client-sagemaker-runtime";
-import type { ChatChunk, ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse } from "../openai-types";
+import type {
+  ChatChunk,
+  ChatCompletion,
+  ChatRequest,
+  EmbeddingRequest,
+  EmbeddingResponse,
+} from "../openai-types";
 import { asProviderError, type LlmProvider, ProviderError } from "../provider-port";
 import { sseData } from "./sse";
 
@@ -33,7 +39,9 @@ export class SageMakerProvider implements LlmProvider {
       EndpointName: this.opts.endpointName,
       ContentType: "application/json",
       Accept: "application/json",
-      ...(this.opts.inferenceComponentName ? { InferenceComponentName: this.opts.inferenceComponentName } : {}),
+      ...(this.opts.inferenceComponentName
+        ? { InferenceComponentName: this.opts.inferenceComponentName }
+        : {}),
     };
   }
 
