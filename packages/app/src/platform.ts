@@ -162,7 +162,13 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   registry.service.setPublisher(serving.service.publisher);
   modules.push(serving);
   // The LLM gateway (/llm/v1, /api/v1/llm); its metrics join the serving module's /metrics.
-  const llm = createLlmModule({ store, audit, clock, log, config: { region: config.core.region, llm: config.llm } });
+  const llm = createLlmModule({
+    store,
+    audit,
+    clock,
+    log,
+    config: { region: config.core.region, llm: config.llm },
+  });
   modules.push(llm);
   const servingMetrics = serving.service.metrics.render.bind(serving.service.metrics);
   serving.service.metrics.render = () => servingMetrics() + llm.metrics.render();

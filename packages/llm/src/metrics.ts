@@ -21,7 +21,10 @@ class Series<V> {
     const out: Labels = {};
     for (const [k, v] of Object.entries(labels)) {
       let s = this.seen.get(k);
-      if (!s) this.seen.set(k, (s = new Set()));
+      if (!s) {
+        s = new Set();
+        this.seen.set(k, s);
+      }
       if (!s.has(v) && s.size >= MAX_VALUES) out[k] = "other";
       else {
         s.add(v);
@@ -68,7 +71,10 @@ export class Histogram extends Series<{ counts: number[]; sum: number; n: number
   observe(labels: Labels, v: number): void {
     const k = this.bound(labels);
     let s = this.values.get(k);
-    if (!s) this.values.set(k, (s = { counts: this.buckets.map(() => 0), sum: 0, n: 0 }));
+    if (!s) {
+      s = { counts: this.buckets.map(() => 0), sum: 0, n: 0 };
+      this.values.set(k, s);
+    }
     this.buckets.forEach((b, i) => {
       if (v <= b) s.counts[i]++;
     });

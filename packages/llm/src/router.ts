@@ -124,8 +124,11 @@ export class LlmRouter {
       const total = pool.reduce((n, d) => n + d.weight, 0);
       let i = 0;
       if (total > 0) {
-        let x = this.random() * total;
-        while (i < pool.length - 1 && (x -= pool[i].weight) >= 0) i++;
+        let x = this.random() * total - pool[0].weight;
+        while (i < pool.length - 1 && x >= 0) {
+          i++;
+          x -= pool[i].weight;
+        }
       }
       out.push(pool.splice(i, 1)[0]);
     }

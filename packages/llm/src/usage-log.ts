@@ -11,6 +11,19 @@ export interface UsageQuery {
 
 export type { UsageRecord, UsageSummaryRow };
 
+const ZERO = {
+  requests: 0,
+  errors: 0,
+  cacheHits: 0,
+  tokensIn: 0,
+  tokensOut: 0,
+  cost: 0,
+  avgLatencyMs: 0,
+  ttftN: 0,
+  ttftSum: 0,
+  latSum: 0,
+};
+
 /**
  * The usage log: one item per request under the team's partition (time-ordered) and in an
  * index across teams. Written off the request path; `flush()` waits for what is in flight
@@ -55,24 +68,10 @@ export class UsageLog {
     for (const r of await this.query({ ...q, limit: 10_000 })) {
       const k = `${r.team}\u0000${r.model}`;
       let row = rows.get(k);
-      if (!row)
-        rows.set(
-          k,
-          (row = {
-            team: r.team,
-            model: r.model,
-            requests: 0,
-            errors: 0,
-            cacheHits: 0,
-            tokensIn: 0,
-            tokensOut: 0,
-            cost: 0,
-            avgLatencyMs: 0,
-            ttftN: 0,
-            ttftSum: 0,
-            latSum: 0,
-          }),
-        );
+      if (!row) {
+        row = { team: r.team, model: r.model, ...ZERO };
+        rows.set(k, row);
+      }
       row.requests++;
       if (r.status >= 400) row.errors++;
       if (r.cacheHit) row.cacheHits++;
