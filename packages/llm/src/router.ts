@@ -233,7 +233,7 @@ export function modelNotFound(model: string): LlmError {
   return new LlmError(
     "not_found",
     `The model '${model}' does not exist: no route serves it. Add one with ` +
-      `'keel llm route add ${model} --url <OpenAI-compatible base URL>' (or PUT /api/v1/llm/routes/${model}), ` +
+      `'keel llm route add ${model} --base-url <OpenAI-compatible base URL>' (or PUT /api/v1/llm/routes/${model}), ` +
       `or configure KEEL_LLM_UPSTREAMS='${model}=http://localhost:11434/v1'.`,
     "model_not_found",
     "model",
