@@ -4,6 +4,7 @@ import { createAuditModule, StoreAuditLog } from "@keel/audit";
 import { type AccessControl, type AuthMode, createAccessControl } from "@keel/auth";
 import { type Clock, createLogger, internalCallToken, type KeelConfig, systemClock } from "@keel/core";
 import { createFeaturesModule, type FeaturesService } from "@keel/features";
+import { createLlmModule, type LlmService } from "@keel/llm";
 import type { MetadataStore } from "@keel/metadata";
 import { explainTensor, parseModel } from "@keel/model-format";
 import { createMonitoringModule, type MonitoringService, runBaselineReader } from "@keel/monitoring";
@@ -57,6 +58,8 @@ export interface Platform {
     pipelines: PipelineService;
     /** Knowledge bases; `rag.chatCompletions` serves gateway models `rag:<kb>`. */
     rag: RagService;
+    /** The LLM gateway (routes, keys, usage; `registerVirtualModels` for e.g. `rag:<kb>`). */
+    llm: LlmService;
   };
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -202,6 +205,17 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   // An approval into a protected stage or alias publishes the version to the model repository.
   registry.service.setPublisher(serving.service.publisher);
   modules.push(serving);
+  // The LLM gateway (/llm/v1, /api/v1/llm); its metrics join the serving module's /metrics.
+  const llm = createLlmModule({
+    store,
+    audit,
+    clock,
+    log,
+    config: { region: config.core.region, llm: config.llm },
+  });
+  modules.push(llm);
+  const servingMetrics = serving.service.metrics.render.bind(serving.service.metrics);
+  serving.service.metrics.render = () => servingMetrics() + llm.metrics.render();
   // `keel audit verify` also checks that protected state carries the event that changed it.
   modules.push(
     createAuditModule({ audit, state: [registryAuditedState(store), deploymentAuditedState(store)] }),
@@ -239,6 +253,7 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
       features: features.service,
       pipelines: pipelines.service,
       rag: rag.service,
+      llm: llm.service,
     },
     async start() {
       for (const m of modules) await m.start?.();

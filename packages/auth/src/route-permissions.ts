@@ -182,6 +182,22 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   "DELETE /api/2.0/mlflow/registered-models/permissions/delete": "read",
   // console
   "GET /api/v1/me": "read",
+  // llm gateway: OpenAI's API authenticates itself (virtual keys, or the platform identity with
+  // a role granting infer, checked by the gateway); routes, keys and teams are admin, audited.
+  "POST /llm/v1/chat/completions": "public",
+  "POST /llm/v1/embeddings": "public",
+  "GET /llm/v1/models": "public",
+  "GET /api/v1/llm/routes": "read",
+  "GET /api/v1/llm/routes/:model": "read",
+  "PUT /api/v1/llm/routes/:model": "admin",
+  "DELETE /api/v1/llm/routes/:model": "admin",
+  "GET /api/v1/llm/keys": "admin",
+  "POST /api/v1/llm/keys": "admin",
+  "POST /api/v1/llm/keys/:id/revoke": "admin",
+  "GET /api/v1/llm/teams": "read",
+  "PUT /api/v1/llm/teams/:team": "admin",
+  "GET /api/v1/llm/usage": "read",
+  "GET /api/v1/llm/usage/summary": "read",
 };
 
 /** The table's key for a registered route. */

@@ -13,6 +13,7 @@ const modules: Record<string, () => Promise<Command[]>> = {
   dev: async () => [(await import("./commands/dev")).devCommand],
   experiments: async () => (await import("./commands/tracking")).trackingCommands,
   features: async () => (await import("./commands/features")).featuresCommands,
+  llm: async () => (await import("./commands/llm")).llmCommands,
   model: async () => (await import("./commands/model")).modelCommands,
   models: async () => (await import("./commands/model")).modelCommands,
   monitor: async () => (await import("./commands/monitor")).monitorCommands,

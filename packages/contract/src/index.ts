@@ -10,6 +10,7 @@ export * from "./kserve";
 export * from "./kserve-protocol";
 export * from "./me";
 export * from "./mlflow-ajax";
+export * from "./llm";
 export * from "./mlflow-artifacts";
 export * from "./mlflow-auth";
 export * from "./mlflow-graphql";

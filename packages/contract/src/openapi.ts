@@ -18,6 +18,8 @@ function schemaOf(s: z.ZodType, io: "input" | "output"): Json {
 }
 
 const V2_TAG = "KServe v2";
+/** The LLM gateway's OpenAI API answers OpenAI's error shape. */
+const OPENAI_TAG = "OpenAI";
 
 function errorResponses(route: RouteSpec): Json {
   const byStatus = new Map<number, ErrorCode[]>();
@@ -25,7 +27,11 @@ function errorResponses(route: RouteSpec): Json {
     const status = ERROR_CODES[code];
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
-  const ref = route.tags.includes(V2_TAG) ? "#/components/schemas/V2Error" : "#/components/schemas/Error";
+  const ref = route.tags.includes(V2_TAG)
+    ? "#/components/schemas/V2Error"
+    : route.tags.includes(OPENAI_TAG)
+      ? "#/components/schemas/OpenAIError"
+      : "#/components/schemas/Error";
   const out: Json = {};
   for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
     out[String(status)] = {
@@ -138,6 +144,22 @@ export function openApiDocument(routes: RouteSpec[] = allRoutes, version = CONTR
           required: ["error_code", "message"],
         },
         V2Error: { type: "object", properties: { error: { type: "string" } }, required: ["error"] },
+        OpenAIError: {
+          type: "object",
+          properties: {
+            error: {
+              type: "object",
+              properties: {
+                message: { type: "string" },
+                type: { type: "string" },
+                param: { type: ["string", "null"] },
+                code: { type: ["string", "null"] },
+              },
+              required: ["message", "type", "param", "code"],
+            },
+          },
+          required: ["error"],
+        },
       },
       securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
     },

@@ -6,6 +6,7 @@ import { governanceRoutes } from "./governance";
 import { kserveRoutes } from "./kserve";
 import { meRoutes } from "./me";
 import { mlflowAjaxRoutes } from "./mlflow-ajax";
+import { llmRoutes } from "./llm";
 import { artifactRoutes } from "./mlflow-artifacts";
 import { authRoutes } from "./mlflow-auth";
 import { mlflowGraphqlRoutes } from "./mlflow-graphql";
@@ -35,6 +36,7 @@ export const contract = {
   deployments: deploymentRoutes,
   backends: backendRoutes,
   kserve: kserveRoutes,
+  llm: llmRoutes,
   audit: auditRoutes,
   auth: authRoutes,
   mlflowUi: mlflowAjaxRoutes,

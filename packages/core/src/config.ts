@@ -87,6 +87,11 @@ export const ENV = {
   RAG_LLM_API_KEY: "KEEL_RAG_LLM_API_KEY",
   /** Base URL of a TEI-style `/rerank` endpoint; default: RAG_LLM_URL. */
   RAG_RERANK_URL: "KEEL_RAG_RERANK_URL",
+  // llm gateway
+  /** Routes from configuration: `<model>=<OpenAI-compatible base URL>,...` or a JSON array of routes. */
+  LLM_UPSTREAMS: "KEEL_LLM_UPSTREAMS",
+  /** Answers the gateway's exact cache keeps per process. */
+  LLM_CACHE_MAX_ENTRIES: "KEEL_LLM_CACHE_MAX_ENTRIES",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -197,6 +202,10 @@ const ragSchema = z.object({
   llmApiKey: optionalText,
   rerankUrl: z.string().url().optional(),
 });
+const llmSchema = z.object({
+  upstreams: optionalText,
+  cacheMaxEntries: z.coerce.number().int().min(1).default(10_000),
+});
 const httpSchema = z.object({
   allowedOrigins: csv,
   allowedHosts: csv,
@@ -231,6 +240,7 @@ export const configSchema = z.object({
   rag: ragSchema,
   http: httpSchema,
   auth: authSchema,
+  llm: llmSchema,
 });
 
 export type KeelConfig = z.infer<typeof configSchema>;
@@ -308,6 +318,7 @@ export const CONFIG_VARS = {
     maxEventLoopLagMs: ENV.MAX_EVENT_LOOP_LAG_MS,
   },
   auth: { jwtGroupClaim: ENV.JWT_GROUP_CLAIM, iamRoles: ENV.IAM_ROLES },
+  llm: { upstreams: ENV.LLM_UPSTREAMS, cacheMaxEntries: ENV.LLM_CACHE_MAX_ENTRIES },
 } as const;
 
 /** Every variable loadConfig reads. */
@@ -360,6 +371,7 @@ export function loadConfig(
     rag: readSection(env, CONFIG_VARS.rag),
     http: readSection(env, CONFIG_VARS.http),
     auth: readSection(env, CONFIG_VARS.auth),
+    llm: readSection(env, CONFIG_VARS.llm),
   };
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {

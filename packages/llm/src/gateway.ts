@@ -1,0 +1,462 @@
+import type { Clock } from "@keel/core";
+import type { Caller } from "./caller";
+import { checkModelAllowed } from "./caller";
+import { LlmError } from "./errors";
+import type { ExactCache } from "./exact-cache";
+import { type Findings, PiiScanner, StreamScanner, scanMessages } from "./guardrails";
+import { type BucketDraw, type RateLimiter, rateLimitHeaders } from "./limits";
+import type { LlmMetrics } from "./metrics";
+import type { ChatChunk, ChatCompletion, ChatRequest, EmbeddingRequest, Usage } from "./openai-types";
+import type { LlmRouter, Resolved, Target } from "./router";
+import type { Route } from "./routes";
+import type { Teams } from "./teams";
+import { countEmbeddingInput, countPrompt, countText } from "./tokens";
+import type { UsageLog } from "./usage-log";
+
+export interface GatewayDeps {
+  router: LlmRouter;
+  limiter: RateLimiter;
+  teams: Teams;
+  usage: UsageLog;
+  cache: ExactCache;
+  metrics: LlmMetrics;
+  clock: Clock;
+}
+
+/** One request's bookkeeping, from admission to the usage record. */
+interface Ticket {
+  caller: Caller;
+  route: Route;
+  started: number;
+  headers: Record<string, string>;
+  findings: Findings;
+  promptTokens: number;
+  tpm: BucketDraw[];
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The gateway's request path, the same for every model: who (caller) -> which route ->
+ * budget -> rate limits -> input guardrails -> exact cache -> the router (deployments,
+ * fallbacks) -> output guardrails -> usage, cost, spend and metrics. Answers are Responses in
+ * OpenAI's shapes; failures are LlmErrors (the HTTP layer renders OpenAI's error shape).
+ */
+export class Gateway {
+  constructor(private readonly d: GatewayDeps) {}
+
+  private async admit(caller: Caller, resolved: Resolved, promptTokens: number): Promise<Ticket> {
+    const started = performance.now();
+    const { route } = resolved;
+    await this.d.teams.checkBudget(caller.team);
+    const team = await this.d.teams.get(caller.team);
+    const draws: BucketDraw[] = [];
+    const add = (id: string, limits: { rpm?: number; tpm?: number } | undefined) => {
+      if (limits?.rpm) draws.push({ id: `${id}:rpm`, kind: "requests", limit: limits.rpm, cost: 1 });
+      if (limits?.tpm) draws.push({ id: `${id}:tpm`, kind: "tokens", limit: limits.tpm, cost: promptTokens });
+    };
+    if (caller.key) add(`key:${caller.key.id}`, caller.key.limits);
+    add(`team:${caller.team}`, team?.limits);
+    add(`model:${route.model}`, route.limits);
+    const states = draws.length ? await this.d.limiter.admit(draws) : [];
+    return {
+      caller,
+      route,
+      started,
+      headers: rateLimitHeaders(states),
+      findings: {},
+      promptTokens,
+      tpm: draws.filter((x) => x.kind === "tokens"),
+    };
+  }
+
+  async chat(caller: Caller, body: unknown): Promise<Response> {
+    const request = parseChat(body);
+    checkModelAllowed(caller, request.model);
+    let prompt: number | undefined;
+    const promptTokens = () => (prompt ??= countPrompt(request));
+    const resolved = await this.d.router.resolve(request.model, promptTokens);
+    const t = await this.admit(caller, resolved, promptTokens());
+    try {
+      const guard = resolved.route.guardrails;
+      let upstream = request;
+      if (guard && guard.input !== "off") {
+        const messages = scanMessages(new PiiScanner(guard), request.messages, t.findings);
+        this.countFindings(t, "input");
+        if (Object.keys(t.findings).length && guard.input === "block")
+          throw new LlmError(
+            "pii",
+            `The request contains personal data (${Object.keys(t.findings).join(", ")}) and this route blocks it.`,
+            "pii_detected",
+            "messages",
+          );
+        if (guard.input === "redact") upstream = { ...request, messages };
+      }
+      const cacheKey = resolved.route.cache ? this.d.cache.keyOf(resolved.route.model, upstream) : undefined;
+      const cached = cacheKey ? this.d.cache.get(cacheKey) : undefined;
+      if (cached) return this.fromCache(t, request, cached);
+      const plan = await this.d.router.plan(resolved);
+      if (request.stream) return await this.stream(t, request, upstream, plan);
+      const served = await this.d.router.chat(plan, upstream);
+      const completion = this.guardOutput(t, served.value);
+      if (cacheKey && resolved.route.cache && !Object.keys(t.findings).length)
+        this.d.cache.set(cacheKey, completion, resolved.route.cache.ttlSeconds);
+      const usage = this.usageOf(t, served.value.usage, completionText(completion));
+      const answer = { ...completion, model: request.model, usage: usage.usage };
+      await this.finish(t, served.target, usage, { status: 200, stream: false, fallbacks: served.fallbacks });
+      return json(answer, {
+        ...t.headers,
+        "x-keel-cache": cacheKey ? "miss" : "off",
+        "x-keel-deployment": served.target.deployment.id,
+      });
+    } catch (e) {
+      this.failed(t, e);
+      throw e;
+    }
+  }
+
+  async embeddings(caller: Caller, body: unknown): Promise<Response> {
+    const request = parseEmbeddings(body);
+    checkModelAllowed(caller, request.model);
+    const resolved = await this.d.router.resolve(request.model, () => countEmbeddingInput(request));
+    const t = await this.admit(caller, resolved, countEmbeddingInput(request));
+    try {
+      // base64 (the openai client's default) is encoded here: not every upstream (Ollama, TGI) speaks it.
+      const base64 = request.encoding_format === "base64";
+      const upstream = base64 ? { ...request, encoding_format: "float" } : request;
+      const served = await this.d.router.embeddings(await this.d.router.plan(resolved), upstream);
+      if (base64)
+        served.value = {
+          ...served.value,
+          data: served.value.data.map((x) => ({ ...x, embedding: toBase64(x.embedding) })),
+        };
+      const tokensIn = served.value.usage?.prompt_tokens ?? t.promptTokens;
+      const usage = {
+        usage: { prompt_tokens: tokensIn, completion_tokens: 0, total_tokens: tokensIn },
+        source: served.value.usage ? ("usage" as const) : ("tokenizer" as const),
+      };
+      await this.finish(t, served.target, usage, { status: 200, stream: false, fallbacks: served.fallbacks });
+      return json(
+        { ...served.value, model: request.model, usage: { prompt_tokens: tokensIn, total_tokens: tokensIn } },
+        t.headers,
+      );
+    } catch (e) {
+      this.failed(t, e);
+      throw e;
+    }
+  }
+
+  /** Output guardrails on a whole answer: redact, block (content_filter) or log. */
+  private guardOutput(t: Ticket, completion: ChatCompletion): ChatCompletion {
+    const guard = t.route.guardrails;
+    if (!guard || guard.output === "off") return completion;
+    const scanner = new PiiScanner(guard);
+    const found: Findings = {};
+    const choices = completion.choices.map((c) => {
+      if (typeof c.message?.content !== "string") return c;
+      const r = scanner.scan(c.message.content, found);
+      if (guard.output === "log" || !Object.keys(found).length) return c;
+      if (guard.output === "block")
+        return { ...c, message: { ...c.message, content: "" }, finish_reason: "content_filter" };
+      return { ...c, message: { ...c.message, content: r.text } };
+    });
+    this.merge(t, found, "output");
+    return { ...completion, choices };
+  }
+
+  private merge(t: Ticket, found: Findings, direction: "input" | "output") {
+    for (const [k, n] of Object.entries(found)) {
+      t.findings[k] = (t.findings[k] ?? 0) + n;
+      this.d.metrics.redactions.inc({ kind: k, direction }, n);
+    }
+  }
+
+  private countFindings(t: Ticket, direction: "input" | "output") {
+    for (const [k, n] of Object.entries(t.findings)) this.d.metrics.redactions.inc({ kind: k, direction }, n);
+  }
+
+  private async stream(
+    t: Ticket,
+    request: ChatRequest,
+    upstream: ChatRequest,
+    plan: Target[],
+  ): Promise<Response> {
+    const wantsUsage = Boolean(request.stream_options?.include_usage);
+    const served = await this.d.router.stream(plan, {
+      ...upstream,
+      stream: true,
+      stream_options: { ...(upstream.stream_options ?? {}), include_usage: true },
+    });
+    const ttftMs = performance.now() - t.started;
+    const guard = t.route.guardrails;
+    const scanner = guard && guard.output !== "off" ? new StreamScanner(new PiiScanner(guard)) : undefined;
+    const { first, rest } = served.value;
+    const self = this;
+    let text = "";
+    let usage: Usage | undefined;
+    let last: ChatChunk | undefined;
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        const send = (obj: unknown) => controller.enqueue(encoder.encode(`data: ${JSON.stringify(obj)}\n\n`));
+        let status = 200;
+        let blocked = false;
+        const emit = (chunk: ChatChunk) => {
+          last = chunk;
+          if (chunk.usage) usage = chunk.usage;
+          const content = chunk.choices?.[0]?.delta?.content;
+          if (typeof content === "string") text += content;
+          if (blocked) return;
+          let out: ChatChunk = { ...chunk, model: request.model };
+          if (scanner && typeof content === "string") {
+            const released = scanner.push(content);
+            if (scanner.found && guard?.output === "block") {
+              blocked = true;
+              send({
+                ...out,
+                choices: [{ index: 0, delta: {}, finish_reason: "content_filter" }],
+                usage: undefined,
+              });
+              return;
+            }
+            out = {
+              ...out,
+              choices: [
+                {
+                  ...chunk.choices[0],
+                  delta: { ...chunk.choices[0].delta, content: guard?.output === "log" ? content : released },
+                },
+              ],
+            };
+          }
+          if (scanner && chunk.choices?.[0]?.finish_reason && guard?.output !== "log") {
+            const tail = scanner.end();
+            if (tail)
+              send({ ...out, choices: [{ index: 0, delta: { content: tail }, finish_reason: null }] });
+          }
+          if (chunk.usage && !chunk.choices?.length) {
+            if (!wantsUsage) return;
+            out = { ...out, usage: self.usageOf(t, chunk.usage, text).usage };
+          }
+          if (!wantsUsage && "usage" in out) delete out.usage;
+          send(out);
+        };
+        try {
+          if (first) emit(first);
+          for (let r = await rest.next(); !r.done; r = await rest.next()) emit(r.value);
+          if (scanner && !blocked && guard?.output !== "log") {
+            const tail = scanner.end();
+            if (tail && last)
+              send({
+                ...last,
+                model: request.model,
+                choices: [{ index: 0, delta: { content: tail }, finish_reason: null }],
+                usage: undefined,
+              });
+          }
+          controller.enqueue(encoder.encode("data: [DONE]\n\n"));
+        } catch (e) {
+          status = 502;
+          send({
+            error: {
+              message: `upstream stream failed: ${(e as Error).message}`,
+              type: "server_error",
+              param: null,
+              code: "upstream_error",
+            },
+          });
+        } finally {
+          controller.close();
+          if (scanner) self.merge(t, scanner.findings, "output");
+          const u = self.usageOf(t, usage, text);
+          const seconds = (performance.now() - t.started - ttftMs) / 1000;
+          if (seconds > 0 && u.usage.completion_tokens)
+            self.d.metrics.tokensPerSecond.observe(
+              { model: t.route.model },
+              u.usage.completion_tokens / seconds,
+            );
+          self.d.metrics.ttft.observe({ model: t.route.model }, ttftMs / 1000);
+          await self
+            .finish(t, served.target, u, { status, stream: true, fallbacks: served.fallbacks, ttftMs })
+            .catch(() => undefined);
+        }
+      },
+      async cancel() {
+        await rest.return?.();
+      },
+    });
+    return new Response(body, {
+      status: 200,
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        "x-keel-cache": t.route.cache ? "miss" : "off",
+        "x-keel-deployment": served.target.deployment.id,
+        ...t.headers,
+      },
+    });
+  }
+
+  private async fromCache(t: Ticket, request: ChatRequest, cached: ChatCompletion): Promise<Response> {
+    this.d.metrics.cacheHits.inc({ model: t.route.model });
+    const usage = this.usageOf(t, cached.usage, completionText(cached));
+    const answer = { ...cached, model: request.model, usage: usage.usage };
+    const rec = { status: 200, stream: Boolean(request.stream), fallbacks: 0, cacheHit: true };
+    await this.finish(t, undefined, usage, rec);
+    const headers = { ...t.headers, "x-keel-cache": "hit" };
+    if (!request.stream) return json(answer, headers);
+    const base = {
+      id: answer.id,
+      object: "chat.completion.chunk",
+      created: answer.created,
+      model: request.model,
+    };
+    const events = [
+      { ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] },
+      { ...base, choices: [{ index: 0, delta: { content: completionText(answer) }, finish_reason: null }] },
+      {
+        ...base,
+        choices: [{ index: 0, delta: {}, finish_reason: answer.choices[0]?.finish_reason ?? "stop" }],
+      },
+      ...(request.stream_options?.include_usage ? [{ ...base, choices: [], usage: usage.usage }] : []),
+    ];
+    const text = `${events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join("")}data: [DONE]\n\n`;
+    return new Response(text, {
+      headers: { "content-type": "text/event-stream; charset=utf-8", ...headers },
+    });
+  }
+
+  /** The provider's usage when it reported one, else counted with the tokenizer. */
+  private usageOf(
+    t: Ticket,
+    reported: Usage | undefined | null,
+    text: string,
+  ): { usage: Usage; source: "usage" | "tokenizer" } {
+    if (reported && typeof reported.prompt_tokens === "number")
+      return {
+        usage: {
+          ...reported,
+          total_tokens: reported.total_tokens ?? reported.prompt_tokens + reported.completion_tokens,
+        },
+        source: "usage",
+      };
+    const out = countText(text);
+    return {
+      usage: { prompt_tokens: t.promptTokens, completion_tokens: out, total_tokens: t.promptTokens + out },
+      source: "tokenizer",
+    };
+  }
+
+  private async finish(
+    t: Ticket,
+    target: Target | undefined,
+    u: { usage: Usage; source: "usage" | "tokenizer" },
+    r: { status: number; stream: boolean; fallbacks: number; ttftMs?: number; cacheHit?: boolean },
+  ): Promise<void> {
+    const price = target?.deployment.price ?? { input: 0, output: 0 };
+    const cost = r.cacheHit
+      ? 0
+      : (u.usage.prompt_tokens * price.input + u.usage.completion_tokens * price.output) / 1000;
+    const latencyMs = performance.now() - t.started;
+    const labels = { model: t.route.model, team: t.caller.team };
+    const m = this.d.metrics;
+    m.tokens.inc({ ...labels, direction: "input" }, u.usage.prompt_tokens);
+    m.tokens.inc({ ...labels, direction: "output" }, u.usage.completion_tokens);
+    m.requests.inc({ ...labels, outcome: r.cacheHit ? "cache_hit" : r.status < 400 ? "ok" : "error" });
+    m.duration.observe({ model: t.route.model }, latencyMs / 1000);
+    this.d.usage.record({
+      team: t.caller.team,
+      ...(t.caller.key ? { key: t.caller.key.id } : {}),
+      principal: t.caller.principal,
+      model: t.route.model,
+      ...(target ? { deployment: target.deployment.id } : {}),
+      tokensIn: u.usage.prompt_tokens,
+      tokensOut: u.usage.completion_tokens,
+      cost,
+      latencyMs,
+      ...(r.ttftMs !== undefined ? { ttftMs: r.ttftMs } : {}),
+      cacheHit: Boolean(r.cacheHit),
+      redactions: t.findings,
+      status: r.status,
+      stream: r.stream,
+      fallbacks: r.fallbacks,
+      tokenSource: u.source,
+    });
+    // Completion tokens count against TPM once known (the prompt was drawn at admission).
+    await Promise.all(t.tpm.map((d) => this.d.limiter.charge({ ...d, cost: u.usage.completion_tokens })));
+    const share = await this.d.teams.addSpend(t.caller.team, cost);
+    if (share !== undefined) m.budgetUsed.set({ team: t.caller.team }, share);
+  }
+
+  private failed(t: Ticket, e: unknown): void {
+    const status = e instanceof LlmError ? e.status : 500;
+    this.d.metrics.requests.inc({ model: t.route.model, team: t.caller.team, outcome: "error" });
+    this.d.usage.record({
+      team: t.caller.team,
+      ...(t.caller.key ? { key: t.caller.key.id } : {}),
+      principal: t.caller.principal,
+      model: t.route.model,
+      tokensIn: 0,
+      tokensOut: 0,
+      cost: 0,
+      latencyMs: performance.now() - t.started,
+      cacheHit: false,
+      redactions: t.findings,
+      status,
+      stream: false,
+      fallbacks: 0,
+      tokenSource: "tokenizer",
+    });
+  }
+}
+
+/** An embedding as OpenAI's base64: little-endian float32 bytes. */
+function toBase64(v: number[] | string): string {
+  if (typeof v === "string") return v;
+  return Buffer.from(new Float32Array(v).buffer).toString("base64");
+}
+
+function completionText(c: ChatCompletion): string {
+  return c.choices.map((x) => (typeof x.message?.content === "string" ? x.message.content : "")).join("");
+}
+
+function json(body: unknown, headers: Record<string, string>): Response {
+  return new Response(JSON.stringify(body), { headers: { "content-type": "application/json", ...headers } });
+}
+
+function parseChat(body: unknown): ChatRequest {
+  const b = body as Partial<ChatRequest> | null;
+  if (!b || typeof b !== "object") throw new LlmError("invalid", "The request body must be a JSON object.");
+  if (typeof b.model !== "string" || !b.model)
+    throw new LlmError(
+      "invalid",
+      "you must provide a model parameter",
+      "missing_required_parameter",
+      "model",
+    );
+  if (!Array.isArray(b.messages) || b.messages.length === 0)
+    throw new LlmError("invalid", "'messages' must be a non-empty array", "invalid_value", "messages");
+  for (const [i, m] of b.messages.entries())
+    if (!m || typeof m !== "object" || typeof m.role !== "string")
+      throw new LlmError(
+        "invalid",
+        `messages[${i}] must be an object with a role`,
+        "invalid_value",
+        `messages[${i}]`,
+      );
+  return b as ChatRequest;
+}
+
+function parseEmbeddings(body: unknown): EmbeddingRequest {
+  const b = body as Partial<EmbeddingRequest> | null;
+  if (!b || typeof b !== "object") throw new LlmError("invalid", "The request body must be a JSON object.");
+  if (typeof b.model !== "string" || !b.model)
+    throw new LlmError(
+      "invalid",
+      "you must provide a model parameter",
+      "missing_required_parameter",
+      "model",
+    );
+  if (b.input === undefined || b.input === null || (Array.isArray(b.input) && b.input.length === 0))
+    throw new LlmError("invalid", "'input' must be a string or a non-empty array", "invalid_value", "input");
+  return b as EmbeddingRequest;
+}

@@ -1,0 +1,281 @@
+import type { CircuitBreakers } from "./circuit";
+import { LlmError } from "./errors";
+import type { LlmMetrics } from "./metrics";
+import type {
+  ChatChunk,
+  ChatCompletion,
+  ChatRequest,
+  EmbeddingRequest,
+  EmbeddingResponse,
+} from "./openai-types";
+import type { ProviderFactory } from "./provider-factory";
+import { type LlmProvider, ProviderError, type VirtualModelProvider } from "./provider-port";
+import type { RouteStore } from "./route-store";
+import type { Deployment, Route } from "./routes";
+
+/** One place a request can go: a route's deployment, or a virtual provider. */
+export interface Target {
+  route: Route;
+  deployment: Deployment;
+  provider: LlmProvider;
+}
+
+/** What a request resolved to: the route it names (after the complexity rule) or a virtual provider. */
+export interface Resolved {
+  route: Route;
+  virtual?: VirtualModelProvider;
+}
+
+export interface Served<T> {
+  value: T;
+  target: Target;
+  /** Deployments tried before the one that answered. */
+  fallbacks: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Sends a request through its route: a deployment chosen by weight, then the route's other
+ * deployments, then each fallback route in turn. A deployment is skipped while its circuit is
+ * open; a retryable failure (5xx, timeout, 429) is retried with jittered exponential backoff
+ * up to the route's `retries`, then the next deployment is tried. A caller's mistake (other
+ * 4xx) is answered at once. Streams are retried and fall back only before their first chunk.
+ */
+export class LlmRouter {
+  private readonly virtuals: VirtualModelProvider[] = [];
+  constructor(
+    private readonly routes: RouteStore,
+    private readonly providers: ProviderFactory,
+    private readonly circuits: CircuitBreakers,
+    private readonly metrics: LlmMetrics,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** The hook for virtual model names (e.g. `rag:`): see VirtualModelProvider. */
+  registerVirtual(v: VirtualModelProvider): void {
+    if (this.virtuals.some((x) => x.prefix === v.prefix))
+      throw new Error(`a virtual provider is already registered for '${v.prefix}'`);
+    this.virtuals.push(v);
+  }
+
+  async virtualModels(): Promise<string[]> {
+    return (await Promise.all(this.virtuals.map((v) => v.list?.() ?? []))).flat();
+  }
+
+  /** The route a model name resolves to; 404 model_not_found saying how to add one. */
+  async resolve(model: string, promptTokens: () => number): Promise<Resolved> {
+    const virtual = this.virtuals.find((v) => model.startsWith(v.prefix));
+    if (virtual) {
+      const price = virtual.price ?? { input: 0, output: 0 };
+      return {
+        virtual,
+        route: {
+          model,
+          deployments: [
+            { id: virtual.prefix.replace(/:$/, ""), provider: "openai", model, weight: 1, price },
+          ],
+          fallbacks: [],
+          timeoutMs: 120_000,
+          retries: 0,
+        },
+      };
+    }
+    const route = await this.routes.get(model);
+    if (!route) throw modelNotFound(model);
+    if (route.complexity && promptTokens() <= route.complexity.maxPromptTokens) {
+      const small = await this.routes.get(route.complexity.model);
+      if (small) return { route: small };
+    }
+    return { route };
+  }
+
+  /** Deployments in the order they are tried, fallback routes included. */
+  async plan(resolved: Resolved): Promise<Target[]> {
+    if (resolved.virtual)
+      return [
+        {
+          route: resolved.route,
+          deployment: resolved.route.deployments[0],
+          provider: resolved.virtual.provider,
+        },
+      ];
+    const out: Target[] = [];
+    const seen = new Set<string>();
+    const visit = async (route: Route) => {
+      if (seen.has(route.model)) return;
+      seen.add(route.model);
+      for (const d of this.weightedOrder(route.deployments))
+        out.push({ route, deployment: d, provider: this.providers.provider(d) });
+      for (const name of route.fallbacks) {
+        const next = await this.routes.get(name);
+        if (next) await visit(next);
+      }
+    };
+    await visit(resolved.route);
+    return out;
+  }
+
+  /** A weighted random first choice, the rest by weight (zero-weight deployments only as fallbacks). */
+  private weightedOrder(ds: Deployment[]): Deployment[] {
+    const pool = [...ds];
+    const out: Deployment[] = [];
+    while (pool.length) {
+      const total = pool.reduce((n, d) => n + d.weight, 0);
+      let i = 0;
+      if (total > 0) {
+        let x = this.random() * total - pool[0].weight;
+        while (i < pool.length - 1 && x >= 0) {
+          i++;
+          x -= pool[i].weight;
+        }
+      }
+      out.push(pool.splice(i, 1)[0]);
+    }
+    return out;
+  }
+
+  private circuitKey(t: Target): string {
+    return `${t.route.model}/${t.deployment.id}`;
+  }
+
+  /**
+   * Tries the plan in order: `attempt` runs one try with its own abort signal (timeout). Returns
+   * the first success; throws the caller's mistake at once, or an upstream error after all failed.
+   */
+  private async run<T>(
+    plan: Target[],
+    attempt: (t: Target, signal: AbortSignal, started: (ok: boolean) => void) => Promise<T>,
+  ): Promise<Served<T>> {
+    let last: ProviderError | undefined;
+    let fallbacks = 0;
+    for (const target of plan) {
+      const key = this.circuitKey(target);
+      if (!this.circuits.allow(key)) {
+        fallbacks++;
+        last ??= new ProviderError(503, `circuit open for ${key}`);
+        continue;
+      }
+      const tries = 1 + target.route.retries;
+      for (let n = 0; n < tries; n++) {
+        if (n > 0) await sleep(backoffMs(n, this.random));
+        const timeoutMs = target.deployment.timeoutMs ?? target.route.timeoutMs;
+        const ctl = new AbortController();
+        const timer = setTimeout(() => ctl.abort(), timeoutMs);
+        const clear = () => clearTimeout(timer);
+        try {
+          const value = await attempt(target, ctl.signal, clear);
+          this.circuits.success(key);
+          if (fallbacks > 0) this.metrics.fallbacks.inc({ model: target.route.model });
+          return { value, target, fallbacks };
+        } catch (e) {
+          clear();
+          const err = e instanceof ProviderError ? e : new ProviderError(502, (e as Error).message);
+          this.metrics.upstreamErrors.inc({ model: target.route.model, status: String(err.status) });
+          if (!err.retryable) throw callerError(err);
+          this.circuits.failure(key);
+          last = err;
+          if (err.status === 429 || this.circuits.isOpen(key)) break;
+        }
+      }
+      fallbacks++;
+    }
+    throw upstreamFailed(last);
+  }
+
+  chat(plan: Target[], request: ChatRequest): Promise<Served<ChatCompletion>> {
+    return this.run(plan, async (t, signal, done) => {
+      try {
+        return await t.provider.chat({ ...request, model: t.deployment.model }, signal);
+      } finally {
+        done(true);
+      }
+    });
+  }
+
+  /** Opens a stream and reads its first chunk under the plan's fallback rules. */
+  stream(
+    plan: Target[],
+    request: ChatRequest,
+  ): Promise<Served<{ first: ChatChunk | undefined; rest: AsyncIterator<ChatChunk> }>> {
+    return this.run(plan, async (t, signal, done) => {
+      const it = t.provider
+        .chatStream({ ...request, model: t.deployment.model }, signal)
+        [Symbol.asyncIterator]();
+      const first = await it.next();
+      done(true);
+      return { first: first.done ? undefined : first.value, rest: it };
+    });
+  }
+
+  embeddings(plan: Target[], request: EmbeddingRequest): Promise<Served<EmbeddingResponse>> {
+    return this.run(plan, async (t, signal, done) => {
+      if (!t.provider.embeddings)
+        throw new ProviderError(
+          400,
+          `deployment ${t.deployment.id} (${t.provider.kind}) serves no embeddings`,
+        );
+      try {
+        return await t.provider.embeddings({ ...request, model: t.deployment.model }, signal);
+      } finally {
+        done(true);
+      }
+    });
+  }
+}
+
+/** Full jitter: a random wait up to 100 ms * 2^(n-1), capped at 2 s. */
+function backoffMs(n: number, random: () => number): number {
+  return Math.floor(random() * Math.min(2000, 100 * 2 ** (n - 1)));
+}
+
+export function modelNotFound(model: string): LlmError {
+  return new LlmError(
+    "not_found",
+    `The model '${model}' does not exist: no route serves it. Add one with ` +
+      `'keel llm route add ${model} --base-url <OpenAI-compatible base URL>' (or PUT /api/v1/llm/routes/${model}), ` +
+      `or configure KEEL_LLM_UPSTREAMS='${model}=http://localhost:11434/v1'.`,
+    "model_not_found",
+    "model",
+  );
+}
+
+function callerError(e: ProviderError): LlmError {
+  const status = e.status >= 400 && e.status < 500 ? e.status : 400;
+  // The upstream's own credentials are the platform's problem, not the caller's: 502.
+  if (status === 401 || status === 403)
+    return new LlmError(
+      "upstream",
+      `upstream refused the gateway's credentials: ${e.message}`,
+      "upstream_auth",
+    );
+  return new LlmError(
+    "invalid",
+    `upstream refused the request: ${e.body?.message ?? e.message}`,
+    e.body?.code ?? null,
+    e.body?.param ?? null,
+    {},
+    status,
+  );
+}
+
+function upstreamFailed(last: ProviderError | undefined): LlmError {
+  if (last?.status === 504)
+    return new LlmError("timeout", "every deployment of the route timed out", "upstream_timeout");
+  if (last?.status === 429)
+    return new LlmError(
+      "rate_limited",
+      `every deployment of the route is rate limited upstream: ${last.message}`,
+      "upstream_rate_limited",
+      null,
+      { "retry-after": String(last.retryAfterSeconds ?? 1) },
+    );
+  return new LlmError(
+    "upstream",
+    `every deployment of the route failed; last: ${last?.message ?? "unknown"}`,
+    "upstream_error",
+    null,
+    {},
+    last?.status === 503 ? 503 : 502,
+  );
+}
