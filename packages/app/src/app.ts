@@ -1,8 +1,8 @@
 import type { AccessControl } from "@keel/auth";
 import { CONSOLE_DIST, serveConsole } from "@keel/console";
-import { docsPage, meRoutes, mount, openApiDocument, platformRoutes as r } from "@keel/contract";
+import { allRoutes, docsPage, meRoutes, mount, openApiDocument, platformRoutes as r } from "@keel/contract";
 import { currentContext, installErrorHandling } from "@keel/core";
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { type AdmissionOptions, admission } from "./admission";
 import { mergeSlashes } from "./merge-slashes";
 import type { KeelModule } from "./module";
@@ -14,6 +14,17 @@ import { type RequestGuardOptions, requestGuards } from "./request-guards";
  * Modules mount their own routes; this file only adds what every request shares: health
  * and the API's description (OpenAPI 3.1 generated from @keel/contract, and its reference page).
  */
+/**
+ * The console answers only paths whose first segment no API route uses: derived from the
+ * contract, so a route added at the root (MLflow's `/get-artifact`) is never shadowed by a page.
+ */
+const API_FIRST_SEGMENTS = new Set(
+  allRoutes.flatMap((route) => [route.path, ...(route.aliases ?? [])].map((p) => p.split("/")[1])),
+);
+function consoleOutsideApi(serve: MiddlewareHandler): MiddlewareHandler {
+  return (c, next) => (API_FIRST_SEGMENTS.has(c.req.path.split("/")[1] ?? "") ? next() : serve(c, next));
+}
+
 export function createApp(
   modules: KeelModule[],
   opts: {
@@ -31,7 +42,8 @@ export function createApp(
   app.use("*", admission(opts.admission ?? { maxInFlight: 0 }));
   // The console (packages/console): its static files and SPA pages, public like any web page
   // (its API calls carry the caller's token); API paths pass through to their own routes.
-  if (opts.console !== false) app.use("*", serveConsole(opts.console?.root ?? CONSOLE_DIST));
+  if (opts.console !== false)
+    app.use("*", consoleOutsideApi(serveConsole(opts.console?.root ?? CONSOLE_DIST)));
   // Who is calling, then whether the route's permission allows it: before every handler.
   app.use("*", requestContext(opts.access));
   app.use("*", opts.access.enforce);
