@@ -9,7 +9,7 @@ import { z } from "zod";
 
 const unset = (v: unknown) => (v === null ? undefined : v);
 /** An optional protobuf field: absent and null both mean "not set". */
-const opt = <S extends z.ZodType>(s: S) => z.preprocess(unset, s.optional());
+export const opt = <S extends z.ZodType>(s: S) => z.preprocess(unset, s.optional());
 
 /**
  * int64: a JSON number or a decimal string (protobuf JSON writes int64 as strings). Values are
@@ -27,7 +27,7 @@ export const int64 = z.union([
 ]);
 
 /** int32 with the same string tolerance (GET query parameters are always strings). */
-const int32 = int64.pipe(z.number().int().min(-2147483648).max(2147483647));
+export const int32 = int64.pipe(z.number().int().min(-2147483648).max(2147483647));
 
 const NON_FINITE: Record<string, number> = {
   NaN: Number.NaN,
@@ -139,6 +139,9 @@ export const runSchema = z.object({
     tags: z.array(runTagSchema).optional(),
   }),
   inputs: z.object({ dataset_inputs: z.array(datasetInputSchema).optional() }),
+  outputs: z
+    .object({ model_outputs: z.array(z.object({ model_id: z.string(), step: z.number() })) })
+    .optional(),
 });
 export type Run = z.infer<typeof runSchema>;
 

@@ -6,7 +6,9 @@ import { governanceRoutes } from "./governance";
 import { kserveRoutes } from "./kserve";
 import { artifactRoutes } from "./mlflow-artifacts";
 import { authRoutes } from "./mlflow-auth";
+import { loggedModelRoutes } from "./mlflow-logged-models";
 import { registryRoutes } from "./mlflow-registry";
+import { traceRoutes } from "./mlflow-traces";
 import { trackingRoutes } from "./mlflow-tracking";
 import { monitoringRoutes } from "./monitoring";
 import { pipelineRoutes } from "./pipelines";
@@ -22,6 +24,8 @@ export const CONTRACT_VERSION = "1.0.0";
 /** Every route of Keel's HTTP API, by area. */
 export const contract = {
   tracking: trackingRoutes,
+  traces: traceRoutes,
+  loggedModels: loggedModelRoutes,
   registry: registryRoutes,
   artifacts: artifactRoutes,
   governance: governanceRoutes,

@@ -55,5 +55,8 @@ export function runJson(r: RunRecord): Run {
     info: runInfoJson(r),
     data: { metrics: nonEmpty(metrics), params: nonEmpty(pairs(r.params)), tags: nonEmpty(pairs(r.tags)) },
     inputs: { dataset_inputs: nonEmpty(inputs) },
+    ...(r.outputs && {
+      outputs: { model_outputs: Object.entries(r.outputs).map(([model_id, step]) => ({ model_id, step })) },
+    }),
   };
 }

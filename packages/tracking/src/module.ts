@@ -1,6 +1,8 @@
 import type { Hono } from "hono";
+import { mountLoggedModelRoutes } from "./logged-models/routes";
 import { mountTrackingRoutes } from "./routes";
 import { TrackingService } from "./service";
+import { mountTraceRoutes } from "./traces/routes";
 import type { TrackingDeps } from "./tracking-context";
 
 export interface TrackingModule {
@@ -12,5 +14,10 @@ export interface TrackingModule {
 /** The tracking module as the platform composes it (shaped like @keel/app's KeelModule). */
 export function createTrackingModule(deps: TrackingDeps): TrackingModule {
   const service = new TrackingService(deps);
-  return { name: "tracking", routes: (app) => mountTrackingRoutes(app, service), service };
+  const routes = (app: Hono) => {
+    mountTrackingRoutes(app, service);
+    mountTraceRoutes(app, service.traces);
+    mountLoggedModelRoutes(app, service.loggedModels);
+  };
+  return { name: "tracking", routes, service };
 }

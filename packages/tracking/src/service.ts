@@ -1,4 +1,5 @@
 import { ExperimentService } from "./experiment-service";
+import { LoggedModelService } from "./logged-models/logged-model-service";
 import { RunLogging } from "./run-logging";
 import { RunService } from "./run-service";
 import type {
@@ -25,6 +26,8 @@ import type {
   UpdateExperimentRequest,
   UpdateRunRequest,
 } from "./schemas";
+import { TraceRecorder } from "./traces/trace-recorder";
+import { TraceService } from "./traces/trace-service";
 import { TrackingContext, type TrackingDeps } from "./tracking-context";
 import { TrackingSearch } from "./tracking-search";
 
@@ -40,6 +43,12 @@ export class TrackingService {
   private readonly runs: RunService;
   private readonly logging: RunLogging;
   private readonly search: TrackingSearch;
+  /** MLflow Tracing (2.x and 3.x trace APIs). */
+  readonly traces: TraceService;
+  /** Records server-side calls (the LLM gateway's) as MLflow traces with token usage and cost. */
+  readonly traceRecorder: TraceRecorder;
+  /** MLflow 3 logged models. */
+  readonly loggedModels: LoggedModelService;
 
   constructor(deps: TrackingDeps) {
     this.ctx = new TrackingContext(deps);
@@ -47,6 +56,9 @@ export class TrackingService {
     this.runs = new RunService(this.ctx);
     this.logging = new RunLogging(this.ctx);
     this.search = new TrackingSearch(this.ctx);
+    this.traces = new TraceService(this.ctx);
+    this.traceRecorder = new TraceRecorder(this.traces, deps.artifacts);
+    this.loggedModels = new LoggedModelService(this.ctx);
   }
 
   /** Where a new experiment's artifacts go: S3 in AWS, the artifact proxy scheme locally. */
