@@ -84,11 +84,11 @@ describe("log_model's sequence", () => {
     );
     expect(file.status).toBe(200);
     expect(file.text).toBe(mlmodel);
-    const escape = await p.call(
+    const traversal = await p.call(
       "GET",
       `${API}/logged-models/${model.info.model_id}/artifacts/files?artifact_file_path=../../../x`,
     );
-    expect(escape.status).toBe(400);
+    expect(traversal.status).toBe(400);
   });
 });
 
