@@ -294,6 +294,44 @@ describe("search, tags, delete, link to run", () => {
   });
 });
 
+describe("assessments", () => {
+  it("creates, overrides (the original turns invalid), updates by mask, deletes (restoring the original)", async () => {
+    const experimentId = await experiment("assessments");
+    await traceV3(experimentId, "tr-a", { ms: 10 });
+    const base = `${V3}/traces/tr-a/assessments`;
+    const { assessment } = await ok("POST", base, {
+      assessment: {
+        assessment_name: "quality",
+        feedback: { value: { rating: 4 } },
+        source: { source_type: "HUMAN", source_id: "eve" },
+      },
+    });
+    expect(assessment).toMatchObject({ assessment_name: "quality", trace_id: "tr-a", valid: true });
+    const id = assessment.assessment_id;
+    const updated = await ok("PATCH", `${base}/${id}`, {
+      assessment: { assessment_name: "quality2", rationale: "better" },
+      update_mask: "assessmentName,rationale",
+    });
+    expect(updated.assessment).toMatchObject({ assessment_name: "quality2", rationale: "better" });
+    const override = await ok("POST", base, {
+      assessment: { assessment_name: "fix", feedback: { value: 3 }, overrides: id },
+    });
+    expect((await ok("GET", `${base}/${id}`)).assessment.valid).toBe(false);
+    const info = (await ok("GET", `${V3}/traces/tr-a`)).trace.trace_info;
+    expect(info.assessments).toHaveLength(2);
+    await ok("DELETE", `${base}/${override.assessment.assessment_id}`);
+    expect((await p.call("GET", `${base}/${override.assessment.assessment_id}`)).status).toBe(404);
+    expect((await ok("GET", `${base}/${id}`)).assessment.valid).toBe(true);
+    const expectation = await ok("POST", base, {
+      assessment: { assessment_name: "expected", expectation: { value: { passed: true } } },
+    });
+    expect(JSON.parse(expectation.assessment.expectation.serialized_value.value)).toEqual({ passed: true });
+    // Recording the trace again (StartTraceV3 after log_spans) keeps its assessments.
+    await traceV3(experimentId, "tr-a", { ms: 10 });
+    expect((await ok("GET", `${V3}/traces/tr-a`)).trace.trace_info.assessments).toHaveLength(2);
+  });
+});
+
 describe("delete-traces", () => {
   it("deletes by time (oldest first, at most max_traces) or by id, with their span data", async () => {
     const experimentId = await experiment("delete traces");

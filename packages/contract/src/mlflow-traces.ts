@@ -102,6 +102,10 @@ export const filterCorrelationRequest = z.object({
   base_filter: opt(str),
 });
 
+const assessmentBody = z.record(z.string(), z.unknown());
+export const assessmentRequest = z.object({ assessment: opt(assessmentBody), update_mask: opt(str) });
+export type AssessmentRequest = z.output<typeof assessmentRequest>;
+
 export type StartTraceRequest = z.output<typeof startTraceRequest>;
 export type EndTraceRequest = z.output<typeof endTraceRequest>;
 export type StartTraceV3Request = z.output<typeof startTraceV3Request>;
@@ -291,6 +295,38 @@ export const traceRoutes = {
     `${P3}/traces/:trace_id/tags`,
     "Delete a tag of a trace (3.x)",
     deleteTraceTagRequest,
+    empty,
+  ),
+  createAssessment: route(
+    "traces.createAssessment",
+    "POST",
+    `${P3}/traces/:trace_id/assessments`,
+    "Attach feedback or an expectation to a trace",
+    assessmentRequest,
+    z.object({ assessment: assessmentBody }),
+  ),
+  getAssessment: route(
+    "traces.getAssessment",
+    "GET",
+    `${P3}/traces/:trace_id/assessments/:assessment_id`,
+    "Get an assessment of a trace",
+    z.object({}),
+    z.object({ assessment: assessmentBody }),
+  ),
+  updateAssessment: route(
+    "traces.updateAssessment",
+    "PATCH",
+    `${P3}/traces/:trace_id/assessments/:assessment_id`,
+    "Update fields (update_mask) of an assessment",
+    assessmentRequest,
+    z.object({ assessment: assessmentBody }),
+  ),
+  deleteAssessment: route(
+    "traces.deleteAssessment",
+    "DELETE",
+    `${P3}/traces/:trace_id/assessments/:assessment_id`,
+    "Delete an assessment (an overridden one becomes valid again)",
+    z.object({}),
     empty,
   ),
   calculateFilterCorrelation: route(

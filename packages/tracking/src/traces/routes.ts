@@ -21,6 +21,12 @@ export function mountTraceRoutes(app: Hono, s: TraceService): void {
   mount(app, r.deleteTracesV3, ({ body }) => s.deleteTraces(body));
   mount(app, r.setTraceTagV3, ({ body, params }) => s.setTraceTag(v3Id(params), body));
   mount(app, r.deleteTraceTagV3, ({ body, params }) => s.deleteTraceTag(v3Id(params), body));
+  const a = s.assessments;
+  const aId = (p: { assessment_id?: string }) => p.assessment_id as string;
+  mount(app, r.createAssessment, ({ body, params }) => a.create(v3Id(params), body.assessment));
+  mount(app, r.getAssessment, ({ params }) => a.get(v3Id(params), aId(params)));
+  mount(app, r.updateAssessment, ({ body, params }) => a.update(v3Id(params), aId(params), body));
+  mount(app, r.deleteAssessment, ({ params }) => a.delete(v3Id(params), aId(params)));
   mount(app, r.calculateFilterCorrelation, ({ body }) => s.calculateFilterCorrelation(body));
   mount(app, r.getTraceArtifact, async ({ body }) => {
     const bytes = await s.traceData(body.request_id);

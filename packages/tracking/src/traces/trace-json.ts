@@ -39,7 +39,7 @@ export function traceInfoV3(r: TraceRecord): TraceInfoV3 {
     state: r.state,
     trace_metadata: r.metadata,
     tags: r.tags,
-    assessments: [],
+    assessments: Object.values(r.assessments ?? {}),
   };
 }
 

@@ -14,6 +14,7 @@ import { currentPrincipal, newId } from "@keel/core";
 import { activeExperiment, joinUri, storePathOf } from "../artifact-scope";
 import { invalidParam, missing, missingParam } from "../errors";
 import type { TrackingContext } from "../tracking-context";
+import { Assessments } from "./assessments";
 import { npmiFromCounts } from "./npmi";
 import {
   ARTIFACT_LOCATION_TAG,
@@ -43,9 +44,11 @@ const required = (v: string | undefined, name: string): string => {
  */
 export class TraceService {
   readonly store: TraceStore;
+  readonly assessments: Assessments;
 
   constructor(private readonly ctx: TrackingContext) {
     this.store = new TraceStore(ctx.deps.store);
+    this.assessments = new Assessments(ctx, this.store);
   }
 
   /** Records a trace's info; returns it with the artifact location tag the client uploads spans to. */
@@ -60,6 +63,7 @@ export class TraceService {
       ...rec,
       tags: { ...rec.tags, [ARTIFACT_LOCATION_TAG]: location },
       linkedRuns: previous?.linkedRuns ?? [],
+      assessments: previous?.assessments ?? {},
       createdBy: previous?.createdBy ?? currentPrincipal(),
     };
     if (opts?.create) await this.store.create(full);

@@ -1,6 +1,7 @@
 import type { TraceState } from "@keel/contract";
 import { type Item, isConditionFailed, type MetadataStore, type Update } from "@keel/metadata";
 import { missing } from "../errors";
+import type { Assessment } from "./assessments";
 
 /**
  * A trace's info as the metadata store keeps it: one item per trace (TRACE#<id> / TRACE) with
@@ -24,6 +25,8 @@ export interface TraceRecord {
   tags: Record<string, string>;
   /** Runs linked with link-traces-to-run (the source run is `metadata["mlflow.sourceRun"]`). */
   linkedRuns: string[];
+  /** MLflow 3 assessments (feedback, expectations) by id. */
+  assessments?: Record<string, Assessment>;
   createdBy: string;
 }
 
@@ -53,6 +56,7 @@ function fromItem(it: Item): TraceRecord {
     metadata: (it.metadata as Record<string, string>) ?? {},
     tags: (it.tags as Record<string, string>) ?? {},
     linkedRuns: (it.linkedRuns as string[]) ?? [],
+    assessments: it.assessments as Record<string, Assessment> | undefined,
     createdBy: (it.createdBy as string) ?? "",
   };
 }
