@@ -155,6 +155,83 @@ describe("logged model CRUD", () => {
   });
 });
 
+describe("metrics and inputs", () => {
+  it("keeps metrics logged with a model_id on the model; search by dataset and metric value", async () => {
+    const experimentId = await experiment("model metrics");
+    const runId = (await ok("POST", "runs/create", { experiment_id: experimentId })).run.info.run_id;
+    const m1 = (await ok("POST", "logged-models", { experiment_id: experimentId, name: "scored" })).model
+      .info;
+    await ok("POST", "logged-models", { experiment_id: experimentId, name: "unscored" });
+    await ok("POST", "runs/log-metric", {
+      run_id: runId,
+      key: "auc",
+      value: 0.5,
+      timestamp: 123456789,
+      step: 1,
+      model_id: m1.model_id,
+      dataset_name: "test",
+      dataset_digest: "123",
+    });
+    const got = await ok("GET", `logged-models/${m1.model_id}`);
+    expect(got.model.data.metrics).toEqual([
+      {
+        key: "auc",
+        value: 0.5,
+        timestamp: 123456789,
+        step: 1,
+        run_id: runId,
+        model_id: m1.model_id,
+        dataset_name: "test",
+        dataset_digest: "123",
+      },
+    ]);
+    const names = (r: { models?: Array<{ info: { name: string } }> }) =>
+      (r.models ?? []).map((m) => m.info.name);
+    const onTest = await ok("POST", "logged-models/search", {
+      experiment_ids: [experimentId],
+      datasets: [{ dataset_name: "test", dataset_digest: "123" }],
+    });
+    expect(names(onTest)).toEqual(["scored"]);
+    const onOther = await ok("POST", "logged-models/search", {
+      experiment_ids: [experimentId],
+      datasets: [{ dataset_name: "other" }],
+    });
+    expect(names(onOther)).toEqual([]);
+    const good = await ok("POST", "logged-models/search", {
+      experiment_ids: [experimentId],
+      filter: "metrics.auc > 0.4",
+    });
+    expect(names(good)).toEqual(["scored"]);
+    const unknown = await p.call("POST", `${API}/runs/log-metric`, {
+      run_id: runId,
+      key: "auc",
+      value: 1,
+      timestamp: 1,
+      model_id: "m-nope",
+    });
+    expect(unknown.status).toBe(404);
+  });
+
+  it("records the models a run used (log-inputs `models`) on the run", async () => {
+    const experimentId = await experiment("model inputs");
+    const runId = (await ok("POST", "runs/create", { experiment_id: experimentId })).run.info.run_id;
+    const model = (await ok("POST", "logged-models", { experiment_id: experimentId })).model.info;
+    await ok("POST", "runs/log-inputs", {
+      run_id: runId,
+      datasets: [{ dataset: { name: "d", digest: "1", source_type: "local", source: "x" } }],
+      models: [{ model_id: model.model_id }],
+    });
+    const run = await ok("GET", `runs/get?run_id=${runId}`);
+    expect(run.run.inputs.model_inputs).toEqual([{ model_id: model.model_id }]);
+    const unknown = await p.call("POST", `${API}/runs/log-inputs`, {
+      run_id: runId,
+      datasets: [],
+      models: [{ model_id: "m-nope" }],
+    });
+    expect(unknown.status).toBe(404);
+  });
+});
+
 describe("search", () => {
   it("orders newest first, pages, filters by name and params, orders by creation time", async () => {
     const experimentId = await experiment("search models");

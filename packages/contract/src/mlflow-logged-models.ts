@@ -94,7 +94,16 @@ export const loggedModelSchema = z.object({
   data: z.object({
     params: kvOut,
     metrics: z.array(
-      z.object({ key: z.string(), value: z.number(), timestamp: z.number(), step: z.number() }),
+      z.object({
+        key: z.string(),
+        value: z.number(),
+        timestamp: z.number(),
+        step: z.number(),
+        run_id: z.string(),
+        model_id: z.string(),
+        dataset_name: z.string().optional(),
+        dataset_digest: z.string().optional(),
+      }),
     ),
   }),
 });

@@ -138,7 +138,10 @@ export const runSchema = z.object({
     params: z.array(paramSchema).optional(),
     tags: z.array(runTagSchema).optional(),
   }),
-  inputs: z.object({ dataset_inputs: z.array(datasetInputSchema).optional() }),
+  inputs: z.object({
+    dataset_inputs: z.array(datasetInputSchema).optional(),
+    model_inputs: z.array(z.object({ model_id: z.string() })).optional(),
+  }),
   outputs: z
     .object({ model_outputs: z.array(z.object({ model_id: z.string(), step: z.number() })) })
     .optional(),
@@ -202,6 +205,10 @@ export const logMetricRequest = z.object({
   value: double,
   timestamp: int64,
   step: opt(int64),
+  /** MLflow 3: the logged model (and dataset) the value was measured for. */
+  model_id: opt(str),
+  dataset_name: opt(str),
+  dataset_digest: opt(str),
 });
 export type LogMetricRequest = z.output<typeof logMetricRequest>;
 
@@ -222,7 +229,12 @@ export const logBatchRequest = z.object({
 });
 export type LogBatchRequest = z.output<typeof logBatchRequest>;
 
-export const logInputsRequest = z.object({ ...runIdField, datasets: opt(z.array(datasetInputSchema)) });
+export const logInputsRequest = z.object({
+  ...runIdField,
+  datasets: opt(z.array(datasetInputSchema)),
+  /** MLflow 3: logged models the run used. */
+  models: opt(z.array(z.object({ model_id: str }))),
+});
 export type LogInputsRequest = z.output<typeof logInputsRequest>;
 
 export const logModelRequest = z.object({ ...runIdField, model_json: str });

@@ -47,7 +47,7 @@ export function loggedModelJson(r: LoggedModelRecord): LoggedModel {
       ...(r.statusMessage !== undefined && { status_message: r.statusMessage }),
       tags: pairs(r.tags),
     },
-    data: { params: pairs(r.params), metrics: [] },
+    data: { params: pairs(r.params), metrics: r.metrics.map((m) => ({ ...m, model_id: r.modelId })) },
   };
 }
 
@@ -80,6 +80,7 @@ export class LoggedModelService {
       sourceRunId: r.source_run_id,
       tags: kvRecord(r.tags, "tags"),
       params: kvRecord(r.params, "params"),
+      metrics: [],
       createdBy: currentPrincipal(),
     };
     await this.store.create(rec);

@@ -7,6 +7,17 @@ import { missing } from "../errors";
  * its info, tags and params, listed per experiment through gsi1 (EXPMODELS#<experimentId>,
  * sorted by creation time). Tag and param changes are single-item updates on map entries.
  */
+/** A metric value measured for a logged model (MLflow 3 log-metric with `model_id`). */
+export interface ModelMetric {
+  key: string;
+  value: number;
+  timestamp: number;
+  step: number;
+  run_id: string;
+  dataset_name?: string;
+  dataset_digest?: string;
+}
+
 export interface LoggedModelRecord {
   modelId: string;
   experimentId: string;
@@ -20,6 +31,7 @@ export interface LoggedModelRecord {
   statusMessage?: string;
   tags: Record<string, string>;
   params: Record<string, string>;
+  metrics: ModelMetric[];
   createdBy: string;
 }
 
@@ -49,6 +61,7 @@ function fromItem(it: Item): LoggedModelRecord {
     statusMessage: it.statusMessage as string | undefined,
     tags: (it.tags as Record<string, string>) ?? {},
     params: (it.params as Record<string, string>) ?? {},
+    metrics: (it.metrics as ModelMetric[]) ?? [],
     createdBy: (it.createdBy as string) ?? "",
   };
 }
@@ -76,6 +89,11 @@ export class LoggedModelStore {
       if (isConditionFailed(e)) throw modelNotFound(id);
       throw e;
     }
+  }
+
+  /** Records a metric value measured for a model; RESOURCE_DOES_NOT_EXIST when the model is absent. */
+  async appendMetric(id: string, m: ModelMetric): Promise<void> {
+    await this.update(id, { append: [["metrics", [m]]] });
   }
 
   async listByExperiment(experimentId: string): Promise<LoggedModelRecord[]> {
