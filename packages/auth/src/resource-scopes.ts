@@ -85,6 +85,8 @@ export const RESOURCE_SCOPES: Readonly<Record<string, ResourceScope>> = {
   [`POST ${T}/traces/link-to-run`]: run("EDIT"),
   [`POST ${T}/logged-models`]: exp("EDIT"),
   [`POST ${T}/runs/outputs`]: run("EDIT"),
+  "POST /api/3.0/mlflow/scorers/register": exp("EDIT"),
+  "DELETE /api/3.0/mlflow/scorers/delete": exp("EDIT"),
   // Managing permissions on a resource needs MANAGE on it.
   [`POST ${T}/experiments/permissions/create`]: exp("MANAGE"),
   [`GET ${T}/experiments/permissions/get`]: exp("MANAGE"),

@@ -173,6 +173,11 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   "GET /api/2.0/mlflow/logged-models/:model_id/artifacts/directories": "read",
   "GET /api/2.0/mlflow/logged-models/:model_id/artifacts/files": "read",
   "POST /api/2.0/mlflow/runs/outputs": "write",
+  "POST /api/3.0/mlflow/scorers/register": "write",
+  "GET /api/3.0/mlflow/scorers/list": "read",
+  "GET /api/3.0/mlflow/scorers/versions": "read",
+  "GET /api/3.0/mlflow/scorers/get": "read",
+  "DELETE /api/3.0/mlflow/scorers/delete": "write",
   // keel dev --auth: MLflow's users and permissions API (the handlers check MANAGE / self).
   "POST /api/2.0/mlflow/users/create": "admin",
   "GET /api/2.0/mlflow/users/get": "read",

@@ -12,6 +12,7 @@ export * from "./mlflow-artifacts";
 export * from "./mlflow-auth";
 export * from "./mlflow-logged-models";
 export * from "./mlflow-registry";
+export * from "./mlflow-scorers";
 export * from "./mlflow-traces";
 export * from "./mlflow-tracking";
 export * from "./mlflow-tracking-schemas";

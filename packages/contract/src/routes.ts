@@ -8,6 +8,7 @@ import { artifactRoutes } from "./mlflow-artifacts";
 import { authRoutes } from "./mlflow-auth";
 import { loggedModelRoutes } from "./mlflow-logged-models";
 import { registryRoutes } from "./mlflow-registry";
+import { scorerRoutes } from "./mlflow-scorers";
 import { traceRoutes } from "./mlflow-traces";
 import { trackingRoutes } from "./mlflow-tracking";
 import { monitoringRoutes } from "./monitoring";
@@ -26,6 +27,7 @@ export const contract = {
   tracking: trackingRoutes,
   traces: traceRoutes,
   loggedModels: loggedModelRoutes,
+  scorers: scorerRoutes,
   registry: registryRoutes,
   artifacts: artifactRoutes,
   governance: governanceRoutes,

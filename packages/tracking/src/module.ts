@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import { mountLoggedModelRoutes } from "./logged-models/routes";
 import { mountTrackingRoutes } from "./routes";
+import { mountScorerRoutes } from "./scorers/routes";
 import { TrackingService } from "./service";
 import { mountTraceRoutes } from "./traces/routes";
 import type { TrackingDeps } from "./tracking-context";
@@ -18,6 +19,7 @@ export function createTrackingModule(deps: TrackingDeps): TrackingModule {
     mountTrackingRoutes(app, service);
     mountTraceRoutes(app, service.traces);
     mountLoggedModelRoutes(app, service.loggedModels);
+    mountScorerRoutes(app, service.scorers);
   };
   return { name: "tracking", routes, service };
 }

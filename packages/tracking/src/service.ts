@@ -26,6 +26,7 @@ import type {
   UpdateExperimentRequest,
   UpdateRunRequest,
 } from "./schemas";
+import { ScorerService } from "./scorers/scorer-service";
 import { TraceRecorder } from "./traces/trace-recorder";
 import { TraceService } from "./traces/trace-service";
 import { TrackingContext, type TrackingDeps } from "./tracking-context";
@@ -49,6 +50,8 @@ export class TrackingService {
   readonly traceRecorder: TraceRecorder;
   /** MLflow 3 logged models. */
   readonly loggedModels: LoggedModelService;
+  /** MLflow 3 scorers (registered evaluation judges). */
+  readonly scorers: ScorerService;
 
   constructor(deps: TrackingDeps) {
     this.ctx = new TrackingContext(deps);
@@ -59,6 +62,7 @@ export class TrackingService {
     this.traces = new TraceService(this.ctx);
     this.traceRecorder = new TraceRecorder(this.traces, deps.artifacts);
     this.loggedModels = new LoggedModelService(this.ctx);
+    this.scorers = new ScorerService(this.ctx);
   }
 
   /** Where a new experiment's artifacts go: S3 in AWS, the artifact proxy scheme locally. */
