@@ -10,6 +10,7 @@ export * from "./kserve";
 export * from "./kserve-protocol";
 export * from "./mlflow-artifacts";
 export * from "./mlflow-auth";
+export * from "./mlflow-eval-datasets";
 export * from "./mlflow-logged-models";
 export * from "./mlflow-registry";
 export * from "./mlflow-scorers";

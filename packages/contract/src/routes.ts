@@ -6,6 +6,7 @@ import { governanceRoutes } from "./governance";
 import { kserveRoutes } from "./kserve";
 import { artifactRoutes } from "./mlflow-artifacts";
 import { authRoutes } from "./mlflow-auth";
+import { evalDatasetRoutes } from "./mlflow-eval-datasets";
 import { loggedModelRoutes } from "./mlflow-logged-models";
 import { registryRoutes } from "./mlflow-registry";
 import { scorerRoutes } from "./mlflow-scorers";
@@ -28,6 +29,7 @@ export const contract = {
   traces: traceRoutes,
   loggedModels: loggedModelRoutes,
   scorers: scorerRoutes,
+  evalDatasets: evalDatasetRoutes,
   registry: registryRoutes,
   artifacts: artifactRoutes,
   governance: governanceRoutes,

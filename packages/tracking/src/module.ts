@@ -1,4 +1,5 @@
 import type { Hono } from "hono";
+import { mountEvalDatasetRoutes } from "./eval-datasets/routes";
 import { mountLoggedModelRoutes } from "./logged-models/routes";
 import { mountTrackingRoutes } from "./routes";
 import { mountScorerRoutes } from "./scorers/routes";
@@ -20,6 +21,7 @@ export function createTrackingModule(deps: TrackingDeps): TrackingModule {
     mountTraceRoutes(app, service.traces);
     mountLoggedModelRoutes(app, service.loggedModels);
     mountScorerRoutes(app, service.scorers);
+    mountEvalDatasetRoutes(app, service.evalDatasets);
   };
   return { name: "tracking", routes, service };
 }

@@ -1,3 +1,4 @@
+import { EvalDatasetService } from "./eval-datasets/eval-dataset-service";
 import { ExperimentService } from "./experiment-service";
 import { LoggedModelService } from "./logged-models/logged-model-service";
 import { RunLogging } from "./run-logging";
@@ -52,6 +53,8 @@ export class TrackingService {
   readonly loggedModels: LoggedModelService;
   /** MLflow 3 scorers (registered evaluation judges). */
   readonly scorers: ScorerService;
+  /** MLflow 3 evaluation datasets. */
+  readonly evalDatasets: EvalDatasetService;
 
   constructor(deps: TrackingDeps) {
     this.ctx = new TrackingContext(deps);
@@ -63,6 +66,7 @@ export class TrackingService {
     this.traceRecorder = new TraceRecorder(this.traces, deps.artifacts);
     this.loggedModels = new LoggedModelService(this.ctx);
     this.scorers = new ScorerService(this.ctx);
+    this.evalDatasets = new EvalDatasetService(this.ctx);
   }
 
   /** Where a new experiment's artifacts go: S3 in AWS, the artifact proxy scheme locally. */
