@@ -282,3 +282,22 @@ describe("search", () => {
     expect(bad.status).toBe(400);
   });
 });
+
+describe("registry", () => {
+  it("lists versions registered from a logged model on it (mlflow.modelVersions)", async () => {
+    const experimentId = await experiment("registered from logged model");
+    const model = (await ok("POST", "logged-models", { experiment_id: experimentId })).model.info;
+    await ok("POST", "registered-models/create", { name: "from-logged" });
+    for (let i = 0; i < 2; i++) {
+      await ok("POST", "model-versions/create", {
+        name: "from-logged",
+        source: model.artifact_uri,
+        model_id: model.model_id,
+      });
+    }
+    const tags = kvs((await ok("GET", `logged-models/${model.model_id}`)).model.info.tags);
+    expect(tags["mlflow.modelVersions"]).toBe(
+      '[{"name": "from-logged", "version": 1}, {"name": "from-logged", "version": 2}]',
+    );
+  });
+});

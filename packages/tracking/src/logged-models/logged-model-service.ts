@@ -30,6 +30,18 @@ function kvRecord(list: KeyValueInput | undefined, what: string): Record<string,
   return out;
 }
 
+/** The registered versions of a logged model, as MLflow 3's registry lists them on it. */
+export const MODEL_VERSIONS_TAG = "mlflow.modelVersions";
+
+function parseVersions(tag: string | undefined): Array<{ name: string; version: number }> {
+  try {
+    const v = JSON.parse(tag ?? "[]");
+    return Array.isArray(v) ? v : [];
+  } catch {
+    return [];
+  }
+}
+
 const pairs = (m: Record<string, string>) => Object.entries(m).map(([key, value]) => ({ key, value }));
 
 export function loggedModelJson(r: LoggedModelRecord): LoggedModel {
@@ -193,6 +205,24 @@ export class LoggedModelService {
   async artifactBytes(id: string, file: string | undefined): Promise<Buffer> {
     const { path } = await this.artifactPath(id, required(file, "artifact_file_path"));
     return this.ctx.deps.artifacts.getBytes(path);
+  }
+
+  /**
+   * Lists a registered version on the logged model its source names (`.../models/<model_id>/...`)
+   * in the `mlflow.modelVersions` tag, as MLflow 3's registry does; other sources are ignored.
+   */
+  async recordModelVersion(source: string, name: string, version: number): Promise<void> {
+    const modelId =
+      /(?:^|\/)models\/(m-[0-9a-f]+)(?:\/|$)/.exec(source)?.[1] ??
+      /^models:\/(m-[0-9a-f]+)$/.exec(source)?.[1];
+    if (!modelId) return;
+    const rec = await this.store.get(modelId);
+    if (!rec) return;
+    const list = parseVersions(rec.tags[MODEL_VERSIONS_TAG]);
+    if (list.some((v) => v.name === name && v.version === version)) return;
+    list.push({ name, version });
+    const json = `[${list.map((v) => `{"name": ${JSON.stringify(v.name)}, "version": ${v.version}}`).join(", ")}]`;
+    await this.store.update(modelId, { set: [[["tags", MODEL_VERSIONS_TAG], json]] });
   }
 
   /** Records the logged models a run produced (`run.outputs.model_outputs`). */

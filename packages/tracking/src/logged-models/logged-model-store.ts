@@ -75,10 +75,15 @@ export class LoggedModelStore {
     await this.store.put(toItem(rec), { condition: { exists: false } });
   }
 
-  async mustGet(id: string): Promise<LoggedModelRecord> {
+  async get(id: string): Promise<LoggedModelRecord | undefined> {
     const it = await this.store.get(modelKey(id));
-    if (!it) throw modelNotFound(id);
-    return fromItem(it);
+    return it ? fromItem(it) : undefined;
+  }
+
+  async mustGet(id: string): Promise<LoggedModelRecord> {
+    const rec = await this.get(id);
+    if (!rec) throw modelNotFound(id);
+    return rec;
   }
 
   /** Applies an update to an existing model; RESOURCE_DOES_NOT_EXIST when it is absent. */
