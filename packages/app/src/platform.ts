@@ -156,6 +156,11 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     tracking: tracking.service,
   });
   modules.push(rag);
+  // MLflow 3: a version registered from a logged model is listed on it (`mlflow.modelVersions`).
+  registry.service.onVersionChange(async (model, version) => {
+    const v = await registry.service.getModelVersion(model.name, version);
+    await tracking.service.loggedModels.recordModelVersion(v.source, model.name, version);
+  });
   const pipelines = createPipelinesModule(deps, {
     tracking: tracking.service,
     builtinSteps: [...rag.steps],

@@ -83,6 +83,15 @@ export const RESOURCE_SCOPES: Readonly<Record<string, ResourceScope>> = {
   "POST /api/2.0/mlflow-artifacts/mpu/complete/*": artifacts("EDIT"),
   "POST /api/2.0/mlflow-artifacts/mpu/abort/*": artifacts("EDIT"),
   "DELETE /api/2.0/mlflow-artifacts/artifacts/*": artifacts("MANAGE"),
+  // MLflow Tracing and logged models: the experiment (or run) a request names.
+  [`POST ${T}/traces`]: exp("EDIT"),
+  [`POST ${T}/traces/delete-traces`]: exp("MANAGE"),
+  "POST /api/3.0/mlflow/traces/delete-traces": exp("MANAGE"),
+  [`POST ${T}/traces/link-to-run`]: run("EDIT"),
+  [`POST ${T}/logged-models`]: exp("EDIT"),
+  [`POST ${T}/runs/outputs`]: run("EDIT"),
+  "POST /api/3.0/mlflow/scorers/register": exp("EDIT"),
+  "DELETE /api/3.0/mlflow/scorers/delete": exp("EDIT"),
   // Managing permissions on a resource needs MANAGE on it.
   [`POST ${T}/experiments/permissions/create`]: exp("MANAGE"),
   [`GET ${T}/experiments/permissions/get`]: exp("MANAGE"),

@@ -9,7 +9,7 @@ import { z } from "zod";
 
 const unset = (v: unknown) => (v === null ? undefined : v);
 /** An optional protobuf field: absent and null both mean "not set". */
-const opt = <S extends z.ZodType>(s: S) => z.preprocess(unset, s.optional());
+export const opt = <S extends z.ZodType>(s: S) => z.preprocess(unset, s.optional());
 
 /**
  * int64: a JSON number or a decimal string (protobuf JSON writes int64 as strings). Values are
@@ -27,7 +27,7 @@ export const int64 = z.union([
 ]);
 
 /** int32 with the same string tolerance (GET query parameters are always strings). */
-const int32 = int64.pipe(z.number().int().min(-2147483648).max(2147483647));
+export const int32 = int64.pipe(z.number().int().min(-2147483648).max(2147483647));
 
 const NON_FINITE: Record<string, number> = {
   NaN: Number.NaN,
@@ -138,7 +138,13 @@ export const runSchema = z.object({
     params: z.array(paramSchema).optional(),
     tags: z.array(runTagSchema).optional(),
   }),
-  inputs: z.object({ dataset_inputs: z.array(datasetInputSchema).optional() }),
+  inputs: z.object({
+    dataset_inputs: z.array(datasetInputSchema).optional(),
+    model_inputs: z.array(z.object({ model_id: z.string() })).optional(),
+  }),
+  outputs: z
+    .object({ model_outputs: z.array(z.object({ model_id: z.string(), step: z.number() })) })
+    .optional(),
 });
 export type Run = z.infer<typeof runSchema>;
 
@@ -199,6 +205,10 @@ export const logMetricRequest = z.object({
   value: double,
   timestamp: int64,
   step: opt(int64),
+  /** MLflow 3: the logged model (and dataset) the value was measured for. */
+  model_id: opt(str),
+  dataset_name: opt(str),
+  dataset_digest: opt(str),
 });
 export type LogMetricRequest = z.output<typeof logMetricRequest>;
 
@@ -219,7 +229,12 @@ export const logBatchRequest = z.object({
 });
 export type LogBatchRequest = z.output<typeof logBatchRequest>;
 
-export const logInputsRequest = z.object({ ...runIdField, datasets: opt(z.array(datasetInputSchema)) });
+export const logInputsRequest = z.object({
+  ...runIdField,
+  datasets: opt(z.array(datasetInputSchema)),
+  /** MLflow 3: logged models the run used. */
+  models: opt(z.array(z.object({ model_id: str }))),
+});
 export type LogInputsRequest = z.output<typeof logInputsRequest>;
 
 export const logModelRequest = z.object({ ...runIdField, model_json: str });

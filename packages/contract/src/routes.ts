@@ -9,8 +9,12 @@ import { meRoutes } from "./me";
 import { mlflowAjaxRoutes } from "./mlflow-ajax";
 import { artifactRoutes } from "./mlflow-artifacts";
 import { authRoutes } from "./mlflow-auth";
+import { evalDatasetRoutes } from "./mlflow-eval-datasets";
 import { mlflowGraphqlRoutes } from "./mlflow-graphql";
+import { loggedModelRoutes } from "./mlflow-logged-models";
 import { registryRoutes } from "./mlflow-registry";
+import { scorerRoutes } from "./mlflow-scorers";
+import { traceRoutes } from "./mlflow-traces";
 import { trackingRoutes } from "./mlflow-tracking";
 import { monitoringRoutes } from "./monitoring";
 import { pipelineRoutes } from "./pipelines";
@@ -27,6 +31,10 @@ export const CONTRACT_VERSION = "1.0.0";
 /** Every route of Keel's HTTP API, by area. */
 export const contract = {
   tracking: trackingRoutes,
+  traces: traceRoutes,
+  loggedModels: loggedModelRoutes,
+  scorers: scorerRoutes,
+  evalDatasets: evalDatasetRoutes,
   registry: registryRoutes,
   artifacts: artifactRoutes,
   governance: governanceRoutes,

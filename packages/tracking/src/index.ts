@@ -17,6 +17,12 @@ export {
   type SearchTarget,
 } from "./search-grammar";
 export { TrackingService } from "./service";
+export {
+  COST_METADATA,
+  type RecordedCall,
+  TOKEN_USAGE_METADATA,
+  TraceRecorder,
+} from "./traces/trace-recorder";
 export type { TrackingDeps } from "./tracking-context";
 export { EXPERIMENT_SEARCH, RUN_SEARCH } from "./tracking-search";
 export { createMlflowUiModule, type MlflowUiDeps } from "./ui-module";

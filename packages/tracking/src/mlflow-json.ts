@@ -54,6 +54,12 @@ export function runJson(r: RunRecord): Run {
   return {
     info: runInfoJson(r),
     data: { metrics: nonEmpty(metrics), params: nonEmpty(pairs(r.params)), tags: nonEmpty(pairs(r.tags)) },
-    inputs: { dataset_inputs: nonEmpty(inputs) },
+    inputs: {
+      dataset_inputs: nonEmpty(inputs),
+      ...(r.modelInputs?.length && { model_inputs: r.modelInputs.map((model_id) => ({ model_id })) }),
+    },
+    ...(r.outputs && {
+      outputs: { model_outputs: Object.entries(r.outputs).map(([model_id, step]) => ({ model_id, step })) },
+    }),
   };
 }

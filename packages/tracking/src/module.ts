@@ -1,6 +1,10 @@
 import type { Hono } from "hono";
+import { mountEvalDatasetRoutes } from "./eval-datasets/routes";
+import { mountLoggedModelRoutes } from "./logged-models/routes";
 import { mountTrackingRoutes } from "./routes";
+import { mountScorerRoutes } from "./scorers/routes";
 import { TrackingService } from "./service";
+import { mountTraceRoutes } from "./traces/routes";
 import type { TrackingDeps } from "./tracking-context";
 
 export interface TrackingModule {
@@ -12,5 +16,12 @@ export interface TrackingModule {
 /** The tracking module as the platform composes it (shaped like @keel/app's KeelModule). */
 export function createTrackingModule(deps: TrackingDeps): TrackingModule {
   const service = new TrackingService(deps);
-  return { name: "tracking", routes: (app) => mountTrackingRoutes(app, service), service };
+  const routes = (app: Hono) => {
+    mountTrackingRoutes(app, service);
+    mountTraceRoutes(app, service.traces);
+    mountLoggedModelRoutes(app, service.loggedModels);
+    mountScorerRoutes(app, service.scorers);
+    mountEvalDatasetRoutes(app, service.evalDatasets);
+  };
+  return { name: "tracking", routes, service };
 }

@@ -56,6 +56,17 @@ export class RunLogging {
       resource: `run:${runId}`,
       state: { metrics: { [r.key]: v } },
     });
+    if (r.model_id) {
+      await this.ctx.loggedModels.appendMetric(r.model_id, {
+        key: r.key,
+        value: r.value,
+        timestamp: r.timestamp,
+        step,
+        run_id: runId,
+        ...(r.dataset_name && { dataset_name: r.dataset_name }),
+        ...(r.dataset_digest && { dataset_digest: r.dataset_digest }),
+      });
+    }
     return {};
   }
 
@@ -170,6 +181,8 @@ export class RunLogging {
     const runId = requireRunId(r);
     if (r.datasets === undefined) throw missingParam("datasets");
     const datasets = r.datasets;
+    const models = (r.models ?? []).map((m) => m.model_id);
+    for (const id of models) await this.ctx.loggedModels.mustGet(id);
     if (datasets.length > LIMITS.maxDatasetInputsPerCall) {
       throw invalidParam(
         `A log-inputs request can contain at most ${LIMITS.maxDatasetInputsPerCall} datasets.`,
@@ -185,6 +198,11 @@ export class RunLogging {
         const id = digest([d.dataset.name, d.dataset.digest]).slice(0, 32);
         if (rec.inputs[id]) continue;
         rec.inputs[id] = { seq: Object.keys(rec.inputs).length, dataset: d.dataset, tags: d.tags };
+        changed = true;
+      }
+      for (const id of models) {
+        if (rec.modelInputs?.includes(id)) continue;
+        rec.modelInputs = [...(rec.modelInputs ?? []), id];
         changed = true;
       }
       return changed;

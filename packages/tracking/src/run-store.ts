@@ -64,6 +64,10 @@ export interface RunRecord {
   tags: Record<string, string>;
   metrics: Record<string, LatestMetric>;
   inputs: Record<string, StoredInput>;
+  /** Logged models the run produced (MLflow 3 log-outputs): model id -> step. */
+  outputs?: Record<string, number>;
+  /** Logged models the run used (MLflow 3 log-inputs `models`), in order. */
+  modelInputs?: string[];
   version: number;
   /** The principal that created the run (every write also stamps `updatedBy`). */
   createdBy: string;
@@ -183,6 +187,8 @@ export function fromRunItem(it: Item): RunRecord {
     tags: (it.tags as Record<string, string>) ?? {},
     metrics: (it.metrics as Record<string, LatestMetric>) ?? {},
     inputs: (it.inputs as Record<string, StoredInput>) ?? {},
+    outputs: it.outputs as Record<string, number> | undefined,
+    modelInputs: it.modelInputs as string[] | undefined,
     version: Number(it.version ?? 0),
     createdBy: String(it.createdBy ?? ""),
   };

@@ -1,5 +1,7 @@
 import { type DatasetSummary, searchDatasets } from "./dataset-search";
+import { EvalDatasetService } from "./eval-datasets/eval-dataset-service";
 import { ExperimentService } from "./experiment-service";
+import { LoggedModelService } from "./logged-models/logged-model-service";
 import { type BulkHistoryRequest, getMetricHistoryBulk, type MetricWithRunId } from "./metric-history-bulk";
 import { RunLogging } from "./run-logging";
 import { RunService } from "./run-service";
@@ -27,6 +29,9 @@ import type {
   UpdateExperimentRequest,
   UpdateRunRequest,
 } from "./schemas";
+import { ScorerService } from "./scorers/scorer-service";
+import { TraceRecorder } from "./traces/trace-recorder";
+import { TraceService } from "./traces/trace-service";
 import { TrackingContext, type TrackingDeps } from "./tracking-context";
 import { TrackingSearch } from "./tracking-search";
 
@@ -42,6 +47,16 @@ export class TrackingService {
   private readonly runs: RunService;
   private readonly logging: RunLogging;
   private readonly search: TrackingSearch;
+  /** MLflow Tracing (2.x and 3.x trace APIs). */
+  readonly traces: TraceService;
+  /** Records server-side calls (the LLM gateway's) as MLflow traces with token usage and cost. */
+  readonly traceRecorder: TraceRecorder;
+  /** MLflow 3 logged models. */
+  readonly loggedModels: LoggedModelService;
+  /** MLflow 3 scorers (registered evaluation judges). */
+  readonly scorers: ScorerService;
+  /** MLflow 3 evaluation datasets. */
+  readonly evalDatasets: EvalDatasetService;
 
   constructor(deps: TrackingDeps) {
     this.ctx = new TrackingContext(deps);
@@ -49,6 +64,11 @@ export class TrackingService {
     this.runs = new RunService(this.ctx);
     this.logging = new RunLogging(this.ctx);
     this.search = new TrackingSearch(this.ctx);
+    this.traces = new TraceService(this.ctx);
+    this.traceRecorder = new TraceRecorder(this.traces, deps.artifacts);
+    this.loggedModels = new LoggedModelService(this.ctx);
+    this.scorers = new ScorerService(this.ctx);
+    this.evalDatasets = new EvalDatasetService(this.ctx);
   }
 
   /** Where a new experiment's artifacts go: S3 in AWS, the artifact proxy scheme locally. */

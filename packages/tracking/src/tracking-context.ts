@@ -4,6 +4,7 @@ import type { Clock } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
 import { missingParam, TrackingError } from "./errors";
 import { DEFAULT_EXPERIMENT_ID, ExperimentStore } from "./experiment-store";
+import { LoggedModelStore } from "./logged-models/logged-model-store";
 import { MetricHistoryStore } from "./metric-history-store";
 import type { FrozenRuns } from "./ports";
 import { type RunRecord, RunStore } from "./run-store";
@@ -34,6 +35,8 @@ export class TrackingContext {
   readonly experiments: ExperimentStore;
   readonly runs: RunStore;
   readonly history: MetricHistoryStore;
+  /** MLflow 3 logged models (log-metric and log-inputs refer to them). */
+  readonly loggedModels: LoggedModelStore;
   private defaultReady?: Promise<void>;
 
   constructor(readonly deps: TrackingDeps) {
@@ -41,6 +44,7 @@ export class TrackingContext {
     this.experiments = new ExperimentStore(deps.store, now);
     this.runs = new RunStore(deps.store);
     this.history = new MetricHistoryStore(deps.store, now);
+    this.loggedModels = new LoggedModelStore(deps.store);
   }
 
   now(): number {
