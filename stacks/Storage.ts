@@ -44,6 +44,11 @@ export const PREFIX = {
   offline: "offline/",
   /** The Triton model repository the GPU nodes sync: <model>/config.pbtxt, <model>/<version>/. */
   models: "models/",
+  /** LLM weights (`llm/models/<name>/`) and LoRA adapters (`llm/adapters/<name>/`) the vLLM pools sync. */
+  llmModels: "llm/models/",
+  llmAdapters: "llm/adapters/",
+  /** The gateway's usage log as Parquet, for analysis (Athena). */
+  llmUsage: "llm/usage/",
   athenaResults: "athena-results/",
 } as const;
 

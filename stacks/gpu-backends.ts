@@ -1,35 +1,17 @@
 import { Duration, Fn } from "aws-cdk-lib";
 import { PredefinedMetric, ScalableTarget, ServiceNamespace } from "aws-cdk-lib/aws-applicationautoscaling";
-import {
-  AdditionalHealthCheckType,
-  AutoScalingGroup,
-  CfnScalingPolicy,
-  GroupMetrics,
-  HealthChecks,
-} from "aws-cdk-lib/aws-autoscaling";
-import {
-  BlockDeviceVolume,
-  EbsDeviceVolumeType,
-  InstanceType,
-  LaunchTemplate,
-  MachineImage,
-  Port,
-  SecurityGroup,
-  type SubnetSelection,
-  UserData,
-  type Vpc,
-} from "aws-cdk-lib/aws-ec2";
+import { CfnScalingPolicy } from "aws-cdk-lib/aws-autoscaling";
+import { Port, SecurityGroup, type SubnetSelection, UserData, type Vpc } from "aws-cdk-lib/aws-ec2";
 import { CfnCluster, CfnNodegroup } from "aws-cdk-lib/aws-eks";
-import { NetworkLoadBalancer, Protocol } from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import { Effect, ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import { PrivateHostedZone } from "aws-cdk-lib/aws-route53";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
 import { CfnEndpoint, CfnEndpointConfig, CfnModel } from "aws-cdk-lib/aws-sagemaker";
-import { Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import type { Function as SstFunction } from "sst/constructs";
 import { ENV, SERVING_METRICS } from "./env";
+import { gpuPool, grantPrefixesRead } from "./gpu-pool";
 import { resourceEndingWith, suppress } from "./nag";
 import { PREFIX } from "./Storage";
 import type { StageSettings } from "./settings";
@@ -153,124 +135,34 @@ function tritonUserData(bucketName: string, image: string): UserData {
 
 /** Read access for GPU nodes to the model repository prefix only. */
 function grantModelRead(role: Role, bucket: IBucket, key: IKey): void {
-  role.addToPolicy(
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: ["s3:GetObject"],
-      resources: [bucket.arnForObjects(`${PREFIX.models}*`)],
-    }),
-  );
-  role.addToPolicy(
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: ["s3:ListBucket"],
-      resources: [bucket.bucketArn],
-      conditions: { StringLike: { "s3:prefix": [`${PREFIX.models}*`] } },
-    }),
-  );
-  role.addToPolicy(
-    new PolicyStatement({ effect: Effect.ALLOW, actions: ["kms:Decrypt"], resources: [key.keyArn] }),
-  );
-  suppress(role, [
-    [
-      "AwsSolutions-IAM5",
-      "Model files are published under models/ at run time; read-only and limited to that prefix.",
-      [resourceEndingWith(`/${PREFIX.models}*`)],
-    ],
-  ]);
+  grantPrefixesRead(role, bucket, key, [PREFIX.models]);
 }
 
 function tritonAutoScalingGroup(ctx: BackendContext, s: Extract<ServingSettings, { type: "asg" }>): Backend {
-  const { scope, vpc, subnets, lambdaSg } = ctx;
-  const nodeSg = new SecurityGroup(scope, "GpuNodeSg", {
-    vpc,
-    description: "Triton GPU nodes",
-    allowAllOutbound: true,
-  });
-  const nlbSg = new SecurityGroup(scope, "TritonNlbSg", {
-    vpc,
-    description: "Internal Triton load balancer",
-    allowAllOutbound: false,
-  });
-  nlbSg.addIngressRule(
-    lambdaSg,
-    Port.tcp(TRITON_HTTP_PORT),
-    "KServe v2 HTTP from the router and scoring consumer",
-  );
-  nlbSg.addEgressRule(nodeSg, Port.tcp(TRITON_HTTP_PORT), "To Triton");
-  nodeSg.addIngressRule(nlbSg, Port.tcp(TRITON_HTTP_PORT), "From the load balancer");
-
-  const role = new Role(scope, "GpuNodeRole", { assumedBy: new ServicePrincipal("ec2.amazonaws.com") });
-  role.addManagedPolicy(ManagedPolicy.fromAwsManagedPolicyName("AmazonSSMManagedInstanceCore"));
-  suppress(role, [
-    [
-      "AwsSolutions-IAM4",
-      "AmazonSSMManagedInstanceCore gives operators Session Manager access instead of SSH keys and open ports.",
-      ["Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"],
-    ],
-  ]);
-  grantModelRead(role, ctx.bucket, ctx.key);
-
-  const launchTemplate = new LaunchTemplate(scope, "GpuLaunchTemplate", {
-    instanceType: new InstanceType(s.instanceType),
-    // ECS's GPU AMI: NVIDIA driver, Docker and the NVIDIA container toolkit preinstalled.
-    machineImage: MachineImage.fromSsmParameter(
-      "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id",
-    ),
-    role,
-    securityGroup: nodeSg,
-    userData: tritonUserData(ctx.bucket.bucketName, s.tritonImage),
-    requireImdsv2: true,
-    detailedMonitoring: true,
-    blockDevices: [
-      {
-        deviceName: "/dev/xvda",
-        volume: BlockDeviceVolume.ebs(200, { encrypted: true, volumeType: EbsDeviceVolumeType.GP3 }),
-      },
-    ],
-  });
-  const topic = new Topic(scope, "GpuScalingEvents", { enforceSSL: true, masterKey: ctx.key });
-  const asg = new AutoScalingGroup(scope, "GpuNodes", {
-    vpc,
-    vpcSubnets: subnets,
-    launchTemplate,
-    minCapacity: s.minInstances,
-    maxCapacity: s.maxInstances,
-    healthChecks: HealthChecks.withAdditionalChecks({
-      additionalTypes: [AdditionalHealthCheckType.ELB],
-      gracePeriod: Duration.minutes(10), // driver init + image pull + model load
-    }),
-    groupMetrics: [GroupMetrics.all()],
-    notifications: [{ topic }],
-  });
-  inFlightPerInstancePolicy(scope, asg.autoScalingGroupName, ctx.stage, s.targetInFlightPerInstance);
-
-  const nlb = new NetworkLoadBalancer(scope, "TritonNlb", {
-    vpc,
-    vpcSubnets: subnets,
-    internetFacing: false,
-    crossZoneEnabled: true,
-    securityGroups: [nlbSg],
-  });
-  nlb.logAccessLogs(ctx.accessLogs, "triton-nlb");
-  nlb.addListener("Http", { port: TRITON_HTTP_PORT, protocol: Protocol.TCP }).addTargets("Triton", {
+  const pool = gpuPool(ctx, {
+    ids: {
+      nodeSg: "GpuNodeSg",
+      nlbSg: "TritonNlbSg",
+      role: "GpuNodeRole",
+      launchTemplate: "GpuLaunchTemplate",
+      topic: "GpuScalingEvents",
+      asg: "GpuNodes",
+      nlb: "TritonNlb",
+      logPrefix: "triton-nlb",
+    },
+    what: "Triton",
     port: TRITON_HTTP_PORT,
-    protocol: Protocol.TCP,
-    targets: [asg],
-    deregistrationDelay: Duration.seconds(30),
-    healthCheck: {
-      protocol: Protocol.HTTP,
-      path: "/v2/health/ready",
-      port: String(TRITON_HTTP_PORT),
-      interval: Duration.seconds(10),
-    },
+    healthPath: "/v2/health/ready",
+    instanceType: s.instanceType,
+    minInstances: s.minInstances,
+    maxInstances: s.maxInstances,
+    userData: tritonUserData(ctx.bucket.bucketName, s.tritonImage),
+    readPrefixes: [PREFIX.models],
+    warmupSeconds: 600, // driver init + image pull + model load
   });
-
+  inFlightPerInstancePolicy(ctx.scope, pool.asg.autoScalingGroupName, ctx.stage, s.targetInFlightPerInstance);
   return {
-    env: {
-      [ENV.SERVING_BACKEND]: "kserve",
-      [ENV.SERVING_URL]: `http://${nlb.loadBalancerDnsName}:${TRITON_HTTP_PORT}`,
-    },
+    env: { [ENV.SERVING_BACKEND]: "kserve", [ENV.SERVING_URL]: pool.url },
     allow: () => {
       // Network path only: the router's security group is admitted by the NLB's.
     },

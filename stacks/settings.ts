@@ -55,6 +55,64 @@ const servingSchema = z.discriminatedUnion("type", [
   }),
 ]);
 
+/** GPUs per instance for the instance types vLLM pools commonly run on (tensor parallel size). */
+export const GPUS_PER_INSTANCE: Record<string, number> = {
+  "g5.xlarge": 1,
+  "g5.2xlarge": 1,
+  "g5.4xlarge": 1,
+  "g5.8xlarge": 1,
+  "g5.12xlarge": 4,
+  "g5.24xlarge": 4,
+  "g5.48xlarge": 8,
+  "g6.xlarge": 1,
+  "g6.2xlarge": 1,
+  "g6.12xlarge": 4,
+  "g6.48xlarge": 8,
+  "g6e.xlarge": 1,
+  "g6e.12xlarge": 4,
+  "g6e.48xlarge": 8,
+  "p4d.24xlarge": 8,
+  "p5.48xlarge": 8,
+};
+
+const vllmPoolSchema = z
+  .object({
+    instanceType: z.string().default("g5.12xlarge"),
+    minInstances: z.number().int().min(0).default(0),
+    maxInstances: z.number().int().min(1).default(2),
+    image: z.string().default("vllm/vllm-openai:v0.11.0"),
+    /** Weights under s3://<bucket>/llm/models/<model>/, served under this name. */
+    model: z.string().regex(/^[A-Za-z0-9._-]+$/),
+    /** LoRA adapters under s3://<bucket>/llm/adapters/<name>/, each served as its own model name. */
+    adapters: z.array(z.string().regex(/^[A-Za-z0-9._-]+$/)).default([]),
+    /** GPUs a replica spans; defaults to the instance type's GPU count. */
+    tensorParallelSize: z.number().int().min(1).optional(),
+    /** Target tracking on the pool's average GPU utilization (CloudWatch agent's NVIDIA metrics). */
+    targetGpuUtilization: z.number().min(1).max(100).default(70),
+    maxModelLen: z.number().int().min(256).optional(),
+  })
+  .transform((p, ctx) => {
+    const tp = p.tensorParallelSize ?? GPUS_PER_INSTANCE[p.instanceType];
+    if (!tp) {
+      ctx.addIssue({
+        code: "custom",
+        message: `unknown GPU count for ${p.instanceType}: set llm.vllm.tensorParallelSize`,
+        path: ["tensorParallelSize"],
+      });
+      return z.NEVER;
+    }
+    return { ...p, tensorParallelSize: tp };
+  });
+
+const llmSchema = z.object({
+  /** A vLLM pool on GPU instances; none unless set (a stage may use Bedrock or SageMaker only). */
+  vllm: vllmPoolSchema.optional(),
+  /** Bedrock foundation model ids the gateway may invoke (IAM is scoped to exactly these). */
+  bedrockModels: z.array(z.string().min(1)).default([]),
+  /** SageMaker endpoint names the gateway may invoke with response streaming. */
+  sagemakerEndpoints: z.array(z.string().min(1)).default([]),
+});
+
 export const stageSettingsSchema = z.object({
   /** "retain" keeps data when a stage is removed; ephemeral stages use "destroy". */
   removal: z.enum(["retain", "destroy"]).default("destroy"),
@@ -84,6 +142,7 @@ export const stageSettingsSchema = z.object({
     targetInFlightPerInstance: 32,
     tritonImage: "nvcr.io/nvidia/tritonserver:25.01-py3",
   }),
+  llm: llmSchema.default({ bedrockModels: [], sagemakerEndpoints: [] }),
   logRetentionDays: z.union([z.literal(7), z.literal(30), z.literal(365), z.literal(3653)]).default(30),
 });
 

@@ -1,0 +1,169 @@
+import { Duration } from "aws-cdk-lib";
+import { Dashboard, GraphWidget, MathExpression, Metric, TextWidget } from "aws-cdk-lib/aws-cloudwatch";
+import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
+import { FunctionUrlAuthType, InvokeMode } from "aws-cdk-lib/aws-lambda";
+import { type StackContext, use } from "sst/constructs";
+import { ENV, LLM_METRICS } from "./env";
+import { grantPrefix, grantTable, keelFunction, platformEnv } from "./functions";
+import { GPU_METRICS, vllmPool } from "./llm-pool";
+import { Network } from "./Network";
+import { PREFIX, Storage } from "./Storage";
+import { identityEnv, stageSettings } from "./settings";
+
+/**
+ * The LLM gateway for a stage: a Lambda with response streaming behind a function URL (API
+ * Gateway's HTTP APIs buffer responses, which would hold every token until the end), in the
+ * VPC next to the vLLM pool; the gateway verifies virtual keys itself there. Bedrock and
+ * SageMaker access is scoped to exactly the models and endpoints the stage's settings name.
+ * Optionally a vLLM pool on GPU instances, and a dashboard of tokens, cost, time to first
+ * token, tokens/s, errors and GPU use.
+ */
+export function Llm({ stack, app }: StackContext) {
+  const settings = stageSettings(app);
+  const { vpc, lambdaSg, privateSubnets } = use(Network);
+  const { table, bucket, key, accessLogs } = use(Storage);
+  const llm = settings.llm;
+
+  const pool = llm.vllm
+    ? vllmPool({ scope: stack, vpc, subnets: privateSubnets, lambdaSg, bucket, key, accessLogs }, llm.vllm)
+    : undefined;
+
+  const gateway = keelFunction(stack, "LlmGatewayFn", {
+    handler: "functions/llm.handler",
+    description: "Keel LLM gateway (OpenAI-compatible /llm/v1, streaming)",
+    memorySize: 1024,
+    // A long generation streams for minutes; the function URL allows up to 15.
+    timeout: 900,
+    vpc,
+    vpcSubnets: privateSubnets,
+    securityGroups: [lambdaSg],
+    environment: {
+      ...platformEnv(app.stage, table, bucket, PREFIX.artifacts),
+      ...identityEnv(settings),
+      ...(pool ? { [ENV.LLM_VLLM_URL]: `${pool.url}/v1`, [ENV.LLM_VLLM_MODEL]: llm.vllm?.model ?? "" } : {}),
+      [ENV.LLM_METRICS_NAMESPACE]: LLM_METRICS.namespace,
+    },
+  });
+  // Keys, limits, budgets and usage live in the platform table; the usage log also as Parquet.
+  grantTable(gateway, table, key, "readwrite");
+  grantPrefix(gateway, bucket, key, PREFIX.llmUsage, "readwrite");
+  if (llm.bedrockModels.length > 0)
+    gateway.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        // Converse and ConverseStream are authorized as InvokeModel / InvokeModelWithResponseStream.
+        actions: ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+        resources: llm.bedrockModels.map(
+          (id) => `arn:${stack.partition}:bedrock:${stack.region}::foundation-model/${id}`,
+        ),
+      }),
+    );
+  if (llm.sagemakerEndpoints.length > 0)
+    gateway.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+        resources: llm.sagemakerEndpoints.map(
+          (name) =>
+            `arn:${stack.partition}:sagemaker:${stack.region}:${stack.account}:endpoint/${name.toLowerCase()}`,
+        ),
+      }),
+    );
+  const url = gateway.addFunctionUrl({
+    authType: FunctionUrlAuthType.NONE,
+    invokeMode: InvokeMode.RESPONSE_STREAM,
+  });
+
+  const llmMetric = (metricName: string, statistic: string, label: string) =>
+    new Metric({
+      namespace: LLM_METRICS.namespace,
+      metricName,
+      dimensionsMap: { Stage: app.stage },
+      statistic,
+      label,
+      period: Duration.minutes(1),
+    });
+  const dashboard = new Dashboard(stack, "LlmDashboard", { dashboardName: `keel-${app.stage}-llm` });
+  dashboard.addWidgets(
+    new TextWidget({ markdown: `# Keel ${app.stage}: LLM gateway`, width: 24, height: 1 }),
+    new GraphWidget({
+      title: "Tokens per minute",
+      left: [
+        llmMetric(LLM_METRICS.tokensIn, "Sum", "prompt"),
+        llmMetric(LLM_METRICS.tokensOut, "Sum", "completion"),
+      ],
+      width: 8,
+    }),
+    new GraphWidget({
+      title: "Cost (USD per minute)",
+      left: [llmMetric(LLM_METRICS.cost, "Sum", "cost")],
+      width: 8,
+    }),
+    new GraphWidget({
+      title: "Time to first token (ms)",
+      left: [llmMetric(LLM_METRICS.ttft, "p50", "p50"), llmMetric(LLM_METRICS.ttft, "p99", "p99")],
+      width: 8,
+    }),
+    new GraphWidget({
+      title: "Tokens per second (per stream)",
+      left: [llmMetric(LLM_METRICS.tokensPerSecond, "p50", "p50")],
+      width: 8,
+    }),
+    new GraphWidget({
+      title: "Upstream errors and fallbacks",
+      left: [
+        llmMetric(LLM_METRICS.upstreamErrors, "Sum", "errors"),
+        llmMetric(LLM_METRICS.fallbacks, "Sum", "fallbacks"),
+      ],
+      right: [
+        gateway.metricErrors({ label: "gateway errors" }),
+        gateway.metricThrottles({ label: "throttles" }),
+      ],
+      width: 8,
+    }),
+  );
+  if (pool) {
+    const gpu = (metricName: string, label: string) =>
+      new Metric({
+        namespace: GPU_METRICS.namespace,
+        metricName,
+        dimensionsMap: { AutoScalingGroupName: pool.asg.autoScalingGroupName },
+        statistic: "Average",
+        label,
+        period: Duration.minutes(1),
+      });
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: "vLLM pool GPU utilization (%)",
+        left: [gpu(GPU_METRICS.utilization, "GPU")],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: "vLLM pool GPU memory used (MiB)",
+        left: [gpu(GPU_METRICS.memoryUsed, "memory used")],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: "vLLM instances in service",
+        left: [
+          new MathExpression({
+            expression: "m",
+            usingMetrics: {
+              m: new Metric({
+                namespace: "AWS/AutoScaling",
+                metricName: "GroupInServiceInstances",
+                dimensionsMap: { AutoScalingGroupName: pool.asg.autoScalingGroupName },
+                statistic: "Average",
+              }),
+            },
+            label: "in service",
+          }),
+        ],
+        width: 8,
+      }),
+    );
+  }
+
+  stack.addOutputs({ LlmGatewayUrl: `${url.url}llm/v1`, ...(pool ? { VllmPoolUrl: pool.url } : {}) });
+  return { gateway, pool };
+}

@@ -1,0 +1,84 @@
+import { Match } from "aws-cdk-lib/assertions";
+import { describe, expect, it } from "vitest";
+import { LLM_METRICS } from "../../stacks/env";
+import { Llm } from "../../stacks/Llm";
+import { Network } from "../../stacks/Network";
+import { Storage } from "../../stacks/Storage";
+import { parseStageSettings } from "../../stacks/settings";
+import { itPassesSecurityChecks, resourcesOf, synthOnce } from "./synth";
+
+const out = synthOnce([Network, Storage, Llm], {
+  stage: "infra-llm",
+  config: {
+    llm: {
+      vllm: { instanceType: "g5.12xlarge", maxInstances: 3, model: "llama-3-8b", adapters: ["fraud-lora"] },
+      bedrockModels: ["anthropic.claude-3-haiku-20240307-v1:0"],
+      sagemakerEndpoints: ["Mistral-7B"],
+    },
+  },
+});
+const t = () => out.templates.Llm;
+const gatewayFn = () =>
+  resourcesOf(t(), "AWS::Lambda::Function").find((f) => f.Handler === "functions/llm.handler");
+const statements = () =>
+  Object.values(t().findResources("AWS::IAM::Policy")).flatMap(
+    (p: any) => p.Properties.PolicyDocument.Statement,
+  );
+
+describe("Llm stack", () => {
+  it("serves the gateway from a streaming function URL, in the VPC", () => {
+    t().hasResourceProperties("AWS::Lambda::Url", { AuthType: "NONE", InvokeMode: "RESPONSE_STREAM" });
+    const fn = gatewayFn();
+    expect(fn.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
+    expect(fn.Timeout).toBe(900);
+    expect(fn.Environment.Variables.KEEL_LLM_METRICS_NAMESPACE).toBe(LLM_METRICS.namespace);
+  });
+
+  it("scopes Bedrock and SageMaker access to the models and endpoints the stage names", () => {
+    const bedrock = statements().find((s) => [s.Action].flat().includes("bedrock:InvokeModel"));
+    expect([bedrock.Resource].flat()).toHaveLength(1);
+    expect(JSON.stringify(bedrock.Resource)).toContain(
+      "foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+    );
+    const sm = statements().find((s) =>
+      [s.Action].flat().includes("sagemaker:InvokeEndpointWithResponseStream"),
+    );
+    expect(JSON.stringify(sm.Resource)).toContain("endpoint/mistral-7b");
+    expect(JSON.stringify(statements())).not.toMatch(/bedrock:\*|foundation-model\/\*/);
+  });
+
+  it("runs vLLM on a GPU pool: weights and adapters from S3, tensor parallel from the instance type", () => {
+    t().hasResourceProperties("AWS::AutoScaling::AutoScalingGroup", { MinSize: "0", MaxSize: "3" });
+    const lt = resourcesOf(t(), "AWS::EC2::LaunchTemplate")[0];
+    const userData = JSON.stringify(lt.LaunchTemplateData.UserData);
+    expect(userData).toContain("vllm/vllm-openai");
+    expect(userData).toContain("--tensor-parallel-size 4");
+    expect(userData).toContain("--lora-modules fraud-lora=/models/adapters/fraud-lora");
+    expect(userData).toContain("--disable-log-requests");
+    expect(userData).toContain("llm/models/llama-3-8b/");
+    expect(lt.LaunchTemplateData.MetadataOptions.HttpTokens).toBe("required");
+    expect(gatewayFn().Environment.Variables.KEEL_LLM_VLLM_MODEL).toBe("llama-3-8b");
+  });
+
+  it("scales the pool on GPU utilization and graphs tokens, cost, TTFT, errors and GPUs", () => {
+    t().hasResourceProperties("AWS::AutoScaling::ScalingPolicy", {
+      PolicyType: "TargetTrackingScaling",
+      TargetTrackingConfiguration: Match.objectLike({
+        TargetValue: 70,
+        CustomizedMetricSpecification: Match.objectLike({ MetricName: "nvidia_smi_utilization_gpu" }),
+      }),
+    });
+    const body = JSON.stringify(resourcesOf(t(), "AWS::CloudWatch::Dashboard")[0].DashboardBody);
+    for (const m of [LLM_METRICS.tokensIn, LLM_METRICS.cost, LLM_METRICS.ttft, LLM_METRICS.upstreamErrors])
+      expect(body).toContain(m);
+    expect(body).toContain("nvidia_smi_memory_used");
+  });
+
+  it("refuses a pool on an instance type whose GPU count it cannot know", () => {
+    expect(() =>
+      parseStageSettings("x", { llm: { vllm: { instanceType: "x9.huge", model: "m" } } as never }),
+    ).toThrow(/tensorParallelSize/);
+  });
+
+  itPassesSecurityChecks(out);
+});
