@@ -8,7 +8,31 @@ import { grantPrefix, grantTable, keelFunction, platformEnv } from "./functions"
 import { GPU_METRICS, vllmPool } from "./llm-pool";
 import { Network } from "./Network";
 import { PREFIX, Storage } from "./Storage";
-import { identityEnv, stageSettings } from "./settings";
+import { identityEnv, type StageSettings, stageSettings } from "./settings";
+
+type LlmSettings = StageSettings["llm"];
+
+/**
+ * The routes a stage's settings imply: the vLLM pool's model and each LoRA adapter (vLLM serves
+ * an adapter as its own model name), each Bedrock model, and each SageMaker endpoint, by name.
+ */
+export function stageRoutes(llm: LlmSettings, poolUrl: string | undefined, region: string) {
+  const vllm = llm.vllm && poolUrl ? [llm.vllm.model, ...llm.vllm.adapters] : [];
+  return [
+    ...vllm.map((model) => ({
+      model,
+      deployments: [{ id: "vllm", provider: "openai", model, baseURL: `${poolUrl}/v1` }],
+    })),
+    ...llm.bedrockModels.map((model) => ({
+      model,
+      deployments: [{ id: "bedrock", provider: "bedrock", model, region }],
+    })),
+    ...llm.sagemakerEndpoints.map((endpoint) => ({
+      model: endpoint,
+      deployments: [{ id: "sagemaker", provider: "sagemaker", model: endpoint, endpoint, region }],
+    })),
+  ];
+}
 
 /**
  * The LLM gateway for a stage: a Lambda with response streaming behind a function URL (API
@@ -40,8 +64,8 @@ export function Llm({ stack, app }: StackContext) {
     environment: {
       ...platformEnv(app.stage, table, bucket, PREFIX.artifacts),
       ...identityEnv(settings),
-      ...(pool ? { [ENV.LLM_VLLM_URL]: `${pool.url}/v1`, [ENV.LLM_VLLM_MODEL]: llm.vllm?.model ?? "" } : {}),
-      [ENV.LLM_METRICS_NAMESPACE]: LLM_METRICS.namespace,
+      // The stage's upstreams as gateway routes (more are added as data through /api/v1/llm/routes).
+      [ENV.LLM_UPSTREAMS]: JSON.stringify(stageRoutes(llm, pool?.url, stack.region)),
     },
   });
   // Keys, limits, budgets and usage live in the platform table; the usage log also as Parquet.
