@@ -188,6 +188,7 @@ describe("console (browser)", () => {
   it("starts a pipeline run from the form generated from its parameters; the DAG shows it succeed", async () => {
     await visit("/pipelines/fraud-detection");
     await page.getByLabel(/^algorithm/).selectOption("logistic");
+    await page.getByLabel("Ignore the step cache").check();
     await page.getByRole("button", { name: "Start run" }).click();
     await page.waitForURL(/\/pipelines\/runs\//);
     await page.locator("[data-testid=run-status]", { hasText: "SUCCEEDED" }).waitFor({ timeout: 120_000 });

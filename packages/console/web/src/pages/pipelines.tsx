@@ -337,8 +337,8 @@ export function PipelineRunPage(props: { params: Record<string, string> }) {
           run && (
             <>
               <p>
-                <a href={href("pipelines", run.pipeline)}>{run.pipeline}</a> · <Status value={run.status} /> ·{" "}
-                <span data-testid="run-status">{run.status}</span> · started {fmtTime(run.startTime)} by{" "}
+                <a href={href("pipelines", run.pipeline)}>{run.pipeline}</a> ·{" "}
+                <Status value={run.status} testid="run-status" /> · started {fmtTime(run.startTime)} by{" "}
                 {run.principal} · {fmtDuration(run.startTime, run.endTime)}
                 {run.trackingRunId && (
                   <>
