@@ -161,6 +161,24 @@ describe("console (browser)", () => {
     await screenshot(page, "run-chart");
   });
 
+  it("browses a run's artifacts: folders, a text preview and a download", async () => {
+    await visit(`/runs/${trained[1]}?tab=artifacts`);
+    await page.getByRole("link", { name: "model/" }).click();
+    await page.waitForURL(/dir=model/);
+    await page.getByRole("link", { name: "input_schema.json" }).click();
+    const preview = page.locator(".preview pre");
+    await preview.waitFor();
+    const schema = await platform.call(
+      "GET",
+      `/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${trained[1]}/artifacts/model/input_schema.json`,
+    );
+    expect(await preview.textContent()).toBe(schema.text);
+    const download = page.waitForEvent("download");
+    await page.getByRole("link", { name: "Download input_schema.json" }).click();
+    expect((await download).suggestedFilename()).toBe("input_schema.json");
+    await screenshot(page, "run-artifact-preview");
+  });
+
   it("lets an approver approve a pending promotion, and not its requester", async () => {
     await signIn(page, { principal: "dana" });
     await visit("/reviews");
