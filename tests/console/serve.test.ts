@@ -16,7 +16,10 @@ describe("serveConsole", () => {
   app.use("*", serveConsole(root));
   app.get("/api/v1/thing", (c) => c.json({ ok: true }));
   app.post("/models", (c) => c.json({ posted: true }));
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(join(tmpdir(), "keel-console-secret.txt"), { force: true });
+  });
 
   it("answers console paths with index.html and assets by name, cached for a year", async () => {
     for (const path of ["/", "/models/fraud/versions/2", "/audit?event=3"]) {
