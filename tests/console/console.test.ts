@@ -161,6 +161,24 @@ describe("console (browser)", () => {
     await screenshot(page, "run-chart");
   });
 
+  it("browses a run's artifacts: folders, a text preview and a download", async () => {
+    await visit(`/runs/${trained[1]}?tab=artifacts`);
+    await page.getByRole("link", { name: "model/" }).click();
+    await page.waitForURL(/dir=model/);
+    await page.getByRole("link", { name: "input_schema.json" }).click();
+    const preview = page.locator(".preview pre");
+    await preview.waitFor();
+    const schema = await platform.call(
+      "GET",
+      `/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${trained[1]}/artifacts/model/input_schema.json`,
+    );
+    expect(await preview.textContent()).toBe(schema.text);
+    const download = page.waitForEvent("download");
+    await page.getByRole("link", { name: "Download input_schema.json" }).click();
+    expect((await download).suggestedFilename()).toBe("input_schema.json");
+    await screenshot(page, "run-artifact-preview");
+  });
+
   it("lets an approver approve a pending promotion, and not its requester", async () => {
     await signIn(page, { principal: "dana" });
     await visit("/reviews");
@@ -188,6 +206,7 @@ describe("console (browser)", () => {
   it("starts a pipeline run from the form generated from its parameters; the DAG shows it succeed", async () => {
     await visit("/pipelines/fraud-detection");
     await page.getByLabel(/^algorithm/).selectOption("logistic");
+    await page.getByLabel("Ignore the step cache").check();
     await page.getByRole("button", { name: "Start run" }).click();
     await page.waitForURL(/\/pipelines\/runs\//);
     await page.locator("[data-testid=run-status]", { hasText: "SUCCEEDED" }).waitFor({ timeout: 120_000 });
@@ -245,5 +264,108 @@ describe("console (browser)", () => {
     await screenshot(phone.page, "phone-deployments");
     expect(phone.errors).toEqual([]);
     await phone.context.close();
+  });
+});
+
+/** With `keel dev --auth`: the console shows each person only what their roles allow. */
+describe("console (browser) with users and roles", () => {
+  let platform: Awaited<ReturnType<typeof startTestPlatform>>;
+  let browser: Browser;
+  const tokens: Record<string, string> = {};
+  let promotionId: string;
+
+  beforeAll(async () => {
+    ensureConsoleBuilt({ quiet: true });
+    platform = await startTestPlatform({ auth: "users" });
+    for (const [name, roles] of [
+      ["vera", ["viewer"]],
+      ["dana", ["data-scientist"]],
+      ["abe", ["approver"]],
+    ] as const)
+      tokens[name] = (await platform.platform.access.users.add(name, [...roles])).token;
+    const dana = { authorization: `Bearer ${tokens.dana}` };
+    const M = "/api/2.0/mlflow";
+    const exp = await platform.call("POST", `${M}/experiments/create`, { name: "scoring" }, dana);
+    const run = await platform.call(
+      "POST",
+      `${M}/runs/create`,
+      { experiment_id: exp.json.experiment_id },
+      dana,
+    );
+    const runId = run.json.run.info.run_id;
+    await platform.call(
+      "POST",
+      `${M}/runs/log-metric`,
+      { run_id: runId, key: "auc", value: 0.93, timestamp: 1, step: 0 },
+      dana,
+    );
+    await platform.call("POST", `${M}/registered-models/create`, { name: "scorer" }, dana);
+    const v = await platform.call(
+      "POST",
+      `${M}/model-versions/create`,
+      { name: "scorer", source: `runs:/${runId}/model`, run_id: runId },
+      dana,
+    );
+    expect(v.status).toBe(200);
+    const req = await platform.call(
+      "POST",
+      "/api/v1/models/scorer/versions/1/promotions",
+      { stage: "Production" },
+      dana,
+    );
+    expect(req.json.promotion.status).toBe("PENDING");
+    promotionId = req.json.promotion.id;
+    browser = await launchBrowser();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await platform?.close();
+  });
+
+  async function reviewAs(name: string) {
+    const { page, context, errors } = await openPage(browser, platform.url);
+    await page.goto("/signin");
+    await page.getByLabel("API token").fill(tokens[name]);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByTestId("who").getByText(name).waitFor();
+    // Before signing in, the page's question "who am I?" was answered 401: expected, not an error.
+    expect(errors.every((e) => e.includes("401"))).toBe(true);
+    errors.length = 0;
+    await page.goto("/reviews");
+    const card = page.locator(`[data-testid=review-${promotionId}]`);
+    await card.waitFor();
+    await screenshot(page, `review-as-${name}`);
+    return { card, context, errors };
+  }
+
+  it("gives a viewer and the requester (no approve role) no approve button, an approver a working one", async () => {
+    const vera = await reviewAs("vera");
+    expect(await vera.card.getByRole("button", { name: "Approve" }).count()).toBe(0);
+    expect(await vera.card.textContent()).toContain("Only an approver");
+    expect(vera.errors).toEqual([]);
+    await vera.context.close();
+
+    const dana = await reviewAs("dana");
+    // dana holds no approve permission either: no button at all.
+    expect(await dana.card.getByRole("button", { name: "Approve" }).count()).toBe(0);
+    await dana.context.close();
+
+    const abe = await reviewAs("abe");
+    await abe.card.getByRole("button", { name: "Approve" }).click();
+    await abe.card.getByText("APPROVED by abe").waitFor();
+    expect(abe.errors).toEqual([]);
+    await abe.context.close();
+    const p = await platform.call("GET", `/api/v1/promotions/${promotionId}`, undefined, {
+      authorization: `Bearer ${tokens.vera}`,
+    });
+    expect(p.json.promotion).toMatchObject({ status: "APPROVED", reviewer: "abe" });
+  });
+
+  it("answers the console's pages without a token, and the API with 401", async () => {
+    const page = await fetch(`${platform.url}/models/scorer`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="app">');
+    expect((await fetch(`${platform.url}/api/v1/me`)).status).toBe(401);
   });
 });

@@ -1,5 +1,5 @@
 import type { AccessControl } from "@keel/auth";
-import { CONSOLE_DIST, serveConsole } from "@keel/console";
+import { consoleRoot, serveConsole } from "@keel/console";
 import { allRoutes, docsPage, meRoutes, mount, openApiDocument, platformRoutes as r } from "@keel/contract";
 import { currentContext, installErrorHandling } from "@keel/core";
 import { Hono, type MiddlewareHandler } from "hono";
@@ -31,7 +31,7 @@ export function createApp(
     access: AccessControl;
     guards?: RequestGuardOptions;
     admission?: AdmissionOptions;
-    /** The console's build folder (default: packages/console/dist); false: no console (the router). */
+    /** The console's build folder (default: `consoleRoot()`); false: no console. */
     console?: { root?: string } | false;
   },
 ): Hono {
@@ -43,7 +43,7 @@ export function createApp(
   // The console (packages/console): its static files and SPA pages, public like any web page
   // (its API calls carry the caller's token); API paths pass through to their own routes.
   if (opts.console !== false)
-    app.use("*", consoleOutsideApi(serveConsole(opts.console?.root ?? CONSOLE_DIST)));
+    app.use("*", consoleOutsideApi(serveConsole(opts.console?.root ?? consoleRoot())));
   // Who is calling, then whether the route's permission allows it: before every handler.
   app.use("*", requestContext(opts.access));
   app.use("*", opts.access.enforce);

@@ -1,12 +1,21 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The console package's folder, its sources and its build output. */
 export const CONSOLE_DIR = fileURLToPath(new URL("..", import.meta.url));
 export const CONSOLE_DIST = join(CONSOLE_DIR, "dist");
 const SOURCES = ["web", "package.json"].map((p) => join(CONSOLE_DIR, p));
+
+/**
+ * Where the built console is: the package's dist (keel dev, a checkout), else `console/` beside
+ * the running bundle's working directory (a Lambda package that copied dist there).
+ */
+export function consoleRoot(): string {
+  const candidates = [CONSOLE_DIST, resolve("console")];
+  return candidates.find((dir) => existsSync(join(dir, "index.html"))) ?? CONSOLE_DIST;
+}
 
 function newest(path: string): number {
   const s = statSync(path);

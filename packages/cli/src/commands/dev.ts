@@ -75,7 +75,9 @@ export const devCommand = command({
     try {
       ensureConsoleBuilt();
     } catch (e) {
-      console.warn(`keel: the console could not be built, the API works without it (${(e as Error).message.split("\n")[0]})`);
+      console.warn(
+        `keel: the console could not be built, the API works without it (${(e as Error).message.split("\n")[0]})`,
+      );
     }
     const local = await start(cli, {
       port,

@@ -60,9 +60,13 @@ export function ErrorBox(props: { error: unknown }) {
   );
 }
 
-export function Status(props: { value?: string }) {
+export function Status(props: { value?: string; testid?: string }) {
   const v = props.value ?? "—";
-  return <span class={`status status-${v.toLowerCase()}`}>{v}</span>;
+  return (
+    <span class={`status status-${v.toLowerCase()}`} data-testid={props.testid}>
+      {v}
+    </span>
+  );
 }
 
 export function KeyValues(props: { data: Record<string, unknown>; label?: string }) {

@@ -11,13 +11,13 @@ interface Point {
   value: number | string;
 }
 
-/** Every logged value of a metric of a run (MLflow pages of up to 25,000, all fetched). */
+/** Every logged value of a metric of a run (pages of up to 100,000, all fetched). */
 export async function metricHistory(runId: string, key: string): Promise<Point[]> {
   const out: Point[] = [];
   let page_token: string | undefined;
   do {
     const res = await keel.call("tracking.getMetricHistory", {
-      body: { run_id: runId, metric_key: key, max_results: 25_000, page_token },
+      body: { run_id: runId, metric_key: key, max_results: 100_000, page_token },
     });
     out.push(...((res.metrics ?? []) as Point[]));
     page_token = res.next_page_token || undefined;

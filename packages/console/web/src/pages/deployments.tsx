@@ -217,6 +217,19 @@ export function DeploymentPage(props: { params: Record<string, string> }) {
                     >
                       Analyze canary
                     </button>
+                    <button
+                      type="button"
+                      class="secondary"
+                      disabled={!version}
+                      title="Mirror traffic to the version above without answering callers"
+                      onClick={() =>
+                        act("shadow", () =>
+                          keel.call("deployments.setShadow", { params: { name }, body: { model, version } }),
+                        )
+                      }
+                    >
+                      Shadow this version
+                    </button>
                     {d.shadow && (
                       <button
                         type="button"

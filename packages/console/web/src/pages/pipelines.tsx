@@ -142,11 +142,15 @@ export function PipelinePage(props: { params: Record<string, string> }) {
               />
             </Section>
             {hasRole("data-scientist", "admin") && (
-              <StartRunForm
-                name={name}
-                schema={d.params_schema as JsonSchema | undefined}
-                lastParams={(runs.data?.runs[0] as PipelineRun | undefined)?.params}
-              />
+              <>
+                <StartRunForm
+                  name={name}
+                  schema={d.params_schema as JsonSchema | undefined}
+                  lastParams={(runs.data?.runs[0] as PipelineRun | undefined)?.params}
+                />
+
+                <BackfillForm name={name} schedule={d.schedule} />
+              </>
             )}
           </>
         )}
@@ -337,8 +341,8 @@ export function PipelineRunPage(props: { params: Record<string, string> }) {
           run && (
             <>
               <p>
-                <a href={href("pipelines", run.pipeline)}>{run.pipeline}</a> · <Status value={run.status} /> ·{" "}
-                <span data-testid="run-status">{run.status}</span> · started {fmtTime(run.startTime)} by{" "}
+                <a href={href("pipelines", run.pipeline)}>{run.pipeline}</a> ·{" "}
+                <Status value={run.status} testid="run-status" /> · started {fmtTime(run.startTime)} by{" "}
                 {run.principal} · {fmtDuration(run.startTime, run.endTime)}
                 {run.trackingRunId && (
                   <>
@@ -391,5 +395,55 @@ export function PipelineRunPage(props: { params: Record<string, string> }) {
         }
       </Load>
     </Page>
+  );
+}
+
+/** One run per day of a date range, in the background (the CLI's `keel pipeline run --from --to`). */
+function BackfillForm(props: { name: string; schedule?: unknown }) {
+  const [from, setFrom] = useState("");
+  const [to, setTo] = useState("");
+  const [msg, setMsg] = useState<{ ok?: string; error?: string }>({});
+  return (
+    <Section title="Backfill">
+      {props.schedule !== undefined && (
+        <p class="muted">
+          Schedule: <code>{JSON.stringify(props.schedule)}</code>
+        </p>
+      )}
+      <form
+        class="inline"
+        aria-label="Backfill"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          try {
+            const r = await keel.call("pipelines.backfill", {
+              params: { name: props.name },
+              body: { from, to },
+            });
+            setMsg({
+              ok: `${r.intervals.length} runs started (${r.concurrency} at a time); they appear under Runs`,
+            });
+          } catch (err) {
+            setMsg({ error: errorText(err) });
+          }
+        }}
+      >
+        <label>
+          From
+          <input type="date" required value={from} onInput={(e) => setFrom(e.currentTarget.value)} />
+        </label>
+        <label>
+          To
+          <input type="date" required value={to} onInput={(e) => setTo(e.currentTarget.value)} />
+        </label>
+        <button type="submit">Backfill</button>
+      </form>
+      {msg.ok && (
+        <p class="ok-box" role="status">
+          {msg.ok}
+        </p>
+      )}
+      {msg.error && <ErrorBox error={new Error(msg.error)} />}
+    </Section>
   );
 }
