@@ -53,3 +53,4 @@ export {
   type TrialRunner,
   TrialStopped,
 } from "./trial-runner";
+export { branin, hartmann6, type TestFunction } from "./test-functions";

@@ -70,7 +70,6 @@ export class TpeSearch implements SearchAlgorithm {
       const g = new CategoricalEstimator(count(bad), this.o.priorWeight);
       return spec.values[
         this.best(
-          rng,
           () => l.sample(rng),
           (i) => l.logPdf(i) - g.logPdf(i),
         )
@@ -92,7 +91,6 @@ export class TpeSearch implements SearchAlgorithm {
     return fromInternal(
       spec,
       this.best(
-        rng,
         () => l.sample(rng),
         (x) => l.logPdf(x) - g.logPdf(x),
       ),
@@ -100,7 +98,7 @@ export class TpeSearch implements SearchAlgorithm {
   }
 
   /** The candidate with the highest score among `candidates` draws. */
-  private best(rng: Rng, draw: () => number, score: (x: number) => number): number {
+  private best(draw: () => number, score: (x: number) => number): number {
     let bestX = draw();
     let bestS = score(bestX);
     for (let i = 1; i < this.o.candidates; i++) {

@@ -25,7 +25,7 @@ export class AshaRule implements StoppingRule {
   private readonly eta: number;
   private readonly rungs: number[][];
 
-  constructor(private readonly o: AshaOptions) {
+  constructor(o: AshaOptions) {
     this.eta = o.reductionFactor ?? 3;
     const brackets = o.brackets ?? 1;
     if (!(o.minBudget > 0 && o.maxBudget > o.minBudget))
