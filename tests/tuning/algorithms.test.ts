@@ -28,10 +28,18 @@ const space: Space = {
 };
 
 const objective = (p: Params) =>
-  Math.abs(Math.log10(p.lr as number) + 2) + Math.abs((p.depth as number) - 6) / 4 + (p.booster === "dart" ? 0 : 0.5);
+  Math.abs(Math.log10(p.lr as number) + 2) +
+  Math.abs((p.depth as number) - 6) / 4 +
+  (p.booster === "dart" ? 0 : 0.5);
 
 /** Runs an algorithm sequentially for n trials on a loss function; returns every trial. */
-function tune(algo: SearchAlgorithm, s: Space, loss: (p: Params) => number, n: number, seed = 1): Observation[] {
+function tune(
+  algo: SearchAlgorithm,
+  s: Space,
+  loss: (p: Params) => number,
+  n: number,
+  seed = 1,
+): Observation[] {
   const history: Observation[] = [];
   for (let i = 0; i < n; i++) {
     const [params] = algo.suggest({ space: s, history, numbers: [i], seed });
@@ -129,7 +137,10 @@ describe("TPE", () => {
     const bestOf = (h: Observation[]) => Math.min(...h.map((o) => o.loss!));
     let tpeWins = 0;
     for (let seed = 0; seed < 5; seed++)
-      if (bestOf(tune(new TpeSearch(), branin.space, f, 50, seed)) < bestOf(tune(new RandomSearch(), branin.space, f, 50, seed)))
+      if (
+        bestOf(tune(new TpeSearch(), branin.space, f, 50, seed)) <
+        bestOf(tune(new RandomSearch(), branin.space, f, 50, seed))
+      )
         tpeWins++;
     expect(tpeWins).toBeGreaterThanOrEqual(4);
   });
@@ -169,28 +180,89 @@ describe("ASHA", () => {
     const asha = new AshaRule({ minBudget: 2, maxBudget: 18, reductionFactor: 3 });
     const others: TrialProgress[] = [];
     // The first trial at a rung is the best so far: it continues.
-    expect(asha.shouldStop(curve(0, [[1, 0.5], [2, 0.4]]), 1, others)).toBe(false);
-    others.push(curve(0, [[1, 0.5], [2, 0.4], [6, 0.3]], true));
+    expect(
+      asha.shouldStop(
+        curve(0, [
+          [1, 0.5],
+          [2, 0.4],
+        ]),
+        1,
+        others,
+      ),
+    ).toBe(false);
+    others.push(
+      curve(
+        0,
+        [
+          [1, 0.5],
+          [2, 0.4],
+          [6, 0.3],
+        ],
+        true,
+      ),
+    );
     // Fewer than eta at the rung: only a trial better than all continues.
     expect(asha.shouldStop(curve(1, [[2, 0.6]]), 0, others)).toBe(true);
     expect(asha.shouldStop(curve(1, [[2, 0.3]]), 0, others)).toBe(false);
     // Before the rung, nothing is decided; once past it, the decision was made.
     expect(asha.shouldStop(curve(2, [[1, 9]]), 0, others)).toBe(false);
-    expect(asha.shouldStop(curve(2, [[2, 9], [3, 9]]), 2, others)).toBe(false);
+    expect(
+      asha.shouldStop(
+        curve(2, [
+          [2, 9],
+          [3, 9],
+        ]),
+        2,
+        others,
+      ),
+    ).toBe(false);
     // Six at the rung: the best two (floor(6/3)) continue.
-    for (const [n, v] of [[3, 0.2], [4, 0.25], [5, 0.7], [6, 0.8], [7, 0.9]] as const)
+    for (const [n, v] of [
+      [3, 0.2],
+      [4, 0.25],
+      [5, 0.7],
+      [6, 0.8],
+      [7, 0.9],
+    ] as const)
       others.push(curve(n, [[2, v]], true));
     expect(asha.shouldStop(curve(8, [[2, 0.22]]), 0, others)).toBe(false);
     expect(asha.shouldStop(curve(9, [[2, 0.26]]), 0, others)).toBe(true);
     // At the second rung (6) only peers that reached it compete.
     // Trial 0 reached it with 0.3: two competing, so only the better one continues.
-    expect(asha.shouldStop(curve(8, [[2, 0.22], [6, 0.35]]), 2, others)).toBe(true);
-    expect(asha.shouldStop(curve(8, [[2, 0.22], [6, 0.25]]), 2, others)).toBe(false);
+    expect(
+      asha.shouldStop(
+        curve(8, [
+          [2, 0.22],
+          [6, 0.35],
+        ]),
+        2,
+        others,
+      ),
+    ).toBe(true);
+    expect(
+      asha.shouldStop(
+        curve(8, [
+          [2, 0.22],
+          [6, 0.25],
+        ]),
+        2,
+        others,
+      ),
+    ).toBe(false);
   });
 
   it("compares a Hyperband trial only with its own bracket", () => {
     const hb = new AshaRule({ minBudget: 1, maxBudget: 9, reductionFactor: 3, brackets: 2 });
-    const others = [curve(0, [[1, 0.1], [3, 0.1]], true)];
+    const others = [
+      curve(
+        0,
+        [
+          [1, 0.1],
+          [3, 0.1],
+        ],
+        true,
+      ),
+    ];
     // Trial 1 is in bracket 1 (first rung 3): trial 0 is not its peer.
     expect(hb.shouldStop(curve(1, [[3, 0.9]]), 0, others)).toBe(false);
     expect(hb.shouldStop(curve(2, [[1, 0.9]]), 0, others)).toBe(true);
@@ -207,15 +279,39 @@ describe("median stopping", () => {
   const others = [done(0, [1, 0.8, 0.6, 0.5]), done(1, [1, 0.7, 0.5, 0.4]), done(2, [1, 0.9, 0.8, 0.7])];
 
   it("stops a trial whose best is worse than the median running average, after warm-up", () => {
-    const worse = { number: 3, curve: [[1, 1.5], [2, 1.4], [3, 1.3]] as Array<[number, number]>, finished: false };
+    const worse = {
+      number: 3,
+      curve: [
+        [1, 1.5],
+        [2, 1.4],
+        [3, 1.3],
+      ] as Array<[number, number]>,
+      finished: false,
+    };
     expect(rule.shouldStop({ ...worse, curve: worse.curve.slice(0, 1) }, 0, others)).toBe(false);
     expect(rule.shouldStop(worse, 2, others)).toBe(true);
-    const better = { number: 4, curve: [[1, 0.9], [2, 0.6], [3, 0.5]] as Array<[number, number]>, finished: false };
+    const better = {
+      number: 4,
+      curve: [
+        [1, 0.9],
+        [2, 0.6],
+        [3, 0.5],
+      ] as Array<[number, number]>,
+      finished: false,
+    };
     expect(rule.shouldStop(better, 2, others)).toBe(false);
   });
 
   it("does nothing until enough trials reached the step", () => {
-    const worse = { number: 3, curve: [[1, 5], [2, 5], [3, 5]] as Array<[number, number]>, finished: false };
+    const worse = {
+      number: 3,
+      curve: [
+        [1, 5],
+        [2, 5],
+        [3, 5],
+      ] as Array<[number, number]>,
+      finished: false,
+    };
     expect(rule.shouldStop(worse, 2, others.slice(0, 2))).toBe(false);
   });
 });
@@ -224,7 +320,9 @@ describe("search spaces", () => {
   it("refuse bad bounds and conditions on unknown or later parameters", () => {
     expect(() => validateSpace({ a: logUniform(0, 1) })).toThrow(/low > 0/);
     expect(() => validateSpace({ a: uniform(1, 1) })).toThrow(/low < high/);
-    expect(() => validateSpace({ a: uniform(0, 1, { when: { b: "x" } }), b: choice(["x"]) })).toThrow(/earlier/);
+    expect(() => validateSpace({ a: uniform(0, 1, { when: { b: "x" } }), b: choice(["x"]) })).toThrow(
+      /earlier/,
+    );
     expect(() => validateSpace({ a: choice([]) })).toThrow(/at least one/);
   });
 });

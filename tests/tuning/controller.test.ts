@@ -155,7 +155,9 @@ describe("the tuning controller", () => {
 
   it("refuses to start a second experiment with the same name", async () => {
     const def = tuning("plain");
-    await expect(controller().run(def.spec, { runner: functionRunner(braninFn) })).rejects.toThrow(/already exists/);
+    await expect(controller().run(def.spec, { runner: functionRunner(braninFn) })).rejects.toThrow(
+      /already exists/,
+    );
   });
 
   it("ASHA stops laggards at the rungs and marks them EARLY_STOPPED", async () => {

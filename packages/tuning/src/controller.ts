@@ -2,6 +2,7 @@ import type { Clock, Logger } from "@keel/core";
 import { algorithmFor, stoppingRuleFor } from "./algorithms";
 import type { Observation, SearchAlgorithm } from "./algorithms/port";
 import type { TuningSpec } from "./definition";
+import { bestOf, lossSign, observationsOf } from "./experiment-state";
 import type { StoppingRule, TrialProgress } from "./stopping/port";
 import type { BestTrial, ExperimentRecord, TrialRecord, TuningStore } from "./store";
 import { summarize, type TuningSummary } from "./summary";
@@ -175,7 +176,7 @@ class ExperimentLoop {
     this.algorithm = algorithmFor(spec);
     this.rule = stoppingRuleFor(spec);
     const es = spec.earlyStopping;
-    this.sign = spec.objective.goal === "maximize" ? -1 : 1;
+    this.sign = lossSign(spec);
     this.esMetric = es?.metric ?? spec.objective.metric;
     this.esSign = (es?.goal ?? (es?.metric ? "minimize" : spec.objective.goal)) === "maximize" ? -1 : 1;
     for (const t of trials) {
@@ -240,21 +241,8 @@ class ExperimentLoop {
     this.next += count;
   }
 
-  /** What search sees: losses of finished trials; an early-stopped trial without one counts as the worst. */
   observations(): Observation[] {
-    const list = [...this.trials.values()];
-    const losses = list.filter((t) => t.value !== undefined).map((t) => this.sign * t.value!);
-    const worst = losses.length ? Math.max(...losses) : undefined;
-    return list.map((t) => ({
-      number: t.number,
-      params: t.params,
-      status: t.status,
-      ...(t.value !== undefined
-        ? { loss: this.sign * t.value }
-        : t.status === "EARLY_STOPPED" && worst !== undefined
-          ? { loss: worst }
-          : {}),
-    }));
+    return observationsOf(this.trials.values(), this.sign);
   }
 
   private progress(t: TrialRecord): TrialProgress {
@@ -420,25 +408,7 @@ class ExperimentLoop {
   }
 
   private best(): BestTrial | undefined {
-    let best: TrialRecord | undefined;
-    for (const t of this.trials.values()) {
-      if (t.status !== "COMPLETED" || t.value === undefined) continue;
-      if (
-        !best ||
-        this.sign * t.value < this.sign * best.value! ||
-        (t.value === best.value && t.number < best.number)
-      )
-        best = t;
-    }
-    return best
-      ? {
-          number: best.number,
-          value: best.value!,
-          params: best.params,
-          ...(best.trackingRunId ? { trackingRunId: best.trackingRunId } : {}),
-          ...(best.modelUri ? { modelUri: best.modelUri } : {}),
-        }
-      : undefined;
+    return bestOf(this.trials.values(), this.sign);
   }
 
   private async finishStopped(): Promise<ExperimentRecord> {

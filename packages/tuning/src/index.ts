@@ -4,6 +4,7 @@ export { CategoricalEstimator, ParzenEstimator } from "./algorithms/parzen";
 export type { Observation, SearchAlgorithm, SuggestRequest, TrialStatus } from "./algorithms/port";
 export { RandomSearch } from "./algorithms/random";
 export { type TpeOptions, TpeSearch } from "./algorithms/tpe";
+export { compileTuning, TUNING_STATE, type TuningAslBindings } from "./asl";
 export { type ControllerDeps, type ModelRegistrar, type RunOptions, TuningController } from "./controller";
 export {
   defineTuning,
@@ -16,6 +17,7 @@ export {
   type TuningSpec,
   tuningsIn,
 } from "./definition";
+export { bestOf, observationsOf } from "./experiment-state";
 export { Rng, trialRng } from "./rng";
 export { functionRunner } from "./runners/function-runner";
 export { type PipelineRunsApi, pipelineRunner, stepMetrics } from "./runners/pipeline-runner";
@@ -34,6 +36,12 @@ export {
   uniform,
   validateSpace,
 } from "./space";
+export {
+  type ControllerEvent,
+  flattenMetrics,
+  type TrialResultItem,
+  TuningStepController,
+} from "./step-controller";
 export { type AshaOptions, AshaRule } from "./stopping/asha";
 export { type MedianOptions, MedianStoppingRule } from "./stopping/median";
 export type { StoppingRule, TrialProgress } from "./stopping/port";
@@ -45,6 +53,7 @@ export {
   TuningStore,
 } from "./store";
 export { summarize, type TuningSummary } from "./summary";
+export { branin, hartmann6, type TestFunction } from "./test-functions";
 export { SUMMARY_ARTIFACT, TUNING_TAGS, TuningTracking, type TuningTrackingApi } from "./tracking";
 export {
   type TrialContext,
@@ -53,4 +62,3 @@ export {
   type TrialRunner,
   TrialStopped,
 } from "./trial-runner";
-export { branin, hartmann6, type TestFunction } from "./test-functions";

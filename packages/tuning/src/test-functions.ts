@@ -1,4 +1,4 @@
-import { uniform, type Space } from "./space";
+import { type Space, uniform } from "./space";
 
 /**
  * Standard global-optimization test functions (minimized), for benchmarks and tests of search.
