@@ -17,6 +17,7 @@ import {
   type ServingService,
 } from "@keel/serving";
 import { createTrackingModule, type TrackingService } from "@keel/tracking";
+import { createTuningModule, registryRegistrar, type TuningService } from "@keel/tuning";
 import type { Hono } from "hono";
 import {
   createArtifacts,
@@ -47,6 +48,8 @@ export interface Platform {
     features: FeaturesService;
     /** Registers pipeline files in process (never over HTTP: that would import a caller's path). */
     pipelines: PipelineService;
+    /** Hyperparameter tuning: definitions registered in process, experiments run here. */
+    tuning: TuningService;
   };
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -116,6 +119,12 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     executor: createPipelineExecutor(config),
   });
   modules.push(pipelines);
+  const tuning = createTuningModule(deps, {
+    tracking: tracking.service,
+    pipelines: pipelines.service,
+    registrar: registryRegistrar(registry.service),
+  });
+  modules.push(tuning);
   const features = createFeaturesModule(deps, createFeatureStores(config));
   modules.push(features);
   // A deployment's drift baseline is the profile logged by the run that trained its served version.
@@ -192,6 +201,7 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
       monitoring: monitoring.service,
       features: features.service,
       pipelines: pipelines.service,
+      tuning: tuning.service,
     },
     async start() {
       for (const m of modules) await m.start?.();

@@ -41,8 +41,10 @@ export interface RunOptions {
   resume?: boolean;
   /** Called whenever a trial changes (the CLI's live table). */
   onChange?: (exp: ExperimentRecord, trials: TrialRecord[]) => void;
-  /** Ends the loop at once without writing anything more, as a crash would (tests). */
+  /** Ends the loop at once without writing anything more, as a crash would (tests, shutdown). */
   halt?: AbortSignal;
+  /** Called once the experiment is created or reopened, before any trial runs. */
+  onStart?: (exp: ExperimentRecord) => void;
 }
 
 interface Running {
@@ -85,6 +87,7 @@ export class TuningController {
     this.locals.set(name, local);
     try {
       const state = await this.prepare(spec, opts.resume ?? false);
+      opts.onStart?.(state.exp);
       const loop = new ExperimentLoop(this.deps, spec, state.exp, state.trials, opts, local.signal);
       return await loop.run();
     } finally {
@@ -421,16 +424,18 @@ class ExperimentLoop {
     const { store, clock, tracking } = this.deps;
     const best = this.best();
     const trials = [...this.trials.values()].sort((a, b) => a.number - b.number);
+    // The model, tags and summary are recorded before the experiment reads as finished, so a
+    // reader that sees SUCCEEDED also sees them.
+    if (status === "SUCCEEDED") await this.register(best);
+    const summary = summarize({ ...this.exp, status, ...(best ? { best } : {}) }, trials);
+    if (tracking && this.exp.trackingRunId)
+      await this.recordSummary(tracking, this.exp.trackingRunId, summary);
     this.exp = await store.update(this.name, {
       status,
       endTime: clock.now(),
       updatedAt: clock.now(),
       ...(best ? { best } : {}),
     });
-    const summary = summarize(this.exp, trials);
-    if (tracking && this.exp.trackingRunId)
-      await this.recordSummary(tracking, this.exp.trackingRunId, summary);
-    if (status === "SUCCEEDED") await this.register(best);
     this.changed();
     return this.exp;
   }

@@ -18,10 +18,13 @@ export {
   tuningsIn,
 } from "./definition";
 export { bestOf, observationsOf } from "./experiment-state";
+export { createTuningModule, type TuningModule, type TuningModuleOptions } from "./module";
+export { type RegistryApi, registryRegistrar } from "./registrar";
 export { Rng, trialRng } from "./rng";
 export { functionRunner } from "./runners/function-runner";
 export { type PipelineRunsApi, pipelineRunner, stepMetrics } from "./runners/pipeline-runner";
 export { type TrainRunnerOptions, trainRunner } from "./runners/train-runner";
+export { type TuningPipelinesApi, TuningService, type TuningServiceDeps } from "./service";
 export {
   choice,
   gridOf,
