@@ -19,6 +19,7 @@ const modules: Record<string, () => Promise<Command[]>> = {
   pipeline: async () => (await import("./commands/pipeline")).pipelineCommands,
   runs: async () => (await import("./commands/tracking")).trackingCommands,
   serve: async () => [(await import("./commands/serve")).serveCommand],
+  tune: async () => (await import("./commands/tune")).tuneCommands,
   users: async () => (await import("./commands/users")).usersCommands,
 };
 

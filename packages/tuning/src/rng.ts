@@ -30,13 +30,18 @@ export class Rng extends Random {
   }
 }
 
-/** A generator for one trial of one experiment: a 32-bit mix of both numbers (splitmix-style). */
+/** murmur3's 32-bit finalizer: every input bit affects every output bit. */
+function fmix32(x: number): number {
+  let h = x >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** A generator for one trial of one experiment, seeded by a hash of (seed, trial, stream). */
 export function trialRng(seed: number, trial: number, stream = 0): Rng {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  for (const v of [trial, stream]) {
-    h = Math.imul(h ^ (v + 0x7f4a7c15), 0x85ebca6b) >>> 0;
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-    h = (h ^ (h >>> 16)) >>> 0;
-  }
+  let h = fmix32(seed ^ 0x9e3779b9);
+  h = fmix32((h + Math.imul(trial + 1, 0x9e3779b9)) >>> 0);
+  h = fmix32((h + Math.imul(stream + 1, 0x7f4a7c15)) >>> 0);
   return new Rng(h);
 }
