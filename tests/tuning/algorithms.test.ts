@@ -30,7 +30,7 @@ const space: Space = {
 const objective = (p: Params) =>
   Math.abs(Math.log10(p.lr as number) + 2) +
   Math.abs((p.depth as number) - 6) / 4 +
-  (p.booster === "dart" ? 0 : 0.5);
+  (p.booster === "dart" ? 0 : 1.5);
 
 /** Runs an algorithm sequentially for n trials on a loss function; returns every trial. */
 function tune(

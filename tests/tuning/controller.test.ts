@@ -47,11 +47,19 @@ describe("the tuning controller", () => {
   it("runs maxTrials trials, at most parallelTrials at once, and records the best", async () => {
     let inFlight = 0;
     let peak = 0;
+    // The first three trials wait for each other: they only finish if three run at once.
+    let release = () => {};
+    const allThree = new Promise<void>((r) => {
+      release = r;
+    });
     const def = tuning("plain", {
-      run: async (p) => {
+      run: async (p, ctx) => {
         inFlight++;
         peak = Math.max(peak, inFlight);
-        await new Promise((r) => setTimeout(r, 5));
+        if (inFlight === 3) release();
+        await (ctx.number < 3
+          ? Promise.race([allThree, new Promise((r) => setTimeout(r, 3000))])
+          : new Promise((r) => setTimeout(r, 2)));
         inFlight--;
         return { loss: branin.f(p as Record<string, number>) };
       },
