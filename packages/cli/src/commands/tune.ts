@@ -100,45 +100,75 @@ function printExperiment(e: TuningExperimentJson, trials: TuningTrialJson[]): vo
   if (e.error) console.log(`error: ${e.error}`);
 }
 
-/** Redraws the trials table in place on a TTY (a line per status change elsewhere) until the experiment ends. */
-async function follow(conn: Connection, name: string): Promise<TuningExperimentJson> {
+/** Draws the trials table: redrawn in place on a TTY, a line per trial status change elsewhere. */
+function tableDrawer(): (e: TuningExperimentJson, trials: TuningTrialJson[]) => void {
   const tty = Boolean(process.stdout.isTTY);
   let drawn = 0;
   const seen = new Map<number, string>();
-  for (;;) {
-    const { experiment, trials } = await conn.get<{
-      experiment: TuningExperimentJson;
-      trials: TuningTrialJson[];
-    }>(`${API}/experiments/${encodeURIComponent(name)}`);
+  return (experiment, trials) => {
     if (tty) {
       const lines: string[] = [headline(experiment)];
       printTable(HEADER, rows(trials), (l) => lines.push(l));
       if (drawn) process.stdout.write(`\x1b[${drawn}A`);
       process.stdout.write(lines.map((l) => `\x1b[2K${l}\n`).join(""));
       drawn = lines.length;
-    } else {
-      for (const t of trials) {
-        if (seen.get(t.number) === t.status) continue;
-        seen.set(t.number, t.status);
-        console.log(
-          `  ${MARK[t.status] ?? "?"} trial ${t.number} ${t.status}${t.value === undefined ? "" : ` ${fmt(t.value)}`}`,
-        );
-      }
+      return;
     }
-    if (experiment.status !== "RUNNING") return experiment;
-    await new Promise((r) => setTimeout(r, 500));
-  }
+    for (const t of trials) {
+      if (seen.get(t.number) === t.status) continue;
+      seen.set(t.number, t.status);
+      const detail =
+        t.status === "EARLY_STOPPED"
+          ? ` at step ${t.stoppedAt}`
+          : t.value === undefined
+            ? ""
+            : ` ${fmt(t.value)}`;
+      console.log(`  ${MARK[t.status] ?? "?"} trial ${t.number} ${t.status}${detail}`);
+    }
+  };
 }
 
-async function finish(conn: Connection, name: string): Promise<number> {
-  const done = await follow(conn, name);
+const experimentPath = (name: string) => `${API}/experiments/${encodeURIComponent(name)}`;
+
+/**
+ * Runs (or resumes) the experiment to its end and prints the final table. In process, the
+ * controller runs here and the table is drawn from its own updates (trials that train in this
+ * process hold the event loop); against a server, the experiment is started there and polled.
+ */
+async function runAndWatch(
+  conn: Connection,
+  name: string,
+  resume: boolean,
+  detach: boolean,
+): Promise<number> {
+  const draw = tableDrawer();
+  if (conn.local) {
+    console.log(`tuning ${name} ${resume ? "resumed" : "started"} (in process)`);
+    await conn.local.platform.services.tuning.run(name, {
+      resume,
+      onChange: (e, t) => draw(e as unknown as TuningExperimentJson, t as TuningTrialJson[]),
+    });
+  } else {
+    await conn.post(resume ? `${experimentPath(name)}/resume` : `${API}/experiments`, resume ? {} : { name });
+    console.log(`tuning ${name} ${resume ? "resumed" : "started"} on ${conn.url}`);
+    if (detach) return 0;
+    for (;;) {
+      const { experiment, trials } = await conn.get<{
+        experiment: TuningExperimentJson;
+        trials: TuningTrialJson[];
+      }>(experimentPath(name));
+      draw(experiment, trials);
+      if (experiment.status !== "RUNNING") break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
   const { experiment, trials } = await conn.get<{
     experiment: TuningExperimentJson;
     trials: TuningTrialJson[];
-  }>(`${API}/experiments/${encodeURIComponent(name)}`);
+  }>(experimentPath(name));
   console.log("");
   printExperiment(experiment, trials);
-  return done.status === "SUCCEEDED" ? 0 : 1;
+  return experiment.status === "SUCCEEDED" ? 0 : 1;
 }
 
 export const tuneRunCommand = command({
@@ -158,10 +188,7 @@ export const tuneRunCommand = command({
     const conn = await cli.serverElseDataDir();
     try {
       const name = await resolveTuning(conn, positionals[0], values.tuning);
-      await conn.post(`${API}/experiments`, { name });
-      console.log(`tuning ${name} started`);
-      if (values.detach && !conn.local) return 0;
-      return await finish(conn, name);
+      return await runAndWatch(conn, name, false, values.detach);
     } finally {
       await conn.close();
     }
@@ -183,10 +210,16 @@ export const tuneResumeCommand = command({
     const conn = await cli.serverElseDataDir();
     try {
       const name = await resolveTuning(conn, positionals[0], values.tuning);
-      await conn.post(`${API}/experiments/${encodeURIComponent(name)}/resume`, {});
-      console.log(`tuning ${name} resumed`);
-      if (values.detach && !conn.local) return 0;
-      return await finish(conn, name);
+      if (conn.local) {
+        const { experiment } = await conn.get<{ experiment: TuningExperimentJson }>(experimentPath(name));
+        if (experiment.status === "SUCCEEDED")
+          throw new CliError(
+            `tuning experiment "${name}" has finished`,
+            "Nothing to resume; run a new one",
+            1,
+          );
+      }
+      return await runAndWatch(conn, name, true, values.detach);
     } finally {
       await conn.close();
     }
