@@ -185,6 +185,7 @@ console.log(`\n## ASHA on the built-in GBDT: ${GBDT_TRIALS} TPE trials, 4 at a t
     ["every trial to 81 rounds", undefined, GBDT_TRIALS],
     ["ASHA (r=3, R=81, eta=3)", asha, GBDT_TRIALS],
     ["ASHA, 3x the trials", asha, 3 * GBDT_TRIALS],
+    ["ASHA (r=9, R=81, eta=3)", { ...asha, minBudget: 9 }, GBDT_TRIALS],
   ] as const) {
     for (const seed of [1, 2, 3]) {
       rounds = 0;
