@@ -1,9 +1,11 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defineTuning, intRange, logUniform, SUMMARY_ARTIFACT, uniform } from "@keel/tuning";
+import { definePipeline } from "@keel/pipelines";
+import { branin, defineTuning, intRange, logUniform, SUMMARY_ARTIFACT, uniform } from "@keel/tuning";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { startTestPlatform } from "../helpers/platform";
 import { syntheticData } from "../train/synthetic";
 
@@ -159,5 +161,51 @@ describe("tuning the built-in GBDT end to end", () => {
     expect(list.json.experiments.map((e: { name: string }) => e.name)).toContain("gbdt-small");
     const asl = await keel.call("GET", `${API}/definitions/gbdt-small/state-machine`);
     expect(asl.json.States.RunTrials.MaxConcurrency).toBe(4);
+  });
+
+  it("tunes a pipeline: each trial is a pipeline run with the suggestion as parameters, its metric read from a step's output", async () => {
+    const pipeline = definePipeline({
+      name: "branin-pipe",
+      params: z.object({
+        x1: z.coerce.number(),
+        x2: z.coerce.number(),
+        offset: z.coerce.number().default(0),
+      }),
+      steps: [
+        {
+          name: "score",
+          kind: "lambda",
+          cache: false,
+          handler: (ctx) => {
+            const p = ctx.params as { x1: number; x2: number; offset: number };
+            return { loss: branin.f({ x1: p.x1, x2: p.x2 }) + p.offset };
+          },
+        },
+      ],
+    });
+    const svc = keel.platform.services.tuning;
+    svc.register(
+      defineTuning({
+        name: "branin-pipeline",
+        pipeline,
+        pipelineParams: { offset: 100 },
+        parameters: branin.space,
+        objective: { metric: "score.loss", goal: "minimize" },
+        algorithm: "random",
+        maxTrials: 4,
+        parallelTrials: 2,
+        seed: 9,
+      }),
+    );
+    const exp = await svc.run("branin-pipeline");
+    const trials = await svc.store.trials("branin-pipeline");
+    expect(exp.status).toBe("SUCCEEDED");
+    expect(trials.map((t) => t.status)).toEqual(["COMPLETED", "COMPLETED", "COMPLETED", "COMPLETED"]);
+    for (const t of trials)
+      expect(t.value).toBeCloseTo(branin.f(t.params as Record<string, number>) + 100, 6);
+    const runs = await keel.call("GET", "/api/v1/pipelines/runs?pipeline=branin-pipe");
+    expect(runs.json.runs.map((r: { runId: string }) => r.runId).sort()).toEqual(
+      [0, 1, 2, 3].map((n) => `tune-branin-pipeline-${n}-1`),
+    );
   });
 });
