@@ -24,6 +24,7 @@ import {
   type ServingService,
 } from "@keel/serving";
 import { createMlflowUiModule, createTrackingModule, type TrackingService } from "@keel/tracking";
+import { createTuningModule, registryRegistrar, type TuningService } from "@keel/tuning";
 import type { Hono } from "hono";
 import {
   createArtifacts,
@@ -60,6 +61,8 @@ export interface Platform {
     rag: RagService;
     /** The LLM gateway (routes, keys, usage; `registerVirtualModels` for e.g. `rag:<kb>`). */
     llm: LlmService;
+    /** Hyperparameter tuning: definitions registered in process, experiments run here. */
+    tuning: TuningService;
   };
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -168,6 +171,12 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     executor: createPipelineExecutor(config),
   });
   modules.push(pipelines);
+  const tuning = createTuningModule(deps, {
+    tracking: tracking.service,
+    pipelines: pipelines.service,
+    registrar: registryRegistrar(registry.service),
+  });
+  modules.push(tuning);
   const features = createFeaturesModule(deps, createFeatureStores(config));
   modules.push(features);
   // A deployment's drift baseline is the profile logged by the run that trained its served version.
@@ -259,6 +268,7 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
       pipelines: pipelines.service,
       rag: rag.service,
       llm: llm.service,
+      tuning: tuning.service,
     },
     async start() {
       for (const m of modules) await m.start?.();

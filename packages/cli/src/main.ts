@@ -21,6 +21,7 @@ const modules: Record<string, () => Promise<Command[]>> = {
   rag: async () => (await import("./commands/rag")).ragCommands,
   runs: async () => (await import("./commands/tracking")).trackingCommands,
   serve: async () => [(await import("./commands/serve")).serveCommand],
+  tune: async () => (await import("./commands/tune")).tuneCommands,
   users: async () => (await import("./commands/users")).usersCommands,
 };
 

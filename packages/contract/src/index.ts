@@ -29,3 +29,4 @@ export * from "./platform";
 export * from "./rag";
 export * from "./route";
 export * from "./routes";
+export * from "./tuning";

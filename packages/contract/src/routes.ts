@@ -21,6 +21,7 @@ import { pipelineRoutes } from "./pipelines";
 import { platformRoutes } from "./platform";
 import { ragRoutes } from "./rag";
 import type { RouteSpec } from "./route";
+import { tuningRoutes } from "./tuning";
 
 /**
  * The contract's published version (`info.version` of the OpenAPI document). Bump the major
@@ -52,6 +53,7 @@ export const contract = {
   platform: platformRoutes,
   me: meRoutes,
   rag: ragRoutes,
+  tuning: tuningRoutes,
 };
 
 export const allRoutes: RouteSpec[] = Object.values(contract).flatMap((area) => Object.values(area));

@@ -8,7 +8,7 @@ import {
 } from "@keel/model-format";
 import { z } from "zod";
 import { type Dataset, splitDataset } from "./dataset";
-import { gbdtParamsSchema, trainGbdt } from "./gbdt";
+import { gbdtParamsSchema, type IterationCallback, trainGbdt } from "./gbdt";
 import { logisticParamsSchema, trainLogistic } from "./logistic";
 import { evaluateBinary, evaluateRegression } from "./metrics";
 import { profileDataset } from "./profile-dataset";
@@ -53,6 +53,8 @@ export async function trainModel(
   specIn: TrainSpec,
   logger?: TrackingLogger,
   runId = "local",
+  /** Called after every boosting round / iteration (tuning's intermediate metrics; throw to stop). */
+  onIteration?: IterationCallback,
 ): Promise<TrainOutcome> {
   const spec = parseWith(trainSpecSchema, specIn, "training spec");
   const { train, valid } = splitDataset(data, spec.validationFraction, spec.seed);
@@ -60,12 +62,12 @@ export async function trainModel(
   let history: Array<Record<string, number>>;
   const resolved = resolveAlgorithmParams(spec);
   if (spec.algorithm === "gbdt") {
-    const r = trainGbdt(train, resolved, { valid });
+    const r = trainGbdt(train, resolved, { valid, onIteration });
     model = r.model;
     history = r.history;
     resolved.bestIteration = r.bestIteration;
   } else {
-    const r = trainLogistic(train, resolved, { valid });
+    const r = trainLogistic(train, resolved, { valid, onIteration });
     model = r.model;
     history = r.history;
   }
