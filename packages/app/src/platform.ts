@@ -3,7 +3,7 @@ import { createArtifactsModule } from "@keel/artifacts";
 import { createAuditModule, StoreAuditLog } from "@keel/audit";
 import { type AccessControl, type AuthMode, createAccessControl } from "@keel/auth";
 import { type Clock, createLogger, type KeelConfig, systemClock } from "@keel/core";
-import { createFeaturesModule, type FeaturesService } from "@keel/features";
+import { createFeaturesModule, type FeaturesService, offlineRootOf } from "@keel/features";
 import type { MetadataStore } from "@keel/metadata";
 import { explainTensor, parseModel } from "@keel/model-format";
 import { createMonitoringModule, type MonitoringService, runBaselineReader } from "@keel/monitoring";
@@ -17,6 +17,7 @@ import {
   type ServingService,
 } from "@keel/serving";
 import { createTrackingModule, type TrackingService } from "@keel/tracking";
+import { DuckDbValidationEngine, validateStepKind } from "@keel/validation";
 import type { Hono } from "hono";
 import {
   createArtifacts,
@@ -110,10 +111,24 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     },
   });
   modules.push(registry);
+  // A model version's training profile: the baseline of drift monitoring and of validation.
+  const trainingProfiles = runBaselineReader(artifacts, async (served) => {
+    const { runId } = await registry.service.getModelVersion(served.model, served.version);
+    const { run } = await tracking.service.getRun(runId);
+    return { experimentId: run.info.experiment_id, runId };
+  });
+  // Built-in step kinds: `validate` runs expectation suites over Parquet (DuckDB, s3:// mapped
+  // under the offline root); its reference profiles are registered versions' training profiles.
+  const validate = validateStepKind({
+    engine: new DuckDbValidationEngine({ offlineRoot: offlineRootOf(config) }),
+    tracking: tracking.service,
+    references: (ref) => trainingProfiles.baselineFor("", { model: ref.model, version: String(ref.version) }),
+  });
   const pipelines = createPipelinesModule(deps, {
     tracking: tracking.service,
     pipelines: opts.pipelines,
     executor: createPipelineExecutor(config),
+    builtinSteps: [validate],
   });
   modules.push(pipelines);
   const features = createFeaturesModule(deps, createFeatureStores(config));
@@ -121,11 +136,7 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   // A deployment's drift baseline is the profile logged by the run that trained its served version.
   const predictionLogStore = createPredictionLogStore(config);
   const monitoring = createMonitoringModule(deps, {
-    baselines: runBaselineReader(artifacts, async (served) => {
-      const { runId } = await registry.service.getModelVersion(served.model, served.version);
-      const { run } = await tracking.service.getRun(runId);
-      return { experimentId: run.info.experiment_id, runId };
-    }),
+    baselines: trainingProfiles,
     predictionLog: {
       ...(predictionLogStore ? { store: predictionLogStore, prefix: "" } : {}),
       piiKey: config.monitoring.predictionLogKeySecret

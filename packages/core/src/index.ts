@@ -7,3 +7,4 @@ export * from "./http";
 export * from "./ids";
 export * from "./log";
 export * from "./principal";
+export * from "./reproducibility";
