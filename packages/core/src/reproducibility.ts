@@ -74,20 +74,13 @@ async function hashPath(path: string): Promise<{ sha256: string; bytes: number }
 const DIGEST = /@(sha256:[0-9a-f]{64})$/;
 const SEED = /seed/i;
 
-/** The dataset inputs among params: string values naming an existing file or folder (or s3:// URIs). */
-export function datasetParams(
-  params: Record<string, unknown>,
-  mapS3?: (uri: string) => string | undefined,
-): Record<string, string> {
+/** The dataset inputs among params: string values naming an existing file, or s3:// URIs. */
+export function datasetParams(params: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(params)) {
-    if (typeof v !== "string" || v.length === 0 || /^https?:/.test(v)) continue;
-    if (v.startsWith("s3://") || (/[./]/.test(v) && existsSync(mapS3?.(v) ?? v))) {
-      const st = existsSync(v) ? statSync(v) : undefined;
-      // A working folder (outputs go there) is not an input; a folder of Parquet files is.
-      if (st?.isDirectory() && !readdirSync(v).some((f) => f.endsWith(".parquet"))) continue;
-      out[k] = v;
-    }
+    if (typeof v !== "string" || v.length === 0) continue;
+    const path = v.startsWith("file://") ? v.slice("file://".length) : v;
+    if (v.startsWith("s3://") || (existsSync(path) && statSync(path).isFile())) out[k] = v;
   }
   return out;
 }
@@ -109,8 +102,8 @@ export async function captureReproducibility(opts: {
   const status = commit === null ? null : git(opts.cwd, ["status", "--porcelain", "--untracked-files=no"]);
   const lock = findLockfile(opts.cwd);
   const inputs: ReproducibilityRecord["inputs"] = {};
-  for (const [name, uri] of Object.entries(opts.inputs ?? datasetParams(opts.params, opts.mapS3))) {
-    const local = uri.startsWith("s3://") ? opts.mapS3?.(uri) : uri;
+  for (const [name, uri] of Object.entries(opts.inputs ?? datasetParams(opts.params))) {
+    const local = uri.startsWith("s3://") ? opts.mapS3?.(uri) : uri.replace(/^file:\/\//, "");
     if (!local || !existsSync(local)) {
       inputs[name] = { uri, sha256: null, bytes: null, note: local ? "missing" : "not readable here" };
       continue;
@@ -154,7 +147,10 @@ export function reproducibilityTags(r: ReproducibilityRecord, recordUri?: string
 export function reproducibilityDifferences(a: ReproducibilityRecord, b: ReproducibilityRecord): string[] {
   const out: string[] = [];
   if (a.git.commit !== b.git.commit) out.push(`git commit changed: ${a.git.commit} -> ${b.git.commit}`);
-  if (b.git.dirty) out.push("the working tree has uncommitted changes now");
+  if (a.git.dirty !== b.git.dirty)
+    out.push(
+      `uncommitted changes: ${a.git.dirty ? "there were" : "there were none"}, now ${b.git.dirty ? "there are" : "there are none"}`,
+    );
   if (a.lockfile?.sha256 !== b.lockfile?.sha256)
     out.push(`lockfile hash changed: ${a.lockfile?.sha256 ?? "none"} -> ${b.lockfile?.sha256 ?? "none"}`);
   for (const [name, was] of Object.entries(a.inputs)) {

@@ -81,6 +81,8 @@ export interface ReproductionReport {
   steps: Array<{ step: string; original: string; reproduced: string }>;
   /** What changed between the recorded inputs and the reproduction's: the likely reasons. */
   differences: string[];
+  /** What the records cannot rule out (e.g. uncommitted changes in both runs). */
+  caveats: string[];
   summary: string;
 }
 
@@ -109,16 +111,19 @@ const topLevel = (steps: StepRecord[]) =>
   new Map(steps.filter((s) => s.index === undefined).map((s) => [s.step, s]));
 
 /**
- * Compares a reproduction with the run it reproduces: step outputs' numbers within
- * `tolerance` (absolute), the model ONNX bytes of steps that trained one, and the two runs'
- * reproducibility records (which explain a difference: an input whose hash changed...).
+ * Compares a reproduction with the run it reproduces: the outputs of `deterministic` steps
+ * (those that declare `cache: true`, i.e. an output that is a function of their inputs), their
+ * numbers within `tolerance` (absolute) and the model ONNX bytes of steps that trained one,
+ * and the two runs' reproducibility records (which explain a difference: an input whose hash
+ * changed...).
  */
 export async function compareRuns(
   artifacts: ArtifactStore,
   original: { run: PipelineRun; steps: StepRecord[]; record?: ReproducibilityRecord },
   reproduction: { run: PipelineRun; steps: StepRecord[]; record?: ReproducibilityRecord },
-  tolerance: number,
+  opts: { tolerance: number; deterministic?: (step: string) => boolean },
 ): Promise<ReproductionReport> {
+  const { tolerance } = opts;
   const a = topLevel(original.steps);
   const b = topLevel(reproduction.steps);
   const metrics: MetricComparison[] = [];
@@ -133,6 +138,7 @@ export async function compareRuns(
       steps.push({ step: name, original: sa.status, reproduced: sb?.status ?? "MISSING" });
       continue;
     }
+    if (opts.deterministic && !opts.deterministic(name)) continue;
     const nb = numbers(sb.output);
     for (const [key, va] of numbers(sa.output)) {
       const vb = nb.get(key);
@@ -184,6 +190,10 @@ export async function compareRuns(
     models,
     steps,
     differences,
+    caveats:
+      original.record?.git.dirty && reproduction.record?.git.dirty
+        ? ["both runs started from a working tree with uncommitted changes: code changes cannot be ruled out"]
+        : [],
     summary: `${reproduced ? "reproduced" : "NOT reproduced"}: ${parts.join(", ")}${why}`,
   };
 }

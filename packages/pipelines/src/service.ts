@@ -287,7 +287,11 @@ export class PipelineService {
       artifacts,
       { ...a, record: await readRunRecord(artifacts, a.run) },
       { ...b, record: await readRunRecord(artifacts, b.run) },
-      opts.tolerance ?? 1e-9,
+      {
+        tolerance: opts.tolerance ?? 1e-9,
+        deterministic: (step) =>
+          this.get(a.run.pipeline).def.steps.some((s) => s.name === step && s.kind !== "gate" && s.cache),
+      },
     );
   }
 
