@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { DuckDbValidationEngine } from "@keel/validation";
 
 /**
@@ -32,4 +32,40 @@ export async function writeTransactions(
      FROM range(${rows}) t(i)) TO '${path}' (FORMAT PARQUET)`,
   );
   await engine.close();
+}
+
+/**
+ * Feature history for a view `user_stats` with `features` float features f0..: `rowsPerEntity`
+ * hourly rows per entity u0..u<entities-1>, the newest an hour before `nowMs`, written as one
+ * Parquet file under `dir`; returns the feature repo that declares it.
+ */
+export async function writeFeatureHistory(
+  dir: string,
+  opts: { entities: number; features: number; rowsPerEntity?: number; nowMs: number },
+) {
+  const rows = opts.rowsPerEntity ?? 2;
+  mkdirSync(dir, { recursive: true });
+  const names = Array.from({ length: opts.features }, (_, f) => `f${f}`);
+  const cols = names
+    .map((n, f) => `((hash(e * 131 + r * 7 + ${f}) % 100000) / 1000.0)::DOUBLE AS ${n}`)
+    .join(", ");
+  const engine = new DuckDbValidationEngine();
+  await engine.query(
+    `COPY (SELECT 'u' || e AS user_id,
+       make_timestamp(${opts.nowMs * 1000}::BIGINT - (r + 1) * 3600000000) AS event_timestamp, ${cols}
+     FROM range(${opts.entities}) a(e), range(${rows}) b(r)) TO '${join(dir, "part-0.parquet")}' (FORMAT PARQUET)`,
+  );
+  await engine.close();
+  const { entity, featureView, fileSource, repoFromDefinitions } = await import("@keel/features");
+  return repoFromDefinitions([
+    entity({ name: "user", joinKey: "user_id", valueType: "string" }),
+    fileSource({ name: "user_stats_source", path: `${dir}/`, timestampField: "event_timestamp" }),
+    featureView({
+      name: "user_stats",
+      entities: ["user"],
+      schema: names.map((name) => ({ name, dtype: "float64" as const })),
+      ttlSeconds: 7 * 86_400,
+      source: "user_stats_source",
+    }),
+  ]);
 }

@@ -17,7 +17,7 @@ import {
   type ServingService,
 } from "@keel/serving";
 import { createTrackingModule, type TrackingService } from "@keel/tracking";
-import { DuckDbValidationEngine, validateStepKind } from "@keel/validation";
+import { createValidationModule, DuckDbValidationEngine, validateStepKind } from "@keel/validation";
 import type { Hono } from "hono";
 import {
   createArtifacts,
@@ -133,6 +133,7 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   modules.push(pipelines);
   const features = createFeaturesModule(deps, createFeatureStores(config));
   modules.push(features);
+  modules.push(createValidationModule({ features: features.service, pipelines: pipelines.service }));
   // A deployment's drift baseline is the profile logged by the run that trained its served version.
   const predictionLogStore = createPredictionLogStore(config);
   const monitoring = createMonitoringModule(deps, {

@@ -9,14 +9,21 @@ import { describeFailure } from "./failure";
  */
 const modules: Record<string, () => Promise<Command[]>> = {
   audit: async () => (await import("./commands/audit")).auditCommands,
+  data: async () => (await import("./commands/data")).dataCommands,
   deploy: async () => (await import("./commands/deploy")).deployCommands,
   dev: async () => [(await import("./commands/dev")).devCommand],
   experiments: async () => (await import("./commands/tracking")).trackingCommands,
-  features: async () => (await import("./commands/features")).featuresCommands,
+  features: async () => [
+    ...(await import("./commands/features")).featuresCommands,
+    (await import("./commands/data")).featuresCheckConsistencyCommand,
+  ],
   model: async () => (await import("./commands/model")).modelCommands,
   models: async () => (await import("./commands/model")).modelCommands,
   monitor: async () => (await import("./commands/monitor")).monitorCommands,
-  pipeline: async () => (await import("./commands/pipeline")).pipelineCommands,
+  pipeline: async () => [
+    ...(await import("./commands/pipeline")).pipelineCommands,
+    (await import("./commands/data")).pipelineReproduceCommand,
+  ],
   runs: async () => (await import("./commands/tracking")).trackingCommands,
   serve: async () => [(await import("./commands/serve")).serveCommand],
   users: async () => (await import("./commands/users")).usersCommands,

@@ -20,3 +20,4 @@ export * from "./pipelines";
 export * from "./platform";
 export * from "./route";
 export * from "./routes";
+export * from "./validation";

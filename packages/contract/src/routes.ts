@@ -12,6 +12,7 @@ import { monitoringRoutes } from "./monitoring";
 import { pipelineRoutes } from "./pipelines";
 import { platformRoutes } from "./platform";
 import type { RouteSpec } from "./route";
+import { validationRoutes } from "./validation";
 
 /**
  * The contract's published version (`info.version` of the OpenAPI document). Bump the major
@@ -34,6 +35,7 @@ export const contract = {
   audit: auditRoutes,
   auth: authRoutes,
   platform: platformRoutes,
+  validation: validationRoutes,
 };
 
 export const allRoutes: RouteSpec[] = Object.values(contract).flatMap((area) => Object.values(area));

@@ -19,6 +19,7 @@ export {
   type SuiteInput,
   suiteSchema,
 } from "./expectations";
+export { createValidationModule } from "./module";
 export {
   type RecordedValidation,
   recordValidation,
