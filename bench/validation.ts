@@ -116,7 +116,8 @@ async function consistency() {
       const r = await svc.checkConsistency({ view: "user_stats", sample: 10_000 });
       console.log(
         `consistency: ${r.sampled.toLocaleString()} entities x ${r.features.length} features in ${secs(performance.now() - t)} ` +
-          `(${r.passed ? "consistent" : `mismatch rate ${r.mismatchRate}`})`,
+          `(${r.passed ? "consistent" : `mismatch rate ${r.mismatchRate}`}; offline ${r.phasesMs.offline} ms, ` +
+          `online ${r.phasesMs.online} ms, point-in-time ${r.phasesMs.pointInTime} ms)`,
       );
     }
   } finally {

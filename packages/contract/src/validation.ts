@@ -22,6 +22,7 @@ export const consistencyReportSchema = z.object({
   mismatchRate: z.number(),
   features: z.array(featureConsistencySchema),
   durationMs: z.number(),
+  phasesMs: z.object({ offline: z.number(), online: z.number(), pointInTime: z.number() }),
 });
 
 export const reproductionReportSchema = z.looseObject({

@@ -49,6 +49,8 @@ export interface ConsistencyReport {
   mismatchRate: number;
   features: FeatureConsistency[];
   durationMs: number;
+  /** Where the time went: reading the offline store's latest rows, the online reads, the point-in-time recompute. */
+  phasesMs: { offline: number; online: number; pointInTime: number };
 }
 
 const rank = (seed: number, key: string) => createHash("sha1").update(`${seed}:${key}`).digest("hex");
@@ -103,6 +105,7 @@ export async function checkConsistency(
       latest.push({ write, row, rank: rank(seed, write.entityKey) });
     }
   }
+  const tOffline = Date.now();
   const sampled = latest.sort((a, b) => (a.rank < b.rank ? -1 : 1)).slice(0, sampleSize);
   const records: Array<OnlineRecord | undefined> = sampled.length
     ? // What the store holds, not what this process cached of it.
@@ -112,6 +115,7 @@ export async function checkConsistency(
       )
     : [];
 
+  const tOnline = Date.now();
   // Point-in-time values at each online row's event time.
   const present = sampled.map((s, i) => ({ s, rec: records[i] })).filter((x) => x.rec !== undefined);
   const recomputed = new Map<string, Record<string, FeatureValue>>();
@@ -148,6 +152,7 @@ export async function checkConsistency(
     }
   }
 
+  const tPit = Date.now();
   const byFeature = new Map<string, FeatureConsistency>(
     features.map((f) => [f, { name: f, missing: 0, stale: 0, different: 0, mismatchRate: 0, examples: [] }]),
   );
@@ -187,5 +192,6 @@ export async function checkConsistency(
     mismatchRate: sampled.length ? bad.size / sampled.length : 0,
     features: list,
     durationMs: Date.now() - started,
+    phasesMs: { offline: tOffline - started, online: tOnline - tOffline, pointInTime: tPit - tOnline },
   };
 }
