@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -32,12 +32,11 @@ export const REPRO_TAG = {
 } as const;
 export const REPRODUCIBILITY_ARTIFACT = "reproducibility.json";
 
-function git(cwd: string, args: string[]): string | null {
-  try {
-    return execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  } catch {
-    return null;
-  }
+/** git's answer, or null outside a repository (or without git, as in a Lambda). */
+function git(cwd: string, args: string[]): Promise<string | null> {
+  return new Promise((resolve) =>
+    execFile("git", args, { cwd, encoding: "utf8" }, (err, stdout) => resolve(err ? null : stdout.trim())),
+  );
 }
 
 /** The lockfile of the project holding `dir`: the nearest package-lock.json upwards. */
@@ -98,8 +97,9 @@ export async function captureReproducibility(opts: {
   mapS3?: (uri: string) => string | undefined;
   now?: number;
 }): Promise<ReproducibilityRecord> {
-  const commit = git(opts.cwd, ["rev-parse", "HEAD"]);
-  const status = commit === null ? null : git(opts.cwd, ["status", "--porcelain", "--untracked-files=no"]);
+  const commit = await git(opts.cwd, ["rev-parse", "HEAD"]);
+  const status =
+    commit === null ? null : await git(opts.cwd, ["status", "--porcelain", "--untracked-files=no"]);
   const lock = findLockfile(opts.cwd);
   const inputs: ReproducibilityRecord["inputs"] = {};
   for (const [name, uri] of Object.entries(opts.inputs ?? datasetParams(opts.params))) {
