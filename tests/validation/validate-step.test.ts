@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { definePipeline } from "@keel/pipelines";
 import { DuckDbValidationEngine, defineExpectations, evaluateSuite } from "@keel/validation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { keel, REPO_ROOT } from "../cli/keel";
 import { startTestPlatform } from "../helpers/platform";
 import { writeTransactions } from "./helpers";
 
@@ -159,4 +160,49 @@ describe("evaluateSuite", () => {
     expect(byName["event_timestamp.freshness"].passed).toBe(false);
     expect(byName["event_timestamp.freshness"].message).toMatch(/s old \(at most 86400 s\)/);
   });
+});
+
+describe("keel data validate", () => {
+  it("prints the results, writes the JSON and HTML report, and exits 1 on errors", async () => {
+    // Under the repo's git-ignored .tmp/, so the suite's `@keel/validation` import resolves.
+    const suiteDir = join(REPO_ROOT, ".tmp", `validate-cli-${process.pid}`);
+    mkdirSync(suiteDir, { recursive: true });
+    const file = join(suiteDir, "suite.ts");
+    writeFileSync(
+      file,
+      `import { defineExpectations } from "@keel/validation";
+export const amounts = defineExpectations({ name: "amounts", expectations: [
+  { kind: "range", column: "amount", min: 0, max: 1000 },
+  { kind: "row_count", min: 10 },
+] });
+`,
+    );
+    try {
+      const good = await keel([
+        "data",
+        "validate",
+        file,
+        join(dir, "good.parquet"),
+        "--out",
+        join(dir, "cli-good"),
+      ]);
+      expect(good.code).toBe(0);
+      expect(good.out).toMatch(/suite amounts: all 2 expectations passed on 2000 rows/);
+      const bad = await keel([
+        "data",
+        "validate",
+        file,
+        join(dir, "negative.parquet"),
+        "--out",
+        join(dir, "cli-bad"),
+      ]);
+      expect(bad.code).toBe(1);
+      expect(bad.out).toMatch(/✖ amount\.range\s+200 values of 'amount' outside \[0, 1000\]/);
+      const report = JSON.parse(readFileSync(join(dir, "cli-bad", "report.json"), "utf8"));
+      expect(report).toMatchObject({ suite: "amounts", passed: false, errors: 1, rows: 2000 });
+      expect(readFileSync(join(dir, "cli-bad", "report.html"), "utf8")).toMatch(/Validation of .*: FAILED/);
+    } finally {
+      rmSync(suiteDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
