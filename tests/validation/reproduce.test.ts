@@ -1,7 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { definePipeline } from "@keel/pipelines";
+import { DuckDbValidationEngine, defineExpectations } from "@keel/validation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { type FraudPipelineParams, fraudPipeline } from "../../examples/fraud-detection/pipeline";
 import { generateTransactions, writeTransactionsParquet } from "../../examples/fraud-detection/src/generate";
 import { startTestPlatform } from "../helpers/platform";
@@ -94,6 +97,47 @@ describe("reproducible runs", () => {
     const repro = nodes.find((n) => n.type === "reproducibility");
     expect(repro?.attributes.git_commit).toMatch(/^[0-9a-f]{40}$/);
     expect(repro?.attributes.inputs_sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("compares today's data with a registered model version's training profile in one expectation", async () => {
+    const { steps } = await pipelines().getRun(original);
+    const trainingSet = (steps.find((s) => s.step === "training_set")!.output as { trainingSetUri: string })
+      .trainingSetUri;
+    const shifted = join(dir, "shifted.parquet");
+    const engine = new DuckDbValidationEngine();
+    await engine.query(
+      `COPY (SELECT * REPLACE (avg_amount_7d * 5 AS avg_amount_7d) FROM read_parquet('${trainingSet}')) TO '${shifted}' (FORMAT PARQUET)`,
+    );
+    await engine.close();
+    const likeTraining = defineExpectations({
+      name: "like-training",
+      reference: { model: "fraud", version: 1 },
+      expectations: [{ kind: "distribution", column: "avg_amount_7d", maxPsi: 0.25 }],
+    });
+    await pipelines().register(
+      definePipeline({
+        name: "drift-check",
+        params: z.object({ data: z.string() }),
+        steps: [
+          {
+            name: "check",
+            kind: "builtin",
+            uses: "validate",
+            cache: false,
+            with: { suite: likeTraining, dataset: "{{params.data}}" },
+          },
+        ],
+      }),
+    );
+    const same = await finish(
+      (await pipelines().startRun("drift-check", { params: { data: trainingSet } })).runId,
+    );
+    expect(same.run.status).toBe("SUCCEEDED");
+    const moved = await finish(
+      (await pipelines().startRun("drift-check", { params: { data: shifted } })).runId,
+    );
+    expect(moved.run.status).toBe("FAILED");
+    expect(moved.steps[0].cause).toMatch(/'avg_amount_7d' drifted from the reference: PSI \S+ > 0\.25/);
   });
 
   it("rebuilds the quickstart's GBDT model with identical ONNX bytes and equal metrics", async () => {
