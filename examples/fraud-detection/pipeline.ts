@@ -3,16 +3,19 @@ import { ONNX_INPUT } from "@keel/model-format";
 import { definePipeline, type StepContext, StepFailure } from "@keel/pipelines";
 import { FEATURE_VIEWS_TAG, PIPELINE_RUN_TAG } from "@keel/registry";
 import { trainHandler } from "@keel/train";
+import { validationTags } from "@keel/validation";
 import { z } from "zod";
 import { fraudFeatureRepo, fraudV1, USER_STATS_URI, userTransactionStats } from "./features/definitions";
 import { computeUserFeatures, USER_FEATURES } from "./src/compute-features";
+import { trainingSetExpectations } from "./src/expectations";
 import { KeelApi } from "./src/keel-api";
 
 /**
  * The fraud model's training pipeline, from raw transactions to a model serving all traffic:
  *
  *   compute_features -> materialize (online store)
- *                    -> training_set (point-in-time join) -> train -> evaluate -> quality gate
+ *                    -> training_set (point-in-time join) -> validate_training_set -> train
+ *   -> evaluate -> quality gate
  *   -> register -> request_promotion (Production) -> deploy_canary (10%) -> promote (100%)
  *
  * Steps talk to the platform over HTTP (`keelUrl`), so they run alike in `keel dev` and in a
@@ -157,9 +160,17 @@ export const fraudPipeline = definePipeline({
       },
     },
     {
+      name: "validate_training_set",
+      kind: "builtin",
+      uses: "validate",
+      dependsOn: ["training_set"],
+      description: "the training set against its expectation suite; errors stop the run",
+      with: { suite: trainingSetExpectations, dataset: "{{steps.training_set.trainingSetUri}}" },
+    },
+    {
       name: "train",
       kind: "lambda",
-      dependsOn: ["training_set", "compute_features"],
+      dependsOn: ["training_set", "compute_features", "validate_training_set"],
       memory: 3008,
       description: "Keel's built-in trainer, logged to experiment tracking",
       handler: async (ctx) => {
@@ -176,6 +187,8 @@ export const fraudPipeline = definePipeline({
           trackingUrl: p.keelUrl,
           experimentId: await experimentId(keel),
           runName: `${p.algorithm}-${ctx.runId}`,
+          // The model version's lineage shows the validation of the data it was trained on.
+          tags: validationTags(ctx.inputs.validate_training_set),
         });
         // Lineage: the registry links the version to this pipeline run and the feature views it used.
         const { featureVersion } = input<ComputeOut>(ctx, "compute_features");

@@ -3,7 +3,7 @@ import { ArtifactProxyService, createArtifactsModule } from "@keel/artifacts";
 import { createAuditModule, StoreAuditLog } from "@keel/audit";
 import { type AccessControl, type AuthMode, createAccessControl } from "@keel/auth";
 import { type Clock, createLogger, internalCallToken, type KeelConfig, systemClock } from "@keel/core";
-import { createFeaturesModule, type FeaturesService } from "@keel/features";
+import { createFeaturesModule, type FeaturesService, offlineRootOf } from "@keel/features";
 import { createLlmModule, type LlmService } from "@keel/llm";
 import type { MetadataStore } from "@keel/metadata";
 import { explainTensor, parseModel } from "@keel/model-format";
@@ -25,6 +25,7 @@ import {
 } from "@keel/serving";
 import { createMlflowUiModule, createTrackingModule, type TrackingService } from "@keel/tracking";
 import { createTuningModule, registryRegistrar, type TuningService } from "@keel/tuning";
+import { createValidationModule, DuckDbValidationEngine, validateStepKind } from "@keel/validation";
 import type { Hono } from "hono";
 import {
   createArtifacts,
@@ -164,9 +165,22 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     const v = await registry.service.getModelVersion(model.name, version);
     await tracking.service.loggedModels.recordModelVersion(v.source, model.name, version);
   });
+  // A model version's training profile: the baseline of drift monitoring and of validation.
+  const trainingProfiles = runBaselineReader(artifacts, async (served) => {
+    const { runId } = await registry.service.getModelVersion(served.model, served.version);
+    const { run } = await tracking.service.getRun(runId);
+    return { experimentId: run.info.experiment_id, runId };
+  });
+  // Built-in step kinds: `validate` runs expectation suites over Parquet (DuckDB, s3:// mapped
+  // under the offline root); its reference profiles are registered versions' training profiles.
+  const validate = validateStepKind({
+    engine: new DuckDbValidationEngine({ offlineRoot: offlineRootOf(config) }),
+    tracking: tracking.service,
+    references: (ref) => trainingProfiles.baselineFor("", { model: ref.model, version: String(ref.version) }),
+  });
   const pipelines = createPipelinesModule(deps, {
     tracking: tracking.service,
-    builtinSteps: [...rag.steps],
+    builtinSteps: [...rag.steps, validate],
     pipelines: opts.pipelines,
     executor: createPipelineExecutor(config),
   });
@@ -179,14 +193,11 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   modules.push(tuning);
   const features = createFeaturesModule(deps, createFeatureStores(config));
   modules.push(features);
+  modules.push(createValidationModule({ features: features.service, pipelines: pipelines.service }));
   // A deployment's drift baseline is the profile logged by the run that trained its served version.
   const predictionLogStore = createPredictionLogStore(config);
   const monitoring = createMonitoringModule(deps, {
-    baselines: runBaselineReader(artifacts, async (served) => {
-      const { runId } = await registry.service.getModelVersion(served.model, served.version);
-      const { run } = await tracking.service.getRun(runId);
-      return { experimentId: run.info.experiment_id, runId };
-    }),
+    baselines: trainingProfiles,
     predictionLog: {
       ...(predictionLogStore ? { store: predictionLogStore, prefix: "" } : {}),
       piiKey: config.monitoring.predictionLogKeySecret

@@ -104,6 +104,10 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   "GET /api/v1/tuning/experiments/:name": "read",
   "POST /api/v1/tuning/experiments/:name/stop": "write",
   "POST /api/v1/tuning/experiments/:name/resume": "write",
+  // validation: training-serving skew checks and reproductions of pipeline runs
+  "POST /api/v1/features/views/:view/check-consistency": "read",
+  "POST /api/v1/pipelines/runs/:id/reproduce": "write",
+  "GET /api/v1/pipelines/runs/:id/reproduction": "read",
   "POST /api/v1/features/get-online-features": "read",
   "POST /api/v1/features/push": "write",
   "POST /api/v1/features/apply": "write",

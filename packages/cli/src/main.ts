@@ -9,16 +9,23 @@ import { describeFailure } from "./failure";
  */
 const modules: Record<string, () => Promise<Command[]>> = {
   audit: async () => (await import("./commands/audit")).auditCommands,
+  data: async () => (await import("./commands/data")).dataCommands,
   deploy: async () => (await import("./commands/deploy")).deployCommands,
   dev: async () => [(await import("./commands/dev")).devCommand],
   experiments: async () => (await import("./commands/tracking")).trackingCommands,
-  features: async () => (await import("./commands/features")).featuresCommands,
   llm: async () => (await import("./commands/llm")).llmCommands,
   model: async () => (await import("./commands/model")).modelCommands,
   models: async () => (await import("./commands/model")).modelCommands,
   monitor: async () => (await import("./commands/monitor")).monitorCommands,
-  pipeline: async () => (await import("./commands/pipeline")).pipelineCommands,
   rag: async () => (await import("./commands/rag")).ragCommands,
+  features: async () => [
+    ...(await import("./commands/features")).featuresCommands,
+    (await import("./commands/data")).featuresCheckConsistencyCommand,
+  ],
+  pipeline: async () => [
+    ...(await import("./commands/pipeline")).pipelineCommands,
+    (await import("./commands/data")).pipelineReproduceCommand,
+  ],
   runs: async () => (await import("./commands/tracking")).trackingCommands,
   serve: async () => [(await import("./commands/serve")).serveCommand],
   tune: async () => (await import("./commands/tune")).tuneCommands,

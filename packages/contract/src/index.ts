@@ -30,3 +30,4 @@ export * from "./rag";
 export * from "./route";
 export * from "./routes";
 export * from "./tuning";
+export * from "./validation";

@@ -18,7 +18,7 @@ export const pipelineRunSchema = z.looseObject({
   status: z.string(),
   params: z.record(z.string(), z.unknown()),
   noCache: z.boolean(),
-  trigger: z.enum(["api", "schedule", "backfill", "resume"]),
+  trigger: z.enum(["api", "schedule", "backfill", "resume", "reproduce"]),
   principal: z.string(),
   startTime: z.number(),
   endTime: z.number().optional(),

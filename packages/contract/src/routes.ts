@@ -22,6 +22,7 @@ import { platformRoutes } from "./platform";
 import { ragRoutes } from "./rag";
 import type { RouteSpec } from "./route";
 import { tuningRoutes } from "./tuning";
+import { validationRoutes } from "./validation";
 
 /**
  * The contract's published version (`info.version` of the OpenAPI document). Bump the major
@@ -54,6 +55,7 @@ export const contract = {
   me: meRoutes,
   rag: ragRoutes,
   tuning: tuningRoutes,
+  validation: validationRoutes,
 };
 
 export const allRoutes: RouteSpec[] = Object.values(contract).flatMap((area) => Object.values(area));

@@ -8,3 +8,4 @@ export * from "./ids";
 export * from "./internal-call";
 export * from "./log";
 export * from "./principal";
+export * from "./reproducibility";

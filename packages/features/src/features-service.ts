@@ -3,6 +3,7 @@ import type { Clock } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
 import { type ApiPathRoots, outputPath, readablePath } from "./api-paths";
 import { declaredSourceColumns, FeatureCatalog, outputName } from "./catalog";
+import { type ConsistencyReport, type ConsistencyRequest, checkConsistency } from "./consistency";
 import {
   checkSourceColumns,
   getHistoricalFeatures,
@@ -115,6 +116,13 @@ export class FeaturesService {
     const { catalog } = await this.registry.current({ fresh: true });
     const { offline, online, clock } = this.deps;
     return materialize({ offline, online, registry: this.registry, catalog, nowMs: clock.now() }, req);
+  }
+
+  /** Training-serving skew of one online view; see `checkConsistency`. */
+  async checkConsistency(req: ConsistencyRequest): Promise<ConsistencyReport> {
+    const { catalog } = await this.registry.current({ fresh: true });
+    const { offline, online, clock } = this.deps;
+    return checkConsistency({ offline, online, catalog, nowMs: clock.now() }, req);
   }
 
   async push(req: PushRequest): Promise<PushResult> {

@@ -1,5 +1,11 @@
 export { type ApiPathRoots, apiPathRoots, offlineRootOf, outputPath, readablePath } from "./api-paths";
 export { FeatureCatalog, outputName, type ResolvedView, type ViewSelection } from "./catalog";
+export {
+  type ConsistencyReport,
+  type ConsistencyRequest,
+  checkConsistency,
+  type FeatureConsistency,
+} from "./consistency";
 export * from "./definitions";
 export { FeaturesError } from "./errors";
 export { createFeaturesModule, type FeaturesDeps, type FeaturesModule } from "./features-module";

@@ -38,6 +38,14 @@ export {
   type PipelinesModuleDeps,
   type PipelinesModuleOptions,
 } from "./module";
+export {
+  compareRuns,
+  type MetricComparison,
+  type ModelComparison,
+  type ReproductionReport,
+  readRunRecord,
+  runRecordPath,
+} from "./reproducibility";
 export { type PipelineRun, RunStore, type StepRecord, type StepStatus, type Trigger } from "./run-store";
 export { LocalScheduler } from "./scheduler";
 export {

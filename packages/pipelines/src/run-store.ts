@@ -14,7 +14,7 @@ import type { ExecutionStatus } from "./executor-port";
 export type RunStatus = ExecutionStatus;
 export type StepStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "SKIPPED" | "REUSED" | "CACHED";
 /** How a run was started: the HTTP API (also the CLI and SDK), a schedule, a backfill, a resume. */
-export type Trigger = "api" | "schedule" | "backfill" | "resume";
+export type Trigger = "api" | "schedule" | "backfill" | "resume" | "reproduce";
 
 export interface PipelineRun {
   runId: string;
@@ -31,6 +31,10 @@ export interface PipelineRun {
   cause?: string;
   output?: Json;
   resumedFrom?: string;
+  /** The run this one re-ran with the same recorded inputs (`keel pipeline reproduce`). */
+  reproducedFrom?: string;
+  /** The run's reproducibility record (git commit, lockfile and input hashes, params, seeds). */
+  reproducibilityUri?: string;
   trackingRunId?: string;
   trackingExperimentId?: string;
   /** The last history event applied by a catch-up read (remote executors). */

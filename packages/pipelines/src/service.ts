@@ -12,6 +12,13 @@ import type { ExecutionInput } from "./execution-input";
 import { type PipelineExecutor, TERMINAL } from "./executor-port";
 import { importPipelineFile } from "./load-file";
 import { LocalPipelineExecutor } from "./local-executor";
+import {
+  captureRunRecord,
+  compareRuns,
+  type ReproductionReport,
+  readRunRecord,
+  storeRunRecord,
+} from "./reproducibility";
 import { RunRecorder } from "./run-recorder";
 import { type PipelineRun, RunStore, type StepRecord, type Trigger } from "./run-store";
 import { StepCache } from "./step-cache";
@@ -40,6 +47,7 @@ export interface StartRunOptions {
   noCache?: boolean;
   trigger?: Trigger;
   resumedFrom?: string;
+  reproducedFrom?: string;
   reuse?: Record<string, Json>;
 }
 
@@ -161,7 +169,7 @@ export class PipelineService {
 
   /** Starts a run: validates params, records the run and its tracking run, starts the execution. */
   async startRun(name: string, opts: StartRunOptions = {}): Promise<PipelineRun> {
-    const { def } = this.get(name);
+    const { def, file } = this.get(name);
     const raw = opts.params ?? {};
     const size = Buffer.byteLength(JSON.stringify(raw));
     if (size > MAX_PARAMS_BYTES) {
@@ -183,8 +191,10 @@ export class PipelineService {
       principal: currentPrincipal(),
       startTime: now,
       ...(opts.resumedFrom ? { resumedFrom: opts.resumedFrom } : {}),
+      ...(opts.reproducedFrom ? { reproducedFrom: opts.reproducedFrom } : {}),
     };
     if (!(await this.runs.createRun(run))) return this.existingRun(run);
+    const repro = await this.recordReproducibility(run, def, file);
     // Mirrored only once the run is ours, so a repeated request leaves no stray tracking run.
     const mirror = await this.tracking?.startPipelineRun(name, runId, params, now);
     if (mirror) {
@@ -193,6 +203,7 @@ export class PipelineService {
         trackingRunId: mirror.trackingRunId,
         trackingExperimentId: mirror.experimentId,
       });
+      if (repro) await this.tracking?.tagRun(mirror.trackingRunId, repro.tags);
     }
     await this.deps.audit.append({
       action: "pipeline.run.start",
@@ -224,6 +235,64 @@ export class PipelineService {
     }
     this.watch(run);
     return run;
+  }
+
+  /**
+   * Records what made the run (git commit and dirty flag, lockfile hash, image digests, input
+   * dataset hashes, params and seeds) as `reproducibility.json` beside the run's artifacts.
+   * A failure to record is logged, never fails the run.
+   */
+  private async recordReproducibility(run: PipelineRun, def: PipelineDefinition, file?: string) {
+    try {
+      const record = await captureRunRecord(def, run.params, file, run.startTime);
+      const stored = await storeRunRecord(this.deps.artifacts, run, record);
+      run.reproducibilityUri = stored.uri;
+      await this.runs.setRun(run.runId, { reproducibilityUri: stored.uri });
+      return stored;
+    } catch (e) {
+      this.deps.log.warn("cannot record the run's reproducibility record", {
+        runId: run.runId,
+        err: (e as Error).message,
+      });
+      return undefined;
+    }
+  }
+
+  /**
+   * Re-runs a finished run with its recorded params and no step cache (`keel pipeline
+   * reproduce`); `reproduction` compares the two once the new run has finished.
+   */
+  async reproduce(runId: string): Promise<PipelineRun> {
+    const run = await this.runs.getRun(runId);
+    if (run.status === "RUNNING")
+      throw new PipelineError("INVALID_STATE", `run ${runId} is still RUNNING; reproduce a finished run`);
+    return this.startRun(run.pipeline, {
+      params: run.params,
+      noCache: true,
+      trigger: "reproduce",
+      reproducedFrom: runId,
+    });
+  }
+
+  /** Compares a reproduction (a run started by `reproduce`) with the run it reproduced. */
+  async reproduction(runId: string, opts: { tolerance?: number } = {}): Promise<ReproductionReport> {
+    const b = await this.getRun(runId);
+    if (!b.run.reproducedFrom)
+      throw new PipelineError("INVALID_PARAMETER_VALUE", `run ${runId} is not a reproduction of another run`);
+    if (b.run.status === "RUNNING")
+      throw new PipelineError("INVALID_STATE", `reproduction ${runId} is still RUNNING`);
+    const a = await this.getRun(b.run.reproducedFrom);
+    const { artifacts } = this.deps;
+    return compareRuns(
+      artifacts,
+      { ...a, record: await readRunRecord(artifacts, a.run) },
+      { ...b, record: await readRunRecord(artifacts, b.run) },
+      {
+        tolerance: opts.tolerance ?? 1e-9,
+        deterministic: (step) =>
+          this.get(a.run.pipeline).def.steps.some((s) => s.name === step && s.kind !== "gate" && s.cache),
+      },
+    );
   }
 
   /**

@@ -111,6 +111,16 @@ export class TrackingLink {
     });
   }
 
+  /** Adds tags to a run (the reproducibility record's summary, say). */
+  async tagRun(runId: string, tags: Record<string, string>) {
+    await this.guard(() =>
+      this.tracking.logBatch({
+        run_id: runId,
+        tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
+      }),
+    );
+  }
+
   /** Ends a tracking run; numeric top-level fields of an output become metrics. */
   async endRun(
     runId: string,

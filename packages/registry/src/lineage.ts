@@ -19,7 +19,9 @@ export type LineageNodeType =
   | "feature_view"
   | "pipeline_run"
   | "promotion"
-  | "deployment";
+  | "deployment"
+  | "validation"
+  | "reproducibility";
 
 export interface LineageNode {
   id: string;
@@ -55,6 +57,41 @@ function featureViews(value: string | undefined): Array<{ name: string; version:
       const i = s.lastIndexOf(":");
       return i > 0 ? { name: s.slice(0, i), version: s.slice(i + 1) } : { name: s, version: "" };
     });
+}
+
+/** Tags of a training run that record the validation of its data (`@keel/validation`). */
+const VALIDATION_RESULT = "keel.validation.result.";
+/** Tags of a run's reproducibility record (`@keel/core` reproducibility). */
+const REPRO = "keel.repro.";
+
+/** The validation results and the reproducibility record a training run carries, as nodes. */
+function linkEvidence(
+  add: (n: LineageNode) => string,
+  edges: LineageEdge[],
+  runId: string,
+  tags: Array<{ key: string; value: string }>,
+): void {
+  for (const t of tags.filter((x) => x.key.startsWith(VALIDATION_RESULT))) {
+    const suite = t.key.slice(VALIDATION_RESULT.length);
+    let attributes: Record<string, unknown>;
+    try {
+      attributes = JSON.parse(t.value);
+    } catch {
+      attributes = { summary: t.value };
+    }
+    const id = add({ id: `validation:${runId}:${suite}`, type: "validation", label: suite, attributes });
+    edges.push({ from: id, to: runId, relation: "validated_input_of" });
+  }
+  const repro = tags.filter((x) => x.key.startsWith(REPRO));
+  if (repro.length) {
+    const id = add({
+      id: `reproducibility:${runId}`,
+      type: "reproducibility",
+      label: "reproducibility record",
+      attributes: Object.fromEntries(repro.map((x) => [x.key.slice(REPRO.length), x.value])),
+    });
+    edges.push({ from: id, to: runId, relation: "records" });
+  }
 }
 
 /** Builds the graph of where a version came from and where it went, from records already read. */
@@ -123,6 +160,7 @@ export function buildLineage(input: {
       }
     };
     linkViews(runId, tagValue(run.run.data.tags, FEATURE_VIEWS_TAG));
+    linkEvidence(add, edges, runId, run.run.data.tags ?? []);
     for (const di of run.run.inputs?.dataset_inputs ?? []) {
       const d = di.dataset;
       const id = add({

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { type ArtifactStoreOptions, createArtifactStore } from "@keel/artifacts";
-import { parseWith } from "@keel/core";
+import { captureReproducibility, parseWith, REPRODUCIBILITY_ARTIFACT, reproducibilityTags } from "@keel/core";
 import { z } from "zod";
 import { TrainError } from "./errors";
 import { readParquetDataset } from "./parquet-dataset";
@@ -18,6 +18,8 @@ export const trainStepInputSchema = trainSpecSchema.extend({
   /** An existing run to log into; without it the step creates (and finishes) one. */
   runId: z.string().min(1).optional(),
   runName: z.string().min(1).optional(),
+  /** Extra run tags (e.g. the validation results of the training data, for the model's lineage). */
+  tags: z.record(z.string(), z.string()).default({}),
 });
 export type TrainStepInput = z.input<typeof trainStepInputSchema>;
 
@@ -86,6 +88,18 @@ export async function trainHandler(input: unknown, deps: TrainStepDeps = {}): Pr
       });
   const { runId } = logger.run;
   try {
+    // What made this run: code, lockfile, the training set's content hash, params and seeds.
+    const { trackingUrl: _u, experimentId: _e, runId: _r, runName: _n, tags, ...spec } = req;
+    const record = await captureReproducibility({
+      cwd: process.cwd(),
+      params: { ...spec, params_seed: req.params.seed },
+      inputs: { trainingSetUri: req.trainingSetUri.replace(/^file:\/\//, "") },
+    });
+    await logger.logArtifact(
+      REPRODUCIBILITY_ARTIFACT,
+      new TextEncoder().encode(JSON.stringify(record, null, 2)),
+    );
+    await logger.setTags({ ...reproducibilityTags(record, REPRODUCIBILITY_ARTIFACT), ...tags });
     const { metrics } = await trainModel(data, req, logger, runId);
     if (created) await logger.finish("FINISHED");
     return { modelUri: `runs:/${runId}/model`, runId, experimentId: req.experimentId, metrics };

@@ -4,12 +4,14 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { isKeelError } from "@keel/core";
 import {
+  BuiltinStepRegistry,
   compilePipeline,
   importPipelineFile,
   type PipelineRun,
   pipelinesIn,
   type StepRecord,
 } from "@keel/pipelines";
+import { DuckDbValidationEngine, validateStepKind } from "@keel/validation";
 import type { Connection } from "../client";
 import { type Command, command, UsageError } from "../command";
 import { CliError } from "../failure";
@@ -131,7 +133,9 @@ export const pipelineCompileCommand = command({
       );
     if (!values.pipeline && defs.length > 1)
       throw new UsageError(`${positionals[0]} has ${defs.length} pipelines: choose one with --pipeline`);
-    const json = `${JSON.stringify(compilePipeline(def).definition, null, 2)}\n`;
+    // The built-in step kinds the local platform offers (`validate`), for their config checks.
+    const builtins = new BuiltinStepRegistry([validateStepKind({ engine: new DuckDbValidationEngine() })]);
+    const json = `${JSON.stringify(compilePipeline(def, { builtins }).definition, null, 2)}\n`;
     if (values.out) {
       await writeFile(values.out, json);
       console.error(`wrote ${values.out} (pipeline ${def.name})`);

@@ -1,0 +1,40 @@
+export { type DuckDbEngineOptions, DuckDbValidationEngine, type ValidationEngine } from "./engine";
+export {
+  type EvaluateOptions,
+  type ExpectationResult,
+  evaluateSuite,
+  failureSummary,
+  typeFamily,
+  type ValidationReport,
+} from "./evaluate";
+export {
+  type ColumnType,
+  defineExpectations,
+  type Expectation,
+  type ExpectationInput,
+  type ExpectationSuite,
+  expectationName,
+  isExpectationSuite,
+  type ModelReference,
+  type SuiteInput,
+  suiteSchema,
+} from "./expectations";
+export { createValidationModule } from "./module";
+export {
+  type RecordedValidation,
+  recordValidation,
+  VALIDATION_TAG,
+  VALIDATION_TAG_PREFIX,
+  type ValidateStepOutput,
+  validationTags,
+} from "./record";
+export { renderValidationHtml, validationMetrics, validationSummary } from "./report";
+export {
+  type ReferenceProfiles,
+  resolveDataset,
+  runValidation,
+  type ValidateStepInput,
+  type ValidationRunnerDeps,
+  validateStepInputSchema,
+  validateStepKind,
+} from "./validate-step";
