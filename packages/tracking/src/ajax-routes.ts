@@ -57,7 +57,10 @@ export function mountAjaxRoutes(app: Hono, deps: AjaxDeps): void {
     if (Number(c.req.header("content-length") ?? 0) > MAX_UI_UPLOAD_BYTES) {
       throw invalidParam("Artifact size is too large. Max size is 10MB.");
     }
-    const data = await boundedBody(c.req.raw.body, MAX_UI_UPLOAD_BYTES);
+    // A body something before the handler read (and Hono cached) is taken from that cache.
+    const data = c.req.raw.bodyUsed
+      ? await boundedBody(new Response(await c.req.arrayBuffer()).body, MAX_UI_UPLOAD_BYTES)
+      : await boundedBody(c.req.raw.body, MAX_UI_UPLOAD_BYTES);
     if (data.length === 0) throw invalidParam("Request must specify data.");
     const { run } = await tracking.getRun(query.run_uuid);
     await deps.artifacts.upload(
