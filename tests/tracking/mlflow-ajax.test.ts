@@ -185,6 +185,26 @@ describe("upload-artifact and get-artifact", () => {
     await err(await upload(`run_uuid=${run}&path=`), "Request must specify path.");
     await err(await upload(`run_uuid=${run}&path=../test.txt`, "x"), "Invalid path");
     await err(await upload(`run_uuid=${run}&path=test.txt`), "Request must specify data.");
+    const big = "x".repeat(10 * 1024 * 1024 + 1);
+    await err(
+      await upload(`run_uuid=${run}&path=big.txt`, big),
+      "Artifact size is too large. Max size is 10MB.",
+    );
+    const chunked = new ReadableStream({
+      start(ctrl) {
+        for (let i = 0; i < 11; i++) ctrl.enqueue(new Uint8Array(1024 * 1024));
+        ctrl.close();
+      },
+    });
+    const streamed = await fetch(
+      `${p.url}/ajax-api/2.0/mlflow/upload-artifact?run_uuid=${run}&path=big.bin`,
+      {
+        method: "POST",
+        body: chunked,
+        duplex: "half",
+      } as RequestInit,
+    );
+    await err(streamed, "Artifact size is too large. Max size is 10MB.");
   });
 
   it("stores the body as a run artifact that get-artifact sends back as an attachment", async () => {

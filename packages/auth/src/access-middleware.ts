@@ -125,8 +125,10 @@ async function checkResource(
     scope.field === "artifact_path"
       ? artifactExperiment(route.pattern, c.req.path)
       : (pathParam(route.pattern, c.req.path, scope.field) ??
+        // MLflow takes a run's id as `run_uuid` too (the UI's upload and download do); the
+        // query is read before any body, which an upload's handler streams itself.
+        (scope.field === "run_id" ? (c.req.query("run_id") ?? c.req.query("run_uuid")) : undefined) ??
         (await requestField(c, scope.field)) ??
-        // MLflow takes a run's id as `run_uuid` too (the UI's upload and download do).
         (scope.field === "run_id" ? await requestField(c, "run_uuid") : undefined));
   if (!named) return; // the handler answers 400 for a request that names nothing
   const resolve =

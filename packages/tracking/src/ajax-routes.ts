@@ -22,6 +22,21 @@ export interface AjaxDeps {
 const runArtifacts = (run: { info: { experiment_id: string; run_id: string } }) =>
   `${run.info.experiment_id}/${run.info.run_id}/artifacts`;
 
+/**
+ * Reads a body of at most `max` bytes (a chunked one too), refusing more as MLflow words it.
+ * Past the bound the rest is read and dropped, so the refusal reaches a client still sending.
+ */
+async function boundedBody(body: ReadableStream<Uint8Array> | null, max: number): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of (body ?? []) as AsyncIterable<Uint8Array>) {
+    size += chunk.length;
+    if (size <= max) chunks.push(chunk);
+  }
+  if (size > max) throw invalidParam("Artifact size is too large. Max size is 10MB.");
+  return Buffer.concat(chunks);
+}
+
 async function send(c: Context, deps: AjaxDeps, path: string) {
   const { body, headers } = await deps.artifacts.download(path);
   return c.body(Readable.toWeb(body) as ReadableStream, 200, headers);
@@ -42,10 +57,11 @@ export function mountAjaxRoutes(app: Hono, deps: AjaxDeps): void {
     if (Number(c.req.header("content-length") ?? 0) > MAX_UI_UPLOAD_BYTES) {
       throw invalidParam("Artifact size is too large. Max size is 10MB.");
     }
-    const data = Buffer.from(await c.req.arrayBuffer());
+    // A body something before the handler read (and Hono cached) is taken from that cache.
+    const data = c.req.raw.bodyUsed
+      ? await boundedBody(new Response(await c.req.arrayBuffer()).body, MAX_UI_UPLOAD_BYTES)
+      : await boundedBody(c.req.raw.body, MAX_UI_UPLOAD_BYTES);
     if (data.length === 0) throw invalidParam("Request must specify data.");
-    if (data.length > MAX_UI_UPLOAD_BYTES)
-      throw invalidParam("Artifact size is too large. Max size is 10MB.");
     const { run } = await tracking.getRun(query.run_uuid);
     await deps.artifacts.upload(
       `${runArtifacts(run)}/${path}`,
