@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode } from "@keel/core";
+import { ERROR_CODES, type ErrorCode, internalCallHeaders } from "@keel/core";
 import { TrainError } from "./errors";
 
 /**
@@ -138,7 +138,12 @@ async function call(
   try {
     res = await fetch(`${base}${path}`, {
       method,
-      headers: { "content-type": isBytes ? "application/octet-stream" : "application/json", ...headers },
+      headers: {
+        "content-type": isBytes ? "application/octet-stream" : "application/json",
+        // A step `keel dev` runs is the platform's own work: never shed by its admission control.
+        ...internalCallHeaders(),
+        ...headers,
+      },
       body: isBytes ? body : JSON.stringify(body),
     });
   } catch (e) {
