@@ -210,7 +210,7 @@ const httpSchema = z.object({
   allowedOrigins: csv,
   allowedHosts: csv,
   maxInFlight: z.coerce.number().int().min(0).default(256),
-  admission: z.enum(["adaptive", "fixed"]).default("adaptive"),
+  admission: z.enum(["adaptive", "fixed"]).default("fixed"),
   maxEventLoopLagMs: z.coerce.number().int().min(0).default(0),
 });
 const authSchema = z.object({
