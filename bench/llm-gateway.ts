@@ -9,26 +9,37 @@
  * Usage: npm run bench -- llm-gateway [--requests 3000] [--streams 640]
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { startLocalPlatform } from "@keel/local";
+import { startFakeOpenAI } from "../tests/helpers/openai-upstream";
 
-const { values } = parseArgs({
-  options: { requests: { type: "string", default: "3000" }, streams: { type: "string", default: "640" } },
+const { values, positionals } = parseArgs({
+  options: {
+    requests: { type: "string", default: "3000" },
+    streams: { type: "string", default: "640" },
+    role: { type: "string" },
+  },
+  allowPositionals: true,
 });
 const REQUESTS = Number(values.requests);
 const STREAMS = Number(values.streams);
 const CONCURRENCY = 64;
 
-/** Starts `script` (TypeScript, run with tsx) in a child process; resolves with its READY line's words. */
-function child(script: string): Promise<{ proc: ChildProcess; words: string[] }> {
-  const proc = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-    cwd: new URL("..", import.meta.url).pathname,
-    stdio: ["ignore", "pipe", "inherit"],
-    env: {
-      ...process.env,
-      KEEL_LOG_LEVEL: "error",
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+/** Runs this file in a child process as `role`; resolves with the words of its READY line. */
+function child(...args: string[]): Promise<{ proc: ChildProcess; words: string[] }> {
+  const proc = spawn(
+    process.execPath,
+    ["--import", "tsx", fileURLToPath(import.meta.url), "--role", ...args],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: {
+        ...process.env,
+        KEEL_LOG_LEVEL: "error",
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      },
     },
-  });
+  );
   return new Promise((resolve, reject) => {
     let buf = "";
     proc.stdout?.on("data", (d) => {
@@ -40,21 +51,47 @@ function child(script: string): Promise<{ proc: ChildProcess; words: string[] }>
   });
 }
 
-const upstreamScript = `
-import { startFakeOpenAI } from "./tests/helpers/openai-upstream.ts";
-const f = await startFakeOpenAI({ chunkSize: 8 });
-console.log("READY " + f.baseURL);
-`;
-const gatewayScript = (upstream: string) => `
-import { startLocalPlatform } from "@keel/local";
-const p = await startLocalPlatform({ port: 0, config: { http: { maxInFlight: 0 } } });
-const call = (m, path, body) => p.platform.app.request(path, { method: m, headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json());
-const deployment = { id: "d", provider: "openai", model: "fake-chat", baseURL: "${upstream}", price: { input: 0.001, output: 0.002 } };
-await call("PUT", "/api/v1/llm/routes/chat", { deployments: [deployment], guardrails: { input: "redact", output: "redact" } });
-const big = await call("POST", "/api/v1/llm/keys", { name: "bench", team: "bench", limits: { rpm: 10000000, tpm: 1000000000 } });
-const limited = await call("POST", "/api/v1/llm/keys", { name: "limited", team: "limited", limits: { rpm: 100 } });
-console.log("READY " + p.url + " " + big.key + " " + limited.key);
-`;
+/** The upstream: the fake OpenAI-compatible server of the tests. */
+async function serveUpstream(): Promise<void> {
+  const f = await startFakeOpenAI({ chunkSize: 8 });
+  console.log(`READY ${f.baseURL}`);
+}
+
+/** The gateway: the whole local platform, a guarded route, a key with (high) limits and a 100-rpm key. */
+async function serveGateway(upstream: string): Promise<void> {
+  const p = await startLocalPlatform({ port: 0, config: { http: { maxInFlight: 0 } } });
+  const call = async (method: string, path: string, body: unknown) =>
+    (await (
+      await p.platform.app.request(path, {
+        method,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      })
+    ).json()) as { key: string };
+  const deployment = {
+    id: "d",
+    provider: "openai",
+    model: "fake-chat",
+    baseURL: upstream,
+    price: { input: 0.001, output: 0.002 },
+  };
+  await call("PUT", "/api/v1/llm/routes/chat", {
+    deployments: [deployment],
+    guardrails: { input: "redact", output: "redact" },
+  });
+  const big = await call("POST", "/api/v1/llm/keys", {
+    name: "bench",
+    team: "bench",
+    limits: { rpm: 10_000_000, tpm: 1_000_000_000 },
+  });
+  const limited = await call("POST", "/api/v1/llm/keys", {
+    name: "limited",
+    team: "limited",
+    limits: { rpm: 100 },
+  });
+  const open = await call("POST", "/api/v1/llm/keys", { name: "open", team: "open" });
+  console.log(`READY ${p.url} ${big.key} ${limited.key} ${open.key}`);
+}
 
 const body = (stream: boolean) =>
   JSON.stringify({
@@ -102,61 +139,71 @@ const pct = (xs: number[], p: number) => {
 };
 const f2 = (x: number) => x.toFixed(2);
 
-const upstream = await child(upstreamScript);
-const gateway = await child(gatewayScript(upstream.words[0]));
-const [gatewayUrl, key, limitedKey] = gateway.words;
-const direct = upstream.words[0];
-const via = `${gatewayUrl}/llm/v1`;
-try {
-  // Warm both paths (JIT, connections, caches) before measuring.
-  await load(300, () => once(direct, "x", false));
-  await load(300, () => once(via, key, false));
+if (values.role === "upstream") await serveUpstream();
+else if (values.role === "gateway") await serveGateway(positionals[0]);
+else await measure();
 
-  // Interleave rounds so both paths see the same machine load.
-  const d: number[] = [];
-  const g: number[] = [];
-  let errors = 0;
-  for (let round = 0; round < 3; round++) {
-    const a = await load(REQUESTS / 3, () => once(direct, "x", false));
-    const b = await load(REQUESTS / 3, () => once(via, key, false));
-    d.push(...a.results.map((r) => r.ms));
-    g.push(...b.results.map((r) => r.ms));
-    errors += b.results.filter((r) => r.status !== 200).length;
+async function measure(): Promise<void> {
+  const upstream = await child("upstream");
+  const gateway = await child("gateway", upstream.words[0]);
+  const [gatewayUrl, key, limitedKey, openKey] = gateway.words;
+  const direct = upstream.words[0];
+  const via = `${gatewayUrl}/llm/v1`;
+  try {
+    // Warm both paths (JIT, connections, caches) before measuring.
+    await load(300, () => once(direct, "x", false));
+    await load(300, () => once(via, key, false));
+
+    // Interleave rounds so both paths see the same machine load.
+    const d: number[] = [];
+    const g: number[] = [];
+    const o: number[] = [];
+    let errors = 0;
+    for (let round = 0; round < 3; round++) {
+      const a = await load(REQUESTS / 3, () => once(direct, "x", false));
+      const b = await load(REQUESTS / 3, () => once(via, key, false));
+      const c = await load(REQUESTS / 3, () => once(via, openKey, false));
+      o.push(...c.results.map((r) => r.ms));
+      d.push(...a.results.map((r) => r.ms));
+      g.push(...b.results.map((r) => r.ms));
+      errors += b.results.filter((r) => r.status !== 200).length;
+    }
+    console.log(`non-streaming, ${REQUESTS} requests each path, ${CONCURRENCY} concurrent (ms):`);
+    console.log(`  direct   p50 ${f2(pct(d, 50))}  p99 ${f2(pct(d, 99))}`);
+    console.log(`  gateway  p50 ${f2(pct(g, 50))}  p99 ${f2(pct(g, 99))}  errors ${errors}`);
+    console.log(`  gateway, key without limits  p50 ${f2(pct(o, 50))}  p99 ${f2(pct(o, 99))}`);
+    console.log(`  overhead p50 ${f2(pct(g, 50) - pct(d, 50))}  p99 ${f2(pct(g, 99) - pct(d, 99))}`);
+
+    const sd = await load(STREAMS, () => once(direct, "x", true));
+    const sg = await load(STREAMS, () => once(via, key, true));
+    const td = sd.results.map((r) => r.ttft);
+    const tg = sg.results.map((r) => r.ttft);
+    const streamErrors = sg.results.filter((r) => r.status !== 200 || !r.ttft).length;
+    console.log(
+      `streaming, ${STREAMS} streams each path, ${CONCURRENCY} concurrent (time to first content, ms):`,
+    );
+    console.log(`  direct   p50 ${f2(pct(td, 50))}  p99 ${f2(pct(td, 99))}`);
+    console.log(
+      `  gateway  p50 ${f2(pct(tg, 50))}  p99 ${f2(pct(tg, 99))}  (output guardrail window: 64 chars)`,
+    );
+    console.log(`  added TTFT p50 ${f2(pct(tg, 50) - pct(td, 50))}  p99 ${f2(pct(tg, 99) - pct(td, 99))}`);
+    console.log(
+      `  throughput ${(STREAMS / sg.seconds).toFixed(0)} streams/s through the gateway, errors ${streamErrors}`,
+    );
+
+    // Rate-limit accuracy: a key allowed 100 requests per minute, 640 requests from 64 callers.
+    const t0 = performance.now();
+    const rl = await load(640, () => once(via, limitedKey, false));
+    const elapsedMin = (performance.now() - t0) / 60_000;
+    const admitted = rl.results.filter((r) => r.status === 200).length;
+    const refused = rl.results.filter((r) => r.status === 429).length;
+    const allowed = 100 + Math.floor(100 * elapsedMin);
+    console.log(
+      `rate limit 100 rpm, 640 requests from ${CONCURRENCY} callers in ${(elapsedMin * 60).toFixed(1)} s: ` +
+        `admitted ${admitted} (bucket allows ${allowed}), refused ${refused} with 429`,
+    );
+  } finally {
+    gateway.proc.kill("SIGTERM");
+    upstream.proc.kill("SIGTERM");
   }
-  console.log(`non-streaming, ${REQUESTS} requests each path, ${CONCURRENCY} concurrent (ms):`);
-  console.log(`  direct   p50 ${f2(pct(d, 50))}  p99 ${f2(pct(d, 99))}`);
-  console.log(`  gateway  p50 ${f2(pct(g, 50))}  p99 ${f2(pct(g, 99))}  errors ${errors}`);
-  console.log(`  overhead p50 ${f2(pct(g, 50) - pct(d, 50))}  p99 ${f2(pct(g, 99) - pct(d, 99))}`);
-
-  const sd = await load(STREAMS, () => once(direct, "x", true));
-  const sg = await load(STREAMS, () => once(via, key, true));
-  const td = sd.results.map((r) => r.ttft);
-  const tg = sg.results.map((r) => r.ttft);
-  const streamErrors = sg.results.filter((r) => r.status !== 200 || !r.ttft).length;
-  console.log(
-    `streaming, ${STREAMS} streams each path, ${CONCURRENCY} concurrent (time to first content, ms):`,
-  );
-  console.log(`  direct   p50 ${f2(pct(td, 50))}  p99 ${f2(pct(td, 99))}`);
-  console.log(
-    `  gateway  p50 ${f2(pct(tg, 50))}  p99 ${f2(pct(tg, 99))}  (output guardrail window: 64 chars)`,
-  );
-  console.log(`  added TTFT p50 ${f2(pct(tg, 50) - pct(td, 50))}  p99 ${f2(pct(tg, 99) - pct(td, 99))}`);
-  console.log(
-    `  throughput ${(STREAMS / sg.seconds).toFixed(0)} streams/s through the gateway, errors ${streamErrors}`,
-  );
-
-  // Rate-limit accuracy: a key allowed 100 requests per minute, 640 requests from 64 callers.
-  const t0 = performance.now();
-  const rl = await load(640, () => once(via, limitedKey, false));
-  const elapsedMin = (performance.now() - t0) / 60_000;
-  const admitted = rl.results.filter((r) => r.status === 200).length;
-  const refused = rl.results.filter((r) => r.status === 429).length;
-  const allowed = 100 + Math.floor(100 * elapsedMin);
-  console.log(
-    `rate limit 100 rpm, 640 requests from ${CONCURRENCY} callers in ${(elapsedMin * 60).toFixed(1)} s: ` +
-      `admitted ${admitted} (bucket allows ${allowed}), refused ${refused} with 429`,
-  );
-} finally {
-  gateway.proc.kill("SIGTERM");
-  upstream.proc.kill("SIGTERM");
 }
