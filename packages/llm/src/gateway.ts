@@ -381,10 +381,19 @@ export class Gateway {
       fallbacks: r.fallbacks,
       tokenSource: u.source,
     });
-    // Completion tokens count against TPM once known (the prompt was drawn at admission).
-    await Promise.all(t.tpm.map((d) => this.d.limiter.charge({ ...d, cost: u.usage.completion_tokens })));
-    const share = await this.d.teams.addSpend(t.caller.team, cost);
-    if (share !== undefined) m.budgetUsed.set({ team: t.caller.team }, share);
+    // Off the answer's path: completion tokens count against TPM once known (the prompt was
+    // drawn at admission), and the cost joins the team's spend (this process's next budget
+    // check waits for it).
+    const charges = Promise.all(
+      t.tpm.map((d) => this.d.limiter.charge({ ...d, cost: u.usage.completion_tokens })),
+    );
+    this.d.teams.trackSpend(
+      t.caller.team,
+      charges.then(async () => {
+        const share = await this.d.teams.addSpend(t.caller.team, cost);
+        if (share !== undefined) m.budgetUsed.set({ team: t.caller.team }, share);
+      }),
+    );
   }
 
   private failed(t: Ticket, e: unknown): void {

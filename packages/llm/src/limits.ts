@@ -38,27 +38,27 @@ export class RateLimiter {
     private readonly clock: Clock,
   ) {}
 
-  /** Draws from each bucket in turn; throws 429 with Retry-After and x-ratelimit-* headers. */
+  /** Draws from every bucket at once; throws 429 with Retry-After and x-ratelimit-* headers. */
   async admit(draws: BucketDraw[]): Promise<BucketState[]> {
-    const states: BucketState[] = [];
-    for (const d of draws) {
-      if (d.cost <= 0) continue;
-      const state = await this.draw(d);
-      if (state.remaining < 0) {
-        const retryAfter = Math.max(1, Math.ceil(state.resetMs / 1000));
-        throw new LlmError(
-          "rate_limited",
-          `Rate limit reached for ${d.id.replace(/:(rpm|tpm)$/, "")}: ${d.limit} ${d.kind} per minute` +
-            (d.cost > d.limit ? ` (this request needs ${d.cost})` : "") +
-            `. Please try again in ${retryAfter}s.`,
-          d.kind === "requests" ? "rate_limit_exceeded" : "tokens_rate_limit_exceeded",
-          null,
-          { "retry-after": String(retryAfter), ...rateLimitHeaders([...states, { ...state, remaining: 0 }]) },
-        );
-      }
-      states.push(state);
-    }
-    return states;
+    const live = draws.filter((d) => d.cost > 0);
+    const states = await Promise.all(live.map((d) => this.draw(d)));
+    const refused = states.findIndex((s) => s.remaining < 0);
+    if (refused < 0) return states;
+    const d = live[refused];
+    const state = states[refused];
+    const retryAfter = Math.max(1, Math.ceil(state.resetMs / 1000));
+    throw new LlmError(
+      "rate_limited",
+      `Rate limit reached for ${d.id.replace(/:(rpm|tpm)$/, "")}: ${d.limit} ${d.kind} per minute` +
+        (d.cost > d.limit ? ` (this request needs ${d.cost})` : "") +
+        `. Please try again in ${retryAfter}s.`,
+      d.kind === "requests" ? "rate_limit_exceeded" : "tokens_rate_limit_exceeded",
+      null,
+      {
+        "retry-after": String(retryAfter),
+        ...rateLimitHeaders(states.map((s) => ({ ...s, remaining: Math.max(0, s.remaining) }))),
+      },
+    );
   }
 
   /** Adds tokens learnt after the answer (completion tokens) without refusing anything. */

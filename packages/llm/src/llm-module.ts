@@ -99,7 +99,7 @@ export function createLlmModule(deps: LlmModuleDeps, opts: LlmModuleOptions = {}
       mountManagementRoutes(app, { routes, keys, teams, usage });
     },
     async stop() {
-      await usage.flush();
+      await Promise.all([usage.flush(), teams.flush()]);
     },
   };
 }

@@ -73,6 +73,7 @@ export class Teams {
   }
 
   async list(): Promise<Array<{ team: string; settings: TeamSettings; spent?: number }>> {
+    await this.flush();
     const items = await this.store.queryAll({ pk: PK });
     return Promise.all(
       items.map(async (i) => {
@@ -93,8 +94,33 @@ export class Teams {
     return (item?.usd as number | undefined) ?? 0;
   }
 
+  private readonly pending = new Map<string, Set<Promise<void>>>();
+
+  /** Keeps a spend write in flight until done (failures are logged by the caller's promise). */
+  trackSpend(team: string, write: Promise<void>): void {
+    let set = this.pending.get(team);
+    if (!set) {
+      set = new Set();
+      this.pending.set(team, set);
+    }
+    const p: Promise<void> = write
+      .catch(() => undefined)
+      .finally(() => {
+        set.delete(p);
+        if (!set.size) this.pending.delete(team);
+      });
+    set.add(p);
+  }
+
+  /** Waits for this process's spend writes (of one team, or all). */
+  async flush(team?: string): Promise<void> {
+    const sets = team ? [this.pending.get(team)] : [...this.pending.values()];
+    await Promise.all(sets.flatMap((s) => [...(s ?? [])]));
+  }
+
   /** 429 insufficient_quota when the team's hard-stop budget for this period is spent. */
   async checkBudget(team: string): Promise<void> {
+    if (this.pending.has(team)) await this.flush(team);
     const settings = await this.get(team);
     const b = settings?.budget;
     if (!b?.hardStop) return;
