@@ -1,10 +1,10 @@
 import { newId } from "@keel/core";
 import { invalidParam, missing, missingParam } from "../errors";
 import type { TrackingContext } from "../tracking-context";
-import type { TraceStore } from "./trace-store";
-
 /** An assessment as MLflow 3's REST API carries it (mlflow/protos/assessments.proto), in JSON form. */
-export type Assessment = Record<string, unknown> & { assessment_id: string };
+import type { Assessment, TraceStore } from "./trace-store";
+
+export type { Assessment };
 
 const UPDATABLE = new Set([
   "assessment_name",

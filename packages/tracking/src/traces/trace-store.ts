@@ -1,7 +1,9 @@
 import type { TraceState } from "@keel/contract";
 import { type Item, isConditionFailed, type MetadataStore, type Update } from "@keel/metadata";
 import { missing } from "../errors";
-import type { Assessment } from "./assessments";
+
+/** An MLflow 3 assessment (feedback or expectation) on a trace, as MLflow's JSON gives it. */
+export type Assessment = Record<string, unknown> & { assessment_id: string };
 
 /**
  * A trace's info as the metadata store keeps it: one item per trace (TRACE#<id> / TRACE) with
