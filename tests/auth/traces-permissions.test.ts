@@ -39,7 +39,7 @@ const traceV3 = (who: string, experimentId: string, id: string) =>
 
 beforeAll(async () => {
   p = await startTestPlatform({ auth: "users" });
-  for (const name of ["dana", "vera", "rita", "olga"])
+  for (const name of ["dana", "vera", "rita", "olga", "eddy"])
     tokens[name] = (await p.platform.access.users.add(name, ["data-scientist"])).token;
   ids.A = (await ok("dana", "POST", `${M}/experiments/create`, { name: "payments-a" })).experiment_id;
   ids.B = (await ok("olga", "POST", `${M}/experiments/create`, { name: "cards-b" })).experiment_id;
@@ -47,6 +47,7 @@ beforeAll(async () => {
   for (const [username, permission] of [
     ["vera", "NO_PERMISSIONS"],
     ["rita", "READ"],
+    ["eddy", "EDIT"],
   ])
     await ok("dana", "POST", `${M}/experiments/permissions/create`, {
       experiment_id: ids.A,
@@ -138,6 +139,25 @@ describe("traces and logged models addressed by id", () => {
     expect((await p.call("DELETE", `${M}/logged-models/${ids.model}`, undefined, as("rita"))).status).toBe(
       403,
     );
+  });
+
+  it("lets an EDIT user change a logged model but not delete it or its tags (MANAGE, as MLflow 3.5.1)", async () => {
+    const m = `${M}/logged-models/${ids.model}`;
+    await ok("eddy", "PATCH", `${m}/tags`, { tags: [{ key: "eddy", value: "1" }] });
+    expect((await p.call("DELETE", `${m}/tags/eddy`, undefined, as("eddy"))).status).toBe(403);
+    expect((await p.call("DELETE", m, undefined, as("eddy"))).status).toBe(403);
+    await ok("eddy", "PATCH", `${M3}/traces/tr-a1/tags`, { key: "eddy", value: "1" });
+  });
+
+  it("scopes an experiment's scorers to it", async () => {
+    const q = `experiment_id=${ids.A}`;
+    for (const path of [
+      `${M3}/scorers/list?${q}`,
+      `${M3}/scorers/versions?${q}&name=j`,
+      `${M3}/scorers/get?${q}&name=j`,
+    ])
+      expect((await p.call("GET", path, undefined, as("vera"))).status).toBe(403);
+    expect((await p.call("GET", `${M3}/scorers/list?${q}`, undefined, as("rita"))).status).toBe(200);
   });
 
   it("lets the owner do all of it", async () => {
@@ -258,6 +278,18 @@ describe("searches and calls listing several ids", () => {
     expect(
       (await p.call("POST", `${M}/traces/link-to-run`, { ...link, trace_ids: ["tr-v1"] }, as("vera"))).status,
     ).toBe(200);
+  });
+
+  it("refuses writing another experiment's logged model through the caller's own run", async () => {
+    const metric = { run_id: ids.runV, key: "auc", value: 0.9, timestamp: 1, step: 0, model_id: ids.model };
+    expect((await p.call("POST", `${M}/runs/log-metric`, metric, as("vera"))).status).toBe(403);
+    const batch = { run_id: ids.runV, metrics: [{ ...metric, run_id: undefined }] };
+    expect((await p.call("POST", `${M}/runs/log-batch`, batch, as("vera"))).status).toBe(403);
+    const outputs = { run_id: ids.runV, models: [{ model_id: ids.modelB }, { model_id: ids.model }] };
+    expect((await p.call("POST", `${M}/runs/outputs`, outputs, as("vera"))).status).toBe(403);
+    const model = (await ok("dana", "GET", `${M}/logged-models/${ids.model}`)).model;
+    expect(model.data?.metrics ?? []).toEqual([]);
+    await ok("vera", "POST", `${M}/runs/log-metric`, { ...metric, model_id: undefined });
   });
 
   it("deletes by id only within the experiment the caller manages", async () => {

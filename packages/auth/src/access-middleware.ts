@@ -164,6 +164,7 @@ function resolverFor(opts: AccessOptions, field: ScopeField): ((x: string) => Pr
     case "trace_ids":
       return opts.traceExperiment;
     case "model_id":
+    case "model_ids":
       return opts.loggedModelExperiment;
     default:
       return async (x: string) => x;
@@ -181,6 +182,7 @@ const FIELD_NAMES: Readonly<Record<Exclude<ScopeField, "artifact_path">, readonl
   model_id: ["model_id"],
   experiment_ids: ["experiment_ids"],
   trace_ids: ["trace_ids"],
+  model_ids: ["model_id"],
 };
 
 /**
@@ -201,6 +203,10 @@ async function namedIds(c: Context, pattern: string, field: ScopeField): Promise
   if (field === "experiment_ids" && Array.isArray(input.locations))
     for (const l of input.locations as Array<{ mlflow_experiment?: { experiment_id?: unknown } }>)
       ids.push(...scalars(l?.mlflow_experiment?.experiment_id));
+  if (field === "model_ids")
+    for (const list of [input.metrics, input.models])
+      if (Array.isArray(list))
+        for (const m of list) ids.push(...scalars((m as { model_id?: unknown })?.model_id));
   return ids;
 }
 

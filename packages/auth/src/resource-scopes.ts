@@ -28,7 +28,9 @@ export type ScopeField =
   /** Experiment ids listed by searches (`experiment_ids`, or 3.x `locations[].mlflow_experiment`). */
   | "experiment_ids"
   /** Traces listed by id (`trace_ids`). */
-  | "trace_ids";
+  | "trace_ids"
+  /** Logged models a run's call writes to or links (`model_id`, `metrics[]` / `models[].model_id`). */
+  | "model_ids";
 
 const exp = (level: Level): ResourceScope => ({ type: "experiment", field: "experiment_id", level });
 const run = (level: Level): ResourceScope => ({ type: "experiment", field: "run_id", level });
@@ -37,6 +39,7 @@ const model = (level: Level): ResourceScope => ({ type: "registered_model", fiel
 const trace = (level: Level): ResourceScope => ({ type: "experiment", field: "trace_id", level });
 const traces = (level: Level): ResourceScope => ({ type: "experiment", field: "trace_ids", level });
 const loggedModel = (level: Level): ResourceScope => ({ type: "experiment", field: "model_id", level });
+const models = (level: Level): ResourceScope => ({ type: "experiment", field: "model_ids", level });
 const exps = (level: Level): ResourceScope => ({ type: "experiment", field: "experiment_ids", level });
 
 const T = "/api/2.0/mlflow";
@@ -60,12 +63,12 @@ export const RESOURCE_SCOPES: Readonly<Record<string, ResourceScope | readonly R
   [`GET ${T}/artifacts/list`]: run("READ"),
   [`POST ${T}/artifacts/list`]: run("READ"),
   [`POST ${T}/runs/update`]: run("EDIT"),
-  [`POST ${T}/runs/log-metric`]: run("EDIT"),
+  [`POST ${T}/runs/log-metric`]: [run("EDIT"), models("EDIT")],
   [`POST ${T}/runs/log-parameter`]: run("EDIT"),
   [`POST ${T}/runs/set-tag`]: run("EDIT"),
   [`POST ${T}/runs/delete-tag`]: run("EDIT"),
-  [`POST ${T}/runs/log-batch`]: run("EDIT"),
-  [`POST ${T}/runs/log-inputs`]: run("EDIT"),
+  [`POST ${T}/runs/log-batch`]: [run("EDIT"), models("EDIT")],
+  [`POST ${T}/runs/log-inputs`]: [run("EDIT"), models("EDIT")],
   [`POST ${T}/runs/log-model`]: run("EDIT"),
   [`POST ${T}/runs/delete`]: run("MANAGE"),
   [`POST ${T}/runs/restore`]: run("MANAGE"),
@@ -134,11 +137,12 @@ export const RESOURCE_SCOPES: Readonly<Record<string, ResourceScope | readonly R
   [`PATCH ${T}/logged-models/:model_id`]: loggedModel("EDIT"),
   [`DELETE ${T}/logged-models/:model_id`]: loggedModel("MANAGE"),
   [`PATCH ${T}/logged-models/:model_id/tags`]: loggedModel("EDIT"),
-  [`DELETE ${T}/logged-models/:model_id/tags/:tag_key`]: loggedModel("EDIT"),
+  // MLflow 3.5.1 asks for delete (MANAGE) to delete a logged model's tag.
+  [`DELETE ${T}/logged-models/:model_id/tags/:tag_key`]: loggedModel("MANAGE"),
   [`POST ${T}/logged-models/:model_id/params`]: loggedModel("EDIT"),
   [`GET ${T}/logged-models/:model_id/artifacts/directories`]: loggedModel("READ"),
   [`GET ${T}/logged-models/:model_id/artifacts/files`]: loggedModel("READ"),
-  [`POST ${T}/runs/outputs`]: run("EDIT"),
+  [`POST ${T}/runs/outputs`]: [run("EDIT"), models("EDIT")],
   [`POST ${T3}/scorers/register`]: exp("EDIT"),
   [`GET ${T3}/scorers/list`]: exp("READ"),
   [`GET ${T3}/scorers/versions`]: exp("READ"),
