@@ -255,6 +255,8 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     runExperiment: async (runId) => (await tracking.service.getRun(runId)).run.info.experiment_id,
     experimentByName: async (name) =>
       (await tracking.service.getExperimentByName(name)).experiment.experiment_id,
+    traceExperiment: (id) => tracking.service.traces.experimentOf(id),
+    loggedModelExperiment: (id) => tracking.service.loggedModels.experimentOf(id),
   });
   const app = createApp(modules, {
     access,

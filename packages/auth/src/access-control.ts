@@ -32,6 +32,8 @@ export interface AccessControlOptions {
   defaultPrincipal: string;
   runExperiment?: (runId: string) => Promise<string>;
   experimentByName?: (name: string) => Promise<string>;
+  traceExperiment?: (traceId: string) => Promise<string>;
+  loggedModelExperiment?: (modelId: string) => Promise<string>;
 }
 
 export interface AccessControl {
@@ -66,6 +68,8 @@ export function createAccessControl(opts: AccessControlOptions): AccessControl {
       resources: scoped ? resources : undefined,
       runExperiment: opts.runExperiment,
       experimentByName: opts.experimentByName,
+      traceExperiment: opts.traceExperiment,
+      loggedModelExperiment: opts.loggedModelExperiment,
       isAnonymous: () => (currentContext() as Identity).anonymous === true,
     }),
     routes: (app) => mountAuthRoutes(app, users, resources),

@@ -1,19 +1,27 @@
 import type { AuditLog } from "@keel/audit";
-import { currentContext, KeelError } from "@keel/core";
+import { currentContext, KeelError, queryObject } from "@keel/core";
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { grants, type Permission, rolesGranting } from "./permissions";
 import { atLeast, type ResourcePermissions } from "./resource-permissions";
-import { OWNER_ON_CREATE, RESOURCE_SCOPES, type ResourceScope, SEARCH_FILTERS } from "./resource-scopes";
+import {
+  OWNER_ON_CREATE,
+  RESOURCE_SCOPES,
+  type ResourceScope,
+  type ScopeField,
+  SEARCH_FILTERS,
+} from "./resource-scopes";
 import { permissionFor, routeKey } from "./route-permissions";
 
 export interface AccessOptions {
   audit: AuditLog;
   /** Team scoping (experiments, registered models): only with `keel dev --auth`. */
   resources?: ResourcePermissions;
-  /** The experiment a run belongs to, and an experiment's id by name (for routes that name those). */
+  /** The experiment a run, trace or logged model belongs to, and an experiment's id by name. */
   runExperiment?: (runId: string) => Promise<string>;
   experimentByName?: (name: string) => Promise<string>;
+  traceExperiment?: (traceId: string) => Promise<string>;
+  loggedModelExperiment?: (modelId: string) => Promise<string>;
   /** True when the request carried no identity (answered 401 on any non-public route). */
   isAnonymous: (c: Context) => boolean;
 }
@@ -45,9 +53,10 @@ export function enforceAccess(opts: AccessOptions): MiddlewareHandler {
         `permission '${permission}' is required (granted by role ${rolesGranting(permission).join(", ")})`,
         permission,
       );
-    const scope = RESOURCE_SCOPES[key];
-    if (opts.resources && scope && !currentContext().roles.includes("admin"))
-      await checkResource(c, opts, opts.resources, { key, pattern: route.path }, scope);
+    const scopes = [RESOURCE_SCOPES[key] ?? []].flat();
+    if (opts.resources && !currentContext().roles.includes("admin"))
+      for (const scope of scopes)
+        await checkResource(c, opts, opts.resources, { key, pattern: route.path }, scope);
     await next();
     if (c.res.status === 403)
       await opts.audit.append({
@@ -121,38 +130,89 @@ async function checkResource(
   scope: ResourceScope,
 ): Promise<void> {
   const { key } = route;
-  const named =
-    scope.field === "artifact_path"
-      ? artifactExperiment(route.pattern, c.req.path)
-      : (pathParam(route.pattern, c.req.path, scope.field) ??
-        // MLflow takes a run's id as `run_uuid` too (the UI's upload and download do); the
-        // query is read before any body, which an upload's handler streams itself.
-        (scope.field === "run_id" ? (c.req.query("run_id") ?? c.req.query("run_uuid")) : undefined) ??
-        (await requestField(c, scope.field)) ??
-        (scope.field === "run_id" ? await requestField(c, "run_uuid") : undefined));
-  if (!named) return; // the handler answers 400 for a request that names nothing
-  const resolve =
-    scope.field === "run_id"
-      ? opts.runExperiment
-      : scope.field === "experiment_name"
-        ? opts.experimentByName
-        : async (x: string) => x;
+  // the handler answers 400 for a request that names nothing
+  const named = await namedIds(c, route.pattern, scope.field);
+  const resolve = resolverFor(opts, scope.field);
   if (!resolve) return;
-  let id: string;
-  try {
-    id = await resolve(named);
-  } catch {
-    return; // an unknown run or experiment: the handler answers 404
-  }
   const { principal } = currentContext();
-  const held = await resources.level(scope.type, id, principal);
-  if (!atLeast(held, scope.level))
-    await deny(
-      c,
-      opts,
-      key,
-      `permission ${scope.level} on ${scope.type === "experiment" ? "experiment" : "registered model"} '${id}' is required (held: ${held})`,
-    );
+  for (const name of new Set(named)) {
+    let id: string;
+    try {
+      id = await resolve(name);
+    } catch (e) {
+      if (e instanceof KeelError) continue; // an unknown run, trace or model: the handler answers 404
+      throw e;
+    }
+    const held = await resources.level(scope.type, id, principal);
+    if (!atLeast(held, scope.level))
+      await deny(
+        c,
+        opts,
+        key,
+        `permission ${scope.level} on ${scope.type === "experiment" ? "experiment" : "registered model"} '${id}' is required (held: ${held})`,
+      );
+  }
+}
+
+function resolverFor(opts: AccessOptions, field: ScopeField): ((x: string) => Promise<string>) | undefined {
+  switch (field) {
+    case "run_id":
+      return opts.runExperiment;
+    case "experiment_name":
+      return opts.experimentByName;
+    case "trace_id":
+    case "trace_ids":
+      return opts.traceExperiment;
+    case "model_id":
+    case "model_ids":
+      return opts.loggedModelExperiment;
+    default:
+      return async (x: string) => x;
+  }
+}
+
+/** The request fields naming each kind of scope, in the order the handlers read them. */
+const FIELD_NAMES: Readonly<Record<Exclude<ScopeField, "artifact_path">, readonly string[]>> = {
+  experiment_id: ["experiment_id"],
+  experiment_name: ["experiment_name"],
+  // MLflow takes a run's id as `run_uuid` too (the UI's upload and download do).
+  run_id: ["run_id", "run_uuid"],
+  name: ["name"],
+  trace_id: ["request_id", "trace_id"],
+  model_id: ["model_id"],
+  experiment_ids: ["experiment_ids"],
+  trace_ids: ["trace_ids"],
+  model_ids: ["model_id"],
+};
+
+/**
+ * Every id the request names for a scope: a path parameter of the handler's route wins (the
+ * handler reads it, whatever the body says); else every value of every field naming it in the
+ * request as the handler reads it (`run_id` and `run_uuid`, a repeated query parameter), so
+ * whichever one the handler uses has been checked.
+ */
+async function namedIds(c: Context, pattern: string, field: ScopeField): Promise<string[]> {
+  if (field === "artifact_path") return [artifactExperiment(pattern, c.req.path)].flatMap((x) => x ?? []);
+  const names = FIELD_NAMES[field];
+  for (const name of names) {
+    const fromPath = pathParam(pattern, c.req.path, name);
+    if (fromPath) return [fromPath];
+  }
+  const input = await requestInput(c);
+  const ids = names.flatMap((n) => scalars(input[n]));
+  if (field === "experiment_ids" && Array.isArray(input.locations))
+    for (const l of input.locations as Array<{ mlflow_experiment?: { experiment_id?: unknown } }>)
+      ids.push(...scalars(l?.mlflow_experiment?.experiment_id));
+  if (field === "model_ids")
+    for (const list of [input.metrics, input.models])
+      if (Array.isArray(list))
+        for (const m of list) ids.push(...scalars((m as { model_id?: unknown })?.model_id));
+  return ids;
+}
+
+function scalars(v: unknown): string[] {
+  if (Array.isArray(v)) return v.flatMap(scalars);
+  return (typeof v === "string" && v !== "") || typeof v === "number" ? [String(v)] : [];
 }
 
 /** A path parameter of the handler's route (a middleware's own `c.req.param` sees only `*`). */
@@ -169,15 +229,20 @@ function artifactExperiment(pattern: string, path: string): string | undefined {
   return /^\d+$/.test(first) ? first : undefined;
 }
 
-async function requestField(c: Context, field: string): Promise<string | undefined> {
-  const fromQuery = c.req.query(field);
-  if (fromQuery) return fromQuery;
-  if (c.req.method === "GET" || c.req.method === "HEAD") return undefined;
+/**
+ * The request message as MLflow routes read it (contract `readInput`): the query string on GET,
+ * the JSON body over the query string otherwise. Reading the body the same way keeps a request
+ * from naming one resource to this check and another to the handler.
+ */
+async function requestInput(c: Context): Promise<Record<string, unknown>> {
+  const query = queryObject(c);
+  if (c.req.method === "GET" || c.req.method === "HEAD") return query;
   try {
-    const body = JSON.parse(await c.req.text()) as Record<string, unknown>;
-    const v = body?.[field];
-    return typeof v === "string" || typeof v === "number" ? String(v) : undefined;
+    // Read as bytes (Hono caches them losslessly): a handler that takes the raw body, like
+    // upload-artifact's, then gets the exact bytes, which a cached text could not give back.
+    const body = JSON.parse(new TextDecoder().decode(await c.req.arrayBuffer())) as unknown;
+    return body && typeof body === "object" && !Array.isArray(body) ? { ...query, ...body } : query;
   } catch {
-    return undefined;
+    return query;
   }
 }

@@ -3,23 +3,49 @@ import type { Level, ResourceType } from "./resource-permissions";
 /**
  * Where a route names the experiment or registered model it acts on, and the level it needs
  * there (MLflow's auth plugin: reads READ, updates EDIT, deletes MANAGE). `field` is read from
- * the query string, the JSON body, or the route's path parameters; `run_id` and
- * `experiment_name` resolve to the experiment. Enforced only with `keel dev --auth`; admins bypass.
+ * the route's path parameters, else from the request as the handler reads it (the query string
+ * on GET, the JSON body over the query string otherwise); a run, trace or logged model resolves
+ * to its experiment, and a field naming several (`experiment_ids`, `trace_ids`) needs the level on
+ * each. Enforced only with `keel dev --auth`; admins bypass.
  */
 export interface ResourceScope {
   type: ResourceType;
   /** `artifact_path`: the experiment id that starts an artifact path (`<experiment>/<run>/artifacts/...`). */
-  field: "experiment_id" | "experiment_name" | "run_id" | "name" | "artifact_path";
+  field: ScopeField;
   level: Level;
 }
+
+export type ScopeField =
+  | "experiment_id"
+  | "experiment_name"
+  | "run_id"
+  | "name"
+  | "artifact_path"
+  /** A trace (`request_id` in 2.x, `trace_id` in 3.x). */
+  | "trace_id"
+  /** An MLflow 3 logged model. */
+  | "model_id"
+  /** Experiment ids listed by searches (`experiment_ids`, or 3.x `locations[].mlflow_experiment`). */
+  | "experiment_ids"
+  /** Traces listed by id (`trace_ids`). */
+  | "trace_ids"
+  /** Logged models a run's call writes to or links (`model_id`, `metrics[]` / `models[].model_id`). */
+  | "model_ids";
 
 const exp = (level: Level): ResourceScope => ({ type: "experiment", field: "experiment_id", level });
 const run = (level: Level): ResourceScope => ({ type: "experiment", field: "run_id", level });
 const artifacts = (level: Level): ResourceScope => ({ type: "experiment", field: "artifact_path", level });
 const model = (level: Level): ResourceScope => ({ type: "registered_model", field: "name", level });
+const trace = (level: Level): ResourceScope => ({ type: "experiment", field: "trace_id", level });
+const traces = (level: Level): ResourceScope => ({ type: "experiment", field: "trace_ids", level });
+const loggedModel = (level: Level): ResourceScope => ({ type: "experiment", field: "model_id", level });
+const models = (level: Level): ResourceScope => ({ type: "experiment", field: "model_ids", level });
+const exps = (level: Level): ResourceScope => ({ type: "experiment", field: "experiment_ids", level });
 
 const T = "/api/2.0/mlflow";
-export const RESOURCE_SCOPES: Readonly<Record<string, ResourceScope>> = {
+const T3 = "/api/3.0/mlflow";
+/** A route's scopes: one, or several that must all hold. */
+export const RESOURCE_SCOPES: Readonly<Record<string, ResourceScope | readonly ResourceScope[]>> = {
   [`GET ${T}/experiments/get`]: exp("READ"),
   [`POST ${T}/experiments/get`]: exp("READ"),
   [`GET ${T}/experiments/get-by-name`]: { type: "experiment", field: "experiment_name", level: "READ" },
@@ -37,12 +63,12 @@ export const RESOURCE_SCOPES: Readonly<Record<string, ResourceScope>> = {
   [`GET ${T}/artifacts/list`]: run("READ"),
   [`POST ${T}/artifacts/list`]: run("READ"),
   [`POST ${T}/runs/update`]: run("EDIT"),
-  [`POST ${T}/runs/log-metric`]: run("EDIT"),
+  [`POST ${T}/runs/log-metric`]: [run("EDIT"), models("EDIT")],
   [`POST ${T}/runs/log-parameter`]: run("EDIT"),
   [`POST ${T}/runs/set-tag`]: run("EDIT"),
   [`POST ${T}/runs/delete-tag`]: run("EDIT"),
-  [`POST ${T}/runs/log-batch`]: run("EDIT"),
-  [`POST ${T}/runs/log-inputs`]: run("EDIT"),
+  [`POST ${T}/runs/log-batch`]: [run("EDIT"), models("EDIT")],
+  [`POST ${T}/runs/log-inputs`]: [run("EDIT"), models("EDIT")],
   [`POST ${T}/runs/log-model`]: run("EDIT"),
   [`POST ${T}/runs/delete`]: run("MANAGE"),
   [`POST ${T}/runs/restore`]: run("MANAGE"),
@@ -83,15 +109,45 @@ export const RESOURCE_SCOPES: Readonly<Record<string, ResourceScope>> = {
   "POST /api/2.0/mlflow-artifacts/mpu/complete/*": artifacts("EDIT"),
   "POST /api/2.0/mlflow-artifacts/mpu/abort/*": artifacts("EDIT"),
   "DELETE /api/2.0/mlflow-artifacts/artifacts/*": artifacts("MANAGE"),
-  // MLflow Tracing and logged models: the experiment (or run) a request names.
+  // MLflow Tracing, logged models and scorers: the experiment a request names, or the one its
+  // trace or logged model belongs to (MLflow's auth plugin: reads READ, updates EDIT, deletes MANAGE).
   [`POST ${T}/traces`]: exp("EDIT"),
+  [`PATCH ${T}/traces/:request_id`]: trace("EDIT"),
+  [`GET ${T}/traces/:request_id/info`]: trace("READ"),
+  [`GET ${T}/traces`]: exps("READ"),
   [`POST ${T}/traces/delete-traces`]: exp("MANAGE"),
-  "POST /api/3.0/mlflow/traces/delete-traces": exp("MANAGE"),
-  [`POST ${T}/traces/link-to-run`]: run("EDIT"),
+  [`PATCH ${T}/traces/:request_id/tags`]: trace("EDIT"),
+  [`DELETE ${T}/traces/:request_id/tags`]: trace("EDIT"),
+  [`POST ${T}/traces/link-to-run`]: [run("EDIT"), traces("EDIT")],
+  [`GET ${T}/get-trace-artifact`]: trace("READ"),
+  [`POST ${T3}/traces`]: exp("EDIT"),
+  [`GET ${T3}/traces/:trace_id`]: trace("READ"),
+  [`POST ${T3}/traces/search`]: exps("READ"),
+  [`POST ${T3}/traces/delete-traces`]: exp("MANAGE"),
+  [`PATCH ${T3}/traces/:trace_id/tags`]: trace("EDIT"),
+  [`DELETE ${T3}/traces/:trace_id/tags`]: trace("EDIT"),
+  [`POST ${T3}/traces/calculate-filter-correlation`]: exps("READ"),
+  [`POST ${T3}/traces/:trace_id/assessments`]: trace("EDIT"),
+  [`GET ${T3}/traces/:trace_id/assessments/:assessment_id`]: trace("READ"),
+  [`PATCH ${T3}/traces/:trace_id/assessments/:assessment_id`]: trace("EDIT"),
+  [`DELETE ${T3}/traces/:trace_id/assessments/:assessment_id`]: trace("EDIT"),
   [`POST ${T}/logged-models`]: exp("EDIT"),
-  [`POST ${T}/runs/outputs`]: run("EDIT"),
-  "POST /api/3.0/mlflow/scorers/register": exp("EDIT"),
-  "DELETE /api/3.0/mlflow/scorers/delete": exp("EDIT"),
+  [`POST ${T}/logged-models/search`]: exps("READ"),
+  [`GET ${T}/logged-models/:model_id`]: loggedModel("READ"),
+  [`PATCH ${T}/logged-models/:model_id`]: loggedModel("EDIT"),
+  [`DELETE ${T}/logged-models/:model_id`]: loggedModel("MANAGE"),
+  [`PATCH ${T}/logged-models/:model_id/tags`]: loggedModel("EDIT"),
+  // MLflow 3.5.1 asks for delete (MANAGE) to delete a logged model's tag.
+  [`DELETE ${T}/logged-models/:model_id/tags/:tag_key`]: loggedModel("MANAGE"),
+  [`POST ${T}/logged-models/:model_id/params`]: loggedModel("EDIT"),
+  [`GET ${T}/logged-models/:model_id/artifacts/directories`]: loggedModel("READ"),
+  [`GET ${T}/logged-models/:model_id/artifacts/files`]: loggedModel("READ"),
+  [`POST ${T}/runs/outputs`]: [run("EDIT"), models("EDIT")],
+  [`POST ${T3}/scorers/register`]: exp("EDIT"),
+  [`GET ${T3}/scorers/list`]: exp("READ"),
+  [`GET ${T3}/scorers/versions`]: exp("READ"),
+  [`GET ${T3}/scorers/get`]: exp("READ"),
+  [`DELETE ${T3}/scorers/delete`]: exp("EDIT"),
   // Managing permissions on a resource needs MANAGE on it.
   [`POST ${T}/experiments/permissions/create`]: exp("MANAGE"),
   [`GET ${T}/experiments/permissions/get`]: exp("MANAGE"),

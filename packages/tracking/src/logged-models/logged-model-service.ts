@@ -104,6 +104,11 @@ export class LoggedModelService {
     return { model: loggedModelJson(rec) };
   }
 
+  /** The experiment a logged model belongs to (access checks); RESOURCE_DOES_NOT_EXIST as MLflow words it. */
+  async experimentOf(id: string): Promise<string> {
+    return (await this.store.mustGet(id)).experimentId;
+  }
+
   async get(id: string): Promise<{ model: LoggedModel }> {
     return { model: loggedModelJson(await this.store.mustGet(required(id, "model_id"))) };
   }

@@ -126,6 +126,11 @@ export class TraceService {
     return { trace: { trace_info: traceInfoV3(rec) } };
   }
 
+  /** The experiment a trace belongs to (access checks); RESOURCE_DOES_NOT_EXIST as MLflow words it. */
+  async experimentOf(id: string): Promise<string> {
+    return (await this.store.mustGet(id)).experimentId;
+  }
+
   async getTraceInfo(id: string | undefined): Promise<{ trace_info: TraceInfoV2 }> {
     return { trace_info: traceInfoV2(await this.store.mustGet(required(id, "request_id"))) };
   }
