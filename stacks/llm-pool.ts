@@ -41,6 +41,8 @@ export function vllmUserData(bucketName: string, s: VllmSettings): UserData {
     JSON.stringify({
       agent: { metrics_collection_interval: 60 },
       metrics: {
+        // The agent's own placeholder (not a JS template): the instance's Auto Scaling group name.
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: literal for the CloudWatch agent
         append_dimensions: { AutoScalingGroupName: "${aws:AutoScalingGroupName}" },
         aggregation_dimensions: [["AutoScalingGroupName"]],
         metrics_collected: {
