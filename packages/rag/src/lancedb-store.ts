@@ -130,13 +130,23 @@ export class LanceDbVectorStore implements VectorStore {
   private conn?: Promise<Connection>;
   private readonly tables = new Map<string, Promise<Table | undefined>>();
 
+  /**
+   * `readConsistencyInterval`: seconds after which a read checks for commits by other processes
+   * (the ingest step's Lambda, another API container); 0 checks on every read.
+   */
   constructor(
     private readonly uri: string,
     private readonly storageOptions: Record<string, string> = {},
+    private readonly readConsistencyInterval = 2,
   ) {}
 
   private connection(): Promise<Connection> {
-    this.conn ??= loadLanceDb().then((l) => l.connect(this.uri, { storageOptions: this.storageOptions }));
+    this.conn ??= loadLanceDb().then((l) =>
+      l.connect(this.uri, {
+        storageOptions: this.storageOptions,
+        readConsistencyInterval: this.readConsistencyInterval,
+      }),
+    );
     return this.conn;
   }
 
