@@ -146,7 +146,8 @@ async function ingestion() {
     llm,
     now: Date.now,
   });
-  const kb = knowledgeBase("ingest");
+  // The ANN index is measured apart (at the retrieval table): this is chunking, writes and BM25.
+  const kb = { ...knowledgeBase("ingest"), annMinRows: 100_000_000 };
   const [r, wall] = await timed(() => ingestor.ingest(kb, docs));
   const excluding = wall - llm.embedMs;
   console.log(
@@ -156,7 +157,7 @@ async function ingestion() {
   console.log(
     `  ${Math.round(r.chunks / (excluding / 1000))} chunks/s excluding embedding ` +
       `(chunking ${r.timings.chunkSeconds.toFixed(1)} s, LanceDB writes ${r.timings.writeSeconds.toFixed(1)} s, ` +
-      `index build ${(excluding / 1000 - r.timings.chunkSeconds - r.timings.writeSeconds).toFixed(1)} s)`,
+      `BM25 index ${(excluding / 1000 - r.timings.chunkSeconds - r.timings.writeSeconds).toFixed(1)} s)`,
   );
   const [, again] = await timed(() => ingestor.ingest(kb, docs));
   console.log(
