@@ -8,7 +8,13 @@ import { ENV, type KeelConfig } from "@keel/core";
 import { createOfflineStore, createOnlineStore, type OfflineStore, type OnlineStore } from "@keel/features";
 import { DynamoDbMetadataStore, type MetadataStore } from "@keel/metadata";
 import { type PipelineExecutor, StepFunctionsPipelineExecutor } from "@keel/pipelines";
-import { callerAuthorization, LanceDbVectorStore, type LlmClient, OpenAiHttpLlmClient, type VectorStore } from "@keel/rag";
+import {
+  callerAuthorization,
+  LanceDbVectorStore,
+  type LlmClient,
+  OpenAiHttpLlmClient,
+  type VectorStore,
+} from "@keel/rag";
 import { type CloudWatchLike, MemoryScoringQueue, type ScoringQueue, SqsScoringQueue } from "@keel/serving";
 
 /**

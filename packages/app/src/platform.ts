@@ -122,7 +122,9 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     log,
     audit,
     vectors: createRagVectorStore(config),
-    llm: createRagLlmClient(config, () => ({ request: (input, init) => Promise.resolve(app.request(input as string, init)) })),
+    llm: createRagLlmClient(config, () => ({
+      request: (input, init) => Promise.resolve(app.request(input as string, init)),
+    })),
     tracking: tracking.service,
   });
   modules.push(rag);
