@@ -9,7 +9,7 @@
  *  - ANN recall@10 against exact search over the same queries.
  * Vectors are a Gaussian mixture (clustered, like real sentence embeddings), unit length; text is
  * drawn from a Zipf vocabulary so BM25 has common and rare terms.
- * Run: npm run bench -- rag [--chunks 100000] [--dims 384] [--queries 200] [--docs 2000]
+ * Run: npm run bench -- rag [--chunks 100000] [--dims 384] [--queries 200] [--docs 2000] [--ann-min-rows 10000]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -34,6 +34,8 @@ const { values } = parseArgs({
     dims: { type: "string", default: "384" },
     queries: { type: "string", default: "200" },
     docs: { type: "string", default: "2000" },
+    /** Build the IVF-PQ index from this many chunks (a huge value measures exact vector search only). */
+    "ann-min-rows": { type: "string", default: "10000" },
   },
 });
 const N = Number(values.chunks);
@@ -191,7 +193,7 @@ async function retrieval() {
     await store.replaceDocuments(kb.name, [...new Set(rows.map((r) => r.doc))], rows);
   }
   const loaded = performance.now();
-  const state = await store.updateIndexes(kb.name, { annMinRows: 10_000 });
+  const state = await store.updateIndexes(kb.name, { annMinRows: Number(values["ann-min-rows"]) });
   const indexed = performance.now();
   console.log(
     `\nretrieval at ${state.rows} chunks (${DIMS}-d): written in ${((loaded - started) / 1000).toFixed(1)} s, ` +
@@ -234,6 +236,7 @@ async function retrieval() {
     asBench(() => retriever.retrieve(kb, { query: q.text, k: 10 })),
   );
 
+  if (!state.vectorIndex) return;
   // ANN recall@10 against exact search.
   let hit = 0;
   for (const q of queries) {
