@@ -67,6 +67,22 @@ const REFINE_FACTOR = 10;
 
 type Row = Record<string, unknown>;
 
+/**
+ * IVF-PQ settings for a table of `rows` vectors of `dims`: about 4,096 rows per partition (so
+ * NPROBES partitions cover a useful share of a large table), sub-vectors of 16 dimensions for
+ * wide embeddings (8 or 4 for narrow ones), and 20 k-means iterations (training is the slow
+ * part of ingestion on small machines; the refine step restores exact ranking of candidates).
+ */
+export function ivfPqSettings(rows: number, dims: number) {
+  const width = dims >= 256 && dims % 16 === 0 ? 16 : dims % 8 === 0 ? 8 : dims % 4 === 0 ? 4 : dims;
+  return {
+    distanceType: "cosine" as const,
+    numPartitions: Math.max(1, Math.round(rows / 4096)),
+    numSubVectors: dims / width,
+    maxIterations: 20,
+  };
+}
+
 function schemaFor(dims: number | undefined): Schema {
   const fields: Field[] = [
     new Field("id", new Utf8(), false),
@@ -130,13 +146,23 @@ export class LanceDbVectorStore implements VectorStore {
   private conn?: Promise<Connection>;
   private readonly tables = new Map<string, Promise<Table | undefined>>();
 
+  /**
+   * `readConsistencyInterval`: seconds after which a read checks for commits by other processes
+   * (the ingest step's Lambda, another API container); 0 checks on every read.
+   */
   constructor(
     private readonly uri: string,
     private readonly storageOptions: Record<string, string> = {},
+    private readonly readConsistencyInterval = 2,
   ) {}
 
   private connection(): Promise<Connection> {
-    this.conn ??= loadLanceDb().then((l) => l.connect(this.uri, { storageOptions: this.storageOptions }));
+    this.conn ??= loadLanceDb().then((l) =>
+      l.connect(this.uri, {
+        storageOptions: this.storageOptions,
+        readConsistencyInterval: this.readConsistencyInterval,
+      }),
+    );
     return this.conn;
   }
 
@@ -255,13 +281,7 @@ export class LanceDbVectorStore implements VectorStore {
     const vectorField = schema.fields.find((f) => f.name === "vector");
     if (vectorField && !vectorIndex && rows >= settings.annMinRows) {
       const dims = (vectorField.type as FixedSizeList).listSize;
-      await table.createIndex("vector", {
-        config: Index.ivfPq({
-          distanceType: "cosine",
-          numPartitions: Math.max(1, Math.round(Math.sqrt(rows))),
-          numSubVectors: dims % 8 === 0 && dims >= 128 ? dims / 8 : dims % 4 === 0 ? dims / 4 : 1,
-        }),
-      });
+      await table.createIndex("vector", { config: Index.ivfPq(ivfPqSettings(rows, dims)) });
       vectorIndex = changed = true;
     }
     if (!changed) {
