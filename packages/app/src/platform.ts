@@ -42,6 +42,7 @@ import {
 import { createApp } from "./app";
 import { deploymentsServing } from "./deployment-lineage";
 import type { KeelModule, PlatformDeps } from "./module";
+import { ragVirtualModels } from "./rag-gateway";
 import type { RequestGuardOptions } from "./request-guards";
 
 export interface Platform {
@@ -239,6 +240,8 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     config: { region: config.core.region, llm: config.llm },
   });
   modules.push(llm);
+  // Knowledge bases answer as gateway models `rag:<kb>`, retrieving as the gateway's caller.
+  llm.service.registerVirtualModels(ragVirtualModels(rag.service));
   const servingMetrics = serving.service.metrics.render.bind(serving.service.metrics);
   serving.service.metrics.render = () => servingMetrics() + llm.metrics.render();
   // `keel audit verify` also checks that protected state carries the event that changed it.

@@ -20,6 +20,12 @@ export interface RequestContext {
   kind?: "user" | "service" | "local";
   /** A name for people to read (e.g. a verified e-mail); never used for decisions. */
   display?: string;
+  /**
+   * Teams the caller acts for, set only by code that verified them (the LLM gateway for a
+   * virtual key's team); never read from a request. Team-scoped data (e.g. knowledge base
+   * documents) is readable by these teams as by their members.
+   */
+  teams?: readonly string[];
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

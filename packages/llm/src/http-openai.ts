@@ -2,6 +2,7 @@ import { mount, llmRoutes as r } from "@keel/contract";
 import { isKeelError } from "@keel/core";
 import type { Context, Hono } from "hono";
 import { identifyCaller } from "./caller";
+import { runAsCaller } from "./caller-context";
 import { LlmError } from "./errors";
 import type { Gateway } from "./gateway";
 import type { KeyStore } from "./keys";
@@ -58,7 +59,11 @@ export function mountOpenAIRoutes(
   mount(
     app,
     r.chatCompletions,
-    guarded(async (c) => d.gateway.chat(await caller(c), await body(c))),
+    guarded(async (c) => {
+      const who = await caller(c);
+      const request = await body(c);
+      return runAsCaller(who, () => d.gateway.chat(who, request));
+    }),
   );
   mount(
     app,

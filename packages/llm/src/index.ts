@@ -1,4 +1,5 @@
 export { type Caller, identifyCaller } from "./caller";
+export { currentLlmCaller, runAsCaller } from "./caller-context";
 export { CircuitBreakers } from "./circuit";
 export { LlmError } from "./errors";
 export { ExactCache } from "./exact-cache";

@@ -15,13 +15,14 @@ export function teamsOf(kb: KnowledgeBase, principal: string): string[] {
  * roles. No role reads everything: an admin outside a team sees what the rules give admins.
  */
 export function readScope(kb: KnowledgeBase): AccessScope & { teams: string[]; classifications: string[] } {
-  const { principal, roles } = currentContext();
+  const { principal, roles, teams: actingFor = [] } = currentContext();
   const classifications = Object.entries(kb.access.classifications)
     .filter(
       ([, readers]) => readers.includes("*") || readers.some((r) => (roles as readonly string[]).includes(r)),
     )
     .map(([c]) => c);
-  return { teams: teamsOf(kb, principal), classifications };
+  const teams = new Set([...teamsOf(kb, principal), ...actingFor.filter((t) => Object.hasOwn(kb.teams, t))]);
+  return { teams: [...teams], classifications };
 }
 
 /** Ingesting and managing a knowledge base is for its owner team's members (and admins). */

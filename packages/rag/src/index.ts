@@ -37,7 +37,13 @@ export { type KnowledgeBase, type KnowledgeBaseInput, KnowledgeBaseStore } from 
 export * from "./lancedb-store";
 export * from "./llm-client";
 export { createRagModule, type RagModule, type RagModuleDeps } from "./module";
-export { createRagChatHandler, type OpenAiChatRequest, RAG_MODEL_PREFIX, sourcesFooter } from "./openai-chat";
+export {
+  createRagChatHandler,
+  type OpenAiChatRequest,
+  RAG_MODEL_PREFIX,
+  ragChatModel,
+  sourcesFooter,
+} from "./openai-chat";
 export {
   NO_EMBEDDING_NOTICE,
   type RetrievedChunk,

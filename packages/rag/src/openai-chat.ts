@@ -32,66 +32,87 @@ export function sourcesFooter(sources: SourceRef[], cited: Set<string>): string 
 const citedIds = (r: Pick<AnswerResult, "citations">) =>
   new Set(r.citations.flatMap((c) => c.sources.map((s) => s.chunkId)));
 
-/**
- * An OpenAI chat-completions handler for the gateway: the model `rag:<kb>` answers the last user
- * message from knowledge base `<kb>` (retrieval as the caller, so document-level security holds),
- * in OpenAI's response shape (streamed as `chat.completion.chunk` events with `stream: true`).
- * The message content ends with the cited sources; the structured citations ride along in
- * `citations` (clients that do not know the field ignore it). Register it on the gateway for
- * models starting with `rag:`; it returns JSON for a whole answer, a Response for a stream.
- */
-export function createRagChatHandler(service: RagService) {
-  return async (body: OpenAiChatRequest): Promise<Record<string, unknown> | Response> => {
-    if (!body.model?.startsWith(RAG_MODEL_PREFIX))
-      throw new KeelError("INVALID_PARAMETER_VALUE", `model must be ${RAG_MODEL_PREFIX}<knowledge base>`);
-    const kb = body.model.slice(RAG_MODEL_PREFIX.length);
-    const question = [...(body.messages ?? [])].reverse().find((m) => m.role === "user");
-    const q = question ? text(question.content).trim() : "";
-    if (!q) throw new KeelError("INVALID_PARAMETER_VALUE", "messages must include a user message with text");
-    const id = `chatcmpl-rag-${randomUUID()}`;
-    const created = Math.floor(Date.now() / 1000);
+/** The knowledge base and question an OpenAI chat request names (`rag:<kb>`, its last user message). */
+function parseChat(body: OpenAiChatRequest): { kb: string; question: string } {
+  if (!body.model?.startsWith(RAG_MODEL_PREFIX))
+    throw new KeelError("INVALID_PARAMETER_VALUE", `model must be ${RAG_MODEL_PREFIX}<knowledge base>`);
+  const last = [...(body.messages ?? [])].reverse().find((m) => m.role === "user");
+  const question = last ? text(last.content).trim() : "";
+  if (!question)
+    throw new KeelError("INVALID_PARAMETER_VALUE", "messages must include a user message with text");
+  return { kb: body.model.slice(RAG_MODEL_PREFIX.length), question };
+}
 
-    if (!body.stream) {
-      const r = await service.answer(kb, { question: q });
+/**
+ * Knowledge base `<kb>` as an OpenAI chat model `rag:<kb>`: `complete` answers the last user
+ * message (retrieval as the current caller, so document-level security holds) as a
+ * `chat.completion`; `chunks` streams the same answer as `chat.completion.chunk` objects. The
+ * content ends with the cited sources; the structured citations ride along in `citations`
+ * (clients that do not know the field ignore it). The gateway serves it as a virtual model.
+ */
+export function ragChatModel(service: RagService) {
+  return {
+    async complete(body: OpenAiChatRequest): Promise<Record<string, unknown>> {
+      const { kb, question } = parseChat(body);
+      const r = await service.answer(kb, { question });
       const content = r.answer + (r.answered ? sourcesFooter(r.sources, citedIds(r)) : "");
       return {
-        id,
+        id: `chatcmpl-rag-${randomUUID()}`,
         object: "chat.completion",
-        created,
+        created: Math.floor(Date.now() / 1000),
         model: body.model,
         choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
         usage: r.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
         citations: r.citations,
         sources: r.sources,
       };
-    }
+    },
 
-    const events = await service.answerEvents(kb, { question: q });
+    async *chunks(body: OpenAiChatRequest): AsyncGenerator<Record<string, unknown>> {
+      const { kb, question } = parseChat(body);
+      const events = await service.answerEvents(kb, { question });
+      const base = {
+        id: `chatcmpl-rag-${randomUUID()}`,
+        object: "chat.completion.chunk",
+        created: Math.floor(Date.now() / 1000),
+        model: body.model,
+      };
+      const delta = (d: Record<string, unknown>, finish: string | null = null) => ({
+        ...base,
+        choices: [{ index: 0, delta: d, finish_reason: finish }],
+      });
+      yield delta({ role: "assistant", content: "" });
+      for await (const e of events) {
+        if (e.type === "delta") yield delta({ content: e.text });
+        if (e.type === "done") {
+          const footer = e.result.answered ? sourcesFooter(e.result.sources, citedIds(e.result)) : "";
+          if (footer) yield delta({ content: footer });
+          yield { ...delta({}, "stop"), citations: e.result.citations, sources: e.result.sources };
+          if (e.result.usage) yield { ...base, choices: [], usage: e.result.usage };
+        }
+      }
+    },
+  };
+}
+
+/**
+ * The same model as an HTTP handler: JSON for a whole answer, a server-sent-events Response for
+ * `stream: true` (a request error is thrown before the stream starts).
+ */
+export function createRagChatHandler(service: RagService) {
+  const model = ragChatModel(service);
+  return async (body: OpenAiChatRequest): Promise<Record<string, unknown> | Response> => {
+    if (!body.stream) return model.complete(body);
+    parseChat(body);
+    const chunks = model.chunks(body);
+    const first = await chunks.next();
     const encoder = new TextEncoder();
-    const base = { id, object: "chat.completion.chunk", created, model: body.model };
     const stream = new ReadableStream<Uint8Array>({
       async start(controller) {
         const send = (obj: unknown) => controller.enqueue(encoder.encode(`data: ${JSON.stringify(obj)}\n\n`));
-        send({
-          ...base,
-          choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }],
-        });
         try {
-          for await (const e of events) {
-            if (e.type === "delta")
-              send({ ...base, choices: [{ index: 0, delta: { content: e.text }, finish_reason: null }] });
-            if (e.type === "done") {
-              const footer = e.result.answered ? sourcesFooter(e.result.sources, citedIds(e.result)) : "";
-              if (footer)
-                send({ ...base, choices: [{ index: 0, delta: { content: footer }, finish_reason: null }] });
-              send({
-                ...base,
-                choices: [{ index: 0, delta: {}, finish_reason: "stop" }],
-                citations: e.result.citations,
-                sources: e.result.sources,
-              });
-            }
-          }
+          if (!first.done) send(first.value);
+          for await (const c of chunks) send(c);
           controller.enqueue(encoder.encode("data: [DONE]\n\n"));
         } catch (err) {
           send({ error: { message: (err as Error).message, type: "server_error" } });
