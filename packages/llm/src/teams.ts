@@ -32,6 +32,7 @@ export function periodOf(now: number, period: "day" | "month"): string {
  */
 export class Teams {
   private readonly cache: BoundedCache<string, TeamSettings | null>;
+  private readonly reading = new Map<string, Promise<TeamSettings | null>>();
   constructor(
     private readonly store: MetadataStore,
     private readonly audit: AuditLog,
@@ -46,10 +47,28 @@ export class Teams {
   async get(team: string): Promise<TeamSettings | undefined> {
     const hit = this.cache.get(team);
     if (hit !== undefined) return hit ?? undefined;
-    const item = await this.store.get({ pk: PK, sk: team });
-    const settings = item ? (item.settings as TeamSettings) : null;
-    this.cache.set(team, settings);
-    return settings ?? undefined;
+    // One read per team however many callers miss the cache at once.
+    let read = this.reading.get(team);
+    if (!read) {
+      const p: Promise<TeamSettings | null> = this.store.get({ pk: PK, sk: team }).then(
+        (item) => {
+          const settings = item ? (item.settings as TeamSettings) : null;
+          // A put meanwhile replaced this read: its (older) answer is not cached.
+          if (this.reading.get(team) === p) {
+            this.cache.set(team, settings);
+            this.reading.delete(team);
+          }
+          return settings;
+        },
+        (e) => {
+          if (this.reading.get(team) === p) this.reading.delete(team);
+          throw e;
+        },
+      );
+      read = p;
+      this.reading.set(team, p);
+    }
+    return (await read) ?? undefined;
   }
 
   async put(team: string, input: unknown): Promise<TeamSettings> {
@@ -69,6 +88,7 @@ export class Teams {
       },
       (mark) => this.store.put({ pk: PK, sk: team, settings, ...mark }),
     );
+    this.reading.delete(team);
     this.cache.set(team, settings);
     return settings;
   }

@@ -46,6 +46,9 @@ export class UsageLog {
   private readonly batchSize: number;
   private readonly maxAgeMs: number;
   private readonly maxBuffered: number;
+  /** Record ids: random per process, then a counter (no random bytes per request). */
+  private readonly idPrefix = newToken(8);
+  private seq = 0;
   /** Records dropped because the buffer was full (the store could not keep up). */
   dropped = 0;
 
@@ -62,7 +65,7 @@ export class UsageLog {
 
   record(r: Omit<UsageRecord, "id" | "time">): UsageRecord {
     const time = this.clock.now();
-    const rec: UsageRecord = { ...r, id: newToken(9), time };
+    const rec: UsageRecord = { ...r, id: `${this.idPrefix}${(this.seq++).toString(36)}`, time };
     const sk = `${pad(time, 15)}#${rec.id}`;
     if (this.buffer.length >= this.maxBuffered) {
       this.buffer.shift();
