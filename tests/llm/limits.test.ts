@@ -1,4 +1,5 @@
-import { LlmError, RateLimiter, UsageLog } from "@keel/llm";
+import { StoreAuditLog } from "@keel/audit";
+import { type BudgetAlert, LlmError, RateLimiter, Teams, UsageLog } from "@keel/llm";
 import type { MetadataStore } from "@keel/metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshMetadataStore } from "../helpers/metadata";
@@ -175,5 +176,28 @@ describe("batched usage log", () => {
     expect(bounded.dropped).toBe(5);
     const kept = await bounded.query({ team: "bounded" });
     expect(kept.map((r) => r.tokensIn).sort((x, y) => x - y)).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+  });
+});
+
+describe("team spend counted in the process, written in the background", () => {
+  it("stops at once in the spending process and within the cache lifetime in another", async () => {
+    const audit = new StoreAuditLog(store, clock);
+    const alerts: BudgetAlert[] = [];
+    const a = new Teams(store, audit, clock, (x) => void alerts.push(x), 2000);
+    const b = new Teams(store, audit, clock, undefined, 2000);
+    await a.put("spender", { budget: { amount: 1, period: "month", alerts: [0.5], hardStop: true } });
+    await a.checkBudget("spender");
+    await b.checkBudget("spender"); // b has read the counter: 0
+    for (let i = 0; i < 30; i++) void a.addSpend("spender", 0.04); // 1.2 USD from 30 concurrent requests
+    await new Promise((r) => setImmediate(r));
+    const inA = await a.checkBudget("spender").catch((e) => e);
+    expect(inA).toBeInstanceOf(LlmError);
+    expect(inA.openaiCode).toBe("budget_exceeded");
+    await a.flush();
+    expect(await b.spent("spender")).toBeCloseTo(1.2, 6);
+    await b.checkBudget("spender"); // still its read of 0: within the 2 s cache lifetime
+    now += 2001;
+    expect(await b.checkBudget("spender").catch((e) => e.openaiCode)).toBe("budget_exceeded");
+    expect(alerts.map((x) => x.threshold)).toEqual([0.5]);
   });
 });
