@@ -20,7 +20,7 @@ export interface BucketState {
 }
 
 export interface LeaseOptions {
-  /** Share of a bucket's limit one lease takes at least (more when callers are waiting). */
+  /** Share of a bucket's limit a lease takes at most beyond what waiting callers need. */
   fraction?: number;
   /** A lease's unused units go back to the shared bucket after this long. */
   leaseMs?: number;
@@ -39,6 +39,8 @@ interface Lease {
   storeRemaining: number;
   /** Units of callers waiting on `refill` (the next lease asks for them too). */
   waiting: number;
+  /** Units admitted since the last lease was asked for (the next asks for up to twice that). */
+  used: number;
   refill?: Promise<StoreDraw>;
   refused?: { tat: number; at: number };
   /** Completion tokens used beyond the lease, not yet written to the shared bucket. */
@@ -51,7 +53,9 @@ interface Lease {
  * Rate limits that hold across processes (Lambda instances) at one store write per lease, not
  * per request: a process takes a batch of units from the shared bucket (`StoreBuckets`, one
  * conditional write that never takes more than is free) and admits from memory until the batch
- * runs out or expires, when the unused rest goes back. Every admitted unit was first taken from
+ * runs out or expires, when the unused rest goes back. A batch is what the waiting callers need,
+ * or twice what was admitted since the last one (at most `fraction` of the limit), so it grows
+ * with the traffic and an idle instance holds almost nothing. Every admitted unit was first taken from
  * the shared bucket, so all instances together never admit above the limit; a lease held by one
  * instance only makes others refuse a little early. Concurrent callers of one process share one
  * in-flight draw (it asks for their units too), and a refusal is remembered briefly so a burst
@@ -149,6 +153,7 @@ export class RateLimiter {
       if (b.expiresAt <= now && b.units > 0) this.giveBack(b);
       if (b.units >= d.cost) {
         b.units -= d.cost;
+        b.used += d.cost;
         const remaining = b.storeRemaining + b.units;
         return { kind: d.kind, limit: d.limit, remaining, resetMs: Math.max(0, (d.limit - remaining) * T) };
       }
@@ -166,7 +171,11 @@ export class RateLimiter {
         }
         continue;
       }
-      const want = Math.min(d.limit, Math.max(Math.ceil(d.limit * this.fraction), short + b.waiting));
+      // What is needed now, or what recent traffic suggests (up to a `fraction` of the limit): an
+      // idle or frozen instance (a Lambda between invocations) holds little of the bucket.
+      const recent = Math.min(Math.ceil(d.limit * this.fraction), 2 * b.used);
+      const want = Math.min(d.limit, Math.max(short + b.waiting, recent));
+      b.used = 0;
       b.refill = this.buckets.draw(d.id, d.limit, want, short).then((r) => {
         const at = this.clock.now();
         if (r.granted > 0) {
@@ -200,6 +209,7 @@ export class RateLimiter {
         expiresAt: 0,
         storeRemaining: 0,
         waiting: 0,
+        used: 0,
         debt: 0,
         lastUsed: 0,
       };
