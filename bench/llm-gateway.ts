@@ -7,6 +7,7 @@
  * callers. The upstream and the gateway each run in their own process; this one only sends.
  *
  * Usage: npm run bench -- llm-gateway [--requests 3000] [--streams 640]
+ * (LLM_BENCH_CPU_PROF=<dir> writes CPU profiles of the gateway and upstream processes there)
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -30,7 +31,17 @@ const CONCURRENCY = 64;
 function child(...args: string[]): Promise<{ proc: ChildProcess; words: string[] }> {
   const proc = spawn(
     process.execPath,
-    ["--import", "tsx", fileURLToPath(import.meta.url), "--role", ...args],
+    [
+      // LLM_BENCH_CPU_PROF=<dir>: a V8 CPU profile of each child (upstream, gateway) in <dir>.
+      ...(process.env.LLM_BENCH_CPU_PROF
+        ? ["--cpu-prof", "--cpu-prof-dir", process.env.LLM_BENCH_CPU_PROF]
+        : []),
+      "--import",
+      "tsx",
+      fileURLToPath(import.meta.url),
+      "--role",
+      ...args,
+    ],
     {
       stdio: ["ignore", "pipe", "inherit"],
       env: {
@@ -139,6 +150,8 @@ const pct = (xs: number[], p: number) => {
 };
 const f2 = (x: number) => x.toFixed(2);
 
+// A clean exit on SIGTERM, so a child's CPU profile (LLM_BENCH_CPU_PROF) is written.
+if (values.role) process.once("SIGTERM", () => process.exit(0));
 if (values.role === "upstream") await serveUpstream();
 else if (values.role === "gateway") await serveGateway(positionals[0]);
 else await measure();

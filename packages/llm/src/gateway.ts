@@ -3,7 +3,7 @@ import type { Caller } from "./caller";
 import { checkModelAllowed } from "./caller";
 import { LlmError } from "./errors";
 import type { ExactCache } from "./exact-cache";
-import { type Findings, PiiScanner, StreamScanner, scanMessages } from "./guardrails";
+import { type Findings, StreamScanner, scanMessages, scannerFor } from "./guardrails";
 import { type BucketDraw, type RateLimiter, rateLimitHeaders } from "./limits";
 import type { LlmMetrics } from "./metrics";
 import type { ChatChunk, ChatCompletion, ChatRequest, EmbeddingRequest, Usage } from "./openai-types";
@@ -81,7 +81,7 @@ export class Gateway {
       const guard = resolved.route.guardrails;
       let upstream = request;
       if (guard && guard.input !== "off") {
-        const messages = scanMessages(new PiiScanner(guard), request.messages, t.findings);
+        const messages = scanMessages(scannerFor(guard), request.messages, t.findings);
         this.countFindings(t, "input");
         if (Object.keys(t.findings).length && guard.input === "block")
           throw new LlmError(
@@ -150,7 +150,7 @@ export class Gateway {
   private guardOutput(t: Ticket, completion: ChatCompletion): ChatCompletion {
     const guard = t.route.guardrails;
     if (!guard || guard.output === "off") return completion;
-    const scanner = new PiiScanner(guard);
+    const scanner = scannerFor(guard);
     const found: Findings = {};
     const choices = completion.choices.map((c) => {
       if (typeof c.message?.content !== "string") return c;
@@ -189,7 +189,7 @@ export class Gateway {
     });
     const ttftMs = performance.now() - t.started;
     const guard = t.route.guardrails;
-    const scanner = guard && guard.output !== "off" ? new StreamScanner(new PiiScanner(guard)) : undefined;
+    const scanner = guard && guard.output !== "off" ? new StreamScanner(scannerFor(guard)) : undefined;
     const { first, rest } = served.value;
     const self = this;
     let text = "";
@@ -382,18 +382,15 @@ export class Gateway {
       tokenSource: u.source,
     });
     // Off the answer's path: completion tokens count against TPM once known (the prompt was
-    // drawn at admission), and the cost joins the team's spend (this process's next budget
-    // check waits for it).
-    const charges = Promise.all(
-      t.tpm.map((d) => this.d.limiter.charge({ ...d, cost: u.usage.completion_tokens })),
-    );
-    this.d.teams.trackSpend(
-      t.caller.team,
-      charges.then(async () => {
-        const share = await this.d.teams.addSpend(t.caller.team, cost);
+    // drawn at admission; served from this process's lease), and the cost joins the team's
+    // spend (counted here at once, written in the background).
+    for (const d of t.tpm) this.d.limiter.charge({ ...d, cost: u.usage.completion_tokens });
+    this.d.teams
+      .addSpend(t.caller.team, cost)
+      .then((share) => {
         if (share !== undefined) m.budgetUsed.set({ team: t.caller.team }, share);
-      }),
-    );
+      })
+      .catch(() => undefined);
   }
 
   private failed(t: Ticket, e: unknown): void {

@@ -48,6 +48,18 @@ const DETECTORS: Array<{ kind: PiiKind; re: RegExp; check?: (m: string) => boole
   { kind: "email", re: /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g },
 ];
 
+const scanners = new WeakMap<object, PiiScanner>();
+
+/** One route's compiled scanner, built once per guardrails object (routes are cached, so per route version). */
+export function scannerFor(cfg: Pick<Guardrails, "detectors" | "patterns">): PiiScanner {
+  let s = scanners.get(cfg);
+  if (!s) {
+    s = new PiiScanner(cfg);
+    scanners.set(cfg, s);
+  }
+  return s;
+}
+
 export interface ScanResult {
   text: string;
   findings: Findings;

@@ -18,6 +18,7 @@ export type { KeyInput, VirtualKey };
  */
 export class KeyStore {
   private readonly cache: BoundedCache<string, VirtualKey | null>;
+  private readonly reading = new Map<string, Promise<VirtualKey | null>>();
   constructor(
     private readonly store: MetadataStore,
     private readonly audit: AuditLog,
@@ -63,9 +64,28 @@ export class KeyStore {
     const hash = sha256(secret);
     let record = this.cache.get(hash);
     if (record === undefined) {
-      const item = await this.store.get({ pk: PK, sk: hash });
-      record = item ? (item.key as VirtualKey) : null;
-      this.cache.set(hash, record);
+      // One read per key however many callers miss the cache at once (it expires under load too).
+      let read = this.reading.get(hash);
+      if (!read) {
+        const p: Promise<VirtualKey | null> = this.store.get({ pk: PK, sk: hash }).then(
+          (item) => {
+            const r = item ? (item.key as VirtualKey) : null;
+            // A revocation meanwhile replaced this read: its (older) answer is not cached.
+            if (this.reading.get(hash) === p) {
+              this.cache.set(hash, r);
+              this.reading.delete(hash);
+            }
+            return r;
+          },
+          (e) => {
+            if (this.reading.get(hash) === p) this.reading.delete(hash);
+            throw e;
+          },
+        );
+        read = p;
+        this.reading.set(hash, p);
+      }
+      record = await read;
     }
     if (!record) throw new LlmError("unauthenticated", "Incorrect API key provided.", "invalid_api_key");
     if (record.revokedAt)
@@ -90,6 +110,7 @@ export class KeyStore {
       { action: "llm.key.revoke", resource: `llm-key:${id}`, state: record },
       (mark) => this.store.put({ ...item, key: record, ...mark }),
     );
+    this.reading.delete(item.sk);
     this.cache.set(item.sk, record);
     return record;
   }

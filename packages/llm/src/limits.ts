@@ -1,9 +1,7 @@
 import type { Clock } from "@keel/core";
-import { isConditionFailed, type MetadataStore } from "@keel/metadata";
+import type { MetadataStore } from "@keel/metadata";
 import { LlmError } from "./errors";
-
-const PK = "llm#bucket";
-const WINDOW_MS = 60_000;
+import { StoreBuckets, type StoreDraw, WINDOW_MS } from "./store-buckets";
 
 /** One bucket to draw from: `limit` units per minute (requests or tokens), `cost` units now. */
 export interface BucketDraw {
@@ -21,29 +19,76 @@ export interface BucketState {
   resetMs: number;
 }
 
+export interface LeaseOptions {
+  /** Share of a bucket's limit a lease takes at most beyond what waiting callers need. */
+  fraction?: number;
+  /** A lease's unused units go back to the shared bucket after this long. */
+  leaseMs?: number;
+  /** A refusal seen in the shared bucket refuses locally (without a store read) this long. */
+  refusalMs?: number;
+}
+
+/** This process's slice of one shared bucket. */
+interface Lease {
+  id: string;
+  limit: number;
+  /** Units taken from the shared bucket and not yet used. */
+  units: number;
+  expiresAt: number;
+  /** The shared bucket's free units as of the last draw. */
+  storeRemaining: number;
+  /** Units of callers waiting on `refill` (the next lease asks for them too). */
+  waiting: number;
+  /** Units admitted since the last lease was asked for (the next asks for up to twice that). */
+  used: number;
+  refill?: Promise<StoreDraw>;
+  refused?: { tat: number; at: number };
+  /** Completion tokens used beyond the lease, not yet written to the shared bucket. */
+  debt: number;
+  debtFlush?: Promise<void>;
+  lastUsed: number;
+}
+
 /**
- * Token buckets in the metadata store that hold across processes (Lambda instances): each is
- * a GCRA "theoretical arrival time" (`tat`), equivalent to a token bucket of `limit` tokens
- * refilled continuously over a minute. Every draw is ONE conditional write, so concurrent
- * callers can never both take the last tokens:
- * - the bucket is partly drawn (`now < tat <= now + window - cost*T`): ADD cost*T to tat;
- * - the bucket is full (`tat <= now` or absent): SET tat = now + cost*T;
- * - neither holds: re-read; refused when `tat > now + window - cost*T` (the caller waits
- *   `tat - (now + window - cost*T)`), else the bucket changed state meanwhile: try again.
- * A draw larger than the whole bucket is refused outright.
+ * Rate limits that hold across processes (Lambda instances) at one store write per lease, not
+ * per request: a process takes a batch of units from the shared bucket (`StoreBuckets`, one
+ * conditional write that never takes more than is free) and admits from memory until the batch
+ * runs out or expires, when the unused rest goes back. A batch is what the waiting callers need,
+ * or twice what was admitted since the last one (at most `fraction` of the limit), so it grows
+ * with the traffic and an idle instance holds almost nothing. Every admitted unit was first taken from
+ * the shared bucket, so all instances together never admit above the limit; a lease held by one
+ * instance only makes others refuse a little early. Concurrent callers of one process share one
+ * in-flight draw (it asks for their units too), and a refusal is remembered briefly so a burst
+ * past the limit is refused without a store read each.
  */
 export class RateLimiter {
+  private readonly buckets: StoreBuckets;
+  private readonly leases = new Map<string, Lease>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly fraction: number;
+  private readonly leaseMs: number;
+  private readonly refusalMs: number;
+  private sweeper?: ReturnType<typeof setInterval>;
+
   constructor(
-    private readonly store: MetadataStore,
+    store: MetadataStore,
     private readonly clock: Clock,
-  ) {}
+    opts: LeaseOptions = {},
+  ) {
+    this.buckets = new StoreBuckets(store, clock);
+    this.fraction = opts.fraction ?? 0.1;
+    this.leaseMs = opts.leaseMs ?? 2000;
+    this.refusalMs = opts.refusalMs ?? 500;
+  }
 
   /** Draws from every bucket at once; throws 429 with Retry-After and x-ratelimit-* headers. */
   async admit(draws: BucketDraw[]): Promise<BucketState[]> {
     const live = draws.filter((d) => d.cost > 0);
-    const states = await Promise.all(live.map((d) => this.draw(d)));
+    const states = await Promise.all(live.map((d) => this.take(d)));
     const refused = states.findIndex((s) => s.remaining < 0);
     if (refused < 0) return states;
+    // Refused by one bucket: the units taken from the others go back to this process's leases.
+    for (const [i, s] of states.entries()) if (s.remaining >= 0) this.lease(live[i]).units += live[i].cost;
     const d = live[refused];
     const state = states[refused];
     const retryAfter = Math.max(1, Math.ceil(state.resetMs / 1000));
@@ -61,91 +106,147 @@ export class RateLimiter {
     );
   }
 
-  /** Adds tokens learnt after the answer (completion tokens) without refusing anything. */
-  async charge(d: BucketDraw): Promise<void> {
+  /** Adds units learnt after the answer (completion tokens) without refusing anything. */
+  charge(d: BucketDraw): void {
     if (d.cost <= 0) return;
+    const b = this.lease(d);
+    const fromLease = Math.min(b.units, d.cost);
+    b.units -= fromLease;
+    if (fromLease === d.cost) return;
+    b.debt += d.cost - fromLease;
+    if (b.debtFlush) return;
+    b.debtFlush = this.track(
+      (async () => {
+        await new Promise((r) => setImmediate(r));
+        while (b.debt > 0) {
+          const n = b.debt;
+          b.debt = 0;
+          await this.buckets.charge(b.id, b.limit, n);
+        }
+      })().finally(() => {
+        b.debtFlush = undefined;
+      }),
+    );
+  }
+
+  /** Gives every lease's unused units back and writes outstanding charges. */
+  async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    for (const b of this.leases.values()) this.giveBack(b);
+    while (this.inFlight.size) await Promise.all([...this.inFlight]);
+  }
+
+  private async take(d: BucketDraw): Promise<BucketState> {
+    const refused = (waitMs: number): BucketState => ({
+      kind: d.kind,
+      limit: d.limit,
+      remaining: -1,
+      resetMs: Math.max(0, waitMs),
+    });
+    if (d.cost > d.limit) return refused(WINDOW_MS);
+    const b = this.lease(d);
     const T = WINDOW_MS / d.limit;
-    const key = { pk: PK, sk: d.id };
-    const now = this.clock.now();
-    try {
-      await this.store.update(key, { add: [["tat", d.cost * T]] }, { condition: { path: "tat", gt: now } });
-    } catch (e) {
-      if (!isConditionFailed(e)) throw e;
-      await this.store
-        .update(
-          key,
-          { set: [["tat", now + d.cost * T]] },
-          {
-            condition: {
-              or: [
-                { path: "tat", exists: false },
-                { path: "tat", le: now },
-              ],
-            },
-          },
-        )
-        .catch((e2) => {
-          if (!isConditionFailed(e2)) throw e2;
-        });
+    for (;;) {
+      const now = this.clock.now();
+      b.lastUsed = now;
+      if (b.expiresAt <= now && b.units > 0) this.giveBack(b);
+      if (b.units >= d.cost) {
+        b.units -= d.cost;
+        b.used += d.cost;
+        const remaining = b.storeRemaining + b.units;
+        return { kind: d.kind, limit: d.limit, remaining, resetMs: Math.max(0, (d.limit - remaining) * T) };
+      }
+      const short = d.cost - b.units;
+      if (b.refused && now - b.refused.at < this.refusalMs) {
+        const wait = b.refused.tat - (now + WINDOW_MS - short * T);
+        if (wait > 0) return refused(wait);
+      }
+      if (b.refill) {
+        b.waiting += d.cost;
+        try {
+          await b.refill;
+        } finally {
+          b.waiting -= d.cost;
+        }
+        continue;
+      }
+      // What is needed now, or what recent traffic suggests (up to a `fraction` of the limit): an
+      // idle or frozen instance (a Lambda between invocations) holds little of the bucket.
+      const recent = Math.min(Math.ceil(d.limit * this.fraction), 2 * b.used);
+      const want = Math.min(d.limit, Math.max(short + b.waiting, recent));
+      b.used = 0;
+      b.refill = this.buckets.draw(d.id, d.limit, want, short).then((r) => {
+        const at = this.clock.now();
+        if (r.granted > 0) {
+          b.units += r.granted;
+          b.storeRemaining = r.remaining;
+          b.expiresAt = at + this.leaseMs;
+          b.refused = undefined;
+        } else b.refused = { tat: r.tat, at };
+        return r;
+      });
+      const r = await b.refill.finally(() => {
+        b.refill = undefined;
+      });
+      if (r.granted === 0) return refused(r.waitMs);
     }
   }
 
-  private async draw(d: BucketDraw): Promise<BucketState> {
-    const T = WINDOW_MS / d.limit;
-    const inc = d.cost * T;
-    const key = { pk: PK, sk: d.id };
-    const state = (tat: number, now: number): BucketState => ({
-      kind: d.kind,
-      limit: d.limit,
-      remaining: Math.floor((now + WINDOW_MS - tat) / T),
-      resetMs: Math.max(0, tat - now),
-    });
-    if (d.cost > d.limit) return { kind: d.kind, limit: d.limit, remaining: -1, resetMs: WINDOW_MS };
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const now = this.clock.now();
-      try {
-        const item = await this.store.update(
-          key,
-          { add: [["tat", inc]] },
-          {
-            condition: {
-              and: [
-                { path: "tat", gt: now },
-                { path: "tat", le: now + WINDOW_MS - inc },
-              ],
-            },
-          },
-        );
-        return state(item.tat as number, now);
-      } catch (e) {
-        if (!isConditionFailed(e)) throw e;
-      }
-      try {
-        await this.store.update(
-          key,
-          { set: [["tat", now + inc]] },
-          {
-            condition: {
-              or: [
-                { path: "tat", exists: false },
-                { path: "tat", le: now },
-              ],
-            },
-          },
-        );
-        return state(now + inc, now);
-      } catch (e) {
-        if (!isConditionFailed(e)) throw e;
-      }
-      const tat = (await this.store.get(key))?.tat as number | undefined;
-      if (tat !== undefined && tat > now + WINDOW_MS - inc)
-        return { kind: d.kind, limit: d.limit, remaining: -1, resetMs: tat - (now + WINDOW_MS - inc) };
+  private lease(d: BucketDraw): Lease {
+    let b = this.leases.get(d.id);
+    if (b && b.limit !== d.limit) {
+      // The limit changed (settings were edited): units of the old size go back first.
+      this.giveBack(b);
+      b.limit = d.limit;
+      b.refused = undefined;
     }
-    throw new LlmError(
-      "unavailable",
-      `rate limit bucket ${d.id} is too contended; try again`,
-      "limiter_contention",
-    );
+    if (!b) {
+      b = {
+        id: d.id,
+        limit: d.limit,
+        units: 0,
+        expiresAt: 0,
+        storeRemaining: 0,
+        waiting: 0,
+        used: 0,
+        debt: 0,
+        lastUsed: 0,
+      };
+      this.leases.set(d.id, b);
+      this.startSweeper();
+    }
+    return b;
+  }
+
+  private giveBack(b: Lease): void {
+    if (b.units <= 0) return;
+    const n = b.units;
+    b.units = 0;
+    this.track(this.buckets.charge(b.id, b.limit, -n));
+  }
+
+  /** Returns expired leases' units and forgets idle buckets. */
+  private startSweeper(): void {
+    if (this.sweeper) return;
+    this.sweeper = setInterval(() => {
+      const now = this.clock.now();
+      for (const [id, b] of this.leases) {
+        if (b.expiresAt <= now) this.giveBack(b);
+        if (!b.units && !b.refill && !b.debtFlush && now - b.lastUsed > WINDOW_MS) this.leases.delete(id);
+      }
+    }, this.leaseMs);
+    this.sweeper.unref?.();
+  }
+
+  /** Keeps a background write (give-back, charge) until done; a failed one is dropped, as before. */
+  private track(p: Promise<unknown>): Promise<void> {
+    const q: Promise<void> = p
+      .then(() => undefined)
+      .catch(() => undefined)
+      .finally(() => this.inFlight.delete(q));
+    this.inFlight.add(q);
+    return q;
   }
 }
 

@@ -62,7 +62,9 @@ export function createLlmModule(deps: LlmModuleDeps, opts: LlmModuleOptions = {}
   const metrics = new LlmMetrics();
   const routes = new RouteStore(store, audit, clock, routesFromConfig(deps.config.llm.upstreams), ttl);
   const keys = new KeyStore(store, audit, clock, ttl);
-  const teams = new Teams(store, audit, clock, opts.onBudgetAlert, ttl);
+  const teams = new Teams(store, audit, clock, opts.onBudgetAlert, ttl, (e) =>
+    deps.log?.warn?.("llm spend write failed", { error: String(e) }),
+  );
   const usage = new UsageLog(store, clock, deps.log);
   const providers = new ProviderFactory({
     region: deps.config.region,
@@ -71,9 +73,10 @@ export function createLlmModule(deps: LlmModuleDeps, opts: LlmModuleOptions = {}
     sagemaker: opts.sagemaker,
   });
   const router = new LlmRouter(routes, providers, new CircuitBreakers(() => clock.now()), metrics);
+  const limiter = new RateLimiter(store, clock);
   const gateway = new Gateway({
     router,
-    limiter: new RateLimiter(store, clock),
+    limiter,
     teams,
     usage,
     cache: new ExactCache(clock, deps.config.llm.cacheMaxEntries),
@@ -99,7 +102,7 @@ export function createLlmModule(deps: LlmModuleDeps, opts: LlmModuleOptions = {}
       mountManagementRoutes(app, { routes, keys, teams, usage });
     },
     async stop() {
-      await Promise.all([usage.flush(), teams.flush()]);
+      await Promise.all([usage.flush(), teams.flush(), limiter.stop()]);
     },
   };
 }

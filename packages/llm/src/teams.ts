@@ -32,12 +32,14 @@ export function periodOf(now: number, period: "day" | "month"): string {
  */
 export class Teams {
   private readonly cache: BoundedCache<string, TeamSettings | null>;
+  private readonly reading = new Map<string, Promise<TeamSettings | null>>();
   constructor(
     private readonly store: MetadataStore,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     private readonly onAlert?: (a: BudgetAlert) => Promise<void> | void,
-    ttlMs = 2000,
+    private readonly ttlMs = 2000,
+    private readonly onWriteError?: (e: unknown) => void,
   ) {
     this.cache = new BoundedCache({ maxEntries: 10_000, ttlMs, now: () => clock.now() });
   }
@@ -45,10 +47,28 @@ export class Teams {
   async get(team: string): Promise<TeamSettings | undefined> {
     const hit = this.cache.get(team);
     if (hit !== undefined) return hit ?? undefined;
-    const item = await this.store.get({ pk: PK, sk: team });
-    const settings = item ? (item.settings as TeamSettings) : null;
-    this.cache.set(team, settings);
-    return settings ?? undefined;
+    // One read per team however many callers miss the cache at once.
+    let read = this.reading.get(team);
+    if (!read) {
+      const p: Promise<TeamSettings | null> = this.store.get({ pk: PK, sk: team }).then(
+        (item) => {
+          const settings = item ? (item.settings as TeamSettings) : null;
+          // A put meanwhile replaced this read: its (older) answer is not cached.
+          if (this.reading.get(team) === p) {
+            this.cache.set(team, settings);
+            this.reading.delete(team);
+          }
+          return settings;
+        },
+        (e) => {
+          if (this.reading.get(team) === p) this.reading.delete(team);
+          throw e;
+        },
+      );
+      read = p;
+      this.reading.set(team, p);
+    }
+    return (await read) ?? undefined;
   }
 
   async put(team: string, input: unknown): Promise<TeamSettings> {
@@ -68,6 +88,7 @@ export class Teams {
       },
       (mark) => this.store.put({ pk: PK, sk: team, settings, ...mark }),
     );
+    this.reading.delete(team);
     this.cache.set(team, settings);
     return settings;
   }
@@ -94,37 +115,56 @@ export class Teams {
     return (item?.usd as number | undefined) ?? 0;
   }
 
-  private readonly pending = new Map<string, Set<Promise<void>>>();
+  /** This process's view of each team's spend per period (`team#period`). */
+  private readonly spends = new Map<string, Spend>();
 
-  /** Keeps a spend write in flight until done (failures are logged by the caller's promise). */
-  trackSpend(team: string, write: Promise<void>): void {
-    let set = this.pending.get(team);
-    if (!set) {
-      set = new Set();
-      this.pending.set(team, set);
+  private spendOf(team: string, period: string): Spend {
+    const id = `${team}#${period}`;
+    let s = this.spends.get(id);
+    if (!s) {
+      s = { team, period, stored: 0, fetchedAt: Number.NEGATIVE_INFINITY, pending: 0, writing: 0 };
+      this.spends.set(id, s);
+      // Only the current period's counters are kept.
+      for (const [k, old] of this.spends)
+        if (old.period !== period && !old.pending && !old.writing && !old.flushing) this.spends.delete(k);
     }
-    const p: Promise<void> = write
-      .catch(() => undefined)
-      .finally(() => {
-        set.delete(p);
-        if (!set.size) this.pending.delete(team);
-      });
-    set.add(p);
+    return s;
   }
 
-  /** Waits for this process's spend writes (of one team, or all). */
+  /** Writes this process's pending spend (of one team, or all) and raises the alerts it crossed. */
   async flush(team?: string): Promise<void> {
-    const sets = team ? [this.pending.get(team)] : [...this.pending.values()];
-    await Promise.all(sets.flatMap((s) => [...(s ?? [])]));
+    const of = [...this.spends.values()].filter((s) => !team || s.team === team);
+    await Promise.all(
+      of.map(async (s) => {
+        // Twice at most: what was added while a write was in flight, without spinning on a failing store.
+        for (let i = 0; i < 2 && (s.flushing || s.pending > 0); i++) await this.writeSpend(s, true);
+      }),
+    );
   }
 
-  /** 429 insufficient_quota when the team's hard-stop budget for this period is spent. */
+  /**
+   * 429 insufficient_quota when the team's hard-stop budget for this period is spent: the
+   * shared counter as last read or written (re-read after `ttlMs`) plus this process's
+   * spend not yet written, so a process always sees its own requests' cost at once.
+   */
   async checkBudget(team: string): Promise<void> {
-    if (this.pending.has(team)) await this.flush(team);
     const settings = await this.get(team);
     const b = settings?.budget;
     if (!b?.hardStop) return;
-    const spent = await this.spent(team, settings);
+    const s = this.spendOf(team, periodOf(this.clock.now(), b.period));
+    if (this.clock.now() - s.fetchedAt > this.ttlMs && !s.writing) {
+      s.reading ??= this.store
+        .get({ pk: SPEND, sk: `${team}#${s.period}` })
+        .then((item) => {
+          if (!s.writing) s.stored = (item?.usd as number | undefined) ?? 0;
+          s.fetchedAt = this.clock.now();
+        })
+        .finally(() => {
+          s.reading = undefined;
+        });
+      await s.reading;
+    }
+    const spent = s.stored + s.writing + s.pending;
     if (spent >= b.amount)
       throw new LlmError(
         "budget",
@@ -133,30 +173,90 @@ export class Teams {
       );
   }
 
-  /** Adds a request's cost to the team's spend; raises the alerts it crossed. Returns the share spent. */
+  /**
+   * Adds a request's cost to the team's spend: counted at once in this process, written to the
+   * shared counter in the background (one increment per team for all the cost gathered since the
+   * last). Returns the share of the budget spent (undefined without a budget).
+   */
   async addSpend(team: string, usd: number): Promise<number | undefined> {
-    const settings = await this.get(team);
-    const b = settings?.budget;
-    const period = periodOf(this.clock.now(), b?.period ?? "month");
+    const b = (await this.get(team))?.budget;
     if (usd <= 0 && !b) return undefined;
-    const total =
-      usd > 0 ? await this.store.increment({ pk: SPEND, sk: `${team}#${period}` }, "usd", usd) : 0;
-    if (!b) return undefined;
+    const s = this.spendOf(team, periodOf(this.clock.now(), b?.period ?? "month"));
+    if (usd > 0) {
+      s.pending += usd;
+      void this.writeSpend(s, false);
+    }
+    return b ? (s.stored + s.writing + s.pending) / b.amount : undefined;
+  }
+
+  /** Starts (or joins) the background write of a team's pending spend: one increment in flight at a time. */
+  private writeSpend(s: Spend, now: boolean): Promise<void> {
+    s.flushing ??= (now ? Promise.resolve() : new Promise<void>((r) => setImmediate(r)))
+      .then(() => this.drain(s))
+      .finally(() => {
+        s.flushing = undefined;
+        // Cost added after the last increment went out (a failed write waits for the next request).
+        if (s.pending > 0 && !s.failed) void this.writeSpend(s, false);
+      });
+    return s.flushing;
+  }
+
+  private async drain(s: Spend): Promise<void> {
+    s.failed = false;
+    while (s.pending > 0) {
+      const usd = s.pending;
+      s.pending = 0;
+      s.writing += usd;
+      let total: number;
+      try {
+        total = await this.store.increment({ pk: SPEND, sk: `${s.team}#${s.period}` }, "usd", usd);
+      } catch (e) {
+        s.pending += usd; // kept for the next write
+        s.failed = true;
+        this.onWriteError?.(e);
+        return;
+      } finally {
+        s.writing -= usd;
+      }
+      s.stored = total;
+      s.fetchedAt = this.clock.now();
+      await this.raiseAlerts(s, total, usd).catch((e) => this.onWriteError?.(e));
+    }
+  }
+
+  private async raiseAlerts(s: Spend, total: number, usd: number): Promise<void> {
+    const b = (await this.get(s.team))?.budget;
+    if (!b) return;
     for (const threshold of b.alerts) {
       if (total < threshold * b.amount || total - usd >= threshold * b.amount) continue;
       try {
         await this.store.put(
-          { pk: ALERT, sk: `${team}#${period}#${threshold}` },
+          { pk: ALERT, sk: `${s.team}#${s.period}#${threshold}` },
           { condition: { exists: false } },
         );
       } catch (e) {
         if (isConditionFailed(e)) continue;
         throw e;
       }
-      const alert = { team, period, threshold, spent: total, amount: b.amount };
-      await this.audit.append({ action: "llm.budget.alert", resource: `llm-team:${team}`, state: alert });
+      const alert = { team: s.team, period: s.period, threshold, spent: total, amount: b.amount };
+      await this.audit.append({ action: "llm.budget.alert", resource: `llm-team:${s.team}`, state: alert });
       await this.onAlert?.(alert);
     }
-    return total / b.amount;
   }
+}
+
+/** One team's spend in one period, as this process sees it. */
+interface Spend {
+  team: string;
+  period: string;
+  /** The shared counter as last read or written. */
+  stored: number;
+  fetchedAt: number;
+  /** Cost counted here, not yet sent. */
+  pending: number;
+  /** Cost in an increment in flight. */
+  writing: number;
+  flushing?: Promise<void>;
+  failed?: boolean;
+  reading?: Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { BoundedCache } from "@keel/core";
 import { countTokens } from "gpt-tokenizer";
 import { type ChatRequest, contentText, type EmbeddingRequest } from "./openai-types";
 
@@ -10,9 +11,25 @@ export function countText(text: string): number {
   return text ? countTokens(text) : 0;
 }
 
+/** Counts of recent messages: system prompts and few-shot examples repeat across requests. */
+const messageCounts = new BoundedCache<string, number>({ maxEntries: 2000 });
+const CACHED_MAX_CHARS = 8192;
+
 export function countPrompt(request: ChatRequest): number {
   let n = 3;
-  for (const m of request.messages) n += 3 + countText(contentText(m.content));
+  for (const m of request.messages) {
+    const text = contentText(m.content);
+    if (text.length > CACHED_MAX_CHARS) {
+      n += 3 + countText(text);
+      continue;
+    }
+    let c = messageCounts.get(text);
+    if (c === undefined) {
+      c = countText(text);
+      messageCounts.set(text, c);
+    }
+    n += 3 + c;
+  }
   return n;
 }
 

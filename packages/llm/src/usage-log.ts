@@ -1,6 +1,6 @@
 import type { UsageRecord, UsageSummaryRow } from "@keel/contract";
 import { type Clock, type Logger, newToken, pad } from "@keel/core";
-import type { MetadataStore } from "@keel/metadata";
+import type { Item, MetadataStore } from "@keel/metadata";
 
 export interface UsageQuery {
   team?: string;
@@ -24,33 +24,80 @@ const ZERO = {
   latSum: 0,
 };
 
+export interface UsageLogOptions {
+  /** Records written per batch (a flush starts as soon as this many wait). */
+  batchSize?: number;
+  /** The oldest waiting record is written within this long. */
+  maxAgeMs?: number;
+  /** Records held at most; past it the oldest are dropped (and counted) rather than growing. */
+  maxBuffered?: number;
+}
+
 /**
  * The usage log: one item per request under the team's partition (time-ordered) and in an
- * index across teams. Written off the request path; `flush()` waits for what is in flight
- * (readers call it, so a process reads its own writes).
+ * index across teams. Records are buffered and written in batches (by size and age, never on
+ * the answer's path); `flush()` writes what waits (readers call it, so a process reads its own
+ * writes; the module's stop calls it).
  */
 export class UsageLog {
-  private readonly pending = new Set<Promise<void>>();
+  private buffer: Item[] = [];
+  private readonly writing = new Set<Promise<void>>();
+  private timer?: ReturnType<typeof setTimeout>;
+  private readonly batchSize: number;
+  private readonly maxAgeMs: number;
+  private readonly maxBuffered: number;
+  /** Record ids: random per process, then a counter (no random bytes per request). */
+  private readonly idPrefix = newToken(8);
+  private seq = 0;
+  /** Records dropped because the buffer was full (the store could not keep up). */
+  dropped = 0;
+
   constructor(
     private readonly store: MetadataStore,
     private readonly clock: Clock,
     private readonly log?: Logger,
-  ) {}
+    opts: UsageLogOptions = {},
+  ) {
+    this.batchSize = opts.batchSize ?? 100;
+    this.maxAgeMs = opts.maxAgeMs ?? 200;
+    this.maxBuffered = opts.maxBuffered ?? 10_000;
+  }
 
   record(r: Omit<UsageRecord, "id" | "time">): UsageRecord {
     const time = this.clock.now();
-    const rec: UsageRecord = { ...r, id: newToken(9), time };
+    const rec: UsageRecord = { ...r, id: `${this.idPrefix}${(this.seq++).toString(36)}`, time };
     const sk = `${pad(time, 15)}#${rec.id}`;
-    const p = this.store
-      .put({ pk: `llm#usage#${rec.team}`, sk, gsi1pk: "llm#usage", gsi1sk: sk, usage: rec })
-      .catch((e) => this.log?.warn?.("llm usage write failed", { error: String(e) }))
-      .finally(() => this.pending.delete(p));
-    this.pending.add(p);
+    if (this.buffer.length >= this.maxBuffered) {
+      this.buffer.shift();
+      if (this.dropped++ % 1000 === 0)
+        this.log?.warn?.("llm usage buffer full: dropping the oldest records", { dropped: this.dropped });
+    }
+    this.buffer.push({ pk: `llm#usage#${rec.team}`, sk, gsi1pk: "llm#usage", gsi1sk: sk, usage: rec });
+    if (this.buffer.length >= this.batchSize) this.write();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => this.write(), this.maxAgeMs);
+      this.timer.unref?.();
+    }
     return rec;
   }
 
+  /** Writes everything buffered and waits for every write in flight. */
   async flush(): Promise<void> {
-    while (this.pending.size) await Promise.all([...this.pending]);
+    this.write();
+    while (this.writing.size) await Promise.all([...this.writing]);
+  }
+
+  private write(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.buffer.length) return;
+    const items = this.buffer;
+    this.buffer = [];
+    const p: Promise<void> = this.store
+      .batchPut(items)
+      .catch((e) => this.log?.warn?.("llm usage write failed", { error: String(e), records: items.length }))
+      .finally(() => this.writing.delete(p));
+    this.writing.add(p);
   }
 
   async query(q: UsageQuery): Promise<UsageRecord[]> {
