@@ -38,7 +38,7 @@ export function hyperParameters(i: FinetuneInput): Record<string, string> {
   return out;
 }
 
-/** What the step returns, locally and (through ResultSelector) in AWS: what registration reads. */
+/** Static part of the step's output (its ResultSelector): what registration reads besides the artifact. */
 function lineage(i: FinetuneInput): JsonObject {
   return { baseModel: i.baseModel, hyperparameters: hyperParameters(i), trainingData: i.trainingData };
 }
@@ -94,7 +94,11 @@ export function finetuneStepKind(): BuiltinStepKind<FinetuneInput> {
           modelPath: `${ctx.artifactPrefix}/adapter`,
           log: (l) => ctx.log(l),
         });
-        return { artifactUri, jobName: `local-${ctx.runId}-${ctx.step}`, ...lineage(i) };
+        // The shape createTrainingJob.sync returns, so the same ResultSelector applies locally.
+        return {
+          TrainingJobName: `${ctx.runId}-${ctx.step}`,
+          ModelArtifacts: { S3ModelArtifacts: artifactUri },
+        };
       } finally {
         await rm(work, { recursive: true, force: true });
       }
@@ -138,6 +142,8 @@ export function finetuneStepKind(): BuiltinStepKind<FinetuneInput> {
             KEEL_PIPELINE: pipeline,
             KEEL_STEP: step,
             "KEEL_RUN_ID.$": "$.keel.runId",
+            "KEEL_PARAMS.$": "States.JsonToString($.keel.params)",
+            "KEEL_NO_CACHE.$": "States.JsonToString($.keel.noCache)",
             KEEL_BASE_MODEL: i.baseModel,
           },
           Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
