@@ -121,6 +121,12 @@ describe("routes that name a registered model version", () => {
     expect(req.status, req.text).toBe(201);
     const done = await keel("POST", `/promotions/${req.json.promotion.id}/approve`, {}, "bob");
     expect(done.status, done.text).toBe(200);
+    // An alias the policy does not protect is no place in production.
+    await mlflowClient(p).ok("POST", "/registered-models/alias", {
+      name: "chat-lora",
+      alias: "canary",
+      version: "1",
+    });
     const res = await keel("PUT", "/llm/routes/chat", abRoute([1, 1]), "alice");
     expect(res.status).toBe(403);
     expect(res.json.message).toContain("approved for Production but is now in stage 'Archived'");

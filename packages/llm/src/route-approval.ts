@@ -6,6 +6,7 @@ export interface RegistryApprovals {
   /** The latest approved promotion of the version into Production (or a protected alias); undefined when none. */
   productionApproval(name: string, version: string): Promise<unknown | undefined>;
   getModelVersion(name: string, version: string): Promise<{ currentStage?: string; aliases?: string[] }>;
+  getPolicy(name: string): Promise<{ protectedAliases: string[] }>;
 }
 
 /** Why a registered model version may not take production traffic; undefined when it may. */
@@ -14,7 +15,7 @@ export type ProductionRefusal = (name: string, version: number) => Promise<strin
 /**
  * The registry's approval rule for routes: a version may serve only while an approved promotion
  * to Production (four-eyes, pinned digests) exists AND the version still holds that place (its
- * stage is Production, or it carries an alias). A version archived or demoted after its
+ * stage is Production, or it holds an alias the model's policy protects). A version archived or demoted after its
  * approval is refused again.
  */
 export function registryProductionRefusal(registry: RegistryApprovals): ProductionRefusal {
@@ -29,7 +30,9 @@ export function registryProductionRefusal(registry: RegistryApprovals): Producti
     }
     if (!(await registry.productionApproval(name, String(version))))
       return `model '${name}' version ${version} has no approved promotion to Production`;
-    if (view.currentStage !== "Production" && !view.aliases?.length)
+    const { protectedAliases } = await registry.getPolicy(name);
+    const held = view.aliases?.some((a) => protectedAliases.includes(a));
+    if (view.currentStage !== "Production" && !held)
       return `model '${name}' version ${version} was approved for Production but is now in stage '${view.currentStage ?? "None"}'`;
     return undefined;
   };
