@@ -210,7 +210,7 @@ describe("llm-finetune and llm-register-adapter locally", () => {
     expect(v.source).toBe(`runs:/${reg.runId}/adapter`);
     expect(v.runId).toBe(reg.runId);
     const { run: tracked } = await p.platform.services.tracking.getRun(String(reg.runId));
-    const params = Object.fromEntries(tracked.data.params.map((x) => [x.key, x.value]));
+    const params = Object.fromEntries((tracked.data.params ?? []).map((x) => [x.key, x.value]));
     expect(params).toMatchObject({
       base_model: finetuneWith.baseModel,
       lora_r: "16",
