@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { CreateTrainingJobRequest } from "@aws-sdk/client-sagemaker";
 import { finetuneStepKind, registerAdapterStepKind } from "@keel/llm";
 import { BuiltinStepRegistry, compilePipeline, definePipeline } from "@keel/pipelines";
+import { registryRegistrar } from "@keel/tuning";
 import validator from "asl-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -225,6 +226,45 @@ describe("llm-finetune and llm-register-adapter locally", () => {
     const config = JSON.parse((await p.platform.deps.artifacts.getBytes(path)).toString("utf8"));
     expect(config).toMatchObject({ base_model_name_or_path: finetuneWith.baseModel, r: 16, rows: 2 });
     expect(config.hps).toMatchObject({ lora_alpha: "32", epochs: "3" });
+  });
+
+  it("registers once per pipeline run and step, also when the step is retried", async () => {
+    const { artifacts } = p.platform.deps;
+    await artifacts.put("adapters/retry/adapter_model.safetensors", Buffer.from("w"));
+    const kind = registerAdapterStepKind({
+      tracking: p.platform.services.tracking,
+      registrar: registryRegistrar(p.platform.services.registry),
+    });
+    const ctx = {
+      runId: "pipeline-run-7",
+      pipeline: "lora-retry",
+      step: "register",
+      params: {},
+      inputs: {
+        finetune: {
+          artifactUri: artifacts.uri("adapters/retry"),
+          baseModel: finetuneWith.baseModel,
+          hyperparameters: { lora_r: "8" },
+          trainingData: "datasets/chat",
+        },
+      },
+      artifacts,
+      artifactPrefix: "pipelines/lora-retry/pipeline-run-7/register",
+      log: () => {},
+    };
+    const input = { model: "retry-lora", from: "finetune" };
+    const first = await kind.run(input, ctx);
+    const second = await kind.run(input, ctx);
+    expect(second).toEqual(first);
+    expect(first.version).toBe("1");
+    const versions = await p.platform.services.registry.searchModelVersions({
+      filter: "name = 'retry-lora'",
+    });
+    expect(versions.versions).toHaveLength(1);
+    // Not an llm-finetune output: refused with the step's name.
+    await expect(kind.run({ model: "retry-lora", from: "nothing" }, ctx)).rejects.toThrow(
+      /"nothing" must be an llm-finetune step/,
+    );
   });
 
   it("fails clearly without SageMaker or a local command", async () => {

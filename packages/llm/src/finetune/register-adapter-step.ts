@@ -19,6 +19,28 @@ export interface FinetuneTrackingApi {
     tags?: Array<{ key: string; value: string }>;
   }): Promise<unknown>;
   updateRun(req: { run_id: string; status: "FINISHED"; end_time?: number }): Promise<unknown>;
+  searchRuns(req: { experiment_ids?: string[]; filter?: string }): Promise<{
+    runs?: Array<{ info: { run_id: string }; data?: { tags?: Array<{ key: string; value: string }> } }>;
+  }>;
+}
+
+const REGISTERED = "keel.registeredVersion";
+
+/** The version an earlier attempt of this step registered (a retry must not register twice). */
+async function registeredBefore(
+  tracking: FinetuneTrackingApi,
+  experiment: string,
+  ctx: StepContext,
+): Promise<{ runId: string; version: string } | undefined> {
+  const { runs } = await tracking.searchRuns({
+    experiment_ids: [experiment],
+    filter: `tags.\`keel.pipelineRunId\` = '${ctx.runId}' and tags.\`keel.step\` = '${ctx.step}'`,
+  });
+  for (const r of runs ?? []) {
+    const version = r.data?.tags?.find((t) => t.key === REGISTERED)?.value;
+    if (version) return { runId: r.info.run_id, version };
+  }
+  return undefined;
 }
 
 /** Registers a version (creating the registered model on first use): `@keel/tuning`'s registryRegistrar fits. */
@@ -108,7 +130,20 @@ export function registerAdapterStepKind(deps: {
       const digests = await datasetDigests(ctx.artifacts, trained.trainingData);
       const metrics = i.evalStep ? numbers(ctx.inputs[i.evalStep]) : {};
       const { tracking } = deps;
+      const lineageOutput = (runId: string, version: string) => ({
+        model: i.model,
+        version,
+        runId,
+        source: `runs:/${runId}/adapter`,
+        baseModel: trained.baseModel,
+        datasetDigests: digests,
+      });
       const exp = await experimentId(tracking, i.experiment ?? `llm-finetune/${i.model}`);
+      const before = await registeredBefore(tracking, exp, ctx);
+      if (before) {
+        ctx.log(`already registered as ${i.model} version ${before.version} (run ${before.runId})`);
+        return lineageOutput(before.runId, before.version);
+      }
       const datasetDigest = Object.entries(digests)
         .map(([f, d]) => `${f}:${d}`)
         .join(",");
@@ -118,6 +153,7 @@ export function registerAdapterStepKind(deps: {
         tags: [
           { key: "keel.pipeline", value: ctx.pipeline },
           { key: "keel.pipelineRunId", value: ctx.runId },
+          { key: "keel.step", value: ctx.step },
           { key: "keel.baseModel", value: trained.baseModel },
           { key: "keel.dataset.uri", value: trained.trainingData },
           { key: "keel.dataset.digest", value: datasetDigest.slice(0, 5000) },
@@ -156,14 +192,8 @@ export function registerAdapterStepKind(deps: {
         runId,
         i.description ?? `LoRA adapter on ${trained.baseModel}`,
       );
-      return {
-        model: i.model,
-        version,
-        runId,
-        source,
-        baseModel: trained.baseModel,
-        datasetDigests: digests,
-      };
+      await tracking.logBatch({ run_id: runId, tags: [{ key: REGISTERED, value: version }] });
+      return lineageOutput(runId, version);
     },
   };
 }
