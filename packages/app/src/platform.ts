@@ -4,11 +4,22 @@ import { createAuditModule, StoreAuditLog } from "@keel/audit";
 import { type AccessControl, type AuthMode, createAccessControl } from "@keel/auth";
 import { type Clock, createLogger, internalCallToken, type KeelConfig, systemClock } from "@keel/core";
 import { createFeaturesModule, type FeaturesService, offlineRootOf } from "@keel/features";
-import { createLlmModule, type LlmService } from "@keel/llm";
+import {
+  createLlmModule,
+  finetuneStepKind,
+  type LlmService,
+  registerAdapterStepKind,
+  registryProductionRefusal,
+} from "@keel/llm";
 import type { MetadataStore } from "@keel/metadata";
 import { explainTensor, parseModel } from "@keel/model-format";
 import { createMonitoringModule, type MonitoringService, runBaselineReader } from "@keel/monitoring";
-import { createPipelinesModule, type PipelineDefinition, type PipelineService } from "@keel/pipelines";
+import {
+  type BuiltinStepKind,
+  createPipelinesModule,
+  type PipelineDefinition,
+  type PipelineService,
+} from "@keel/pipelines";
 import { createRagModule, type RagService } from "@keel/rag";
 import {
   createRegistryModule,
@@ -181,7 +192,15 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   });
   const pipelines = createPipelinesModule(deps, {
     tracking: tracking.service,
-    builtinSteps: [...rag.steps, validate],
+    builtinSteps: [
+      ...rag.steps,
+      validate,
+      finetuneStepKind() as BuiltinStepKind<unknown>,
+      registerAdapterStepKind({
+        tracking: tracking.service,
+        registrar: registryRegistrar(registry.service),
+      }) as BuiltinStepKind<unknown>,
+    ],
     pipelines: opts.pipelines,
     executor: createPipelineExecutor(config),
   });
@@ -232,13 +251,16 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   registry.service.setPublisher(serving.service.publisher);
   modules.push(serving);
   // The LLM gateway (/llm/v1, /api/v1/llm); its metrics join the serving module's /metrics.
-  const llm = createLlmModule({
-    store,
-    audit,
-    clock,
-    log,
-    config: { region: config.core.region, llm: config.llm },
-  });
+  const llm = createLlmModule(
+    {
+      store,
+      audit,
+      clock,
+      log,
+      config: { region: config.core.region, llm: config.llm },
+    },
+    { productionRefusal: registryProductionRefusal(registry.service) },
+  );
   modules.push(llm);
   // Knowledge bases answer as gateway models `rag:<kb>`, retrieving as the gateway's caller.
   llm.service.registerVirtualModels(ragVirtualModels(rag.service));

@@ -44,6 +44,8 @@ export const llmDeploymentSchema = z.object({
   price: z.object({ input: z.number().min(0), output: z.number().min(0) }).default({ input: 0, output: 0 }),
   /** Per-try timeout (to the first byte when streaming); the route's when absent. */
   timeoutMs: z.number().int().positive().optional(),
+  /** The registered model version this deployment serves (e.g. a LoRA adapter); it must be approved for Production. */
+  registeredModel: z.object({ name: z.string().min(1), version: z.number().int().positive() }).optional(),
 });
 export type LlmDeployment = z.output<typeof llmDeploymentSchema>;
 

@@ -3,6 +3,7 @@ export { currentLlmCaller, runAsCaller } from "./caller-context";
 export { CircuitBreakers } from "./circuit";
 export { LlmError } from "./errors";
 export { ExactCache } from "./exact-cache";
+export * from "./finetune";
 export { Gateway } from "./gateway";
 export { type Findings, PiiScanner, StreamScanner } from "./guardrails";
 export { openaiError } from "./http-openai";
@@ -17,6 +18,12 @@ export { BedrockProvider, type BedrockRuntimeLike, converseInput } from "./provi
 export { type OpenAIHttpOptions, OpenAIHttpProvider } from "./providers/openai-http";
 export { SageMakerProvider, type SageMakerRuntimeLlmLike } from "./providers/sagemaker";
 export { sseData } from "./providers/sse";
+export {
+  assertRouteApproved,
+  type ProductionRefusal,
+  type RegistryApprovals,
+  registryProductionRefusal,
+} from "./route-approval";
 export { RouteStore } from "./route-store";
 export { LlmRouter, modelNotFound } from "./router";
 export { routesFromConfig } from "./routes";

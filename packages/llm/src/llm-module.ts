@@ -14,6 +14,7 @@ import { ProviderFactory } from "./provider-factory";
 import type { VirtualModelProvider } from "./provider-port";
 import type { BedrockProvider } from "./providers/bedrock";
 import type { SageMakerProvider } from "./providers/sagemaker";
+import type { ProductionRefusal } from "./route-approval";
 import { RouteStore } from "./route-store";
 import { LlmRouter } from "./router";
 import { routesFromConfig } from "./routes";
@@ -36,6 +37,8 @@ export interface LlmModuleOptions {
   sagemaker?: (region: string, endpoint: string, component?: string) => SageMakerProvider;
   /** Upstream API keys are read from these variables (`apiKeyEnv`); default process.env. */
   env?: Record<string, string | undefined>;
+  /** The registry's approval rule for route deployments naming a registered model version. */
+  productionRefusal?: ProductionRefusal;
   /** Seconds a read of keys, routes and teams is cached per process (default 2). */
   cacheTtlMs?: number;
 }
@@ -60,7 +63,14 @@ export function createLlmModule(deps: LlmModuleDeps, opts: LlmModuleOptions = {}
   const { store, audit, clock } = deps;
   const ttl = opts.cacheTtlMs ?? 2000;
   const metrics = new LlmMetrics();
-  const routes = new RouteStore(store, audit, clock, routesFromConfig(deps.config.llm.upstreams), ttl);
+  const routes = new RouteStore(
+    store,
+    audit,
+    clock,
+    routesFromConfig(deps.config.llm.upstreams),
+    ttl,
+    opts.productionRefusal,
+  );
   const keys = new KeyStore(store, audit, clock, ttl);
   const teams = new Teams(store, audit, clock, opts.onBudgetAlert, ttl, (e) =>
     deps.log?.warn?.("llm spend write failed", { error: String(e) }),

@@ -2,6 +2,7 @@ import { type AuditLog, auditFirst } from "@keel/audit";
 import { BoundedCache, type Clock, currentPrincipal } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
 import { LlmError } from "./errors";
+import { assertRouteApproved, type ProductionRefusal } from "./route-approval";
 import { type Route, type RouteInput, routeSchema } from "./routes";
 
 const PK = "llm#route";
@@ -19,6 +20,8 @@ export class RouteStore {
     private readonly clock: Clock,
     private readonly configured: Route[] = [],
     ttlMs = 2000,
+    /** The registry's approval rule for deployments naming a registered model version. */
+    private readonly refusal?: ProductionRefusal,
   ) {
     this.cache = new BoundedCache({ maxEntries: 1000, ttlMs, now: () => clock.now() });
   }
@@ -52,6 +55,7 @@ export class RouteStore {
     const ids = route.deployments.map((d) => d.id);
     if (new Set(ids).size !== ids.length)
       throw new LlmError("invalid", "deployment ids must be unique in a route");
+    await assertRouteApproved(route, this.refusal);
     await auditFirst(
       this.audit,
       { action: "llm.route.put", resource: `llm-route:${route.model}`, state: route },

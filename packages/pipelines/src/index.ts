@@ -13,6 +13,7 @@ export {
   LOCAL_BINDINGS,
   STATE,
 } from "./compiler";
+export { runContainerProcess } from "./container-process";
 export { nextFireTime, parseCron, toEventBridgeCron } from "./cron";
 export {
   type Condition,

@@ -59,7 +59,10 @@ export class StepRuntime {
   private async runStep(binding: Extract<TaskBinding, { kind: "step" }>, input: Json): Promise<Json> {
     const { def, compiled, artifacts, cache, runs } = this.deps;
     const { step, body } = binding;
-    const call = body.kind === "container" ? fromContainerRequest(input) : fromStepPayload(input);
+    // Containers, and built-ins compiled to a training job (e.g. llm-finetune), get SageMaker's request.
+    const training =
+      body.kind === "container" || (input as { AlgorithmSpecification?: unknown })?.AlgorithmSpecification;
+    const call = training ? fromContainerRequest(input) : fromStepPayload(input);
     const useCache = cache !== undefined && this.cacheEnabled(step) && !call.noCache;
     const key = cacheKey({
       spec: compiled.specHashes[step],
