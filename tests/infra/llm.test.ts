@@ -21,9 +21,7 @@ const t = () => out.templates.Llm;
 const gatewayFn = () =>
   resourcesOf(t(), "AWS::Lambda::Function").find((f) => f.Handler === "functions/llm.handler");
 const statements = () =>
-  Object.values(t().findResources("AWS::IAM::Policy")).flatMap(
-    (p: any) => p.Properties.PolicyDocument.Statement,
-  );
+  Object.values(t().findResources("AWS::IAM::Policy")).flatMap((p) => p.Properties.PolicyDocument.Statement);
 
 describe("Llm stack", () => {
   it("serves the gateway from a streaming function URL, in the VPC", () => {

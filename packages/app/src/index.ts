@@ -1,7 +1,7 @@
 export * from "./adapters";
 export { createApp } from "./app";
 export * from "./module";
-export { createPipelineStepHandler } from "./pipeline-step";
+export { awsBuiltinSteps, createPipelineStepHandler } from "./pipeline-step";
 export { createPlatform, type Platform, type PlatformOptions } from "./platform";
 export {
   type KeelProject,
