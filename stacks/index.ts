@@ -11,6 +11,17 @@ import { Network } from "./Network";
 import { Pipelines } from "./Pipelines";
 import { Serving } from "./Serving";
 import { Storage } from "./Storage";
+import { Tuning } from "./Tuning";
 
 /** Every stack, in dependency order (a stack may only `use` those before it). */
-export const keelStacks: KeelStack[] = [Network, Storage, Features, Pipelines, Serving, Llm, Api, Monitoring];
+export const keelStacks: KeelStack[] = [
+  Network,
+  Storage,
+  Features,
+  Pipelines,
+  Tuning,
+  Serving,
+  Llm,
+  Api,
+  Monitoring,
+];

@@ -11,3 +11,4 @@ export {
   type QuickstartContext,
 } from "./project";
 export { type RequestGuardOptions, requestGuards } from "./request-guards";
+export { createTuningControllerHandler } from "./tuning-controller";
