@@ -60,7 +60,6 @@ export function Tuning({ stack, app }: StackContext) {
   const { machines: pipelineMachines } = use(Pipelines);
   const { region, account } = Stack.of(stack);
   const machines: Record<string, StateMachine> = {};
-  if (tuningSources.tunings.length === 0) return { machines };
 
   assertDeployable(tuningSources.tunings, Object.keys(pipelineMachines));
 
@@ -72,6 +71,7 @@ export function Tuning({ stack, app }: StackContext) {
     environment: platformEnv(app.stage, table, bucket, PREFIX.artifacts),
   });
   // Experiments and trials live in the platform table; the controller touches nothing else.
+  // It exists even with no tunings: a stack must hold a resource, and idle it costs nothing.
   grantTable(controller, table, key, "readwrite");
 
   for (const def of tuningSources.tunings) {

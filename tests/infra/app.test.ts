@@ -30,15 +30,22 @@ describe("the prod stage", () => {
     expect(sizes.filter((p) => p.size > LIMIT)).toEqual([]);
   });
 
+  it("gives every stack a resource (CloudFormation refuses an empty template)", () => {
+    for (const [name, tpl] of Object.entries(t()))
+      expect(Object.keys(tpl.toJSON().Resources ?? {}).length, name).toBeGreaterThan(0);
+  });
+
   it("synthesizes every stack, each named after the stage", () => {
     expect(Object.keys(t()).sort()).toEqual([
       "Api",
       "Features",
+      "Llm",
       "Monitoring",
       "Network",
       "Pipelines",
       "Serving",
       "Storage",
+      "Tuning",
     ]);
   });
 
