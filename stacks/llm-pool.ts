@@ -41,6 +41,7 @@ export function vllmUserData(bucketName: string, s: VllmSettings): UserData {
     JSON.stringify({
       agent: { metrics_collection_interval: 60 },
       metrics: {
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudWatch agent placeholder, not a JS template
         append_dimensions: { AutoScalingGroupName: "${aws:AutoScalingGroupName}" },
         aggregation_dimensions: [["AutoScalingGroupName"]],
         metrics_collected: {
