@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { defineTuning, intRange, TUNING_STATE, uniform } from "@keel/tuning";
 import { describe, expect, it } from "vitest";
 import { training } from "../../examples/pipelines/training";
@@ -6,7 +8,7 @@ import { Network } from "../../stacks/Network";
 import { Pipelines } from "../../stacks/Pipelines";
 import { Storage } from "../../stacks/Storage";
 import { assertDeployable, Tuning, tuningSources } from "../../stacks/Tuning";
-import { itPassesSecurityChecks, resourcesOf, synthOnce } from "./synth";
+import { itPassesSecurityChecks, resourcesOf, staticImports, synthOnce } from "./synth";
 
 tuningSources.tunings = [
   defineTuning({
@@ -72,6 +74,16 @@ describe("Tuning stack", () => {
     const invoke = statements().filter((s) => actionsOf(s).includes("lambda:InvokeFunction"));
     expect(JSON.stringify(invoke)).toContain("TuningControllerFn");
     expect(JSON.stringify(invoke)).not.toContain("StepFn");
+  });
+
+  it("bundles the controller with the project's tunings and no absent module at cold start", () => {
+    const bundle = path.join(
+      out.bundles["functions/tuning-controller.handler"],
+      "functions/tuning-controller.mjs",
+    );
+    // The project entry is bundled in place of @keel-project/pipelines (its tunings are its exports).
+    expect(readFileSync(bundle, "utf8")).toContain('name: "train-fraud"');
+    expect(staticImports(bundle)).toEqual([]);
   });
 
   itPassesSecurityChecks(out);
