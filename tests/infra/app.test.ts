@@ -170,12 +170,14 @@ describe("the prod stage", () => {
       "functions/audit-export.handler",
       "functions/audit-reconcile.handler",
       "functions/drift.handler",
+      "functions/llm.handler",
       "functions/materialize.handler",
       ...Array(resourcesOf(t().Pipelines, "AWS::StepFunctions::StateMachine").length).fill(
         "functions/pipeline-step.handler",
       ),
       "functions/router.handler",
       "functions/scoring-consumer.handler",
+      "functions/tuning-controller.handler",
     ]);
     for (const f of ours)
       expect(f, f.Handler).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"] });
