@@ -1,3 +1,4 @@
+import { ensureConsoleBuilt } from "@keel/console";
 import { ENV } from "@keel/core";
 import { Aws, Duration } from "aws-cdk-lib";
 import { AdvancedSecurityMode, FeaturePlan, Mfa, UserPool, UserPoolClient } from "aws-cdk-lib/aws-cognito";
@@ -27,6 +28,9 @@ export const RETENTION_NAME = { 7: "one_week", 30: "one_month", 365: "one_year",
  * goes to the router Lambda (`functions/router.ts`) instead, with its own concurrency, memory and
  * timeout, so a burst of scoring traffic cannot starve the control plane and vice versa.
  */
+/** The console's Vite build, from the repository root (SST resolves copyFiles from there). */
+export const CONSOLE_FROM = "packages/console/dist";
+
 export function Api({ stack, app }: StackContext) {
   const settings = stageSettings(app);
   const { vpc, lambdaSg, privateSubnets } = use(Network);
@@ -34,8 +38,12 @@ export function Api({ stack, app }: StackContext) {
   const features = use(Features);
   const serving = use(Serving);
 
+  // The console ships inside the bundle as console/ (consoleRoot() finds it beside the handler);
+  // a deploy builds it first when the build is missing or older than its sources.
+  ensureConsoleBuilt({ quiet: true });
   const apiFn = keelFunction(stack, "ApiFn", {
     handler: "functions/api.handler",
+    copyFiles: [{ from: CONSOLE_FROM, to: "console" }],
     description: "Keel HTTP API (MLflow REST, /api/v1, artifact proxy)",
     memorySize: 1769, // one full vCPU: JSON-heavy search and artifact proxying are CPU-bound
     timeout: 29, // API Gateway's integration limit is 30 s

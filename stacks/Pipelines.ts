@@ -5,6 +5,7 @@ import {
   stateMachineName,
   toEventBridgeCron,
 } from "@keel/pipelines";
+import { lambdaValidateStepKind } from "@keel/validation";
 import { Duration, Stack } from "aws-cdk-lib";
 import { Effect, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup } from "aws-cdk-lib/aws-logs";
@@ -42,7 +43,9 @@ const SUBST = {
  */
 export const pipelineSources: { pipelines: PipelineDefinition[]; builtins: BuiltinStepRegistry } = {
   pipelines: await loadProjectPipelines(),
-  builtins: new BuiltinStepRegistry(),
+  // The kinds the step Lambda registers (@keel/app awsBuiltinSteps; tests check both agree):
+  // `validate` refuses to compile for AWS, so a deploy stops here, naming the step and why.
+  builtins: new BuiltinStepRegistry([lambdaValidateStepKind()]),
 };
 
 const placeholders = (region: string, account: string) => ({

@@ -5,11 +5,23 @@ export type KeelStack = (ctx: StackContext) => unknown;
 
 import { Api } from "./Api";
 import { Features } from "./Features";
+import { Llm } from "./Llm";
 import { Monitoring } from "./Monitoring";
 import { Network } from "./Network";
 import { Pipelines } from "./Pipelines";
 import { Serving } from "./Serving";
 import { Storage } from "./Storage";
+import { Tuning } from "./Tuning";
 
 /** Every stack, in dependency order (a stack may only `use` those before it). */
-export const keelStacks: KeelStack[] = [Network, Storage, Features, Pipelines, Serving, Api, Monitoring];
+export const keelStacks: KeelStack[] = [
+  Network,
+  Storage,
+  Features,
+  Pipelines,
+  Tuning,
+  Serving,
+  Llm,
+  Api,
+  Monitoring,
+];

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { PipelineDefinition } from "@keel/pipelines";
+import { type TuningDefinition, tuningsIn } from "@keel/tuning";
 
 /**
  * The project a deploy ships: its pipelines entry (a module exporting `pipelines`), named at
@@ -17,13 +18,20 @@ export function projectPipelinesEntry(): string {
 }
 
 /** Loads the project's pipeline definitions at synthesis (TypeScript through tsx outside vitest). */
-export async function loadProjectPipelines(entry = projectPipelinesEntry()): Promise<PipelineDefinition[]> {
+async function loadProjectModule(entry: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(entry).href;
-  const mod = (
-    process.env.VITEST
-      ? await import(/* @vite-ignore */ url)
-      : await (await import("tsx/esm/api")).tsImport(url, import.meta.url)
-  ) as { pipelines?: PipelineDefinition[] };
+  return process.env.VITEST
+    ? await import(/* @vite-ignore */ url)
+    : await (await import("tsx/esm/api")).tsImport(url, import.meta.url);
+}
+
+export async function loadProjectPipelines(entry = projectPipelinesEntry()): Promise<PipelineDefinition[]> {
+  const mod = (await loadProjectModule(entry)) as { pipelines?: PipelineDefinition[] };
   if (!Array.isArray(mod.pipelines)) throw new Error(`${entry} does not export \`pipelines\` (an array)`);
   return mod.pipelines;
+}
+
+/** The project's tuning definitions: every export of its entry that is one (`defineTuning`). */
+export async function loadProjectTunings(entry = projectPipelinesEntry()): Promise<TuningDefinition[]> {
+  return tuningsIn(await loadProjectModule(entry));
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { ENV } from "@keel/core";
 import { describe, expect, it } from "vitest";
@@ -120,6 +120,16 @@ describe("Api stack", () => {
     expect(code).not.toContain("@duckdb/node-bindings-");
     // ... so nothing may import them (or dynalite) statically: Lambda would fail to start.
     expect(staticImports(bundle)).toEqual([]);
+  });
+
+  it("ships the console's build beside the handler, where consoleRoot() looks for it", () => {
+    const dir = path.join(out.bundles["functions/api.handler"], "console");
+    const html = readFileSync(path.join(dir, "index.html"), "utf8");
+    expect(html).toMatch(/<html/i);
+    // The page's own assets travel with it.
+    const asset = html.match(/(?:src|href)="\/?([^"]+\.js)"/)?.[1];
+    expect(asset).toBeDefined();
+    expect(existsSync(path.join(dir, asset as string))).toBe(true);
   });
 
   itPassesSecurityChecks(out);

@@ -30,15 +30,22 @@ describe("the prod stage", () => {
     expect(sizes.filter((p) => p.size > LIMIT)).toEqual([]);
   });
 
+  it("gives every stack a resource (CloudFormation refuses an empty template)", () => {
+    for (const [name, tpl] of Object.entries(t()))
+      expect(Object.keys(tpl.toJSON().Resources ?? {}).length, name).toBeGreaterThan(0);
+  });
+
   it("synthesizes every stack, each named after the stage", () => {
     expect(Object.keys(t()).sort()).toEqual([
       "Api",
       "Features",
+      "Llm",
       "Monitoring",
       "Network",
       "Pipelines",
       "Serving",
       "Storage",
+      "Tuning",
     ]);
   });
 
@@ -163,12 +170,14 @@ describe("the prod stage", () => {
       "functions/audit-export.handler",
       "functions/audit-reconcile.handler",
       "functions/drift.handler",
+      "functions/llm.handler",
       "functions/materialize.handler",
       ...Array(resourcesOf(t().Pipelines, "AWS::StepFunctions::StateMachine").length).fill(
         "functions/pipeline-step.handler",
       ),
       "functions/router.handler",
       "functions/scoring-consumer.handler",
+      "functions/tuning-controller.handler",
     ]);
     for (const f of ours)
       expect(f, f.Handler).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"] });

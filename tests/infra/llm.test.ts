@@ -21,9 +21,7 @@ const t = () => out.templates.Llm;
 const gatewayFn = () =>
   resourcesOf(t(), "AWS::Lambda::Function").find((f) => f.Handler === "functions/llm.handler");
 const statements = () =>
-  Object.values(t().findResources("AWS::IAM::Policy")).flatMap(
-    (p: any) => p.Properties.PolicyDocument.Statement,
-  );
+  Object.values(t().findResources("AWS::IAM::Policy")).flatMap((p) => p.Properties.PolicyDocument.Statement);
 
 describe("Llm stack", () => {
   it("serves the gateway from a streaming function URL, in the VPC", () => {
@@ -31,7 +29,10 @@ describe("Llm stack", () => {
     const fn = gatewayFn();
     expect(fn.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
     expect(fn.Timeout).toBe(900);
-    expect(fn.Environment.Variables.KEEL_LLM_METRICS_NAMESPACE).toBe(LLM_METRICS.namespace);
+    // Every KEEL_* variable is one loadConfig reads (config-vars.test.ts): the stage's routes.
+    expect(Object.keys(fn.Environment.Variables).filter((k) => k.startsWith("KEEL_LLM_"))).toEqual([
+      "KEEL_LLM_UPSTREAMS",
+    ]);
   });
 
   it("scopes Bedrock and SageMaker access to the models and endpoints the stage names", () => {
@@ -57,7 +58,10 @@ describe("Llm stack", () => {
     expect(userData).toContain("--disable-log-requests");
     expect(userData).toContain("llm/models/llama-3-8b/");
     expect(lt.LaunchTemplateData.MetadataOptions.HttpTokens).toBe("required");
-    expect(gatewayFn().Environment.Variables.KEEL_LLM_VLLM_MODEL).toBe("llama-3-8b");
+    // The pool's model and each adapter are gateway routes to the pool's OpenAI-compatible URL.
+    const upstreams = JSON.stringify(gatewayFn().Environment.Variables.KEEL_LLM_UPSTREAMS);
+    for (const model of ["llama-3-8b", "fraud-lora"])
+      expect(upstreams).toContain(`\\"model\\":\\"${model}\\",\\"deployments\\":[{\\"id\\":\\"vllm\\"`);
   });
 
   it("scales the pool on GPU utilization and graphs tokens, cost, TTFT, errors and GPUs", () => {

@@ -1,7 +1,7 @@
 export * from "./adapters";
 export { createApp } from "./app";
 export * from "./module";
-export { createPipelineStepHandler } from "./pipeline-step";
+export { awsBuiltinSteps, createPipelineStepHandler } from "./pipeline-step";
 export { createPlatform, type Platform, type PlatformOptions } from "./platform";
 export {
   type KeelProject,
@@ -11,3 +11,4 @@ export {
   type QuickstartContext,
 } from "./project";
 export { type RequestGuardOptions, requestGuards } from "./request-guards";
+export { createTuningControllerHandler } from "./tuning-controller";

@@ -19,6 +19,7 @@ export {
   type SuiteInput,
   suiteSchema,
 } from "./expectations";
+export { lambdaValidateStepKind, VALIDATE_NOT_IN_LAMBDA } from "./lambda-step";
 export { createValidationModule } from "./module";
 export {
   type RecordedValidation,
