@@ -5,6 +5,7 @@ import { ensureConsoleBuilt } from "@keel/console";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type QuickstartSummary, runQuickstart } from "../../examples/fraud-detection/src/quickstart";
+import { startOidcServer } from "../helpers/oidc-server";
 import { startTestPlatform } from "../helpers/platform";
 import { launchBrowser, openPage, screenshot, signIn } from "./browser";
 
@@ -30,12 +31,17 @@ describe("console (browser)", () => {
   let pendingId: string;
   /** The tracking runs that trained versions 1 and 2. */
   let trained: string[];
+  let idp: Awaited<ReturnType<typeof startOidcServer>>;
 
   beforeAll(async () => {
     ensureConsoleBuilt({ quiet: true });
+    idp = await startOidcServer({ clientId: "keel-console", user: { sub: "u-123", email: "ida@example.com" } });
     platform = await startTestPlatform({
       dataDir,
-      config: { registry: { autoApproveStages: ["Production"] } },
+      config: {
+        registry: { autoApproveStages: ["Production"] },
+        auth: { oidcIssuer: idp.issuer, oidcClientId: "keel-console", oidcScopes: "openid email" },
+      },
     });
     summary = await runQuickstart({
       url: platform.url,
@@ -74,6 +80,7 @@ describe("console (browser)", () => {
   afterAll(async () => {
     await browser?.close();
     await platform?.close();
+    await idp?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -251,6 +258,48 @@ describe("console (browser)", () => {
     await page.waitForURL(/event=/);
     expect(await page.locator("main").textContent()).toContain("hash links");
     await screenshot(page, "audit-verified");
+  });
+
+  it("signs in at the identity provider (code flow with PKCE), calls the API with its token, and signs out", async () => {
+    // The server's laptop mode reads the caller's name from the Bearer JWT without verifying it
+    // (in AWS, API Gateway's JWT authorizer verifies it against the issuer's JWKS).
+    const tab = await openPage(browser, platform.url);
+    await tab.page.goto("/signin");
+    const meCall = tab.page.waitForRequest(
+      (r) => r.url().endsWith("/api/v1/me") && !!r.headers().authorization?.startsWith("Bearer "),
+    );
+    await tab.page.getByRole("button", { name: "Sign in with the identity provider" }).click();
+    await tab.page.waitForURL(/\/experiments$/);
+    await tab.page.getByTestId("who").getByText("ida@example.com").waitFor();
+    const sent = (await meCall).headers().authorization.slice("Bearer ".length);
+    expect(JSON.parse(Buffer.from(sent.split(".")[1], "base64url").toString())).toMatchObject({
+      iss: idp.issuer,
+      sub: "u-123",
+      aud: "keel-console",
+    });
+    const [auth] = idp.authorizations;
+    expect(auth).toMatchObject({
+      response_type: "code",
+      client_id: "keel-console",
+      redirect_uri: `${platform.url}/signin/callback`,
+      scope: "openid email",
+      code_challenge_method: "S256",
+    });
+    expect(auth.code_challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(auth.state.length).toBeGreaterThan(10);
+    // The provider checked the PKCE verifier against the challenge before answering tokens.
+    expect(idp.exchanges).toEqual([{ status: 200 }]);
+    // Kept for this tab only, never in localStorage.
+    expect(await tab.page.evaluate(`localStorage.getItem("keel.console.session")`)).toBeNull();
+    expect(await tab.page.evaluate(`sessionStorage.getItem("keel.console.session")`)).toContain(sent);
+    await screenshot(tab.page, "signed-in-oidc");
+
+    await tab.page.goto("/signin");
+    await tab.page.getByRole("button", { name: "Sign out" }).click();
+    await tab.page.getByTestId("who").getByText("local-user").waitFor();
+    expect(await tab.page.evaluate(`sessionStorage.getItem("keel.console.session")`)).toBeNull();
+    expect(tab.errors).toEqual([]);
+    await tab.context.close();
   });
 
   it("is usable on a phone: the menu opens the navigation", async () => {

@@ -78,6 +78,12 @@ export function LineChart(props: {
       align(props.series),
       host,
     );
+    // What the plot holds, for the browser tests: its series (by label) and their point counts.
+    host.dataset.series = JSON.stringify(
+      plot.series
+        .slice(1)
+        .map((s, i) => [s.label, (plot.data[i + 1] as unknown[]).filter((y) => y != null).length]),
+    );
     // How long aligning and drawing took (read by the browser tests and for the README's figures).
     requestAnimationFrame(() => {
       host.dataset.renderMs = String(Math.round(performance.now() - started));
@@ -131,6 +137,8 @@ export function ScatterChart(props: { series: Series[]; xLabel: string; yLabel: 
       ] as unknown as uPlot.AlignedData,
       host,
     );
+    // The points the plot holds, for the browser tests: per series [xs, ys].
+    host.dataset.xy = JSON.stringify(plot.data.slice(1));
     return () => plot.destroy();
   }, [props.series, props.xLabel, props.yLabel]);
   return <div class="chart" ref={el} role="img" aria-label={props.title} />;
