@@ -35,7 +35,10 @@ describe("console (browser)", () => {
 
   beforeAll(async () => {
     ensureConsoleBuilt({ quiet: true });
-    idp = await startOidcServer({ clientId: "keel-console", user: { sub: "u-123", email: "ida@example.com" } });
+    idp = await startOidcServer({
+      clientId: "keel-console",
+      user: { sub: "u-123", email: "ida@example.com" },
+    });
     platform = await startTestPlatform({
       dataDir,
       config: {
@@ -233,6 +236,139 @@ describe("console (browser)", () => {
     );
     await screenshot(page, "pipeline-run");
   }, 150_000);
+
+  it("backfills a day, stops the backfill run, and resumes it to success", async () => {
+    await visit("/pipelines/fraud-detection");
+    const form = page.getByRole("form", { name: "Backfill" });
+    await form.getByLabel("From").fill("2026-11-01");
+    await form.getByLabel("To").fill("2026-11-01");
+    await form.getByRole("button", { name: "Backfill" }).click();
+    await page.getByText("1 runs started").waitFor();
+    let runId = "";
+    await expect
+      .poll(async () => {
+        const runs = await platform.call("GET", "/api/v1/pipelines/runs?pipeline=fraud-detection");
+        runId = runs.json.runs.find((r: { trigger: string }) => r.trigger === "backfill")?.runId ?? "";
+        return runId;
+      })
+      .not.toBe("");
+    await visit(`/pipelines/runs/${runId}`);
+    await page.getByRole("button", { name: "Stop" }).click();
+    await page.locator("[data-testid=run-status]", { hasText: "ABORTED" }).waitFor({ timeout: 60_000 });
+    expect((await platform.call("GET", `/api/v1/pipelines/runs/${runId}`)).json.run.status).toBe("ABORTED");
+    await screenshot(page, "pipeline-run-stopped");
+    await page.getByRole("button", { name: "Resume" }).click();
+    await page.locator("[data-testid=run-status]", { hasText: "SUCCEEDED" }).waitFor({ timeout: 120_000 });
+    const resumedId = page.url().split("/").pop() as string;
+    const resumed = (await platform.call("GET", `/api/v1/pipelines/runs/${resumedId}`)).json.run;
+    expect(resumed.status).toBe("SUCCEEDED");
+    if (resumedId !== runId) expect(resumed).toMatchObject({ trigger: "resume", resumedFrom: runId });
+  }, 200_000);
+
+  it("reads online features for an entity on the features page, as the API answers", async () => {
+    await visit("/features");
+    const form = page.getByRole("form", { name: "Online read" });
+    const service = await form.getByLabel("Feature service").inputValue();
+    const key = form.getByRole("textbox");
+    const joinKey = (await form.locator("label", { has: key }).textContent())?.trim() as string;
+    await key.fill("u00001");
+    await form.getByRole("button", { name: "Read" }).click();
+    const table = page.getByRole("table", { name: "Online features" });
+    await table.waitFor();
+    const api = await platform.call("POST", "/api/v1/features/get-online-features", {
+      feature_service: service,
+      entities: { [joinKey]: ["u00001"] },
+      full_feature_names: false,
+    });
+    expect(api.status).toBe(200);
+    const names: string[] = api.json.metadata.feature_names;
+    expect(await table.locator("th").allTextContents()).toEqual(names);
+    const statuses: string[] = api.json.results.map((r: { statuses: string[] }) => r.statuses[0]);
+    expect(statuses).toContain("PRESENT");
+    const cells = await table.locator("td").allTextContents();
+    statuses.forEach((st, i) => {
+      expect(cells[i]).toContain(st);
+    });
+    await screenshot(page, "features-online-read");
+  });
+
+  it("computes drift now from the monitoring page, shows the new report and the history", async () => {
+    const name = summary.deployment;
+    await visit(`/monitoring/${name}`);
+    const before = await page.locator("[data-report]").getAttribute("data-report");
+    await page.getByRole("button", { name: "Compute drift now" }).click();
+    await page.waitForFunction(
+      `(() => { const r = document.querySelector("[data-report]")?.getAttribute("data-report"); return r && r !== ${JSON.stringify(before)}; })()`,
+    );
+    const latest = await platform.call("GET", `/api/v1/monitoring/deployments/${name}/drift`);
+    expect(await page.locator("[data-report]").getAttribute("data-report")).toBe(latest.json.id);
+    expect(await page.locator("main .error").count()).toBe(0);
+    await screenshot(page, "drift-computed");
+    // The history lists past reports, newest first; opening the older one shows it.
+    const history = await platform.call("GET", `/api/v1/monitoring/deployments/${name}/drift/reports`);
+    const ids: string[] = history.json.reports.map((r: { id: string }) => r.id);
+    expect(ids[0]).toBe(latest.json.id);
+    expect(ids).toContain(before);
+    await page.waitForFunction(`document.querySelectorAll("[data-history]").length === ${ids.length}`);
+    await page.locator(`[data-history="${before}"] a`).click();
+    await page.waitForURL(/report=/);
+    await page.locator(`[data-report="${before}"]`).waitFor();
+    expect(await page.locator(`[data-history="${before}"]`).getAttribute("aria-current")).toBe("true");
+    await page.goBack();
+    await page.locator(`[data-report="${latest.json.id}"]`).waitFor();
+    await screenshot(page, "drift-history");
+  });
+
+  it("overlays one metric of several runs in one chart", async () => {
+    const counts = await Promise.all(
+      trained.map(
+        async (id) =>
+          (
+            await platform.call(
+              "GET",
+              `/api/2.0/mlflow/metrics/get-history?run_id=${id}&metric_key=train_logloss`,
+            )
+          ).json.metrics.length as number,
+      ),
+    );
+    await visit(`/charts?runs=${trained.join(",")}&metric=train_logloss`);
+    const chart = page.locator(".chart[data-series]");
+    await chart.waitFor();
+    const series = JSON.parse((await chart.getAttribute("data-series")) as string) as Array<[string, number]>;
+    expect(series.map(([, n]) => n)).toEqual(counts);
+    const names = await Promise.all(
+      trained.map(
+        async (id) =>
+          (await platform.call("GET", `/api/2.0/mlflow/runs/get?run_id=${id}`)).json.run.info
+            .run_name as string,
+      ),
+    );
+    expect(series.map(([label]) => label)).toEqual(names);
+    await screenshot(page, "charts-overlaid");
+  });
+
+  it("scatters a metric against another across the compared runs", async () => {
+    const runs = await Promise.all(
+      trained.map(
+        async (id) => (await platform.call("GET", `/api/2.0/mlflow/runs/get?run_id=${id}`)).json.run,
+      ),
+    );
+    const latest = (run: { data: { metrics: Array<{ key: string; value: number }> } }, key: string) =>
+      run.data.metrics.find((m) => m.key === key)?.value;
+    const common = runs[0].data.metrics
+      .map((m: { key: string }) => m.key)
+      .filter((k: string) => latest(runs[1], k) !== undefined)
+      .sort();
+    expect(common.length).toBeGreaterThan(1);
+    const [xKey, yKey] = common;
+    await visit(`/compare?runs=${trained.join(",")}&x=metrics.${xKey}&y=metrics.${yKey}`);
+    const chart = page.locator(".chart[data-xy]");
+    await chart.waitFor();
+    const [[xs, ys]] = JSON.parse((await chart.getAttribute("data-xy")) as string) as number[][][];
+    expect(xs).toEqual(runs.map((r) => latest(r, xKey)));
+    expect(ys).toEqual(runs.map((r) => latest(r, yKey)));
+    await screenshot(page, "compare-scatter");
+  });
 
   it("shifts canary traffic from the deployment page", async () => {
     const name = summary.deployment;
