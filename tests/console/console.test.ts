@@ -270,7 +270,7 @@ describe("console (browser)", () => {
     const form = page.getByRole("form", { name: "Online read" });
     const service = await form.getByLabel("Feature service").inputValue();
     const key = form.getByRole("textbox");
-    const joinKey = (await form.locator("label", { has: key }).textContent())?.trim() as string;
+    const joinKey = (await form.locator("label").nth(1).textContent())?.trim() as string;
     await key.fill("u00001");
     await form.getByRole("button", { name: "Read" }).click();
     const table = page.getByRole("table", { name: "Online features" });
