@@ -347,7 +347,7 @@ describe("console (browser)", () => {
     await screenshot(page, "charts-overlaid");
   });
 
-  it("scatters a metric against another across the compared runs", async () => {
+  it("scatters a metric against another across the compared runs, and draws parallel coordinates", async () => {
     const runs = await Promise.all(
       trained.map(
         async (id) => (await platform.call("GET", `/api/2.0/mlflow/runs/get?run_id=${id}`)).json.run,
@@ -367,6 +367,14 @@ describe("console (browser)", () => {
     const [[xs, ys]] = JSON.parse((await chart.getAttribute("data-xy")) as string) as number[][][];
     expect(xs).toEqual(runs.map((r) => latest(r, xKey)));
     expect(ys).toEqual(runs.map((r) => latest(r, yKey)));
+    // Parallel coordinates: one axis per numeric column of both runs, one line per run.
+    const parallel = page.getByRole("region", { name: "Parallel coordinates" });
+    const axes = JSON.parse((await parallel.getAttribute("data-axes")) as string) as string[];
+    expect(axes).toEqual(expect.arrayContaining(common.map((k: string) => `metrics.${k}`)));
+    const lines = JSON.parse(
+      (await parallel.locator(".chart[data-series]").getAttribute("data-series")) as string,
+    ) as Array<[string, number]>;
+    expect(lines).toEqual(runs.map((r) => [r.info.run_name, axes.length]));
     await screenshot(page, "compare-scatter");
   });
 
@@ -552,5 +560,9 @@ describe("console (browser) with users and roles", () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<div id="app">');
     expect((await fetch(`${platform.url}/api/v1/me`)).status).toBe(401);
+    // The sign-in settings are public; this server has no identity provider configured.
+    const config = await fetch(`${platform.url}/api/v1/console/config`);
+    expect(config.status).toBe(200);
+    expect(await config.json()).toEqual({ oidc: null });
   });
 });

@@ -51,6 +51,8 @@ export function LineChart(props: {
   logY?: boolean;
   height?: number;
   title: string;
+  /** Named x positions 0..n-1 (parallel coordinates: one axis per name). */
+  xNames?: string[];
 }) {
   const el = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -63,7 +65,17 @@ export function LineChart(props: {
         width,
         height: props.height ?? 320,
         scales: { x: { time: !!props.time }, y: { distr: props.logY ? 3 : 1 } },
-        axes: [{ label: props.xLabel }, {}],
+        axes: [
+          props.xNames
+            ? {
+                label: props.xLabel,
+                splits: () => (props.xNames ?? []).map((_, i) => i),
+                values: (_u: uPlot, splits: number[]) => splits.map((i) => props.xNames?.[i] ?? ""),
+                grid: { show: true, stroke: "#888", width: 1 },
+              }
+            : { label: props.xLabel },
+          {},
+        ],
         series: [
           { label: props.xLabel },
           ...props.series.map((s, i) => ({
@@ -95,7 +107,7 @@ export function LineChart(props: {
       window.removeEventListener("resize", onResize);
       plot.destroy();
     };
-  }, [props.series, props.logY, props.time, props.xLabel, props.height]);
+  }, [props.series, props.logY, props.time, props.xLabel, props.height, props.xNames]);
   return (
     <div
       class="chart"
