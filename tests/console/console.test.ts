@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureConsoleBuilt } from "@keel/console";
@@ -13,6 +13,25 @@ const silent = {
   task: <T>(_title: string, fn: (update: (d: string) => void) => Promise<T>) => fn(() => undefined),
   info: () => undefined,
 };
+
+const HOLD_PIPELINE = `import { existsSync } from "node:fs";
+import { definePipeline } from "@keel/pipelines";
+import { z } from "zod";
+export const hold = definePipeline({
+  name: "hold",
+  params: z.object({ gate: z.string() }),
+  steps: [
+    {
+      name: "wait",
+      kind: "lambda",
+      handler: async (ctx) => {
+        while (!existsSync(String(ctx.params.gate))) await new Promise((r) => setTimeout(r, 100));
+        return { released: true };
+      },
+    },
+  ],
+});
+`;
 
 /**
  * The console in a real browser (Debian's chromium through playwright-core) against the
@@ -76,6 +95,9 @@ describe("console (browser)", () => {
     );
     expect(req.json.promotion.status).toBe("PENDING");
     pendingId = req.json.promotion.id;
+    // A pipeline whose one step waits for a file: a run that stays RUNNING until the test lets it go.
+    writeFileSync(join(dataDir, "hold.ts"), HOLD_PIPELINE);
+    await platform.platform.services.pipelines.registerFile(join(dataDir, "hold.ts"));
     browser = await launchBrowser();
     ({ page, errors } = await openPage(browser, platform.url));
   }, 300_000);
@@ -237,7 +259,9 @@ describe("console (browser)", () => {
     await screenshot(page, "pipeline-run");
   }, 150_000);
 
-  it("backfills a day, stops the backfill run, and resumes it to success", async () => {
+  it("backfills a day from the pipeline page: its run gets the day as ds and succeeds", async () => {
+    const last = (await platform.call("GET", "/api/v1/pipelines/runs?pipeline=fraud-detection&limit=1")).json
+      .runs[0];
     await visit("/pipelines/fraud-detection");
     const form = page.getByRole("form", { name: "Backfill" });
     await form.getByLabel("From").fill("2026-11-01");
@@ -253,17 +277,39 @@ describe("console (browser)", () => {
       })
       .not.toBe("");
     await visit(`/pipelines/runs/${runId}`);
+    await page
+      .locator("[data-testid=run-status]", { hasText: /SUCCEEDED|FAILED|ABORTED/ })
+      .waitFor({ timeout: 120_000 });
+    const run = (await platform.call("GET", `/api/v1/pipelines/runs/${runId}`)).json.run;
+    expect(run, JSON.stringify(run)).toMatchObject({
+      status: "SUCCEEDED",
+      trigger: "backfill",
+      params: expect.objectContaining({ ds: "2026-11-01", algorithm: last.params.algorithm }),
+    });
+  }, 150_000);
+
+  it("stops a running pipeline run and resumes it to success", async () => {
+    const gate = join(dataDir, "hold.gate");
+    const started = await platform.call("POST", "/api/v1/pipelines/hold/runs", { params: { gate } });
+    expect(started.status, started.text).toBeLessThan(300);
+    const runId = started.json.run.runId;
+    await visit(`/pipelines/runs/${runId}`);
     await page.getByRole("button", { name: "Stop" }).click();
     await page.locator("[data-testid=run-status]", { hasText: "ABORTED" }).waitFor({ timeout: 60_000 });
     expect((await platform.call("GET", `/api/v1/pipelines/runs/${runId}`)).json.run.status).toBe("ABORTED");
     await screenshot(page, "pipeline-run-stopped");
+    writeFileSync(gate, "go");
     await page.getByRole("button", { name: "Resume" }).click();
-    await page.locator("[data-testid=run-status]", { hasText: "SUCCEEDED" }).waitFor({ timeout: 120_000 });
+    await page
+      .locator("[data-testid=run-status]", { hasText: /SUCCEEDED|FAILED|TIMED_OUT/ })
+      .waitFor({ timeout: 60_000 });
+    expect(await page.locator("main .error").allTextContents()).toEqual([]);
     const resumedId = page.url().split("/").pop() as string;
-    const resumed = (await platform.call("GET", `/api/v1/pipelines/runs/${resumedId}`)).json.run;
-    expect(resumed.status).toBe("SUCCEEDED");
-    if (resumedId !== runId) expect(resumed).toMatchObject({ trigger: "resume", resumedFrom: runId });
-  }, 200_000);
+    const resumed = (await platform.call("GET", `/api/v1/pipelines/runs/${resumedId}`)).json;
+    expect(resumed.run.status, JSON.stringify(resumed)).toBe("SUCCEEDED");
+    if (resumedId !== runId) expect(resumed.run).toMatchObject({ trigger: "resume", resumedFrom: runId });
+    await screenshot(page, "pipeline-run-resumed");
+  }, 150_000);
 
   it("reads online features for an entity on the features page, as the API answers", async () => {
     await visit("/features");
