@@ -71,6 +71,9 @@ export function Api({ stack, app }: StackContext) {
   grantPipelineRuns(apiFn, app.stage);
 
   const jwt = settings.jwt ?? cognitoIssuer(stack, app.stage);
+  // The console signs people in at this issuer (OIDC code flow with PKCE, GET /api/v1/console/config).
+  apiFn.addEnvironment(ENV.OIDC_ISSUER, jwt.issuer);
+  apiFn.addEnvironment(ENV.OIDC_CLIENT_ID, jwt.audience[0] as string);
   const accessLog = {
     retention: RETENTION_NAME[settings.logRetentionDays],
     // JSON lines with the caller, so access is auditable next to the audit trail.

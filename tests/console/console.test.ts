@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureConsoleBuilt } from "@keel/console";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type QuickstartSummary, runQuickstart } from "../../examples/fraud-detection/src/quickstart";
+import { startOidcServer } from "../helpers/oidc-server";
 import { startTestPlatform } from "../helpers/platform";
 import { launchBrowser, openPage, screenshot, signIn } from "./browser";
 
@@ -12,6 +13,25 @@ const silent = {
   task: <T>(_title: string, fn: (update: (d: string) => void) => Promise<T>) => fn(() => undefined),
   info: () => undefined,
 };
+
+const HOLD_PIPELINE = `import { existsSync } from "node:fs";
+import { definePipeline } from "@keel/pipelines";
+import { z } from "zod";
+export const hold = definePipeline({
+  name: "hold",
+  params: z.object({ gate: z.string() }),
+  steps: [
+    {
+      name: "wait",
+      kind: "lambda",
+      handler: async (ctx) => {
+        while (!existsSync(String(ctx.params.gate))) await new Promise((r) => setTimeout(r, 100));
+        return { released: true };
+      },
+    },
+  ],
+});
+`;
 
 /**
  * The console in a real browser (Debian's chromium through playwright-core) against the
@@ -30,12 +50,20 @@ describe("console (browser)", () => {
   let pendingId: string;
   /** The tracking runs that trained versions 1 and 2. */
   let trained: string[];
+  let idp: Awaited<ReturnType<typeof startOidcServer>>;
 
   beforeAll(async () => {
     ensureConsoleBuilt({ quiet: true });
+    idp = await startOidcServer({
+      clientId: "keel-console",
+      user: { sub: "u-123", email: "ida@example.com" },
+    });
     platform = await startTestPlatform({
       dataDir,
-      config: { registry: { autoApproveStages: ["Production"] } },
+      config: {
+        registry: { autoApproveStages: ["Production"] },
+        auth: { oidcIssuer: idp.issuer, oidcClientId: "keel-console", oidcScopes: "openid email" },
+      },
     });
     summary = await runQuickstart({
       url: platform.url,
@@ -67,6 +95,9 @@ describe("console (browser)", () => {
     );
     expect(req.json.promotion.status).toBe("PENDING");
     pendingId = req.json.promotion.id;
+    // A pipeline whose one step waits for a file: a run that stays RUNNING until the test lets it go.
+    writeFileSync(join(dataDir, "hold.ts"), HOLD_PIPELINE);
+    await platform.platform.services.pipelines.registerFile(join(dataDir, "hold.ts"));
     browser = await launchBrowser();
     ({ page, errors } = await openPage(browser, platform.url));
   }, 300_000);
@@ -74,6 +105,7 @@ describe("console (browser)", () => {
   afterAll(async () => {
     await browser?.close();
     await platform?.close();
+    await idp?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -227,6 +259,172 @@ describe("console (browser)", () => {
     await screenshot(page, "pipeline-run");
   }, 150_000);
 
+  it("backfills a day from the pipeline page: its run gets the last run's parameters and succeeds", async () => {
+    const last = (await platform.call("GET", "/api/v1/pipelines/runs?pipeline=fraud-detection&limit=1")).json
+      .runs[0];
+    await visit("/pipelines/fraud-detection");
+    const form = page.getByRole("form", { name: "Backfill" });
+    await form.getByLabel("From").fill("2026-11-01");
+    await form.getByLabel("To").fill("2026-11-01");
+    await form.getByRole("button", { name: "Backfill" }).click();
+    await page.getByText("1 runs started").waitFor();
+    let runId = "";
+    await expect
+      .poll(async () => {
+        const runs = await platform.call("GET", "/api/v1/pipelines/runs?pipeline=fraud-detection");
+        runId = runs.json.runs.find((r: { trigger: string }) => r.trigger === "backfill")?.runId ?? "";
+        return runId;
+      })
+      .not.toBe("");
+    await visit(`/pipelines/runs/${runId}`);
+    await page
+      .locator("[data-testid=run-status]", { hasText: /SUCCEEDED|FAILED|ABORTED/ })
+      .waitFor({ timeout: 120_000 });
+    const run = (await platform.call("GET", `/api/v1/pipelines/runs/${runId}`)).json.run;
+    expect(run, JSON.stringify(run)).toMatchObject({
+      status: "SUCCEEDED",
+      trigger: "backfill",
+      // The last run's parameters (fraud-detection's schema declares no `ds`, so it keeps none).
+      params: expect.objectContaining({ algorithm: last.params.algorithm, keelUrl: last.params.keelUrl }),
+    });
+  }, 150_000);
+
+  it("stops a running pipeline run and resumes it to success", async () => {
+    const gate = join(dataDir, "hold.gate");
+    const started = await platform.call("POST", "/api/v1/pipelines/hold/runs", { params: { gate } });
+    expect(started.status, started.text).toBeLessThan(300);
+    const runId = started.json.run.runId;
+    await visit(`/pipelines/runs/${runId}`);
+    await page.getByRole("button", { name: "Stop" }).click();
+    await page.locator("[data-testid=run-status]", { hasText: "ABORTED" }).waitFor({ timeout: 60_000 });
+    expect((await platform.call("GET", `/api/v1/pipelines/runs/${runId}`)).json.run.status).toBe("ABORTED");
+    await screenshot(page, "pipeline-run-stopped");
+    writeFileSync(gate, "go");
+    await page.getByRole("button", { name: "Resume" }).click();
+    await page
+      .locator("[data-testid=run-status]", { hasText: /SUCCEEDED|FAILED|TIMED_OUT/ })
+      .waitFor({ timeout: 60_000 });
+    expect(await page.locator("main .error").allTextContents()).toEqual([]);
+    const resumedId = page.url().split("/").pop() as string;
+    const resumed = (await platform.call("GET", `/api/v1/pipelines/runs/${resumedId}`)).json;
+    expect(resumed.run.status, JSON.stringify(resumed)).toBe("SUCCEEDED");
+    if (resumedId !== runId) expect(resumed.run).toMatchObject({ trigger: "resume", resumedFrom: runId });
+    await screenshot(page, "pipeline-run-resumed");
+  }, 150_000);
+
+  it("reads online features for an entity on the features page, as the API answers", async () => {
+    await visit("/features");
+    const form = page.getByRole("form", { name: "Online read" });
+    const service = await form.getByLabel("Feature service").inputValue();
+    const key = form.getByRole("textbox");
+    const joinKey = (await form.locator("label").nth(1).textContent())?.trim() as string;
+    await key.fill("u00001");
+    await form.getByRole("button", { name: "Read" }).click();
+    const table = page.getByRole("table", { name: "Online features" });
+    await table.waitFor();
+    const api = await platform.call("POST", "/api/v1/features/get-online-features", {
+      feature_service: service,
+      entities: { [joinKey]: ["u00001"] },
+      full_feature_names: false,
+    });
+    expect(api.status).toBe(200);
+    const names: string[] = api.json.metadata.feature_names;
+    expect(await table.locator("th").allTextContents()).toEqual(names);
+    const statuses: string[] = api.json.results.map((r: { statuses: string[] }) => r.statuses[0]);
+    expect(statuses).toContain("PRESENT");
+    const cells = await table.locator("td").allTextContents();
+    statuses.forEach((st, i) => {
+      expect(cells[i]).toContain(st);
+    });
+    await screenshot(page, "features-online-read");
+  });
+
+  it("computes drift now from the monitoring page, shows the new report and the history", async () => {
+    const name = summary.deployment;
+    await visit(`/monitoring/${name}`);
+    const before = await page.locator("[data-report]").getAttribute("data-report");
+    await page.getByRole("button", { name: "Compute drift now" }).click();
+    await page.waitForFunction(
+      `(() => { const r = document.querySelector("[data-report]")?.getAttribute("data-report"); return r && r !== ${JSON.stringify(before)}; })()`,
+    );
+    const latest = await platform.call("GET", `/api/v1/monitoring/deployments/${name}/drift`);
+    expect(await page.locator("[data-report]").getAttribute("data-report")).toBe(latest.json.id);
+    expect(await page.locator("main .error").count()).toBe(0);
+    await screenshot(page, "drift-computed");
+    // The history lists past reports, newest first; opening the older one shows it.
+    const history = await platform.call("GET", `/api/v1/monitoring/deployments/${name}/drift/reports`);
+    const ids: string[] = history.json.reports.map((r: { id: string }) => r.id);
+    expect(ids[0]).toBe(latest.json.id);
+    expect(ids).toContain(before);
+    await page.waitForFunction(`document.querySelectorAll("[data-history]").length === ${ids.length}`);
+    await page.locator(`[data-history="${before}"] a`).click();
+    await page.waitForURL(/report=/);
+    await page.locator(`[data-report="${before}"]`).waitFor();
+    expect(await page.locator(`[data-history="${before}"]`).getAttribute("aria-current")).toBe("true");
+    await page.goBack();
+    await page.locator(`[data-report="${latest.json.id}"]`).waitFor();
+    await screenshot(page, "drift-history");
+  });
+
+  it("overlays one metric of several runs in one chart", async () => {
+    const counts = await Promise.all(
+      trained.map(
+        async (id) =>
+          (
+            await platform.call(
+              "GET",
+              `/api/2.0/mlflow/metrics/get-history?run_id=${id}&metric_key=train_logloss`,
+            )
+          ).json.metrics.length as number,
+      ),
+    );
+    await visit(`/charts?runs=${trained.join(",")}&metric=train_logloss`);
+    const chart = page.locator(".chart[data-series]");
+    await chart.waitFor();
+    const series = JSON.parse((await chart.getAttribute("data-series")) as string) as Array<[string, number]>;
+    expect(series.map(([, n]) => n)).toEqual(counts);
+    const names = await Promise.all(
+      trained.map(
+        async (id) =>
+          (await platform.call("GET", `/api/2.0/mlflow/runs/get?run_id=${id}`)).json.run.info
+            .run_name as string,
+      ),
+    );
+    expect(series.map(([label]) => label)).toEqual(names);
+    await screenshot(page, "charts-overlaid");
+  });
+
+  it("scatters a metric against another across the compared runs, and draws parallel coordinates", async () => {
+    const runs = await Promise.all(
+      trained.map(
+        async (id) => (await platform.call("GET", `/api/2.0/mlflow/runs/get?run_id=${id}`)).json.run,
+      ),
+    );
+    const latest = (run: { data: { metrics: Array<{ key: string; value: number }> } }, key: string) =>
+      run.data.metrics.find((m) => m.key === key)?.value;
+    const common = runs[0].data.metrics
+      .map((m: { key: string }) => m.key)
+      .filter((k: string) => latest(runs[1], k) !== undefined)
+      .sort();
+    expect(common.length).toBeGreaterThan(1);
+    const [xKey, yKey] = common;
+    await visit(`/compare?runs=${trained.join(",")}&x=metrics.${xKey}&y=metrics.${yKey}`);
+    const chart = page.locator(".chart[data-xy]");
+    await chart.waitFor();
+    const [[xs, ys]] = JSON.parse((await chart.getAttribute("data-xy")) as string) as number[][][];
+    expect(xs).toEqual(runs.map((r) => latest(r, xKey)));
+    expect(ys).toEqual(runs.map((r) => latest(r, yKey)));
+    // Parallel coordinates: one axis per numeric column of both runs, one line per run.
+    const parallel = page.getByRole("region", { name: "Parallel coordinates" });
+    const axes = JSON.parse((await parallel.getAttribute("data-axes")) as string) as string[];
+    expect(axes).toEqual(expect.arrayContaining(common.map((k: string) => `metrics.${k}`)));
+    const lines = JSON.parse(
+      (await parallel.locator(".chart[data-series]").getAttribute("data-series")) as string,
+    ) as Array<[string, number]>;
+    expect(lines).toEqual(runs.map((r) => [r.info.run_name, axes.length]));
+    await screenshot(page, "compare-scatter");
+  });
+
   it("shifts canary traffic from the deployment page", async () => {
     const name = summary.deployment;
     const before = await platform.call("GET", `/api/v1/deployments/${name}`);
@@ -251,6 +449,48 @@ describe("console (browser)", () => {
     await page.waitForURL(/event=/);
     expect(await page.locator("main").textContent()).toContain("hash links");
     await screenshot(page, "audit-verified");
+  });
+
+  it("signs in at the identity provider (code flow with PKCE), calls the API with its token, and signs out", async () => {
+    // The server's laptop mode reads the caller's name from the Bearer JWT without verifying it
+    // (in AWS, API Gateway's JWT authorizer verifies it against the issuer's JWKS).
+    const tab = await openPage(browser, platform.url);
+    await tab.page.goto("/signin");
+    const meCall = tab.page.waitForRequest(
+      (r) => r.url().endsWith("/api/v1/me") && !!r.headers().authorization?.startsWith("Bearer "),
+    );
+    await tab.page.getByRole("button", { name: "Sign in with the identity provider" }).click();
+    await tab.page.waitForURL(/\/experiments$/);
+    await tab.page.getByTestId("who").getByText("ida@example.com").waitFor();
+    const sent = (await meCall).headers().authorization.slice("Bearer ".length);
+    expect(JSON.parse(Buffer.from(sent.split(".")[1], "base64url").toString())).toMatchObject({
+      iss: idp.issuer,
+      sub: "u-123",
+      aud: "keel-console",
+    });
+    const [auth] = idp.authorizations;
+    expect(auth).toMatchObject({
+      response_type: "code",
+      client_id: "keel-console",
+      redirect_uri: `${platform.url}/signin/callback`,
+      scope: "openid email",
+      code_challenge_method: "S256",
+    });
+    expect(auth.code_challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(auth.state.length).toBeGreaterThan(10);
+    // The provider checked the PKCE verifier against the challenge before answering tokens.
+    expect(idp.exchanges).toEqual([{ status: 200 }]);
+    // Kept for this tab only, never in localStorage.
+    expect(await tab.page.evaluate(`localStorage.getItem("keel.console.session")`)).toBeNull();
+    expect(await tab.page.evaluate(`sessionStorage.getItem("keel.console.session")`)).toContain(sent);
+    await screenshot(tab.page, "signed-in-oidc");
+
+    await tab.page.goto("/signin");
+    await tab.page.getByRole("button", { name: "Sign out" }).click();
+    await tab.page.getByTestId("who").getByText("local-user").waitFor();
+    expect(await tab.page.evaluate(`sessionStorage.getItem("keel.console.session")`)).toBeNull();
+    expect(tab.errors).toEqual([]);
+    await tab.context.close();
   });
 
   it("is usable on a phone: the menu opens the navigation", async () => {
@@ -367,5 +607,9 @@ describe("console (browser) with users and roles", () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<div id="app">');
     expect((await fetch(`${platform.url}/api/v1/me`)).status).toBe(401);
+    // The sign-in settings are public; this server has no identity provider configured.
+    const config = await fetch(`${platform.url}/api/v1/console/config`);
+    expect(config.status).toBe(200);
+    expect(await config.json()).toEqual({ oidc: null });
   });
 });

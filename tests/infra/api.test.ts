@@ -94,6 +94,9 @@ describe("Api stack", () => {
     expect(vars[ENV.ONLINE_STORE]).toBe("cql");
     expect(vars[ENV.JWT_GROUP_CLAIM]).toBe("cognito:groups");
     expect(vars[ENV.IAM_ROLES]).toBe("data-scientist");
+    // The console signs people in at the stage's JWT issuer with its app client.
+    expect(vars[ENV.OIDC_ISSUER]).toBeDefined();
+    expect(vars[ENV.OIDC_CLIENT_ID]).toBeDefined();
   });
 
   it("grants item-level table access (no Scan, no admin) and prefix-limited object access", () => {

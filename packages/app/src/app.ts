@@ -1,6 +1,14 @@
 import type { AccessControl } from "@keel/auth";
 import { consoleRoot, serveConsole } from "@keel/console";
-import { allRoutes, docsPage, meRoutes, mount, openApiDocument, platformRoutes as r } from "@keel/contract";
+import {
+  allRoutes,
+  consoleRoutes,
+  docsPage,
+  meRoutes,
+  mount,
+  openApiDocument,
+  platformRoutes as r,
+} from "@keel/contract";
 import { currentContext, installErrorHandling } from "@keel/core";
 import { Hono, type MiddlewareHandler } from "hono";
 import { type AdmissionOptions, admission } from "./admission";
@@ -33,6 +41,8 @@ export function createApp(
     admission?: AdmissionOptions;
     /** The console's build folder (default: `consoleRoot()`); false: no console. */
     console?: { root?: string } | false;
+    /** The identity provider the console signs people in with (OIDC code flow with PKCE). */
+    oidc?: { issuer?: string; clientId?: string; scopes: string };
   },
 ): Hono {
   const app = new Hono();
@@ -59,6 +69,13 @@ export function createApp(
     const { principal, roles, kind, display } = currentContext();
     return { principal, roles: [...roles], kind, display };
   });
+  const oidc = opts.oidc;
+  mount(app, consoleRoutes.config, () => ({
+    oidc:
+      oidc?.issuer && oidc.clientId
+        ? { issuer: oidc.issuer, clientId: oidc.clientId, scopes: oidc.scopes }
+        : null,
+  }));
   for (const m of modules) m.routes?.(app);
   opts.access.routes(app);
   return app;

@@ -286,6 +286,11 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
   const app = createApp(modules, {
     access,
     guards: { allowedHosts: opts.allowedHosts, allowedOrigins: config.http.allowedOrigins },
+    oidc: {
+      issuer: config.auth.oidcIssuer,
+      clientId: config.auth.oidcClientId,
+      scopes: config.auth.oidcScopes,
+    },
     admission: {
       maxInFlight: config.http.maxInFlight,
       mode: config.http.admission,

@@ -240,6 +240,10 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   "DELETE /api/2.0/mlflow/registered-models/permissions/delete": "read",
   // console
   "GET /api/v1/me": "read",
+  // console: drift report history
+  "GET /api/v1/monitoring/deployments/:deployment/drift/reports": "read",
+  // console: its sign-in settings, read before anyone is signed in
+  "GET /api/v1/console/config": "public",
   // llm gateway: OpenAI's API authenticates itself (virtual keys, or the platform identity with
   // a role granting infer, checked by the gateway); routes, keys and teams are admin, audited.
   "POST /llm/v1/chat/completions": "public",

@@ -1,6 +1,7 @@
 export * from "./audit";
 export * from "./backends";
 export * from "./compat";
+export * from "./console";
 export * from "./deployment-schemas";
 export * from "./deployments";
 export * from "./docs-page";

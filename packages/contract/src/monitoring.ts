@@ -62,6 +62,25 @@ export const monitoringRoutes = {
     response: withLinks,
     errors: ["INVALID_PARAMETER_VALUE", "MALFORMED_REQUEST", "RESOURCE_DOES_NOT_EXIST"],
   }),
+  listReports: defineRoute({
+    id: "monitoring.listReports",
+    method: "GET",
+    path: "/api/v1/monitoring/deployments/:deployment/drift/reports",
+    summary: "A deployment's drift reports, newest first (the history)",
+    tags,
+    params: deployment,
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(200).default(50),
+      page_token: z.string().optional(),
+    }),
+    response: z.object({
+      reports: z.array(
+        z.object({ id: z.string(), status: statusSchema, createdAt: z.string(), rows: z.number().int() }),
+      ),
+      next_page_token: z.string().optional(),
+    }),
+    errors: ["INVALID_PARAMETER_VALUE"],
+  }),
   getReport: defineRoute({
     id: "monitoring.getReport",
     method: "GET",

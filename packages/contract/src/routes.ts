@@ -1,5 +1,6 @@
 import { auditRoutes } from "./audit";
 import { backendRoutes } from "./backends";
+import { consoleRoutes } from "./console";
 import { deploymentRoutes } from "./deployments";
 import { featureRoutes } from "./features";
 import { governanceRoutes } from "./governance";
@@ -53,6 +54,7 @@ export const contract = {
   mlflowGraphql: mlflowGraphqlRoutes,
   platform: platformRoutes,
   me: meRoutes,
+  console: consoleRoutes,
   rag: ragRoutes,
   tuning: tuningRoutes,
   validation: validationRoutes,

@@ -72,6 +72,10 @@ export const ENV = {
   JWT_GROUP_CLAIM: "KEEL_JWT_GROUP_CLAIM",
   /** Roles every IAM (SigV4) caller holds, comma-separated; default `data-scientist`. */
   IAM_ROLES: "KEEL_IAM_ROLES",
+  /** The console's OIDC sign-in (code flow + PKCE): the issuer, public client id and scopes. */
+  OIDC_ISSUER: "KEEL_OIDC_ISSUER",
+  OIDC_CLIENT_ID: "KEEL_OIDC_CLIENT_ID",
+  OIDC_SCOPES: "KEEL_OIDC_SCOPES",
   // monitoring
   PREDICTION_LOG_ROOT: "KEEL_PREDICTION_LOG_ROOT",
   /** Secrets Manager secret id holding the prediction log's HMAC key (AWS); locally a 0600 file under the data dir. */
@@ -225,6 +229,10 @@ const authSchema = z.object({
         .map((x) => x.trim())
         .filter(Boolean),
     ),
+  /** The identity provider the console signs people in with (OIDC code flow with PKCE). */
+  oidcIssuer: z.string().url().optional(),
+  oidcClientId: optionalText,
+  oidcScopes: z.string().default("openid email profile"),
 });
 
 export const configSchema = z.object({
@@ -317,7 +325,13 @@ export const CONFIG_VARS = {
     admission: ENV.ADMISSION,
     maxEventLoopLagMs: ENV.MAX_EVENT_LOOP_LAG_MS,
   },
-  auth: { jwtGroupClaim: ENV.JWT_GROUP_CLAIM, iamRoles: ENV.IAM_ROLES },
+  auth: {
+    jwtGroupClaim: ENV.JWT_GROUP_CLAIM,
+    iamRoles: ENV.IAM_ROLES,
+    oidcIssuer: ENV.OIDC_ISSUER,
+    oidcClientId: ENV.OIDC_CLIENT_ID,
+    oidcScopes: ENV.OIDC_SCOPES,
+  },
   llm: { upstreams: ENV.LLM_UPSTREAMS, cacheMaxEntries: ENV.LLM_CACHE_MAX_ENTRIES },
 } as const;
 

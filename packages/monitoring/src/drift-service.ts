@@ -181,6 +181,27 @@ export class MonitoringService {
     return this.report(String(item.id));
   }
 
+  /** A deployment's reports, newest first, a page at a time (the index rows, not the reports). */
+  async listReports(deployment: string, opts: { limit?: number; pageToken?: string } = {}) {
+    parseWith(deploymentNameSchema, deployment, "deployment");
+    const page = await this.deps.store.query({
+      pk: partition(deployment),
+      prefix: "REPORT#",
+      descending: true,
+      limit: opts.limit ?? 50,
+      cursor: opts.pageToken,
+    });
+    return {
+      reports: page.items.map((i) => ({
+        id: String(i.id),
+        status: i.status as DriftReport["status"],
+        createdAt: String(i.createdAt),
+        rows: Number(i.rows),
+      })),
+      next_page_token: page.cursor,
+    };
+  }
+
   async report(id: string): Promise<DriftReport> {
     const bytes = await this.reportFile(id, "json");
     return driftReportSchema.parse(JSON.parse(bytes.toString("utf8")));

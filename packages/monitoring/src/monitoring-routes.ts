@@ -21,6 +21,9 @@ export function monitoringRoutes(app: Hono, service: MonitoringService): void {
     const windowMs = body.window === undefined ? undefined : parseWindow(body.window);
     return withLinks(await service.runDrift(params.deployment, { windowMs }));
   });
+  mount(app, r.listReports, ({ params, query }) =>
+    service.listReports(params.deployment, { limit: query.limit, pageToken: query.page_token }),
+  );
   mount(app, r.getReport, async ({ params: { file } }, c) => {
     const m = /^(.+)\.(html|json)$/.exec(file);
     if (!m)

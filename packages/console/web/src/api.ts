@@ -3,25 +3,31 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 
 /**
  * Who the console calls as: a token (`keel dev --auth`, a JWT) and/or, on a laptop-mode server,
- * the name to record (`x-keel-principal`). Kept in this browser's localStorage.
+ * the name to record (`x-keel-principal`). Kept in this browser's localStorage; a token from
+ * the identity provider (`oidc`) only in this tab's sessionStorage.
  */
 export interface Session {
   token?: string;
   principal?: string;
+  oidc?: { endSession?: string; clientId: string };
 }
 
 const KEY = "keel.console.session";
 
 export function loadSession(): Session {
   try {
-    return JSON.parse(localStorage.getItem(KEY) ?? "{}") as Session;
+    return JSON.parse(sessionStorage.getItem(KEY) ?? localStorage.getItem(KEY) ?? "{}") as Session;
   } catch {
     return {};
   }
 }
 
 export function saveSession(s: Session) {
-  localStorage.setItem(KEY, JSON.stringify(s));
+  sessionStorage.removeItem(KEY);
+  if (s.oidc) {
+    localStorage.removeItem(KEY);
+    sessionStorage.setItem(KEY, JSON.stringify(s));
+  } else localStorage.setItem(KEY, JSON.stringify(s));
   keel = clientFor(s);
 }
 

@@ -51,6 +51,8 @@ export function LineChart(props: {
   logY?: boolean;
   height?: number;
   title: string;
+  /** Named x positions 0..n-1 (parallel coordinates: one axis per name). */
+  xNames?: string[];
 }) {
   const el = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -63,7 +65,17 @@ export function LineChart(props: {
         width,
         height: props.height ?? 320,
         scales: { x: { time: !!props.time }, y: { distr: props.logY ? 3 : 1 } },
-        axes: [{ label: props.xLabel }, {}],
+        axes: [
+          props.xNames
+            ? {
+                label: props.xLabel,
+                splits: () => (props.xNames ?? []).map((_, i) => i),
+                values: (_u: uPlot, splits: number[]) => splits.map((i) => props.xNames?.[i] ?? ""),
+                grid: { show: true, stroke: "#888", width: 1 },
+              }
+            : { label: props.xLabel },
+          {},
+        ],
         series: [
           { label: props.xLabel },
           ...props.series.map((s, i) => ({
@@ -78,6 +90,12 @@ export function LineChart(props: {
       align(props.series),
       host,
     );
+    // What the plot holds, for the browser tests: its series (by label) and their point counts.
+    host.dataset.series = JSON.stringify(
+      plot.series
+        .slice(1)
+        .map((s, i) => [s.label, (plot.data[i + 1] as unknown[]).filter((y) => y != null).length]),
+    );
     // How long aligning and drawing took (read by the browser tests and for the README's figures).
     requestAnimationFrame(() => {
       host.dataset.renderMs = String(Math.round(performance.now() - started));
@@ -89,7 +107,7 @@ export function LineChart(props: {
       window.removeEventListener("resize", onResize);
       plot.destroy();
     };
-  }, [props.series, props.logY, props.time, props.xLabel, props.height]);
+  }, [props.series, props.logY, props.time, props.xLabel, props.height, props.xNames]);
   return (
     <div
       class="chart"
@@ -131,6 +149,8 @@ export function ScatterChart(props: { series: Series[]; xLabel: string; yLabel: 
       ] as unknown as uPlot.AlignedData,
       host,
     );
+    // The points the plot holds, for the browser tests: per series [xs, ys].
+    host.dataset.xy = JSON.stringify(plot.data.slice(1));
     return () => plot.destroy();
   }, [props.series, props.xLabel, props.yLabel]);
   return <div class="chart" ref={el} role="img" aria-label={props.title} />;

@@ -11,13 +11,14 @@ import { PipelinePage, PipelineRunPage, PipelinesPage } from "./pages/pipelines"
 import { ReviewsPage } from "./pages/reviews";
 import { RunPage } from "./pages/run";
 import { RunsPage } from "./pages/runs";
-import { SignInPage } from "./pages/signin";
+import { SignInCallbackPage, SignInPage } from "./pages/signin";
 
 type PageComponent = ComponentType<{ params: Record<string, string> }>;
 
 /** Every console page by URL pattern (first match wins). */
 export const routes: Array<[string, PageComponent]> = [
   ["/signin", SignInPage],
+  ["/signin/callback", SignInCallbackPage],
   ["/experiments", ExperimentsPage],
   ["/experiments/:id", RunsPage],
   ["/runs/:id", RunPage],

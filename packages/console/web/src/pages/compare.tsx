@@ -1,5 +1,5 @@
 import { keel, useApi } from "../api";
-import { ScatterChart } from "../chart";
+import { LineChart, ScatterChart } from "../chart";
 import { href, setQuery, useLocation } from "../router";
 import { fmtNum, Load, Page } from "../ui";
 import { cell, type RunJson } from "./runs";
@@ -65,6 +65,7 @@ export function ComparePage() {
               ) : (
                 <p class="muted">No run has numeric values for both axes.</p>
               )}
+              <ParallelCoordinates runs={runs} cols={cols} />
               <div class="table-wrap">
                 <table class="grid">
                   <caption class="sr-only">Values of the compared runs</caption>
@@ -101,5 +102,40 @@ export function ComparePage() {
         }}
       </Load>
     </Page>
+  );
+}
+
+/**
+ * Parallel coordinates: one vertical axis per numeric param or metric, one line per run, each
+ * axis scaled to its own min..max (0 at the bottom, 1 at the top), drawn with uPlot.
+ */
+function ParallelCoordinates(props: { runs: RunJson[]; cols: string[] }) {
+  const axes = props.cols.filter((c) =>
+    props.runs.every((r) => {
+      const v = cell(r, c);
+      return v !== undefined && v !== "" && Number.isFinite(Number(v));
+    }),
+  );
+  if (axes.length < 2) return null;
+  const ranges = axes.map((c) => {
+    const vals = props.runs.map((r) => Number(cell(r, c)));
+    return [Math.min(...vals), Math.max(...vals)] as const;
+  });
+  const series = props.runs.map((r) => ({
+    label: r.info.run_name || r.info.run_id.slice(0, 8),
+    xs: axes.map((_, i) => i),
+    ys: axes.map((c, i) => {
+      const [lo, hi] = ranges[i];
+      return hi > lo ? (Number(cell(r, c)) - lo) / (hi - lo) : 0.5;
+    }),
+  }));
+  return (
+    <section aria-label="Parallel coordinates" data-axes={JSON.stringify(axes)}>
+      <h2>Parallel coordinates</h2>
+      <p class="muted">
+        Each axis runs from its lowest value across these runs (bottom) to its highest (top).
+      </p>
+      <LineChart series={series} xLabel="" xNames={axes} title="Parallel coordinates of the compared runs" />
+    </section>
   );
 }

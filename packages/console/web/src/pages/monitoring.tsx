@@ -1,8 +1,8 @@
 import { useState } from "preact/hooks";
 import { errorText, keel, useApi } from "../api";
 import { BarChart } from "../chart";
-import { href } from "../router";
-import { ErrorBox, fmtNum, Load, Page, Section, Status } from "../ui";
+import { href, setQuery, useLocation } from "../router";
+import { ErrorBox, fmtNum, fmtTime, Load, Page, Section, Status } from "../ui";
 
 export function MonitoringPage() {
   const res = useApi(async () => {
@@ -66,14 +66,34 @@ export function MonitoringPage() {
 
 export function DriftPage(props: { params: Record<string, string> }) {
   const deployment = props.params.deployment;
-  const res = useApi(() => keel.call("monitoring.latestDrift", { params: { deployment } }), [deployment]);
+  const chosen = useLocation().query.get("report") ?? undefined;
+  // ?report=<id> opens a past report from the history; without it, the latest one.
+  const res = useApi(
+    async () =>
+      chosen
+        ? {
+            ...(await keel.call("monitoring.getReport", { params: { file: `${chosen}.json` } })),
+            links: {
+              html: `/api/v1/monitoring/reports/${chosen}.html`,
+              json: `/api/v1/monitoring/reports/${chosen}.json`,
+            },
+          }
+        : keel.call("monitoring.latestDrift", { params: { deployment } }),
+    [deployment, chosen],
+  );
+  const history = useApi(
+    () => keel.call("monitoring.listReports", { params: { deployment }, query: { limit: 20 } }),
+    [deployment],
+  );
   const [window, setWindow] = useState("");
   const [error, setError] = useState<string>();
   const run = async () => {
     setError(undefined);
     try {
       await keel.call("monitoring.runDrift", { params: { deployment }, body: window ? { window } : {} });
-      res.reload();
+      history.reload();
+      if (chosen) setQuery({ report: undefined }, { push: true });
+      else res.reload();
     } catch (e) {
       setError(errorText(e));
     }
@@ -103,7 +123,7 @@ export function DriftPage(props: { params: Record<string, string> }) {
       <Load res={res}>
         {(r) => (
           <>
-            <p>
+            <p data-report={r.id}>
               <Status value={r.status} /> over {r.rows.toLocaleString()} rows,{" "}
               {new Date(r.window.from).toLocaleString()} → {new Date(r.window.to).toLocaleString()} ·
               thresholds PSI watch {r.thresholds.watch}, drift {r.thresholds.drift} ·{" "}
@@ -180,6 +200,42 @@ export function DriftPage(props: { params: Record<string, string> }) {
           </>
         )}
       </Load>
+      <Section title="History">
+        <Load res={history}>
+          {(h) => (
+            <table class="grid" aria-label="Drift report history">
+              <thead>
+                <tr>
+                  <th scope="col">Computed</th>
+                  <th scope="col">Status</th>
+                  <th scope="col" class="num">
+                    Rows
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {h.reports.map((r) => (
+                  <tr
+                    key={r.id}
+                    data-history={r.id}
+                    aria-current={r.id === res.data?.id ? "true" : undefined}
+                  >
+                    <td>
+                      <a href={`${href("monitoring", deployment)}?report=${encodeURIComponent(r.id)}`}>
+                        {fmtTime(r.createdAt)}
+                      </a>
+                    </td>
+                    <td>
+                      <Status value={r.status} />
+                    </td>
+                    <td class="num">{r.rows.toLocaleString()}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </Load>
+      </Section>
     </Page>
   );
 }

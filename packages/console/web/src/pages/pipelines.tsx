@@ -149,7 +149,11 @@ export function PipelinePage(props: { params: Record<string, string> }) {
                   lastParams={(runs.data?.runs[0] as PipelineRun | undefined)?.params}
                 />
 
-                <BackfillForm name={name} schedule={d.schedule} />
+                <BackfillForm
+                  name={name}
+                  schedule={d.schedule}
+                  lastParams={(runs.data?.runs[0] as PipelineRun | undefined)?.params}
+                />
               </>
             )}
           </>
@@ -399,12 +403,19 @@ export function PipelineRunPage(props: { params: Record<string, string> }) {
 }
 
 /** One run per day of a date range, in the background (the CLI's `keel pipeline run --from --to`). */
-function BackfillForm(props: { name: string; schedule?: unknown }) {
+function BackfillForm(props: { name: string; schedule?: unknown; lastParams?: Record<string, unknown> }) {
+  // Each day's run gets the last run's parameters (required ones included) with its own `ds`.
+  const { ds: _ds, ...params } = props.lastParams ?? {};
   const [from, setFrom] = useState("");
   const [to, setTo] = useState("");
   const [msg, setMsg] = useState<{ ok?: string; error?: string }>({});
   return (
     <Section title="Backfill">
+      <p class="muted">
+        One run per day, each with the last run's parameters
+        {Object.keys(params).length ? "" : " (none yet: the pipeline's defaults)"} and its day as{" "}
+        <code>ds</code>.
+      </p>
       {props.schedule !== undefined && (
         <p class="muted">
           Schedule: <code>{JSON.stringify(props.schedule)}</code>
@@ -418,7 +429,7 @@ function BackfillForm(props: { name: string; schedule?: unknown }) {
           try {
             const r = await keel.call("pipelines.backfill", {
               params: { name: props.name },
-              body: { from, to },
+              body: { from, to, params },
             });
             setMsg({
               ok: `${r.intervals.length} runs started (${r.concurrency} at a time); they appear under Runs`,

@@ -1,13 +1,28 @@
-import { useState } from "preact/hooks";
-import { loadSession, saveSession } from "../api";
+import { useEffect, useState } from "preact/hooks";
+import { loadSession, saveSession, useApi } from "../api";
+import { finishOidcSignIn, loadOidcConfig, signOut, startOidcSignIn } from "../oidc";
+import { ErrorBox } from "../ui";
 
 export function SignInPage() {
   const s = loadSession();
-  const [token, setToken] = useState(s.token ?? "");
+  const [token, setToken] = useState(s.oidc ? "" : (s.token ?? ""));
   const [principal, setPrincipal] = useState(s.principal ?? "");
+  const [error, setError] = useState<unknown>();
+  const oidc = useApi(() => loadOidcConfig(), []);
   return (
     <section class="page">
       <h1>Sign in</h1>
+      {oidc.data && (
+        <div class="actions">
+          <button
+            type="button"
+            onClick={() => startOidcSignIn(oidc.data as NonNullable<typeof oidc.data>).catch(setError)}
+          >
+            Sign in with the identity provider
+          </button>
+          {error !== undefined && <ErrorBox error={error} />}
+        </div>
+      )}
       <p class="muted">
         With <code>keel dev --auth</code> or in AWS, paste an API token (<code>keel users add</code> prints
         one). On a laptop-mode server, a name is enough: it is recorded as who acted.
@@ -35,18 +50,36 @@ export function SignInPage() {
         </label>
         <div class="actions">
           <button type="submit">Sign in</button>
-          <button
-            type="button"
-            class="secondary"
-            onClick={() => {
-              saveSession({});
-              location.assign("/experiments");
-            }}
-          >
+          <button type="button" class="secondary" onClick={() => signOut(loadSession())}>
             Sign out
           </button>
         </div>
       </form>
+    </section>
+  );
+}
+
+/** Where the identity provider sends the browser back with `code` and `state`. */
+export function SignInCallbackPage() {
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    // A fresh page load: the header asks "who am I?" again with the new token.
+    finishOidcSignIn(new URLSearchParams(location.search)).then(
+      () => location.replace("/experiments"),
+      setError,
+    );
+  }, []);
+  return (
+    <section class="page">
+      <h1>Signing in</h1>
+      {error === undefined ? (
+        <p class="muted" role="status">
+          Exchanging the code…
+        </p>
+      ) : (
+        <ErrorBox error={error} />
+      )}
+      <a href="/signin">Back to sign-in</a>
     </section>
   );
 }
