@@ -9,3 +9,4 @@ export * from "./internal-call";
 export * from "./log";
 export * from "./principal";
 export * from "./reproducibility";
+export type { TrackingRunWriter } from "./tracking-runs";

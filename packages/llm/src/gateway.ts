@@ -429,8 +429,9 @@ function json(body: unknown, headers: Record<string, string>): Response {
   return new Response(JSON.stringify(body), { headers: { "content-type": "application/json", ...headers } });
 }
 
-function parseChat(body: unknown): ChatRequest {
-  const b = body as Partial<ChatRequest> | null;
+/** An OpenAI request body: a JSON object naming a model (OpenAI's messages for what is missing). */
+function withModel<T extends { model?: unknown }>(body: unknown): Partial<T> & { model: string } {
+  const b = body as (Partial<T> & { model?: unknown }) | null;
   if (!b || typeof b !== "object") throw new LlmError("invalid", "The request body must be a JSON object.");
   if (typeof b.model !== "string" || !b.model)
     throw new LlmError(
@@ -439,6 +440,11 @@ function parseChat(body: unknown): ChatRequest {
       "missing_required_parameter",
       "model",
     );
+  return b as Partial<T> & { model: string };
+}
+
+function parseChat(body: unknown): ChatRequest {
+  const b = withModel<ChatRequest>(body);
   if (!Array.isArray(b.messages) || b.messages.length === 0)
     throw new LlmError("invalid", "'messages' must be a non-empty array", "invalid_value", "messages");
   for (const [i, m] of b.messages.entries())
@@ -453,15 +459,7 @@ function parseChat(body: unknown): ChatRequest {
 }
 
 function parseEmbeddings(body: unknown): EmbeddingRequest {
-  const b = body as Partial<EmbeddingRequest> | null;
-  if (!b || typeof b !== "object") throw new LlmError("invalid", "The request body must be a JSON object.");
-  if (typeof b.model !== "string" || !b.model)
-    throw new LlmError(
-      "invalid",
-      "you must provide a model parameter",
-      "missing_required_parameter",
-      "model",
-    );
+  const b = withModel<EmbeddingRequest>(body);
   if (b.input === undefined || b.input === null || (Array.isArray(b.input) && b.input.length === 0))
     throw new LlmError("invalid", "'input' must be a string or a non-empty array", "invalid_value", "input");
   return b as EmbeddingRequest;

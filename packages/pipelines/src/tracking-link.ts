@@ -1,32 +1,14 @@
-import type { Logger } from "@keel/core";
+import type { Logger, TrackingRunWriter } from "@keel/core";
 
 /**
  * The part of `@keel/tracking`'s TrackingService that pipelines use (MLflow request shapes).
  * Declared here so pipelines depend on behaviour, not on the tracking package's internals.
  */
-export interface PipelineTracking {
-  createExperiment(req: { name: string }): Promise<{ experiment_id: string }>;
+export interface PipelineTracking extends Omit<TrackingRunWriter, "getExperimentByName"> {
   /** Throws an error with code RESOURCE_DOES_NOT_EXIST when there is none. */
   getExperimentByName(
     name: string,
   ): Promise<{ experiment: { experiment_id: string } } | { experiment_id: string }>;
-  createRun(req: {
-    experiment_id: string;
-    run_name?: string;
-    start_time?: number;
-    tags?: Array<{ key: string; value: string }>;
-  }): Promise<{ run: { info: { run_id: string } } }>;
-  updateRun(req: {
-    run_id: string;
-    status: "RUNNING" | "FINISHED" | "FAILED" | "KILLED";
-    end_time?: number;
-  }): Promise<unknown>;
-  logBatch(req: {
-    run_id: string;
-    metrics?: Array<{ key: string; value: number; timestamp: number; step: number }>;
-    params?: Array<{ key: string; value: string }>;
-    tags?: Array<{ key: string; value: string }>;
-  }): Promise<unknown>;
 }
 
 export const TAG = {

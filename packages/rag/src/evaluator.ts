@@ -1,4 +1,5 @@
 import { ragEvaluateRequestSchema, ragGoldenQuestionSchema } from "@keel/contract";
+import type { TrackingRunWriter } from "@keel/core";
 import type { z } from "zod";
 import type { Answerer } from "./answerer";
 import {
@@ -19,23 +20,7 @@ export const evaluateRequestSchema = ragEvaluateRequestSchema;
 export type EvaluateRequest = z.input<typeof evaluateRequestSchema>;
 
 /** The part of `@keel/tracking`'s TrackingService an evaluation logs through (MLflow request shapes). */
-export interface RagTracking {
-  createExperiment(req: { name: string }): Promise<{ experiment_id: string }>;
-  getExperimentByName(name: string): Promise<{ experiment: { experiment_id: string } }>;
-  createRun(req: {
-    experiment_id: string;
-    run_name?: string;
-    start_time?: number;
-    tags?: Array<{ key: string; value: string }>;
-  }): Promise<{ run: { info: { run_id: string } } }>;
-  updateRun(req: { run_id: string; status: "FINISHED" | "FAILED"; end_time?: number }): Promise<unknown>;
-  logBatch(req: {
-    run_id: string;
-    metrics?: Array<{ key: string; value: number; timestamp: number; step: number }>;
-    params?: Array<{ key: string; value: string }>;
-    tags?: Array<{ key: string; value: string }>;
-  }): Promise<unknown>;
-}
+export type RagTracking = TrackingRunWriter;
 
 export interface QuestionOutcome {
   question: string;

@@ -1,32 +1,13 @@
 import type { ArtifactStore } from "@keel/artifacts";
-import type { Logger } from "@keel/core";
+import type { Logger, TrackingRunWriter } from "@keel/core";
 import type { TrackingLogger } from "@keel/train";
 
 /**
  * The part of `@keel/tracking`'s TrackingService tuning uses (MLflow request shapes), declared
  * here so tuning depends on behaviour, not on the tracking package.
  */
-export interface TuningTrackingApi {
-  createExperiment(req: { name: string }): Promise<{ experiment_id: string }>;
-  getExperimentByName(name: string): Promise<{ experiment: { experiment_id: string } }>;
-  createRun(req: {
-    experiment_id: string;
-    run_name?: string;
-    start_time?: number;
-    tags?: Array<{ key: string; value: string }>;
-  }): Promise<{ run: { info: { run_id: string } } }>;
+export interface TuningTrackingApi extends TrackingRunWriter {
   getRun(runId: string): Promise<{ run: { info: { artifact_uri?: string; experiment_id: string } } }>;
-  updateRun(req: {
-    run_id: string;
-    status: "RUNNING" | "FINISHED" | "FAILED" | "KILLED";
-    end_time?: number;
-  }): Promise<unknown>;
-  logBatch(req: {
-    run_id: string;
-    metrics?: Array<{ key: string; value: number; timestamp: number; step: number }>;
-    params?: Array<{ key: string; value: string }>;
-    tags?: Array<{ key: string; value: string }>;
-  }): Promise<unknown>;
 }
 
 export const TUNING_TAGS = {

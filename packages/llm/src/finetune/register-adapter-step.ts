@@ -1,24 +1,11 @@
+import type { TrackingRunWriter } from "@keel/core";
 import type { BuiltinStepKind, Json, StepContext } from "@keel/pipelines";
 import { StepFailure } from "@keel/pipelines";
 import { z } from "zod";
 import { datasetDigests, listObjects, storePath } from "./training-data";
 
 /** The part of `@keel/tracking`'s TrackingService registration uses (MLflow request shapes). */
-export interface FinetuneTrackingApi {
-  createExperiment(req: { name: string }): Promise<{ experiment_id: string }>;
-  getExperimentByName(name: string): Promise<{ experiment: { experiment_id: string } }>;
-  createRun(req: {
-    experiment_id: string;
-    run_name?: string;
-    tags?: Array<{ key: string; value: string }>;
-  }): Promise<{ run: { info: { run_id: string; artifact_uri?: string } } }>;
-  logBatch(req: {
-    run_id: string;
-    metrics?: Array<{ key: string; value: number; timestamp: number; step: number }>;
-    params?: Array<{ key: string; value: string }>;
-    tags?: Array<{ key: string; value: string }>;
-  }): Promise<unknown>;
-  updateRun(req: { run_id: string; status: "FINISHED"; end_time?: number }): Promise<unknown>;
+export interface FinetuneTrackingApi extends TrackingRunWriter {
   searchRuns(req: { experiment_ids?: string[]; filter?: string }): Promise<{
     runs?: Array<{ info: { run_id: string }; data?: { tags?: Array<{ key: string; value: string }> } }>;
   }>;
