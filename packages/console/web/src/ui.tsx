@@ -1,5 +1,6 @@
 import type { ComponentChildren } from "preact";
 import { errorText, type Loaded } from "./api";
+import { setQuery } from "./router";
 
 export const fmtTime = (ms?: number | string | null) =>
   ms === undefined || ms === null || ms === "" ? "—" : new Date(Number(ms)).toLocaleString();
@@ -99,5 +100,31 @@ export function Section(props: { title: string; children: ComponentChildren; act
       </header>
       {props.children}
     </section>
+  );
+}
+
+/** Previous/Next over the `page` query parameter (0-based; pushed to history, so Back works). */
+export function Pager(props: { page: number; hasNext: boolean }) {
+  const { page, hasNext } = props;
+  return (
+    <nav class="pager" aria-label="Pages">
+      <button
+        type="button"
+        class="secondary"
+        disabled={page === 0}
+        onClick={() => setQuery({ page: page - 1 || undefined }, { push: true })}
+      >
+        Previous
+      </button>
+      <span>Page {page + 1}</span>
+      <button
+        type="button"
+        class="secondary"
+        disabled={!hasNext}
+        onClick={() => setQuery({ page: page + 1 }, { push: true })}
+      >
+        Next
+      </button>
+    </nav>
   );
 }

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { errorText, keel, useApi } from "../api";
 import { setQuery, useLocation } from "../router";
-import { ErrorBox, Json, KeyValues, Load, Page, Section } from "../ui";
+import { ErrorBox, Json, KeyValues, Load, Page, Pager, Section } from "../ui";
 
 const FILTERS = ["principal", "action", "resource_prefix", "from", "to"] as const;
 /** Page tokens per filter, so "previous" works. */
@@ -168,25 +168,7 @@ export function AuditPage() {
           </div>
         )}
       </Load>
-      <nav class="pager" aria-label="Pages">
-        <button
-          type="button"
-          class="secondary"
-          disabled={page === 0}
-          onClick={() => setQuery({ page: page - 1 || undefined }, { push: true })}
-        >
-          Previous
-        </button>
-        <span>Page {page + 1}</span>
-        <button
-          type="button"
-          class="secondary"
-          disabled={!res.data?.next_page_token}
-          onClick={() => setQuery({ page: page + 1 }, { push: true })}
-        >
-          Next
-        </button>
-      </nav>
+      <Pager page={page} hasNext={Boolean(res.data?.next_page_token)} />
     </Page>
   );
 }

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { keel, useApi } from "../api";
 import { href, navigate, setQuery, useLocation } from "../router";
-import { ErrorBox, fmtNum, fmtTime, Page, Status } from "../ui";
+import { ErrorBox, fmtNum, fmtTime, Page, Pager, Status } from "../ui";
 
 export interface RunJson {
   info: {
@@ -242,25 +242,7 @@ export function RunsPage(props: { params: Record<string, string> }) {
           </tbody>
         </table>
       </div>
-      <nav class="pager" aria-label="Pages">
-        <button
-          type="button"
-          class="secondary"
-          disabled={page === 0}
-          onClick={() => setQuery({ page: page - 1 || undefined }, { push: true })}
-        >
-          Previous
-        </button>
-        <span>Page {page + 1}</span>
-        <button
-          type="button"
-          class="secondary"
-          disabled={!res.data?.hasNext}
-          onClick={() => setQuery({ page: page + 1 }, { push: true })}
-        >
-          Next
-        </button>
-      </nav>
+      <Pager page={page} hasNext={Boolean(res.data?.hasNext)} />
     </Page>
   );
 }
