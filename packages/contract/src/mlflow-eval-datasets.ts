@@ -1,6 +1,6 @@
 import { z } from "zod";
+import { mlflowRouteFactory } from "./mlflow-route";
 import { int32, opt } from "./mlflow-tracking-schemas";
-import { defineRoute, type HttpMethod } from "./route";
 
 /**
  * MLflow 3's evaluation datasets (`mlflow.genai.datasets`): named sets of records (inputs,
@@ -10,7 +10,6 @@ import { defineRoute, type HttpMethod } from "./route";
  */
 const P = "/api/3.0/mlflow/datasets";
 const tags = ["MLflow evaluation datasets"] as const;
-const ERRORS = ["INVALID_PARAMETER_VALUE", "MALFORMED_REQUEST", "RESOURCE_DOES_NOT_EXIST"] as const;
 const str = z.string();
 const strList = z.union([z.array(str), str.transform((s) => [s])]);
 
@@ -49,42 +48,40 @@ export const evalDatasetSchema = z.object({
 });
 export type EvalDataset = z.infer<typeof evalDatasetSchema>;
 
-const route = <const Id extends string, const M extends HttpMethod, R extends z.ZodType>(
-  id: Id,
-  method: M,
-  path: string,
-  summary: string,
-  response: R,
-) =>
-  defineRoute({
-    id,
-    method,
-    mlflow: true,
-    aliases: ["/ajax-api"],
-    path: `${P}${path}`,
-    summary,
-    tags,
-    body: evalDatasetRequest,
-    response,
-    errors: ERRORS,
-  });
+const route = mlflowRouteFactory({ prefix: P, tags });
 
 const one = z.object({ dataset: evalDatasetSchema });
 export const evalDatasetRoutes = {
-  createDataset: route("evalDatasets.createDataset", "POST", "/create", "Create an evaluation dataset", one),
+  createDataset: route(
+    "evalDatasets.createDataset",
+    "POST",
+    "/create",
+    "Create an evaluation dataset",
+    evalDatasetRequest,
+    one,
+  ),
   searchDatasets: route(
     "evalDatasets.searchDatasets",
     "POST",
     "/search",
     "Search evaluation datasets",
+    evalDatasetRequest,
     z.object({ datasets: z.array(evalDatasetSchema).optional(), next_page_token: z.string().optional() }),
   ),
-  getDataset: route("evalDatasets.getDataset", "GET", "/:dataset_id", "Get an evaluation dataset", one),
+  getDataset: route(
+    "evalDatasets.getDataset",
+    "GET",
+    "/:dataset_id",
+    "Get an evaluation dataset",
+    evalDatasetRequest,
+    one,
+  ),
   deleteDataset: route(
     "evalDatasets.deleteDataset",
     "DELETE",
     "/:dataset_id",
     "Delete an evaluation dataset",
+    evalDatasetRequest,
     z.object({}),
   ),
   setDatasetTags: route(
@@ -92,6 +89,7 @@ export const evalDatasetRoutes = {
     "PATCH",
     "/:dataset_id/tags",
     "Merge tags into a dataset",
+    evalDatasetRequest,
     one,
   ),
   deleteDatasetTag: route(
@@ -99,6 +97,7 @@ export const evalDatasetRoutes = {
     "DELETE",
     "/:dataset_id/tags/:key",
     "Delete a tag of a dataset",
+    evalDatasetRequest,
     z.object({}),
   ),
   upsertDatasetRecords: route(
@@ -106,6 +105,7 @@ export const evalDatasetRoutes = {
     "POST",
     "/:dataset_id/records",
     "Insert records, or update those with the same inputs",
+    evalDatasetRequest,
     z.object({ inserted_count: z.number(), updated_count: z.number() }),
   ),
   getDatasetRecords: route(
@@ -113,6 +113,7 @@ export const evalDatasetRoutes = {
     "GET",
     "/:dataset_id/records",
     "A dataset's records (a JSON string)",
+    evalDatasetRequest,
     z.object({ records: z.string(), next_page_token: z.string().optional() }),
   ),
   getDatasetExperimentIds: route(
@@ -120,6 +121,7 @@ export const evalDatasetRoutes = {
     "GET",
     "/:dataset_id/experiment-ids",
     "The experiments a dataset is linked to",
+    evalDatasetRequest,
     z.object({ experiment_ids: z.array(z.string()).optional() }),
   ),
 };

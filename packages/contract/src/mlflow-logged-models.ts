@@ -1,6 +1,7 @@
 import { z } from "zod";
+import { MLFLOW_ERRORS as ERRORS, mlflowRouteFactory } from "./mlflow-route";
 import { int32, int64, opt } from "./mlflow-tracking-schemas";
-import { defineRoute, type HttpMethod } from "./route";
+import { defineRoute } from "./route";
 
 /**
  * MLflow 3's logged models (mlflow/protos/service.proto: CreateLoggedModel ... LogOutputs):
@@ -12,7 +13,6 @@ import { defineRoute, type HttpMethod } from "./route";
 const P = "/api/2.0/mlflow";
 const tags = ["MLflow logged models"] as const;
 const ajax = ["/ajax-api"] as const;
-const ERRORS = ["INVALID_PARAMETER_VALUE", "MALFORMED_REQUEST", "RESOURCE_DOES_NOT_EXIST"] as const;
 
 const str = z.string();
 const strList = z.union([z.array(str), str.transform((s) => [s])]);
@@ -109,26 +109,7 @@ export const loggedModelSchema = z.object({
 });
 export type LoggedModel = z.infer<typeof loggedModelSchema>;
 
-const route = <const Id extends string, const M extends HttpMethod, B extends z.ZodType, R extends z.ZodType>(
-  id: Id,
-  method: M,
-  path: string,
-  summary: string,
-  body: B,
-  response: R,
-) =>
-  defineRoute({
-    id,
-    method,
-    mlflow: true,
-    aliases: ajax,
-    path: `${P}/${path}`,
-    summary,
-    tags,
-    body,
-    response,
-    errors: ERRORS,
-  });
+const route = mlflowRouteFactory({ prefix: `${P}/`, tags });
 
 const model = z.object({ model: loggedModelSchema });
 const empty = z.object({});

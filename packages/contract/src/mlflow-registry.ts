@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineRoute, type HttpMethod } from "./route";
+import { mlflowRouteFactory } from "./mlflow-route";
 
 /** MLflow model registry REST API (model_registry.proto). */
 const P = "/api/2.0/mlflow";
@@ -58,31 +58,10 @@ const ERRORS = [
   "PERMISSION_DENIED",
   "INVALID_STATE",
 ] as const;
+const route = mlflowRouteFactory({ prefix: P, tags, errors: ERRORS, ajax: false });
 const empty = z.object({});
 const model = z.object({ registered_model: registeredModelSchema });
 const mv = z.object({ model_version: modelVersionSchema });
-
-const route = <const Id extends string, const M extends HttpMethod, B extends z.ZodType, R extends z.ZodType>(
-  id: Id,
-  method: M,
-  path: string,
-  summary: string,
-  body: B,
-  response: R,
-  acceptsPost = false,
-) =>
-  defineRoute({
-    id,
-    method,
-    path: `${P}${path}`,
-    mlflow: true,
-    ...(acceptsPost ? { acceptsPost: true } : {}),
-    summary,
-    tags,
-    body,
-    response,
-    errors: ERRORS,
-  });
 
 export const registryRoutes = {
   createRegisteredModel: route(
@@ -140,7 +119,7 @@ export const registryRoutes = {
     "Latest version per stage",
     z.object({ name, stages: stringList }),
     z.object({ model_versions: z.array(modelVersionSchema) }),
-    true,
+    { acceptsPost: true },
   ),
   setRegisteredModelTag: route(
     "registry.setRegisteredModelTag",

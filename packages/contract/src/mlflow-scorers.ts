@@ -1,6 +1,6 @@
 import { z } from "zod";
+import { mlflowRouteFactory } from "./mlflow-route";
 import { int32, opt } from "./mlflow-tracking-schemas";
-import { defineRoute, type HttpMethod } from "./route";
 
 /**
  * MLflow 3's registered scorers (GenAI evaluation judges, serialized by the client) per
@@ -8,7 +8,6 @@ import { defineRoute, type HttpMethod } from "./route";
  */
 const P = "/api/3.0/mlflow/scorers";
 const tags = ["MLflow scorers"] as const;
-const ERRORS = ["INVALID_PARAMETER_VALUE", "MALFORMED_REQUEST", "RESOURCE_DOES_NOT_EXIST"] as const;
 const str = z.string();
 
 export const scorerRequest = z.object({
@@ -27,25 +26,7 @@ export const scorerSchema = z.object({
 });
 export type Scorer = z.infer<typeof scorerSchema>;
 
-const route = <const Id extends string, const M extends HttpMethod, R extends z.ZodType>(
-  id: Id,
-  method: M,
-  path: string,
-  summary: string,
-  response: R,
-) =>
-  defineRoute({
-    id,
-    method,
-    mlflow: true,
-    aliases: ["/ajax-api"],
-    path: `${P}/${path}`,
-    summary,
-    tags,
-    body: scorerRequest,
-    response,
-    errors: ERRORS,
-  });
+const route = mlflowRouteFactory({ prefix: `${P}/`, tags });
 
 const list = z.object({ scorers: z.array(scorerSchema).optional() });
 export const scorerRoutes = {
@@ -54,14 +35,23 @@ export const scorerRoutes = {
     "POST",
     "register",
     "Register a new version of a scorer",
+    scorerRequest,
     z.object({ version: z.number() }),
   ),
-  listScorers: route("scorers.listScorers", "GET", "list", "The latest version of each scorer", list),
+  listScorers: route(
+    "scorers.listScorers",
+    "GET",
+    "list",
+    "The latest version of each scorer",
+    scorerRequest,
+    list,
+  ),
   listScorerVersions: route(
     "scorers.listScorerVersions",
     "GET",
     "versions",
     "Every version of a scorer",
+    scorerRequest,
     list,
   ),
   getScorer: route(
@@ -69,6 +59,7 @@ export const scorerRoutes = {
     "GET",
     "get",
     "A scorer (latest or given version)",
+    scorerRequest,
     z.object({ scorer: scorerSchema }),
   ),
   deleteScorer: route(
@@ -76,6 +67,7 @@ export const scorerRoutes = {
     "DELETE",
     "delete",
     "Delete one or every version of a scorer",
+    scorerRequest,
     z.object({}),
   ),
 };

@@ -1,6 +1,7 @@
 import { z } from "zod";
+import { MLFLOW_ERRORS as ERRORS, mlflowRouteFactory } from "./mlflow-route";
 import { int32, int64, opt } from "./mlflow-tracking-schemas";
-import { defineRoute, type HttpMethod } from "./route";
+import { defineRoute } from "./route";
 
 /**
  * MLflow Tracing REST API (mlflow/protos/service.proto, MLflow 2.14+ and 3.x): the 2.0 trace
@@ -12,8 +13,6 @@ import { defineRoute, type HttpMethod } from "./route";
 const P2 = "/api/2.0/mlflow";
 const P3 = "/api/3.0/mlflow";
 const tags = ["MLflow tracing"] as const;
-const ajax = ["/ajax-api"] as const;
-const ERRORS = ["INVALID_PARAMETER_VALUE", "MALFORMED_REQUEST", "RESOURCE_DOES_NOT_EXIST"] as const;
 
 const str = z.string();
 const strList = z.union([z.array(str), str.transform((s) => [s])]);
@@ -146,26 +145,7 @@ export const traceInfoV3Schema = z.object({
 });
 export type TraceInfoV3 = z.infer<typeof traceInfoV3Schema>;
 
-const route = <const Id extends string, const M extends HttpMethod, B extends z.ZodType, R extends z.ZodType>(
-  id: Id,
-  method: M,
-  path: string,
-  summary: string,
-  body: B,
-  response: R,
-) =>
-  defineRoute({
-    id,
-    method,
-    mlflow: true,
-    aliases: ajax,
-    path,
-    summary,
-    tags,
-    body,
-    response,
-    errors: ERRORS,
-  });
+const route = mlflowRouteFactory({ prefix: "", tags });
 
 const v2Info = z.object({ trace_info: traceInfoV2Schema });
 const v3Trace = z.object({ trace: z.object({ trace_info: traceInfoV3Schema }) });

@@ -1,15 +1,16 @@
 import { z } from "zod";
+import { mlflowRouteFactory } from "./mlflow-route";
 import * as s from "./mlflow-tracking-schemas";
-import { defineRoute } from "./route";
 
 /** MLflow tracking REST API (mlflow/protos/service.proto), also served under `/ajax-api`. */
 const P = "/api/2.0/mlflow";
 const tags = ["MLflow tracking"] as const;
-const ajax = ["/ajax-api"] as const;
 const empty = z.object({});
 const NOT_FOUND = ["INVALID_PARAMETER_VALUE", "MALFORMED_REQUEST", "RESOURCE_DOES_NOT_EXIST"] as const;
 const WRITE = [...NOT_FOUND, "INVALID_STATE"] as const;
 
+const readRoute = mlflowRouteFactory({ prefix: `${P}/`, tags, errors: NOT_FOUND });
+const writeRoute = mlflowRouteFactory({ prefix: `${P}/`, tags, errors: WRITE });
 /** A read endpoint: GET with the request in the query string, or POST with it as JSON. */
 const read = <const Id extends string, B extends z.ZodType, R extends z.ZodType>(
   id: Id,
@@ -17,40 +18,14 @@ const read = <const Id extends string, B extends z.ZodType, R extends z.ZodType>
   summary: string,
   body: B,
   response: R,
-) =>
-  defineRoute({
-    id,
-    method: "GET",
-    acceptsPost: true,
-    mlflow: true,
-    aliases: ajax,
-    path: `${P}/${path}`,
-    summary,
-    tags,
-    body,
-    response,
-    errors: NOT_FOUND,
-  });
-
+) => readRoute(id, "GET", path, summary, body, response, { acceptsPost: true });
 const write = <const Id extends string, B extends z.ZodType, R extends z.ZodType>(
   id: Id,
   path: string,
   summary: string,
   body: B,
   response: R,
-) =>
-  defineRoute({
-    id,
-    method: "POST",
-    mlflow: true,
-    aliases: ajax,
-    path: `${P}/${path}`,
-    summary,
-    tags,
-    body,
-    response,
-    errors: WRITE,
-  });
+) => writeRoute(id, "POST", path, summary, body, response);
 
 const page = { next_page_token: z.string().optional() };
 
