@@ -1,24 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestPlatform } from "../helpers/platform";
+import { describe, expect, it } from "vitest";
+import { platformForFile } from "../helpers/platform";
 
 /** MLflow 3's evaluation datasets over HTTP, in the request shapes of the 3.x client's RestStore. */
-let p: Awaited<ReturnType<typeof startTestPlatform>>;
 const D = "/api/3.0/mlflow/datasets";
 
-beforeAll(async () => {
-  p = await startTestPlatform({ defaultPrincipal: "alice" });
-});
-afterAll(async () => {
-  await p?.close();
-});
-
-async function ok(method: string, path: string, body?: unknown) {
-  const r = await p.call(method, path, body);
-  if (r.status !== 200) throw new Error(`${method} ${path} -> ${r.status} ${r.text}`);
-  return r.json;
-}
-const experiment = async (name: string): Promise<string> =>
-  (await ok("POST", "/api/2.0/mlflow/experiments/create", { name })).experiment_id;
+const p = platformForFile({ defaultPrincipal: "alice" }, "");
+const { ok } = p;
+const { experiment } = p;
 const create = (name: string, experiment_ids: string[], tags: Record<string, string>) =>
   ok("POST", `${D}/create`, { name, experiment_ids, tags: JSON.stringify(tags) });
 

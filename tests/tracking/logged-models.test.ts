@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestPlatform } from "../helpers/platform";
+import { describe, expect, it } from "vitest";
+import { platformForFile } from "../helpers/platform";
 
 /**
  * MLflow 3's logged models over real HTTP, as the 3.x client drives them from
@@ -7,24 +7,12 @@ import { startTestPlatform } from "../helpers/platform";
  * the artifact proxy to the model's artifact_uri, finalize ready, record the run's outputs;
  * plus get, search, tags, params, delete and the UI's artifact listing and download.
  */
-let p: Awaited<ReturnType<typeof startTestPlatform>>;
 const API = "/api/2.0/mlflow";
 
-beforeAll(async () => {
-  p = await startTestPlatform({ defaultPrincipal: "alice" });
-});
-afterAll(async () => {
-  await p?.close();
-});
+const p = platformForFile({ defaultPrincipal: "alice" }, `${API}/`);
+const { ok } = p;
 
-async function ok(method: string, path: string, body?: unknown) {
-  const r = await p.call(method, `${API}/${path}`, body);
-  if (r.status !== 200) throw new Error(`${method} ${path} -> ${r.status} ${r.text}`);
-  return r.json;
-}
-
-const experiment = async (name: string): Promise<string> =>
-  (await ok("POST", "experiments/create", { name })).experiment_id;
+const { experiment } = p;
 const kvs = (list: Array<{ key: string; value: string }>) =>
   Object.fromEntries(list.map((e) => [e.key, e.value]));
 

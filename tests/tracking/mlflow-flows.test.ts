@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestPlatform } from "../helpers/platform";
+import { beforeAll, describe, expect, it } from "vitest";
+import { platformForFile } from "../helpers/platform";
 
 /**
  * The request sequences the official MLflow 2.x Python client sends (MlflowClient and the
@@ -7,21 +7,10 @@ import { startTestPlatform } from "../helpers/platform";
  * exact shapes it uses: GET with query strings for reads, POST JSON for writes, `run_uuid`
  * next to `run_id`, int64 fields as numbers, enums by name.
  */
-let p: Awaited<ReturnType<typeof startTestPlatform>>;
 const API = "/api/2.0/mlflow";
 
-beforeAll(async () => {
-  p = await startTestPlatform({ defaultPrincipal: "alice" });
-});
-afterAll(async () => {
-  await p?.close();
-});
-
-async function ok(method: string, path: string, body?: unknown, headers?: Record<string, string>) {
-  const r = await p.call(method, `${API}/${path}`, body, headers);
-  if (r.status !== 200) throw new Error(`${method} ${path} -> ${r.status} ${r.text}`);
-  return r.json;
-}
+const p = platformForFile({ defaultPrincipal: "alice" }, `${API}/`);
+const { ok } = p;
 
 describe("fluent API: set_experiment, start_run, log_*, end_run", () => {
   it("creates the experiment when get-by-name says it does not exist, then logs a whole run", async () => {

@@ -1,22 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestPlatform } from "../helpers/platform";
+import { describe, expect, it } from "vitest";
+import { platformForFile } from "../helpers/platform";
 
 /** MLflow 3's scorer registry over HTTP, in the request shapes of the 3.x client's RestStore. */
-let p: Awaited<ReturnType<typeof startTestPlatform>>;
 const S = "/api/3.0/mlflow/scorers";
 
-beforeAll(async () => {
-  p = await startTestPlatform({ defaultPrincipal: "alice" });
-});
-afterAll(async () => {
-  await p?.close();
-});
-
-async function ok(method: string, path: string, body?: unknown) {
-  const r = await p.call(method, path, body);
-  if (r.status !== 200) throw new Error(`${method} ${path} -> ${r.status} ${r.text}`);
-  return r.json;
-}
+const p = platformForFile({ defaultPrincipal: "alice" }, "");
+const { ok } = p;
 
 describe("scorers", () => {
   it("versions registrations by name, lists latest, gets, deletes one or all versions", async () => {

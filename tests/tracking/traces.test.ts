@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestPlatform } from "../helpers/platform";
+import { beforeAll, describe, expect, it } from "vitest";
+import { platformForFile } from "../helpers/platform";
 
 /**
  * MLflow Tracing over real HTTP, with the request shapes of the official clients: 2.x's
@@ -7,25 +7,13 @@ import { startTestPlatform } from "../helpers/platform";
  * protobuf JSON timestamps, span data uploaded by the client through the artifact proxy to the
  * `mlflow.artifactLocation` tag, and MLflow's search grammar for traces.
  */
-let p: Awaited<ReturnType<typeof startTestPlatform>>;
 const V2 = "/api/2.0/mlflow";
 const V3 = "/api/3.0/mlflow";
 
-beforeAll(async () => {
-  p = await startTestPlatform({ defaultPrincipal: "alice" });
-});
-afterAll(async () => {
-  await p?.close();
-});
+const p = platformForFile({ defaultPrincipal: "alice" }, "");
+const { ok } = p;
 
-async function ok(method: string, path: string, body?: unknown) {
-  const r = await p.call(method, path, body);
-  if (r.status !== 200) throw new Error(`${method} ${path} -> ${r.status} ${r.text}`);
-  return r.json;
-}
-
-const experiment = async (name: string): Promise<string> =>
-  (await ok("POST", `${V2}/experiments/create`, { name })).experiment_id;
+const { experiment } = p;
 
 const userKeys = (m: Record<string, string>) =>
   Object.fromEntries(Object.entries(m).filter(([k]) => !k.startsWith("mlflow.")));
