@@ -78,8 +78,33 @@ export function scopeOf(route: Route, request: ChatRequest, team: string): strin
   });
 }
 
-const collectionOf = (route: Route, s: SemanticSettings) =>
-  `_llm_cache_${route.model}_${s.embeddingModel}`.replace(/[^A-Za-z0-9_-]/g, "_");
+/** One collection per route and embedding model (vectors of one model have one width). */
+export const collectionOf = (route: string, embeddingModel: string) =>
+  `_llm_cache_${route}_${embeddingModel}`.replace(/[^A-Za-z0-9_-]/g, "_");
+
+/** A cache entry as the vector store keeps it (see CacheVectorStore). */
+export function entryRecord(
+  id: string,
+  scope: string,
+  vector: number[],
+  completion: ChatCompletion,
+  model: string,
+  expiresAt: number,
+): CacheRecord {
+  return {
+    id,
+    doc: id,
+    ordinal: 0,
+    text: JSON.stringify(completion),
+    title: model,
+    heading: String(expiresAt),
+    team: scope,
+    classification: "llm-cache",
+    tags: [],
+    tokens: 0,
+    vector,
+  };
+}
 
 export interface SemanticProbe {
   /** The stored answer, when one within the threshold and TTL exists in the scope. */
@@ -130,7 +155,7 @@ export class SemanticCache {
     if (!conversation) return undefined;
     const vector = await embed(s.embeddingModel, conversation);
     const scope = scopeOf(route, request, team);
-    const collection = collectionOf(route, s);
+    const collection = collectionOf(route.model, s.embeddingModel);
     const hit = await this.lookup(collection, scope, vector, s.threshold);
     return {
       hit,
@@ -174,19 +199,7 @@ export class SemanticCache {
       this.pending.set(collection, p);
     }
     p.maxEntries = s.maxEntries;
-    p.records.push({
-      id,
-      doc: id,
-      ordinal: 0,
-      text: JSON.stringify(completion),
-      title: model,
-      heading: String(expiresAt),
-      team: scope,
-      classification: "llm-cache",
-      tags: [],
-      tokens: 0,
-      vector,
-    });
+    p.records.push(entryRecord(id, scope, vector, completion, model, expiresAt));
     if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
