@@ -56,13 +56,18 @@ beforeAll(async () => {
   await put("routes/chat", route({ ttlSeconds: 600 }));
   await put("routes/chat-short", route({ ttlSeconds: 1 }));
   await put("routes/chat-shared", route({ ttlSeconds: 600, shared: true }));
+  await put("routes/chat-small", route({ ttlSeconds: 600, maxEntries: 2 }));
   await put(
     "routes/chat-pii",
     route({ ttlSeconds: 600 }, { guardrails: { input: "redact", output: "off" } }),
   );
   for (const team of ["a", "b"])
     keys[team] = (
-      await put("keys", { name: team, team, models: ["chat", "chat-short", "chat-shared", "chat-pii"] }, 201)
+      await put(
+        "keys",
+        { name: team, team, models: ["chat", "chat-short", "chat-shared", "chat-pii", "chat-small"] },
+        201,
+      )
     ).key;
 });
 
@@ -141,6 +146,20 @@ describe("semantic cache", () => {
     const late = await ask("a", "chat-short", "what is the tallest mountain in Korea");
     expect(late.cache).toBe("miss");
     expect(chatCalls()).toBe(n + 1);
+  });
+
+  it("keeps at most maxEntries entries per route, evicting the oldest", async () => {
+    for (const q of [
+      "Who painted the Mona Lisa?",
+      "How many legs does a spider have?",
+      "What is the boiling point of water?",
+    ]) {
+      expect((await ask("a", "chat-small", q)).cache).toBe("miss");
+      await flush();
+    }
+    expect((await ask("a", "chat-small", "what is the boiling point of water")).cache).toBe("semantic");
+    expect((await ask("a", "chat-small", "how many legs does a spider have")).cache).toBe("semantic");
+    expect((await ask("a", "chat-small", "who painted the mona lisa")).cache).toBe("miss");
   });
 
   it("never caches an answer to input the guardrails redacted", async () => {

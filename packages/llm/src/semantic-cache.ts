@@ -61,7 +61,7 @@ export function conversationText(request: ChatRequest): string {
 }
 
 /**
- * An entry's scope: the route, the system prompt (hashed), the request's other answer-changing
+ * An entry's scope: the route (its models and guardrails), the system prompt, the request's other answer-changing
  * fields (temperature, tools, response_format, ...) and, unless the route shares answers, the
  * team. Lookups search only their own scope (a prefilter inside the vector query), so team A's
  * answer is never served to team B, nor an answer given under another system prompt.
@@ -72,6 +72,9 @@ export function scopeOf(route: Route, request: ChatRequest, team: string): strin
   for (const [k, v] of Object.entries(request)) if (!DELIVERY.has(k) && v !== null) params[k] = v;
   return digest({
     route: route.model,
+    // A route that changes its models or guardrails starts a fresh cache.
+    models: route.deployments.map((d) => d.model),
+    guardrails: route.guardrails ?? null,
     system,
     params,
     team: route.semanticCache?.shared ? "*" : team,
