@@ -110,6 +110,23 @@ describe("semantic cache", () => {
     expect(metrics.text).toMatch(/llm_semantic_cache_lookups_total\{model="chat",outcome="hit"\} [2-9]/);
   });
 
+  it("keeps a streamed answer once the stream completed", async () => {
+    const client = new OpenAI({ baseURL, apiKey: keys.a, maxRetries: 0 });
+    const stream = await client.chat.completions.create({
+      model: "chat",
+      messages: [{ role: "user", content: "Why is the sky blue on a clear day?" }],
+      stream: true,
+    });
+    let streamed = "";
+    for await (const c of stream) streamed += c.choices[0]?.delta?.content ?? "";
+    expect(streamed).toBe("answer to: Why is the sky blue on a clear day?");
+    await flush();
+    const n = chatCalls();
+    const again = await ask("a", "chat", "why is the sky blue on a clear day");
+    expect(again).toMatchObject({ cache: "semantic", text: streamed });
+    expect(chatCalls()).toBe(n);
+  });
+
   it("misses a dissimilar question, another team and another system prompt", async () => {
     let n = chatCalls();
     const other = await ask("a", "chat", "How do I bake sourdough bread at home?");

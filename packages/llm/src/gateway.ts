@@ -112,7 +112,7 @@ export class Gateway {
         return this.fromCache(t, request, probe.hit.completion, "semantic", probe.hit.similarity);
       const plan = await this.d.router.plan(resolved);
       t.variant = plan[0]?.deployment.id;
-      if (request.stream) return await this.stream(t, request, upstream, plan);
+      if (request.stream) return await this.stream(t, request, upstream, plan, probe);
       const served = await this.d.router.chat(plan, upstream);
       const completion = this.guardOutput(t, served.value);
       if (cacheKey && resolved.route.cache && !Object.keys(t.findings).length)
@@ -228,6 +228,7 @@ export class Gateway {
     request: ChatRequest,
     upstream: ChatRequest,
     plan: Target[],
+    probe?: SemanticProbe,
   ): Promise<Response> {
     const wantsUsage = Boolean(request.stream_options?.include_usage);
     const served = await this.d.router.stream(plan, {
@@ -243,6 +244,8 @@ export class Gateway {
     let text = "";
     let usage: Usage | undefined;
     let last: ChatChunk | undefined;
+    let finishReason: string | null = null;
+    let complete = false;
     const body = new ReadableStream<Uint8Array>({
       async start(controller) {
         const send = (obj: unknown) => controller.enqueue(encoder.encode(`data: ${JSON.stringify(obj)}\n\n`));
@@ -253,6 +256,7 @@ export class Gateway {
           if (chunk.usage) usage = chunk.usage;
           const content = chunk.choices?.[0]?.delta?.content;
           if (typeof content === "string") text += content;
+          finishReason = chunk.choices?.[0]?.finish_reason ?? finishReason;
           if (blocked) return;
           let out: ChatChunk = { ...chunk, model: request.model };
           if (scanner && typeof content === "string") {
@@ -302,6 +306,7 @@ export class Gateway {
               });
           }
           controller.enqueue(encoder.encode("data: [DONE]\n\n"));
+          complete = true;
         } catch (e) {
           status = 502;
           send({
@@ -316,6 +321,18 @@ export class Gateway {
           controller.close();
           if (scanner) self.merge(t, scanner.findings, "output");
           const u = self.usageOf(t, usage, text);
+          // A whole answer, as sent, with nothing found by the guardrails: the semantic cache keeps it.
+          if (probe && complete && last && !Object.keys(t.findings).length)
+            probe.store({
+              id: last.id,
+              object: "chat.completion",
+              created: last.created,
+              model: request.model,
+              choices: [
+                { index: 0, message: { role: "assistant", content: text }, finish_reason: finishReason },
+              ],
+              usage: u.usage,
+            });
           const seconds = (performance.now() - t.started - ttftMs) / 1000;
           if (seconds > 0 && u.usage.completion_tokens)
             self.d.metrics.tokensPerSecond.observe(
