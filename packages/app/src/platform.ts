@@ -160,12 +160,14 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     }),
   );
   // RAG calls the platform's own gateway in process unless KEEL_RAG_LLM_URL names another.
+  // One vector store for knowledge bases and the gateway's semantic cache.
+  const vectors = createRagVectorStore(config);
   const rag = createRagModule({
     store,
     clock,
     log,
     audit,
-    vectors: createRagVectorStore(config),
+    vectors,
     llm: createRagLlmClient(config, () => ({
       request: (input, init) => Promise.resolve(app.request(input as string, init)),
     })),
@@ -259,9 +261,11 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
       log,
       config: { region: config.core.region, llm: config.llm },
     },
-    { productionRefusal: registryProductionRefusal(registry.service) },
+    { productionRefusal: registryProductionRefusal(registry.service), semanticStore: vectors },
   );
   modules.push(llm);
+  // Routes naming a registered version are re-checked on the next request after any registry change.
+  registry.service.onVersionChange(async () => llm.service.approvals?.invalidate());
   // Knowledge bases answer as gateway models `rag:<kb>`, retrieving as the gateway's caller.
   llm.service.registerVirtualModels(ragVirtualModels(rag.service));
   const servingMetrics = serving.service.metrics.render.bind(serving.service.metrics);

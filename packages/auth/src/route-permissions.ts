@@ -260,6 +260,10 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   "PUT /api/v1/llm/teams/:team": "admin",
   "GET /api/v1/llm/usage": "read",
   "GET /api/v1/llm/usage/summary": "read",
+  // llm feedback and variants: feedback authenticates itself like OpenAI's API (a virtual key, or
+  // the platform identity), and only the team that made the request may send it.
+  "POST /api/v1/llm/feedback": "public",
+  "GET /api/v1/llm/usage/variants": "read",
 };
 
 /** The table's key for a registered route. */

@@ -93,6 +93,20 @@ export const llmRouteSchema = z.object({
   /** Prompts of at most `maxPromptTokens` tokens go to route `model` (a smaller model). */
   complexity: z.object({ maxPromptTokens: z.number().int().positive(), model: z.string() }).optional(),
   cache: z.object({ ttlSeconds: z.number().int().positive() }).optional(),
+  /** Semantic cache: answers to similar conversations (cosine over the embedding route's vectors); off when absent. */
+  semanticCache: z
+    .object({
+      /** The gateway route (model name) that embeds the conversation, called as the requesting caller. */
+      embeddingModel: z.string().min(1),
+      /** Cosine similarity at or above which a stored answer is served. */
+      threshold: z.number().gt(0).lte(1).default(0.95),
+      ttlSeconds: z.number().int().positive().default(3600),
+      /** Entries kept per route (oldest evicted first). */
+      maxEntries: z.number().int().positive().default(10_000),
+      /** Answers may be served to other teams (default: each team sees only its own). */
+      shared: z.boolean().default(false),
+    })
+    .optional(),
   guardrails: llmGuardrailsSchema.optional(),
   limits: llmLimitsSchema.optional(),
   /** Set by the store. */
@@ -166,6 +180,8 @@ export const usageRecordSchema = z.object({
   latencyMs: z.number(),
   ttftMs: z.number().optional(),
   cacheHit: z.boolean(),
+  /** Which cache answered (with cacheHit). */
+  cacheKind: z.enum(["exact", "semantic"]).optional(),
   redactions: z.record(z.string(), z.number()),
   status: z.number(),
   stream: z.boolean(),

@@ -9,9 +9,10 @@ import type { LlmMetrics } from "./metrics";
 import type { ChatChunk, ChatCompletion, ChatRequest, EmbeddingRequest, Usage } from "./openai-types";
 import type { LlmRouter, Resolved, Target } from "./router";
 import type { Route } from "./routes";
+import type { SemanticCache, SemanticProbe } from "./semantic-cache";
 import type { Teams } from "./teams";
 import { countEmbeddingInput, countPrompt, countText } from "./tokens";
-import type { UsageLog } from "./usage-log";
+import { requestIdOf, type UsageLog } from "./usage-log";
 
 export interface GatewayDeps {
   router: LlmRouter;
@@ -21,6 +22,8 @@ export interface GatewayDeps {
   cache: ExactCache;
   metrics: LlmMetrics;
   clock: Clock;
+  /** The semantic cache (routes with `semanticCache`); absent: off. */
+  semantic?: SemanticCache;
 }
 
 /** One request's bookkeeping, from admission to the usage record. */
@@ -32,6 +35,11 @@ interface Ticket {
   findings: Findings;
   promptTokens: number;
   tpm: BucketDraw[];
+  /** The usage record's id and time, known at admission (the request id answered in `x-keel-request-id`). */
+  id: string;
+  time: number;
+  /** The deployment the request was assigned to (its A/B variant): recorded on failures too. */
+  variant?: string;
 }
 
 const encoder = new TextEncoder();
@@ -59,11 +67,15 @@ export class Gateway {
     add(`team:${caller.team}`, team?.limits);
     add(`model:${route.model}`, route.limits);
     const states = draws.length ? await this.d.limiter.admit(draws) : [];
+    const id = this.d.usage.newId();
+    const time = this.d.clock.now();
     return {
       caller,
       route,
       started,
-      headers: rateLimitHeaders(states),
+      id,
+      time,
+      headers: { ...rateLimitHeaders(states), "x-keel-request-id": requestIdOf(time, id) },
       findings: {},
       promptTokens,
       tpm: draws.filter((x) => x.kind === "tokens"),
@@ -94,19 +106,24 @@ export class Gateway {
       }
       const cacheKey = resolved.route.cache ? this.d.cache.keyOf(resolved.route.model, upstream) : undefined;
       const cached = cacheKey ? this.d.cache.get(cacheKey) : undefined;
-      if (cached) return this.fromCache(t, request, cached);
+      if (cached) return this.fromCache(t, request, cached, "exact");
+      const probe = await this.semanticProbe(t, upstream);
+      if (probe?.hit)
+        return this.fromCache(t, request, probe.hit.completion, "semantic", probe.hit.similarity);
       const plan = await this.d.router.plan(resolved);
-      if (request.stream) return await this.stream(t, request, upstream, plan);
+      t.variant = plan[0]?.deployment.id;
+      if (request.stream) return await this.stream(t, request, upstream, plan, probe);
       const served = await this.d.router.chat(plan, upstream);
       const completion = this.guardOutput(t, served.value);
       if (cacheKey && resolved.route.cache && !Object.keys(t.findings).length)
         this.d.cache.set(cacheKey, completion, resolved.route.cache.ttlSeconds);
+      if (probe && !Object.keys(t.findings).length) probe.store(completion);
       const usage = this.usageOf(t, served.value.usage, completionText(completion));
       const answer = { ...completion, model: request.model, usage: usage.usage };
       await this.finish(t, served.target, usage, { status: 200, stream: false, fallbacks: served.fallbacks });
       return json(answer, {
         ...t.headers,
-        "x-keel-cache": cacheKey ? "miss" : "off",
+        "x-keel-cache": cacheKey || probe ? "miss" : resolved.route.semanticCache ? "bypass" : "off",
         "x-keel-deployment": served.target.deployment.id,
       });
     } catch (e) {
@@ -118,13 +135,44 @@ export class Gateway {
   async embeddings(caller: Caller, body: unknown): Promise<Response> {
     const request = parseEmbeddings(body);
     checkModelAllowed(caller, request.model);
+    return this.embed(caller, request);
+  }
+
+  /**
+   * The semantic cache's probe: the conversation embedded through this gateway's embeddings
+   * path as the caller (their team's budget and rate limits; the key's model list is not
+   * applied, the route's owner chose the embedding model). Skipped when the input guardrails
+   * found anything (an answer to redacted or logged personal data is never shared), and
+   * bypassed (a miss) when the embedding fails.
+   */
+  private async semanticProbe(t: Ticket, request: ChatRequest): Promise<SemanticProbe | undefined> {
+    const s = t.route.semanticCache;
+    if (!s || !this.d.semantic || Object.keys(t.findings).length) return undefined;
+    const model = { model: t.route.model };
+    try {
+      const probe = await this.d.semantic.probe(t.route, request, t.caller.team, async (m, input) => {
+        const res = await this.embed(t.caller, { model: m, input, encoding_format: "float" });
+        const body = (await res.json()) as { data: Array<{ embedding: number[] }> };
+        return body.data[0].embedding;
+      });
+      this.d.metrics.semanticCache.inc({ ...model, outcome: probe?.hit ? "hit" : "miss" });
+      return probe;
+    } catch {
+      this.d.metrics.semanticCache.inc({ ...model, outcome: "error" });
+      return undefined;
+    }
+  }
+
+  private async embed(caller: Caller, request: EmbeddingRequest): Promise<Response> {
     const resolved = await this.d.router.resolve(request.model, () => countEmbeddingInput(request));
     const t = await this.admit(caller, resolved, countEmbeddingInput(request));
     try {
       // base64 (the openai client's default) is encoded here: not every upstream (Ollama, TGI) speaks it.
       const base64 = request.encoding_format === "base64";
       const upstream = base64 ? { ...request, encoding_format: "float" } : request;
-      const served = await this.d.router.embeddings(await this.d.router.plan(resolved), upstream);
+      const plan = await this.d.router.plan(resolved);
+      t.variant = plan[0]?.deployment.id;
+      const served = await this.d.router.embeddings(plan, upstream);
       if (base64)
         served.value = {
           ...served.value,
@@ -180,6 +228,7 @@ export class Gateway {
     request: ChatRequest,
     upstream: ChatRequest,
     plan: Target[],
+    probe?: SemanticProbe,
   ): Promise<Response> {
     const wantsUsage = Boolean(request.stream_options?.include_usage);
     const served = await this.d.router.stream(plan, {
@@ -195,6 +244,8 @@ export class Gateway {
     let text = "";
     let usage: Usage | undefined;
     let last: ChatChunk | undefined;
+    let finishReason: string | null = null;
+    let complete = false;
     const body = new ReadableStream<Uint8Array>({
       async start(controller) {
         const send = (obj: unknown) => controller.enqueue(encoder.encode(`data: ${JSON.stringify(obj)}\n\n`));
@@ -205,6 +256,7 @@ export class Gateway {
           if (chunk.usage) usage = chunk.usage;
           const content = chunk.choices?.[0]?.delta?.content;
           if (typeof content === "string") text += content;
+          finishReason = chunk.choices?.[0]?.finish_reason ?? finishReason;
           if (blocked) return;
           let out: ChatChunk = { ...chunk, model: request.model };
           if (scanner && typeof content === "string") {
@@ -254,6 +306,7 @@ export class Gateway {
               });
           }
           controller.enqueue(encoder.encode("data: [DONE]\n\n"));
+          complete = true;
         } catch (e) {
           status = 502;
           send({
@@ -268,6 +321,18 @@ export class Gateway {
           controller.close();
           if (scanner) self.merge(t, scanner.findings, "output");
           const u = self.usageOf(t, usage, text);
+          // A whole answer, as sent, with nothing found by the guardrails: the semantic cache keeps it.
+          if (probe && complete && last && !Object.keys(t.findings).length)
+            probe.store({
+              id: last.id,
+              object: "chat.completion",
+              created: last.created,
+              model: request.model,
+              choices: [
+                { index: 0, message: { role: "assistant", content: text }, finish_reason: finishReason },
+              ],
+              usage: u.usage,
+            });
           const seconds = (performance.now() - t.started - ttftMs) / 1000;
           if (seconds > 0 && u.usage.completion_tokens)
             self.d.metrics.tokensPerSecond.observe(
@@ -289,20 +354,28 @@ export class Gateway {
       headers: {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache",
-        "x-keel-cache": t.route.cache ? "miss" : "off",
+        "x-keel-cache": t.route.cache || t.route.semanticCache ? "miss" : "off",
         "x-keel-deployment": served.target.deployment.id,
         ...t.headers,
       },
     });
   }
 
-  private async fromCache(t: Ticket, request: ChatRequest, cached: ChatCompletion): Promise<Response> {
-    this.d.metrics.cacheHits.inc({ model: t.route.model });
+  /** A cached answer (`x-keel-cache: hit` from the exact cache, `semantic` from the semantic one), as JSON or SSE. */
+  private async fromCache(
+    t: Ticket,
+    request: ChatRequest,
+    cached: ChatCompletion,
+    kind: "exact" | "semantic",
+    similarity?: number,
+  ): Promise<Response> {
+    if (kind === "exact") this.d.metrics.cacheHits.inc({ model: t.route.model });
     const usage = this.usageOf(t, cached.usage, completionText(cached));
     const answer = { ...cached, model: request.model, usage: usage.usage };
-    const rec = { status: 200, stream: Boolean(request.stream), fallbacks: 0, cacheHit: true };
+    const rec = { status: 200, stream: Boolean(request.stream), fallbacks: 0, cacheHit: kind };
     await this.finish(t, undefined, usage, rec);
-    const headers = { ...t.headers, "x-keel-cache": "hit" };
+    const headers: Record<string, string> = { ...t.headers, "x-keel-cache": kind === "exact" ? "hit" : kind };
+    if (similarity !== undefined) headers["x-keel-cache-similarity"] = similarity.toFixed(4);
     if (!request.stream) return json(answer, headers);
     const base = {
       id: answer.id,
@@ -350,7 +423,13 @@ export class Gateway {
     t: Ticket,
     target: Target | undefined,
     u: { usage: Usage; source: "usage" | "tokenizer" },
-    r: { status: number; stream: boolean; fallbacks: number; ttftMs?: number; cacheHit?: boolean },
+    r: {
+      status: number;
+      stream: boolean;
+      fallbacks: number;
+      ttftMs?: number;
+      cacheHit?: "exact" | "semantic";
+    },
   ): Promise<void> {
     const price = target?.deployment.price ?? { input: 0, output: 0 };
     const cost = r.cacheHit
@@ -363,7 +442,10 @@ export class Gateway {
     m.tokens.inc({ ...labels, direction: "output" }, u.usage.completion_tokens);
     m.requests.inc({ ...labels, outcome: r.cacheHit ? "cache_hit" : r.status < 400 ? "ok" : "error" });
     m.duration.observe({ model: t.route.model }, latencyMs / 1000);
+    if (target) m.countVariant(t.route.model, target.deployment.id, r.status < 400, cost);
     this.d.usage.record({
+      id: t.id,
+      time: t.time,
       team: t.caller.team,
       ...(t.caller.key ? { key: t.caller.key.id } : {}),
       principal: t.caller.principal,
@@ -375,6 +457,7 @@ export class Gateway {
       latencyMs,
       ...(r.ttftMs !== undefined ? { ttftMs: r.ttftMs } : {}),
       cacheHit: Boolean(r.cacheHit),
+      ...(r.cacheHit ? { cacheKind: r.cacheHit } : {}),
       redactions: t.findings,
       status: r.status,
       stream: r.stream,
@@ -396,11 +479,15 @@ export class Gateway {
   private failed(t: Ticket, e: unknown): void {
     const status = e instanceof LlmError ? e.status : 500;
     this.d.metrics.requests.inc({ model: t.route.model, team: t.caller.team, outcome: "error" });
+    if (t.variant) this.d.metrics.countVariant(t.route.model, t.variant, false, 0);
     this.d.usage.record({
+      id: t.id,
+      time: t.time,
       team: t.caller.team,
       ...(t.caller.key ? { key: t.caller.key.id } : {}),
       principal: t.caller.principal,
       model: t.route.model,
+      ...(t.variant ? { deployment: t.variant } : {}),
       tokensIn: 0,
       tokensOut: 0,
       cost: 0,

@@ -3,6 +3,7 @@ export { currentLlmCaller, runAsCaller } from "./caller-context";
 export { CircuitBreakers } from "./circuit";
 export { LlmError } from "./errors";
 export { ExactCache } from "./exact-cache";
+export { FeedbackStore } from "./feedback";
 export * from "./finetune";
 export { Gateway } from "./gateway";
 export { type Findings, PiiScanner, StreamScanner } from "./guardrails";
@@ -19,6 +20,7 @@ export { type OpenAIHttpOptions, OpenAIHttpProvider } from "./providers/openai-h
 export { SageMakerProvider, type SageMakerRuntimeLlmLike } from "./providers/sagemaker";
 export { sseData } from "./providers/sse";
 export {
+  ApprovalGate,
   assertRouteApproved,
   type ProductionRefusal,
   type RegistryApprovals,
@@ -27,6 +29,15 @@ export {
 export { RouteStore } from "./route-store";
 export { LlmRouter, modelNotFound } from "./router";
 export { routesFromConfig } from "./routes";
+export {
+  type CacheRecord,
+  type CacheVectorStore,
+  collectionOf,
+  conversationText,
+  entryRecord,
+  SemanticCache,
+  scopeOf,
+} from "./semantic-cache";
 export { type BudgetAlert, periodOf, Teams } from "./teams";
 export { countPrompt, countText } from "./tokens";
 export { UsageLog } from "./usage-log";

@@ -4,7 +4,9 @@ import type { MetadataStore } from "@keel/metadata";
 import type { Hono } from "hono";
 import { CircuitBreakers } from "./circuit";
 import { ExactCache } from "./exact-cache";
+import { FeedbackStore } from "./feedback";
 import { Gateway } from "./gateway";
+import { mountFeedbackRoutes } from "./http-feedback";
 import { mountManagementRoutes } from "./http-management";
 import { mountOpenAIRoutes } from "./http-openai";
 import { KeyStore } from "./keys";
@@ -14,10 +16,11 @@ import { ProviderFactory } from "./provider-factory";
 import type { VirtualModelProvider } from "./provider-port";
 import type { BedrockProvider } from "./providers/bedrock";
 import type { SageMakerProvider } from "./providers/sagemaker";
-import type { ProductionRefusal } from "./route-approval";
+import { ApprovalGate, type ProductionRefusal } from "./route-approval";
 import { RouteStore } from "./route-store";
 import { LlmRouter } from "./router";
 import { routesFromConfig } from "./routes";
+import { type CacheVectorStore, SemanticCache } from "./semantic-cache";
 import { type BudgetAlert, Teams } from "./teams";
 import { UsageLog } from "./usage-log";
 
@@ -41,6 +44,10 @@ export interface LlmModuleOptions {
   productionRefusal?: ProductionRefusal;
   /** Seconds a read of keys, routes and teams is cached per process (default 2). */
   cacheTtlMs?: number;
+  /** The vector store of the semantic cache (RAG's; LanceDB); absent: routes' `semanticCache` is off. */
+  semanticStore?: CacheVectorStore;
+  /** How long a registered version's approval state is trusted before a re-read (default 5000 ms). */
+  approvalMaxStaleMs?: number;
 }
 
 export interface LlmService {
@@ -51,6 +58,11 @@ export interface LlmService {
   teams: Teams;
   usage: UsageLog;
   metrics: LlmMetrics;
+  feedback: FeedbackStore;
+  /** The semantic cache, when a vector store was given (`flush()` writes what waits). */
+  semantic?: SemanticCache;
+  /** Cached approval state of registered versions routes name; `invalidate()` on any registry change. */
+  approvals?: ApprovalGate;
   /** The hook another package uses to serve virtual model names (e.g. `rag:<kb>`). */
   registerVirtualModels(v: VirtualModelProvider): void;
 }
@@ -84,6 +96,12 @@ export function createLlmModule(deps: LlmModuleDeps, opts: LlmModuleOptions = {}
   });
   const router = new LlmRouter(routes, providers, new CircuitBreakers(() => clock.now()), metrics);
   const limiter = new RateLimiter(store, clock);
+  const approvals = opts.productionRefusal
+    ? new ApprovalGate(opts.productionRefusal, () => clock.now(), opts.approvalMaxStaleMs)
+    : undefined;
+  router.approvals = approvals;
+  const semantic = opts.semanticStore ? new SemanticCache(opts.semanticStore, clock, deps.log) : undefined;
+  const feedback = new FeedbackStore(store, audit, clock, usage, metrics);
   const gateway = new Gateway({
     router,
     limiter,
@@ -92,6 +110,7 @@ export function createLlmModule(deps: LlmModuleDeps, opts: LlmModuleOptions = {}
     cache: new ExactCache(clock, deps.config.llm.cacheMaxEntries),
     metrics,
     clock,
+    semantic,
   });
   const service: LlmService = {
     gateway,
@@ -101,6 +120,9 @@ export function createLlmModule(deps: LlmModuleDeps, opts: LlmModuleOptions = {}
     teams,
     usage,
     metrics,
+    feedback,
+    semantic,
+    approvals,
     registerVirtualModels: (v) => router.registerVirtual(v),
   };
   return {
@@ -110,9 +132,10 @@ export function createLlmModule(deps: LlmModuleDeps, opts: LlmModuleOptions = {}
     routes(app: Hono) {
       mountOpenAIRoutes(app, { gateway, keys, routes, router });
       mountManagementRoutes(app, { routes, keys, teams, usage });
+      mountFeedbackRoutes(app, { feedback, keys });
     },
     async stop() {
-      await Promise.all([usage.flush(), teams.flush(), limiter.stop()]);
+      await Promise.all([usage.flush(), teams.flush(), limiter.stop(), semantic?.flush()]);
     },
   };
 }

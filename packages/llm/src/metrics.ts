@@ -125,6 +125,29 @@ export class LlmMetrics {
     "gauge",
   );
   readonly redactions = new Counter("llm_guardrail_findings_total", "PII findings by kind and direction");
+  readonly semanticCache = new Counter(
+    "llm_semantic_cache_lookups_total",
+    "Semantic cache lookups by model and outcome (hit, miss, error)",
+  );
+  /** Per A/B variant (a route's deployment): requests by outcome, cost, feedback. */
+  readonly variantRequests = new Counter(
+    "llm_variant_requests_total",
+    "Requests by route, deployment (variant) and outcome",
+  );
+  readonly variantCost = new Counter("llm_variant_cost_usd_total", "Cost in USD by route and deployment");
+  readonly variantFeedback = new Counter(
+    "llm_variant_feedback_total",
+    "Feedback received by route and deployment",
+  );
+  readonly variantScore = new Counter(
+    "llm_variant_feedback_score_sum",
+    "Sum of feedback scores (0..1) by route and deployment; divide by llm_variant_feedback_total",
+  );
+
+  countVariant(model: string, deployment: string, ok: boolean, cost: number): void {
+    this.variantRequests.inc({ model, deployment, outcome: ok ? "ok" : "error" });
+    if (cost) this.variantCost.inc({ model, deployment }, cost);
+  }
 
   render(): string {
     return `${[
@@ -138,6 +161,11 @@ export class LlmMetrics {
       this.cacheHits,
       this.budgetUsed,
       this.redactions,
+      this.semanticCache,
+      this.variantRequests,
+      this.variantCost,
+      this.variantFeedback,
+      this.variantScore,
     ]
       .map((m) => m.render())
       .join("\n")}\n`;

@@ -62,3 +62,66 @@ export async function assertRouteApproved(
       );
   }
 }
+
+/**
+ * Stored routes re-checked while they serve: the approval state of each registered model
+ * version a deployment names, cached per process. An entry is trusted for at most `maxStaleMs`
+ * (then the next request through it re-reads the registry once; concurrent requests share that
+ * read), and every registry change to any version clears the whole cache at once (`invalidate`,
+ * wired to the registry's version listener: an archive, stage transition, alias move, deletion or
+ * rename in this process takes effect on the next request). So a version that left Production
+ * through another process (another Lambda instance) takes traffic for at most `maxStaleMs` more.
+ * A registry read that fails refuses the version (fails closed).
+ */
+export class ApprovalGate {
+  private readonly states = new Map<string, { why: string | undefined; at: number }>();
+  private readonly reading = new Map<string, Promise<string | undefined>>();
+  private generation = 0;
+
+  constructor(
+    private readonly refusal: ProductionRefusal,
+    private readonly now: () => number,
+    readonly maxStaleMs = 5000,
+  ) {}
+
+  /** Forgets every cached state (a registry change). */
+  invalidate(): void {
+    this.states.clear();
+    this.reading.clear();
+    this.generation++;
+  }
+
+  /** Why the version may not serve now; undefined when it may. */
+  refused(name: string, version: number): Promise<string | undefined> | string | undefined {
+    const k = `${name}\u0000${version}`;
+    const s = this.states.get(k);
+    if (s && this.now() - s.at < this.maxStaleMs) return s.why;
+    let p = this.reading.get(k);
+    if (!p) {
+      const gen = this.generation;
+      const at = this.now();
+      p = this.refusal(name, version)
+        .catch((e) => `model '${name}' version ${version}: its approval could not be checked (${String(e)})`)
+        .then((why) => {
+          if (gen === this.generation) {
+            this.states.set(k, { why, at });
+            this.reading.delete(k);
+          }
+          return why;
+        });
+      this.reading.set(k, p);
+    }
+    return p;
+  }
+}
+
+/** The 403 for a route none of whose deployments may serve (each refused by the approval rule). */
+export function notApproved(route: Route, reasons: string[]): LlmError {
+  return new LlmError(
+    "denied",
+    `route ${route.model}: no deployment may serve: ${reasons.join("; ")}; a route may serve only versions approved for Production ` +
+      "(request approval with `keel model promote <name> <version> --stage Production`, approved by another person)",
+    "model_not_approved",
+    "model",
+  );
+}

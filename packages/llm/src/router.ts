@@ -10,6 +10,7 @@ import type {
 } from "./openai-types";
 import type { ProviderFactory } from "./provider-factory";
 import { type LlmProvider, ProviderError, type VirtualModelProvider } from "./provider-port";
+import { type ApprovalGate, notApproved } from "./route-approval";
 import type { RouteStore } from "./route-store";
 import type { Deployment, Route } from "./routes";
 
@@ -44,6 +45,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class LlmRouter {
   private readonly virtuals: VirtualModelProvider[] = [];
+  /** Re-checks deployments naming a registered model version on every plan (cached; see ApprovalGate). */
+  approvals?: ApprovalGate;
   constructor(
     private readonly routes: RouteStore,
     private readonly providers: ProviderFactory,
@@ -102,17 +105,25 @@ export class LlmRouter {
       ];
     const out: Target[] = [];
     const seen = new Set<string>();
+    const refused: string[] = [];
     const visit = async (route: Route) => {
       if (seen.has(route.model)) return;
       seen.add(route.model);
-      for (const d of this.weightedOrder(route.deployments))
-        out.push({ route, deployment: d, provider: this.providers.provider(d) });
+      for (const d of this.weightedOrder(route.deployments)) {
+        const ref = d.registeredModel;
+        const why = ref && this.approvals ? await this.approvals.refused(ref.name, ref.version) : undefined;
+        if (why) refused.push(`deployment '${d.id}' serves ${why}`);
+        else out.push({ route, deployment: d, provider: this.providers.provider(d) });
+      }
       for (const name of route.fallbacks) {
         const next = await this.routes.get(name);
         if (next) await visit(next);
       }
     };
     await visit(resolved.route);
+    // A refused deployment is left out (its route's other deployments and fallbacks answer);
+    // with none left the request is refused, naming why.
+    if (!out.length && refused.length) throw notApproved(resolved.route, refused);
     return out;
   }
 

@@ -11,6 +11,17 @@ export interface UsageQuery {
 
 export type { UsageRecord, UsageSummaryRow };
 
+/** A request's id as the gateway answers it (`x-keel-request-id`): its usage record's time and id. */
+export function requestIdOf(time: number, id: string): string {
+  return `${pad(time, 15)}-${id}`;
+}
+
+/** The usage record's time and id in a request id; undefined when it is not one. */
+export function parseRequestId(requestId: string): { time: number; id: string } | undefined {
+  const m = /^(\d{15})-([A-Za-z0-9_-]{1,64})$/.exec(requestId);
+  return m ? { time: Number(m[1]), id: m[2] } : undefined;
+}
+
 const ZERO = {
   requests: 0,
   errors: 0,
@@ -63,9 +74,14 @@ export class UsageLog {
     this.maxBuffered = opts.maxBuffered ?? 10_000;
   }
 
-  record(r: Omit<UsageRecord, "id" | "time">): UsageRecord {
-    const time = this.clock.now();
-    const rec: UsageRecord = { ...r, id: `${this.idPrefix}${(this.seq++).toString(36)}`, time };
+  /** A new record id (the gateway takes one at admission, to answer the request id before the record is written). */
+  newId(): string {
+    return `${this.idPrefix}${(this.seq++).toString(36)}`;
+  }
+
+  record(r: Omit<UsageRecord, "id" | "time"> & Partial<Pick<UsageRecord, "id" | "time">>): UsageRecord {
+    const rec: UsageRecord = { ...r, id: r.id ?? this.newId(), time: r.time ?? this.clock.now() };
+    const time = rec.time;
     const sk = `${pad(time, 15)}#${rec.id}`;
     if (this.buffer.length >= this.maxBuffered) {
       this.buffer.shift();
@@ -108,6 +124,15 @@ export class UsageLog {
       ? await this.store.queryAll({ pk: `llm#usage#${q.team}`, between, descending: true, limit })
       : await this.store.queryAll({ pk: "llm#usage", index: "gsi1", between, descending: true, limit });
     return items.slice(0, limit).map((i) => i.usage as UsageRecord);
+  }
+
+  /** One team's record by request id (undefined when that team made no such request). */
+  async find(team: string, requestId: string): Promise<UsageRecord | undefined> {
+    const ref = parseRequestId(requestId);
+    if (!ref) return undefined;
+    await this.flush();
+    const item = await this.store.get({ pk: `llm#usage#${team}`, sk: `${pad(ref.time, 15)}#${ref.id}` });
+    return item?.usage as UsageRecord | undefined;
   }
 
   async summary(q: UsageQuery): Promise<UsageSummaryRow[]> {

@@ -284,9 +284,11 @@ const teamSet = command({
 
 const usage = command({
   name: "llm usage",
-  summary: "usage and cost per team and model (--log: the requests, newest first)",
+  summary:
+    "usage and cost per team and model (--log: the requests, newest first; --by-variant: per route deployment, with feedback)",
   flags: FLAGS,
-  usage: "keel llm usage [--team T] [--since <ISO time or ms>] [--log [--limit N]] [--json] [--url U]",
+  usage:
+    "keel llm usage [--team T] [--since <ISO time or ms>] [--log [--limit N]] [--by-variant [--model M]] [--json] [--url U]",
   async run(argv, cli) {
     const { values } = parse(
       argv,
@@ -295,6 +297,8 @@ const usage = command({
         since: { type: "string" },
         log: { type: "boolean" },
         limit: { type: "string" },
+        "by-variant": { type: "boolean" },
+        model: { type: "string" },
       },
       [],
     );
@@ -311,6 +315,8 @@ const usage = command({
       ...(values.limit ? { limit: String(values.limit) } : {}),
     };
     const client = cli.server();
+    if (values["by-variant"])
+      return variantUsage(cli, { ...query, ...(values.model ? { model: String(values.model) } : {}) });
     if (values.log) {
       const { usage: rows } = await client.get<{ usage: Array<Record<string, unknown>> }>(
         "/api/v1/llm/usage",
@@ -369,6 +375,42 @@ const usage = command({
     );
   },
 });
+
+/** `keel llm usage --by-variant`: per route and deployment (A/B variant), with feedback. */
+async function variantUsage(cli: Cli, query: Record<string, string>) {
+  const { limit: _, ...q } = query;
+  const { variants } = await cli
+    .server()
+    .get<{ variants: Array<Record<string, number | string>> }>("/api/v1/llm/usage/variants", q);
+  return out(cli, variants, () =>
+    printTable(
+      [
+        "MODEL",
+        "DEPLOYMENT",
+        "REQUESTS",
+        "ERROR RATE",
+        "TOKENS IN",
+        "TOKENS OUT",
+        "COST USD",
+        "P50 MS",
+        "FEEDBACK",
+        "MEAN SCORE",
+      ],
+      variants.map((r) => [
+        String(r.model),
+        String(r.deployment),
+        String(r.requests),
+        Number(r.errorRate).toFixed(3),
+        String(r.tokensIn),
+        String(r.tokensOut),
+        Number(r.cost).toFixed(6),
+        Number(r.latencyP50Ms).toFixed(1),
+        String(r.feedbackCount),
+        r.feedbackMean === undefined ? "-" : Number(r.feedbackMean).toFixed(3),
+      ]),
+    ),
+  );
+}
 
 export const llmCommands: Command[] = [
   routeList,
