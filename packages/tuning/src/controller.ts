@@ -92,6 +92,7 @@ export class TuningController {
       return await loop.run();
     } finally {
       this.locals.delete(name);
+      await opts.runner.close?.().catch(() => undefined);
     }
   }
 

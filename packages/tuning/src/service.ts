@@ -170,7 +170,7 @@ export class TuningService {
 
   private async runnerFor(def: TuningDefinition): Promise<TrialRunner> {
     if (def.run) return functionRunner(def.run);
-    if (def.trainStep) return trainRunner(def.trainStep);
+    if (def.trainStep) return trainRunner(def.trainStep, { parallelTrials: def.spec.parallelTrials });
     const pipelines = this.deps.pipelines;
     if (!pipelines || !def.pipeline)
       throw badTuning(`tuning "${def.spec.name}" runs a pipeline, but no pipelines service is wired`);

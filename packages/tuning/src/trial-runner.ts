@@ -34,6 +34,8 @@ export interface TrialRunner {
   run(ctx: TrialContext): Promise<TrialResult>;
   /** True when the runner logs its own metrics into the trial's run (the controller then does not). */
   readonly logsMetrics?: boolean;
+  /** Frees what the runner holds (worker threads); the controller calls it when a run ends. */
+  close?(): Promise<void>;
 }
 
 /** Thrown by a trial to end itself after `report` said stop. */
