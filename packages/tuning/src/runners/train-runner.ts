@@ -37,7 +37,12 @@ async function readLocal(uri: string): Promise<Uint8Array> {
 }
 
 /** The trial's training window and thread, as tags of its run. */
-async function tagTiming(logger: TrackingLogger | undefined, startedAt: number, endedAt: number, thread: number) {
+async function tagTiming(
+  logger: TrackingLogger | undefined,
+  startedAt: number,
+  endedAt: number,
+  thread: number,
+) {
   await logger?.setTags({
     [TUNING_TAGS.trainStarted]: String(startedAt),
     [TUNING_TAGS.trainEnded]: String(endedAt),
@@ -99,10 +104,13 @@ export function trainRunner(spec: TrainTrial, opts: TrainRunnerOptions = {}): Tr
           if (m.type === "round") {
             if (ctx.report(m.step, m.metrics)) stop();
           } else if (m.type === "log") {
-            const logger = ctx.logger as unknown as Record<string, (...a: unknown[]) => Promise<void>> | undefined;
+            const logger = ctx.logger as unknown as
+              | Record<string, (...a: unknown[]) => Promise<void>>
+              | undefined;
             Promise.resolve(logger?.[m.method](...m.args)).then(
               () => w.postMessage({ type: "logged", call: m.call }),
-              (e) => w.postMessage({ type: "logged", call: m.call, error: (e as Error).message ?? String(e) }),
+              (e) =>
+                w.postMessage({ type: "logged", call: m.call, error: (e as Error).message ?? String(e) }),
             );
           } else {
             cleanup();
@@ -164,7 +172,9 @@ export function trainRunner(spec: TrainTrial, opts: TrainRunnerOptions = {}): Tr
       const { id, dataset } = await load();
       const runId = ctx.trackingRunId ?? `trial-${ctx.number}`;
       const job = trainJob(spec, ctx.params, runId);
-      const metrics = opts.inProcess ? await inProcess(ctx, job, dataset) : await inWorker(ctx, job, id, dataset);
+      const metrics = opts.inProcess
+        ? await inProcess(ctx, job, dataset)
+        : await inWorker(ctx, job, id, dataset);
       return { metrics, ...(ctx.trackingRunId ? { modelUri: `runs:/${runId}/model` } : {}) };
     },
     close: () => pool.close(),

@@ -13,7 +13,11 @@ export interface TrainTrialJob {
 }
 
 /** Lays a trial's parameters over the fixed ones (a parameter named `algorithm` picks the trainer). */
-export function trainJob(spec: TrainTrial, trialParams: Record<string, unknown>, runId: string): TrainTrialJob {
+export function trainJob(
+  spec: TrainTrial,
+  trialParams: Record<string, unknown>,
+  runId: string,
+): TrainTrialJob {
   const { algorithm, ...params } = { algorithm: spec.algorithm, ...spec.params, ...trialParams };
   return {
     algorithm: algorithm as TrainTrial["algorithm"],

@@ -1,8 +1,8 @@
 import { parentPort } from "node:worker_threads";
 import type { Dataset, TrackingLogger } from "@keel/train";
 import { TrialStopped } from "../trial-runner";
-import type { FromWorker, LoggerMethod, ToWorker, TrialJobMessage } from "./train-worker-protocol";
 import { runTrainTrial } from "./train-trial";
+import type { FromWorker, LoggerMethod, ToWorker, TrialJobMessage } from "./train-worker-protocol";
 
 // One trial at a time per worker; the last training set stays cached for the next trial.
 const port = parentPort!;
@@ -12,7 +12,8 @@ let nextCall = 1;
 const send = (m: FromWorker) => port.postMessage(m);
 
 /** A TrackingLogger whose calls run on the main thread (the trial's run lives there). */
-const proxy = (method: LoggerMethod) =>
+const proxy =
+  (method: LoggerMethod) =>
   (...args: unknown[]) =>
     new Promise<void>((resolve, reject) => {
       const call = nextCall++;
@@ -33,10 +34,15 @@ async function runJob(m: TrialJobMessage): Promise<void> {
   const stop = new Int32Array(m.stopFlag);
   try {
     if (cached?.id !== m.datasetId) throw new Error("the worker has no copy of the training set");
-    const metrics = await runTrainTrial(cached.data, m.job, m.logging ? logger : undefined, (step, metrics) => {
-      send({ type: "round", step, metrics });
-      return Atomics.load(stop, 0) !== 0;
-    });
+    const metrics = await runTrainTrial(
+      cached.data,
+      m.job,
+      m.logging ? logger : undefined,
+      (step, metrics) => {
+        send({ type: "round", step, metrics });
+        return Atomics.load(stop, 0) !== 0;
+      },
+    );
     send({ type: "done", metrics, startedAt, endedAt: Date.now() });
   } catch (e) {
     send({
