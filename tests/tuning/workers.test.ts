@@ -80,7 +80,10 @@ function peakOverlap(windows: Array<[number, number]>): number {
   events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let open = 0;
   let peak = 0;
-  for (const [, d] of events) peak = Math.max(peak, (open += d));
+  for (const [, d] of events) {
+    open += d;
+    peak = Math.max(peak, open);
+  }
   return peak;
 }
 
