@@ -11,6 +11,7 @@ import { badTuning, noSuchTuning } from "./errors";
 import { functionRunner } from "./runners/function-runner";
 import { type PipelineRunsApi, pipelineRunner } from "./runners/pipeline-runner";
 import { trainRunner } from "./runners/train-runner";
+import { type ProgressRound, TuningStepController } from "./step-controller";
 import { type ExperimentRecord, type TrialRecord, TuningStore } from "./store";
 import { TuningTracking, type TuningTrackingApi } from "./tracking";
 import type { TrialRunner } from "./trial-runner";
@@ -40,6 +41,8 @@ export interface TuningServiceDeps {
 export class TuningService {
   readonly store: TuningStore;
   readonly controller: TuningController;
+  /** Stateless, store-backed: decides for trials no controller in this process runs (AWS). */
+  private readonly steps: TuningStepController;
   private readonly defs = new Map<string, { def: TuningDefinition; file?: string }>();
   private readonly background = new Map<string, { halt: AbortController; done: Promise<unknown> }>();
 
@@ -54,6 +57,7 @@ export class TuningService {
         : {}),
       ...(deps.registrar ? { registrar: deps.registrar } : {}),
     });
+    this.steps = new TuningStepController(this.store, deps.clock, (n) => this.defs.get(n)?.def.spec);
   }
 
   register(def: TuningDefinition, file?: string): void {
@@ -155,6 +159,17 @@ export class TuningService {
         `tuning experiment "${name}" has finished (${exp.spec.maxTrials} trials)`,
       );
     return this.start(name, { resume: true });
+  }
+
+  /**
+   * A running trial's rounds, from its trainer (`progressUrl`): the controller running it here
+   * decides, else (the trial runs in the Step Functions path) the rule decides from the store.
+   */
+  async progress(name: string, trial: number, attempt: number, rounds: ProgressRound[]) {
+    return (
+      this.controller.report(name, trial, attempt, rounds) ??
+      (await this.steps.progress(name, trial, attempt, rounds))
+    );
   }
 
   async stop(name: string): Promise<ExperimentRecord> {

@@ -17,6 +17,8 @@ export interface TrialReporter {
 export interface TrialContext extends TrialReporter {
   tuning: string;
   params: Params;
+  /** Where the trial reports rounds from outside this process (with an early-stopping rule). */
+  progressPath?: string;
   /** The trial's nested tracking run, when tracking is on. */
   trackingRunId?: string;
   logger?: TrackingLogger;
