@@ -49,9 +49,9 @@ async function resolveTuning(conn: Connection, arg: string, pick?: string): Prom
   const { tunings } = await conn.get<{ tunings: Array<{ name: string }> }>(`${API}/definitions`);
   if (!tunings.some((t) => t.name === name))
     throw new CliError(
-      `the Keel server at ${conn.url} has not loaded tuning "${name}" from ${arg}: a running server registers ` +
-        "tunings only in process",
-      `Stop the server and run 'keel tune run ${arg}' to run it in process on the data dir`,
+      `the Keel server at ${conn.url} has not loaded tuning "${name}" from ${arg}: a server never imports a ` +
+        "file named over HTTP",
+      `Start it with 'keel dev --tunings ${arg}' (or export the tuning from the project), or stop it and run 'keel tune run ${arg}' in process on the data dir`,
       2,
     );
   return name;
