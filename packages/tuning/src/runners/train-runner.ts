@@ -89,9 +89,9 @@ export function trainRunner(spec: TrainTrial, opts: TrainRunnerOptions = {}): Tr
     const stopFlag = new SharedArrayBuffer(4);
     const flag = new Int32Array(stopFlag);
     const stop = () => Atomics.store(flag, 0, 1);
+    const w = await pool.acquire();
     ctx.signal.addEventListener("abort", stop);
     if (ctx.signal.aborted) stop();
-    const w = await pool.acquire();
     let crashed = false;
     try {
       const end = await new Promise<Extract<FromWorker, { type: "done" | "failed" }>>((resolve, reject) => {
