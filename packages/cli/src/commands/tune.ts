@@ -132,8 +132,8 @@ const experimentPath = (name: string) => `${API}/experiments/${encodeURIComponen
 
 /**
  * Runs (or resumes) the experiment to its end and prints the final table. In process, the
- * controller runs here and the table is drawn from its own updates (trials that train in this
- * process hold the event loop); against a server, the experiment is started there and polled.
+ * controller runs here and the table is drawn from its own updates (built-in trainer trials train
+ * in worker threads); against a server, the experiment is started there and polled.
  */
 async function runAndWatch(
   conn: Connection,

@@ -51,7 +51,16 @@ export class WorkerPool {
 
   private spawn(): Worker {
     this.live++;
-    return this.create();
+    const w = this.create();
+    // A job listens for its worker's errors itself; an idle worker that dies is just dropped.
+    w.on("error", () => undefined);
+    w.once("exit", () => {
+      const i = this.idle.indexOf(w);
+      if (i < 0) return;
+      this.idle.splice(i, 1);
+      this.live--;
+    });
+    return w;
   }
 
   private busy(w: Worker): Worker {
