@@ -4,11 +4,20 @@
  * trials (the algorithm alone, and the AWS controller Lambda's `suggest` reading them from the
  * MetadataStore); and what ASHA saves when tuning the built-in GBDT, at what best objective.
  * Run: npm run bench -- tuning   [--seeds 10] [--gbdt-trials 30]
+ *
+ * `--user-story` runs the issue's user story instead: the quickstart's tuning definition
+ * (examples/fraud-detection/tuning.ts: TPE + ASHA, 30 trials, 4 at a time) on the built-in
+ * trainer's worker threads, once with parallelTrials 1 and once with 4, on the quickstart's
+ * training set (`--training-set <parquet>`) or a synthetic one with its feature names
+ * (`--rows 20000`).
  */
+import { writeFile } from "node:fs/promises";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createLogger, systemClock } from "@keel/core";
 import { SqliteMetadataStore } from "@keel/metadata";
-import { splitDataset, trainModel } from "@keel/train";
+import { type Dataset, splitDataset, trainModel } from "@keel/train";
 import {
   branin,
   defineTuning,
@@ -25,13 +34,26 @@ import {
   TuningController,
   TuningStepController,
   TuningStore,
+  trainRunner,
   uniform,
 } from "@keel/tuning";
+import { parquetWriteBuffer } from "hyparquet-writer";
 import { syntheticData } from "../tests/train/synthetic";
 
 const { values } = parseArgs({
-  options: { seeds: { type: "string", default: "10" }, "gbdt-trials": { type: "string", default: "30" } },
+  options: {
+    seeds: { type: "string", default: "10" },
+    "gbdt-trials": { type: "string", default: "30" },
+    "user-story": { type: "boolean", default: false },
+    "training-set": { type: "string" },
+    rows: { type: "string", default: "20000" },
+  },
 });
+
+if (values["user-story"]) {
+  await userStory();
+  process.exit(0);
+}
 const SEEDS = Number(values.seeds);
 const GBDT_TRIALS = Number(values["gbdt-trials"]);
 const median = (xs: number[]) => {
@@ -219,5 +241,63 @@ console.log(`\n## ASHA on the built-in GBDT: ${GBDT_TRIALS} TPE trials, 4 at a t
         `| ${label} | seed ${seed} | ${trialsOf} trials | ${rounds} rounds (${((rounds / (GBDT_TRIALS * 81)) * 100).toFixed(0)}% of ${GBDT_TRIALS * 81}) | ${secs.toFixed(1)} s | ${stopped} stopped | best valid_auc ${exp.best?.value.toFixed(4)} |`,
       );
     }
+  }
+}
+
+/** The issue's user story: the quickstart's tuning with parallelTrials 1, then 4, same seed. */
+async function userStory(): Promise<void> {
+  const { fraudTuning } = await import("../examples/fraud-detection/tuning");
+  const { USER_FEATURES } = await import("../examples/fraud-detection/src/compute-features");
+  let uri = values["training-set"];
+  let source = `the quickstart's training set ${uri}`;
+  if (!uri) {
+    const n = Number(values.rows);
+    const d = syntheticData(n, USER_FEATURES.length, 7);
+    const renamed: Dataset = { ...d, features: [...USER_FEATURES] };
+    uri = join(tmpdir(), `keel-bench-tuning-${process.pid}.parquet`);
+    const bytes = parquetWriteBuffer({
+      columnData: [
+        ...renamed.features.map((name, f) => ({
+          name,
+          data: Array.from(renamed.columns[f]),
+          type: "DOUBLE" as const,
+        })),
+        { name: "is_fraud", data: Array.from(renamed.label, (y) => y === 1), type: "BOOLEAN" as const },
+      ],
+    });
+    await writeFile(uri, new Uint8Array(bytes));
+    source = `a synthetic training set with the quickstart's ${USER_FEATURES.length} features and label, ${n} rows`;
+  }
+  const trainStep = { ...fraudTuning.trainStep!, trainingSetUri: uri };
+  const s = fraudTuning.spec;
+  const es = s.earlyStopping as { minBudget: number; maxBudget: number; reductionFactor: number };
+  console.log(
+    `\n## User story: ${s.name} (${s.algorithm.name} + ${s.earlyStopping?.rule} r=${es.minBudget} R=${es.maxBudget} eta=${es.reductionFactor}), ${s.maxTrials} trials, on ${source}`,
+  );
+  console.log(
+    `machine: ${availableParallelism()} cores (shared), load average before ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
+  console.log(
+    "| parallelTrials | worker threads | wall time | trials completed | stopped early | failed | best valid_auc | load avg (1 min) after |",
+  );
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  const log = createLogger("error");
+  for (const parallel of [1, 4]) {
+    const store = new TuningStore(new SqliteMetadataStore({ path: ":memory:" }));
+    const spec = { ...s, name: `${s.name}-p${parallel}`, parallelTrials: parallel, register: undefined };
+    const runner = trainRunner(trainStep, { parallelTrials: parallel });
+    const workers = Math.min(parallel, availableParallelism());
+    const t = performance.now();
+    const exp = await new TuningController({ store, clock: systemClock, log, pollMs: 20 }).run(spec, {
+      runner,
+    });
+    const secs = (performance.now() - t) / 1000;
+    const trials = await store.trials(spec.name);
+    const count = (st: string) => trials.filter((x) => x.status === st).length;
+    console.log(
+      `| ${parallel} | ${workers} | ${secs.toFixed(1)} s | ${count("COMPLETED")} | ${count("EARLY_STOPPED")} | ${count("FAILED")} | ${exp.best?.value.toFixed(4) ?? "-"} | ${loadavg()[0].toFixed(2)} |`,
+    );
   }
 }

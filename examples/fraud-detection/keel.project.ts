@@ -19,3 +19,6 @@ export const quickstart: ProjectQuickstart<QuickstartSummary> = {
 };
 
 export const pipelines: KeelProject["pipelines"] = [];
+
+// `keel dev` loads the project's tunings at start: `keel tune run fraud-gbdt` runs it on the server.
+export { fraudTuning } from "./tuning";

@@ -29,6 +29,7 @@ describe("project folders", () => {
     const project = await loadProject(join(repo, "examples/fraud-detection"));
     expect(project.quickstart?.title).toMatch(/fraud-detection quickstart/);
     expect(project.pipelines).toEqual([]);
+    expect(project.tunings?.map((t) => t.spec.name)).toEqual(["fraud-gbdt"]);
   });
 
   it("names what it looked for when a folder is not a project", async () => {

@@ -35,7 +35,12 @@ import {
   type ServingService,
 } from "@keel/serving";
 import { createMlflowUiModule, createTrackingModule, type TrackingService } from "@keel/tracking";
-import { createTuningModule, registryRegistrar, type TuningService } from "@keel/tuning";
+import {
+  createTuningModule,
+  registryRegistrar,
+  type TuningDefinition,
+  type TuningService,
+} from "@keel/tuning";
 import { createValidationModule, DuckDbValidationEngine, validateStepKind } from "@keel/validation";
 import type { Hono } from "hono";
 import {
@@ -90,6 +95,8 @@ export interface PlatformOptions {
   auth?: AuthMode;
   /** The project's pipelines, registered at start (in AWS: the ones `stacks/Pipelines.ts` deployed). */
   pipelines?: PipelineDefinition[];
+  /** The project's tuning definitions, loaded at start (`keel dev`: the project's and `--tunings` files). */
+  tunings?: TuningDefinition[];
   /** The Host headers to answer (`keel dev` sets them once it listens; none in AWS). */
   allowedHosts?: RequestGuardOptions["allowedHosts"];
 }
@@ -211,6 +218,7 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     tracking: tracking.service,
     pipelines: pipelines.service,
     registrar: registryRegistrar(registry.service),
+    tunings: opts.tunings,
   });
   modules.push(tuning);
   const features = createFeaturesModule(deps, createFeatureStores(config));

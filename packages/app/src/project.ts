@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { KeelError } from "@keel/core";
 import { type PipelineDefinition, pipelinesIn } from "@keel/pipelines";
+import { type TuningDefinition, tuningsIn } from "@keel/tuning";
 
 /** What a quickstart is given: the running platform and where its files go. */
 export interface QuickstartContext {
@@ -35,6 +36,8 @@ export interface ProjectQuickstart<S = unknown> {
 export interface KeelProject {
   dir: string;
   pipelines: PipelineDefinition[];
+  /** Its tuning definitions (every `defineTuning` export, or `tunings`), loaded at start like pipelines. */
+  tunings?: TuningDefinition[];
   quickstart?: ProjectQuickstart;
 }
 
@@ -81,5 +84,8 @@ export async function loadProject(dir: string): Promise<KeelProject> {
   const pipelines = Array.isArray(exported.pipelines)
     ? (exported.pipelines as PipelineDefinition[])
     : pipelinesIn(exported);
-  return { dir: root, pipelines, quickstart: exported.quickstart as ProjectQuickstart | undefined };
+  const tunings = Array.isArray(exported.tunings)
+    ? (exported.tunings as TuningDefinition[])
+    : tuningsIn(exported);
+  return { dir: root, pipelines, tunings, quickstart: exported.quickstart as ProjectQuickstart | undefined };
 }

@@ -104,6 +104,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   "GET /api/v1/tuning/experiments/:name": "read",
   "POST /api/v1/tuning/experiments/:name/stop": "write",
   "POST /api/v1/tuning/experiments/:name/resume": "write",
+  "POST /api/v1/tuning/experiments/:name/trials/:trial/progress": "write",
   // validation: training-serving skew checks and reproductions of pipeline runs
   "POST /api/v1/features/views/:view/check-consistency": "read",
   "POST /api/v1/pipelines/runs/:id/reproduce": "write",

@@ -126,4 +126,23 @@ export const tuningRoutes = {
     status: 202,
     errors: ["RESOURCE_DOES_NOT_EXIST", "INVALID_STATE"],
   }),
+  reportProgress: defineRoute({
+    id: "tuning.reportProgress",
+    method: "POST",
+    path: "/api/v1/tuning/experiments/:name/trials/:trial/progress",
+    summary:
+      "A running trial's rounds (step = budget spent, metrics); answers whether the early-stopping rule stops it",
+    tags,
+    params: z.object({ name: z.string().min(1).max(60), trial: z.coerce.number().int().min(0) }),
+    query: z.object({ attempt: z.coerce.number().int().min(1) }),
+    body: z
+      .object({
+        rounds: z
+          .array(z.object({ step: z.number(), metrics: z.record(z.string(), z.number()) }))
+          .max(100_000),
+      })
+      .strict(),
+    response: z.object({ stop: z.boolean() }),
+    errors: ["INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"],
+  }),
 };

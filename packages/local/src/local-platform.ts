@@ -25,6 +25,8 @@ export interface LocalOptions {
   defaultPrincipal?: string;
   /** The project's pipeline files, registered in process at start (`keel dev --pipelines`). */
   pipelineFiles?: string[];
+  /** Tuning definition files, loaded in process at start (`keel dev --tunings`). */
+  tuningFiles?: string[];
   /** `users`: `keel dev --auth` (tokens from the users store); default: the laptop's single user. */
   auth?: "laptop" | "users";
 }
@@ -113,11 +115,13 @@ async function start(
     defaultPrincipal: opts.defaultPrincipal,
     allowedHosts: () => hosts,
     pipelines: project?.pipelines,
+    tunings: project?.tunings,
     auth: opts.auth,
   });
   try {
     for (const file of opts.pipelineFiles ?? [])
       await platform.services.pipelines.registerFile(resolve(file));
+    for (const file of opts.tuningFiles ?? []) await platform.services.tuning.registerFile(resolve(file));
     await platform.start();
   } catch (e) {
     await platform.stop().catch(() => undefined);

@@ -30,6 +30,7 @@ export {
 } from "./metrics";
 export { readParquetDataset } from "./parquet-dataset";
 export { profileDataset } from "./profile-dataset";
+export { progressReporter, TrainingStopped } from "./progress-reporter";
 export { Random } from "./random";
 export { MemoryTrackingLogger, MlflowRestLogger, type MlflowRunRef, type TrackingLogger } from "./tracking";
 export {

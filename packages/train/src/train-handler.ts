@@ -1,10 +1,17 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { type ArtifactStoreOptions, createArtifactStore } from "@keel/artifacts";
-import { captureReproducibility, parseWith, REPRODUCIBILITY_ARTIFACT, reproducibilityTags } from "@keel/core";
+import {
+  captureReproducibility,
+  internalCallHeaders,
+  parseWith,
+  REPRODUCIBILITY_ARTIFACT,
+  reproducibilityTags,
+} from "@keel/core";
 import { z } from "zod";
 import { TrainError } from "./errors";
 import { readParquetDataset } from "./parquet-dataset";
+import { progressReporter, TrainingStopped } from "./progress-reporter";
 import { MlflowRestLogger } from "./tracking";
 import { resolveAlgorithmParams, trainModel, trainSpecSchema } from "./train-run";
 
@@ -20,6 +27,12 @@ export const trainStepInputSchema = trainSpecSchema.extend({
   runName: z.string().min(1).optional(),
   /** Extra run tags (e.g. the validation results of the training data, for the model's lineage). */
   tags: z.record(z.string(), z.string()).default({}),
+  /**
+   * A tuning trial's progress endpoint (absolute, or a path under trackingUrl, e.g. the pipeline
+   * parameter `keelTuningProgress`): every round is reported there while training, and the step
+   * throws TrainingStopped when the answer says stop.
+   */
+  progressUrl: z.string().min(1).optional(),
 });
 export type TrainStepInput = z.input<typeof trainStepInputSchema>;
 
@@ -87,9 +100,17 @@ export async function trainHandler(input: unknown, deps: TrainStepDeps = {}): Pr
         headers: deps.headers,
       });
   const { runId } = logger.run;
+  const progress = req.progressUrl
+    ? progressReporter(
+        /^https?:\/\//.test(req.progressUrl)
+          ? req.progressUrl
+          : `${req.trackingUrl.replace(/\/+$/, "")}${req.progressUrl}`,
+        { ...internalCallHeaders(), ...deps.headers },
+      )
+    : undefined;
   try {
     // What made this run: code, lockfile, the training set's content hash, params and seeds.
-    const { trackingUrl: _u, experimentId: _e, runId: _r, runName: _n, tags, ...spec } = req;
+    const { trackingUrl: _u, experimentId: _e, runId: _r, runName: _n, progressUrl: _p, tags, ...spec } = req;
     const record = await captureReproducibility({
       cwd: process.cwd(),
       params: { ...spec, params_seed: req.params.seed },
@@ -100,11 +121,22 @@ export async function trainHandler(input: unknown, deps: TrainStepDeps = {}): Pr
       new TextEncoder().encode(JSON.stringify(record, null, 2)),
     );
     await logger.setTags({ ...reproducibilityTags(record, REPRODUCIBILITY_ARTIFACT), ...tags });
-    const { metrics } = await trainModel(data, req, logger, runId);
+    const { metrics } = await trainModel(
+      data,
+      req,
+      logger,
+      runId,
+      progress &&
+        ((round, m) => {
+          if (progress.round(round + 1, m)) throw new TrainingStopped(round + 1);
+        }),
+    );
     if (created) await logger.finish("FINISHED");
     return { modelUri: `runs:/${runId}/model`, runId, experimentId: req.experimentId, metrics };
   } catch (e) {
     if (created) await logger.finish("FAILED").catch(() => undefined);
     throw e;
+  } finally {
+    await progress?.close();
   }
 }

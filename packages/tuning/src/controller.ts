@@ -2,7 +2,14 @@ import type { Clock, Logger } from "@keel/core";
 import { algorithmFor, stoppingRuleFor } from "./algorithms";
 import type { Observation, SearchAlgorithm } from "./algorithms/port";
 import type { TuningSpec } from "./definition";
-import { bestOf, lossSign, observationsOf } from "./experiment-state";
+import {
+  bestOf,
+  lossSign,
+  observationsOf,
+  progressOf,
+  progressPath,
+  stoppingMetric,
+} from "./experiment-state";
 import type { StoppingRule, TrialProgress } from "./stopping/port";
 import type { BestTrial, ExperimentRecord, TrialRecord, TuningStore } from "./store";
 import { summarize, type TuningSummary } from "./summary";
@@ -65,6 +72,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  */
 export class TuningController {
   private readonly locals = new Map<string, AbortController>();
+  private readonly loops = new Map<string, ExperimentLoop>();
 
   constructor(private readonly deps: ControllerDeps) {}
 
@@ -80,6 +88,20 @@ export class TuningController {
     return this.locals.has(name);
   }
 
+  /**
+   * A trial running here reports rounds from outside (a pipeline trial's trainer through the
+   * progress endpoint): the rule decides as for in-process reports. Undefined when this process
+   * does not run that trial attempt.
+   */
+  report(
+    name: string,
+    trial: number,
+    attempt: number,
+    rounds: Array<{ step: number; metrics: Record<string, number> }>,
+  ): { stop: boolean } | undefined {
+    return this.loops.get(name)?.report(trial, attempt, rounds);
+  }
+
   async run(spec: TuningSpec, opts: RunOptions): Promise<ExperimentRecord> {
     const name = spec.name;
     const local = new AbortController();
@@ -89,9 +111,12 @@ export class TuningController {
       const state = await this.prepare(spec, opts.resume ?? false);
       opts.onStart?.(state.exp);
       const loop = new ExperimentLoop(this.deps, spec, state.exp, state.trials, opts, local.signal);
+      this.loops.set(name, loop);
       return await loop.run();
     } finally {
       this.locals.delete(name);
+      this.loops.delete(name);
+      await opts.runner.close?.().catch(() => undefined);
     }
   }
 
@@ -160,6 +185,7 @@ class ExperimentLoop {
   private readonly trials = new Map<number, TrialRecord>();
   private readonly running = new Map<number, Running>();
   private readonly queue: number[] = [];
+  private readonly reporters = new Map<number, { attempt: number; reporter: TrialReporter }>();
   private readonly algorithm: SearchAlgorithm;
   private readonly rule?: StoppingRule;
   private readonly esMetric: string;
@@ -178,10 +204,10 @@ class ExperimentLoop {
   ) {
     this.algorithm = algorithmFor(spec);
     this.rule = stoppingRuleFor(spec);
-    const es = spec.earlyStopping;
     this.sign = lossSign(spec);
-    this.esMetric = es?.metric ?? spec.objective.metric;
-    this.esSign = (es?.goal ?? (es?.metric ? "minimize" : spec.objective.goal)) === "maximize" ? -1 : 1;
+    const es = stoppingMetric(spec);
+    this.esMetric = es.metric;
+    this.esSign = es.sign;
     for (const t of trials) {
       this.trials.set(t.number, t);
       this.next = Math.max(this.next, t.number + 1);
@@ -249,11 +275,19 @@ class ExperimentLoop {
   }
 
   private progress(t: TrialRecord): TrialProgress {
-    return {
-      number: t.number,
-      curve: t.curve.map(([s, v]) => [s, this.esSign * v]),
-      finished: t.status !== "RUNNING",
-    };
+    return progressOf(t, this.esSign);
+  }
+
+  report(
+    trial: number,
+    attempt: number,
+    rounds: Array<{ step: number; metrics: Record<string, number> }>,
+  ): { stop: boolean } | undefined {
+    const r = this.reporters.get(trial);
+    if (!r || r.attempt !== attempt) return undefined;
+    let stop = r.reporter.signal.aborted;
+    for (const { step, metrics } of rounds) stop = r.reporter.report(step, metrics) || stop;
+    return { stop };
   }
 
   private start(n: number): void {
@@ -334,6 +368,7 @@ class ExperimentLoop {
     };
     const localStop = () => abort.abort();
     this.local.addEventListener("abort", localStop);
+    this.reporters.set(n, { attempt, reporter });
     let outcome: Partial<TrialRecord>;
     let retry = false;
     try {
@@ -341,6 +376,7 @@ class ExperimentLoop {
         ...reporter,
         tuning: this.name,
         params,
+        ...(this.rule ? { progressPath: progressPath(this.name, n, attempt) } : {}),
         ...(trackingRunId && tracking ? { trackingRunId, logger: tracking.logger(trackingRunId) } : {}),
       });
       if (early !== undefined) outcome = this.earlyOutcome(early, result.metrics);
@@ -367,6 +403,7 @@ class ExperimentLoop {
       }
     } finally {
       this.local.removeEventListener("abort", localStop);
+      this.reporters.delete(n);
     }
     await persist;
     if (this.halted) return;

@@ -1,5 +1,6 @@
 import type { Observation } from "./algorithms/port";
 import type { TuningSpec } from "./definition";
+import type { TrialProgress } from "./stopping/port";
 import type { BestTrial, TrialRecord } from "./store";
 
 /** +1 when the objective is minimized, -1 when maximized: loss = sign * value. */
@@ -41,3 +42,33 @@ export function bestOf(trials: Iterable<TrialRecord>, sign: number): BestTrial |
       }
     : undefined;
 }
+
+/** The early-stopping rule's metric and its orientation (+1: lower is better). */
+export function stoppingMetric(spec: Pick<TuningSpec, "objective" | "earlyStopping">): {
+  metric: string;
+  sign: number;
+} {
+  const es = spec.earlyStopping;
+  const goal = es?.goal ?? (es?.metric ? "minimize" : spec.objective.goal);
+  return { metric: es?.metric ?? spec.objective.metric, sign: goal === "maximize" ? -1 : 1 };
+}
+
+/** A trial's curve as the stopping rule sees it (lower is better). */
+export function progressOf(t: Pick<TrialRecord, "number" | "curve" | "status">, sign: number): TrialProgress {
+  return {
+    number: t.number,
+    curve: t.curve.map(([s, v]) => [s, sign * v]),
+    finished: t.status !== "RUNNING",
+  };
+}
+
+/**
+ * Where a running trial reports its rounds (`POST`, answered `{stop}`), relative to Keel's URL: the
+ * trainer's `progressUrl`, passed to pipeline trials as the parameter `keelTuningProgress`.
+ */
+export function progressPath(tuning: string, trial: number, attempt: number): string {
+  return `/api/v1/tuning/experiments/${encodeURIComponent(tuning)}/trials/${trial}/progress?attempt=${attempt}`;
+}
+
+/** The pipeline parameter that carries a trial's progress path. */
+export const PROGRESS_PARAM = "keelTuningProgress";

@@ -17,7 +17,7 @@ export {
   type TuningSpec,
   tuningsIn,
 } from "./definition";
-export { bestOf, observationsOf } from "./experiment-state";
+export { bestOf, observationsOf, PROGRESS_PARAM, progressPath } from "./experiment-state";
 export { createTuningModule, type TuningModule, type TuningModuleOptions } from "./module";
 export { type RegistryApi, registryRegistrar } from "./registrar";
 export { Rng, trialRng } from "./rng";
@@ -42,6 +42,7 @@ export {
 export {
   type ControllerEvent,
   flattenMetrics,
+  type ProgressRound,
   type TrialResultItem,
   TuningStepController,
 } from "./step-controller";

@@ -20,5 +20,8 @@ export function tuningRoutes(app: Hono, service: TuningService): void {
   mount(app, r.startExperiment, async ({ body }) => ({ experiment: await service.start(body.name) }));
   mount(app, r.getExperiment, async ({ params }) => service.experiment(params.name));
   mount(app, r.stopExperiment, async ({ params }) => ({ experiment: await service.stop(params.name) }));
+  mount(app, r.reportProgress, async ({ params, query, body }) =>
+    service.progress(params.name, params.trial, query.attempt, body.rounds),
+  );
   mount(app, r.resumeExperiment, async ({ params }) => ({ experiment: await service.resume(params.name) }));
 }

@@ -11,6 +11,7 @@ import { badTuning, noSuchTuning } from "./errors";
 import { functionRunner } from "./runners/function-runner";
 import { type PipelineRunsApi, pipelineRunner } from "./runners/pipeline-runner";
 import { trainRunner } from "./runners/train-runner";
+import { type ProgressRound, TuningStepController } from "./step-controller";
 import { type ExperimentRecord, type TrialRecord, TuningStore } from "./store";
 import { TuningTracking, type TuningTrackingApi } from "./tracking";
 import type { TrialRunner } from "./trial-runner";
@@ -40,6 +41,8 @@ export interface TuningServiceDeps {
 export class TuningService {
   readonly store: TuningStore;
   readonly controller: TuningController;
+  /** Stateless, store-backed: decides for trials no controller in this process runs (AWS). */
+  private readonly steps: TuningStepController;
   private readonly defs = new Map<string, { def: TuningDefinition; file?: string }>();
   private readonly background = new Map<string, { halt: AbortController; done: Promise<unknown> }>();
 
@@ -54,6 +57,7 @@ export class TuningService {
         : {}),
       ...(deps.registrar ? { registrar: deps.registrar } : {}),
     });
+    this.steps = new TuningStepController(this.store, deps.clock, (n) => this.defs.get(n)?.def.spec);
   }
 
   register(def: TuningDefinition, file?: string): void {
@@ -157,6 +161,17 @@ export class TuningService {
     return this.start(name, { resume: true });
   }
 
+  /**
+   * A running trial's rounds, from its trainer (`progressUrl`): the controller running it here
+   * decides, else (the trial runs in the Step Functions path) the rule decides from the store.
+   */
+  async progress(name: string, trial: number, attempt: number, rounds: ProgressRound[]) {
+    return (
+      this.controller.report(name, trial, attempt, rounds) ??
+      (await this.steps.progress(name, trial, attempt, rounds))
+    );
+  }
+
   async stop(name: string): Promise<ExperimentRecord> {
     if (!(await this.store.find(name))) throw noSuchTuning(name);
     return this.controller.stop(name);
@@ -170,7 +185,7 @@ export class TuningService {
 
   private async runnerFor(def: TuningDefinition): Promise<TrialRunner> {
     if (def.run) return functionRunner(def.run);
-    if (def.trainStep) return trainRunner(def.trainStep);
+    if (def.trainStep) return trainRunner(def.trainStep, { parallelTrials: def.spec.parallelTrials });
     const pipelines = this.deps.pipelines;
     if (!pipelines || !def.pipeline)
       throw badTuning(`tuning "${def.spec.name}" runs a pipeline, but no pipelines service is wired`);

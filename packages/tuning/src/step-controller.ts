@@ -1,8 +1,17 @@
 import type { Clock } from "@keel/core";
-import { algorithmFor } from "./algorithms";
+import { KeelError } from "@keel/core";
+import { algorithmFor, stoppingRuleFor } from "./algorithms";
 import type { TuningSpec } from "./definition";
 import { noSuchTuning } from "./errors";
-import { bestOf, lossSign, observationsOf } from "./experiment-state";
+import {
+  bestOf,
+  lossSign,
+  observationsOf,
+  PROGRESS_PARAM,
+  progressOf,
+  progressPath,
+  stoppingMetric,
+} from "./experiment-state";
 import type { ExperimentRecord, TrialRecord, TuningStore } from "./store";
 
 /** What the state machine sends the controller Lambda. */
@@ -10,6 +19,9 @@ export type ControllerEvent =
   | { action: "suggest"; tuning: string; execution?: string }
   | { action: "record"; tuning: string; execution?: string; results: TrialResultItem[] }
   | { action: "finish"; tuning: string; execution?: string };
+
+/** Rounds a running trial reports (step = budget spent). */
+export type ProgressRound = { step: number; metrics: Record<string, number> };
 
 /** One element of the Map's output: the trial it ran and what came back (or the caught failure). */
 export interface TrialResultItem {
@@ -37,7 +49,11 @@ export function flattenMetrics(
  * experiment in the MetadataStore. `suggest` returns the next batch (retries and interrupted
  * trials first, then new suggestions recorded before they run), `record` stores the Map's
  * results (a failed trial is retried up to maxRetries, then recorded FAILED), `finish` records
- * the best trial.
+ * the best trial. Early stopping: a trial's trainer reports its rounds to `progress` (through
+ * the tuning API's progress endpoint, whose path each suggested trial carries as the parameter
+ * `keelTuningProgress`); the rule decides from the curves in the store, a stop is recorded as
+ * the trial's `stoppedAt` and answered `{stop: true}` (the trainer ends between rounds), and
+ * `record` then marks the trial EARLY_STOPPED whatever its execution returned.
  */
 export class TuningStepController {
   constructor(
@@ -98,26 +114,82 @@ export class TuningStepController {
     const out: Array<Record<string, unknown>> = [];
     for (const t of batch) {
       const attempt = t.attempts + 1;
-      await this.store.updateTrial(name, t.number, {
-        status: "RUNNING",
-        attempts: attempt,
-        startTime: this.clock.now(),
-      });
+      await this.store.updateTrial(
+        name,
+        t.number,
+        { status: "RUNNING", attempts: attempt, startTime: this.clock.now(), curve: [] },
+        ["endTime", "error", "stoppedAt", "value", "metrics"],
+      );
       out.push({
         number: t.number,
         attempt,
-        params: { ...t.params, ...(es?.budgetParam ? { [es.budgetParam]: es.maxBudget } : {}) },
+        params: {
+          ...t.params,
+          ...(es?.budgetParam ? { [es.budgetParam]: es.maxBudget } : {}),
+          ...(spec.earlyStopping ? { [PROGRESS_PARAM]: progressPath(name, t.number, attempt) } : {}),
+        },
       });
     }
     return { done: out.length === 0, trials: out };
   }
 
+  /** A running trial's rounds: appended to its curve; answers whether the rule stops it. */
+  async progress(
+    name: string,
+    trial: number,
+    attempt: number,
+    rounds: ProgressRound[],
+  ): Promise<{ stop: boolean }> {
+    const exp = await this.store.find(name);
+    if (!exp) throw noSuchTuning(name);
+    const trials = await this.store.trials(name);
+    const t = trials.find((x) => x.number === trial);
+    if (!t) throw new KeelError("RESOURCE_DOES_NOT_EXIST", `tuning "${name}" has no trial ${trial}`);
+    // A report from an attempt that is over, or for a trial already stopped: stop it.
+    if (t.attempts !== attempt || t.status !== "RUNNING") return { stop: true };
+    if (t.stoppedAt !== undefined || exp.stopRequested) return { stop: true };
+    const rule = stoppingRuleFor(exp.spec);
+    if (!rule) return { stop: false };
+    const { metric, sign } = stoppingMetric(exp.spec);
+    let prev = t.curve.at(-1)?.[0] ?? 0;
+    const points = rounds
+      .filter((r) => Number.isFinite(r.step) && Number.isFinite(r.metrics?.[metric]))
+      .map((r): [number, number] => [r.step, r.metrics[metric]])
+      .sort((a, b) => a[0] - b[0])
+      .filter(([step]) => step > prev);
+    if (!points.length) return { stop: false };
+    await this.store.appendCurve(name, trial, points);
+    const others = trials.filter((o) => o.number !== trial).map((o) => progressOf(o, sign));
+    const curve = [...t.curve];
+    for (const p of points) {
+      curve.push(p);
+      if (rule.shouldStop(progressOf({ ...t, curve }, sign), prev, others)) {
+        await this.store.updateTrial(name, trial, { stoppedAt: p[0] });
+        return { stop: true };
+      }
+      prev = p[0];
+    }
+    return { stop: false };
+  }
+
   async record(name: string, results: TrialResultItem[]): Promise<void> {
     const spec = (await this.experiment(name)).spec;
+    const recorded = new Map((await this.store.trials(name)).map((t) => [t.number, t]));
     for (const r of results) {
       const now = this.clock.now();
       const metrics = flattenMetrics(r.run?.metrics ?? r.run?.output ?? {});
       const value = metrics[spec.objective.metric];
+      const stoppedAt = recorded.get(r.number)?.stoppedAt;
+      if (stoppedAt !== undefined) {
+        // Stopped by the rule: whatever the execution returned (a TrainingStopped failure, or a
+        // finish that beat the stop), the trial is EARLY_STOPPED and never retried.
+        await this.store.updateTrial(name, r.number, {
+          status: "EARLY_STOPPED",
+          endTime: now,
+          ...(!r.failure && value !== undefined ? { value, metrics } : {}),
+        });
+        continue;
+      }
       if (!r.failure && value !== undefined) {
         await this.store.updateTrial(name, r.number, { status: "COMPLETED", value, metrics, endTime: now });
         continue;

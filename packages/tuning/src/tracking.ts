@@ -20,6 +20,10 @@ export const TUNING_TAGS = {
   bestParams: "keel.tuning.best_params",
   bestRun: "keel.tuning.best_run_id",
   trialsPrefix: "keel.tuning.trials.",
+  /** When the trial's training began and ended (epoch ms) and on which thread: parallelism is visible. */
+  trainStarted: "keel.tuning.train_started_ms",
+  trainEnded: "keel.tuning.train_ended_ms",
+  trainThread: "keel.tuning.train_thread",
 } as const;
 
 export const SUMMARY_ARTIFACT = "tuning/summary.json";

@@ -17,6 +17,8 @@ export interface TrialReporter {
 export interface TrialContext extends TrialReporter {
   tuning: string;
   params: Params;
+  /** Where the trial reports rounds from outside this process (with an early-stopping rule). */
+  progressPath?: string;
   /** The trial's nested tracking run, when tracking is on. */
   trackingRunId?: string;
   logger?: TrackingLogger;
@@ -34,6 +36,8 @@ export interface TrialRunner {
   run(ctx: TrialContext): Promise<TrialResult>;
   /** True when the runner logs its own metrics into the trial's run (the controller then does not). */
   readonly logsMetrics?: boolean;
+  /** Frees what the runner holds (worker threads); the controller calls it when a run ends. */
+  close?(): Promise<void>;
 }
 
 /** Thrown by a trial to end itself after `report` said stop. */

@@ -38,7 +38,7 @@ export const devCommand = command({
   name: "dev",
   summary: "run the whole platform locally on one port (npm start)",
   usage:
-    "keel dev [--port 5000] [--host 127.0.0.1] [--data-dir ./.keel] [--project <dir>] [--pipelines <file>]... [--no-example] [--auth] [--grpc-port N]",
+    "keel dev [--port 5000] [--host 127.0.0.1] [--data-dir ./.keel] [--project <dir>] [--pipelines <file>]... [--tunings <file>]... [--no-example] [--auth] [--grpc-port N]",
   flags: ["data-dir"],
   async run(argv, cli) {
     const npm = npmParent();
@@ -50,6 +50,7 @@ export const devCommand = command({
         project: { type: "string" },
         "no-example": { type: "boolean", default: false },
         pipelines: { type: "string", multiple: true, default: [] },
+        tunings: { type: "string", multiple: true, default: [] },
         auth: { type: "boolean", default: false },
         "grpc-port": { type: "string" },
       },
@@ -83,6 +84,7 @@ export const devCommand = command({
       port,
       host: values.host,
       pipelineFiles: values.pipelines,
+      tuningFiles: values.tunings,
       projectDir,
       config: autoApprove ? { registry: { autoApproveStages: autoApprove } } : {},
       auth: values.auth ? "users" : "laptop",

@@ -49,9 +49,9 @@ async function resolveTuning(conn: Connection, arg: string, pick?: string): Prom
   const { tunings } = await conn.get<{ tunings: Array<{ name: string }> }>(`${API}/definitions`);
   if (!tunings.some((t) => t.name === name))
     throw new CliError(
-      `the Keel server at ${conn.url} has not loaded tuning "${name}" from ${arg}: a running server registers ` +
-        "tunings only in process",
-      `Stop the server and run 'keel tune run ${arg}' to run it in process on the data dir`,
+      `the Keel server at ${conn.url} has not loaded tuning "${name}" from ${arg}: a server never imports a ` +
+        "file named over HTTP",
+      `Start it with 'keel dev --tunings ${arg}' (or export the tuning from the project), or stop it and run 'keel tune run ${arg}' in process on the data dir`,
       2,
     );
   return name;
@@ -132,8 +132,8 @@ const experimentPath = (name: string) => `${API}/experiments/${encodeURIComponen
 
 /**
  * Runs (or resumes) the experiment to its end and prints the final table. In process, the
- * controller runs here and the table is drawn from its own updates (trials that train in this
- * process hold the event loop); against a server, the experiment is started there and polled.
+ * controller runs here and the table is drawn from its own updates (built-in trainer trials train
+ * in worker threads); against a server, the experiment is started there and polled.
  */
 async function runAndWatch(
   conn: Connection,

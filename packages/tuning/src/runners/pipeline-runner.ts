@@ -1,4 +1,5 @@
 import type { Json, PipelineRun, StepRecord } from "@keel/pipelines";
+import { PROGRESS_PARAM } from "../experiment-state";
 import type { TrialRunner } from "../trial-runner";
 
 /** The part of the PipelineService a pipeline trial uses. */
@@ -29,7 +30,9 @@ export function stepMetrics(steps: StepRecord[]): Record<string, number> {
 /**
  * Trials that are pipeline runs: the suggestion laid over the fixed parameters, one run per
  * attempt (id `tune-<tuning>-<trial>-<attempt>`, so a restarted controller finds its runs), the
- * metrics read from the steps' outputs, the run stopped when the trial is.
+ * metrics read from the steps' outputs, the run stopped when the trial is. With an early-stopping
+ * rule the run also gets `keelTuningProgress`, the path its trainer reports rounds to (the
+ * built-in train step's `progressUrl`); a pipeline that wants it declares it as a parameter.
  */
 export function pipelineRunner(
   pipeline: string,
@@ -40,7 +43,8 @@ export function pipelineRunner(
   return {
     async run(ctx) {
       const runId = `tune-${ctx.tuning}-${ctx.number}-${ctx.attempt}`.slice(0, 80);
-      await runs.startRun(pipeline, { runId, params: { ...fixed, ...ctx.params } });
+      const progress = ctx.progressPath ? { [PROGRESS_PARAM]: ctx.progressPath } : {};
+      await runs.startRun(pipeline, { runId, params: { ...fixed, ...ctx.params, ...progress } });
       for (;;) {
         const { run, steps } = await runs.getRun(runId);
         if (DONE.has(run.status)) {
