@@ -25,7 +25,7 @@ export function currentBundle() {
   }
   for (const [file, mtimeMs] of Object.entries(manifest.inputs)) {
     try {
-      if (statSync(join(ROOT, file)).mtimeMs !== mtimeMs) return undefined;
+      if (Math.floor(statSync(join(ROOT, file)).mtimeMs) !== mtimeMs) return undefined;
     } catch {
       return undefined;
     }
@@ -35,14 +35,27 @@ export function currentBundle() {
 
 /**
  * npm packages stay external (loaded from node_modules as usual); Keel's workspaces
- * (`@keel/*`, TypeScript sources) and relative imports are bundled.
+ * (`@keel/*`, TypeScript sources) and relative imports are bundled, marked free of import side
+ * effects (none of them is imported for its side effects alone), so a command's chunk loads
+ * only the modules whose exports it uses: `keel audit verify` does not load the DynamoDB SDK
+ * just because the metadata package's index also exports the DynamoDB adapter.
  */
-const externalPackages = {
-  name: "external-packages",
+const keelSources = {
+  name: "keel-sources",
   setup(build) {
-    build.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.path.startsWith("@keel/") ? undefined : { path: args.path, external: true },
-    );
+    build.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData?.inner || args.kind === "entry-point") return undefined;
+      if (/^[^./]/.test(args.path) && !args.path.startsWith("@keel/"))
+        return { path: args.path, external: true };
+      const r = await build.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: { inner: true },
+      });
+      if (r.errors.length > 0) return { errors: r.errors };
+      return { path: r.path, external: r.external, sideEffects: r.path.includes("/node_modules/") };
+    });
   },
 };
 
@@ -85,16 +98,25 @@ export async function buildBundle() {
     platform: "node",
     target: "node20",
     metafile: true,
+    write: false,
     logLevel: "silent",
     // Chunks are named after their content; the entry stays main.mjs.
     entryNames: "[name]",
     outExtension: { ".js": ".mjs" },
-    plugins: [externalPackages, ownImportMeta],
+    plugins: [keelSources, ownImportMeta],
   });
+  for (const out of result.outputFiles) {
+    // With code splitting esbuild still imports, for ordering, every chunk holding a module the
+    // importer reaches, even one it tree-shook away. Keel's sources are declared free of import
+    // side effects (keelSources), so a bare `import "./chunk-X.mjs"` only loads unused code: drop it.
+    const text = out.text.replace(/^import "\.\/chunk-[A-Z0-9]+\.mjs";\n/gm, "");
+    writeFileSync(out.path, text);
+  }
   const inputs = {};
   for (const file of Object.keys(result.metafile.inputs)) {
     const path = join(ROOT, file);
-    inputs[relative(ROOT, path)] = statSync(path).mtimeMs;
+    // Whole milliseconds: what utimes and copies with times kept can restore exactly.
+    inputs[relative(ROOT, path)] = Math.floor(statSync(path).mtimeMs);
   }
   writeFileSync(join(staging, "inputs.json"), JSON.stringify({ entry: "main.mjs", inputs }));
   rmSync(BUNDLE_DIR, { recursive: true, force: true });

@@ -20,6 +20,8 @@ if (BUNDLED.has(process.argv[2]) && process.env.KEEL_CLI_BUNDLE !== "0") {
   const { currentBundle } = await import("./bundle.mjs");
   entry = currentBundle();
 }
+// Which way this process runs the CLI (diagnostics; tests/cli/bundle.test.ts reads it).
+process.env.KEEL_CLI_RUNTIME = entry ? "bundle" : "tsx";
 if (entry) {
   await import(entry);
 } else {
