@@ -185,7 +185,9 @@ async function timeCli(args: string, bundle: string) {
 }
 
 async function verifyLarge() {
-  const dataDir = await mkdtemp(join(tmpdir(), "keel-bench-audit-"));
+  // KEEL_BENCH_AUDIT_DIR=<dir>: write the chain there and keep it (to profile `keel audit verify` on it).
+  const keep = process.env.KEEL_BENCH_AUDIT_DIR;
+  const dataDir = keep ? resolve(keep) : await mkdtemp(join(tmpdir(), "keel-bench-audit-"));
   try {
     // The data dir as keel dev keeps it: the metadata store in SQLite.
     const store = new SqliteMetadataStore({ path: localPaths(dataDir).sqlite });
@@ -224,7 +226,7 @@ async function verifyLarge() {
       }
     }
   } finally {
-    await rm(dataDir, { recursive: true, force: true });
+    if (!keep) await rm(dataDir, { recursive: true, force: true });
   }
 }
 
