@@ -14,7 +14,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { startDynalite } from "./dynalite-server";
 import { createDynamoDbClient, DynamoDbMetadataStore } from "./dynamodb-store";
-import { localPaths, type MigrationReport } from "./local-store";
+import { localPaths, type MigrationReport } from "./local-paths";
 import { SqliteMetadataStore } from "./sqlite-store";
 
 export async function migrateFromDynalite(dataDir: string, table: string): Promise<MigrationReport> {

@@ -1,20 +1,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { localPaths } from "./local-paths";
 import { SqliteMetadataStore } from "./sqlite-store";
 
-/** Where a data dir keeps the metadata store, and where older versions kept everything (dynalite). */
-export const localPaths = (dataDir: string) => ({
-  sqlite: join(dataDir, "metadata.sqlite"),
-  dynalite: join(dataDir, "dynamodb"),
-});
-
-export interface MigrationReport {
-  items: number;
-  /** The dynalite folder as it was before the migration. */
-  backup: string;
-  /** Other tables (the online feature store) carried over into the new dynalite folder. */
-  carried: string[];
-}
+export { localPaths, type MigrationReport } from "./local-paths";
 
 /**
  * Opens the SQLite metadata store of a data dir. A data dir written by an older Keel keeps its
