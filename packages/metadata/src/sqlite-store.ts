@@ -70,11 +70,12 @@ export interface SqliteStoreOptions {
  * counters and updates are atomic without retries, also against other processes on the file.
  * WAL with synchronous=NORMAL: a committed write survives the process being killed.
  *
- * Group commit: writes called in the same turn of the event loop (concurrent requests) run in
- * one transaction at the end of that turn, each inside its own savepoint, in call order: one
- * fails (a condition) without undoing the others, each sees the writes before it, and every
- * promise settles only after the COMMIT that holds its write. So a write is acknowledged only
- * once committed, as before, at the cost of one commit per turn instead of one per write.
+ * Group commit: the first write in a turn of the event loop runs at once; the writes called
+ * after it in the same turn (concurrent requests) run in one transaction at the end of that
+ * turn, each inside its own savepoint, in call order: one fails (a condition) without undoing
+ * the others, each sees the writes before it, and every promise settles only after the COMMIT
+ * that holds its write. So a write is acknowledged only once committed, as before, with one
+ * commit per turn for the grouped writes instead of one each.
  */
 export class SqliteMetadataStore implements MetadataStore {
   readonly db: Database;
@@ -134,12 +135,20 @@ export class SqliteMetadataStore implements MetadataStore {
 
   /** Queues a write for this turn's group commit; resolves with its result once committed. */
   private grouped<T>(op: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      if (!this.group) {
-        this.group = [];
-        this.groupTimer = setImmediate(() => this.flush());
+    if (!this.group) {
+      // The first write of a turn runs at once in its own transaction (a lone writer waits for
+      // nothing); writes after it in the same turn join the group committed at the turn's end.
+      this.group = [];
+      this.groupTimer = setImmediate(() => this.flush());
+      try {
+        return Promise.resolve(op());
+      } catch (e) {
+        return Promise.reject(e);
       }
-      this.group.push({ op, resolve: resolve as (v: unknown) => void, reject });
+    }
+    const group = this.group;
+    return new Promise<T>((resolve, reject) => {
+      group.push({ op, resolve: resolve as (v: unknown) => void, reject });
     });
   }
 
@@ -148,7 +157,7 @@ export class SqliteMetadataStore implements MetadataStore {
     const writes = this.group;
     this.group = undefined;
     clearImmediate(this.groupTimer);
-    if (!writes) return;
+    if (!writes || writes.length === 0) return;
     try {
       this.commitGroup.immediate(writes);
     } catch (e) {
