@@ -74,7 +74,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: "node_modules" },
-    exclude: { path: "(^|/)(node_modules|\\.sst|\\.keel)/" },
+    // packages/cli/dist: the CLI's generated bundle (packages/cli/bin/bundle.mjs).
+    exclude: { path: "(^|/)(node_modules|\\.sst|\\.keel)/|^packages/cli/dist/" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: {

@@ -125,6 +125,32 @@ async function onlineBench(label: string, config: Parameters<typeof startLocalPl
         `${label}: ${n} entit${n === 1 ? "y" : "ies"} x ${FEATURES} features (${runs} requests): HTTP ${fmt(http)}; service in process ${fmt(inProcess)}; store read ${fmt(store)}; Keel adds p50 ${addP50.toFixed(2)} ms, p99 ${addP99.toFixed(2)} ms`,
       );
     }
+    // 64 readers, 1 entity each: the store read and the HTTP call each with 64 in flight, in
+    // alternating phases (two rounds, so both see the same machine load).
+    const readers = 64;
+    const concurrent = async (fn: () => Promise<unknown>) => {
+      const lat: number[] = [];
+      await Promise.all(
+        Array.from({ length: readers }, async () => {
+          for (let i = 0; i < 30; i++) {
+            const t = performance.now();
+            await fn();
+            lat.push(performance.now() - t);
+          }
+        }),
+      );
+      return lat;
+    };
+    const one = () => Math.floor(Math.random() * ENTITIES);
+    const store64: number[] = [];
+    const http64: number[] = [];
+    for (let round = 0; round < 2; round++) {
+      store64.push(...(await concurrent(() => online.read("wide", [encodeEntityKey([one()])]))));
+      http64.push(...(await concurrent(() => call([one()]))));
+    }
+    console.log(
+      `${label}: 1 entity x ${FEATURES} features, ${readers} readers (${http64.length} requests): HTTP ${fmt(http64)}; store read ${fmt(store64)}; Keel adds p50 ${(pct(http64, 50) - pct(store64, 50)).toFixed(2)} ms, p99 ${(pct(http64, 99) - pct(store64, 99)).toFixed(2)} ms`,
+    );
   } finally {
     await local.close();
   }

@@ -11,6 +11,7 @@
  * Run: node --import tsx bench/metadata.ts   (npm run bench -- metadata; KEEL_BENCH_RUNS=2000 is quicker)
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -181,7 +182,27 @@ async function notebook(url: string, exp: string): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
-async function throughput(url: string, runIds: string[]): Promise<number> {
+/**
+ * CPU seconds the server process has used (all its threads), from /proc (Linux; NaN
+ * elsewhere). CPU per request moves much less with other work on a shared machine than req/s.
+ */
+function processCpu(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** 16 clients logging PER_CLIENT metrics each: req/s, and the server's CPU per request (µs). */
+async function throughput(
+  url: string,
+  runIds: string[],
+  pid?: number,
+): Promise<{ rps: number; cpuUs: number }> {
+  const cpu0 = processCpu(pid);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: 16 }, async (_, c) => {
@@ -189,7 +210,8 @@ async function throughput(url: string, runIds: string[]): Promise<number> {
       for (let i = 0; i < PER_CLIENT; i++) await logMetric(url, runId, c * PER_CLIENT + i);
     }),
   );
-  return (16 * PER_CLIENT) / ((performance.now() - t0) / 1000);
+  const rps = (16 * PER_CLIENT) / ((performance.now() - t0) / 1000);
+  return { rps, cpuUs: ((processCpu(pid) - cpu0) / (16 * PER_CLIENT)) * 1e6 };
 }
 
 async function measure(store: Store) {
@@ -211,9 +233,9 @@ async function measure(store: Store) {
       const batch = await logBatches(url, exp, false);
       const batchDistinct = await logBatches(url, exp, true);
       const notebookSecs = await notebook(url, exp);
-      const oneRun = await throughput(url, [await createRun(url, exp)]);
+      const oneRun = await throughput(url, [await createRun(url, exp)], child.pid);
       const runs = await Promise.all(Array.from({ length: 16 }, () => createRun(url, exp)));
-      const manyRuns = await throughput(url, runs);
+      const manyRuns = await throughput(url, runs, child.pid);
       const search: number[] = [];
       let returned = 0;
       for (let i = 0; i < 7; i++) {
@@ -279,8 +301,14 @@ row(
   `log-batch of 1000 metrics, 1000 distinct keys, p50 / p90 (${BATCHES} calls)`,
   (r) => `${r.batchDistinctP50.toFixed(1)} / ${r.batchDistinctP90.toFixed(1)} ms`,
 );
-row(`log-metric, 16 clients on one run (${16 * PER_CLIENT} calls)`, (r) => `${Math.round(r.oneRun)} req/s`);
-row(`log-metric, 16 clients on 16 runs (${16 * PER_CLIENT} calls)`, (r) => `${Math.round(r.manyRuns)} req/s`);
+row(
+  `log-metric, 16 clients on one run (${16 * PER_CLIENT} calls): req/s, server CPU per request`,
+  (r) => `${Math.round(r.oneRun.rps)} req/s, ${Math.round(r.oneRun.cpuUs)} µs`,
+);
+row(
+  `log-metric, 16 clients on 16 runs (${16 * PER_CLIENT} calls): req/s, server CPU per request`,
+  (r) => `${Math.round(r.manyRuns.rps)} req/s, ${Math.round(r.manyRuns.cpuUs)} µs`,
+);
 row(
   `runs/search over ${SEARCH_RUNS} runs, metric filter + order_by, first 100, p50 / max (7)`,
   (r) => `${r.searchP50.toFixed(0)} / ${r.searchMax.toFixed(0)} ms (${r.returned} returned)`,

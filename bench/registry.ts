@@ -169,8 +169,25 @@ async function writeChain(store: MetadataStore, n: number) {
   }
 }
 
+/** Runs `keel <args>` through bash's `time` (the child's CPU seconds, which the machine's load does not inflate much). */
+async function timeCli(args: string, bundle: string) {
+  const t = performance.now();
+  const { stdout, stderr } = await promisify(execFile)(
+    "bash",
+    [
+      "-c",
+      `TIMEFORMAT='%U %S'; time "${process.execPath}" packages/cli/bin/keel.mjs ${args} 2>/dev/null >/tmp/.keel-bench-out-$$; cat /tmp/.keel-bench-out-$$ | tail -1; rm -f /tmp/.keel-bench-out-$$`,
+    ],
+    { cwd: ROOT, maxBuffer: 1 << 20, env: { ...process.env, KEEL_CLI_BUNDLE: bundle } },
+  );
+  const [user, sys] = stderr.trim().split(/\s+/).slice(-2).map(Number);
+  return { wall: (performance.now() - t) / 1000, cpu: user + sys, stdout };
+}
+
 async function verifyLarge() {
-  const dataDir = await mkdtemp(join(tmpdir(), "keel-bench-audit-"));
+  // KEEL_BENCH_AUDIT_DIR=<dir>: write the chain there and keep it (to profile `keel audit verify` on it).
+  const keep = process.env.KEEL_BENCH_AUDIT_DIR;
+  const dataDir = keep ? resolve(keep) : await mkdtemp(join(tmpdir(), "keel-bench-audit-"));
   try {
     // The data dir as keel dev keeps it: the metadata store in SQLite.
     const store = new SqliteMetadataStore({ path: localPaths(dataDir).sqlite });
@@ -183,18 +200,9 @@ async function verifyLarge() {
     const inProcess = (performance.now() - t) / 1000;
     const used = process.cpuUsage(cpu);
     await store.close();
-    t = performance.now();
-    // bash's `time` reports the child's CPU seconds, which the machine's load does not inflate much.
-    const { stdout, stderr } = await promisify(execFile)(
-      "bash",
-      [
-        "-c",
-        `TIMEFORMAT='%U %S'; time "${process.execPath}" packages/cli/bin/keel.mjs audit verify --data-dir "${dataDir}" 2>/dev/null`,
-      ],
-      { cwd: ROOT, maxBuffer: 1 << 20 },
-    );
-    const cli = (performance.now() - t) / 1000;
-    const [cliUser, cliSys] = stderr.trim().split(/\s+/).slice(-2).map(Number);
+    // The CLI both ways, alternately: through tsx (the TypeScript sources, KEEL_CLI_BUNDLE=0) and
+    // from the prebuilt bundle (packages/cli/bin/bundle.mjs, built here if not current).
+    await promisify(execFile)(process.execPath, ["packages/cli/bin/bundle.mjs", "--if-stale"], { cwd: ROOT });
     console.log(
       `\n| audit verify, ${VERIFY_EVENTS} events (SQLite data dir) | wall s | CPU s |\n| --- | --- | --- |`,
     );
@@ -202,11 +210,23 @@ async function verifyLarge() {
     console.log(
       `| StoreAuditLog.verify() in process (${r.ok ? `ok ${r.count}` : "FAILED"}) | ${inProcess.toFixed(2)} | ${((used.user + used.system) / 1e6).toFixed(2)} |`,
     );
-    console.log(
-      `| \`keel audit verify --data-dir\` end to end, incl. CLI start (${stdout.trim()}) | ${cli.toFixed(2)} | ${(cliUser + cliSys).toFixed(2)} |`,
-    );
+    for (const round of [1, 2]) {
+      for (const [how, bundle] of [
+        ["tsx", "0"],
+        ["bundle", "1"],
+      ]) {
+        const help = await timeCli("--help", bundle);
+        const v = await timeCli(`audit verify --data-dir "${dataDir}"`, bundle);
+        console.log(
+          `| \`keel --help\` (${how}, round ${round}) | ${help.wall.toFixed(2)} | ${help.cpu.toFixed(2)} |`,
+        );
+        console.log(
+          `| \`keel audit verify --data-dir\` end to end, incl. CLI start (${how}, round ${round}: ${v.stdout.trim()}) | ${v.wall.toFixed(2)} | ${v.cpu.toFixed(2)} |`,
+        );
+      }
+    }
   } finally {
-    await rm(dataDir, { recursive: true, force: true });
+    if (!keep) await rm(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -8,7 +8,7 @@
  * Prints a Markdown section for bench/RESULTS.md.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -192,7 +192,11 @@ const args = [
   "--threads",
   values.threads,
 ];
-const child = spawn(process.execPath, [keel, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+// KEEL_BENCH_PROFILE=<dir> writes a CPU profile of the server there (written when it stops).
+const profile = process.env.KEEL_BENCH_PROFILE
+  ? ["--cpu-prof", `--cpu-prof-dir=${process.env.KEEL_BENCH_PROFILE}`]
+  : [];
+const child = spawn(process.execPath, [...profile, keel, ...args], { stdio: ["ignore", "pipe", "inherit"] });
 const ports = await new Promise<{ http: number; grpc: number }>((resolve, reject) => {
   let out = "";
   child.stdout.on("data", (d) => {
@@ -203,6 +207,28 @@ const ports = await new Promise<{ http: number; grpc: number }>((resolve, reject
   });
   child.once("exit", (code) => reject(new Error(`keel serve exited with ${code}`)));
 });
+
+/**
+ * CPU seconds the server's main thread (its event loop: HTTP, routing, parsing, batching,
+ * answers; not the inference worker) has used, from /proc (Linux); NaN elsewhere. Unlike
+ * rows/s, CPU per request hardly moves with the load other work puts on a shared machine.
+ */
+function serverLoopCpu(): number {
+  try {
+    const stat = readFileSync(`/proc/${child.pid}/task/${child.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Runs one load and notes the server's event-loop CPU per answered request. */
+async function measured(load: () => Promise<Result>): Promise<Result & { cpuUs: number }> {
+  const before = serverLoopCpu();
+  const r = await load();
+  return { ...r, cpuUs: ((serverLoopCpu() - before) / (r.n + CONCURRENCY)) * 1e6 };
+}
 
 const lines: string[] = [];
 const out = (s: string) => {
@@ -219,18 +245,20 @@ try {
     `Heavy MLP ${WIDTHS.join("->")} served by \`keel serve --grpc-port 0\` in a child process (one instance, dynamic batching with no added delay, max_batch_size ${MAX_BATCH}); ${CONCURRENCY} callers in the load generator's process, single-row requests, keep-alive HTTP/1.1 or one gRPC channel; raw ONNX Runtime runs batches of ${MAX_BATCH} in the load generator's process (intra-op threads: ${values.threads === "0" ? "runtime default" : values.threads}).\n`,
   );
   const rawBefore = await rawOrt(bytes);
-  const results: Array<[string, Result]> = [
-    ["JSON tensors", await jsonLoad(url)],
-    ["binary tensor data extension (binary in and out)", await binaryLoad(url)],
-    ["gRPC ModelInfer (raw_input_contents)", await grpcLoad(ports.grpc)],
+  const results: Array<[string, Result & { cpuUs: number }]> = [
+    ["JSON tensors", await measured(() => jsonLoad(url))],
+    ["binary tensor data extension (binary in and out)", await measured(() => binaryLoad(url))],
+    ["gRPC ModelInfer (raw_input_contents)", await measured(() => grpcLoad(ports.grpc))],
   ];
   const rawAfter = await rawOrt(bytes);
   const raw = (rawBefore + rawAfter) / 2;
-  out(`| wire format | rows/s | of raw ORT | p50 ms | p99 ms | requests | errors |`);
-  out("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  out(
+    "| wire format | rows/s | of raw ORT | p50 ms | p99 ms | requests | errors | server event-loop CPU per request |",
+  );
+  out("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const [name, r] of results)
     out(
-      `| ${name} | ${r.rps.toFixed(0)} | **${((r.rps / raw) * 100).toFixed(0)}%** | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.n} | ${r.errors} |`,
+      `| ${name} | ${r.rps.toFixed(0)} | **${((r.rps / raw) * 100).toFixed(0)}%** | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.n} | ${r.errors} | ${r.cpuUs.toFixed(0)} µs |`,
     );
   out(
     `\n- raw in-process ONNX Runtime at batch ${MAX_BATCH}: ${rawBefore.toFixed(0)} rows/s before the loads, ${rawAfter.toFixed(0)} after (mean ${raw.toFixed(0)} is the 100%)`,
@@ -238,6 +266,8 @@ try {
   out(`- load average at end: ${loadavg()[0].toFixed(1)} (the machine is shared; figures are noisy)`);
   console.log(lines.join("\n"));
 } finally {
+  const exited = new Promise((r) => child.once("exit", r));
   child.kill("SIGTERM");
+  await exited;
   rmSync(repo, { recursive: true, force: true });
 }

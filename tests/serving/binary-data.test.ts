@@ -177,6 +177,35 @@ describe("KServe v2 binary tensor data extension", () => {
     expect(r.status).toBe(413);
   });
 
+  it("checks chunked bodies (no Content-Length) as they stream: over the limit 413, under it served", async () => {
+    const chunked = (bytes: Uint8Array, headerLength: number) =>
+      fetch(`${h.url}/v2/models/mlp/infer`, {
+        method: "POST",
+        headers: { "inference-header-content-length": String(headerLength) },
+        body: new ReadableStream({
+          start(c) {
+            for (let i = 0; i < bytes.byteLength; i += 64 * 1024) c.enqueue(bytes.subarray(i, i + 64 * 1024));
+            c.close();
+          },
+        }),
+        duplex: "half",
+      } as RequestInit);
+    const n = 2 * 1024 * 1024;
+    const big = binary({
+      inputs: [{ name: "input", datatype: "FP32", shape: [n / 4, 4], data: new Float32Array(n) }],
+    });
+    const refused = await chunked(big.body, big.headerLength);
+    expect(refused.status).toBe(413);
+    expect(refused.headers.get("content-length")).not.toBeNull();
+    const small = binary({
+      inputs: [{ name: "input", datatype: "FP32", shape: [2, 4], data: new Float32Array(rows.flat()) }],
+    });
+    const ok = await chunked(small.body, small.headerLength);
+    expect(ok.status).toBe(200);
+    const got = ((await ok.json()) as InferResponse).outputs[0].data as number[];
+    expect(got[0]).toBeCloseTo(mlpReference(specFor(1), rows[0])[0], 4);
+  });
+
   it("goes through the router: a deployment answers binary requests in binary", async () => {
     expect(
       (await h.call("POST", "/api/v1/deployments", { name: "ident-live", model: "ident", version: "1" }))

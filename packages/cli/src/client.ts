@@ -225,12 +225,13 @@ export class Cli {
   ): Promise<{ store: MetadataStore; close(): Promise<void> }> {
     const dir = resolve(this.dataDir);
     // Loaded on use, as in openDataDir.
-    const { localPaths, openLocalMetadataStore } = await import("@keel/metadata");
+    const { localPaths, openLocalMetadataStore } = await import("@keel/metadata/local");
     const paths = localPaths(dir);
     if (opts.create) mkdirSync(dir, { recursive: true });
     else if (!existsSync(paths.sqlite) && !existsSync(paths.dynalite))
       throw new UsageError(`no Keel data under ${dir} (expected ${paths.sqlite})`);
-    const { lockDataDir } = await import("@keel/local");
+    // The lock alone: "@keel/local" itself loads the whole platform (every module, ~1 s of start).
+    const { lockDataDir } = await import("@keel/local/data-dir-lock");
     let lock: DataDirLock;
     try {
       lock = lockDataDir(dir);

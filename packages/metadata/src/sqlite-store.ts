@@ -16,11 +16,20 @@ interface Transaction<A extends unknown[], R> {
   immediate(...args: A): R;
 }
 interface Database {
+  readonly inTransaction: boolean;
   prepare(sql: string): Statement;
   pragma(source: string, opts?: { simple?: boolean }): unknown;
   exec(sql: string): void;
   transaction<A extends unknown[], R>(fn: (...args: A) => R): Transaction<A, R>;
   close(): void;
+}
+
+/** A write queued for the group commit, and what it gave once run. */
+interface GroupedWrite {
+  op: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  result?: { ok: true; value: unknown } | { ok: false; error: unknown };
 }
 
 interface Row {
@@ -60,10 +69,21 @@ export interface SqliteStoreOptions {
  * a write inside one IMMEDIATE transaction on the one writer connection, so conditions,
  * counters and updates are atomic without retries, also against other processes on the file.
  * WAL with synchronous=NORMAL: a committed write survives the process being killed.
+ *
+ * Group commit: the first write in a turn of the event loop runs at once; the writes called
+ * after it in the same turn (concurrent requests) run in one transaction at the end of that
+ * turn, each inside its own savepoint, in call order: one fails (a condition) without undoing
+ * the others, each sees the writes before it, and every promise settles only after the COMMIT
+ * that holds its write. So a write is acknowledged only once committed, as before, with one
+ * commit per turn for the grouped writes instead of one each.
  */
 export class SqliteMetadataStore implements MetadataStore {
   readonly db: Database;
   private readonly statements = new Map<string, Statement>();
+  /** Writes waiting for this turn's group commit (undefined: none queued). */
+  private group?: GroupedWrite[];
+  private groupTimer?: NodeJS.Immediate;
+  private readonly commitGroup: Transaction<[GroupedWrite[]], void>;
   private readonly writeItem: Transaction<[Item, Condition | undefined], void>;
   private readonly updateItem: Transaction<[Key, Update, Condition | undefined], Item>;
   private readonly deleteItem: Transaction<[Key, Condition | undefined], void>;
@@ -98,6 +118,57 @@ export class SqliteMetadataStore implements MetadataStore {
       const del = this.stmt("DELETE FROM items WHERE pk = ? AND sk = ?");
       for (const k of keys) del.run(k.pk, k.sk);
     });
+    // The write transactions above nest inside this one as savepoints.
+    this.commitGroup = this.db.transaction((writes: GroupedWrite[]) => {
+      for (const w of writes) {
+        try {
+          w.result = { ok: true, value: w.op() };
+        } catch (error) {
+          // An error that ended the whole transaction (SQLite rolled it back): none of the group
+          // was written, so fail all of it rather than let the rest run outside a transaction.
+          if (!this.db.inTransaction) throw error;
+          w.result = { ok: false, error };
+        }
+      }
+    });
+  }
+
+  /** Queues a write for this turn's group commit; resolves with its result once committed. */
+  private grouped<T>(op: () => T): Promise<T> {
+    if (!this.group) {
+      // The first write of a turn runs at once in its own transaction (a lone writer waits for
+      // nothing); writes after it in the same turn join the group committed at the turn's end.
+      this.group = [];
+      this.groupTimer = setImmediate(() => this.flush());
+      try {
+        return Promise.resolve(op());
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    const group = this.group;
+    return new Promise<T>((resolve, reject) => {
+      group.push({ op, resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  /** Runs the queued writes in one IMMEDIATE transaction, then settles each one's promise. */
+  private flush(): void {
+    const writes = this.group;
+    this.group = undefined;
+    clearImmediate(this.groupTimer);
+    if (!writes || writes.length === 0) return;
+    try {
+      this.commitGroup.immediate(writes);
+    } catch (e) {
+      // BEGIN or COMMIT failed (e.g. the database stayed busy past busy_timeout): nothing was written.
+      for (const w of writes) w.reject(e);
+      return;
+    }
+    for (const w of writes) {
+      if (w.result?.ok) w.resolve(w.result.value);
+      else w.reject(w.result?.error);
+    }
   }
 
   async get(key: Key): Promise<Item | undefined> {
@@ -121,13 +192,13 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async put(item: Item, opts?: { condition?: Condition }): Promise<void> {
     checkItemKeys(item);
-    this.writeItem.immediate(item, opts?.condition);
+    await this.grouped(() => this.writeItem.immediate(item, opts?.condition));
   }
 
   /** Writes all items in one transaction: unlike DynamoDB's batches, all or nothing. */
   async batchPut(items: Item[]): Promise<void> {
     for (const it of items) checkItemKeys(it);
-    this.writeMany.immediate(items);
+    await this.grouped(() => this.writeMany.immediate(items));
   }
 
   async update(key: Key, update: Update, opts?: { condition?: Condition }): Promise<Item> {
@@ -141,17 +212,17 @@ export class SqliteMetadataStore implements MetadataStore {
       if (!cur) throw new ConditionFailedError("item does not exist");
       return cur;
     }
-    return this.updateItem.immediate(key, update, opts?.condition);
+    return this.grouped(() => this.updateItem.immediate(key, update, opts?.condition));
   }
 
   async delete(key: Key, opts?: { condition?: Condition }): Promise<void> {
     checkItemKeys(key);
-    this.deleteItem.immediate(key, opts?.condition);
+    await this.grouped(() => this.deleteItem.immediate(key, opts?.condition));
   }
 
   async batchDelete(keys: Key[]): Promise<void> {
     for (const k of keys) checkItemKeys(k);
-    this.deleteMany.immediate(keys);
+    await this.grouped(() => this.deleteMany.immediate(keys));
   }
 
   async query(q: QueryInput): Promise<Page> {
@@ -210,6 +281,7 @@ export class SqliteMetadataStore implements MetadataStore {
    */
   async importAll(pages: AsyncIterable<Item[]>): Promise<number> {
     let n = 0;
+    this.flush();
     this.db.exec("BEGIN IMMEDIATE");
     try {
       for await (const page of pages) {
@@ -245,6 +317,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
+    this.flush();
     this.statements.clear();
     this.db.close();
   }
@@ -274,7 +347,10 @@ export class SqliteMetadataStore implements MetadataStore {
     if (typeof pk !== "string" || typeof sk !== "string" || !pk || !sk) {
       throw new MetadataError("INVALID_PARAMETER_VALUE", "an item needs a non-empty string pk and sk");
     }
-    const body = JSON.stringify(rest, finiteNumbers);
+    // JSON writes NaN and ±Infinity as null: only a body with a null can hold one, so only then
+    // is it serialised again with the (slower) replacer that refuses them.
+    let body = JSON.stringify(rest);
+    if (body.includes("null")) body = JSON.stringify(rest, finiteNumbers);
     if (Buffer.byteLength(body) + pk.length + sk.length > MAX_ITEM_BYTES) {
       throw new MetadataError(
         "INVALID_PARAMETER_VALUE",

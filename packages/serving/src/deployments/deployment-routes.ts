@@ -1,7 +1,7 @@
 import { mount, deploymentRoutes as r } from "@keel/contract";
 import { errorBody } from "@keel/core";
 import type { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { bodySizeLimit } from "../protocol/body-size-limit";
 import { DEFAULT_MAX_BODY_BYTES, readJson } from "../protocol/kserve-routes";
 import type { AsyncScoring } from "../scoring/async-scoring";
 import type { CanaryAnalysis } from "./canary-analysis";
@@ -14,7 +14,7 @@ export function mountDeploymentRoutes(
   opts: { maxBodyBytes?: number } = {},
 ): void {
   const maxSize = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const limit = bodyLimit({
+  const limit = bodySizeLimit({
     maxSize,
     onError: (c) =>
       c.json(

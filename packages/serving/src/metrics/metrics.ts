@@ -4,11 +4,29 @@
  */
 type Labels = Record<string, string>;
 
-function labelKey(labels: Labels): string {
+function renderLabels(labels: Labels): string {
   const parts = Object.entries(labels)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`);
   return parts.join(",");
+}
+
+/** Rendered label sets by their names and values in the caller's order (bounded; series are few). */
+const rendered = new Map<string, string>();
+
+/**
+ * A series' key (its labels as rendered in the exposition). Called several times per
+ * inference request, so the sorting and escaping happen once per label set, not per call.
+ */
+function labelKey(labels: Labels): string {
+  const raw = JSON.stringify(labels);
+  let key = rendered.get(raw);
+  if (key === undefined) {
+    if (rendered.size >= 10_000) rendered.clear();
+    key = renderLabels(labels);
+    rendered.set(raw, key);
+  }
+  return key;
 }
 
 interface Metric {

@@ -1,11 +1,11 @@
 import { mount, kserveRoutes as r } from "@keel/contract";
 import { httpStatusFor, isKeelError, log, parseWith } from "@keel/core";
 import type { Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { ServingError } from "../errors";
 import type { ServingMetrics } from "../metrics/metrics";
 import type { ModelServer } from "../model-server/model-server";
 import { binaryOutputs, decodeBinaryRequest, encodeBinaryResponse, HEADER_LENGTH } from "./binary-data";
+import { bodySizeLimit } from "./body-size-limit";
 import { type InferResponse, inferRequestSchema, type ModelMetadata } from "./protocol";
 
 /** What the protocol's model endpoints call: the model server itself, or the router in front of it. */
@@ -92,7 +92,7 @@ export function mountInferenceRoutes(
   opts: { maxBodyBytes?: number; serverReady?: () => boolean; extensions?: string[] } = {},
 ): void {
   const maxSize = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const limit = bodyLimit({
+  const limit = bodySizeLimit({
     maxSize,
     onError: (c) => c.json({ error: `request body is larger than the limit of ${maxSize} bytes` }, 413),
   });
