@@ -116,6 +116,31 @@ describe("ClassAdmission (fake clock)", () => {
   });
 });
 
+describe("ClassAdmission watching the event loop (fake delay source)", () => {
+  it("refuses every class while the loop's smallest delay over a window is above the target, and admits again after a window below it", () => {
+    let t = 0;
+    let min: number | undefined = 2;
+    const gate = new ClassAdmission({
+      limits: limits({}),
+      targetMs: 25,
+      loop: { medianMs: () => min, minMs: () => min, reset: () => {} },
+      loopWindowMs: 250,
+      now: () => t,
+    });
+    expect(gate.admit("read")).toBe("run");
+    min = 40; // behind for a whole window: a standing queue in front of every request
+    t += 250;
+    expect(gate.admit("write")).toBe("refused");
+    expect(gate.admit("inference")).toBe("refused");
+    t += 100; // the decision holds within the window
+    min = 3;
+    expect(gate.admit("read")).toBe("refused");
+    t += 150;
+    expect(gate.admit("read")).toBe("run");
+    expect(gate.loopRefused).toBe(3);
+  });
+});
+
 describe("classes admission middleware", () => {
   it("refuses the next request of a class at its limit with 503 + Retry-After without running the handler; other classes and internal calls still run", async () => {
     const app = new Hono();
@@ -126,7 +151,7 @@ describe("classes admission middleware", () => {
         maxInFlight: 256,
         mode: "classes",
         internalToken: token,
-        classes: { limits: limits({ write: { limit: 1, queue: 0 } }), targetMs: 25 },
+        classes: { limits: limits({ write: { limit: 1, queue: 0 } }), targetMs: 25, watchLoop: false },
       }),
     );
     let release = () => {};
@@ -168,7 +193,14 @@ describe("classes admission on the platform", () => {
   let expId: string;
   beforeAll(async () => {
     p = await startTestPlatform({
-      config: { http: { maxInFlight: 256, admission: "classes", admissionLimits: "write=2:2" } },
+      config: {
+        http: {
+          maxInFlight: 256,
+          admission: "classes",
+          admissionLimits: "write=2:2",
+          admissionLoopTargetMs: 0,
+        },
+      },
     });
     const exp = await p.call("POST", "/api/2.0/mlflow/experiments/create", { name: "class-flood" });
     expId = exp.json.experiment_id;

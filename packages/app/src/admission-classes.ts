@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import type { LagSource } from "./overload";
 
 /**
  * Admission per route class, with a bounded wait queue per class and a sojourn-time target
@@ -25,6 +26,16 @@ export interface ClassLimit {
 
 export interface ClassAdmissionOptions {
   limits: Record<RouteClass, ClassLimit>;
+  /**
+   * The event loop's delay, read as the sojourn of the queue no class sees: requests the loop
+   * has not read yet (a store or handler that works synchronously, such as SQLite, keeps the
+   * in-app counts low while callers wait in their sockets). Absent: not watched.
+   */
+  loop?: LagSource;
+  /** How often (ms) the loop's delay is read (its minimum over the window is the standing delay). */
+  loopWindowMs?: number;
+  /** The loop's standing delay (ms) above which arrivals are refused (default `targetMs`). */
+  loopTargetMs?: number;
   /** Sojourn time in the queue above which waiting counts as a standing queue (ms). */
   targetMs: number;
   /** How long the sojourn must stay above the target before arrivals are refused (ms). */
@@ -106,12 +117,48 @@ class ClassGate {
   }
 }
 
+/**
+ * The event loop's standing delay, CoDel-like: over each window the smallest delay any sample
+ * saw. A burst or one long synchronous task leaves some samples on time (the minimum stays low);
+ * a loop that is behind for the whole window is a standing queue in front of every request.
+ * Refusing starts when the minimum is above the target and stops at the first window below it.
+ * Read lazily on arrivals (no timer).
+ */
+class LoopGate {
+  private standing = false;
+  private since: number;
+
+  constructor(
+    private readonly lag: LagSource,
+    private readonly targetMs: number,
+    private readonly windowMs: number,
+    private readonly now: () => number,
+  ) {
+    this.since = now();
+  }
+
+  refusing(): boolean {
+    const t = this.now();
+    if (t - this.since >= this.windowMs) {
+      const min = this.lag.minMs?.();
+      this.lag.reset();
+      this.since = t;
+      this.standing = min !== undefined && min > this.targetMs;
+    }
+    return this.standing;
+  }
+}
+
 export class ClassAdmission {
   private readonly gates: Record<RouteClass, ClassGate>;
+  private readonly loop?: LoopGate;
+  loopRefused = 0;
 
   constructor(opts: ClassAdmissionOptions) {
     const now = opts.now ?? (() => performance.now());
     const interval = opts.intervalMs ?? 100;
+    if (opts.loop)
+      this.loop = new LoopGate(opts.loop, opts.loopTargetMs ?? opts.targetMs, opts.loopWindowMs ?? 250, now);
     this.gates = {
       inference: new ClassGate(opts.limits.inference, opts.targetMs, interval, now),
       read: new ClassGate(opts.limits.read, opts.targetMs, interval, now),
@@ -122,6 +169,10 @@ export class ClassAdmission {
 
   /** "run" (the caller must `release`), "refused", or a promise resolved when a place is free (then `release` too). */
   admit(cls: RouteClass): Admission {
+    if (this.loop?.refusing()) {
+      this.loopRefused++;
+      return "refused";
+    }
     return this.gates[cls].admit();
   }
 
@@ -189,9 +240,12 @@ export function defaultClassLimits(cores = availableParallelism()): Record<Route
 export function classAdmissionConfig(http: {
   admissionLimits?: string;
   admissionTargetMs: number;
-}): Omit<ClassAdmissionOptions, "now"> {
+  admissionLoopTargetMs: number;
+}): Omit<ClassAdmissionOptions, "now"> & { watchLoop: boolean } {
   return {
     limits: parseClassLimits(http.admissionLimits, defaultClassLimits()),
     targetMs: http.admissionTargetMs,
+    loopTargetMs: http.admissionLoopTargetMs,
+    watchLoop: http.admissionLoopTargetMs > 0,
   };
 }

@@ -19,7 +19,7 @@ export interface AdmissionOptions {
    */
   mode?: "adaptive" | "fixed" | "classes";
   /** `classes` mode: each route class's places and queue, and the queue's sojourn target (admission-classes.ts). */
-  classes?: Omit<ClassAdmissionOptions, "now">;
+  classes?: Omit<ClassAdmissionOptions, "now"> & { watchLoop?: boolean };
   /** The adaptive limit's tuning and clock (tests). */
   limit?: Omit<AdaptiveLimitOptions, "max">;
   /** The platform's own calls carry this token in `x-keel-internal-call` and are never refused. */
@@ -47,7 +47,14 @@ export function admission(opts: AdmissionOptions): MiddlewareHandler {
   if (opts.maxInFlight <= 0 && !(opts.lag && opts.lag.maxLagMs > 0)) return (_, next) => next();
   const now = opts.now ?? (() => performance.now());
   if (opts.mode === "classes" && opts.maxInFlight > 0 && opts.classes)
-    return classAdmission(new ClassAdmission({ ...opts.classes, now }), opts.internalToken);
+    return classAdmission(
+      new ClassAdmission({
+        ...opts.classes,
+        loop: opts.classes.watchLoop ? eventLoopLag() : opts.classes.loop,
+        now,
+      }),
+      opts.internalToken,
+    );
   const limit =
     opts.maxInFlight <= 0
       ? undefined

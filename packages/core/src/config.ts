@@ -69,6 +69,8 @@ export const ENV = {
   ADMISSION_LIMITS: "KEEL_ADMISSION_LIMITS",
   /** `classes` admission: the queue's sojourn target (ms); a queue standing above it refuses arrivals. */
   ADMISSION_TARGET_MS: "KEEL_ADMISSION_TARGET_MS",
+  /** `classes` admission: the event loop's standing delay (ms, minimum over 250 ms) above which arrivals are refused (0 = not watched). */
+  ADMISSION_LOOP_TARGET_MS: "KEEL_ADMISSION_LOOP_TARGET_MS",
   /** Median event-loop delay (ms) above which new requests are refused with 503 + Retry-After (0 = off). */
   MAX_EVENT_LOOP_LAG_MS: "KEEL_MAX_EVENT_LOOP_LAG_MS",
   // auth
@@ -221,6 +223,7 @@ const httpSchema = z.object({
   admission: z.enum(["adaptive", "fixed", "classes"]).default("fixed"),
   admissionLimits: optionalText,
   admissionTargetMs: z.coerce.number().min(0).default(25),
+  admissionLoopTargetMs: z.coerce.number().min(0).default(25),
   maxEventLoopLagMs: z.coerce.number().int().min(0).default(0),
 });
 const authSchema = z.object({
@@ -331,6 +334,7 @@ export const CONFIG_VARS = {
     admission: ENV.ADMISSION,
     admissionLimits: ENV.ADMISSION_LIMITS,
     admissionTargetMs: ENV.ADMISSION_TARGET_MS,
+    admissionLoopTargetMs: ENV.ADMISSION_LOOP_TARGET_MS,
     maxEventLoopLagMs: ENV.MAX_EVENT_LOOP_LAG_MS,
   },
   auth: {
