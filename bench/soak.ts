@@ -97,7 +97,7 @@ async function main() {
   // fetch, so on a shared machine less of the measured time is the load generator's own.
   const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
   const base = new URL(url);
-  const post = (path: string, body: unknown) =>
+  const post = (path: string, body: unknown, retried = false) =>
     new Promise<{ status: number; ok: boolean; retryAfter?: string; json: () => unknown }>((done, fail) => {
       const payload = JSON.stringify(body);
       const req = request(
@@ -127,7 +127,12 @@ async function main() {
         },
       );
       req.on("timeout", () => req.destroy(new Error("timed out after 30 s")));
-      req.on("error", fail);
+      // A kept-alive socket the server closed just as it was reused (Node's documented race): send once more.
+      req.on("error", (e: NodeJS.ErrnoException) =>
+        req.reusedSocket && e.code === "ECONNRESET" && !retried
+          ? post(path, body, true).then(done, fail)
+          : fail(e),
+      );
       req.end(payload);
     });
   const exp = (await post("/api/2.0/mlflow/experiments/create", { name: `soak-${Date.now()}` })).json() as {
