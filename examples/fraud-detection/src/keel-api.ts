@@ -31,8 +31,10 @@ export class KeelApi {
     } catch (e) {
       // A kept-alive connection the server closed as it was reused ("other side closed", seen
       // on a loaded machine while the quickstart polls): an idempotent call is sent once more.
-      if (!closedConnection(e) || method === "POST" || method === "PATCH") throw e;
-      res = await send();
+      if (!closedConnection(e) || method === "POST" || method === "PATCH") throw unreachable(method, path, e);
+      res = await send().catch((again) => {
+        throw unreachable(method, path, again);
+      });
     }
     const text = await res.text();
     let json: Record<string, unknown> = {};
@@ -71,4 +73,15 @@ export class KeelApi {
 function closedConnection(e: unknown): boolean {
   const code = (e as { cause?: { code?: string } }).cause?.code;
   return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE";
+}
+
+/** A network failure, naming the call and the cause ("fetch failed" alone says neither). */
+function unreachable(method: string, path: string, e: unknown): Error {
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  return new Error(
+    `${method} ${path}: ${(e as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ""}`,
+    {
+      cause: e,
+    },
+  );
 }
