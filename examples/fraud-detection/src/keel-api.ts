@@ -14,16 +14,28 @@ export class KeelApi {
 
   /** JSON request; a non-2xx answer throws an ExampleError carrying the platform's error code and message. */
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.url.replace(/\/+$/, "")}${path}`, {
-      method,
-      headers: {
-        // Inside `keel dev` (the quickstart, pipeline steps) the platform's own calls are never shed.
-        ...internalCallHeaders(),
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-        ...(this.principal ? { "x-keel-principal": this.principal } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const send = () =>
+      fetch(`${this.url.replace(/\/+$/, "")}${path}`, {
+        method,
+        headers: {
+          // Inside `keel dev` (the quickstart, pipeline steps) the platform's own calls are never shed.
+          ...internalCallHeaders(),
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...(this.principal ? { "x-keel-principal": this.principal } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    let res: Response;
+    try {
+      res = await send();
+    } catch (e) {
+      // A kept-alive connection the server closed as it was reused ("other side closed", seen
+      // on a loaded machine while the quickstart polls): an idempotent call is sent once more.
+      if (!closedConnection(e) || method === "POST" || method === "PATCH") throw unreachable(method, path, e);
+      res = await send().catch((again) => {
+        throw unreachable(method, path, again);
+      });
+    }
     const text = await res.text();
     let json: Record<string, unknown> = {};
     try {
@@ -56,4 +68,20 @@ export class KeelApi {
       throw e;
     }
   }
+}
+
+function closedConnection(e: unknown): boolean {
+  const code = (e as { cause?: { code?: string } }).cause?.code;
+  return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE";
+}
+
+/** A network failure, naming the call and the cause ("fetch failed" alone says neither). */
+function unreachable(method: string, path: string, e: unknown): Error {
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  return new Error(
+    `${method} ${path}: ${(e as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ""}`,
+    {
+      cause: e,
+    },
+  );
 }

@@ -4,7 +4,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { type ArtifactStore, createArtifactStore } from "@keel/artifacts";
 import { type AuditSink, S3AuditSink } from "@keel/audit";
-import { ENV, type KeelConfig } from "@keel/core";
+import { AWS_CALL_TIMEOUTS, AWS_TRANSFER_TIMEOUTS, ENV, type KeelConfig } from "@keel/core";
 import { createOfflineStore, createOnlineStore, type OfflineStore, type OnlineStore } from "@keel/features";
 import { DynamoDbMetadataStore, type MetadataStore } from "@keel/metadata";
 import { type PipelineExecutor, StepFunctionsPipelineExecutor } from "@keel/pipelines";
@@ -61,13 +61,15 @@ export function createFeatureStores(config: KeelConfig): { online: OnlineStore; 
 export function createScoringQueue(config: KeelConfig): ScoringQueue {
   const url = config.serving.scoringQueueUrl;
   return url
-    ? new SqsScoringQueue(new SQSClient({ region: config.core.region }), url)
+    ? new SqsScoringQueue(new SQSClient({ region: config.core.region, ...AWS_CALL_TIMEOUTS }), url)
     : new MemoryScoringQueue();
 }
 
 /** Where the router's in-flight gauge goes: CloudWatch when `serving.metricsNamespace` is set. */
 export function createMetricsSink(config: KeelConfig): CloudWatchLike | undefined {
-  return config.serving.metricsNamespace ? new CloudWatchClient({ region: config.core.region }) : undefined;
+  return config.serving.metricsNamespace
+    ? new CloudWatchClient({ region: config.core.region, ...AWS_CALL_TIMEOUTS })
+    : undefined;
 }
 
 /** Where pipeline runs execute: Step Functions, or in process (undefined) for `local`. */
@@ -82,7 +84,11 @@ export function createAuditExportSink(config: KeelConfig): AuditSink {
   const bucket = config.audit.exportBucket;
   if (!bucket)
     throw new Error(`invalid Keel configuration: ${ENV.AUDIT_EXPORT_BUCKET} is required by the audit export`);
-  return new S3AuditSink(new S3Client({ region: config.core.region }), bucket, "audit/");
+  return new S3AuditSink(
+    new S3Client({ region: config.core.region, ...AWS_TRANSFER_TIMEOUTS }),
+    bucket,
+    "audit/",
+  );
 }
 
 /** RAG's vector store: LanceDB on `rag.root` (a folder, default `<data dir>/rag`; `s3://` in AWS, queried from Lambda). */

@@ -1,5 +1,12 @@
 import { errorBody, INTERNAL_CALL_HEADER, RETRY_AFTER_SECONDS } from "@keel/core";
 import type { Context, MiddlewareHandler } from "hono";
+import {
+  ClassAdmission,
+  type ClassAdmissionOptions,
+  ROUTE_CLASSES,
+  type RouteClass,
+  routeClass,
+} from "./admission-classes";
 import { AdaptiveLimit, type AdaptiveLimitOptions } from "./admission-limit";
 import { eventLoopLag, type OverloadGateOptions, overloadGate } from "./overload";
 
@@ -10,7 +17,9 @@ export interface AdmissionOptions {
    * `adaptive` (the default): the limit is learned below `maxInFlight` (see admission-limit.ts);
    * `fixed`: exactly `maxInFlight`.
    */
-  mode?: "adaptive" | "fixed";
+  mode?: "adaptive" | "fixed" | "classes";
+  /** `classes` mode: each route class's places and queue, and the queue's sojourn target (admission-classes.ts). */
+  classes?: Omit<ClassAdmissionOptions, "now"> & { watchLoop?: boolean };
   /** The adaptive limit's tuning and clock (tests). */
   limit?: Omit<AdaptiveLimitOptions, "max">;
   /** The platform's own calls carry this token in `x-keel-internal-call` and are never refused. */
@@ -37,6 +46,15 @@ const NEVER_REFUSED =
 export function admission(opts: AdmissionOptions): MiddlewareHandler {
   if (opts.maxInFlight <= 0 && !(opts.lag && opts.lag.maxLagMs > 0)) return (_, next) => next();
   const now = opts.now ?? (() => performance.now());
+  if (opts.mode === "classes" && opts.maxInFlight > 0 && opts.classes)
+    return classAdmission(
+      new ClassAdmission({
+        ...opts.classes,
+        loop: opts.classes.watchLoop ? eventLoopLag() : opts.classes.loop,
+        now,
+      }),
+      opts.internalToken,
+    );
   const limit =
     opts.maxInFlight <= 0
       ? undefined
@@ -65,6 +83,36 @@ export function admission(opts: AdmissionOptions): MiddlewareHandler {
     }
   };
 }
+
+/**
+ * Admission per route class (admission-classes.ts): a request runs at once if its class has a
+ * place, waits in the class's bounded queue otherwise, and is refused at once (503 +
+ * Retry-After, no await before the answer) when the queue is full or standing above its
+ * sojourn target. Exempt as in the other modes: health, metrics, the platform's own calls.
+ */
+function classAdmission(gate: ClassAdmission, internalToken: string | undefined): MiddlewareHandler {
+  return async (c, next) => {
+    const path = c.req.path;
+    if (NEVER_REFUSED.test(path)) return next();
+    if (internalToken && c.req.header(INTERNAL_CALL_HEADER) === internalToken) return next();
+    const cls = routeClass(c.req.method, path);
+    const admitted = gate.admit(cls);
+    if (admitted === "refused") return refuse(c, CLASS_REFUSAL[cls]);
+    if (admitted !== "run") await admitted;
+    try {
+      await next();
+    } finally {
+      gate.release(cls);
+    }
+  };
+}
+
+const CLASS_REFUSAL = Object.fromEntries(
+  ROUTE_CLASSES.map((cls) => [
+    cls,
+    `the server is at its limit for ${cls} requests (KEEL_ADMISSION_LIMITS) and their queue is full or not draining`,
+  ]),
+) as Record<RouteClass, string>;
 
 /** The event loop's mean delay since the last read (its own histogram, apart from the lag gate's). */
 function loopWait(): () => number {

@@ -6,6 +6,8 @@ export interface LagSource {
   medianMs(): number | undefined;
   /** Mean delay in ms since the last reset; 0 when there are no samples. */
   meanMs?(): number;
+  /** Smallest delay in ms since the last reset, less the sampling interval; `undefined` when there are none. */
+  minMs?(): number | undefined;
   reset(): void;
 }
 
@@ -15,10 +17,11 @@ export interface LagSource {
  * count stays low while latency grows; the loop's delay sees that queue. The median (not the
  * maximum) is read, so one long synchronous task or GC pause does not count as overload.
  */
-export function eventLoopLag(): LagSource {
-  const h = monitorEventLoopDelay({ resolution: 10 });
+export function eventLoopLag(resolutionMs = 10): LagSource {
+  const h = monitorEventLoopDelay({ resolution: resolutionMs });
   h.enable();
   return {
+    minMs: () => (h.count === 0 ? undefined : Math.max(0, h.min / 1e6 - resolutionMs)),
     medianMs: () => (h.count === 0 ? undefined : h.percentile(50) / 1e6),
     meanMs: () => (h.count === 0 ? 0 : h.mean / 1e6),
     reset: () => h.reset(),

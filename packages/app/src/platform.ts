@@ -55,6 +55,7 @@ import {
   createRagVectorStore,
   createScoringQueue,
 } from "./adapters";
+import { classAdmissionConfig } from "./admission-classes";
 import { createApp } from "./app";
 import { deploymentsServing } from "./deployment-lineage";
 import type { KeelModule, PlatformDeps } from "./module";
@@ -306,6 +307,7 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
     admission: {
       maxInFlight: config.http.maxInFlight,
       mode: config.http.admission,
+      classes: classAdmissionConfig(config.http),
       internalToken: internalCallToken(),
       lag: { maxLagMs: config.http.maxEventLoopLagMs },
     },

@@ -13,6 +13,7 @@ import {
   type S3ClientConfig,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
+import { AWS_TRANSFER_TIMEOUTS } from "@keel/core";
 import { ArtifactError, artifactNotFound, normalizePath, uploadNotFound } from "./errors";
 import { checkPartNumber, orderedParts, unquoteEtag } from "./multipart";
 import { type ArtifactInfo, type ArtifactStore, MULTIPART_LIMITS, type UploadedPart } from "./port";
@@ -69,6 +70,7 @@ export class S3ArtifactStore implements ArtifactStore {
       endpoint: opts.endpoint,
       forcePathStyle: opts.forcePathStyle ?? opts.endpoint !== undefined,
       credentials: opts.credentials,
+      ...AWS_TRANSFER_TIMEOUTS,
       // The SDK adds CRC32 checksums to every upload by default (aws-chunked trailers for
       // streams), which many S3-compatible servers mishandle (s3rver stores such bodies
       // corrupted), so against a custom endpoint only the checksums an operation requires are

@@ -63,8 +63,14 @@ export const ENV = {
   ALLOWED_HOSTS: "KEEL_ALLOWED_HOSTS",
   /** Requests one server process handles at once; one more is refused with 503 + Retry-After (0 = no limit). */
   MAX_IN_FLIGHT: "KEEL_MAX_IN_FLIGHT",
-  /** `adaptive` (default): the in-flight limit is learned below KEEL_MAX_IN_FLIGHT; `fixed`: exactly it. */
+  /** `fixed` (default): at most KEEL_MAX_IN_FLIGHT at once; `adaptive`: a learned limit below it; `classes`: per route class. */
   ADMISSION: "KEEL_ADMISSION",
+  /** `classes` admission: `class=limit[:queue]` per route class (inference, read, write, llm). */
+  ADMISSION_LIMITS: "KEEL_ADMISSION_LIMITS",
+  /** `classes` admission: the queue's sojourn target (ms); a queue standing above it refuses arrivals. */
+  ADMISSION_TARGET_MS: "KEEL_ADMISSION_TARGET_MS",
+  /** `classes` admission: the event loop's standing delay (ms, minimum over 250 ms) above which arrivals are refused (0 = not watched). */
+  ADMISSION_LOOP_TARGET_MS: "KEEL_ADMISSION_LOOP_TARGET_MS",
   /** Median event-loop delay (ms) above which new requests are refused with 503 + Retry-After (0 = off). */
   MAX_EVENT_LOOP_LAG_MS: "KEEL_MAX_EVENT_LOOP_LAG_MS",
   // auth
@@ -214,7 +220,10 @@ const httpSchema = z.object({
   allowedOrigins: csv,
   allowedHosts: csv,
   maxInFlight: z.coerce.number().int().min(0).default(256),
-  admission: z.enum(["adaptive", "fixed"]).default("fixed"),
+  admission: z.enum(["adaptive", "fixed", "classes"]).default("fixed"),
+  admissionLimits: optionalText,
+  admissionTargetMs: z.coerce.number().min(0).default(25),
+  admissionLoopTargetMs: z.coerce.number().min(0).default(25),
   maxEventLoopLagMs: z.coerce.number().int().min(0).default(0),
 });
 const authSchema = z.object({
@@ -323,6 +332,9 @@ export const CONFIG_VARS = {
     allowedHosts: ENV.ALLOWED_HOSTS,
     maxInFlight: ENV.MAX_IN_FLIGHT,
     admission: ENV.ADMISSION,
+    admissionLimits: ENV.ADMISSION_LIMITS,
+    admissionTargetMs: ENV.ADMISSION_TARGET_MS,
+    admissionLoopTargetMs: ENV.ADMISSION_LOOP_TARGET_MS,
     maxEventLoopLagMs: ENV.MAX_EVENT_LOOP_LAG_MS,
   },
   auth: {

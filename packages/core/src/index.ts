@@ -1,3 +1,4 @@
+export * from "./aws-timeouts";
 export * from "./bounded-cache";
 export * from "./clock";
 export * from "./config";

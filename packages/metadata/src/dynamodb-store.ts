@@ -17,6 +17,7 @@ import {
   type WriteRequest,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { AWS_CALL_TIMEOUTS } from "@keel/core";
 import { createTableInput } from "./dynamodb-schema";
 import { ConditionFailedError, MetadataError } from "./errors";
 import { ExpressionBuilder, usesItemExistence } from "./expressions";
@@ -45,6 +46,7 @@ export function createDynamoDbClient(opts: { region?: string; endpoint?: string 
     endpoint: opts.endpoint,
     credentials: opts.endpoint ? { accessKeyId: "local", secretAccessKey: "local" } : undefined,
     maxAttempts: 5,
+    ...AWS_CALL_TIMEOUTS,
   });
 }
 

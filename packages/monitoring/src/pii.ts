@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { AWS_CALL_TIMEOUTS } from "@keel/core";
 import { z } from "zod";
 
 /** How a deployment's personal-data inputs are kept in the prediction log. */
@@ -25,7 +26,7 @@ export type PiiKeySource =
 /** Reads (or, for a file, creates on first use with mode 0600) the key; fetched once per process. */
 export async function loadPiiKey(source: PiiKeySource): Promise<Buffer> {
   if (source.kind === "secret") {
-    const client = source.client ?? new SecretsManagerClient({});
+    const client = source.client ?? new SecretsManagerClient({ ...AWS_CALL_TIMEOUTS });
     const out = await client.send(new GetSecretValueCommand({ SecretId: source.secretId }));
     if (!out.SecretString || out.SecretString.length < 32)
       throw new Error(`secret '${source.secretId}' holds no prediction-log key (at least 32 characters)`);

@@ -7,6 +7,7 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from "@aws-sdk/client-sfn";
+import { AWS_CALL_TIMEOUTS } from "@keel/core";
 import type { Json } from "./definition";
 import { noSuch, PipelineError } from "./errors";
 import {
@@ -138,7 +139,7 @@ export class StepFunctionsPipelineExecutor implements PipelineExecutor {
   private readonly pollMs: number;
 
   constructor(private readonly opts: StepFunctionsExecutorOptions) {
-    this.client = opts.client ?? new SFNClient({ region: opts.region });
+    this.client = opts.client ?? new SFNClient({ region: opts.region, ...AWS_CALL_TIMEOUTS });
     this.pollMs = opts.pollMs ?? 2000;
   }
 

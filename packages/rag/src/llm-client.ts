@@ -47,6 +47,8 @@ export interface OpenAiHttpOptions {
   fetch?: typeof fetch;
   /** Texts per embeddings request. */
   embedBatch?: number;
+  /** Deadline of one call, a streamed answer included (default 120 s). */
+  timeoutMs?: number;
 }
 
 const trim = (u: string) => u.replace(/\/+$/, "");
@@ -74,7 +76,12 @@ export class OpenAiHttpLlmClient implements LlmClient {
   private async post(url: string, body: unknown, what: string): Promise<Response> {
     let res: Response;
     try {
-      res = await this.doFetch(url, { method: "POST", headers: this.headers(), body: JSON.stringify(body) });
+      res = await this.doFetch(url, {
+        method: "POST",
+        headers: this.headers(),
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 120_000),
+      });
     } catch (e) {
       throw new KeelError("TEMPORARILY_UNAVAILABLE", `${what}: cannot reach ${url}: ${(e as Error).message}`);
     }

@@ -126,6 +126,8 @@ export class MlflowRestLogger implements TrackingLogger {
   }
 }
 
+const TRACKING_CALL_TIMEOUT_MS = 120_000;
+
 async function call(
   base: string,
   method: string,
@@ -145,6 +147,8 @@ async function call(
         ...headers,
       },
       body: isBytes ? body : JSON.stringify(body),
+      // A tracking server that stopped answering fails the step instead of hanging it (model bytes included).
+      signal: AbortSignal.timeout(TRACKING_CALL_TIMEOUT_MS),
     });
   } catch (e) {
     throw new TrainError(

@@ -10,6 +10,7 @@ import {
   type StartQueryExecutionCommandInput,
 } from "@aws-sdk/client-athena";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { AWS_CALL_TIMEOUTS, AWS_TRANSFER_TIMEOUTS } from "@keel/core";
 import { parquetMetadata, parquetSchema } from "hyparquet";
 import type { FileSource } from "../definitions";
 import { FeaturesError, invalidFeatures } from "../errors";
@@ -77,8 +78,8 @@ export class AthenaOfflineStore implements OfflineStore {
   constructor(private readonly opts: AthenaOfflineOptions) {
     if (!opts.stagingUri.startsWith("s3://") || !opts.stagingUri.endsWith("/"))
       throw invalidFeatures("Athena stagingUri must be an s3:// prefix ending in '/'");
-    this.athena = opts.athena ?? new AthenaClient({ region: opts.region });
-    this.s3 = opts.s3 ?? new S3Client({ region: opts.region });
+    this.athena = opts.athena ?? new AthenaClient({ region: opts.region, ...AWS_CALL_TIMEOUTS });
+    this.s3 = opts.s3 ?? new S3Client({ region: opts.region, ...AWS_TRANSFER_TIMEOUTS });
   }
 
   private table(name: string): string {

@@ -1,4 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { AWS_CALL_TIMEOUTS } from "@keel/core";
 import { z } from "zod";
 import { invalidFeatures } from "../errors";
 
@@ -17,7 +18,7 @@ const secretSchema = z.object({
  */
 export function secretCredentials(
   secretId: string,
-  client: Pick<SecretsManagerClient, "send"> = new SecretsManagerClient({}),
+  client: Pick<SecretsManagerClient, "send"> = new SecretsManagerClient({ ...AWS_CALL_TIMEOUTS }),
 ): () => Promise<{ username: string; password: string; ca?: string }> {
   return async () => {
     const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
