@@ -2,19 +2,31 @@ import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { DuckDBInstance } from "@duckdb/node-api";
 import { KeelError } from "@keel/core";
+import { duckDbDialect, type SqlDialect } from "./dialect";
 
 export type Row = Record<string, unknown>;
+export interface Column {
+  name: string;
+  type: string;
+}
+
+/** A dataset made queryable: the SQL relation reading it, its columns, and what undoes the opening. */
+export interface OpenedDataset {
+  relation: string;
+  columns: Column[];
+  /** Drops whatever was created to read the dataset (Athena's temporary table); idempotent. */
+  release(): Promise<void>;
+}
 
 /**
  * ValidationEngine: runs the suite's SQL over a Parquet dataset. DuckDB runs it over local
- * files (s3:// URIs mapped under a local root, as the offline store does); an Athena adapter
- * can implement the same port over the files in S3 (the SQL is plain aggregates).
+ * files (s3:// URIs mapped under a local root, as the offline store does); Athena runs the
+ * same SQL, spelled in its dialect, over the files in S3 (athena-engine.ts).
  */
 export interface ValidationEngine {
-  /** The SQL relation that reads the dataset (a file or a folder of Parquet files). */
-  relation(dataset: string): string;
-  /** Column names and SQL types; INVALID_PARAMETER_VALUE naming the dataset when unreadable. */
-  describe(dataset: string): Promise<Array<{ name: string; type: string }>>;
+  readonly dialect: SqlDialect;
+  /** Opens a dataset; INVALID_PARAMETER_VALUE naming the dataset when it cannot be read. */
+  open(dataset: string): Promise<OpenedDataset>;
   query(sql: string): Promise<Row[]>;
   close(): Promise<void>;
 }
@@ -28,6 +40,7 @@ export interface DuckDbEngineOptions {
 }
 
 export class DuckDbValidationEngine implements ValidationEngine {
+  readonly dialect = duckDbDialect;
   private instance?: Promise<DuckDBInstance>;
 
   constructor(private readonly opts: DuckDbEngineOptions = {}) {}
@@ -63,6 +76,14 @@ export class DuckDbValidationEngine implements ValidationEngine {
         `cannot read dataset ${dataset}: ${(e as Error).message.split("\n")[0]}`,
       );
     }
+  }
+
+  async open(dataset: string): Promise<OpenedDataset> {
+    return {
+      relation: this.relation(dataset),
+      columns: await this.describe(dataset),
+      release: async () => {},
+    };
   }
 
   async query(sql: string): Promise<Row[]> {

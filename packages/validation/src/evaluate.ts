@@ -1,6 +1,6 @@
 import type { BaselineProfile } from "@keel/model-format";
 import { ksTwoSample, psi } from "@keel/monitoring";
-import type { ValidationEngine } from "./engine";
+import type { OpenedDataset, ValidationEngine } from "./engine";
 import { type ColumnType, type Expectation, type ExpectationSuite, expectationName } from "./expectations";
 
 export type Observed = Record<string, number | string | null>;
@@ -88,8 +88,26 @@ export async function evaluateSuite(
 ): Promise<ValidationReport> {
   const started = Date.now();
   const now = opts.now ?? started;
-  const columns = new Map((await engine.describe(dataset)).map((c) => [c.name, c.type]));
-  const rel = engine.relation(dataset);
+  const opened = await engine.open(dataset);
+  try {
+    return await evaluateOpened(engine, suite, dataset, opened, { ...opts, now }, started);
+  } finally {
+    await opened.release();
+  }
+}
+
+async function evaluateOpened(
+  engine: ValidationEngine,
+  suite: ExpectationSuite,
+  dataset: string,
+  opened: OpenedDataset,
+  opts: EvaluateOptions & { now: number },
+  started: number,
+): Promise<ValidationReport> {
+  const { now } = opts;
+  const { dialect } = engine;
+  const columns = new Map(opened.columns.map((c) => [c.name, c.type]));
+  const rel = opened.relation;
 
   const exprs = new Map<string, string>();
   const alias = (sql: string) => {
@@ -206,7 +224,7 @@ export async function evaluateSuite(
           add(missing(absent));
           break;
         }
-        const key = e.columns.length === 1 ? q(e.columns[0]) : `(${e.columns.map(q).join(", ")})`;
+        const key = dialect.tuple(e.columns.map(q));
         const notNull = e.columns.map((c) => `${q(c)} IS NOT NULL`).join(" AND ");
         const present = alias(`count(*) FILTER (WHERE ${notNull})`);
         const distinct = alias(`count(DISTINCT ${key}) FILTER (WHERE ${notNull})`);
@@ -251,7 +269,9 @@ export async function evaluateSuite(
           break;
         }
         const newest = alias(
-          fam === "timestamp" ? `epoch_ms(max(CAST(${q(e.column)} AS TIMESTAMP)))` : `max(${q(e.column)})`,
+          fam === "timestamp"
+            ? dialect.epochMs(`max(CAST(${q(e.column)} AS TIMESTAMP))`)
+            : `max(${q(e.column)})`,
         );
         add((agg) => {
           const ms = num(agg[newest]);
@@ -318,8 +338,13 @@ export async function evaluateSuite(
   if (sampleColumns.size) {
     const cols = [...sampleColumns];
     const rows = await engine.query(
-      `SELECT ${cols.map((c) => `CAST(${q(c)} AS DOUBLE) AS ${q(c)}`).join(", ")} FROM ${rel} ` +
-        `USING SAMPLE reservoir(${opts.sampleRows ?? 20_000} ROWS) REPEATABLE (${opts.seed ?? 42})`,
+      dialect.sample(
+        cols.map((c) => `CAST(${q(c)} AS DOUBLE) AS ${q(c)}`).join(", "),
+        rel,
+        opts.sampleRows ?? 20_000,
+        opts.seed ?? 42,
+        num(agg?.[rowsAlias]) ?? 0,
+      ),
     );
     scans++;
     for (const c of cols)

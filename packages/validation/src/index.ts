@@ -1,4 +1,22 @@
-export { type DuckDbEngineOptions, DuckDbValidationEngine, type ValidationEngine } from "./engine";
+export {
+  AthenaValidationEngine,
+  type AthenaValidationOptions,
+  TEMP_TABLE_PREFIX as ATHENA_TEMP_TABLE_PREFIX,
+} from "./athena-engine";
+export {
+  type AthenaQueryOptions,
+  athenaResultRows,
+  type CommandSender,
+  runAthenaQuery,
+} from "./athena-query";
+export { athenaDialect, duckDbDialect, type SqlDialect } from "./dialect";
+export {
+  type Column,
+  type DuckDbEngineOptions,
+  DuckDbValidationEngine,
+  type OpenedDataset,
+  type ValidationEngine,
+} from "./engine";
 export {
   type EvaluateOptions,
   type ExpectationResult,
@@ -19,7 +37,7 @@ export {
   type SuiteInput,
   suiteSchema,
 } from "./expectations";
-export { lambdaValidateStepKind, VALIDATE_NOT_IN_LAMBDA } from "./lambda-step";
+export { lambdaValidateStepKind } from "./lambda-step";
 export { createValidationModule } from "./module";
 export {
   type RecordedValidation,
