@@ -9,6 +9,15 @@ export {
   type CommandSender,
   runAthenaQuery,
 } from "./athena-query";
+export {
+  CONSISTENCY_ALERT_ACTION,
+  CONSISTENCY_TAG,
+  type ConsistencyCheck,
+  type ConsistencyJobDeps,
+  type ConsistencyJobResult,
+  consistencyCheckSchema,
+  runConsistencyJob,
+} from "./consistency-job";
 export { athenaDialect, duckDbDialect, type SqlDialect } from "./dialect";
 export {
   type Column,
