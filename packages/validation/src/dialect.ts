@@ -15,6 +15,11 @@ export interface SqlDialect {
    * engine can.
    */
   sample(select: string, relation: string, rows: number, seed: number, total: number): string;
+  /**
+   * Exact count of distinct non-null values of an integer column known to lie in [min, max],
+   * cheaper than count(DISTINCT) (no hash table); absent where the engine has no such form.
+   */
+  distinctIntegers?(column: string, min: number, max: number): string;
 }
 
 export const duckDbDialect: SqlDialect = {
@@ -23,6 +28,8 @@ export const duckDbDialect: SqlDialect = {
   epochMs: (ts) => `epoch_ms(${ts})`,
   sample: (select, relation, rows, seed) =>
     `SELECT ${select} FROM ${relation} USING SAMPLE reservoir(${rows} ROWS) REPEATABLE (${seed})`,
+  // One bit per possible value, set per row, counted once: a pass with no hashing.
+  distinctIntegers: (column, min, max) => `coalesce(bit_count(bitstring_agg(${column}, ${min}, ${max})), 0)`,
 };
 
 /**

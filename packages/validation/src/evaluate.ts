@@ -42,6 +42,8 @@ export interface EvaluateOptions {
 }
 
 const q = (c: string) => `"${c}"`;
+/** The widest integer range uniqueness is counted with a bitmap for (32 MiB of bits per thread). */
+const MAX_BITMAP_VALUES = 2 ** 28;
 
 /** The suite's type family of a SQL type as DuckDB (or Trino) spells it. */
 export function typeFamily(sqlType: string): Exclude<ColumnType, "number"> | "other" {
@@ -118,7 +120,12 @@ async function evaluateOpened(
     }
     return a;
   };
-  const nullsOf = (c: string) => alias(`count(*) FILTER (WHERE ${q(c)} IS NULL)`);
+  const stats = opened.stats;
+  // Figures the file metadata gives exactly become constants of the aggregate query.
+  const nullsOf = (c: string) => {
+    const known = stats?.get(c)?.nulls;
+    return alias(known !== undefined ? `${known}` : `count(*) FILTER (WHERE ${q(c)} IS NULL)`);
+  };
   const rowsAlias = alias("count(*)");
 
   type Pending = (
@@ -178,9 +185,16 @@ async function evaluateOpened(
         ]
           .filter(Boolean)
           .join(" OR ");
-        const bad = cond ? alias(`count(*) FILTER (WHERE ${cond})`) : undefined;
-        const lo = alias(`min(${q(e.column)})`);
-        const hi = alias(`max(${q(e.column)})`);
+        // Integer statistics only: a DECIMAL's are scaled, a float's are printed approximately.
+        const st = typeFamily(t) === "integer" ? stats?.get(e.column) : undefined;
+        const inside =
+          st?.min !== undefined &&
+          st.max !== undefined &&
+          (e.min === undefined || st.min >= e.min) &&
+          (e.max === undefined || st.max <= e.max);
+        const bad = cond ? alias(inside ? "0" : `count(*) FILTER (WHERE ${cond})`) : undefined;
+        const lo = alias(st?.min !== undefined ? `${st.min}` : `min(${q(e.column)})`);
+        const hi = alias(st?.max !== undefined ? `${st.max}` : `max(${q(e.column)})`);
         add((agg) => {
           const n = bad ? (num(agg[bad]) ?? 0) : 0;
           const observed = { violations: n, min: num(agg[lo]), max: num(agg[hi]) };
@@ -227,7 +241,18 @@ async function evaluateOpened(
         const key = dialect.tuple(e.columns.map(q));
         const notNull = e.columns.map((c) => `${q(c)} IS NOT NULL`).join(" AND ");
         const present = alias(`count(*) FILTER (WHERE ${notNull})`);
-        const distinct = alias(`count(DISTINCT ${key}) FILTER (WHERE ${notNull})`);
+        const st = e.columns.length === 1 ? stats?.get(e.columns[0]) : undefined;
+        const bitmap =
+          dialect.distinctIntegers &&
+          st?.min !== undefined &&
+          st.max !== undefined &&
+          st.max - st.min < MAX_BITMAP_VALUES &&
+          typeFamily(columns.get(e.columns[0])!) === "integer";
+        const distinct = alias(
+          bitmap
+            ? dialect.distinctIntegers!(key, st!.min!, st!.max!)
+            : `count(DISTINCT ${key}) FILTER (WHERE ${notNull})`,
+        );
         add((agg) => {
           const dup = (num(agg[present]) ?? 0) - (num(agg[distinct]) ?? 0);
           return dup > 0
