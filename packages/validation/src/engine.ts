@@ -115,9 +115,13 @@ export class DuckDbValidationEngine implements ValidationEngine {
   }
 
   async open(dataset: string): Promise<OpenedDataset> {
+    const columns = await this.describe(dataset);
+    // Statistics are an optimisation: a dataset whose footers cannot be read that way is still validated.
+    const stats = await this.stats(dataset).catch(() => undefined);
     return {
       relation: this.relation(dataset),
-      columns: await this.describe(dataset),
+      columns,
+      ...(stats ? { stats } : {}),
       release: async () => {},
     };
   }
