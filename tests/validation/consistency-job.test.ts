@@ -50,17 +50,13 @@ describe("the scheduled consistency job", () => {
     expect(r).toMatchObject({ view: "user_stats", passed: true, sampled: 100, alerted: false });
     const { run } = await p.platform.services.tracking.getRun(r.trackingRunId);
     expect(run.info.status).toBe("FINISHED");
-    const metrics = Object.fromEntries(
-      (run.data.metrics ?? []).map((m) => [m.key, m.value]),
-    );
+    const metrics = Object.fromEntries((run.data.metrics ?? []).map((m) => [m.key, m.value]));
     expect(metrics).toMatchObject({
       "consistency.passed": 1,
       "consistency.sampled": 100,
       "feature.f1.mismatch_rate": 0,
     });
-    const tags = Object.fromEntries(
-      (run.data.tags ?? []).map((t) => [t.key, t.value]),
-    );
+    const tags = Object.fromEntries((run.data.tags ?? []).map((t) => [t.key, t.value]));
     expect(tags["keel.consistency.report"]).toBe(r.reportUri);
     expect(await alerts()).toEqual([]);
   });

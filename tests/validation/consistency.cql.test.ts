@@ -76,7 +76,14 @@ describe("check-consistency against the CQL online store", () => {
     expect(u42).toBeDefined();
     await online.write(
       { name: "user_stats", ttlSeconds: 7 * 86_400 },
-      [{ entityKey: key, eventTs: u42!.eventTs + 60_000, createdTs: 1, values: { ...u42!.values, f3: 777.5 } }],
+      [
+        {
+          entityKey: key,
+          eventTs: u42!.eventTs + 60_000,
+          createdTs: 1,
+          values: { ...u42!.values, f3: 777.5 },
+        },
+      ],
       now,
     );
     await online.close();
