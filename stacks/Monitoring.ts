@@ -5,6 +5,7 @@ import { Features } from "./Features";
 import { grantPrefix, grantTable, keelFunction, platformEnv, scheduleFunction } from "./functions";
 import { PREFIX, Storage } from "./Storage";
 import { stageSettings } from "./settings";
+import { consistencyChecks } from "./validation";
 
 /**
  * Drift monitoring: a schedule runs the drift job (`functions/drift.ts`) over the prediction
@@ -36,6 +37,8 @@ export function Monitoring({ stack, app }: StackContext) {
     deadLetterQueue: scheduleDlq,
     maxEventAge: Duration.hours(6),
   });
+  // Scheduled training-serving skew checks (the stage setting consistencyChecks).
+  const consistency = consistencyChecks(stack, app);
   stack.addOutputs({ PredictionLogRoot: `s3://${bucket.bucketName}/${PREFIX.predictions}` });
-  return { drift };
+  return { drift, consistency };
 }

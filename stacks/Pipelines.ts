@@ -26,6 +26,7 @@ import { resourceEndingWith, suppress } from "./nag";
 import { loadProjectPipelines } from "./project";
 import { PREFIX, Storage } from "./Storage";
 import { stageSettings } from "./settings";
+import { grantAthenaValidation } from "./validation";
 
 /** Placeholders the compiled ASL carries; `definitionSubstitutions` fills them per stage. */
 const SUBST = {
@@ -44,7 +45,7 @@ const SUBST = {
 export const pipelineSources: { pipelines: PipelineDefinition[]; builtins: BuiltinStepRegistry } = {
   pipelines: await loadProjectPipelines(),
   // The kinds the step Lambda registers (@keel/app awsBuiltinSteps; tests check both agree):
-  // `validate` refuses to compile for AWS, so a deploy stops here, naming the step and why.
+  // `validate` runs in the step Lambda with Athena (its grants: stacks/validation.ts).
   builtins: new BuiltinStepRegistry([lambdaValidateStepKind()]),
 };
 
@@ -72,7 +73,7 @@ const pascal = (name: string) => name.replace(/(^|-)([a-z0-9])/g, (_, __, c: str
 export function Pipelines({ stack, app }: StackContext) {
   const settings = stageSettings(app);
   const { table, bucket, key } = use(Storage);
-  const { scheduleDlq } = use(Features);
+  const { scheduleDlq, offlineEnv, glueDatabaseName, workgroup } = use(Features);
   const { region, account } = Stack.of(stack);
   const machines: Record<string, StateMachine> = {};
 
@@ -93,15 +94,24 @@ export function Pipelines({ stack, app }: StackContext) {
         s.kind === "lambda" ? s.memory : s.kind === "map" && s.run.kind === "lambda" ? s.run.memory : 0,
       ),
     );
+    // Only pipelines with a `validate` step get Athena, Glue and the offline prefix.
+    const validates = def.steps.some((s) => {
+      const body = s.kind === "map" ? s.run : s;
+      return body.kind === "builtin" && body.uses === "validate";
+    });
     const stepFn = keelFunction(stack, `${id}StepFn`, {
       handler: "functions/pipeline-step.handler",
       description: `Keel pipeline ${def.name}: input validation and lambda steps`,
       memorySize: lambdaMemory,
       timeout: 900,
-      environment: platformEnv(app.stage, table, bucket, PREFIX.artifacts),
+      environment: {
+        ...platformEnv(app.stage, table, bucket, PREFIX.artifacts),
+        ...(validates ? offlineEnv : {}),
+      },
     });
     grantTable(stepFn, table, key, "readwrite");
     grantPrefix(stepFn, bucket, key, PREFIX.artifacts, "readwrite");
+    if (validates) grantAthenaValidation(stepFn, { bucket, key, glueDatabaseName, workgroup });
 
     const role = new Role(stack, `${id}StateMachineRole`, {
       assumedBy: new ServicePrincipal("states.amazonaws.com"),

@@ -5,7 +5,7 @@ import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { Effect, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
-import { Schedule, ScheduleExpression, TimeWindow } from "aws-cdk-lib/aws-scheduler";
+import { Schedule, ScheduleExpression, ScheduleTargetInput, TimeWindow } from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
@@ -197,7 +197,14 @@ export function scheduleFunction(
   scope: Construct,
   id: string,
   fn: SstFunction,
-  opts: { expression: string; description: string; deadLetterQueue: IQueue; maxEventAge: Duration },
+  opts: {
+    expression: string;
+    description: string;
+    deadLetterQueue: IQueue;
+    maxEventAge: Duration;
+    /** The event the function receives (default: EventBridge Scheduler's own). */
+    input?: Record<string, unknown>;
+  },
 ): Schedule {
   const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal("scheduler.amazonaws.com") });
   const schedule = new Schedule(scope, id, {
@@ -209,6 +216,7 @@ export function scheduleFunction(
       deadLetterQueue: opts.deadLetterQueue,
       retryAttempts: 2,
       maxEventAge: opts.maxEventAge,
+      ...(opts.input ? { input: ScheduleTargetInput.fromObject(opts.input) } : {}),
     }),
   });
   // After the target's grants exist: suppressions reach only children present at call time.

@@ -1,4 +1,5 @@
 import { ENV, ROLES } from "@keel/core";
+import { consistencyCheckSchema } from "@keel/validation";
 import type { App } from "sst/constructs";
 import { z } from "zod";
 
@@ -113,6 +114,11 @@ const llmSchema = z.object({
   sagemakerEndpoints: z.array(z.string().min(1)).default([]),
 });
 
+/** One scheduled consistency check: a view, its EventBridge Scheduler expression and the check's options. */
+const consistencyCheckSettingSchema = consistencyCheckSchema.extend({
+  schedule: z.string().min(1).default("rate(1 day)"),
+});
+
 export const stageSettingsSchema = z.object({
   /** "retain" keeps data when a stage is removed; ephemeral stages use "destroy". */
   removal: z.enum(["retain", "destroy"]).default("destroy"),
@@ -143,6 +149,8 @@ export const stageSettingsSchema = z.object({
     tritonImage: "nvcr.io/nvidia/tritonserver:25.01-py3",
   }),
   llm: llmSchema.default({ bedrockModels: [], sagemakerEndpoints: [] }),
+  /** Training-serving skew checks run on a schedule (stacks/validation.ts, functions/consistency-check.ts). */
+  consistencyChecks: z.array(consistencyCheckSettingSchema).default([]),
   logRetentionDays: z.union([z.literal(7), z.literal(30), z.literal(365), z.literal(3653)]).default(30),
 });
 

@@ -13,7 +13,7 @@ import type { TestProject } from "vitest/node";
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
 export const CQL_ENV = "KEEL_TEST_CQL_CONTACT_POINT";
-const CQL_SUITES = ["tests/conformance/online-store.cql.test.ts"];
+const CQL_SUITES = ["tests/conformance/online-store.cql.test.ts", "tests/validation/consistency.cql.test.ts"];
 const PORT = process.env.KEEL_TEST_CQL_PORT ?? "19042";
 
 function runIncludesCql(): boolean {

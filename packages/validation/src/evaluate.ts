@@ -1,6 +1,6 @@
 import type { BaselineProfile } from "@keel/model-format";
 import { ksTwoSample, psi } from "@keel/monitoring";
-import type { ValidationEngine } from "./engine";
+import type { OpenedDataset, ValidationEngine } from "./engine";
 import { type ColumnType, type Expectation, type ExpectationSuite, expectationName } from "./expectations";
 
 export type Observed = Record<string, number | string | null>;
@@ -42,6 +42,8 @@ export interface EvaluateOptions {
 }
 
 const q = (c: string) => `"${c}"`;
+/** The widest integer range uniqueness is counted with a bitmap for (32 MiB of bits per thread). */
+const MAX_BITMAP_VALUES = 2 ** 28;
 
 /** The suite's type family of a SQL type as DuckDB (or Trino) spells it. */
 export function typeFamily(sqlType: string): Exclude<ColumnType, "number"> | "other" {
@@ -88,8 +90,26 @@ export async function evaluateSuite(
 ): Promise<ValidationReport> {
   const started = Date.now();
   const now = opts.now ?? started;
-  const columns = new Map((await engine.describe(dataset)).map((c) => [c.name, c.type]));
-  const rel = engine.relation(dataset);
+  const opened = await engine.open(dataset);
+  try {
+    return await evaluateOpened(engine, suite, dataset, opened, { ...opts, now }, started);
+  } finally {
+    await opened.release();
+  }
+}
+
+async function evaluateOpened(
+  engine: ValidationEngine,
+  suite: ExpectationSuite,
+  dataset: string,
+  opened: OpenedDataset,
+  opts: EvaluateOptions & { now: number },
+  started: number,
+): Promise<ValidationReport> {
+  const { now } = opts;
+  const { dialect } = engine;
+  const columns = new Map(opened.columns.map((c) => [c.name, c.type]));
+  const rel = opened.relation;
 
   const exprs = new Map<string, string>();
   const alias = (sql: string) => {
@@ -100,7 +120,12 @@ export async function evaluateSuite(
     }
     return a;
   };
-  const nullsOf = (c: string) => alias(`count(*) FILTER (WHERE ${q(c)} IS NULL)`);
+  const stats = opened.stats;
+  // Figures the file metadata gives exactly become constants of the aggregate query.
+  const nullsOf = (c: string) => {
+    const known = stats?.get(c)?.nulls;
+    return alias(known !== undefined ? `${known}` : `count(*) FILTER (WHERE ${q(c)} IS NULL)`);
+  };
   const rowsAlias = alias("count(*)");
 
   type Pending = (
@@ -160,9 +185,16 @@ export async function evaluateSuite(
         ]
           .filter(Boolean)
           .join(" OR ");
-        const bad = cond ? alias(`count(*) FILTER (WHERE ${cond})`) : undefined;
-        const lo = alias(`min(${q(e.column)})`);
-        const hi = alias(`max(${q(e.column)})`);
+        // Integer statistics only: a DECIMAL's are scaled, a float's are printed approximately.
+        const st = typeFamily(t) === "integer" ? stats?.get(e.column) : undefined;
+        const inside =
+          st?.min !== undefined &&
+          st.max !== undefined &&
+          (e.min === undefined || st.min >= e.min) &&
+          (e.max === undefined || st.max <= e.max);
+        const bad = cond ? alias(inside ? "0" : `count(*) FILTER (WHERE ${cond})`) : undefined;
+        const lo = alias(st?.min !== undefined ? `${st.min}` : `min(${q(e.column)})`);
+        const hi = alias(st?.max !== undefined ? `${st.max}` : `max(${q(e.column)})`);
         add((agg) => {
           const n = bad ? (num(agg[bad]) ?? 0) : 0;
           const observed = { violations: n, min: num(agg[lo]), max: num(agg[hi]) };
@@ -206,10 +238,21 @@ export async function evaluateSuite(
           add(missing(absent));
           break;
         }
-        const key = e.columns.length === 1 ? q(e.columns[0]) : `(${e.columns.map(q).join(", ")})`;
+        const key = dialect.tuple(e.columns.map(q));
         const notNull = e.columns.map((c) => `${q(c)} IS NOT NULL`).join(" AND ");
         const present = alias(`count(*) FILTER (WHERE ${notNull})`);
-        const distinct = alias(`count(DISTINCT ${key}) FILTER (WHERE ${notNull})`);
+        const st = e.columns.length === 1 ? stats?.get(e.columns[0]) : undefined;
+        const bitmap =
+          dialect.distinctIntegers &&
+          st?.min !== undefined &&
+          st.max !== undefined &&
+          st.max - st.min < MAX_BITMAP_VALUES &&
+          typeFamily(columns.get(e.columns[0])!) === "integer";
+        const distinct = alias(
+          bitmap
+            ? dialect.distinctIntegers!(key, st!.min!, st!.max!)
+            : `count(DISTINCT ${key}) FILTER (WHERE ${notNull})`,
+        );
         add((agg) => {
           const dup = (num(agg[present]) ?? 0) - (num(agg[distinct]) ?? 0);
           return dup > 0
@@ -251,7 +294,9 @@ export async function evaluateSuite(
           break;
         }
         const newest = alias(
-          fam === "timestamp" ? `epoch_ms(max(CAST(${q(e.column)} AS TIMESTAMP)))` : `max(${q(e.column)})`,
+          fam === "timestamp"
+            ? dialect.epochMs(`max(CAST(${q(e.column)} AS TIMESTAMP))`)
+            : `max(${q(e.column)})`,
         );
         add((agg) => {
           const ms = num(agg[newest]);
@@ -318,8 +363,13 @@ export async function evaluateSuite(
   if (sampleColumns.size) {
     const cols = [...sampleColumns];
     const rows = await engine.query(
-      `SELECT ${cols.map((c) => `CAST(${q(c)} AS DOUBLE) AS ${q(c)}`).join(", ")} FROM ${rel} ` +
-        `USING SAMPLE reservoir(${opts.sampleRows ?? 20_000} ROWS) REPEATABLE (${opts.seed ?? 42})`,
+      dialect.sample(
+        cols.map((c) => `CAST(${q(c)} AS DOUBLE) AS ${q(c)}`).join(", "),
+        rel,
+        opts.sampleRows ?? 20_000,
+        opts.seed ?? 42,
+        num(agg?.[rowsAlias]) ?? 0,
+      ),
     );
     scans++;
     for (const c of cols)

@@ -1,4 +1,31 @@
-export { type DuckDbEngineOptions, DuckDbValidationEngine, type ValidationEngine } from "./engine";
+export {
+  AthenaValidationEngine,
+  type AthenaValidationOptions,
+  TEMP_TABLE_PREFIX as ATHENA_TEMP_TABLE_PREFIX,
+} from "./athena-engine";
+export {
+  type AthenaQueryOptions,
+  athenaResultRows,
+  type CommandSender,
+  runAthenaQuery,
+} from "./athena-query";
+export {
+  CONSISTENCY_ALERT_ACTION,
+  CONSISTENCY_TAG,
+  type ConsistencyCheck,
+  type ConsistencyJobDeps,
+  type ConsistencyJobResult,
+  consistencyCheckSchema,
+  runConsistencyJob,
+} from "./consistency-job";
+export { athenaDialect, duckDbDialect, type SqlDialect } from "./dialect";
+export {
+  type Column,
+  type DuckDbEngineOptions,
+  DuckDbValidationEngine,
+  type OpenedDataset,
+  type ValidationEngine,
+} from "./engine";
 export {
   type EvaluateOptions,
   type ExpectationResult,
@@ -19,7 +46,7 @@ export {
   type SuiteInput,
   suiteSchema,
 } from "./expectations";
-export { lambdaValidateStepKind, VALIDATE_NOT_IN_LAMBDA } from "./lambda-step";
+export { lambdaValidateStepKind } from "./lambda-step";
 export { createValidationModule } from "./module";
 export {
   type RecordedValidation,

@@ -1,34 +1,34 @@
-import { KeelError } from "@keel/core";
 import { type BuiltinStepKind, StepFailure } from "@keel/pipelines";
-import { type ValidateStepInput, validateStepInputSchema } from "./validate-step";
+import {
+  type ValidateStepInput,
+  type ValidationRunnerDeps,
+  validateStepInputSchema,
+  validateStepKind,
+} from "./validate-step";
 
 /**
- * Why `validate` has no AWS form: its engine is DuckDB, a native module that Lambda bundles do
- * not carry (it stays external), and DuckDB's httpfs extension (s3:// reads) is not available.
+ * The `validate` kind as the deployed platform registers it: the same name, input schema and
+ * behaviour as locally, run by the pipeline-step Lambda with the Athena engine
+ * (athena-engine.ts). `deps` is called on the first run, so the Pipelines stack, which only
+ * compiles pipelines against the kind, needs no AWS configuration; without it a run fails
+ * naming what is missing.
  */
-export const VALIDATE_NOT_IN_LAMBDA =
-  "the built-in step `validate` cannot run in AWS Lambda: its DuckDB engine is a native module the " +
-  "Lambda bundles do not carry, and DuckDB cannot read s3:// there; run the pipeline on the local " +
-  "platform (keel dev), or validate inside a container step";
-
-/**
- * The `validate` kind as the deployed platform registers it (the Pipelines stack and the step
- * Lambda): same name and input schema as `validateStepKind`, so a pipeline's config is still
- * checked, but compiling it for AWS fails with VALIDATE_NOT_IN_LAMBDA naming the step: `sst
- * deploy` stops at synthesis instead of a run crashing in Lambda.
- */
-export function lambdaValidateStepKind(): BuiltinStepKind<ValidateStepInput> {
-  const refuse = (pipeline: string, step: string) =>
-    `pipeline "${pipeline}", step "${step}": ${VALIDATE_NOT_IN_LAMBDA}`;
+export function lambdaValidateStepKind(
+  deps?: () => ValidationRunnerDeps,
+): BuiltinStepKind<ValidateStepInput> {
+  let kind: BuiltinStepKind<ValidateStepInput> | undefined;
   return {
     name: "validate",
-    description: "Validate a Parquet dataset against an expectation suite (not available in AWS Lambda)",
+    description: "Validate a Parquet dataset in S3 against an expectation suite (Athena); fails on errors",
     input: validateStepInputSchema,
-    asl(_input, ctx) {
-      throw new KeelError("INVALID_PARAMETER_VALUE", refuse(ctx.pipeline, ctx.step));
-    },
-    async run(_input, ctx) {
-      throw new StepFailure("Keel.Unsupported", refuse(ctx.pipeline, ctx.step));
+    async run(input, ctx) {
+      if (!deps)
+        throw new StepFailure(
+          "Keel.ValidationError",
+          `pipeline "${ctx.pipeline}", step "${ctx.step}": no Athena validation engine is wired in this function`,
+        );
+      kind ??= validateStepKind(deps());
+      return kind.run(input, ctx);
     },
   };
 }

@@ -19,7 +19,8 @@ export interface RecordedValidation {
   experimentId?: string;
 }
 
-async function experimentId(tracking: PipelineTracking, name: string): Promise<string> {
+/** The experiment named `name`, created when absent (concurrent creators agree). */
+export async function experimentId(tracking: PipelineTracking, name: string): Promise<string> {
   const get = async () => {
     const r = await tracking.getExperimentByName(name);
     return "experiment" in r ? r.experiment.experiment_id : r.experiment_id;

@@ -65,7 +65,12 @@ export async function runValidation(
   const ref = opts.reference ?? suite.reference;
   let reference: { profile: BaselineProfile; label: string } | undefined;
   if (ref && suite.expectations.some((e) => e.kind === "distribution")) {
-    const profile = await deps.references?.(ref);
+    if (!deps.references)
+      throw new KeelError(
+        "INVALID_PARAMETER_VALUE",
+        `distribution checks against model ${ref.model} version ${ref.version} need its training profile, which this platform cannot read here`,
+      );
+    const profile = await deps.references(ref);
     if (!profile)
       throw new KeelError(
         "RESOURCE_DOES_NOT_EXIST",
