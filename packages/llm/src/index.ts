@@ -13,11 +13,18 @@ export { createLlmModule, type LlmModuleDeps, type LlmModuleOptions, type LlmSer
 export { LlmMetrics } from "./metrics";
 export * from "./openai-types";
 export { ProviderFactory } from "./provider-factory";
-export { asProviderError, type LlmProvider, ProviderError, type VirtualModelProvider } from "./provider-port";
+export {
+  asProviderError,
+  type CallOptions,
+  type LlmProvider,
+  ProviderError,
+  type VirtualModelProvider,
+} from "./provider-port";
 export { BedrockProvider, type BedrockRuntimeLike, converseInput } from "./providers/bedrock";
 export { type OpenAIHttpOptions, OpenAIHttpProvider } from "./providers/openai-http";
 export { SageMakerProvider, type SageMakerRuntimeLlmLike } from "./providers/sagemaker";
 export { sseData } from "./providers/sse";
+export { UpstreamPools } from "./providers/upstream-pool";
 export {
   assertRouteApproved,
   type ProductionRefusal,

@@ -145,7 +145,12 @@ export class LlmRouter {
    */
   private async run<T>(
     plan: Target[],
-    attempt: (t: Target, signal: AbortSignal, started: (ok: boolean) => void) => Promise<T>,
+    attempt: (
+      t: Target,
+      signal: AbortSignal,
+      started: (ok: boolean) => void,
+      opts: { timeoutMs: number },
+    ) => Promise<T>,
   ): Promise<Served<T>> {
     let last: ProviderError | undefined;
     let fallbacks = 0;
@@ -164,7 +169,7 @@ export class LlmRouter {
         const timer = setTimeout(() => ctl.abort(), timeoutMs);
         const clear = () => clearTimeout(timer);
         try {
-          const value = await attempt(target, ctl.signal, clear);
+          const value = await attempt(target, ctl.signal, clear, { timeoutMs });
           this.circuits.success(key);
           if (fallbacks > 0) this.metrics.fallbacks.inc({ model: target.route.model });
           return { value, target, fallbacks };
@@ -184,9 +189,9 @@ export class LlmRouter {
   }
 
   chat(plan: Target[], request: ChatRequest): Promise<Served<ChatCompletion>> {
-    return this.run(plan, async (t, signal, done) => {
+    return this.run(plan, async (t, signal, done, opts) => {
       try {
-        return await t.provider.chat({ ...request, model: t.deployment.model }, signal);
+        return await t.provider.chat({ ...request, model: t.deployment.model }, signal, opts);
       } finally {
         done(true);
       }
@@ -198,9 +203,9 @@ export class LlmRouter {
     plan: Target[],
     request: ChatRequest,
   ): Promise<Served<{ first: ChatChunk | undefined; rest: AsyncIterator<ChatChunk> }>> {
-    return this.run(plan, async (t, signal, done) => {
+    return this.run(plan, async (t, signal, done, opts) => {
       const it = t.provider
-        .chatStream({ ...request, model: t.deployment.model }, signal)
+        .chatStream({ ...request, model: t.deployment.model }, signal, opts)
         [Symbol.asyncIterator]();
       const first = await it.next();
       done(true);
@@ -209,14 +214,14 @@ export class LlmRouter {
   }
 
   embeddings(plan: Target[], request: EmbeddingRequest): Promise<Served<EmbeddingResponse>> {
-    return this.run(plan, async (t, signal, done) => {
+    return this.run(plan, async (t, signal, done, opts) => {
       if (!t.provider.embeddings)
         throw new ProviderError(
           400,
           `deployment ${t.deployment.id} (${t.provider.kind}) serves no embeddings`,
         );
       try {
-        return await t.provider.embeddings({ ...request, model: t.deployment.model }, signal);
+        return await t.provider.embeddings({ ...request, model: t.deployment.model }, signal, opts);
       } finally {
         done(true);
       }
