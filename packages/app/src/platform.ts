@@ -52,6 +52,7 @@ import {
 } from "./adapters";
 import { createApp } from "./app";
 import { deploymentsServing } from "./deployment-lineage";
+import { gatewayTracer } from "./llm-traces";
 import type { KeelModule, PlatformDeps } from "./module";
 import { ragVirtualModels } from "./rag-gateway";
 import type { RequestGuardOptions } from "./request-guards";
@@ -257,9 +258,13 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
       audit,
       clock,
       log,
-      config: { region: config.core.region, llm: config.llm },
+      config: { region: config.core.region, stage: config.core.stage, llm: config.llm },
+      artifacts,
     },
-    { productionRefusal: registryProductionRefusal(registry.service) },
+    {
+      productionRefusal: registryProductionRefusal(registry.service),
+      tracer: gatewayTracer(tracking.service),
+    },
   );
   modules.push(llm);
   // Knowledge bases answer as gateway models `rag:<kb>`, retrieving as the gateway's caller.

@@ -260,6 +260,10 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   "PUT /api/v1/llm/teams/:team": "admin",
   "GET /api/v1/llm/usage": "read",
   "GET /api/v1/llm/usage/summary": "read",
+  // llm ops: usage as Parquet; stored prompts (the service also requires a team owner or admin)
+  "GET /api/v1/llm/usage/export": "read",
+  "GET /api/v1/llm/bodies/:team": "read",
+  "POST /api/v1/llm/bodies/purge": "admin",
 };
 
 /** The table's key for a registered route. */

@@ -10,6 +10,7 @@ export * from "./governance";
 export * from "./kserve";
 export * from "./kserve-protocol";
 export * from "./llm";
+export * from "./llm-ops";
 export * from "./me";
 export * from "./mlflow-ajax";
 export * from "./mlflow-artifacts";

@@ -6,6 +6,7 @@ import { featureRoutes } from "./features";
 import { governanceRoutes } from "./governance";
 import { kserveRoutes } from "./kserve";
 import { llmRoutes } from "./llm";
+import { llmOpsRoutes } from "./llm-ops";
 import { meRoutes } from "./me";
 import { mlflowAjaxRoutes } from "./mlflow-ajax";
 import { artifactRoutes } from "./mlflow-artifacts";
@@ -48,6 +49,7 @@ export const contract = {
   backends: backendRoutes,
   kserve: kserveRoutes,
   llm: llmRoutes,
+  llmOps: llmOpsRoutes,
   audit: auditRoutes,
   auth: authRoutes,
   mlflowUi: mlflowAjaxRoutes,

@@ -1,4 +1,5 @@
 import type { Clock } from "@keel/core";
+import type { FinishedCall } from "./call-recorder";
 import type { Caller } from "./caller";
 import { checkModelAllowed } from "./caller";
 import { LlmError } from "./errors";
@@ -21,6 +22,8 @@ export interface GatewayDeps {
   cache: ExactCache;
   metrics: LlmMetrics;
   clock: Clock;
+  /** After each call, off its path: EMF metrics, stored bodies, traces (call-recorder.ts). */
+  onCall?: (c: FinishedCall) => void;
 }
 
 /** One request's bookkeeping, from admission to the usage record. */
@@ -32,6 +35,7 @@ interface Ticket {
   findings: Findings;
   promptTokens: number;
   tpm: BucketDraw[];
+  request?: ChatRequest | EmbeddingRequest;
 }
 
 const encoder = new TextEncoder();
@@ -77,6 +81,7 @@ export class Gateway {
     const promptTokens = () => (prompt ??= countPrompt(request));
     const resolved = await this.d.router.resolve(request.model, promptTokens);
     const t = await this.admit(caller, resolved, promptTokens());
+    t.request = request;
     try {
       const guard = resolved.route.guardrails;
       let upstream = request;
@@ -103,7 +108,12 @@ export class Gateway {
         this.d.cache.set(cacheKey, completion, resolved.route.cache.ttlSeconds);
       const usage = this.usageOf(t, served.value.usage, completionText(completion));
       const answer = { ...completion, model: request.model, usage: usage.usage };
-      await this.finish(t, served.target, usage, { status: 200, stream: false, fallbacks: served.fallbacks });
+      await this.finish(t, served.target, usage, {
+        status: 200,
+        stream: false,
+        fallbacks: served.fallbacks,
+        text: completionText(served.value),
+      });
       return json(answer, {
         ...t.headers,
         "x-keel-cache": cacheKey ? "miss" : "off",
@@ -120,6 +130,7 @@ export class Gateway {
     checkModelAllowed(caller, request.model);
     const resolved = await this.d.router.resolve(request.model, () => countEmbeddingInput(request));
     const t = await this.admit(caller, resolved, countEmbeddingInput(request));
+    t.request = request;
     try {
       // base64 (the openai client's default) is encoded here: not every upstream (Ollama, TGI) speaks it.
       const base64 = request.encoding_format === "base64";
@@ -276,7 +287,7 @@ export class Gateway {
             );
           self.d.metrics.ttft.observe({ model: t.route.model }, ttftMs / 1000);
           await self
-            .finish(t, served.target, u, { status, stream: true, fallbacks: served.fallbacks, ttftMs })
+            .finish(t, served.target, u, { status, stream: true, fallbacks: served.fallbacks, ttftMs, text })
             .catch(() => undefined);
         }
       },
@@ -300,7 +311,13 @@ export class Gateway {
     this.d.metrics.cacheHits.inc({ model: t.route.model });
     const usage = this.usageOf(t, cached.usage, completionText(cached));
     const answer = { ...cached, model: request.model, usage: usage.usage };
-    const rec = { status: 200, stream: Boolean(request.stream), fallbacks: 0, cacheHit: true };
+    const rec = {
+      status: 200,
+      stream: Boolean(request.stream),
+      fallbacks: 0,
+      cacheHit: true,
+      text: completionText(cached),
+    };
     await this.finish(t, undefined, usage, rec);
     const headers = { ...t.headers, "x-keel-cache": "hit" };
     if (!request.stream) return json(answer, headers);
@@ -350,7 +367,14 @@ export class Gateway {
     t: Ticket,
     target: Target | undefined,
     u: { usage: Usage; source: "usage" | "tokenizer" },
-    r: { status: number; stream: boolean; fallbacks: number; ttftMs?: number; cacheHit?: boolean },
+    r: {
+      status: number;
+      stream: boolean;
+      fallbacks: number;
+      ttftMs?: number;
+      cacheHit?: boolean;
+      text?: string;
+    },
   ): Promise<void> {
     const price = target?.deployment.price ?? { input: 0, output: 0 };
     const cost = r.cacheHit
@@ -381,6 +405,25 @@ export class Gateway {
       fallbacks: r.fallbacks,
       tokenSource: u.source,
     });
+    this.d.onCall?.({
+      route: t.route,
+      caller: t.caller,
+      kind: t.request && "input" in t.request ? "embeddings" : "chat",
+      request: t.request,
+      answer: r.text,
+      deployment: target?.deployment.id,
+      upstreamModel: target?.deployment.model,
+      status: r.status,
+      tokensIn: u.usage.prompt_tokens,
+      tokensOut: u.usage.completion_tokens,
+      cost,
+      startedAt: this.d.clock.now() - latencyMs,
+      latencyMs,
+      ttftMs: r.ttftMs,
+      fallbacks: r.fallbacks,
+      cacheHit: Boolean(r.cacheHit),
+      stream: r.stream,
+    });
     // Off the answer's path: completion tokens count against TPM once known (the prompt was
     // drawn at admission; served from this process's lease), and the cost joins the team's
     // spend (counted here at once, written in the background).
@@ -395,6 +438,23 @@ export class Gateway {
 
   private failed(t: Ticket, e: unknown): void {
     const status = e instanceof LlmError ? e.status : 500;
+    const latencyMs = performance.now() - t.started;
+    this.d.onCall?.({
+      route: t.route,
+      caller: t.caller,
+      kind: t.request && "input" in t.request ? "embeddings" : "chat",
+      request: t.request,
+      status,
+      error: (e as Error)?.message,
+      tokensIn: 0,
+      tokensOut: 0,
+      cost: 0,
+      startedAt: this.d.clock.now() - latencyMs,
+      latencyMs,
+      fallbacks: 0,
+      cacheHit: false,
+      stream: false,
+    });
     this.d.metrics.requests.inc({ model: t.route.model, team: t.caller.team, outcome: "error" });
     this.d.usage.record({
       team: t.caller.team,

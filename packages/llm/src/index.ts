@@ -1,6 +1,10 @@
+export { BodyStore, type StoredBody } from "./body-store";
+export { budgetAlertPublishInput, snsBudgetAlerts } from "./budget-alert-sns";
+export { CallRecorder, type FinishedCall, type GatewayTrace, type GatewayTracer } from "./call-recorder";
 export { type Caller, identifyCaller } from "./caller";
 export { currentLlmCaller, runAsCaller } from "./caller-context";
 export { CircuitBreakers } from "./circuit";
+export { EMF, EmfWriter } from "./emf";
 export { LlmError } from "./errors";
 export { ExactCache } from "./exact-cache";
 export * from "./finetune";
@@ -37,3 +41,4 @@ export { routesFromConfig } from "./routes";
 export { type BudgetAlert, periodOf, Teams } from "./teams";
 export { countPrompt, countText } from "./tokens";
 export { UsageLog } from "./usage-log";
+export { UsageParquetSink, usageToParquet } from "./usage-parquet";
