@@ -1,5 +1,8 @@
 import { Pool } from "undici";
 
+/** Connection failures of a reused socket (closed by the upstream while idle). */
+const STALE_SOCKET = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE"]);
+
 /** What one upstream call needs from the transport. */
 export interface UpstreamCall {
   method: "POST" | "GET";
@@ -57,15 +60,25 @@ export class UpstreamPools {
   async request(call: UpstreamCall): Promise<UpstreamAnswer> {
     const url = new URL(call.url);
     const timeout = call.timeoutMs ?? 300_000;
-    const res = await this.pool(url.origin).request({
-      method: call.method,
-      path: `${url.pathname}${url.search}`,
-      headers: call.headers,
-      body: call.body,
-      signal: call.signal,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-    });
+    const send = () =>
+      this.pool(url.origin).request({
+        method: call.method,
+        path: `${url.pathname}${url.search}`,
+        headers: call.headers,
+        body: call.body,
+        signal: call.signal,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+    let res: Awaited<ReturnType<typeof send>>;
+    try {
+      res = await send();
+    } catch (e) {
+      // A kept-alive socket the upstream closed while idle fails before any answer came: the
+      // upstream never saw the request, so it is sent once more on a fresh connection.
+      if (call.signal.aborted || !STALE_SOCKET.has((e as { code?: string })?.code ?? "")) throw e;
+      res = await send();
+    }
     const body = res.body;
     return {
       status: res.statusCode,
