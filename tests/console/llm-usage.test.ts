@@ -53,7 +53,8 @@ describe("console: LLM usage (browser)", () => {
   });
 
   it("shows usage and cost per team and model, latency, TTFT, errors and fallbacks", async () => {
-    await page.goto("/llm");
+    // `/llm/...` is the gateway's own API; the page lives at /llm-usage.
+    await page.goto("/llm-usage");
     await page.locator("main h1").first().waitFor();
     const row = page.getByTestId("llm-row-risk/chat");
     await row.waitFor();

@@ -15,7 +15,7 @@ const NAV: Array<[string, string]> = [
   ["/features", "Features"],
   ["/deployments", "Deployments"],
   ["/monitoring", "Monitoring"],
-  ["/llm", "LLM usage"],
+  ["/llm-usage", "LLM usage"],
   ["/audit", "Audit"],
 ];
 

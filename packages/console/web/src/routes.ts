@@ -39,5 +39,5 @@ export const routes: Array<[string, PageComponent]> = [
   ["/monitoring", MonitoringPage],
   ["/monitoring/:deployment", DriftPage],
   ["/audit", AuditPage],
-  ["/llm", LlmPage],
+  ["/llm-usage", LlmPage],
 ];
