@@ -43,6 +43,8 @@ export interface FakeOpenAI {
   failAfterChunks: number | undefined;
   /** Streams whose caller closed the connection before the answer ended. */
   streamsClosedEarly: number;
+  /** Requests of any kind whose caller closed the connection before the answer ended. */
+  closedEarly: number;
   /** TCP connections accepted (keep-alive callers reuse theirs). */
   connections: number;
   close(): Promise<void>;
@@ -87,6 +89,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     stallMs: 0,
     failAfterChunks: undefined,
     streamsClosedEarly: 0,
+    closedEarly: 0,
     connections: 0,
     close: async () => {},
   };
@@ -184,6 +187,9 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   }
 
   const server = createServer((req, res) => {
+    res.on("close", () => {
+      if (!res.writableEnded) state.closedEarly++;
+    });
     (async () => {
       const url = new URL(req.url ?? "/", "http://upstream.local");
       const body = req.method === "POST" ? await readBody(req) : {};

@@ -1,6 +1,7 @@
 import { OpenAIHttpProvider, UpstreamPools } from "@keel/llm";
 import { afterAll, describe, expect, it } from "vitest";
 import { startFakeOpenAI } from "../helpers/openai-upstream";
+import { startTestPlatform } from "../helpers/platform";
 
 const until = async (cond: () => boolean) => {
   for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -67,6 +68,33 @@ describe("the OpenAI-compatible provider's keep-alive transport", () => {
       expect(err.name).toBe("ProviderError");
       expect(err.status).toBe(504);
     } finally {
+      await up.close();
+    }
+  });
+
+  it("aborts the upstream call when the gateway's caller disconnects (non-streaming)", async () => {
+    const up = await startFakeOpenAI();
+    const p = await startTestPlatform({
+      config: { llm: { upstreams: `chat=${up.baseURL}`, cacheMaxEntries: 10 } },
+    });
+    try {
+      up.stallMs = 3000;
+      const ctl = new AbortController();
+      const call = fetch(`${p.url}/llm/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "chat", messages: [{ role: "user", content: "hi" }] }),
+        signal: ctl.signal,
+      }).catch((e) => e);
+      await until(() => up.requests.length > 0);
+      ctl.abort();
+      expect(await call).toBeInstanceOf(Error);
+      // Well before the upstream's 3 s stall ends, the gateway has closed its upstream request.
+      await until(() => up.closedEarly > 0);
+      expect(up.closedEarly).toBe(1);
+      expect(up.requests).toHaveLength(1);
+    } finally {
+      await p.close();
       await up.close();
     }
   });

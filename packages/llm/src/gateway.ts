@@ -74,7 +74,7 @@ export class Gateway {
     };
   }
 
-  async chat(caller: Caller, body: unknown): Promise<Response> {
+  async chat(caller: Caller, body: unknown, signal?: AbortSignal): Promise<Response> {
     const request = parseChat(body);
     checkModelAllowed(caller, request.model);
     let prompt: number | undefined;
@@ -101,8 +101,8 @@ export class Gateway {
       const cached = cacheKey ? this.d.cache.get(cacheKey) : undefined;
       if (cached) return this.fromCache(t, request, cached);
       const plan = await this.d.router.plan(resolved);
-      if (request.stream) return await this.stream(t, request, upstream, plan);
-      const served = await this.d.router.chat(plan, upstream);
+      if (request.stream) return await this.stream(t, request, upstream, plan, signal);
+      const served = await this.d.router.chat(plan, upstream, signal);
       const completion = this.guardOutput(t, served.value);
       if (cacheKey && resolved.route.cache && !Object.keys(t.findings).length)
         this.d.cache.set(cacheKey, completion, resolved.route.cache.ttlSeconds);
@@ -125,7 +125,7 @@ export class Gateway {
     }
   }
 
-  async embeddings(caller: Caller, body: unknown): Promise<Response> {
+  async embeddings(caller: Caller, body: unknown, signal?: AbortSignal): Promise<Response> {
     const request = parseEmbeddings(body);
     checkModelAllowed(caller, request.model);
     const resolved = await this.d.router.resolve(request.model, () => countEmbeddingInput(request));
@@ -135,7 +135,7 @@ export class Gateway {
       // base64 (the openai client's default) is encoded here: not every upstream (Ollama, TGI) speaks it.
       const base64 = request.encoding_format === "base64";
       const upstream = base64 ? { ...request, encoding_format: "float" } : request;
-      const served = await this.d.router.embeddings(await this.d.router.plan(resolved), upstream);
+      const served = await this.d.router.embeddings(await this.d.router.plan(resolved), upstream, signal);
       if (base64)
         served.value = {
           ...served.value,
@@ -191,13 +191,18 @@ export class Gateway {
     request: ChatRequest,
     upstream: ChatRequest,
     plan: Target[],
+    signal?: AbortSignal,
   ): Promise<Response> {
     const wantsUsage = Boolean(request.stream_options?.include_usage);
-    const served = await this.d.router.stream(plan, {
-      ...upstream,
-      stream: true,
-      stream_options: { ...(upstream.stream_options ?? {}), include_usage: true },
-    });
+    const served = await this.d.router.stream(
+      plan,
+      {
+        ...upstream,
+        stream: true,
+        stream_options: { ...(upstream.stream_options ?? {}), include_usage: true },
+      },
+      signal,
+    );
     const ttftMs = performance.now() - t.started;
     const guard = t.route.guardrails;
     const scanner = guard && guard.output !== "off" ? new StreamScanner(scannerFor(guard)) : undefined;
