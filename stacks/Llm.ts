@@ -2,11 +2,14 @@ import { Duration } from "aws-cdk-lib";
 import { Dashboard, GraphWidget, MathExpression, Metric, TextWidget } from "aws-cdk-lib/aws-cloudwatch";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { FunctionUrlAuthType, InvokeMode } from "aws-cdk-lib/aws-lambda";
+import { Topic } from "aws-cdk-lib/aws-sns";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { type StackContext, use } from "sst/constructs";
 import { ENV, LLM_METRICS } from "./env";
-import { grantPrefix, grantTable, keelFunction, platformEnv } from "./functions";
+import { grantPrefix, grantTable, keelFunction, platformEnv, scheduleFunction } from "./functions";
 import { GPU_METRICS, vllmPool } from "./llm-pool";
 import { Network } from "./Network";
+import { suppress } from "./nag";
 import { PREFIX, Storage } from "./Storage";
 import { identityEnv, type StageSettings, stageSettings } from "./settings";
 
@@ -52,6 +55,9 @@ export function Llm({ stack, app }: StackContext) {
     ? vllmPool({ scope: stack, vpc, subnets: privateSubnets, lambdaSg, bucket, key, accessLogs }, llm.vllm)
     : undefined;
 
+  // Budget alerts (thresholds of a team's budget) are published here; subscribe the FinOps list.
+  const alerts = new Topic(stack, "LlmBudgetAlerts", { enforceSSL: true, masterKey: key });
+
   const gateway = keelFunction(stack, "LlmGatewayFn", {
     handler: "functions/llm.handler",
     description: "Keel LLM gateway (OpenAI-compatible /llm/v1, streaming)",
@@ -66,11 +72,49 @@ export function Llm({ stack, app }: StackContext) {
       ...identityEnv(settings),
       // The stage's upstreams as gateway routes (more are added as data through /api/v1/llm/routes).
       [ENV.LLM_UPSTREAMS]: JSON.stringify(stageRoutes(llm, pool?.url, stack.region)),
+      // CloudWatch metrics as EMF lines in the log (the dashboard below graphs them).
+      [ENV.LLM_EMF]: "on",
+      [ENV.LLM_ALERT_TOPIC_ARN]: alerts.topicArn,
     },
   });
+  alerts.grantPublish(gateway);
+  suppress(gateway, [
+    [
+      "AwsSolutions-IAM5",
+      "Publishing to the KMS-encrypted alert topic needs the data key's GenerateDataKey* (CDK's SNS grant), scoped to the stage's key.",
+      ["Action::kms:GenerateDataKey*"],
+    ],
+  ]);
   // Keys, limits, budgets and usage live in the platform table; the usage log also as Parquet.
   grantTable(gateway, table, key, "readwrite");
   grantPrefix(gateway, bucket, key, PREFIX.llmUsage, "readwrite");
+  // The usage log's Parquet copy (`llm/usage/date=...`) in the artifact store.
+  grantPrefix(gateway, bucket, key, `${PREFIX.artifacts}llm/`, "readwrite");
+
+  // Stored prompts past their retention are purged hourly (and at each gateway cold start).
+  const purge = keelFunction(stack, "LlmPurgeFn", {
+    handler: "functions/llm-purge.handler",
+    description: "Keel LLM gateway: purge stored prompts past their retention",
+    timeout: 300,
+    vpc,
+    vpcSubnets: privateSubnets,
+    securityGroups: [lambdaSg],
+    environment: { ...platformEnv(app.stage, table, bucket, PREFIX.artifacts), ...identityEnv(settings) },
+  });
+  grantTable(purge, table, key, "readwrite");
+  const purgeDlq = new Queue(stack, "LlmPurgeDlq", {
+    encryption: QueueEncryption.KMS,
+    encryptionMasterKey: key,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  suppress(purgeDlq, [["AwsSolutions-SQS3", "This queue is itself the dead-letter queue of the schedule."]]);
+  scheduleFunction(stack, "LlmPurgeSchedule", purge, {
+    expression: "rate(1 hour)",
+    description: "Purges stored LLM prompts past their retention",
+    deadLetterQueue: purgeDlq,
+    maxEventAge: Duration.hours(1),
+  });
   if (llm.bedrockModels.length > 0)
     gateway.addToRolePolicy(
       new PolicyStatement({
@@ -134,6 +178,19 @@ export function Llm({ stack, app }: StackContext) {
       width: 8,
     }),
     new GraphWidget({
+      title: "Request duration (ms)",
+      left: [llmMetric(LLM_METRICS.duration, "p50", "p50"), llmMetric(LLM_METRICS.duration, "p99", "p99")],
+      width: 8,
+    }),
+    new GraphWidget({
+      title: "Requests and cache hits",
+      left: [
+        llmMetric(LLM_METRICS.requests, "Sum", "requests"),
+        llmMetric(LLM_METRICS.cacheHits, "Sum", "cache hits"),
+      ],
+      width: 8,
+    }),
+    new GraphWidget({
       title: "Upstream errors and fallbacks",
       left: [
         llmMetric(LLM_METRICS.upstreamErrors, "Sum", "errors"),
@@ -189,5 +246,5 @@ export function Llm({ stack, app }: StackContext) {
   }
 
   stack.addOutputs({ LlmGatewayUrl: `${url.url}llm/v1`, ...(pool ? { VllmPoolUrl: pool.url } : {}) });
-  return { gateway, pool };
+  return { gateway, pool, alerts };
 }

@@ -22,4 +22,6 @@ export const LLM_METRICS = {
   tokensPerSecond: "TokensPerSecond",
   upstreamErrors: "UpstreamErrors",
   fallbacks: "Fallbacks",
+  cacheHits: "CacheHits",
+  requests: "Requests",
 } as const;

@@ -41,6 +41,12 @@ export interface FakeOpenAI {
   fail: number | undefined;
   stallMs: number;
   failAfterChunks: number | undefined;
+  /** Streams whose caller closed the connection before the answer ended. */
+  streamsClosedEarly: number;
+  /** Requests of any kind whose caller closed the connection before the answer ended. */
+  closedEarly: number;
+  /** TCP connections accepted (keep-alive callers reuse theirs). */
+  connections: number;
   close(): Promise<void>;
 }
 
@@ -82,6 +88,9 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     fail: undefined,
     stallMs: 0,
     failAfterChunks: undefined,
+    streamsClosedEarly: 0,
+    closedEarly: 0,
+    connections: 0,
     close: async () => {},
   };
 
@@ -121,6 +130,12 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       return;
     }
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    let closedEarly = false;
+    res.on("close", () => {
+      if (res.writableEnded) return;
+      closedEarly = true;
+      state.streamsClosedEarly++;
+    });
     const send = (obj: unknown) => res.write(`data: ${JSON.stringify(obj)}\n\n`);
     const base = { id, object: "chat.completion.chunk", created, model: body.model };
     send({
@@ -134,6 +149,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
         return;
       }
       if (interval > 0) await sleep(interval);
+      if (closedEarly) return;
       send({
         ...base,
         choices: [{ index: 0, delta: { content: reply.slice(i, i + chunkSize) }, finish_reason: null }],
@@ -171,6 +187,9 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   }
 
   const server = createServer((req, res) => {
+    res.on("close", () => {
+      if (!res.writableEnded) state.closedEarly++;
+    });
     (async () => {
       const url = new URL(req.url ?? "/", "http://upstream.local");
       const body = req.method === "POST" ? await readBody(req) : {};
@@ -220,6 +239,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       else res.destroy();
     });
   });
+  server.on("connection", () => state.connections++);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   state.origin = `http://127.0.0.1:${port}`;

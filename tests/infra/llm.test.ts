@@ -1,5 +1,6 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
+import { EMF, EmfWriter } from "../../packages/llm/src/emf";
 import { LLM_METRICS } from "../../stacks/env";
 import { Llm } from "../../stacks/Llm";
 import { Network } from "../../stacks/Network";
@@ -32,6 +33,8 @@ describe("Llm stack", () => {
     // Every KEEL_* variable is one loadConfig reads (config-vars.test.ts): the stage's routes.
     expect(Object.keys(fn.Environment.Variables).filter((k) => k.startsWith("KEEL_LLM_"))).toEqual([
       "KEEL_LLM_UPSTREAMS",
+      "KEEL_LLM_EMF",
+      "KEEL_LLM_ALERT_TOPIC_ARN",
     ]);
   });
 
@@ -76,6 +79,46 @@ describe("Llm stack", () => {
     for (const m of [LLM_METRICS.tokensIn, LLM_METRICS.cost, LLM_METRICS.ttft, LLM_METRICS.upstreamErrors])
       expect(body).toContain(m);
     expect(body).toContain("nvidia_smi_memory_used");
+  });
+
+  it("graphs exactly the metrics the gateway's EMF lines carry (namespace, names, Stage dimension)", () => {
+    const body = resourcesOf(t(), "AWS::CloudWatch::Dashboard")[0].DashboardBody;
+    const text = (body["Fn::Join"]?.[1] ?? [body]).filter((x: unknown) => typeof x === "string").join("");
+    const graphed = [...text.matchAll(/\["Keel\/Llm","([A-Za-z]+)","Stage","infra-llm"/g)].map((m) => m[1]);
+    expect(new Set(graphed)).toEqual(new Set(Object.values(LLM_METRICS).filter((v) => v !== "Keel/Llm")));
+    expect(LLM_METRICS).toEqual(EMF);
+    // What the gateway writes: one line per call, same namespace, a Stage-only dimension set.
+    const line = JSON.parse(
+      new EmfWriter("infra-llm").line({
+        model: "m",
+        tokensIn: 3,
+        tokensOut: 5,
+        cost: 0.01,
+        latencyMs: 900,
+        ttftMs: 100,
+        status: 200,
+        fallbacks: 1,
+        cacheHit: false,
+      }),
+    );
+    const directive = line._aws.CloudWatchMetrics[0];
+    expect(directive.Namespace).toBe(LLM_METRICS.namespace);
+    expect(directive.Dimensions).toContainEqual(["Stage"]);
+    expect(line.Stage).toBe("infra-llm");
+    const written = directive.Metrics.map((m: { Name: string }) => m.Name);
+    for (const name of graphed) expect(written).toContain(name);
+  });
+
+  it("publishes budget alerts to an encrypted SNS topic the gateway may publish to, and purges stored prompts hourly", () => {
+    t().hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
+    const topicArn = gatewayFn().Environment.Variables.KEEL_LLM_ALERT_TOPIC_ARN;
+    expect(topicArn).toHaveProperty("Ref");
+    const publish = statements().find((s) => [s.Action].flat().includes("sns:Publish"));
+    expect(publish.Resource).toEqual(topicArn);
+    t().hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "rate(1 hour)" });
+    expect(resourcesOf(t(), "AWS::Lambda::Function").map((f) => f.Handler)).toContain(
+      "functions/llm-purge.handler",
+    );
   });
 
   it("refuses a pool on an instance type whose GPU count it cannot know", () => {

@@ -1,6 +1,10 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keel } from "../cli/keel";
+import { readParquetRows } from "../features/helpers/parquet";
 import { type FakeOpenAI, startFakeOpenAI } from "../helpers/openai-upstream";
 import { startTestPlatform } from "../helpers/platform";
 
@@ -67,6 +71,14 @@ describe("keel llm", () => {
       expect.objectContaining({ team: "cards", model: "chat", requests: 1, tokensIn: 2, tokensOut: 5 }),
     ]);
     expect(rows[0].cost).toBeCloseTo((2 * 1 + 5 * 2) / 1000, 8);
+
+    const file = join(mkdtempSync(join(tmpdir(), "keel-usage-")), "usage.parquet");
+    const exported = await keel(["llm", "usage", "export", "--out", file, "--from", "2020-01-01", ...url]);
+    expect(exported.code, exported.err).toBe(0);
+    const parquet = await readParquetRows(file);
+    expect(parquet).toEqual([
+      expect.objectContaining({ team: "cards", model: "chat", tokens_in: 2, tokens_out: 5 }),
+    ]);
 
     const list = await keel(["llm", "key", "list", "--team", "cards", "--json", ...url]);
     const [record] = JSON.parse(list.out);

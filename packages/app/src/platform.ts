@@ -58,6 +58,7 @@ import {
 import { classAdmissionConfig } from "./admission-classes";
 import { createApp } from "./app";
 import { deploymentsServing } from "./deployment-lineage";
+import { gatewayTracer } from "./llm-traces";
 import type { KeelModule, PlatformDeps } from "./module";
 import { ragVirtualModels } from "./rag-gateway";
 import type { RequestGuardOptions } from "./request-guards";
@@ -268,9 +269,14 @@ export async function createPlatform(config: KeelConfig, opts: PlatformOptions =
       audit,
       clock,
       log,
-      config: { region: config.core.region, llm: config.llm },
+      config: { region: config.core.region, stage: config.core.stage, llm: config.llm },
+      artifacts,
     },
-    { productionRefusal: registryProductionRefusal(registry.service), semanticStore: vectors },
+    {
+      productionRefusal: registryProductionRefusal(registry.service),
+      tracer: gatewayTracer(tracking.service),
+      semanticStore: vectors,
+    },
   );
   modules.push(llm);
   // Routes naming a registered version are re-checked on the next request after any registry change.

@@ -265,6 +265,10 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   // the platform identity), and only the team that made the request may send it.
   "POST /api/v1/llm/feedback": "public",
   "GET /api/v1/llm/usage/variants": "read",
+  // llm ops: usage as Parquet; stored prompts (the service also requires a team owner or admin)
+  "GET /api/v1/llm/usage/export": "read",
+  "GET /api/v1/llm/bodies/:team": "read",
+  "POST /api/v1/llm/bodies/purge": "admin",
 };
 
 /** The table's key for a registered route. */

@@ -70,6 +70,8 @@ export interface Connection {
   post<T>(path: string, body: unknown): Promise<T>;
   /** A non-JSON answer (HTML, Markdown) as text. */
   text(path: string): Promise<string>;
+  /** A binary answer (e.g. Parquet) as bytes. */
+  bytes(path: string): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -136,28 +138,34 @@ function httpConnection(
     request: (method, path, body) => explained(http.send(method, path, body)),
     get: (path, query) => explained(http.get(path, query)),
     post: (path, body) => explained(http.post(path, body)),
-    async text(path) {
-      const res = await fetchImpl(`${base}${path}`, {
-        headers: principal ? { "x-keel-principal": principal } : {},
-      });
-      const text = await res.text();
-      if (res.ok) return text;
-      let err: { error_code?: string; message?: string } = {};
-      try {
-        err = JSON.parse(text);
-      } catch {
-        // Not MLflow error JSON: report the status.
-      }
-      throw new KeelApiError(
-        err.error_code ?? "INTERNAL_ERROR",
-        res.status,
-        err.message ?? `GET ${path} failed with HTTP ${res.status}`,
-      );
-    },
+    text: async (path) => (await fetchOk(path)).text(),
+    bytes: async (path) => Buffer.from(await (await fetchOk(path)).arrayBuffer()),
     close: async () => {
       await local?.close();
     },
   };
+
+  async function fetchOk(path: string): Promise<Response> {
+    const res = await fetchImpl(`${base}${path}`, {
+      headers: {
+        ...(principal ? { "x-keel-principal": principal } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+    });
+    if (res.ok) return res;
+    const text = await res.text();
+    let err: { error_code?: string; message?: string } = {};
+    try {
+      err = JSON.parse(text);
+    } catch {
+      // Not MLflow error JSON: report the status.
+    }
+    throw new KeelApiError(
+      err.error_code ?? "INTERNAL_ERROR",
+      res.status,
+      err.message ?? `GET ${path} failed with HTTP ${res.status}`,
+    );
+  }
 }
 
 export class Cli {

@@ -11,6 +11,7 @@ export * from "./kserve";
 export * from "./kserve-protocol";
 export * from "./llm";
 export * from "./llm-feedback";
+export * from "./llm-ops";
 export * from "./me";
 export * from "./mlflow-ajax";
 export * from "./mlflow-artifacts";

@@ -109,6 +109,10 @@ export const llmRouteSchema = z.object({
     .optional(),
   guardrails: llmGuardrailsSchema.optional(),
   limits: llmLimitsSchema.optional(),
+  /** Keep prompt and answer bodies, redacted by the route's PII detectors, for `retentionDays` (off when absent). */
+  store: z.object({ prompts: z.boolean(), retentionDays: z.number().int().min(1).max(3650) }).optional(),
+  /** Record each call as an MLflow trace in this experiment (by name; created when missing). */
+  trace: z.object({ experiment: z.string().min(1).max(256) }).optional(),
   /** Set by the store. */
   updatedAt: z.number().optional(),
   updatedBy: z.string().optional(),
@@ -152,6 +156,8 @@ export type VirtualKey = z.output<typeof virtualKeySchema>;
 
 export const teamSchema = z.object({
   limits: llmLimitsSchema.optional(),
+  /** Principals who own the team: with admins, the only readers of its stored prompts. */
+  owners: z.array(z.string().min(1)).optional(),
   budget: z
     .object({
       /** USD per period. */

@@ -7,6 +7,7 @@ import { governanceRoutes } from "./governance";
 import { kserveRoutes } from "./kserve";
 import { llmRoutes } from "./llm";
 import { llmFeedbackRoutes } from "./llm-feedback";
+import { llmOpsRoutes } from "./llm-ops";
 import { meRoutes } from "./me";
 import { mlflowAjaxRoutes } from "./mlflow-ajax";
 import { artifactRoutes } from "./mlflow-artifacts";
@@ -50,6 +51,7 @@ export const contract = {
   kserve: kserveRoutes,
   llm: llmRoutes,
   llmFeedback: llmFeedbackRoutes,
+  llmOps: llmOpsRoutes,
   audit: auditRoutes,
   auth: authRoutes,
   mlflowUi: mlflowAjaxRoutes,

@@ -102,6 +102,10 @@ export const ENV = {
   LLM_UPSTREAMS: "KEEL_LLM_UPSTREAMS",
   /** Answers the gateway's exact cache keeps per process. */
   LLM_CACHE_MAX_ENTRIES: "KEEL_LLM_CACHE_MAX_ENTRIES",
+  /** `on`: the gateway writes CloudWatch embedded-metric-format lines (AWS; the Llm stack sets it). */
+  LLM_EMF: "KEEL_LLM_EMF",
+  /** SNS topic for budget alerts (AWS); locally the alert stays an audit event. */
+  LLM_ALERT_TOPIC_ARN: "KEEL_LLM_ALERT_TOPIC_ARN",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -215,6 +219,8 @@ const ragSchema = z.object({
 const llmSchema = z.object({
   upstreams: optionalText,
   cacheMaxEntries: z.coerce.number().int().min(1).default(10_000),
+  emf: z.enum(["on", "off"]).default("off"),
+  alertTopicArn: optionalText,
 });
 const httpSchema = z.object({
   allowedOrigins: csv,
@@ -344,7 +350,12 @@ export const CONFIG_VARS = {
     oidcClientId: ENV.OIDC_CLIENT_ID,
     oidcScopes: ENV.OIDC_SCOPES,
   },
-  llm: { upstreams: ENV.LLM_UPSTREAMS, cacheMaxEntries: ENV.LLM_CACHE_MAX_ENTRIES },
+  llm: {
+    upstreams: ENV.LLM_UPSTREAMS,
+    cacheMaxEntries: ENV.LLM_CACHE_MAX_ENTRIES,
+    emf: ENV.LLM_EMF,
+    alertTopicArn: ENV.LLM_ALERT_TOPIC_ARN,
+  },
 } as const;
 
 /** Every variable loadConfig reads. */

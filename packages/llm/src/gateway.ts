@@ -1,4 +1,5 @@
 import type { Clock } from "@keel/core";
+import type { FinishedCall } from "./call-recorder";
 import type { Caller } from "./caller";
 import { checkModelAllowed } from "./caller";
 import { LlmError } from "./errors";
@@ -24,6 +25,8 @@ export interface GatewayDeps {
   clock: Clock;
   /** The semantic cache (routes with `semanticCache`); absent: off. */
   semantic?: SemanticCache;
+  /** After each call, off its path: EMF metrics, stored bodies, traces (call-recorder.ts). */
+  onCall?: (c: FinishedCall) => void;
 }
 
 /** One request's bookkeeping, from admission to the usage record. */
@@ -40,6 +43,7 @@ interface Ticket {
   time: number;
   /** The deployment the request was assigned to (its A/B variant): recorded on failures too. */
   variant?: string;
+  request?: ChatRequest | EmbeddingRequest;
 }
 
 const encoder = new TextEncoder();
@@ -82,13 +86,14 @@ export class Gateway {
     };
   }
 
-  async chat(caller: Caller, body: unknown): Promise<Response> {
+  async chat(caller: Caller, body: unknown, signal?: AbortSignal): Promise<Response> {
     const request = parseChat(body);
     checkModelAllowed(caller, request.model);
     let prompt: number | undefined;
     const promptTokens = () => (prompt ??= countPrompt(request));
     const resolved = await this.d.router.resolve(request.model, promptTokens);
     const t = await this.admit(caller, resolved, promptTokens());
+    t.request = request;
     try {
       const guard = resolved.route.guardrails;
       let upstream = request;
@@ -112,15 +117,20 @@ export class Gateway {
         return this.fromCache(t, request, probe.hit.completion, "semantic", probe.hit.similarity);
       const plan = await this.d.router.plan(resolved);
       t.variant = plan[0]?.deployment.id;
-      if (request.stream) return await this.stream(t, request, upstream, plan, probe);
-      const served = await this.d.router.chat(plan, upstream);
+      if (request.stream) return await this.stream(t, request, upstream, plan, probe, signal);
+      const served = await this.d.router.chat(plan, upstream, signal);
       const completion = this.guardOutput(t, served.value);
       if (cacheKey && resolved.route.cache && !Object.keys(t.findings).length)
         this.d.cache.set(cacheKey, completion, resolved.route.cache.ttlSeconds);
       if (probe && !Object.keys(t.findings).length) probe.store(completion);
       const usage = this.usageOf(t, served.value.usage, completionText(completion));
       const answer = { ...completion, model: request.model, usage: usage.usage };
-      await this.finish(t, served.target, usage, { status: 200, stream: false, fallbacks: served.fallbacks });
+      await this.finish(t, served.target, usage, {
+        status: 200,
+        stream: false,
+        fallbacks: served.fallbacks,
+        text: completionText(served.value),
+      });
       return json(answer, {
         ...t.headers,
         "x-keel-cache": cacheKey || probe ? "miss" : resolved.route.semanticCache ? "bypass" : "off",
@@ -132,10 +142,10 @@ export class Gateway {
     }
   }
 
-  async embeddings(caller: Caller, body: unknown): Promise<Response> {
+  async embeddings(caller: Caller, body: unknown, signal?: AbortSignal): Promise<Response> {
     const request = parseEmbeddings(body);
     checkModelAllowed(caller, request.model);
-    return this.embed(caller, request);
+    return this.embed(caller, request, signal);
   }
 
   /**
@@ -163,16 +173,17 @@ export class Gateway {
     }
   }
 
-  private async embed(caller: Caller, request: EmbeddingRequest): Promise<Response> {
+  private async embed(caller: Caller, request: EmbeddingRequest, signal?: AbortSignal): Promise<Response> {
     const resolved = await this.d.router.resolve(request.model, () => countEmbeddingInput(request));
     const t = await this.admit(caller, resolved, countEmbeddingInput(request));
+    t.request = request;
     try {
       // base64 (the openai client's default) is encoded here: not every upstream (Ollama, TGI) speaks it.
       const base64 = request.encoding_format === "base64";
       const upstream = base64 ? { ...request, encoding_format: "float" } : request;
       const plan = await this.d.router.plan(resolved);
       t.variant = plan[0]?.deployment.id;
-      const served = await this.d.router.embeddings(plan, upstream);
+      const served = await this.d.router.embeddings(plan, upstream, signal);
       if (base64)
         served.value = {
           ...served.value,
@@ -229,13 +240,18 @@ export class Gateway {
     upstream: ChatRequest,
     plan: Target[],
     probe?: SemanticProbe,
+    signal?: AbortSignal,
   ): Promise<Response> {
     const wantsUsage = Boolean(request.stream_options?.include_usage);
-    const served = await this.d.router.stream(plan, {
-      ...upstream,
-      stream: true,
-      stream_options: { ...(upstream.stream_options ?? {}), include_usage: true },
-    });
+    const served = await this.d.router.stream(
+      plan,
+      {
+        ...upstream,
+        stream: true,
+        stream_options: { ...(upstream.stream_options ?? {}), include_usage: true },
+      },
+      signal,
+    );
     const ttftMs = performance.now() - t.started;
     const guard = t.route.guardrails;
     const scanner = guard && guard.output !== "off" ? new StreamScanner(scannerFor(guard)) : undefined;
@@ -341,7 +357,7 @@ export class Gateway {
             );
           self.d.metrics.ttft.observe({ model: t.route.model }, ttftMs / 1000);
           await self
-            .finish(t, served.target, u, { status, stream: true, fallbacks: served.fallbacks, ttftMs })
+            .finish(t, served.target, u, { status, stream: true, fallbacks: served.fallbacks, ttftMs, text })
             .catch(() => undefined);
         }
       },
@@ -372,7 +388,13 @@ export class Gateway {
     if (kind === "exact") this.d.metrics.cacheHits.inc({ model: t.route.model });
     const usage = this.usageOf(t, cached.usage, completionText(cached));
     const answer = { ...cached, model: request.model, usage: usage.usage };
-    const rec = { status: 200, stream: Boolean(request.stream), fallbacks: 0, cacheHit: kind };
+    const rec = {
+      status: 200,
+      stream: Boolean(request.stream),
+      fallbacks: 0,
+      cacheHit: kind,
+      text: completionText(cached),
+    };
     await this.finish(t, undefined, usage, rec);
     const headers: Record<string, string> = { ...t.headers, "x-keel-cache": kind === "exact" ? "hit" : kind };
     if (similarity !== undefined) headers["x-keel-cache-similarity"] = similarity.toFixed(4);
@@ -429,6 +451,7 @@ export class Gateway {
       fallbacks: number;
       ttftMs?: number;
       cacheHit?: "exact" | "semantic";
+      text?: string;
     },
   ): Promise<void> {
     const price = target?.deployment.price ?? { input: 0, output: 0 };
@@ -464,6 +487,25 @@ export class Gateway {
       fallbacks: r.fallbacks,
       tokenSource: u.source,
     });
+    this.d.onCall?.({
+      route: t.route,
+      caller: t.caller,
+      kind: t.request && "input" in t.request ? "embeddings" : "chat",
+      request: t.request,
+      answer: r.text,
+      deployment: target?.deployment.id,
+      upstreamModel: target?.deployment.model,
+      status: r.status,
+      tokensIn: u.usage.prompt_tokens,
+      tokensOut: u.usage.completion_tokens,
+      cost,
+      startedAt: this.d.clock.now() - latencyMs,
+      latencyMs,
+      ttftMs: r.ttftMs,
+      fallbacks: r.fallbacks,
+      cacheHit: Boolean(r.cacheHit),
+      stream: r.stream,
+    });
     // Off the answer's path: completion tokens count against TPM once known (the prompt was
     // drawn at admission; served from this process's lease), and the cost joins the team's
     // spend (counted here at once, written in the background).
@@ -478,6 +520,23 @@ export class Gateway {
 
   private failed(t: Ticket, e: unknown): void {
     const status = e instanceof LlmError ? e.status : 500;
+    const latencyMs = performance.now() - t.started;
+    this.d.onCall?.({
+      route: t.route,
+      caller: t.caller,
+      kind: t.request && "input" in t.request ? "embeddings" : "chat",
+      request: t.request,
+      status,
+      error: (e as Error)?.message,
+      tokensIn: 0,
+      tokensOut: 0,
+      cost: 0,
+      startedAt: this.d.clock.now() - latencyMs,
+      latencyMs,
+      fallbacks: 0,
+      cacheHit: false,
+      stream: false,
+    });
     this.d.metrics.requests.inc({ model: t.route.model, team: t.caller.team, outcome: "error" });
     if (t.variant) this.d.metrics.countVariant(t.route.model, t.variant, false, 0);
     this.d.usage.record({

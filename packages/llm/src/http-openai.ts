@@ -62,13 +62,14 @@ export function mountOpenAIRoutes(
     guarded(async (c) => {
       const who = await caller(c);
       const request = await body(c);
-      return runAsCaller(who, () => d.gateway.chat(who, request));
+      // The caller going away aborts the upstream call too (the request's signal).
+      return runAsCaller(who, () => d.gateway.chat(who, request, c.req.raw.signal));
     }),
   );
   mount(
     app,
     r.embeddings,
-    guarded(async (c) => d.gateway.embeddings(await caller(c), await body(c))),
+    guarded(async (c) => d.gateway.embeddings(await caller(c), await body(c), c.req.raw.signal)),
   );
   mount(
     app,

@@ -1,6 +1,10 @@
+export { BodyStore, type StoredBody } from "./body-store";
+export { budgetAlertPublishInput, snsBudgetAlerts } from "./budget-alert-sns";
+export { CallRecorder, type FinishedCall, type GatewayTrace, type GatewayTracer } from "./call-recorder";
 export { type Caller, identifyCaller } from "./caller";
 export { currentLlmCaller, runAsCaller } from "./caller-context";
 export { CircuitBreakers } from "./circuit";
+export { EMF, EmfWriter } from "./emf";
 export { LlmError } from "./errors";
 export { ExactCache } from "./exact-cache";
 export { FeedbackStore } from "./feedback";
@@ -14,11 +18,18 @@ export { createLlmModule, type LlmModuleDeps, type LlmModuleOptions, type LlmSer
 export { LlmMetrics } from "./metrics";
 export * from "./openai-types";
 export { ProviderFactory } from "./provider-factory";
-export { asProviderError, type LlmProvider, ProviderError, type VirtualModelProvider } from "./provider-port";
+export {
+  asProviderError,
+  type CallOptions,
+  type LlmProvider,
+  ProviderError,
+  type VirtualModelProvider,
+} from "./provider-port";
 export { BedrockProvider, type BedrockRuntimeLike, converseInput } from "./providers/bedrock";
 export { type OpenAIHttpOptions, OpenAIHttpProvider } from "./providers/openai-http";
 export { SageMakerProvider, type SageMakerRuntimeLlmLike } from "./providers/sagemaker";
 export { sseData } from "./providers/sse";
+export { UpstreamPools } from "./providers/upstream-pool";
 export {
   ApprovalGate,
   assertRouteApproved,
@@ -41,3 +52,4 @@ export {
 export { type BudgetAlert, periodOf, Teams } from "./teams";
 export { countPrompt, countText } from "./tokens";
 export { UsageLog } from "./usage-log";
+export { UsageParquetSink, usageToParquet } from "./usage-parquet";

@@ -1,12 +1,18 @@
+import type { ArtifactStore } from "@keel/artifacts";
 import type { AuditLog } from "@keel/audit";
 import type { Clock, Logger } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
 import type { Hono } from "hono";
+import { BodyStore } from "./body-store";
+import { snsBudgetAlerts } from "./budget-alert-sns";
+import { CallRecorder, type GatewayTracer } from "./call-recorder";
 import { CircuitBreakers } from "./circuit";
+import { EmfWriter } from "./emf";
 import { ExactCache } from "./exact-cache";
 import { FeedbackStore } from "./feedback";
 import { Gateway } from "./gateway";
 import { mountFeedbackRoutes } from "./http-feedback";
+import { mountLlmOpsRoutes } from "./http-llmops";
 import { mountManagementRoutes } from "./http-management";
 import { mountOpenAIRoutes } from "./http-openai";
 import { KeyStore } from "./keys";
@@ -23,13 +29,20 @@ import { routesFromConfig } from "./routes";
 import { type CacheVectorStore, SemanticCache } from "./semantic-cache";
 import { type BudgetAlert, Teams } from "./teams";
 import { UsageLog } from "./usage-log";
+import { type UsageParquetOptions, UsageParquetSink } from "./usage-parquet";
 
 export interface LlmModuleDeps {
   store: MetadataStore;
   audit: AuditLog;
   clock: Clock;
   log?: Logger;
-  config: { region: string; llm: { upstreams?: string; cacheMaxEntries: number } };
+  config: {
+    region: string;
+    stage?: string;
+    llm: { upstreams?: string; cacheMaxEntries: number; emf?: "on" | "off"; alertTopicArn?: string };
+  };
+  /** The artifact store: the usage log's Parquet copy goes there (none when absent). */
+  artifacts?: ArtifactStore;
 }
 
 export interface LlmModuleOptions {
@@ -48,6 +61,14 @@ export interface LlmModuleOptions {
   semanticStore?: CacheVectorStore;
   /** How long a registered version's approval state is trusted before a re-read (default 5000 ms). */
   approvalMaxStaleMs?: number;
+  /** Routes with `trace` record each call here (the TrackingService's TraceRecorder). */
+  tracer?: GatewayTracer;
+  /** The usage log's Parquet files (sizes, ages, prefix). */
+  usageParquet?: UsageParquetOptions;
+  /** Where EMF lines go (default stdout, when `llm.emf` is on). */
+  emfWrite?: (line: string) => void;
+  /** How often expired stored bodies are purged in this process (default hourly; 0: only at start). */
+  purgeEveryMs?: number;
 }
 
 export interface LlmService {
@@ -63,6 +84,7 @@ export interface LlmService {
   semantic?: SemanticCache;
   /** Cached approval state of registered versions routes name; `invalidate()` on any registry change. */
   approvals?: ApprovalGate;
+  bodies: BodyStore;
   /** The hook another package uses to serve virtual model names (e.g. `rag:<kb>`). */
   registerVirtualModels(v: VirtualModelProvider): void;
 }
@@ -74,6 +96,7 @@ export interface LlmService {
 export function createLlmModule(deps: LlmModuleDeps, opts: LlmModuleOptions = {}) {
   const { store, audit, clock } = deps;
   const ttl = opts.cacheTtlMs ?? 2000;
+  let purgeTimer: ReturnType<typeof setInterval> | undefined;
   const metrics = new LlmMetrics();
   const routes = new RouteStore(
     store,
@@ -84,10 +107,21 @@ export function createLlmModule(deps: LlmModuleDeps, opts: LlmModuleOptions = {}
     opts.productionRefusal,
   );
   const keys = new KeyStore(store, audit, clock, ttl);
-  const teams = new Teams(store, audit, clock, opts.onBudgetAlert, ttl, (e) =>
+  const topic = deps.config.llm.alertTopicArn;
+  const onAlert = opts.onBudgetAlert ?? (topic ? snsBudgetAlerts(topic) : undefined);
+  const teams = new Teams(store, audit, clock, onAlert, ttl, (e) =>
     deps.log?.warn?.("llm spend write failed", { error: String(e) }),
   );
-  const usage = new UsageLog(store, clock, deps.log);
+  const parquet = deps.artifacts && new UsageParquetSink(deps.artifacts, opts.usageParquet, deps.log);
+  const usage = new UsageLog(store, clock, deps.log, { parquet });
+  const bodies = new BodyStore(store, audit, clock, teams, deps.log);
+  const recorder = new CallRecorder({
+    bodies,
+    tracer: opts.tracer,
+    emf:
+      deps.config.llm.emf === "on" ? new EmfWriter(deps.config.stage ?? "local", opts.emfWrite) : undefined,
+    log: deps.log,
+  });
   const providers = new ProviderFactory({
     region: deps.config.region,
     env: opts.env,
@@ -111,6 +145,7 @@ export function createLlmModule(deps: LlmModuleDeps, opts: LlmModuleOptions = {}
     metrics,
     clock,
     semantic,
+    onCall: (c) => recorder.record(c),
   });
   const service: LlmService = {
     gateway,
@@ -123,6 +158,7 @@ export function createLlmModule(deps: LlmModuleDeps, opts: LlmModuleOptions = {}
     feedback,
     semantic,
     approvals,
+    bodies,
     registerVirtualModels: (v) => router.registerVirtual(v),
   };
   return {
@@ -133,9 +169,21 @@ export function createLlmModule(deps: LlmModuleDeps, opts: LlmModuleOptions = {}
       mountOpenAIRoutes(app, { gateway, keys, routes, router });
       mountManagementRoutes(app, { routes, keys, teams, usage });
       mountFeedbackRoutes(app, { feedback, keys });
+      mountLlmOpsRoutes(app, { usage, bodies });
+    },
+    async start() {
+      // Expired stored bodies go at start and then on a timer (a schedule does it in AWS too).
+      await bodies.purge().catch((e) => deps.log?.warn?.("llm body purge failed", { error: String(e) }));
+      const every = opts.purgeEveryMs ?? 3_600_000;
+      if (every > 0) {
+        purgeTimer = setInterval(() => void bodies.purge().catch(() => undefined), every);
+        purgeTimer.unref?.();
+      }
     },
     async stop() {
-      await Promise.all([usage.flush(), teams.flush(), limiter.stop(), semantic?.flush()]);
+      if (purgeTimer) clearInterval(purgeTimer);
+      await Promise.all([usage.flush(), teams.flush(), limiter.stop(), bodies.flush(), semantic?.flush()]);
+      await parquet?.flush();
     },
   };
 }

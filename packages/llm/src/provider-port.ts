@@ -20,11 +20,17 @@ import type {
 export interface LlmProvider {
   /** `openai`, `bedrock`, `sagemaker` or a virtual provider's name. */
   readonly kind: string;
-  chat(request: ChatRequest, signal: AbortSignal): Promise<ChatCompletion>;
+  chat(request: ChatRequest, signal: AbortSignal, opts?: CallOptions): Promise<ChatCompletion>;
   /** Chunks as they come; the last may carry `usage` (asked for with stream_options.include_usage). */
-  chatStream(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatChunk>;
+  chatStream(request: ChatRequest, signal: AbortSignal, opts?: CallOptions): AsyncIterable<ChatChunk>;
   /** Absent when the provider has no embeddings (the gateway answers 400). */
-  embeddings?(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResponse>;
+  embeddings?(request: EmbeddingRequest, signal: AbortSignal, opts?: CallOptions): Promise<EmbeddingResponse>;
+}
+
+/** Per-call transport settings a provider may use (the signal already carries the timeout). */
+export interface CallOptions {
+  /** The route's per-try timeout: the HTTP transport's headers and body (idle) timeouts. */
+  timeoutMs?: number;
 }
 
 /** An upstream failure, with what the router needs to decide: the status, and Retry-After if given. */
@@ -50,6 +56,10 @@ export class ProviderError extends Error {
 export function asProviderError(e: unknown, signal?: AbortSignal): ProviderError {
   if (e instanceof ProviderError) return e;
   if (signal?.aborted) return new ProviderError(504, "upstream timed out");
+  // The HTTP transport's own headers/body timeouts (undici) are timeouts too.
+  const code = (e as { code?: string })?.code;
+  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT")
+    return new ProviderError(504, `upstream timed out (${code})`);
   const status = (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
   const name = (e as { name?: string })?.name ?? "";
   if (name === "ThrottlingException") return new ProviderError(429, (e as Error).message);

@@ -156,7 +156,13 @@ export class LlmRouter {
    */
   private async run<T>(
     plan: Target[],
-    attempt: (t: Target, signal: AbortSignal, started: (ok: boolean) => void) => Promise<T>,
+    attempt: (
+      t: Target,
+      signal: AbortSignal,
+      started: (ok: boolean) => void,
+      opts: { timeoutMs: number },
+    ) => Promise<T>,
+    caller?: AbortSignal,
   ): Promise<Served<T>> {
     let last: ProviderError | undefined;
     let fallbacks = 0;
@@ -171,16 +177,21 @@ export class LlmRouter {
       for (let n = 0; n < tries; n++) {
         if (n > 0) await sleep(backoffMs(n, this.random));
         const timeoutMs = target.deployment.timeoutMs ?? target.route.timeoutMs;
+        if (caller?.aborted) throw new LlmError("upstream", "the caller went away", "client_closed");
         const ctl = new AbortController();
         const timer = setTimeout(() => ctl.abort(), timeoutMs);
+        // The caller leaving aborts this try (and a stream it opened) as a timeout would.
+        caller?.addEventListener("abort", () => ctl.abort(), { once: true, signal: ctl.signal });
         const clear = () => clearTimeout(timer);
         try {
-          const value = await attempt(target, ctl.signal, clear);
+          const value = await attempt(target, ctl.signal, clear, { timeoutMs });
           this.circuits.success(key);
           if (fallbacks > 0) this.metrics.fallbacks.inc({ model: target.route.model });
           return { value, target, fallbacks };
         } catch (e) {
           clear();
+          // Not the deployment's fault: no circuit failure, no further tries.
+          if (caller?.aborted) throw new LlmError("upstream", "the caller went away", "client_closed");
           const err = e instanceof ProviderError ? e : new ProviderError(502, (e as Error).message);
           this.metrics.upstreamErrors.inc({ model: target.route.model, status: String(err.status) });
           if (!err.retryable) throw callerError(err);
@@ -194,44 +205,61 @@ export class LlmRouter {
     throw upstreamFailed(last);
   }
 
-  chat(plan: Target[], request: ChatRequest): Promise<Served<ChatCompletion>> {
-    return this.run(plan, async (t, signal, done) => {
-      try {
-        return await t.provider.chat({ ...request, model: t.deployment.model }, signal);
-      } finally {
-        done(true);
-      }
-    });
+  chat(plan: Target[], request: ChatRequest, caller?: AbortSignal): Promise<Served<ChatCompletion>> {
+    return this.run(
+      plan,
+      async (t, signal, done, opts) => {
+        try {
+          return await t.provider.chat({ ...request, model: t.deployment.model }, signal, opts);
+        } finally {
+          done(true);
+        }
+      },
+      caller,
+    );
   }
 
   /** Opens a stream and reads its first chunk under the plan's fallback rules. */
   stream(
     plan: Target[],
     request: ChatRequest,
+    caller?: AbortSignal,
   ): Promise<Served<{ first: ChatChunk | undefined; rest: AsyncIterator<ChatChunk> }>> {
-    return this.run(plan, async (t, signal, done) => {
-      const it = t.provider
-        .chatStream({ ...request, model: t.deployment.model }, signal)
-        [Symbol.asyncIterator]();
-      const first = await it.next();
-      done(true);
-      return { first: first.done ? undefined : first.value, rest: it };
-    });
+    return this.run(
+      plan,
+      async (t, signal, done, opts) => {
+        const it = t.provider
+          .chatStream({ ...request, model: t.deployment.model }, signal, opts)
+          [Symbol.asyncIterator]();
+        const first = await it.next();
+        done(true);
+        return { first: first.done ? undefined : first.value, rest: it };
+      },
+      caller,
+    );
   }
 
-  embeddings(plan: Target[], request: EmbeddingRequest): Promise<Served<EmbeddingResponse>> {
-    return this.run(plan, async (t, signal, done) => {
-      if (!t.provider.embeddings)
-        throw new ProviderError(
-          400,
-          `deployment ${t.deployment.id} (${t.provider.kind}) serves no embeddings`,
-        );
-      try {
-        return await t.provider.embeddings({ ...request, model: t.deployment.model }, signal);
-      } finally {
-        done(true);
-      }
-    });
+  embeddings(
+    plan: Target[],
+    request: EmbeddingRequest,
+    caller?: AbortSignal,
+  ): Promise<Served<EmbeddingResponse>> {
+    return this.run(
+      plan,
+      async (t, signal, done, opts) => {
+        if (!t.provider.embeddings)
+          throw new ProviderError(
+            400,
+            `deployment ${t.deployment.id} (${t.provider.kind}) serves no embeddings`,
+          );
+        try {
+          return await t.provider.embeddings({ ...request, model: t.deployment.model }, signal, opts);
+        } finally {
+          done(true);
+        }
+      },
+      caller,
+    );
   }
 }
 

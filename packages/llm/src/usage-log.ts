@@ -1,6 +1,7 @@
 import type { UsageRecord, UsageSummaryRow } from "@keel/contract";
 import { type Clock, type Logger, newToken, pad } from "@keel/core";
 import type { Item, MetadataStore } from "@keel/metadata";
+import { type UsageParquetSink, usageToParquet } from "./usage-parquet";
 
 export interface UsageQuery {
   team?: string;
@@ -42,6 +43,8 @@ export interface UsageLogOptions {
   maxAgeMs?: number;
   /** Records held at most; past it the oldest are dropped (and counted) rather than growing. */
   maxBuffered?: number;
+  /** The Parquet copy for analysis (files by date in the artifact store); none when absent. */
+  parquet?: UsageParquetSink;
 }
 
 /**
@@ -57,6 +60,7 @@ export class UsageLog {
   private readonly batchSize: number;
   private readonly maxAgeMs: number;
   private readonly maxBuffered: number;
+  readonly parquet?: UsageParquetSink;
   /** Record ids: random per process, then a counter (no random bytes per request). */
   private readonly idPrefix = newToken(8);
   private seq = 0;
@@ -72,6 +76,7 @@ export class UsageLog {
     this.batchSize = opts.batchSize ?? 100;
     this.maxAgeMs = opts.maxAgeMs ?? 200;
     this.maxBuffered = opts.maxBuffered ?? 10_000;
+    this.parquet = opts.parquet;
   }
 
   /** A new record id (the gateway takes one at admission, to answer the request id before the record is written). */
@@ -89,6 +94,7 @@ export class UsageLog {
         this.log?.warn?.("llm usage buffer full: dropping the oldest records", { dropped: this.dropped });
     }
     this.buffer.push({ pk: `llm#usage#${rec.team}`, sk, gsi1pk: "llm#usage", gsi1sk: sk, usage: rec });
+    this.parquet?.add(rec);
     if (this.buffer.length >= this.batchSize) this.write();
     else if (!this.timer) {
       this.timer = setTimeout(() => this.write(), this.maxAgeMs);
@@ -117,9 +123,18 @@ export class UsageLog {
   }
 
   async query(q: UsageQuery): Promise<UsageRecord[]> {
+    return this.read(q, Math.min(q.limit ?? 1000, 10_000));
+  }
+
+  /** A time range of the log as one Parquet file (oldest first; at most 1,000,000 records). */
+  async exportParquet(q: Omit<UsageQuery, "limit">): Promise<{ bytes: Uint8Array; records: number }> {
+    const records = (await this.read(q, 1_000_000)).reverse();
+    return { bytes: usageToParquet(records), records: records.length };
+  }
+
+  private async read(q: UsageQuery, limit: number): Promise<UsageRecord[]> {
     await this.flush();
     const between: [string, string] = [pad(q.from ?? 0, 15), `${pad(q.to ?? 999_999_999_999_999, 15)}~`];
-    const limit = Math.min(q.limit ?? 1000, 10_000);
     const items = q.team
       ? await this.store.queryAll({ pk: `llm#usage#${q.team}`, between, descending: true, limit })
       : await this.store.queryAll({ pk: "llm#usage", index: "gsi1", between, descending: true, limit });

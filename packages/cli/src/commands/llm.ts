@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { Cli } from "../client";
 import { type Command, type CommandSpec, command, UsageError } from "../command";
@@ -412,7 +412,42 @@ async function variantUsage(cli: Cli, query: Record<string, string>) {
   );
 }
 
+const usageExport = command({
+  name: "llm usage export",
+  summary: "the usage log of a time range as one Parquet file (no prompt text)",
+  flags: FLAGS,
+  usage:
+    "keel llm usage export --out <file.parquet> [--from <ISO time or ms>] [--to <ISO time or ms>] [--team T] [--url U]",
+  async run(argv, cli) {
+    const { values } = parse(
+      argv,
+      { out: { type: "string" }, from: { type: "string" }, to: { type: "string" }, team: { type: "string" } },
+      [],
+    );
+    if (!values.out) throw new UsageError("--out <file.parquet> is required");
+    const query = new URLSearchParams({
+      ...(values.team ? { team: String(values.team) } : {}),
+      ...(values.from ? { from: String(instant(values.from, "from")) } : {}),
+      ...(values.to ? { to: String(instant(values.to, "to")) } : {}),
+    });
+    const bytes = await cli.server().bytes(`/api/v1/llm/usage/export?${query}`);
+    writeFileSync(String(values.out), bytes);
+    return out(cli, { out: values.out, bytes: bytes.length }, () =>
+      console.log(`wrote ${bytes.length} bytes of Parquet to ${values.out}`),
+    );
+  },
+});
+
+/** An ISO time or epoch milliseconds. */
+function instant(v: string | boolean, flag: string): number {
+  const s = String(v);
+  const ms = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+  if (!Number.isFinite(ms)) throw new UsageError(`--${flag} must be an ISO time or epoch ms`);
+  return ms;
+}
+
 export const llmCommands: Command[] = [
+  usageExport,
   routeList,
   routeAdd,
   routeRemove,

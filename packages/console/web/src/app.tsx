@@ -15,6 +15,7 @@ const NAV: Array<[string, string]> = [
   ["/features", "Features"],
   ["/deployments", "Deployments"],
   ["/monitoring", "Monitoring"],
+  ["/llm-usage", "LLM usage"],
   ["/audit", "Audit"],
 ];
 

@@ -5,6 +5,7 @@ import { ComparePage } from "./pages/compare";
 import { DeploymentPage, DeploymentsPage } from "./pages/deployments";
 import { ExperimentsPage } from "./pages/experiments";
 import { FeaturesPage } from "./pages/features";
+import { LlmPage } from "./pages/llm";
 import { ModelPage, ModelsPage, VersionPage } from "./pages/models";
 import { DriftPage, MonitoringPage } from "./pages/monitoring";
 import { PipelinePage, PipelineRunPage, PipelinesPage } from "./pages/pipelines";
@@ -38,4 +39,5 @@ export const routes: Array<[string, PageComponent]> = [
   ["/monitoring", MonitoringPage],
   ["/monitoring/:deployment", DriftPage],
   ["/audit", AuditPage],
+  ["/llm-usage", LlmPage],
 ];
