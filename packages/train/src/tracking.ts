@@ -136,9 +136,8 @@ async function call(
   body: unknown,
 ): Promise<unknown> {
   const isBytes = body instanceof Uint8Array;
-  let res: Response;
-  try {
-    res = await fetch(`${base}${path}`, {
+  const send = () =>
+    fetch(`${base}${path}`, {
       method,
       headers: {
         "content-type": isBytes ? "application/octet-stream" : "application/json",
@@ -150,10 +149,16 @@ async function call(
       // A tracking server that stopped answering fails the step instead of hanging it (model bytes included).
       signal: AbortSignal.timeout(TRACKING_CALL_TIMEOUT_MS),
     });
+  let res: Response;
+  try {
+    // A keep-alive socket the server closed while idle (a long synchronous training round can
+    // outlast its idle timeout) fails before any answer: sent once more on a new connection, as
+    // MLflow's own client retries connection errors.
+    res = await send().catch((e) => (connectionLost(e) ? send() : Promise.reject(e)));
   } catch (e) {
     throw new TrainError(
       "TEMPORARILY_UNAVAILABLE",
-      `tracking server ${base} unreachable: ${(e as Error).message}`,
+      `tracking server ${base} unreachable: ${(e as Error).message}${causeOf(e)}`,
     );
   }
   const text = await res.text();
@@ -196,4 +201,17 @@ export class MemoryTrackingLogger implements TrackingLogger {
     Object.assign(this.tags, tags);
   }
   async flush(): Promise<void> {}
+}
+
+const LOST_CONNECTION = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
+
+/** True when fetch failed because the connection went away before an answer (not a timeout). */
+function connectionLost(e: unknown): boolean {
+  const cause = (e as { cause?: { code?: string } })?.cause;
+  return e instanceof TypeError && LOST_CONNECTION.has(cause?.code ?? "");
+}
+
+function causeOf(e: unknown): string {
+  const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
+  return cause ? ` (${cause.code ?? cause.message})` : "";
 }
