@@ -260,6 +260,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   "PUT /api/v1/llm/teams/:team": "admin",
   "GET /api/v1/llm/usage": "read",
   "GET /api/v1/llm/usage/summary": "read",
+  // console: a pipeline run's live status (server-sent events), as its read route
+  "GET /api/v1/pipelines/runs/:id/events": "read",
 };
 
 /** The table's key for a registered route. */
