@@ -3,6 +3,7 @@ import { ENV } from "@keel/core";
 import { Aws } from "aws-cdk-lib";
 import { CfnRoute } from "aws-cdk-lib/aws-apigatewayv2";
 import { Effect, ManagedPolicy, PolicyStatement } from "aws-cdk-lib/aws-iam";
+import type { IConstruct } from "constructs";
 import { Api as HttpApi, type Function as SstFunction, type StackContext, use } from "sst/constructs";
 import { removalPolicy } from "./app";
 import { type ConsoleHosting, consoleHosting, suppressDeploymentHelper } from "./console-hosting";
@@ -195,7 +196,7 @@ function grantPipelineRuns(fn: SstFunction, stage: string): void {
 }
 
 /** The console's public GET routes (page shell, assets, sign-in config) carry no authorizer by design. */
-function suppressPublicRoutes(api: HttpApi): void {
+function suppressPublicRoutes(api: IConstruct): void {
   const open = new Set(consolePublicRouteKeys());
   for (const c of api.node.findAll()) {
     if (c instanceof CfnRoute && open.has(c.routeKey))
