@@ -239,9 +239,18 @@ describe("console (browser)", () => {
     await visit("/pipelines/fraud-detection");
     await page.getByLabel(/^algorithm/).selectOption("logistic");
     await page.getByLabel("Ignore the step cache").check();
+    const streams: string[] = [];
+    const onResponse = (r: { url: () => string; headers: () => Record<string, string> }) => {
+      if (r.url().includes("/events")) streams.push(r.headers()["content-type"] ?? "");
+    };
+    page.on("response", onResponse);
     await page.getByRole("button", { name: "Start run" }).click();
     await page.waitForURL(/\/pipelines\/runs\//);
     await page.locator("[data-testid=run-status]", { hasText: "SUCCEEDED" }).waitFor({ timeout: 120_000 });
+    page.off("response", onResponse);
+    // The DAG followed the run by server-sent events (polling is only their fallback).
+    expect(streams.length).toBeGreaterThan(0);
+    expect(streams[0]).toMatch(/^text\/event-stream/);
     const runId = page.url().split("/").pop() as string;
     const run = await platform.call("GET", `/api/v1/pipelines/runs/${runId}`);
     expect(run.json.run).toMatchObject({

@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { errorText, keel, useApi } from "../api";
 import { Graph } from "../graph";
+import { useLiveRun } from "../live-run";
 import { hasRole } from "../me";
 import { href, navigate } from "../router";
 import { ErrorBox, fmtDuration, fmtTime, Json, Load, Page, Section, Status } from "../ui";
@@ -292,12 +293,9 @@ const ACTIVE = new Set(["RUNNING", "PENDING", "STARTING"]);
 
 export function PipelineRunPage(props: { params: Record<string, string> }) {
   const id = props.params.id;
-  const [poll, setPoll] = useState(true);
-  const res = useApi(() => keel.call("pipelines.getRun", { params: { id } }), [id], {
-    pollMs: poll ? 1000 : 0,
-  });
+  // Live by server-sent events, polling when they fail (useLiveRun).
+  const res = useLiveRun(id);
   const run = res.data?.run as PipelineRun | undefined;
-  if (run && !ACTIVE.has(run.status) && poll) setPoll(false);
   const def = useApi(
     async () => (run ? keel.call("pipelines.get", { params: { name: run.pipeline } }) : undefined),
     [run?.pipeline],
@@ -311,10 +309,7 @@ export function PipelineRunPage(props: { params: Record<string, string> }) {
         params: { id },
       });
       if (what === "resume" && r.run.runId !== id) navigate(href("pipelines", "runs", r.run.runId));
-      else {
-        setPoll(true);
-        res.reload();
-      }
+      else res.reload();
     } catch (e) {
       setMsg(errorText(e));
     }
@@ -359,9 +354,9 @@ export function PipelineRunPage(props: { params: Record<string, string> }) {
                 <Section
                   title="Steps"
                   actions={
-                    poll ? (
-                      <span class="muted" role="status">
-                        live
+                    res.mode !== "done" ? (
+                      <span class="muted" role="status" data-testid="live-mode">
+                        {res.mode === "events" ? "live" : "live (polling)"}
                       </span>
                     ) : undefined
                   }
