@@ -572,7 +572,7 @@ describe("console (browser) with users and roles", () => {
     await platform?.close();
   });
 
-  async function reviewAs(name: string) {
+  async function signedIn(name: string) {
     const { page, context, errors } = await openPage(browser, platform.url);
     await page.goto("/signin");
     await page.getByLabel("API token").fill(tokens[name]);
@@ -581,6 +581,11 @@ describe("console (browser) with users and roles", () => {
     // Before signing in, the page's question "who am I?" was answered 401: expected, not an error.
     expect(errors.every((e) => e.includes("401"))).toBe(true);
     errors.length = 0;
+    return { page, context, errors };
+  }
+
+  async function reviewAs(name: string) {
+    const { page, context, errors } = await signedIn(name);
     await page.goto("/reviews");
     const card = page.locator(`[data-testid=review-${promotionId}]`);
     await card.waitFor();
@@ -609,6 +614,42 @@ describe("console (browser) with users and roles", () => {
       authorization: `Bearer ${tokens.vera}`,
     });
     expect(p.json.promotion).toMatchObject({ status: "APPROVED", reviewer: "abe" });
+  });
+
+  it("lets a data scientist edit a version's model card; a viewer sees no edit button and the server refuses", async () => {
+    const vera = await signedIn("vera");
+    await vera.page.goto("/models/scorer/versions/1");
+    await vera.page.getByTitle("Model card").waitFor();
+    expect(await vera.page.getByRole("button", { name: "Edit model card" }).count()).toBe(0);
+    await vera.context.close();
+    const refused = await platform.call(
+      "PUT",
+      "/api/v1/models/scorer/versions/1/card",
+      { intended_use: "anything" },
+      { authorization: `Bearer ${tokens.vera}` },
+    );
+    expect(refused.status).toBe(403);
+
+    const dana = await signedIn("dana");
+    await dana.page.goto("/models/scorer/versions/1");
+    await dana.page.getByRole("button", { name: "Edit model card" }).click();
+    const form = dana.page.getByRole("form", { name: "Edit model card" });
+    await form.getByLabel("Intended use").fill("Scoring card transactions for fraud review.");
+    await form.getByLabel("Limitations").fill("Not for transactions over 10,000 EUR.");
+    await form.getByRole("button", { name: "Save card" }).click();
+    await dana.page.getByText("Model card saved").waitFor();
+    // The card shown is the server's new one.
+    await dana.page.waitForFunction(() =>
+      document.querySelector("iframe[title='Model card']")?.getAttribute("srcdoc")?.includes("fraud review"),
+    );
+    await screenshot(dana.page, "model-card-edited");
+    expect(dana.errors).toEqual([]);
+    await dana.context.close();
+    const card = await platform.call("GET", "/api/v1/models/scorer/versions/1/card", undefined, {
+      authorization: `Bearer ${tokens.vera}`,
+    });
+    expect(card.text).toContain("Scoring card transactions for fraud review.");
+    expect(card.text).toContain("Not for transactions over 10,000 EUR.");
   });
 
   it("answers the console's pages without a token, and the API with 401", async () => {

@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { errorText, keel, useApi } from "../api";
+import { CardEditor } from "../card-editor";
 import { Graph, type GraphNode } from "../graph";
 import { hasRole } from "../me";
 import { href } from "../router";
@@ -316,6 +317,7 @@ export function VersionPage(props: { params: Record<string, string> }) {
         </Load>
       </Section>
       <Section title="Model card">
+        <CardEditor name={name} version={version} onSaved={card.reload} />
         <Load res={card}>
           {(html) => (
             <iframe
