@@ -639,8 +639,8 @@ describe("console (browser) with users and roles", () => {
     await form.getByRole("button", { name: "Save card" }).click();
     await dana.page.getByText("Model card saved").waitFor();
     // The card shown is the server's new one.
-    await dana.page.waitForFunction(() =>
-      document.querySelector("iframe[title='Model card']")?.getAttribute("srcdoc")?.includes("fraud review"),
+    await dana.page.waitForFunction(
+      `document.querySelector("iframe[title='Model card']")?.getAttribute("srcdoc")?.includes("fraud review")`,
     );
     await screenshot(dana.page, "model-card-edited");
     expect(dana.errors).toEqual([]);
