@@ -1,6 +1,7 @@
 import { useRef, useState } from "preact/hooks";
 import { errorText, keel, useApi } from "../api";
 import { color, LineChart, type Series } from "../chart";
+import { CreateDeploymentForm } from "../deploy-form";
 import { hasRole } from "../me";
 import { parsePrometheus } from "../metrics";
 import { href } from "../router";
@@ -28,6 +29,7 @@ export function DeploymentsPage() {
   const res = useApi(() => keel.call("deployments.list"), []);
   return (
     <Page title="Deployments">
+      <CreateDeploymentForm />
       <Load res={res}>
         {(d) => (
           <div class="table-wrap">

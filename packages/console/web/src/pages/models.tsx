@@ -3,6 +3,7 @@ import { errorText, keel, useApi } from "../api";
 import { CardEditor } from "../card-editor";
 import { Graph, type GraphNode } from "../graph";
 import { hasRole } from "../me";
+import { PolicySection } from "../policy-editor";
 import { href } from "../router";
 import { ErrorBox, fmtNum, fmtTime, KeyValues, Load, Page, Section, Status } from "../ui";
 import type { RunJson } from "./runs";
@@ -111,6 +112,7 @@ export function ModelPage(props: { params: Record<string, string> }) {
           </Section>
         )}
       </Load>
+      <PolicySection name={name} />
       <Section title="Versions">
         <Load res={versions}>
           {(d) => (

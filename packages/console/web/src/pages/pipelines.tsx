@@ -3,6 +3,7 @@ import { errorText, keel, useApi } from "../api";
 import { Graph } from "../graph";
 import { useLiveRun } from "../live-run";
 import { hasRole } from "../me";
+import { DefinitionSection, ReproduceButton } from "../pipeline-extras";
 import { href, navigate } from "../router";
 import { ErrorBox, fmtDuration, fmtTime, Json, Load, Page, Section, Status } from "../ui";
 
@@ -142,6 +143,7 @@ export function PipelinePage(props: { params: Record<string, string> }) {
                 )}
               />
             </Section>
+            <DefinitionSection name={name} />
             {hasRole("data-scientist", "admin") && (
               <>
                 <StartRunForm
@@ -325,6 +327,7 @@ export function PipelineRunPage(props: { params: Record<string, string> }) {
                 Stop
               </button>
             )}
+            <ReproduceButton runId={id} status={run.status} onError={setMsg} />
             {(run.status === "FAILED" || run.status === "ABORTED" || run.status === "TIMED_OUT") && (
               <button type="button" onClick={() => act("resume")}>
                 Resume
