@@ -448,6 +448,30 @@ describe("console (browser)", () => {
     expect(after.json.canary).toMatchObject({ version, weight: 25 });
   });
 
+  it("does from the browser what the CLI does: deploy create, model policy, pipeline compile", async () => {
+    // keel deploy create <name> <model> <version>
+    await visit("/deployments");
+    const form = page.getByRole("form", { name: "Create a deployment" });
+    await form.getByLabel("Name").fill("console-made");
+    await form.getByLabel("Model").fill("fraud");
+    await form.getByLabel("Version").fill(String(summary.version));
+    await form.getByRole("button", { name: "Create deployment" }).click();
+    await page.waitForURL(/\/deployments\/console-made$/);
+    const made = await platform.call("GET", "/api/v1/deployments/console-made");
+    expect(made.json.stable).toMatchObject({ model: "fraud", version: String(summary.version) });
+    // keel model policy <name>: shown, and editable by an admin (laptop mode holds every role).
+    await visit("/models/fraud");
+    const policy = page.getByRole("region", { name: "Promotion policy" });
+    await policy.getByRole("button", { name: "Save policy" }).waitFor();
+    const served = (await platform.call("GET", "/api/v1/models/fraud/policy")).json.policy;
+    expect(JSON.parse((await policy.getByLabel("Policy (JSON)").inputValue()) as string)).toEqual(served);
+    // keel pipeline compile: the pipeline's ASL.
+    await visit("/pipelines/fraud-detection");
+    await page.getByText("Amazon States Language").click();
+    await page.locator("main pre", { hasText: "StartAt" }).first().waitFor();
+    expect(errors).toEqual([]);
+  });
+
   it("verifies the audit chain and shows an event with its predecessor", async () => {
     await visit("/audit");
     await page.getByRole("button", { name: "Verify the chain" }).click();
@@ -621,6 +645,13 @@ describe("console (browser) with users and roles", () => {
     await vera.page.goto("/models/scorer/versions/1");
     await vera.page.getByTitle("Model card").waitFor();
     expect(await vera.page.getByRole("button", { name: "Edit model card" }).count()).toBe(0);
+    // Nor the other write actions the CLI offers.
+    await vera.page.goto("/models/scorer");
+    await vera.page.getByRole("region", { name: "Promotion policy" }).waitFor();
+    expect(await vera.page.getByRole("button", { name: "Save policy" }).count()).toBe(0);
+    await vera.page.goto("/deployments");
+    await vera.page.locator("main h1").waitFor();
+    expect(await vera.page.getByRole("button", { name: "Create deployment" }).count()).toBe(0);
     await vera.context.close();
     const refused = await platform.call(
       "PUT",
