@@ -8,30 +8,12 @@ import { type QuickstartSummary, runQuickstart } from "../../examples/fraud-dete
 import { startOidcServer } from "../helpers/oidc-server";
 import { startTestPlatform } from "../helpers/platform";
 import { launchBrowser, openPage, screenshot, signIn } from "./browser";
+import { HOLD_PIPELINE } from "./hold-pipeline";
 
 const silent = {
   task: <T>(_title: string, fn: (update: (d: string) => void) => Promise<T>) => fn(() => undefined),
   info: () => undefined,
 };
-
-const HOLD_PIPELINE = `import { existsSync } from "node:fs";
-import { definePipeline } from "@keel/pipelines";
-import { z } from "zod";
-export const hold = definePipeline({
-  name: "hold",
-  params: z.object({ gate: z.string() }),
-  steps: [
-    {
-      name: "wait",
-      kind: "lambda",
-      handler: async (ctx) => {
-        while (!existsSync(String(ctx.params.gate))) await new Promise((r) => setTimeout(r, 100));
-        return { released: true };
-      },
-    },
-  ],
-});
-`;
 
 /**
  * The console in a real browser (Debian's chromium through playwright-core) against the

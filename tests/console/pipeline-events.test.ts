@@ -4,26 +4,7 @@ import { join } from "node:path";
 import { pipelineRunEventSchema } from "@keel/contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform } from "../helpers/platform";
-
-const HOLD = `import { existsSync } from "node:fs";
-import { definePipeline } from "@keel/pipelines";
-import { z } from "zod";
-export const hold = definePipeline({
-  name: "hold",
-  params: z.object({ gate: z.string() }),
-  steps: [
-    {
-      name: "wait",
-      kind: "lambda",
-      handler: async (ctx) => {
-        while (!existsSync(String(ctx.params.gate))) await new Promise((r) => setTimeout(r, 50));
-        return { released: true };
-      },
-    },
-    { name: "after", kind: "lambda", dependsOn: ["wait"], handler: async () => ({ done: true }) },
-  ],
-});
-`;
+import { HOLD_PIPELINE } from "./hold-pipeline";
 
 interface Frame {
   event: string;
@@ -66,7 +47,7 @@ describe("pipeline run events (server-sent)", () => {
     auth = {
       authorization: `Bearer ${(await platform.platform.access.users.add("vera", ["viewer"])).token}`,
     };
-    writeFileSync(join(dir, "hold.ts"), HOLD);
+    writeFileSync(join(dir, "hold.ts"), HOLD_PIPELINE);
     await platform.platform.services.pipelines.registerFile(join(dir, "hold.ts"));
   }, 120_000);
   afterAll(async () => {
