@@ -67,7 +67,13 @@ export function useLiveRun(id: string): Loaded<RunWithSteps> & { mode: LiveMode 
           current,
         );
         if (!live()) return;
-        if (outcome === "final") return set({ mode: "done" });
+        if (outcome === "final") {
+          // One read of the finished run, so the page ends on exactly what the server recorded.
+          const data = (await keel.call("pipelines.getRun", { params: { id } }).catch(() => current)) as
+            | RunWithSteps
+            | undefined;
+          return set({ data, mode: "done" });
+        }
         if (outcome === "failed") return poll();
         // "limit": the connection's time ran out; connect again.
       }
@@ -121,9 +127,13 @@ async function stream(
         else if (!data) continue;
         else if (e.type === "run") data = { ...data, run: e.run };
         else if (e.type === "step") {
+          // In place, keeping the server's order (a Map step has one record per item).
           const key = (s: Step) => `${s.step}#${s.index ?? ""}`;
-          const others = data.steps.filter((s) => key(s) !== key(e.step));
-          data = { ...data, steps: [...others, e.step] };
+          const at = data.steps.findIndex((s) => key(s) === key(e.step));
+          const steps = [...data.steps];
+          if (at >= 0) steps[at] = e.step;
+          else steps.push(e.step);
+          data = { ...data, steps };
         } else continue;
         apply(data);
       }
