@@ -144,7 +144,8 @@ export function PipelinePage(props: { params: Record<string, string> }) {
               />
             </Section>
             <DefinitionSection name={name} />
-            {hasRole("data-scientist", "admin") && (
+            {/* The forms start from the last run's parameters: shown once the runs have loaded. */}
+            {hasRole("data-scientist", "admin") && (runs.data || runs.error) && (
               <>
                 <StartRunForm
                   name={name}
