@@ -1,7 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { errorText } from "./api";
-import { ErrorBox } from "./ui";
+import { Outcome } from "./ui";
 
 /**
  * A form that runs one API action and shows its answer (a line of success or the server's error).
@@ -38,12 +38,7 @@ export function ActionForm(props: {
           {props.submit}
         </button>
       </div>
-      {msg.ok && (
-        <p class="ok-box" role="status">
-          {msg.ok}
-        </p>
-      )}
-      {msg.error && <ErrorBox error={new Error(msg.error)} />}
+      <Outcome msg={msg} />
     </form>
   );
 }

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { errorText, keel } from "./api";
 import { hasRole } from "./me";
-import { ErrorBox } from "./ui";
+import { ErrorBox, Outcome } from "./ui";
 
 /** The text of one `## heading` section of the Markdown card ("" when not documented yet). */
 export function cardSection(markdown: string, heading: string): string {
@@ -38,12 +38,7 @@ export function CardEditor(props: { name: string; version: string; onSaved: () =
         <button type="button" onClick={start}>
           Edit model card
         </button>
-        {msg.ok && (
-          <p class="ok-box" role="status">
-            {msg.ok}
-          </p>
-        )}
-        {msg.error && <ErrorBox error={new Error(msg.error)} />}
+        <Outcome msg={msg} />
       </>
     );
   return (

@@ -172,3 +172,17 @@ export function Table<T>(props: {
     </div>
   );
 }
+
+/** The answer to an action: a line of success, or the server's error. */
+export function Outcome(props: { msg: { ok?: string; error?: string } }) {
+  return (
+    <>
+      {props.msg.ok && (
+        <p class="ok-box" role="status">
+          {props.msg.ok}
+        </p>
+      )}
+      {props.msg.error && <ErrorBox error={new Error(props.msg.error)} />}
+    </>
+  );
+}

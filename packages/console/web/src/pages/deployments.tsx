@@ -5,7 +5,7 @@ import { CreateDeploymentForm } from "../deploy-form";
 import { hasRole } from "../me";
 import { parsePrometheus } from "../metrics";
 import { href } from "../router";
-import { ErrorBox, fmtNum, fmtTime, Json, Load, Page, Section, Table } from "../ui";
+import { fmtNum, fmtTime, Json, Load, Outcome, Page, Section, Table } from "../ui";
 
 interface Target {
   model: string;
@@ -234,12 +234,7 @@ export function DeploymentPage(props: { params: Record<string, string> }) {
                       </button>
                     )}
                   </div>
-                  {msg.ok && (
-                    <p class="ok-box" role="status">
-                      {msg.ok}
-                    </p>
-                  )}
-                  {msg.error && <ErrorBox error={new Error(msg.error)} />}
+                  <Outcome msg={msg} />
                   {analysis !== undefined && <Json value={analysis} />}
                 </Section>
               ) : (

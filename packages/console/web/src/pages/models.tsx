@@ -5,7 +5,7 @@ import { Graph, type GraphNode } from "../graph";
 import { hasRole } from "../me";
 import { PolicySection } from "../policy-editor";
 import { href } from "../router";
-import { ErrorBox, fmtNum, fmtTime, KeyValues, Load, Page, Section, Status, Table } from "../ui";
+import { fmtNum, fmtTime, KeyValues, Load, Outcome, Page, Section, Status, Table } from "../ui";
 import type { RunJson } from "./runs";
 
 interface Version {
@@ -370,12 +370,7 @@ function RequestPromotion(props: { name: string; version: string; onDone: () => 
         <div class="actions">
           <button type="submit">Request promotion</button>
         </div>
-        {msg.ok && (
-          <p class="ok-box" role="status">
-            {msg.ok}
-          </p>
-        )}
-        {msg.error && <ErrorBox error={new Error(msg.error)} />}
+        <Outcome msg={msg} />
       </form>
     </Section>
   );

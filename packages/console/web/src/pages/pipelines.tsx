@@ -5,7 +5,7 @@ import { useLiveRun } from "../live-run";
 import { hasRole } from "../me";
 import { DefinitionSection, ReproduceButton } from "../pipeline-extras";
 import { href, navigate } from "../router";
-import { ErrorBox, fmtDuration, fmtTime, Json, Load, Page, Section, Status } from "../ui";
+import { ErrorBox, fmtDuration, fmtTime, Json, Load, Outcome, Page, Section, Status } from "../ui";
 
 interface PipelineRun {
   runId: string;
@@ -448,12 +448,7 @@ function BackfillForm(props: { name: string; schedule?: unknown; lastParams?: Re
         </label>
         <button type="submit">Backfill</button>
       </form>
-      {msg.ok && (
-        <p class="ok-box" role="status">
-          {msg.ok}
-        </p>
-      )}
-      {msg.error && <ErrorBox error={new Error(msg.error)} />}
+      <Outcome msg={msg} />
     </Section>
   );
 }
