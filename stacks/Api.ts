@@ -1,9 +1,13 @@
-import { ensureConsoleBuilt } from "@keel/console";
+import { consolePublicRouteKeys, ensureConsoleBuilt } from "@keel/console";
 import { ENV } from "@keel/core";
-import { Aws, Duration } from "aws-cdk-lib";
-import { AdvancedSecurityMode, FeaturePlan, Mfa, UserPool, UserPoolClient } from "aws-cdk-lib/aws-cognito";
+import { Aws } from "aws-cdk-lib";
+import { CfnRoute } from "aws-cdk-lib/aws-apigatewayv2";
 import { Effect, ManagedPolicy, PolicyStatement } from "aws-cdk-lib/aws-iam";
+import type { IConstruct } from "constructs";
 import { Api as HttpApi, type Function as SstFunction, type StackContext, use } from "sst/constructs";
+import { removalPolicy } from "./app";
+import { type ConsoleHosting, consoleHosting, suppressDeploymentHelper } from "./console-hosting";
+import { cognitoIdentity } from "./console-identity";
 import { Features } from "./Features";
 import { grantPrefix, grantTable, keelFunction, platformEnv } from "./functions";
 import { Network } from "./Network";
@@ -34,7 +38,7 @@ export const CONSOLE_FROM = "packages/console/dist";
 export function Api({ stack, app }: StackContext) {
   const settings = stageSettings(app);
   const { vpc, lambdaSg, privateSubnets } = use(Network);
-  const { table, bucket, key } = use(Storage);
+  const { table, bucket, key, accessLogs } = use(Storage);
   const features = use(Features);
   const serving = use(Serving);
 
@@ -70,7 +74,12 @@ export function Api({ stack, app }: StackContext) {
   serving.grantEnqueue(apiFn);
   grantPipelineRuns(apiFn, app.stage);
 
-  const jwt = settings.jwt ?? cognitoIssuer(stack, app.stage);
+  // The console's origins are known only once the API and the distribution exist (below); the
+  // Cognito client reads them lazily (see cognitoIdentity: no CloudFormation cycle).
+  let origins: string[] = [];
+  const cognito = settings.jwt ? undefined : cognitoIdentity(stack, app.stage, () => origins);
+  const jwt = cognito ? { issuer: cognito.issuer, audience: cognito.audience } : settings.jwt;
+  if (!jwt) throw new Error("unreachable: a stage without jwt settings gets a Cognito pool");
   // The console signs people in at this issuer (OIDC code flow with PKCE, GET /api/v1/console/config).
   apiFn.addEnvironment(ENV.OIDC_ISSUER, jwt.issuer);
   apiFn.addEnvironment(ENV.OIDC_CLIENT_ID, jwt.audience[0] as string);
@@ -95,8 +104,16 @@ export function Api({ stack, app }: StackContext) {
     authorizers: { jwt: { type: "jwt", jwt } },
     defaults: { authorizer: "jwt", throttle: { rate: 500, burst: 1000 } },
     accessLog,
-    routes: { $default: apiFn, "ANY /v2/{proxy+}": serving.router },
+    routes: {
+      $default: apiFn,
+      "ANY /v2/{proxy+}": serving.router,
+      // The console's page shell, assets and sign-in config: a browser opening a page has no token yet.
+      ...Object.fromEntries(
+        consolePublicRouteKeys().map((key) => [key, { function: apiFn, authorizer: "none" as const }]),
+      ),
+    },
   });
+  suppressPublicRoutes(userApi);
   const serviceApi = new HttpApi(stack, "ServiceApi", {
     defaults: { authorizer: "iam", throttle: { rate: 1000, burst: 2000 } },
     accessLog,
@@ -124,13 +141,23 @@ export function Api({ stack, app }: StackContext) {
     ],
   ]);
 
+  const hosting: ConsoleHosting = consoleHosting(stack, {
+    apiUrl: userApi.url,
+    logBucket: accessLogs,
+    removal: removalPolicy(settings),
+  });
+  suppressDeploymentHelper(stack);
+  origins = [hosting.url, userApi.url];
+
   stack.addOutputs({
+    ConsoleUrl: hosting.url,
+    ...(cognito ? { SignInDomain: cognito.hostedDomain } : {}),
     UserApiUrl: userApi.url,
     ServiceApiUrl: serviceApi.url,
     ServiceCallerPolicyArn: serviceCallerPolicy.managedPolicyArn,
     JwtIssuer: jwt.issuer,
   });
-  return { apiFn, userApi, serviceApi, jwt, serviceCallerPolicy };
+  return { apiFn, userApi, serviceApi, jwt, serviceCallerPolicy, hosting };
 }
 
 /**
@@ -168,39 +195,16 @@ function grantPipelineRuns(fn: SstFunction, stage: string): void {
   ]);
 }
 
-/**
- * A stage without its own identity provider gets a Cognito user pool: MFA required, strong
- * passwords, threat protection enforced. Its issuer and app client become the JWT authorizer's.
- */
-function cognitoIssuer(stack: StackContext["stack"], stage: string): { issuer: string; audience: string[] } {
-  const pool = new UserPool(stack, "Users", {
-    userPoolName: `keel-${stage}`,
-    selfSignUpEnabled: false,
-    signInAliases: { email: true },
-    mfa: Mfa.REQUIRED,
-    mfaSecondFactor: { otp: true, sms: false },
-    passwordPolicy: {
-      minLength: 12,
-      requireDigits: true,
-      requireLowercase: true,
-      requireUppercase: true,
-      requireSymbols: true,
-    },
-    featurePlan: FeaturePlan.PLUS,
-    advancedSecurityMode: AdvancedSecurityMode.ENFORCED,
-  });
-  const client = new UserPoolClient(stack, "UsersClient", {
-    userPool: pool,
-    // Notebooks and the CLI sign in (SRP, or password over TLS from the AWS CLI) and keep a
-    // refresh token; a public client, so no secret to leak from a notebook.
-    authFlows: { userSrp: true, userPassword: true },
-    accessTokenValidity: Duration.hours(1),
-    idTokenValidity: Duration.hours(1),
-    refreshTokenValidity: Duration.days(30),
-    preventUserExistenceErrors: true,
-  });
-  return {
-    issuer: `https://cognito-idp.${stack.region}.amazonaws.com/${pool.userPoolId}`,
-    audience: [client.userPoolClientId],
-  };
+/** The console's public GET routes (page shell, assets, sign-in config) carry no authorizer by design. */
+function suppressPublicRoutes(api: IConstruct): void {
+  const open = new Set(consolePublicRouteKeys());
+  for (const c of api.node.findAll()) {
+    if (c instanceof CfnRoute && open.has(c.routeKey))
+      suppress(c, [
+        [
+          "AwsSolutions-APIG4",
+          "A browser opening a console page has no token yet: the page, its assets and the sign-in settings are public; every API path keeps the JWT authorizer.",
+        ],
+      ]);
+  }
 }

@@ -8,30 +8,12 @@ import { type QuickstartSummary, runQuickstart } from "../../examples/fraud-dete
 import { startOidcServer } from "../helpers/oidc-server";
 import { startTestPlatform } from "../helpers/platform";
 import { launchBrowser, openPage, screenshot, signIn } from "./browser";
+import { HOLD_PIPELINE } from "./hold-pipeline";
 
 const silent = {
   task: <T>(_title: string, fn: (update: (d: string) => void) => Promise<T>) => fn(() => undefined),
   info: () => undefined,
 };
-
-const HOLD_PIPELINE = `import { existsSync } from "node:fs";
-import { definePipeline } from "@keel/pipelines";
-import { z } from "zod";
-export const hold = definePipeline({
-  name: "hold",
-  params: z.object({ gate: z.string() }),
-  steps: [
-    {
-      name: "wait",
-      kind: "lambda",
-      handler: async (ctx) => {
-        while (!existsSync(String(ctx.params.gate))) await new Promise((r) => setTimeout(r, 100));
-        return { released: true };
-      },
-    },
-  ],
-});
-`;
 
 /**
  * The console in a real browser (Debian's chromium through playwright-core) against the
@@ -239,9 +221,18 @@ describe("console (browser)", () => {
     await visit("/pipelines/fraud-detection");
     await page.getByLabel(/^algorithm/).selectOption("logistic");
     await page.getByLabel("Ignore the step cache").check();
+    const streams: string[] = [];
+    const onResponse = (r: { url: () => string; headers: () => Record<string, string> }) => {
+      if (r.url().includes("/events")) streams.push(r.headers()["content-type"] ?? "");
+    };
+    page.on("response", onResponse);
     await page.getByRole("button", { name: "Start run" }).click();
     await page.waitForURL(/\/pipelines\/runs\//);
     await page.locator("[data-testid=run-status]", { hasText: "SUCCEEDED" }).waitFor({ timeout: 120_000 });
+    page.off("response", onResponse);
+    // The DAG followed the run by server-sent events (polling is only their fallback).
+    expect(streams.length).toBeGreaterThan(0);
+    expect(streams[0]).toMatch(/^text\/event-stream/);
     const runId = page.url().split("/").pop() as string;
     const run = await platform.call("GET", `/api/v1/pipelines/runs/${runId}`);
     expect(run.json.run).toMatchObject({
@@ -439,6 +430,30 @@ describe("console (browser)", () => {
     expect(after.json.canary).toMatchObject({ version, weight: 25 });
   });
 
+  it("does from the browser what the CLI does: deploy create, model policy, pipeline compile", async () => {
+    // keel deploy create <name> <model> <version>
+    await visit("/deployments");
+    const form = page.getByRole("form", { name: "Create a deployment" });
+    await form.getByLabel("Name").fill("console-made");
+    await form.getByLabel("Model").fill("fraud");
+    await form.getByLabel("Version").fill(String(summary.version));
+    await form.getByRole("button", { name: "Create deployment" }).click();
+    await page.waitForURL(/\/deployments\/console-made$/);
+    const made = await platform.call("GET", "/api/v1/deployments/console-made");
+    expect(made.json.stable).toMatchObject({ model: "fraud", version: String(summary.version) });
+    // keel model policy <name>: shown, and editable by an admin (laptop mode holds every role).
+    await visit("/models/fraud");
+    const policy = page.getByRole("region", { name: "Promotion policy" });
+    await policy.getByRole("button", { name: "Save policy" }).waitFor();
+    const served = (await platform.call("GET", "/api/v1/models/fraud/policy")).json.policy;
+    expect(JSON.parse((await policy.getByLabel("Policy (JSON)").inputValue()) as string)).toEqual(served);
+    // keel pipeline compile: the pipeline's ASL.
+    await visit("/pipelines/fraud-detection");
+    await page.getByText("Amazon States Language").click();
+    await page.locator("main pre", { hasText: "StartAt" }).first().waitFor();
+    expect(errors).toEqual([]);
+  });
+
   it("verifies the audit chain and shows an event with its predecessor", async () => {
     await visit("/audit");
     await page.getByRole("button", { name: "Verify the chain" }).click();
@@ -563,7 +578,7 @@ describe("console (browser) with users and roles", () => {
     await platform?.close();
   });
 
-  async function reviewAs(name: string) {
+  async function signedIn(name: string) {
     const { page, context, errors } = await openPage(browser, platform.url);
     await page.goto("/signin");
     await page.getByLabel("API token").fill(tokens[name]);
@@ -572,6 +587,11 @@ describe("console (browser) with users and roles", () => {
     // Before signing in, the page's question "who am I?" was answered 401: expected, not an error.
     expect(errors.every((e) => e.includes("401"))).toBe(true);
     errors.length = 0;
+    return { page, context, errors };
+  }
+
+  async function reviewAs(name: string) {
+    const { page, context, errors } = await signedIn(name);
     await page.goto("/reviews");
     const card = page.locator(`[data-testid=review-${promotionId}]`);
     await card.waitFor();
@@ -600,6 +620,49 @@ describe("console (browser) with users and roles", () => {
       authorization: `Bearer ${tokens.vera}`,
     });
     expect(p.json.promotion).toMatchObject({ status: "APPROVED", reviewer: "abe" });
+  });
+
+  it("lets a data scientist edit a version's model card; a viewer sees no edit button and the server refuses", async () => {
+    const vera = await signedIn("vera");
+    await vera.page.goto("/models/scorer/versions/1");
+    await vera.page.getByTitle("Model card").waitFor();
+    expect(await vera.page.getByRole("button", { name: "Edit model card" }).count()).toBe(0);
+    // Nor the other write actions the CLI offers.
+    await vera.page.goto("/models/scorer");
+    await vera.page.getByRole("region", { name: "Promotion policy" }).waitFor();
+    expect(await vera.page.getByRole("button", { name: "Save policy" }).count()).toBe(0);
+    await vera.page.goto("/deployments");
+    await vera.page.locator("main h1").waitFor();
+    expect(await vera.page.getByRole("button", { name: "Create deployment" }).count()).toBe(0);
+    await vera.context.close();
+    const refused = await platform.call(
+      "PUT",
+      "/api/v1/models/scorer/versions/1/card",
+      { intended_use: "anything" },
+      { authorization: `Bearer ${tokens.vera}` },
+    );
+    expect(refused.status).toBe(403);
+
+    const dana = await signedIn("dana");
+    await dana.page.goto("/models/scorer/versions/1");
+    await dana.page.getByRole("button", { name: "Edit model card" }).click();
+    const form = dana.page.getByRole("form", { name: "Edit model card" });
+    await form.getByLabel("Intended use").fill("Scoring card transactions for fraud review.");
+    await form.getByLabel("Limitations").fill("Not for transactions over 10,000 EUR.");
+    await form.getByRole("button", { name: "Save card" }).click();
+    await dana.page.getByText("Model card saved").waitFor();
+    // The card shown is the server's new one.
+    await dana.page.waitForFunction(
+      `document.querySelector("iframe[title='Model card']")?.getAttribute("srcdoc")?.includes("fraud review")`,
+    );
+    await screenshot(dana.page, "model-card-edited");
+    expect(dana.errors).toEqual([]);
+    await dana.context.close();
+    const card = await platform.call("GET", "/api/v1/models/scorer/versions/1/card", undefined, {
+      authorization: `Bearer ${tokens.vera}`,
+    });
+    expect(card.text).toContain("Scoring card transactions for fraud review.");
+    expect(card.text).toContain("Not for transactions over 10,000 EUR.");
   });
 
   it("answers the console's pages without a token, and the API with 401", async () => {

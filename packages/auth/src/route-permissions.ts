@@ -269,6 +269,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   "GET /api/v1/llm/usage/export": "read",
   "GET /api/v1/llm/bodies/:team": "read",
   "POST /api/v1/llm/bodies/purge": "admin",
+  // console: a pipeline run's live status (server-sent events), as its read route
+  "GET /api/v1/pipelines/runs/:id/events": "read",
 };
 
 /** The table's key for a registered route. */

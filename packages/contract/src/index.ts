@@ -27,6 +27,7 @@ export * from "./mlflow-tracking-schemas";
 export * from "./monitoring";
 export * from "./mount";
 export * from "./openapi";
+export * from "./pipeline-events";
 export * from "./pipelines";
 export * from "./platform";
 export * from "./rag";

@@ -20,6 +20,7 @@ import { scorerRoutes } from "./mlflow-scorers";
 import { traceRoutes } from "./mlflow-traces";
 import { trackingRoutes } from "./mlflow-tracking";
 import { monitoringRoutes } from "./monitoring";
+import { pipelineEventRoutes } from "./pipeline-events";
 import { pipelineRoutes } from "./pipelines";
 import { platformRoutes } from "./platform";
 import { ragRoutes } from "./rag";
@@ -44,6 +45,7 @@ export const contract = {
   artifacts: artifactRoutes,
   governance: governanceRoutes,
   pipelines: pipelineRoutes,
+  pipelineEvents: pipelineEventRoutes,
   features: featureRoutes,
   monitoring: monitoringRoutes,
   deployments: deploymentRoutes,

@@ -1,6 +1,7 @@
 import { mount, pipelineRoutes as r } from "@keel/contract";
 import type { Hono } from "hono";
 import { z } from "zod";
+import { pipelineEventRoutes } from "./run-events-route";
 import type { PipelineService } from "./service";
 
 /**
@@ -12,6 +13,7 @@ export function pipelineRoutes(app: Hono, service: PipelineService): void {
     const page = await service.runs.listRuns({ pipeline: q.pipeline, limit: q.limit, cursor: q.page_token });
     return { runs: page.runs, ...(page.cursor ? { next_page_token: page.cursor } : {}) };
   });
+  pipelineEventRoutes(app, service);
   mount(app, r.getRun, async ({ params }) => {
     const { run, steps } = await service.getRun(params.id);
     return { run, steps };

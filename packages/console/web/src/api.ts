@@ -1,26 +1,9 @@
 import { KeelApiError, KeelClient } from "@keel/sdk";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 
-/**
- * Who the console calls as: a token (`keel dev --auth`, a JWT) and/or, on a laptop-mode server,
- * the name to record (`x-keel-principal`). Kept in this browser's localStorage; a token from
- * the identity provider (`oidc`) only in this tab's sessionStorage.
- */
-export interface Session {
-  token?: string;
-  principal?: string;
-  oidc?: { endSession?: string; clientId: string };
-}
+import { authHeaders, SESSION_KEY as KEY, loadSession, type Session } from "./session";
 
-const KEY = "keel.console.session";
-
-export function loadSession(): Session {
-  try {
-    return JSON.parse(sessionStorage.getItem(KEY) ?? localStorage.getItem(KEY) ?? "{}") as Session;
-  } catch {
-    return {};
-  }
-}
+export { authHeaders, loadSession, type Session };
 
 export function saveSession(s: Session) {
   sessionStorage.removeItem(KEY);
@@ -78,13 +61,4 @@ export function useApi<T>(
 export function errorText(e: unknown): string {
   if (e instanceof KeelApiError) return `${e.errorCode}: ${e.message}`;
   return e instanceof Error ? e.message : String(e);
-}
-
-/** Headers for the few plain fetches (artifact downloads as blobs) that sit beside the client. */
-export function authHeaders(): Record<string, string> {
-  const s = loadSession();
-  const h: Record<string, string> = {};
-  if (s.token) h.authorization = `Bearer ${s.token}`;
-  if (s.principal) h["x-keel-principal"] = s.principal;
-  return h;
 }

@@ -1,5 +1,6 @@
-import { render } from "preact";
-import { App } from "./app";
+import { prefetchRuns } from "./runs-query";
 import "./styles.css";
 
-render(<App />, document.getElementById("app") as HTMLElement);
+// The page's first request leaves before the app's code is parsed; the app loads as its own chunk.
+prefetchRuns();
+import("./boot");

@@ -128,3 +128,61 @@ export function Pager(props: { page: number; hasNext: boolean }) {
     </nav>
   );
 }
+
+/** One column of a Table: its header and how a row fills its cell. */
+export interface Column<T> {
+  label: string;
+  cell: (row: T) => ComponentChildren;
+  /** Right-aligned numbers. */
+  num?: boolean;
+}
+
+/** The console's list table: scrolls sideways on a phone, a caption for screen readers, one header row. */
+export function Table<T>(props: {
+  caption: string;
+  columns: Array<Column<T>>;
+  rows: T[];
+  rowKey: (row: T) => string;
+}) {
+  return (
+    <div class="table-wrap">
+      <table class="grid">
+        <caption class="sr-only">{props.caption}</caption>
+        <thead>
+          <tr>
+            {props.columns.map((c) => (
+              <th scope="col" key={c.label} class={c.num ? "num" : undefined}>
+                {c.label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((r) => (
+            <tr key={props.rowKey(r)}>
+              {props.columns.map((c) => (
+                <td key={c.label} class={c.num ? "num" : undefined}>
+                  {c.cell(r)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The answer to an action: a line of success, or the server's error. */
+export function Outcome(props: { msg: { ok?: string; error?: string } }) {
+  return (
+    <>
+      {props.msg.ok && (
+        <p class="ok-box" role="status">
+          {props.msg.ok}
+        </p>
+      )}
+      {props.msg.error && <ErrorBox error={new Error(props.msg.error)} />}
+    </>
+  );
+}

@@ -1,10 +1,11 @@
 import { useRef, useState } from "preact/hooks";
 import { errorText, keel, useApi } from "../api";
 import { color, LineChart, type Series } from "../chart";
+import { CreateDeploymentForm } from "../deploy-form";
 import { hasRole } from "../me";
 import { parsePrometheus } from "../metrics";
 import { href } from "../router";
-import { ErrorBox, fmtNum, fmtTime, Json, Load, Page, Section } from "../ui";
+import { fmtNum, fmtTime, Json, Load, Outcome, Page, Section, Table } from "../ui";
 
 interface Target {
   model: string;
@@ -28,37 +29,26 @@ export function DeploymentsPage() {
   const res = useApi(() => keel.call("deployments.list"), []);
   return (
     <Page title="Deployments">
+      <CreateDeploymentForm />
       <Load res={res}>
         {(d) => (
-          <div class="table-wrap">
-            <table class="grid">
-              <caption class="sr-only">Deployments</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Deployment</th>
-                  <th scope="col">Environment</th>
-                  <th scope="col">Stable</th>
-                  <th scope="col">Canary</th>
-                  <th scope="col">Shadow</th>
-                  <th scope="col">Updated</th>
-                </tr>
-              </thead>
-              <tbody>
-                {(d.deployments as Deployment[]).map((x) => (
-                  <tr key={x.name}>
-                    <td>
-                      <a href={href("deployments", x.name)}>{x.name}</a>
-                    </td>
-                    <td>{x.environment}</td>
-                    <td>{x.stable ? `${x.stable.model} v${x.stable.version}` : "—"}</td>
-                    <td>{x.canary ? `${x.canary.model} v${x.canary.version} (${x.canary.weight}%)` : "—"}</td>
-                    <td>{x.shadow ? `${x.shadow.model} v${x.shadow.version}` : "—"}</td>
-                    <td>{fmtTime(x.updated_at)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            caption="Deployments"
+            rows={d.deployments as Deployment[]}
+            rowKey={(x) => x.name}
+            columns={[
+              { label: "Deployment", cell: (x) => <a href={href("deployments", x.name)}>{x.name}</a> },
+              { label: "Environment", cell: (x) => x.environment },
+              { label: "Stable", cell: (x) => (x.stable ? `${x.stable.model} v${x.stable.version}` : "—") },
+              {
+                label: "Canary",
+                cell: (x) =>
+                  x.canary ? `${x.canary.model} v${x.canary.version} (${x.canary.weight}%)` : "—",
+              },
+              { label: "Shadow", cell: (x) => (x.shadow ? `${x.shadow.model} v${x.shadow.version}` : "—") },
+              { label: "Updated", cell: (x) => fmtTime(x.updated_at) },
+            ]}
+          />
         )}
       </Load>
     </Page>
@@ -244,12 +234,7 @@ export function DeploymentPage(props: { params: Record<string, string> }) {
                       </button>
                     )}
                   </div>
-                  {msg.ok && (
-                    <p class="ok-box" role="status">
-                      {msg.ok}
-                    </p>
-                  )}
-                  {msg.error && <ErrorBox error={new Error(msg.error)} />}
+                  <Outcome msg={msg} />
                   {analysis !== undefined && <Json value={analysis} />}
                 </Section>
               ) : (

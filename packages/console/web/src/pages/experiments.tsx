@@ -1,6 +1,6 @@
 import { keel, useApi } from "../api";
 import { href } from "../router";
-import { fmtTime, Load, Page } from "../ui";
+import { fmtTime, Load, Page, Table } from "../ui";
 
 export function ExperimentsPage() {
   const res = useApi(
@@ -14,31 +14,17 @@ export function ExperimentsPage() {
     <Page title="Experiments">
       <Load res={res}>
         {(d) => (
-          <div class="table-wrap">
-            <table class="grid">
-              <caption class="sr-only">Experiments</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">ID</th>
-                  <th scope="col">Stage</th>
-                  <th scope="col">Last update</th>
-                </tr>
-              </thead>
-              <tbody>
-                {(d.experiments ?? []).map((e) => (
-                  <tr key={e.experiment_id}>
-                    <td>
-                      <a href={href("experiments", e.experiment_id)}>{e.name}</a>
-                    </td>
-                    <td>{e.experiment_id}</td>
-                    <td>{e.lifecycle_stage}</td>
-                    <td>{fmtTime(e.last_update_time)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            caption="Experiments"
+            rows={d.experiments ?? []}
+            rowKey={(e) => e.experiment_id}
+            columns={[
+              { label: "Name", cell: (e) => <a href={href("experiments", e.experiment_id)}>{e.name}</a> },
+              { label: "ID", cell: (e) => e.experiment_id },
+              { label: "Stage", cell: (e) => e.lifecycle_stage },
+              { label: "Last update", cell: (e) => fmtTime(e.last_update_time) },
+            ]}
+          />
         )}
       </Load>
     </Page>

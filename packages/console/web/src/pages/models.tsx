@@ -1,9 +1,11 @@
 import { useState } from "preact/hooks";
 import { errorText, keel, useApi } from "../api";
+import { CardEditor } from "../card-editor";
 import { Graph, type GraphNode } from "../graph";
 import { hasRole } from "../me";
+import { PolicySection } from "../policy-editor";
 import { href } from "../router";
-import { ErrorBox, fmtNum, fmtTime, KeyValues, Load, Page, Section, Status } from "../ui";
+import { fmtNum, fmtTime, KeyValues, Load, Outcome, Page, Section, Status, Table } from "../ui";
 import type { RunJson } from "./runs";
 
 interface Version {
@@ -42,42 +44,32 @@ export function ModelsPage() {
     <Page title="Registered models">
       <Load res={res}>
         {(d) => (
-          <div class="table-wrap">
-            <table class="grid">
-              <caption class="sr-only">Registered models</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Model</th>
-                  <th scope="col">Latest versions</th>
-                  <th scope="col">Aliases</th>
-                  <th scope="col">Updated</th>
-                </tr>
-              </thead>
-              <tbody>
-                {(d.registered_models ?? []).map((m) => (
-                  <tr key={m.name}>
-                    <td>
-                      <a href={href("models", m.name)}>{m.name}</a>
-                    </td>
-                    <td>
-                      {((m.latest_versions ?? []) as Version[]).map((v) => (
-                        <span key={v.version}>
-                          <a href={href("models", m.name, "versions", v.version)}>v{v.version}</a>{" "}
-                          <Status value={v.current_stage} />{" "}
-                        </span>
-                      ))}
-                    </td>
-                    <td>
-                      {((m.aliases ?? []) as Array<{ alias: string; version: string }>)
-                        .map((a) => `@${a.alias} → v${a.version}`)
-                        .join(", ") || "—"}
-                    </td>
-                    <td>{fmtTime(m.last_updated_timestamp)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            caption="Registered models"
+            rows={d.registered_models ?? []}
+            rowKey={(m) => m.name}
+            columns={[
+              { label: "Model", cell: (m) => <a href={href("models", m.name)}>{m.name}</a> },
+              {
+                label: "Latest versions",
+                cell: (m) =>
+                  ((m.latest_versions ?? []) as Version[]).map((v) => (
+                    <span key={v.version}>
+                      <a href={href("models", m.name, "versions", v.version)}>v{v.version}</a>{" "}
+                      <Status value={v.current_stage} />{" "}
+                    </span>
+                  )),
+              },
+              {
+                label: "Aliases",
+                cell: (m) =>
+                  ((m.aliases ?? []) as Array<{ alias: string; version: string }>)
+                    .map((a) => `@${a.alias} → v${a.version}`)
+                    .join(", ") || "—",
+              },
+              { label: "Updated", cell: (m) => fmtTime(m.last_updated_timestamp) },
+            ]}
+          />
         )}
       </Load>
     </Page>
@@ -110,6 +102,7 @@ export function ModelPage(props: { params: Record<string, string> }) {
           </Section>
         )}
       </Load>
+      <PolicySection name={name} />
       <Section title="Versions">
         <Load res={versions}>
           {(d) => (
@@ -316,6 +309,7 @@ export function VersionPage(props: { params: Record<string, string> }) {
         </Load>
       </Section>
       <Section title="Model card">
+        <CardEditor name={name} version={version} onSaved={card.reload} />
         <Load res={card}>
           {(html) => (
             <iframe
@@ -376,12 +370,7 @@ function RequestPromotion(props: { name: string; version: string; onDone: () => 
         <div class="actions">
           <button type="submit">Request promotion</button>
         </div>
-        {msg.ok && (
-          <p class="ok-box" role="status">
-            {msg.ok}
-          </p>
-        )}
-        {msg.error && <ErrorBox error={new Error(msg.error)} />}
+        <Outcome msg={msg} />
       </form>
     </Section>
   );

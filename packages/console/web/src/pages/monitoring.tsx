@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import { errorText, keel, useApi } from "../api";
 import { BarChart } from "../chart";
 import { href, setQuery, useLocation } from "../router";
-import { ErrorBox, fmtNum, fmtTime, Load, Page, Section, Status } from "../ui";
+import { ErrorBox, fmtNum, fmtTime, Load, Page, Section, Status, Table } from "../ui";
 
 export function MonitoringPage() {
   const res = useApi(async () => {
@@ -24,40 +24,32 @@ export function MonitoringPage() {
     <Page title="Monitoring">
       <Load res={res}>
         {(rows) => (
-          <div class="table-wrap">
-            <table class="grid">
-              <caption class="sr-only">Latest drift per deployment</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Deployment</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Rows</th>
-                  <th scope="col">Report time</th>
-                  <th scope="col">Drifting features</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((r) => (
-                  <tr key={r.name}>
-                    <td>
-                      <a href={href("monitoring", r.name)}>{r.name}</a>
-                    </td>
-                    <td>
-                      {r.report ? <Status value={r.report.status} /> : <span class="muted">no report</span>}
-                    </td>
-                    <td>{r.report?.rows ?? "—"}</td>
-                    <td>{r.report ? new Date(r.report.createdAt).toLocaleString() : "—"}</td>
-                    <td>
-                      {r.report?.features
-                        .filter((f) => f.status === "drift")
-                        .map((f) => f.name)
-                        .join(", ") || "—"}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            caption="Latest drift per deployment"
+            rows={rows}
+            rowKey={(r) => r.name}
+            columns={[
+              { label: "Deployment", cell: (r) => <a href={href("monitoring", r.name)}>{r.name}</a> },
+              {
+                label: "Status",
+                cell: (r) =>
+                  r.report ? <Status value={r.report.status} /> : <span class="muted">no report</span>,
+              },
+              { label: "Rows", cell: (r) => r.report?.rows ?? "—" },
+              {
+                label: "Report time",
+                cell: (r) => (r.report ? new Date(r.report.createdAt).toLocaleString() : "—"),
+              },
+              {
+                label: "Drifting features",
+                cell: (r) =>
+                  r.report?.features
+                    .filter((f) => f.status === "drift")
+                    .map((f) => f.name)
+                    .join(", ") || "—",
+              },
+            ]}
+          />
         )}
       </Load>
     </Page>

@@ -1,9 +1,11 @@
 import { useState } from "preact/hooks";
 import { errorText, keel, useApi } from "../api";
 import { Graph } from "../graph";
+import { useLiveRun } from "../live-run";
 import { hasRole } from "../me";
+import { DefinitionSection, ReproduceButton } from "../pipeline-extras";
 import { href, navigate } from "../router";
-import { ErrorBox, fmtDuration, fmtTime, Json, Load, Page, Section, Status } from "../ui";
+import { ErrorBox, fmtDuration, fmtTime, Json, Load, Outcome, Page, Section, Status } from "../ui";
 
 interface PipelineRun {
   runId: string;
@@ -141,7 +143,9 @@ export function PipelinePage(props: { params: Record<string, string> }) {
                 )}
               />
             </Section>
-            {hasRole("data-scientist", "admin") && (
+            <DefinitionSection name={name} />
+            {/* The forms start from the last run's parameters: shown once the runs have loaded. */}
+            {hasRole("data-scientist", "admin") && (runs.data || runs.error) && (
               <>
                 <StartRunForm
                   name={name}
@@ -292,12 +296,9 @@ const ACTIVE = new Set(["RUNNING", "PENDING", "STARTING"]);
 
 export function PipelineRunPage(props: { params: Record<string, string> }) {
   const id = props.params.id;
-  const [poll, setPoll] = useState(true);
-  const res = useApi(() => keel.call("pipelines.getRun", { params: { id } }), [id], {
-    pollMs: poll ? 1000 : 0,
-  });
+  // Live by server-sent events, polling when they fail (useLiveRun).
+  const res = useLiveRun(id);
   const run = res.data?.run as PipelineRun | undefined;
-  if (run && !ACTIVE.has(run.status) && poll) setPoll(false);
   const def = useApi(
     async () => (run ? keel.call("pipelines.get", { params: { name: run.pipeline } }) : undefined),
     [run?.pipeline],
@@ -311,10 +312,7 @@ export function PipelineRunPage(props: { params: Record<string, string> }) {
         params: { id },
       });
       if (what === "resume" && r.run.runId !== id) navigate(href("pipelines", "runs", r.run.runId));
-      else {
-        setPoll(true);
-        res.reload();
-      }
+      else res.reload();
     } catch (e) {
       setMsg(errorText(e));
     }
@@ -330,6 +328,7 @@ export function PipelineRunPage(props: { params: Record<string, string> }) {
                 Stop
               </button>
             )}
+            <ReproduceButton runId={id} status={run.status} onError={setMsg} />
             {(run.status === "FAILED" || run.status === "ABORTED" || run.status === "TIMED_OUT") && (
               <button type="button" onClick={() => act("resume")}>
                 Resume
@@ -359,9 +358,9 @@ export function PipelineRunPage(props: { params: Record<string, string> }) {
                 <Section
                   title="Steps"
                   actions={
-                    poll ? (
-                      <span class="muted" role="status">
-                        live
+                    res.mode !== "done" ? (
+                      <span class="muted" role="status" data-testid="live-mode">
+                        {res.mode === "events" ? "live" : "live (polling)"}
                       </span>
                     ) : undefined
                   }
@@ -449,12 +448,7 @@ function BackfillForm(props: { name: string; schedule?: unknown; lastParams?: Re
         </label>
         <button type="submit">Backfill</button>
       </form>
-      {msg.ok && (
-        <p class="ok-box" role="status">
-          {msg.ok}
-        </p>
-      )}
-      {msg.error && <ErrorBox error={new Error(msg.error)} />}
+      <Outcome msg={msg} />
     </Section>
   );
 }

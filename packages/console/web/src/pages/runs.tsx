@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { keel, useApi } from "../api";
 import { href, navigate, setQuery, useLocation } from "../router";
+import { runsSearch, takePrefetched } from "../runs-query";
 import { ErrorBox, fmtNum, fmtTime, Page, Pager, Status } from "../ui";
 
 export interface RunJson {
@@ -45,9 +46,10 @@ const orderKey = (col: string) => {
 export function RunsPage(props: { params: Record<string, string> }) {
   const id = props.params.id;
   const { query } = useLocation();
-  const filter = query.get("filter") ?? "";
-  const order = query.get("order") ?? "attributes.start_time DESC";
-  const size = Number(query.get("size") ?? 50);
+  const searchBody = runsSearch(id, query);
+  const { filter } = searchBody;
+  const order = searchBody.order_by[0];
+  const size = searchBody.max_results;
   const page = Number(query.get("page") ?? 0);
   const chosen = query.get("cols")?.split(",").filter(Boolean);
   const [draft, setDraft] = useState(filter);
@@ -68,10 +70,10 @@ export function RunsPage(props: { params: Record<string, string> }) {
     }
     if (answer.next_page_token && seen.length === p + 1) seen.push(answer.next_page_token);
     return { runs: (answer.runs ?? []) as RunJson[], hasNext: !!answer.next_page_token, page: p };
-    function search(page_token?: string) {
-      return keel.call("tracking.searchRuns", {
-        body: { experiment_ids: [id], filter, order_by: [order], max_results: size, page_token },
-      });
+    async function search(page_token?: string) {
+      type Answer = { runs?: unknown[]; next_page_token?: string };
+      const early = page_token ? undefined : ((await takePrefetched(searchBody)) as Answer | undefined);
+      return early ?? keel.call("tracking.searchRuns", { body: { ...searchBody, page_token } });
     }
   }, [qkey, page]);
   const runs = res.data?.runs ?? [];
