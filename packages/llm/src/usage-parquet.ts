@@ -1,7 +1,7 @@
 import type { ArtifactStore } from "@keel/artifacts";
+import type { UsageRecord } from "@keel/contract";
 import type { Logger } from "@keel/core";
 import { parquetWriteBuffer } from "hyparquet-writer";
-import type { UsageRecord } from "./usage-log";
 
 /**
  * The usage log's columns in Parquet: numbers and identifiers only. No prompt or answer text
