@@ -29,8 +29,19 @@ export {
   goldenQuestionSchema,
   type RagTracking,
 } from "./evaluator";
-export { fileDocument, INGESTIBLE, listFolder, readFolderDocument, splitFrontMatter } from "./folder-source";
+export {
+  fileDocument,
+  INGESTIBLE,
+  listFolder,
+  readFolder,
+  readFolderDocument,
+  readSources,
+  type SourceFailure,
+  sourceDocument,
+  splitFrontMatter,
+} from "./folder-source";
 export { htmlToText } from "./html-text";
+export { extractPdfText, type PdfText, pdfDocument, pdfToDocument } from "./pdf-text";
 export { type IngestOptions, Ingestor, type IngestProgress, type IngestResult } from "./ingest";
 export { ragIngestStep } from "./ingest-step";
 export { type KnowledgeBase, type KnowledgeBaseInput, KnowledgeBaseStore } from "./knowledge-base";
