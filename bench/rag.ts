@@ -21,8 +21,8 @@ import {
   type AccessScope,
   type ChunkRecord,
   DocumentRegistry,
-  ivfPqSettings,
   Ingestor,
+  ivfPqSettings,
   type KnowledgeBase,
   LanceDbVectorStore,
   type LlmClient,
@@ -73,7 +73,10 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 const ms = (x: number) => `${x.toFixed(1)} ms`;
-const loadavg = () => osLoadavg().map((l) => l.toFixed(1)).join(" ");
+const loadavg = () =>
+  osLoadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t = performance.now();
@@ -201,7 +204,9 @@ async function retrieval() {
   // Compaction + BM25 first, then IVF-PQ, timed apart.
   await store.updateIndexes(kb.name, { annMinRows: Number.MAX_SAFE_INTEGER });
   const textIndexed = performance.now();
-  console.log(`  compaction + BM25 index: ${((textIndexed - loaded) / 1000).toFixed(1)} s (load ${loadavg()})`);
+  console.log(
+    `  compaction + BM25 index: ${((textIndexed - loaded) / 1000).toFixed(1)} s (load ${loadavg()})`,
+  );
   const state = await store.updateIndexes(kb.name, { annMinRows: Number(values["ann-min-rows"]) });
   const indexed = performance.now();
   console.log(

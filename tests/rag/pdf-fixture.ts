@@ -10,12 +10,18 @@ export function minimalPdf(pages: string[][], title?: string): Buffer {
   objects[3] = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>";
   const escape = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
   pages.forEach((lines, i) => {
-    const stream = ["BT", "/F1 12 Tf", "14 TL", "72 720 Td", ...lines.map((l) => `(${escape(l)}) Tj T*`), "ET"].join(
-      "\n",
-    );
+    const stream = [
+      "BT",
+      "/F1 12 Tf",
+      "14 TL",
+      "72 720 Td",
+      ...lines.map((l) => `(${escape(l)}) Tj T*`),
+      "ET",
+    ].join("\n");
     objects[pageIds[i]] =
       `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${pageIds[i] + 1} 0 R >>`;
-    objects[pageIds[i] + 1] = `<< /Length ${Buffer.byteLength(stream, "latin1")} >>\nstream\n${stream}\nendstream`;
+    objects[pageIds[i] + 1] =
+      `<< /Length ${Buffer.byteLength(stream, "latin1")} >>\nstream\n${stream}\nendstream`;
   });
   const infoId = objects.length;
   if (title) objects[infoId] = `<< /Title (${escape(title)}) >>`;

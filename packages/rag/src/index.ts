@@ -41,7 +41,6 @@ export {
   splitFrontMatter,
 } from "./folder-source";
 export { htmlToText } from "./html-text";
-export { extractPdfText, type PdfText, pdfDocument, pdfToDocument } from "./pdf-text";
 export { type IngestOptions, Ingestor, type IngestProgress, type IngestResult } from "./ingest";
 export { ragIngestStep } from "./ingest-step";
 export { type KnowledgeBase, type KnowledgeBaseInput, KnowledgeBaseStore } from "./knowledge-base";
@@ -55,6 +54,7 @@ export {
   ragChatModel,
   sourcesFooter,
 } from "./openai-chat";
+export { extractPdfText, type PdfText, pdfDocument, pdfToDocument } from "./pdf-text";
 export {
   NO_EMBEDDING_NOTICE,
   type RetrievedChunk,

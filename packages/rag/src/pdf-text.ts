@@ -66,7 +66,12 @@ export function pdfToDocument(uri: string, pdf: PdfText): IngestDocument {
     uri,
     content,
     contentType: "markdown",
-    title: pdf.title ?? uri.split("/").pop()?.replace(/\.pdf$/i, ""),
+    title:
+      pdf.title ??
+      uri
+        .split("/")
+        .pop()
+        ?.replace(/\.pdf$/i, ""),
   };
 }
 
