@@ -8,14 +8,14 @@ export function minimalPdf(pages: string[][], title?: string): Buffer {
   objects[1] = "<< /Type /Catalog /Pages 2 0 R >>";
   objects[2] = `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(" ")}] /Count ${pages.length} >>`;
   objects[3] = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>";
-  const escape = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
+  const pdfString = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
   pages.forEach((lines, i) => {
     const stream = [
       "BT",
       "/F1 12 Tf",
       "14 TL",
       "72 720 Td",
-      ...lines.map((l) => `(${escape(l)}) Tj T*`),
+      ...lines.map((l) => `(${pdfString(l)}) Tj T*`),
       "ET",
     ].join("\n");
     objects[pageIds[i]] =
@@ -24,7 +24,7 @@ export function minimalPdf(pages: string[][], title?: string): Buffer {
       `<< /Length ${Buffer.byteLength(stream, "latin1")} >>\nstream\n${stream}\nendstream`;
   });
   const infoId = objects.length;
-  if (title) objects[infoId] = `<< /Title (${escape(title)}) >>`;
+  if (title) objects[infoId] = `<< /Title (${pdfString(title)}) >>`;
   let out = "%PDF-1.4\n";
   const offsets: number[] = [];
   for (let id = 1; id < objects.length; id++) {
