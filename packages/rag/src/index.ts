@@ -8,6 +8,13 @@ export {
   DEFAULT_PROMPT,
   I_DONT_KNOW,
 } from "./answerer";
+export {
+  BEDROCK_DEFAULT_RERANK_MODEL,
+  type BedrockRerankClient,
+  BedrockReranker,
+  type BedrockRerankOptions,
+  createBedrockReranker,
+} from "./bedrock-rerank";
 export { callerAuthorization, keepCallerAuthorization, withCallerAuthorization } from "./caller-auth";
 export {
   type ChunkingSettings,
@@ -55,6 +62,7 @@ export {
   sourcesFooter,
 } from "./openai-chat";
 export { extractPdfText, type PdfText, pdfDocument, pdfToDocument } from "./pdf-text";
+export { type RerankProvider, withReranker } from "./rerank-provider";
 export {
   NO_EMBEDDING_NOTICE,
   type RetrievedChunk,
