@@ -34,7 +34,10 @@ function sourcePrefix(i: z.output<typeof input>): string {
  * prefix (changed documents re-embedded, unchanged skipped, deleted ones removed). It runs in
  * process locally and in the pipeline-step Lambda in AWS; it is idempotent (content hashes).
  */
-export function ragIngestStep(service: RagService): BuiltinStepKind<z.output<typeof input>> {
+export function ragIngestStep(
+  service: RagService | (() => RagService),
+): BuiltinStepKind<z.output<typeof input>> {
+  const rag = typeof service === "function" ? service : () => service;
   return {
     name: "rag.ingest",
     description:
@@ -64,7 +67,7 @@ export function ragIngestStep(service: RagService): BuiltinStepKind<z.output<typ
       const { documents: docs, failed } = read;
       for (const f of failed) ctx.log(`skipped ${f.uri}: ${f.error}`);
       const prunePrefix = i.prune ? sourcePrefix(i) : undefined;
-      const r = await service.ingest(i.kb, docs, {
+      const r = await rag().ingest(i.kb, docs, {
         prunePrefix,
         // A file that failed to read is still in the source: its last good version stays.
         present: failed.map((f) => f.uri),
