@@ -196,6 +196,10 @@ async function retrieval() {
       });
     }
     await store.replaceDocuments(kb.name, [...new Set(rows.map((r) => r.doc))], rows);
+    if ((i + BATCH) % 100_000 === 0 && i + BATCH < N)
+      console.log(
+        `  ${i + BATCH} chunks written, ${((performance.now() - started) / 1000).toFixed(1)} s (load ${loadavg()})`,
+      );
   }
   const loaded = performance.now();
   console.log(
