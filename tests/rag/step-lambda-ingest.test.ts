@@ -56,10 +56,7 @@ beforeAll(async () => {
     credentials: { accessKeyId: "test", secretAccessKey: "test" },
   });
   await artifacts.client.send(new CreateBucketCommand({ Bucket: "stage-bucket" }));
-  await artifacts.put(
-    "docs/handbook/policy.md",
-    Buffer.from("# Policy\n\nLarge loans need two signatures."),
-  );
+  await artifacts.put("docs/handbook/policy.md", Buffer.from("# Policy\n\nLarge loans need two signatures."));
   await artifacts.put(
     "docs/handbook/manual.pdf",
     minimalPdf([["Cover"], ["Vaults are opened by two tellers together."]], "Operations Manual"),
