@@ -60,6 +60,7 @@ export function Api({ stack, app }: StackContext) {
       ...features.offlineEnv,
       ...serving.apiEnv,
       [ENV.PIPELINE_EXECUTOR]: "stepfunctions",
+      [ENV.RAG_ROOT]: `s3://${bucket.bucketName}/${PREFIX.rag}`,
       ...identityEnv(settings),
     },
   });
@@ -67,6 +68,8 @@ export function Api({ stack, app }: StackContext) {
   grantPrefix(apiFn, bucket, key, PREFIX.artifacts, "readwrite");
   // Approved versions are published into the Triton model repository the GPU nodes sync.
   grantPrefix(apiFn, bucket, key, PREFIX.models, "readwrite");
+  // Knowledge bases: LanceDB tables under rag/, queried and written straight from the function.
+  grantPrefix(apiFn, bucket, key, PREFIX.rag, "readwrite");
   serving.logKey.grantRead(apiFn);
   features.grantOnline(apiFn);
   features.grantOffline(apiFn);

@@ -1,10 +1,12 @@
 import {
+  type BuiltinStepKind,
   BuiltinStepRegistry,
   compilePipeline,
   type PipelineDefinition,
   stateMachineName,
   toEventBridgeCron,
 } from "@keel/pipelines";
+import { ragIngestStep } from "@keel/rag";
 import { lambdaValidateStepKind } from "@keel/validation";
 import { Duration, Stack } from "aws-cdk-lib";
 import { Effect, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
@@ -20,6 +22,7 @@ import { StepFunctionsStartExecution } from "aws-cdk-lib/aws-scheduler-targets";
 import { DefinitionBody, LogLevel, StateMachine } from "aws-cdk-lib/aws-stepfunctions";
 import { type StackContext, use } from "sst/constructs";
 import { removalPolicy } from "./app";
+import { ENV } from "./env";
 import { Features } from "./Features";
 import { grantPrefix, grantTable, keelFunction, platformEnv } from "./functions";
 import { resourceEndingWith, suppress } from "./nag";
@@ -45,9 +48,19 @@ const SUBST = {
 export const pipelineSources: { pipelines: PipelineDefinition[]; builtins: BuiltinStepRegistry } = {
   pipelines: await loadProjectPipelines(),
   // The kinds the step Lambda registers (@keel/app awsBuiltinSteps; tests check both agree):
-  // `validate` runs in the step Lambda with Athena (its grants: stacks/validation.ts).
-  builtins: new BuiltinStepRegistry([lambdaValidateStepKind()]),
+  // `validate` runs in the step Lambda with Athena (its grants: stacks/validation.ts);
+  // `rag.ingest` compiles (its config checked) and runs in the step Lambda over LanceDB on S3.
+  builtins: new BuiltinStepRegistry([
+    lambdaValidateStepKind(),
+    ragIngestStep(() => {
+      throw new Error("rag.ingest runs in the step Lambda, not at synthesis");
+    }) as BuiltinStepKind<unknown>,
+  ]),
 };
+
+/** Whether a pipeline has a `rag.ingest` step (its step Lambda then reads and writes LanceDB on S3). */
+const ingestsKnowledge = (def: PipelineDefinition) =>
+  def.steps.some((s) => s.kind === "builtin" && s.uses === "rag.ingest");
 
 const placeholders = (region: string, account: string) => ({
   region,
@@ -107,11 +120,14 @@ export function Pipelines({ stack, app }: StackContext) {
       environment: {
         ...platformEnv(app.stage, table, bucket, PREFIX.artifacts),
         ...(validates ? offlineEnv : {}),
+        ...(ingestsKnowledge(def) ? { [ENV.RAG_ROOT]: `s3://${bucket.bucketName}/${PREFIX.rag}` } : {}),
       },
     });
     grantTable(stepFn, table, key, "readwrite");
     grantPrefix(stepFn, bucket, key, PREFIX.artifacts, "readwrite");
     if (validates) grantAthenaValidation(stepFn, { bucket, key, glueDatabaseName, workgroup });
+    // rag.ingest: LanceDB tables under the stage bucket's rag/ (the API reads the same root).
+    if (ingestsKnowledge(def)) grantPrefix(stepFn, bucket, key, PREFIX.rag, "readwrite");
 
     const role = new Role(stack, `${id}StateMachineRole`, {
       assumedBy: new ServicePrincipal("states.amazonaws.com"),

@@ -50,6 +50,8 @@ export const PREFIX = {
   /** The gateway's usage log as Parquet, for analysis (Athena). */
   llmUsage: "llm/usage/",
   athenaResults: "athena-results/",
+  /** Knowledge bases' LanceDB tables (`KEEL_RAG_ROOT`), read and written straight from Lambda. */
+  rag: "rag/",
 } as const;
 
 /**

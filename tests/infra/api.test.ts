@@ -117,7 +117,7 @@ describe("Api stack", () => {
     const objectGrants = statements.filter((s) => [s.Action].flat().includes("s3:GetObject"));
     expect(objectGrants.length).toBeGreaterThan(0);
     for (const s of objectGrants)
-      expect(JSON.stringify(s.Resource)).toMatch(/\/(artifacts|models|offline|athena-results)\/\*/);
+      expect(JSON.stringify(s.Resource)).toMatch(/\/(artifacts|models|offline|athena-results|rag)\/\*/);
   });
 
   it("bundles the app without onnxruntime-node or DuckDB, and loads no absent module at cold start", () => {

@@ -10,10 +10,12 @@ import { DynamoDbMetadataStore, type MetadataStore } from "@keel/metadata";
 import { type PipelineExecutor, StepFunctionsPipelineExecutor } from "@keel/pipelines";
 import {
   callerAuthorization,
+  createBedrockReranker,
   LanceDbVectorStore,
   type LlmClient,
   OpenAiHttpLlmClient,
   type VectorStore,
+  withReranker,
 } from "@keel/rag";
 import { type CloudWatchLike, MemoryScoringQueue, type ScoringQueue, SqsScoringQueue } from "@keel/serving";
 
@@ -106,6 +108,12 @@ export const SELF_GATEWAY = "http://keel.internal/llm/v1";
  * Authorization header), so the gateway's keys, budgets and guardrails apply.
  */
 export function createRagLlmClient(config: KeelConfig, self: () => { request: typeof fetch }): LlmClient {
+  const llm = createRagModelClient(config, self);
+  if (config.rag.rerankProvider !== "bedrock") return llm;
+  return withReranker(llm, createBedrockReranker(config.core.region));
+}
+
+function createRagModelClient(config: KeelConfig, self: () => { request: typeof fetch }): LlmClient {
   if (config.rag.llmUrl)
     return new OpenAiHttpLlmClient({
       baseUrl: config.rag.llmUrl,

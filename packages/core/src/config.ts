@@ -97,6 +97,8 @@ export const ENV = {
   RAG_LLM_API_KEY: "KEEL_RAG_LLM_API_KEY",
   /** Base URL of a TEI-style `/rerank` endpoint; default: RAG_LLM_URL. */
   RAG_RERANK_URL: "KEEL_RAG_RERANK_URL",
+  /** Who reranks: `http` (the TEI-style `/rerank` above) or `bedrock` (Bedrock's Rerank API in the region). */
+  RAG_RERANK_PROVIDER: "KEEL_RAG_RERANK_PROVIDER",
   // llm gateway
   /** Routes from configuration: `<model>=<OpenAI-compatible base URL>,...` or a JSON array of routes. */
   LLM_UPSTREAMS: "KEEL_LLM_UPSTREAMS",
@@ -215,6 +217,7 @@ const ragSchema = z.object({
   llmUrl: z.string().url().optional(),
   llmApiKey: optionalText,
   rerankUrl: z.string().url().optional(),
+  rerankProvider: z.enum(["http", "bedrock"]).default("http"),
 });
 const llmSchema = z.object({
   upstreams: optionalText,
@@ -332,6 +335,7 @@ export const CONFIG_VARS = {
     llmUrl: ENV.RAG_LLM_URL,
     llmApiKey: ENV.RAG_LLM_API_KEY,
     rerankUrl: ENV.RAG_RERANK_URL,
+    rerankProvider: ENV.RAG_RERANK_PROVIDER,
   },
   http: {
     allowedOrigins: ENV.ALLOWED_ORIGINS,

@@ -8,6 +8,13 @@ export {
   DEFAULT_PROMPT,
   I_DONT_KNOW,
 } from "./answerer";
+export {
+  BEDROCK_DEFAULT_RERANK_MODEL,
+  type BedrockRerankClient,
+  BedrockReranker,
+  type BedrockRerankOptions,
+  createBedrockReranker,
+} from "./bedrock-rerank";
 export { callerAuthorization, keepCallerAuthorization, withCallerAuthorization } from "./caller-auth";
 export {
   type ChunkingSettings,
@@ -29,7 +36,17 @@ export {
   goldenQuestionSchema,
   type RagTracking,
 } from "./evaluator";
-export { fileDocument, INGESTIBLE, listFolder, readFolderDocument, splitFrontMatter } from "./folder-source";
+export {
+  fileDocument,
+  INGESTIBLE,
+  listFolder,
+  readFolder,
+  readFolderDocument,
+  readSources,
+  type SourceFailure,
+  sourceDocument,
+  splitFrontMatter,
+} from "./folder-source";
 export { htmlToText } from "./html-text";
 export { type IngestOptions, Ingestor, type IngestProgress, type IngestResult } from "./ingest";
 export { ragIngestStep } from "./ingest-step";
@@ -44,6 +61,8 @@ export {
   ragChatModel,
   sourcesFooter,
 } from "./openai-chat";
+export { extractPdfText, type PdfText, pdfDocument, pdfToDocument } from "./pdf-text";
+export { type RerankProvider, withReranker } from "./rerank-provider";
 export {
   NO_EMBEDDING_NOTICE,
   type RetrievedChunk,

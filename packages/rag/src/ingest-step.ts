@@ -1,8 +1,7 @@
 import { resolve } from "node:path";
 import type { BuiltinStepKind } from "@keel/pipelines";
 import { z } from "zod";
-import type { IngestDocument } from "./documents";
-import { fileDocument, INGESTIBLE, listFolder, readFolderDocument } from "./folder-source";
+import { INGESTIBLE, listFolder, readFolder, readSources, sourceDocument } from "./folder-source";
 import type { RagService } from "./service";
 
 const input = z
@@ -11,7 +10,7 @@ const input = z
     kb: z.string().min(1),
     /** A folder on the machine that runs the step (the project's own files), or... */
     path: z.string().min(1).optional(),
-    /** ...a prefix in the artifact store (S3 in AWS): every Markdown, text and HTML file under it. */
+    /** ...a prefix in the artifact store (S3 in AWS): every Markdown, text, HTML and PDF file under it. */
     artifactPrefix: z.string().min(1).optional(),
     /** Prefix of the documents' URIs (default: the artifact prefix, or none for a folder). */
     uriPrefix: z.string().optional(),
@@ -35,35 +34,43 @@ function sourcePrefix(i: z.output<typeof input>): string {
  * prefix (changed documents re-embedded, unchanged skipped, deleted ones removed). It runs in
  * process locally and in the pipeline-step Lambda in AWS; it is idempotent (content hashes).
  */
-export function ragIngestStep(service: RagService): BuiltinStepKind<z.output<typeof input>> {
+export function ragIngestStep(
+  service: RagService | (() => RagService),
+): BuiltinStepKind<z.output<typeof input>> {
+  const rag = typeof service === "function" ? service : () => service;
   return {
     name: "rag.ingest",
     description:
-      "Ingest a folder or artifact prefix of Markdown/text/HTML into a knowledge base (incremental)",
+      "Ingest a folder or artifact prefix of Markdown/text/HTML/PDF into a knowledge base (incremental)",
     input,
     async run(i, ctx) {
-      const docs: IngestDocument[] = [];
+      let read: Awaited<ReturnType<typeof readFolder>>;
       if (i.path !== undefined) {
         const dir = resolve(i.path);
-        const prefix = sourcePrefix(i);
-        for (const f of await listFolder(dir)) docs.push(await readFolderDocument(dir, f, prefix));
+        read = await readFolder(dir, await listFolder(dir), sourcePrefix(i));
       } else {
         const root = (i.artifactPrefix as string).replace(/\/+$/, "");
         const prefix = sourcePrefix(i);
+        const files: string[] = [];
         const walk = async (dir: string): Promise<void> => {
           for (const f of await ctx.artifacts.list(dir)) {
             if (f.isDir) await walk(f.path);
-            else if (INGESTIBLE.test(f.path)) {
-              const rel = f.path.slice(root.length).replace(/^\/+/, "");
-              docs.push(fileDocument(prefix + rel, (await ctx.artifacts.getBytes(f.path)).toString("utf8")));
-            }
+            else if (INGESTIBLE.test(f.path)) files.push(f.path);
           }
         };
         await walk(root);
+        const uriOf = (path: string) => prefix + path.slice(root.length).replace(/^\/+/, "");
+        read = await readSources(files, uriOf, async (path) =>
+          sourceDocument(uriOf(path), await ctx.artifacts.getBytes(path)),
+        );
       }
+      const { documents: docs, failed } = read;
+      for (const f of failed) ctx.log(`skipped ${f.uri}: ${f.error}`);
       const prunePrefix = i.prune ? sourcePrefix(i) : undefined;
-      const r = await service.ingest(i.kb, docs, {
+      const r = await rag().ingest(i.kb, docs, {
         prunePrefix,
+        // A file that failed to read is still in the source: its last good version stays.
+        present: failed.map((f) => f.uri),
         onProgress: (p) => ctx.log(`${p.phase}: ${p.done}/${p.total} documents, ${p.chunks} chunks`),
       });
       return {
@@ -74,6 +81,7 @@ export function ragIngestStep(service: RagService): BuiltinStepKind<z.output<typ
         unchanged: r.unchanged,
         deleted: r.deleted.length,
         chunks: r.chunks,
+        failed: failed.map((f) => ({ uri: f.uri, error: f.error })),
       };
     },
   };

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import type { Connection, Table } from "@lancedb/lancedb";
 import { Field, FixedSizeList, Float32, Int32, Schema, Utf8 } from "apache-arrow";
 import type {
@@ -20,8 +21,20 @@ type LanceDb = typeof import("@lancedb/lancedb");
 const LANCEDB_MODULE = "@lancedb/lancedb";
 let lancedb: Promise<LanceDb> | undefined;
 export function loadLanceDb(): Promise<LanceDb> {
+  lanceCpuThreads();
   lancedb ??= import(LANCEDB_MODULE) as Promise<LanceDb>;
   return lancedb;
+}
+
+/**
+ * Lance sizes its CPU pool at the core count minus 2 (kept for I/O), i.e. ONE thread on a
+ * 2-core host or a small Lambda; its full-text index writer and the IVF shuffle hand a producer
+ * to that pool and then wait for the same pool to flush, so with one thread both deadlock (every
+ * thread parked in futex wait, no CPU used: what "stalled" 100k-row builds here were; see lance
+ * issues on FTS builds on hosts with <= 2 CPUs). At least 4 threads unless the operator set it.
+ */
+function lanceCpuThreads(): void {
+  process.env.LANCE_CPU_THREADS ??= String(Math.max(4, availableParallelism()));
 }
 
 /** SQL string literal for LanceDB (DataFusion) filters: quotes doubled, nothing else interpreted. */
@@ -64,6 +77,8 @@ const COLUMNS = [
 /** IVF-PQ search knobs: partitions probed and re-ranked candidates per result (recall vs latency). */
 const NPROBES = 32;
 const REFINE_FACTOR = 10;
+/** Small fragments (LanceDB's threshold) at which ingestion compacts the table. */
+const COMPACT_SMALL_FRAGMENTS = 16;
 
 type Row = Record<string, unknown>;
 
@@ -204,13 +219,20 @@ export class LanceDbVectorStore implements VectorStore {
       return;
     }
     const withVector = await this.hasVector(table);
+    const rows = chunks.map((c) => toRow(c, withVector));
+    // Documents with no chunks yet (a first ingest, new files): a plain append. Merging against
+    // the table scans all of it per write, which made a large first ingest quadratic.
+    if ((await table.countRows(inList("doc", docs))) === 0) {
+      await table.add(rows);
+      return;
+    }
     // One commit: matched ids updated, new ones inserted, the documents' other chunks deleted.
     await table
       .mergeInsert("id")
       .whenMatchedUpdateAll()
       .whenNotMatchedInsertAll()
       .whenNotMatchedBySourceDelete({ where: inList("doc", docs) })
-      .execute(chunks.map((c) => toRow(c, withVector)));
+      .execute(rows);
   }
 
   async deleteDocuments(collection: string, docs: string[]): Promise<void> {
@@ -272,21 +294,27 @@ export class LanceDbVectorStore implements VectorStore {
     const { Index } = await loadLanceDb();
     let textIndex = indices.some((i) => i.columns.includes("text"));
     let vectorIndex = indices.some((i) => i.columns.includes("vector"));
-    let changed = false;
-    if (!textIndex && rows > 0) {
-      await table.createIndex("text", { config: Index.fts({ withPosition: false }) });
-      textIndex = changed = true;
-    }
     const schema = await table.schema();
     const vectorField = schema.fields.find((f) => f.name === "vector");
-    if (vectorField && !vectorIndex && rows >= settings.annMinRows) {
+    const buildText = !textIndex && rows > 0;
+    const buildVector = !!vectorField && !vectorIndex && rows >= settings.annMinRows;
+    const { fragmentStats } = await table.stats();
+    // Each ingest batch appends a fragment: compact them first, so an index is trained and
+    // written over a few large files rather than hundreds of small ones (and searches open fewer).
+    const compact = fragmentStats.numSmallFragments >= COMPACT_SMALL_FRAGMENTS;
+    if ((buildText || buildVector) && compact) await table.optimize();
+    if (buildText) {
+      await table.createIndex("text", { config: Index.fts({ withPosition: false }) });
+      textIndex = true;
+    }
+    if (buildVector) {
       const dims = (vectorField.type as FixedSizeList).listSize;
       await table.createIndex("vector", { config: Index.ivfPq(ivfPqSettings(rows, dims)) });
-      vectorIndex = changed = true;
+      vectorIndex = true;
     }
-    if (!changed) {
-      // Folds rows written since into the indexes (and compacts small fragments).
-      if (indices.some((i) => (i as { numUnindexedRows?: number }).numUnindexedRows)) await table.optimize();
+    if (!buildText && !buildVector) {
+      // Folds rows written since into the indexes, and compacts small fragments.
+      if (compact || indices.some((i) => i.numUnindexedRows)) await table.optimize();
     }
     return { rows, vectorIndex, textIndex };
   }

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type IngestDocument, listFolder, readFolderDocument } from "@keel/rag";
+import { listFolder, readFolder } from "@keel/rag";
 import { type Command, command, UsageError } from "../command";
 import { CliError } from "../failure";
 import { createProgress } from "../progress";
@@ -95,7 +95,8 @@ export const ragListCommand = command({
 
 export const ragIngestCommand = command({
   name: "rag ingest",
-  summary: "ingest a folder (or one file) of Markdown, text and HTML into a knowledge base, incrementally",
+  summary:
+    "ingest a folder (or one file) of Markdown, text, HTML and PDF into a knowledge base, incrementally",
   flags: ["url", "json"],
   usage: "keel rag ingest <kb> <path> [--prefix <uri prefix>] [--no-prune] [--url http://localhost:5000]",
   async run(argv, cli) {
@@ -116,9 +117,10 @@ export const ragIngestCommand = command({
     const root = isDir ? target : dirname(target);
     const files = isDir ? await listFolder(target) : [target];
     if (files.length === 0)
-      throw new CliError(`no Markdown, text or HTML files under ${path}`, "Check the path");
-    const docs: IngestDocument[] = [];
-    for (const f of files) docs.push(await readFolderDocument(root, f, values.prefix));
+      throw new CliError(`no Markdown, text, HTML or PDF files under ${path}`, "Check the path");
+    // A file that cannot be read (a corrupt PDF) is reported and kept out of the prune.
+    const { documents: docs, failed } = await readFolder(root, files, values.prefix);
+    for (const f of failed) console.error(`  ! ${f.uri}: ${f.error}`);
     const http = cli.server();
     const total: IngestAnswer = { added: [], updated: [], unchanged: 0, deleted: [], chunks: 0 };
     const progress = createProgress(process.stderr);
@@ -132,7 +134,10 @@ export const ragIngestCommand = command({
             skipIndexing: !last,
             // The sync's last call prunes what the folder no longer holds (a whole folder only).
             ...(last && isDir && !values["no-prune"]
-              ? { prunePrefix: values.prefix, present: docs.slice(0, i).map((d) => d.uri) }
+              ? {
+                  prunePrefix: values.prefix,
+                  present: [...docs.slice(0, i).map((d) => d.uri), ...failed.map((f) => f.uri)],
+                }
               : {}),
           });
           total.added.push(...r.added);
@@ -151,8 +156,8 @@ export const ragIngestCommand = command({
         `${t.added.length} added, ${t.updated.length} updated, ${t.unchanged} unchanged, ${t.deleted.length} deleted, ${t.chunks} chunks`,
     );
     if (cli.json) {
-      console.log(JSON.stringify(total, null, 2));
-      return 0;
+      console.log(JSON.stringify({ ...total, failed }, null, 2));
+      return failed.length ? 1 : 0;
     }
     for (const u of total.added) console.log(`  + ${u}`);
     for (const u of total.updated) console.log(`  ~ ${u}`);
@@ -161,7 +166,8 @@ export const ragIngestCommand = command({
       console.log(
         `index: ${total.index.rows} chunks, full text ${total.index.textIndex ? "indexed" : "none"}, vectors ${total.index.vectorIndex ? "ANN (IVF-PQ)" : "exact"}`,
       );
-    return 0;
+    if (failed.length) console.error(`${failed.length} file(s) could not be read (listed above with !)`);
+    return failed.length ? 1 : 0;
   },
 });
 

@@ -1,0 +1,64 @@
+import { ENV } from "@keel/core";
+import { definePipeline } from "@keel/pipelines";
+import type { Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { Features } from "../../stacks/Features";
+import { Network } from "../../stacks/Network";
+import { Pipelines, pipelineSources } from "../../stacks/Pipelines";
+import { Storage } from "../../stacks/Storage";
+import { expectNoNagErrors, resourcesOf, SYNTH_TIMEOUT_MS, type Synthesized, synthStacks } from "./synth";
+
+/** A pipeline with a `rag.ingest` step: its step Lambda reads the S3 prefix and writes LanceDB on S3. */
+const refresh = definePipeline({
+  name: "refresh-handbook",
+  params: z.object({}),
+  steps: [
+    {
+      name: "ingest",
+      kind: "builtin",
+      uses: "rag.ingest",
+      with: { kb: "handbook", artifactPrefix: "docs/handbook" },
+    },
+  ],
+});
+
+let out: Synthesized;
+let t: Template;
+beforeAll(async () => {
+  pipelineSources.pipelines = [refresh];
+  out = await synthStacks([Network, Storage, Features, Pipelines], { stage: "infra-pipelines-rag" });
+  t = out.templates.Pipelines;
+}, SYNTH_TIMEOUT_MS);
+
+const json = (v: unknown) => JSON.stringify(v);
+
+describe("rag.ingest in the Pipelines stack", () => {
+  it("compiles the step into a Task of the pipeline's step Lambda", () => {
+    const [machine] = resourcesOf(t, "AWS::StepFunctions::StateMachine");
+    expect(machine.StateMachineName).toBe("keel-infra-pipelines-rag-refresh-handbook");
+    expect(machine.DefinitionString).toContain('"ingest"');
+  });
+
+  it("points the step Lambda's LanceDB at the stage bucket's rag/ prefix, with read/write there", () => {
+    const fn = resourcesOf(t, "AWS::Lambda::Function").find(
+      (f) => f.Handler === "functions/pipeline-step.handler",
+    );
+    const root = fn.Environment.Variables[ENV.RAG_ROOT];
+    expect(json(root)).toMatch(/"s3:\/\/"/);
+    expect(json(root)).toContain("/rag/");
+    const statements = resourcesOf(t, "AWS::IAM::Policy")
+      .filter((p) => json(p.Roles).includes("RefreshHandbookStepFn"))
+      .flatMap((p) => p.PolicyDocument.Statement);
+    const onRag = statements.filter((s) => json(s.Resource).includes("/rag/*"));
+    expect(onRag.flatMap((s) => [s.Action].flat())).toEqual(
+      expect.arrayContaining(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]),
+    );
+    const list = statements.find((s) => s.Action === "s3:ListBucket" && json(s.Condition).includes("rag/*"));
+    expect(list).toBeDefined();
+  });
+
+  it("passes cdk-nag", () => {
+    expectNoNagErrors(out);
+  });
+});
