@@ -74,8 +74,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: "node_modules" },
-    // packages/cli/dist: the CLI's generated bundle (packages/cli/bin/bundle.mjs).
-    exclude: { path: "(^|/)(node_modules|\\.sst|\\.keel)/|^packages/cli/dist/" },
+    // packages/cli/dist: the CLI's generated bundle (packages/cli/bin/bundle.mjs); packages/console/dist: the Vite build.
+    exclude: { path: "(^|/)(node_modules|\\.sst|\\.keel)/|^packages/(cli|console)/dist/" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: {

@@ -53,8 +53,8 @@ describe("console: LLM usage (browser)", () => {
   });
 
   it("shows usage and cost per team and model, latency, TTFT, errors and fallbacks", async () => {
-    // `/llm/...` is the gateway's own API; the page lives at /llm-usage.
-    await page.goto("/llm-usage");
+    // `/llm/...` is the gateway's own API (and CloudFront sends `/llm*` to it); the page lives at /gateway.
+    await page.goto("/gateway");
     await page.locator("main h1").first().waitFor();
     const row = page.getByTestId("llm-row-risk/chat");
     await row.waitFor();

@@ -17,6 +17,7 @@ export const CONSOLE_PAGE_PREFIXES = [
   "deployments",
   "monitoring",
   "audit",
+  "gateway",
 ] as const;
 
 /** API Gateway route keys that need no token: the console config, the page shell and its assets. */

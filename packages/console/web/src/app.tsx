@@ -15,7 +15,7 @@ const NAV: Array<[string, string]> = [
   ["/features", "Features"],
   ["/deployments", "Deployments"],
   ["/monitoring", "Monitoring"],
-  ["/llm-usage", "LLM usage"],
+  ["/gateway", "LLM usage"],
   ["/audit", "Audit"],
 ];
 

@@ -37,5 +37,5 @@ export const routes: Array<[string, PageComponent]> = [
   ["/monitoring", lazyPage(() => monitoring().then((m) => m.MonitoringPage))],
   ["/monitoring/:deployment", lazyPage(() => monitoring().then((m) => m.DriftPage))],
   ["/audit", lazyPage(() => audit().then((m) => m.AuditPage))],
-  ["/llm-usage", lazyPage(() => import("./pages/llm").then((m) => m.LlmPage))],
+  ["/gateway", lazyPage(() => import("./pages/llm").then((m) => m.LlmPage))],
 ];
