@@ -1,6 +1,7 @@
 import type { AuditLog } from "@keel/audit";
 import { type Clock, currentPrincipal, hasRole, type Logger, newToken, pad } from "@keel/core";
-import type { Item, MetadataStore } from "@keel/metadata";
+import type { MetadataStore } from "@keel/metadata";
+import { BatchedPuts } from "./batched-puts";
 import { LlmError } from "./errors";
 import type { Teams } from "./teams";
 
@@ -34,52 +35,37 @@ const DAY_MS = 86_400_000;
  * it expires.
  */
 export class BodyStore {
-  private buffer: Item[] = [];
-  private readonly writing = new Set<Promise<void>>();
-  private timer?: ReturnType<typeof setTimeout>;
+  private readonly puts: BatchedPuts;
 
   constructor(
     private readonly store: MetadataStore,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     private readonly teams: Teams,
-    private readonly log?: Logger,
-  ) {}
+    log?: Logger,
+  ) {
+    this.puts = new BatchedPuts(
+      store,
+      { batchSize: 25, maxAgeMs: 200, maxBuffered: 5_000, what: "llm body store" },
+      log,
+    );
+  }
 
   save(b: Omit<StoredBody, "id" | "time" | "expiresAt">, retentionDays: number): void {
     const time = this.clock.now();
     const rec: StoredBody = { ...b, id: newToken(12), time, expiresAt: time + retentionDays * DAY_MS };
     const sk = `${pad(time, 15)}#${rec.id}`;
-    this.buffer.push({
+    this.puts.add({
       pk: pk(b.team),
       sk,
       gsi1pk: EXPIRY,
       gsi1sk: `${pad(rec.expiresAt, 15)}#${b.team}#${rec.id}`,
       body: rec,
     });
-    if (this.buffer.length >= 25) this.write();
-    else if (!this.timer) {
-      this.timer = setTimeout(() => this.write(), 200);
-      this.timer.unref?.();
-    }
   }
 
-  async flush(): Promise<void> {
-    this.write();
-    while (this.writing.size) await Promise.all([...this.writing]);
-  }
-
-  private write(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (!this.buffer.length) return;
-    const items = this.buffer;
-    this.buffer = [];
-    const p: Promise<void> = this.store
-      .batchPut(items)
-      .catch((e) => this.log?.warn?.("llm body store write failed", { error: String(e) }))
-      .finally(() => this.writing.delete(p));
-    this.writing.add(p);
+  flush(): Promise<void> {
+    return this.puts.flush();
   }
 
   /** The team's owners and platform admins only; anyone else is refused (403). */

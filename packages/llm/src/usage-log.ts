@@ -1,6 +1,7 @@
 import type { UsageRecord, UsageSummaryRow } from "@keel/contract";
 import { type Clock, type Logger, newToken, pad } from "@keel/core";
-import type { Item, MetadataStore } from "@keel/metadata";
+import type { MetadataStore } from "@keel/metadata";
+import { BatchedPuts } from "./batched-puts";
 import { type UsageParquetSink, usageToParquet } from "./usage-parquet";
 
 export interface UsageQuery {
@@ -54,28 +55,29 @@ export interface UsageLogOptions {
  * writes; the module's stop calls it).
  */
 export class UsageLog {
-  private buffer: Item[] = [];
-  private readonly writing = new Set<Promise<void>>();
-  private timer?: ReturnType<typeof setTimeout>;
-  private readonly batchSize: number;
-  private readonly maxAgeMs: number;
-  private readonly maxBuffered: number;
+  private readonly puts: BatchedPuts;
   readonly parquet?: UsageParquetSink;
   /** Record ids: random per process, then a counter (no random bytes per request). */
   private readonly idPrefix = newToken(8);
   private seq = 0;
   /** Records dropped because the buffer was full (the store could not keep up). */
-  dropped = 0;
+  get dropped(): number {
+    return this.puts.dropped;
+  }
 
   constructor(
     private readonly store: MetadataStore,
     private readonly clock: Clock,
-    private readonly log?: Logger,
+    log?: Logger,
     opts: UsageLogOptions = {},
   ) {
-    this.batchSize = opts.batchSize ?? 100;
-    this.maxAgeMs = opts.maxAgeMs ?? 200;
-    this.maxBuffered = opts.maxBuffered ?? 10_000;
+    const batching = {
+      batchSize: opts.batchSize ?? 100,
+      maxAgeMs: opts.maxAgeMs ?? 200,
+      maxBuffered: opts.maxBuffered ?? 10_000,
+      what: "llm usage",
+    };
+    this.puts = new BatchedPuts(store, batching, log);
     this.parquet = opts.parquet;
   }
 
@@ -88,38 +90,14 @@ export class UsageLog {
     const rec: UsageRecord = { ...r, id: r.id ?? this.newId(), time: r.time ?? this.clock.now() };
     const time = rec.time;
     const sk = `${pad(time, 15)}#${rec.id}`;
-    if (this.buffer.length >= this.maxBuffered) {
-      this.buffer.shift();
-      if (this.dropped++ % 1000 === 0)
-        this.log?.warn?.("llm usage buffer full: dropping the oldest records", { dropped: this.dropped });
-    }
-    this.buffer.push({ pk: `llm#usage#${rec.team}`, sk, gsi1pk: "llm#usage", gsi1sk: sk, usage: rec });
+    this.puts.add({ pk: `llm#usage#${rec.team}`, sk, gsi1pk: "llm#usage", gsi1sk: sk, usage: rec });
     this.parquet?.add(rec);
-    if (this.buffer.length >= this.batchSize) this.write();
-    else if (!this.timer) {
-      this.timer = setTimeout(() => this.write(), this.maxAgeMs);
-      this.timer.unref?.();
-    }
     return rec;
   }
 
   /** Writes everything buffered and waits for every write in flight. */
-  async flush(): Promise<void> {
-    this.write();
-    while (this.writing.size) await Promise.all([...this.writing]);
-  }
-
-  private write(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (!this.buffer.length) return;
-    const items = this.buffer;
-    this.buffer = [];
-    const p: Promise<void> = this.store
-      .batchPut(items)
-      .catch((e) => this.log?.warn?.("llm usage write failed", { error: String(e), records: items.length }))
-      .finally(() => this.writing.delete(p));
-    this.writing.add(p);
+  flush(): Promise<void> {
+    return this.puts.flush();
   }
 
   async query(q: UsageQuery): Promise<UsageRecord[]> {
