@@ -1,3 +1,4 @@
+import { consolePublicRouteKeys } from "@keel/console";
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { STAGES } from "../../sst.config";
@@ -78,12 +79,16 @@ describe("the prod stage", () => {
     const routes = resourcesOf(t().Api, "AWS::ApiGatewayV2::Route")
       .map((r) => `${r.RouteKey} ${r.AuthorizationType}`)
       .sort();
-    expect(routes).toEqual([
-      "$default AWS_IAM",
-      "$default JWT",
-      "ANY /v2/{proxy+} AWS_IAM",
-      "ANY /v2/{proxy+} JWT",
-    ]);
+    expect(routes).toEqual(
+      [
+        "$default AWS_IAM",
+        "$default JWT",
+        "ANY /v2/{proxy+} AWS_IAM",
+        "ANY /v2/{proxy+} JWT",
+        // The console's shell, assets, pages and config: public on the user API (tests/infra/console.test.ts).
+        ...consolePublicRouteKeys().map((k) => `${k} NONE`),
+      ].sort(),
+    );
   });
 
   it("runs Triton on a GPU Auto Scaling group behind an internal NLB, with IMDSv2 and encrypted disks", () => {
@@ -170,6 +175,7 @@ describe("the prod stage", () => {
       "functions/audit-export.handler",
       "functions/audit-reconcile.handler",
       "functions/drift.handler",
+      "functions/llm-purge.handler",
       "functions/llm.handler",
       "functions/materialize.handler",
       ...Array(resourcesOf(t().Pipelines, "AWS::StepFunctions::StateMachine").length).fill(
