@@ -55,12 +55,12 @@ describe("the prebuilt CLI bundle", () => {
   it("is not used once a source file it was built from changes (falls back to tsx)", () => {
     expect(currentBundle()).toMatch(/^file:.*\/packages\/cli\/dist\/main\.mjs$/);
     const source = join(REPO_ROOT, "packages/audit/src/chain.ts");
-    const { atime, mtime } = statSync(source);
+    const { atimeMs, mtimeMs } = statSync(source);
     try {
-      utimesSync(source, atime, new Date(mtime.getTime() + 1000));
+      utimesSync(source, atimeMs / 1000, (mtimeMs + 1000) / 1000);
       expect(currentBundle()).toBeUndefined();
     } finally {
-      utimesSync(source, atime, mtime);
+      utimesSync(source, atimeMs / 1000, mtimeMs / 1000);
     }
     expect(currentBundle()).toBeDefined();
   });

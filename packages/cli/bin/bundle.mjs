@@ -25,7 +25,9 @@ export function currentBundle() {
   }
   for (const [file, mtimeMs] of Object.entries(manifest.inputs)) {
     try {
-      if (Math.floor(statSync(join(ROOT, file)).mtimeMs) !== mtimeMs) return undefined;
+      // Within a millisecond counts as unchanged: setting a time back (utimes takes seconds as a
+      // double) can land a hair under the millisecond it was read at.
+      if (Math.abs(statSync(join(ROOT, file)).mtimeMs - mtimeMs) >= 1) return undefined;
     } catch {
       return undefined;
     }
