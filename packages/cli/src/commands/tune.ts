@@ -171,6 +171,32 @@ async function runAndWatch(
   return experiment.status === "SUCCEEDED" ? 0 : 1;
 }
 
+/** The one tuning (a file or a name) a `keel tune` subcommand names, its --tuning pick, and --detach where allowed. */
+function tuningArgs(argv: string[], detachable: boolean) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: detachable
+      ? { tuning: { type: "string" }, detach: { type: "boolean", default: false } }
+      : { tuning: { type: "string" } },
+  });
+  if (positionals.length !== 1) throw new UsageError("name one tuning file or tuning name");
+  return {
+    target: positionals[0],
+    pick: values.tuning as string | undefined,
+    detach: values.detach === true,
+  };
+}
+
+/** Runs `work` on a connection and always closes it. */
+async function closing<T>(conn: Connection, work: (conn: Connection) => Promise<T>): Promise<T> {
+  try {
+    return await work(conn);
+  } finally {
+    await conn.close();
+  }
+}
+
 export const tuneRunCommand = command({
   name: "tune run",
   summary: "run a tuning experiment (file or loaded name) with a live table of its trials",
@@ -178,20 +204,11 @@ export const tuneRunCommand = command({
     "keel tune run <file|name> [--tuning <name>] [--detach] [--url http://localhost:5000] [--data-dir ./.keel]",
   flags: ["url", "data-dir"],
   async run(argv, cli) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { tuning: { type: "string" }, detach: { type: "boolean", default: false } },
-    });
-    if (positionals.length !== 1) throw new UsageError("name one tuning file or tuning name");
-    if (isFile(positionals[0])) await namesIn(positionals[0]);
-    const conn = await cli.serverElseDataDir();
-    try {
-      const name = await resolveTuning(conn, positionals[0], values.tuning);
-      return await runAndWatch(conn, name, false, values.detach);
-    } finally {
-      await conn.close();
-    }
+    const { target, pick, detach } = tuningArgs(argv, true);
+    if (isFile(target)) await namesIn(target);
+    return closing(await cli.serverElseDataDir(), async (conn) =>
+      runAndWatch(conn, await resolveTuning(conn, target, pick), false, detach),
+    );
   },
 });
 
@@ -201,15 +218,9 @@ export const tuneResumeCommand = command({
   usage: "keel tune resume <file|name> [--tuning <name>] [--detach] [--url ...] [--data-dir ./.keel]",
   flags: ["url", "data-dir"],
   async run(argv, cli) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { tuning: { type: "string" }, detach: { type: "boolean", default: false } },
-    });
-    if (positionals.length !== 1) throw new UsageError("name one tuning file or tuning name");
-    const conn = await cli.serverElseDataDir();
-    try {
-      const name = await resolveTuning(conn, positionals[0], values.tuning);
+    const { target, pick, detach } = tuningArgs(argv, true);
+    return closing(await cli.serverElseDataDir(), async (conn) => {
+      const name = await resolveTuning(conn, target, pick);
       if (conn.local) {
         const { experiment } = await conn.get<{ experiment: TuningExperimentJson }>(experimentPath(name));
         if (experiment.status === "SUCCEEDED")
@@ -219,10 +230,8 @@ export const tuneResumeCommand = command({
             1,
           );
       }
-      return await runAndWatch(conn, name, true, values.detach);
-    } finally {
-      await conn.close();
-    }
+      return runAndWatch(conn, name, true, detach);
+    });
   },
 });
 
@@ -237,24 +246,16 @@ export const tuneShowCommand = command({
   usage: "keel tune show <name|file> [--url http://localhost:5000] [--json]",
   flags: ["url", "data-dir", "json"],
   async run(argv, cli) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { tuning: { type: "string" } },
-    });
-    if (positionals.length !== 1) throw new UsageError("name one tuning");
-    const name = await nameOf(positionals[0], values.tuning);
-    const conn = await cli.serverOrDataDir();
-    try {
+    const { target, pick } = tuningArgs(argv, false);
+    const name = await nameOf(target, pick);
+    return closing(await cli.serverOrDataDir(), async (conn) => {
       const got = await conn.get<{ experiment: TuningExperimentJson; trials: TuningTrialJson[] }>(
-        `${API}/experiments/${encodeURIComponent(name)}`,
+        experimentPath(name),
       );
       if (cli.json) console.log(JSON.stringify(got, null, 2));
       else printExperiment(got.experiment, got.trials);
       return 0;
-    } finally {
-      await conn.close();
-    }
+    });
   },
 });
 
@@ -264,24 +265,16 @@ export const tuneStopCommand = command({
   usage: "keel tune stop <name|file> [--url http://localhost:5000]",
   flags: ["url", "data-dir"],
   async run(argv, cli) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { tuning: { type: "string" } },
-    });
-    if (positionals.length !== 1) throw new UsageError("name one tuning");
-    const name = await nameOf(positionals[0], values.tuning);
-    const conn = await cli.serverOrDataDir();
-    try {
+    const { target, pick } = tuningArgs(argv, false);
+    const name = await nameOf(target, pick);
+    return closing(await cli.serverOrDataDir(), async (conn) => {
       const { experiment } = await conn.post<{ experiment: TuningExperimentJson }>(
-        `${API}/experiments/${encodeURIComponent(name)}/stop`,
+        `${experimentPath(name)}/stop`,
         {},
       );
       console.log(`tuning ${name}: ${experiment.stopRequested ? "stop requested" : experiment.status}`);
       return 0;
-    } finally {
-      await conn.close();
-    }
+    });
   },
 });
 
