@@ -1,4 +1,6 @@
+import { writeFile } from "node:fs/promises";
 import { type Dataset, Random } from "@keel/train";
+import { parquetWriteBuffer } from "hyparquet-writer";
 
 /**
  * A seeded synthetic problem with interactions and a non-linearity, so trees have something
@@ -23,4 +25,15 @@ export function syntheticData(
     label[i] = kind === "binary" ? (s + rng.next() * 2 - 1 > 0.5 ? 1 : 0) : s + rng.next() * 0.1;
   }
   return { features: columns.map((_, f) => `f${f}`), columns, label };
+}
+
+/** Writes a synthetic set as Parquet (DOUBLE features, BOOLEAN label named `label`) to `path`. */
+export async function writeSyntheticParquet(path: string, d: Dataset, label = "y"): Promise<void> {
+  const bytes = parquetWriteBuffer({
+    columnData: [
+      ...d.features.map((name, f) => ({ name, data: Array.from(d.columns[f]), type: "DOUBLE" as const })),
+      { name: label, data: Array.from(d.label, (y) => y === 1), type: "BOOLEAN" as const },
+    ],
+  });
+  await writeFile(path, new Uint8Array(bytes));
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,11 +8,10 @@ import { createArtifactStore } from "@keel/artifacts";
 import { baselineProfileSchema, inputSchema, parseModel, predict } from "@keel/model-format";
 import { trainHandler } from "@keel/train";
 import { Hono } from "hono";
-import { parquetWriteBuffer } from "hyparquet-writer";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeS3 } from "../helpers/s3-server";
-import { syntheticData } from "./synthetic";
+import { syntheticData, writeSyntheticParquet } from "./synthetic";
 
 /**
  * A minimal MLflow REST stand-in over real HTTP that keeps what it is sent: runs/create,
@@ -75,17 +74,7 @@ describe("trainHandler (lambda pipeline step)", () => {
     await new Promise((r) => server.once("listening", r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     dir = await mkdtemp(join(tmpdir(), "keel-train-"));
-    const bytes = parquetWriteBuffer({
-      columnData: [
-        ...data.features.map((name, f) => ({
-          name,
-          data: Array.from(data.columns[f]),
-          type: "DOUBLE" as const,
-        })),
-        { name: "is_fraud", data: Array.from(data.label, (y) => y === 1), type: "BOOLEAN" as const },
-      ],
-    });
-    await writeFile(join(dir, "train.parquet"), new Uint8Array(bytes));
+    await writeSyntheticParquet(join(dir, "train.parquet"), data, "is_fraud");
   });
   afterAll(async () => {
     server?.close();

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
@@ -15,10 +15,9 @@ import {
   TuningStepController,
 } from "@keel/tuning";
 import { StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
-import { parquetWriteBuffer } from "hyparquet-writer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform } from "../helpers/platform";
-import { syntheticData } from "../train/synthetic";
+import { syntheticData, writeSyntheticParquet } from "../train/synthetic";
 
 let keel: Awaited<ReturnType<typeof startTestPlatform>>;
 let dir = "";
@@ -27,17 +26,7 @@ const data = syntheticData(3000, 4, 8);
 beforeAll(async () => {
   keel = await startTestPlatform();
   dir = await mkdtemp(join(tmpdir(), "keel-tune-sfn-"));
-  const bytes = parquetWriteBuffer({
-    columnData: [
-      ...data.features.map((name, f) => ({
-        name,
-        data: Array.from(data.columns[f]),
-        type: "DOUBLE" as const,
-      })),
-      { name: "y", data: Array.from(data.label, (y) => y === 1), type: "BOOLEAN" as const },
-    ],
-  });
-  await writeFile(join(dir, "train.parquet"), new Uint8Array(bytes));
+  await writeSyntheticParquet(join(dir, "train.parquet"), data, "y");
 });
 afterAll(async () => {
   await keel?.close();

@@ -1,13 +1,12 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { definePipeline } from "@keel/pipelines";
 import { branin, defineTuning, intRange, logUniform, SUMMARY_ARTIFACT, uniform } from "@keel/tuning";
-import { parquetWriteBuffer } from "hyparquet-writer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { startTestPlatform } from "../helpers/platform";
-import { syntheticData } from "../train/synthetic";
+import { syntheticData, writeSyntheticParquet } from "../train/synthetic";
 
 let keel: Awaited<ReturnType<typeof startTestPlatform>>;
 let dir = "";
@@ -16,17 +15,7 @@ const data = syntheticData(1500, 4, 11);
 beforeAll(async () => {
   keel = await startTestPlatform();
   dir = await mkdtemp(join(tmpdir(), "keel-tune-"));
-  const bytes = parquetWriteBuffer({
-    columnData: [
-      ...data.features.map((name, f) => ({
-        name,
-        data: Array.from(data.columns[f]),
-        type: "DOUBLE" as const,
-      })),
-      { name: "is_fraud", data: Array.from(data.label, (y) => y === 1), type: "BOOLEAN" as const },
-    ],
-  });
-  await writeFile(join(dir, "train.parquet"), new Uint8Array(bytes));
+  await writeSyntheticParquet(join(dir, "train.parquet"), data, "is_fraud");
 });
 afterAll(async () => {
   await keel?.close();

@@ -1,8 +1,7 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, systemClock } from "@keel/core";
-import type { Dataset } from "@keel/train";
 import {
   defineTuning,
   logUniform,
@@ -12,32 +11,21 @@ import {
   TuningStore,
   trainRunner,
 } from "@keel/tuning";
-import { parquetWriteBuffer } from "hyparquet-writer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshMetadataStore } from "../helpers/metadata";
 import { startTestPlatform } from "../helpers/platform";
-import { syntheticData } from "../train/synthetic";
+import { syntheticData, writeSyntheticParquet } from "../train/synthetic";
 
 let keel: Awaited<ReturnType<typeof startTestPlatform>>;
 let db: Awaited<ReturnType<typeof freshMetadataStore>>;
 let dir = "";
 const data = syntheticData(3000, 4, 5);
 
-async function writeParquet(path: string, d: Dataset) {
-  const bytes = parquetWriteBuffer({
-    columnData: [
-      ...d.features.map((name, f) => ({ name, data: Array.from(d.columns[f]), type: "DOUBLE" as const })),
-      { name: "y", data: Array.from(d.label, (y) => y === 1), type: "BOOLEAN" as const },
-    ],
-  });
-  await writeFile(path, new Uint8Array(bytes));
-}
-
 beforeAll(async () => {
   keel = await startTestPlatform();
   db = await freshMetadataStore();
   dir = await mkdtemp(join(tmpdir(), "keel-tune-workers-"));
-  await writeParquet(join(dir, "train.parquet"), data);
+  await writeSyntheticParquet(join(dir, "train.parquet"), data);
 });
 afterAll(async () => {
   await keel?.close();
