@@ -72,6 +72,8 @@ export function ragRuntimeModules(arch: Architecture): Promise<string> {
   if (!pending) {
     pending = install(dir, arch, versions);
     installs.set(dir, pending);
+    // A failed install (e.g. the registry unreachable with nothing cached) is retried next time.
+    pending.catch(() => installs.delete(dir));
   }
   return pending;
 }
@@ -87,7 +89,26 @@ async function install(dir: string, arch: Architecture, versions: Record<string,
     path.join(tmp, "package.json"),
     JSON.stringify({ private: true, dependencies: versions }),
   );
-  const cpu = NPM_CPU[arch];
+  try {
+    await npmInstall(tmp, NPM_CPU[arch]);
+  } catch (err) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw new Error(`installing LanceDB's ${arch} binding for Lambda failed: ${(err as Error).message}`);
+  }
+  const pdfjs = path.join(tmp, "node_modules", PDFJS);
+  for (const unused of PDFJS_UNUSED) await fs.rm(path.join(pdfjs, unused), { recursive: true, force: true });
+  await removeSourceMaps(pdfjs);
+  try {
+    await fs.rename(tmp, dir);
+  } catch {
+    // Another synthesis finished the same install first.
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+  return modules;
+}
+
+/** SST's install command (runtime/handlers/node.js) plus --libc, at the exact versions of `cwd`'s package.json. */
+async function npmInstall(cwd: string, cpu: string): Promise<void> {
   // --force: npm 11 refuses a package for another CPU even with --cpu (EBADPLATFORM), as SST knows.
   await promisify(execFile)(
     "npm",
@@ -106,18 +127,8 @@ async function install(dir: string, arch: Architecture, versions: Record<string,
       "--prefer-offline",
       "--loglevel=error",
     ],
-    { cwd: tmp, maxBuffer: 16 * 1024 * 1024 },
+    { cwd, maxBuffer: 16 * 1024 * 1024 },
   );
-  const pdfjs = path.join(tmp, "node_modules", PDFJS);
-  for (const unused of PDFJS_UNUSED) await fs.rm(path.join(pdfjs, unused), { recursive: true, force: true });
-  await removeSourceMaps(pdfjs);
-  try {
-    await fs.rename(tmp, dir);
-  } catch {
-    // Another synthesis finished the same install first.
-    await fs.rm(tmp, { recursive: true, force: true });
-  }
-  return modules;
 }
 
 async function removeSourceMaps(dir: string): Promise<void> {
