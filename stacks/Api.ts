@@ -10,8 +10,10 @@ import { type ConsoleHosting, consoleHosting, suppressDeploymentHelper } from ".
 import { cognitoIdentity } from "./console-identity";
 import { Features } from "./Features";
 import { grantPrefix, grantTable, keelFunction, platformEnv } from "./functions";
+import { Llm } from "./Llm";
 import { Network } from "./Network";
 import { resourceEndingWith, suppress } from "./nag";
+import { ragRuntime } from "./rag-runtime";
 import { Serving } from "./Serving";
 import { PREFIX, Storage } from "./Storage";
 import { identityEnv, stageSettings } from "./settings";
@@ -41,6 +43,7 @@ export function Api({ stack, app }: StackContext) {
   const { table, bucket, key, accessLogs } = use(Storage);
   const features = use(Features);
   const serving = use(Serving);
+  const { gatewayUrl } = use(Llm);
 
   // The console ships inside the bundle as console/ (consoleRoot() finds it beside the handler);
   // a deploy builds it first when the build is missing or older than its sources.
@@ -54,6 +57,8 @@ export function Api({ stack, app }: StackContext) {
     vpc,
     vpcSubnets: privateSubnets,
     securityGroups: [lambdaSg],
+    // Knowledge bases (LanceDB) are queried and documents (PDFs too) ingested here.
+    ...ragRuntime({ pdf: true }),
     environment: {
       ...platformEnv(app.stage, table, bucket, PREFIX.artifacts),
       ...features.onlineEnv,
@@ -61,6 +66,9 @@ export function Api({ stack, app }: StackContext) {
       ...serving.apiEnv,
       [ENV.PIPELINE_EXECUTOR]: "stepfunctions",
       [ENV.RAG_ROOT]: `s3://${bucket.bucketName}/${PREFIX.rag}`,
+      // RAG's embeddings and answers go through the stage's gateway (its routes, Bedrock grants,
+      // budgets), as the caller: their own token is forwarded.
+      [ENV.RAG_LLM_URL]: gatewayUrl,
       ...identityEnv(settings),
     },
   });

@@ -14,6 +14,7 @@ import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { type Function as SstFunction, type StackContext, use } from "sst/constructs";
 import { removalPolicy } from "./app";
+import { grantAthenaQueries, grantGlueTables } from "./athena-grants";
 import { grantPrefix, grantTable, keelFunction, platformEnv, scheduleFunction } from "./functions";
 import { Network } from "./Network";
 import { resourceEndingWith, suppress } from "./nag";
@@ -180,63 +181,23 @@ export function Features({ stack, app }: StackContext) {
     [ENV.GLUE_DATABASE]: glueDatabaseName,
     [ENV.ATHENA_WORKGROUP]: workgroup.name,
   };
-  const workgroupArn = `arn:${stack.partition}:athena:${stack.region}:${stack.account}:workgroup/${workgroup.name}`;
-  const catalogArn = (kind: string, rest = "") =>
-    `arn:${stack.partition}:glue:${stack.region}:${stack.account}:${kind}${rest}`;
-
-  /** Athena queries in this workgroup over this database's tables; tables per view created at apply time. */
+  /**
+   * Athena queries in this workgroup over this database's tables; a view's table is created at
+   * apply time, updated as partitions arrive, and dropped to replace it (DeleteTable).
+   */
   const grantOffline = (fn: SstFunction) => {
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: [
-          "athena:StartQueryExecution",
-          "athena:GetQueryExecution",
-          "athena:GetQueryResults",
-          "athena:StopQueryExecution",
-        ],
-        resources: [workgroupArn],
-      }),
-    );
-    // Schema lookups go through Athena's view of the Glue catalog; Athena also asks where the
-    // bucket lives before writing results.
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ["athena:GetTableMetadata"],
-        resources: [
-          `arn:${stack.partition}:athena:${stack.region}:${stack.account}:datacatalog/AwsDataCatalog`,
-        ],
-      }),
-    );
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ["s3:GetBucketLocation"],
-        resources: [bucket.bucketArn],
-      }),
-    );
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: [
-          "glue:GetDatabase",
-          "glue:GetTable",
-          "glue:GetTables",
-          "glue:GetPartitions",
-          "glue:CreateTable",
-          "glue:UpdateTable",
-          "glue:BatchCreatePartition",
-        ],
-        resources: [
-          catalogArn("catalog"),
-          catalogArn("database/", glueDatabaseName),
-          catalogArn("table/", `${glueDatabaseName}/*`),
-        ],
-      }),
-    );
+    grantAthenaQueries(fn, { bucket, key, glueDatabaseName, workgroup });
+    grantGlueTables(fn, glueDatabaseName, [
+      "glue:GetDatabase",
+      "glue:GetTable",
+      "glue:GetTables",
+      "glue:GetPartitions",
+      "glue:CreateTable",
+      "glue:UpdateTable",
+      "glue:DeleteTable",
+      "glue:BatchCreatePartition",
+    ]);
     grantPrefix(fn, bucket, key, PREFIX.offline, "readwrite");
-    grantPrefix(fn, bucket, key, PREFIX.athenaResults, "readwrite");
     suppress(fn, [
       [
         "AwsSolutions-IAM5",

@@ -10,6 +10,7 @@ import { grantPrefix, grantTable, keelFunction, platformEnv, scheduleFunction } 
 import { GPU_METRICS, vllmPool } from "./llm-pool";
 import { Network } from "./Network";
 import { suppress } from "./nag";
+import { ragRuntime } from "./rag-runtime";
 import { PREFIX, Storage } from "./Storage";
 import { identityEnv, type StageSettings, stageSettings } from "./settings";
 
@@ -67,9 +68,14 @@ export function Llm({ stack, app }: StackContext) {
     vpc,
     vpcSubnets: privateSubnets,
     securityGroups: [lambdaSg],
+    // `rag:<kb>` models and the semantic cache open LanceDB (no PDFs are read here).
+    ...ragRuntime({ pdf: false }),
     environment: {
       ...platformEnv(app.stage, table, bucket, PREFIX.artifacts),
       ...identityEnv(settings),
+      // Knowledge bases (`rag:<kb>`) and semantic-cache entries: the stage's LanceDB on S3. No
+      // KEEL_RAG_LLM_URL here: RAG's embedding and chat calls go to this gateway in process.
+      [ENV.RAG_ROOT]: `s3://${bucket.bucketName}/${PREFIX.rag}`,
       // The stage's upstreams as gateway routes (more are added as data through /api/v1/llm/routes).
       [ENV.LLM_UPSTREAMS]: JSON.stringify(stageRoutes(llm, pool?.url, stack.region)),
       // CloudWatch metrics as EMF lines in the log (the dashboard below graphs them).
@@ -90,6 +96,8 @@ export function Llm({ stack, app }: StackContext) {
   grantPrefix(gateway, bucket, key, PREFIX.llmUsage, "readwrite");
   // The usage log's Parquet copy (`llm/usage/date=...`) in the artifact store.
   grantPrefix(gateway, bucket, key, `${PREFIX.artifacts}llm/`, "readwrite");
+  // Semantic-cache entries are written, knowledge bases read, under rag/.
+  grantPrefix(gateway, bucket, key, PREFIX.rag, "readwrite");
 
   // Stored prompts past their retention are purged hourly (and at each gateway cold start).
   const purge = keelFunction(stack, "LlmPurgeFn", {
@@ -245,6 +253,8 @@ export function Llm({ stack, app }: StackContext) {
     );
   }
 
-  stack.addOutputs({ LlmGatewayUrl: `${url.url}llm/v1`, ...(pool ? { VllmPoolUrl: pool.url } : {}) });
-  return { gateway, pool, alerts };
+  // The OpenAI-compatible base URL: RAG in the Api and Pipelines stacks calls it (KEEL_RAG_LLM_URL).
+  const gatewayUrl = `${url.url}llm/v1`;
+  stack.addOutputs({ LlmGatewayUrl: gatewayUrl, ...(pool ? { VllmPoolUrl: pool.url } : {}) });
+  return { gateway, gatewayUrl, pool, alerts };
 }

@@ -25,8 +25,10 @@ import { removalPolicy } from "./app";
 import { ENV } from "./env";
 import { Features } from "./Features";
 import { grantPrefix, grantTable, keelFunction, platformEnv } from "./functions";
+import { Llm } from "./Llm";
 import { resourceEndingWith, suppress } from "./nag";
 import { loadProjectPipelines } from "./project";
+import { ragRuntime } from "./rag-runtime";
 import { PREFIX, Storage } from "./Storage";
 import { stageSettings } from "./settings";
 import { grantAthenaValidation } from "./validation";
@@ -89,6 +91,8 @@ export function Pipelines({ stack, app }: StackContext) {
   const { scheduleDlq, offlineEnv, glueDatabaseName, workgroup } = use(Features);
   const { region, account } = Stack.of(stack);
   const machines: Record<string, StateMachine> = {};
+  // Only stages with a `rag.ingest` pipeline depend on the Llm stack (its gateway embeds chunks).
+  const gatewayUrl = pipelineSources.pipelines.some(ingestsKnowledge) ? use(Llm).gatewayUrl : undefined;
 
   for (const def of pipelineSources.pipelines) {
     const id = pascal(def.name);
@@ -112,22 +116,27 @@ export function Pipelines({ stack, app }: StackContext) {
       const body = s.kind === "map" ? s.run : s;
       return body.kind === "builtin" && body.uses === "validate";
     });
+    const ingests = ingestsKnowledge(def);
     const stepFn = keelFunction(stack, `${id}StepFn`, {
       handler: "functions/pipeline-step.handler",
       description: `Keel pipeline ${def.name}: input validation and lambda steps`,
       memorySize: lambdaMemory,
       timeout: 900,
+      // rag.ingest opens LanceDB and reads PDFs: both ship in the bundle for its architecture.
+      ...(ingests ? ragRuntime({ pdf: true }) : {}),
       environment: {
         ...platformEnv(app.stage, table, bucket, PREFIX.artifacts),
         ...(validates ? offlineEnv : {}),
-        ...(ingestsKnowledge(def) ? { [ENV.RAG_ROOT]: `s3://${bucket.bucketName}/${PREFIX.rag}` } : {}),
+        ...(ingests && gatewayUrl
+          ? { [ENV.RAG_ROOT]: `s3://${bucket.bucketName}/${PREFIX.rag}`, [ENV.RAG_LLM_URL]: gatewayUrl }
+          : {}),
       },
     });
     grantTable(stepFn, table, key, "readwrite");
     grantPrefix(stepFn, bucket, key, PREFIX.artifacts, "readwrite");
     if (validates) grantAthenaValidation(stepFn, { bucket, key, glueDatabaseName, workgroup });
     // rag.ingest: LanceDB tables under the stage bucket's rag/ (the API reads the same root).
-    if (ingestsKnowledge(def)) grantPrefix(stepFn, bucket, key, PREFIX.rag, "readwrite");
+    if (ingests) grantPrefix(stepFn, bucket, key, PREFIX.rag, "readwrite");
 
     const role = new Role(stack, `${id}StateMachineRole`, {
       assumedBy: new ServicePrincipal("states.amazonaws.com"),

@@ -18,10 +18,11 @@ export const keelStacks: KeelStack[] = [
   Network,
   Storage,
   Features,
+  // Before Pipelines and Api: their RAG functions call the gateway's URL (KEEL_RAG_LLM_URL).
+  Llm,
   Pipelines,
   Tuning,
   Serving,
-  Llm,
   Api,
   Monitoring,
 ];

@@ -1,10 +1,7 @@
 import { ATHENA_TEMP_TABLE_PREFIX } from "@keel/validation";
-import { Duration, Stack } from "aws-cdk-lib";
-import type { CfnWorkGroup } from "aws-cdk-lib/aws-athena";
-import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
-import type { IKey } from "aws-cdk-lib/aws-kms";
-import type { IBucket } from "aws-cdk-lib/aws-s3";
+import { Duration, type Stack } from "aws-cdk-lib";
 import { type App, type Function as SstFunction, use } from "sst/constructs";
+import { type AthenaScope, grantAthenaQueries, grantGlueTables } from "./athena-grants";
 import { Features } from "./Features";
 import { grantPrefix, grantTable, keelFunction, platformEnv, scheduleFunction } from "./functions";
 import { Network } from "./Network";
@@ -19,74 +16,22 @@ import { stageSettings } from "./settings";
  * (an s3:// dataset); reading datasets under the offline and artifact prefixes; Athena's
  * results under its own prefix.
  */
-export function grantAthenaValidation(fn: SstFunction, deps: AthenaDeps): void {
+export function grantAthenaValidation(fn: SstFunction, deps: AthenaScope): void {
   grantAthenaReads(fn, deps, { tempTables: ATHENA_TEMP_TABLE_PREFIX });
-}
-
-interface AthenaDeps {
-  bucket: IBucket;
-  key: IKey;
-  glueDatabaseName: string;
-  workgroup: CfnWorkGroup;
 }
 
 /** Athena reads of the stage's data, with temporary tables named `<tempTables>*` only; `staging` is written. */
 function grantAthenaReads(
   fn: SstFunction,
-  deps: AthenaDeps,
+  deps: AthenaScope,
   opts: { tempTables: string; staging?: string },
 ): void {
   const { tempTables } = opts;
-  const stack = Stack.of(fn);
-  const arn = (service: string, resource: string) =>
-    `arn:${stack.partition}:${service}:${stack.region}:${stack.account}:${resource}`;
   const db = deps.glueDatabaseName;
-  fn.addToRolePolicy(
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: [
-        "athena:StartQueryExecution",
-        "athena:GetQueryExecution",
-        "athena:GetQueryResults",
-        "athena:StopQueryExecution",
-      ],
-      resources: [arn("athena", `workgroup/${deps.workgroup.name}`)],
-    }),
-  );
-  fn.addToRolePolicy(
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: ["athena:GetTableMetadata"],
-      resources: [arn("athena", "datacatalog/AwsDataCatalog")],
-    }),
-  );
-  fn.addToRolePolicy(
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: ["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
-      resources: [arn("glue", "catalog"), arn("glue", `database/${db}`), arn("glue", `table/${db}/*`)],
-    }),
-  );
-  fn.addToRolePolicy(
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: ["glue:CreateTable", "glue:DeleteTable"],
-      resources: [
-        arn("glue", "catalog"),
-        arn("glue", `database/${db}`),
-        arn("glue", `table/${db}/${tempTables}*`),
-      ],
-    }),
-  );
-  fn.addToRolePolicy(
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: ["s3:GetBucketLocation"],
-      resources: [deps.bucket.bucketArn],
-    }),
-  );
+  grantAthenaQueries(fn, deps);
+  grantGlueTables(fn, db, ["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"]);
+  grantGlueTables(fn, db, ["glue:CreateTable", "glue:DeleteTable"], tempTables);
   grantPrefix(fn, deps.bucket, deps.key, PREFIX.offline, "read");
-  grantPrefix(fn, deps.bucket, deps.key, PREFIX.athenaResults, "readwrite");
   if (opts.staging) grantPrefix(fn, deps.bucket, deps.key, opts.staging, "readwrite");
   suppress(fn, [
     [

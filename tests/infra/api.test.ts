@@ -5,13 +5,15 @@ import { ENV } from "@keel/core";
 import { describe, expect, it } from "vitest";
 import { Api } from "../../stacks/Api";
 import { Features } from "../../stacks/Features";
+import { Llm } from "../../stacks/Llm";
 import { Network } from "../../stacks/Network";
 import { Serving } from "../../stacks/Serving";
 import { Storage } from "../../stacks/Storage";
+import { expectRagRuntime } from "./rag-runtime";
 import { itPassesSecurityChecks, resourcesOf, staticImports, synthOnce } from "./synth";
 
 const jwt = { issuer: "https://login.example.com/realms/keel", audience: ["keel-notebooks", "keel-cli"] };
-const out = synthOnce([Network, Storage, Features, Serving, Api], {
+const out = synthOnce([Network, Storage, Features, Serving, Llm, Api], {
   stage: "infra-api",
   config: { jwt },
 });
@@ -128,6 +130,23 @@ describe("Api stack", () => {
     expect(code).not.toContain("@duckdb/node-bindings-");
     // ... so nothing may import them (or dynalite) statically: Lambda would fail to start.
     expect(staticImports(bundle)).toEqual([]);
+  });
+
+  it("ships LanceDB's native binding for the API function's architecture, and pdf.js for uploads", () => {
+    expect(apiFunction().Architectures).toEqual(["arm64"]);
+    expectRagRuntime(apiFunction(), out.bundles["functions/api.handler"], { pdf: true });
+  });
+
+  it("sends RAG's embeddings and answers to the Llm stack's gateway URL", () => {
+    const url = JSON.stringify(apiFunction().Environment.Variables[ENV.RAG_LLM_URL]);
+    const exportName = url.match(/"Fn::ImportValue":"([^"]+)"/)?.[1];
+    const outputs = Object.values(
+      out.templates.Llm.toJSON().Outputs as Record<string, { Export?: { Name: string }; Value: unknown }>,
+    );
+    expect(JSON.stringify(outputs.find((o) => o.Export?.Name === exportName)?.Value)).toMatch(
+      /"Fn::GetAtt":\["LlmGatewayFn\w*FunctionUrl\w*","FunctionUrl"\]/,
+    );
+    expect(url).toContain("llm/v1");
   });
 
   it("ships the console's build beside the handler, where consoleRoot() looks for it", () => {

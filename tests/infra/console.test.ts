@@ -5,13 +5,14 @@ import { describe, expect, it } from "vitest";
 import { Api } from "../../stacks/Api";
 import { CONSOLE_CSP } from "../../stacks/console-hosting";
 import { Features } from "../../stacks/Features";
+import { Llm } from "../../stacks/Llm";
 import { Network } from "../../stacks/Network";
 import { Serving } from "../../stacks/Serving";
 import { Storage } from "../../stacks/Storage";
 import { itPassesSecurityChecks, resourcesOf, synthOnce } from "./synth";
 
 /** A stage with no identity provider of its own: Cognito signs people in to the console. */
-const out = synthOnce([Network, Storage, Features, Serving, Api], { stage: "infra-console" });
+const out = synthOnce([Network, Storage, Features, Serving, Llm, Api], { stage: "infra-console" });
 const t = () => out.templates.Api;
 const json = (v: unknown) => JSON.stringify(v);
 

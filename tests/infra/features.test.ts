@@ -67,6 +67,18 @@ describe("Features stack (Keyspaces)", () => {
     });
   });
 
+  it("lets the offline store's writers replace a view's Glue table (DeleteTable) in this database only", () => {
+    const glue = resourcesOf(t(), "AWS::IAM::Policy")
+      .flatMap((p) => p.PolicyDocument.Statement)
+      .filter((s) => [s.Action].flat().includes("glue:CreateTable"));
+    expect(glue.length).toBeGreaterThan(0);
+    for (const s of glue) {
+      expect([s.Action].flat()).toEqual(expect.arrayContaining(["glue:DeleteTable", "glue:UpdateTable"]));
+      expect([s.Action].flat()).not.toContain("glue:DeleteDatabase");
+      expect(JSON.stringify(s.Resource)).toMatch(/table\/keel_infra_features\/\*/);
+    }
+  });
+
   it("runs materialization on the stage's schedule with retries and a dead-letter queue", () => {
     t().hasResourceProperties("AWS::Scheduler::Schedule", {
       ScheduleExpression: "rate(15 minutes)",

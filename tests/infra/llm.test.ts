@@ -6,6 +6,7 @@ import { Llm } from "../../stacks/Llm";
 import { Network } from "../../stacks/Network";
 import { Storage } from "../../stacks/Storage";
 import { parseStageSettings } from "../../stacks/settings";
+import { expectRagRuntime } from "./rag-runtime";
 import { itPassesSecurityChecks, resourcesOf, synthOnce } from "./synth";
 
 const out = synthOnce([Network, Storage, Llm], {
@@ -36,6 +37,25 @@ describe("Llm stack", () => {
       "KEEL_LLM_EMF",
       "KEEL_LLM_ALERT_TOPIC_ARN",
     ]);
+  });
+
+  it("opens the stage's knowledge bases (rag:<kb>, semantic cache) with LanceDB for its architecture", () => {
+    const fn = gatewayFn();
+    expect(JSON.stringify(fn.Environment.Variables.KEEL_RAG_ROOT)).toMatch(/"s3:\/\/".*"\/rag\/"/);
+    // RAG's model calls stay in process here (this is the gateway): no URL to itself.
+    expect(fn.Environment.Variables.KEEL_RAG_LLM_URL).toBeUndefined();
+    const onRag = statements().filter((s) => JSON.stringify(s.Resource).includes("/rag/*"));
+    expect(onRag.flatMap((s) => [s.Action].flat())).toEqual(
+      expect.arrayContaining(["s3:GetObject", "s3:PutObject"]),
+    );
+    expect(fn.Architectures).toEqual(["arm64"]);
+    // No documents are ingested through /llm/v1: no pdf.js.
+    expectRagRuntime(fn, out.bundles["functions/llm.handler"], { pdf: false });
+  });
+
+  it("exports the gateway's OpenAI-compatible URL for RAG in other stacks", () => {
+    const outputs = t().toJSON().Outputs as Record<string, { Value: unknown; Export?: { Name: string } }>;
+    expect(JSON.stringify(outputs.LlmGatewayUrl.Value)).toMatch(/FunctionUrl.*llm\/v1/);
   });
 
   it("scopes Bedrock and SageMaker access to the models and endpoints the stage names", () => {

@@ -4,9 +4,11 @@ import type { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { Features } from "../../stacks/Features";
+import { Llm } from "../../stacks/Llm";
 import { Network } from "../../stacks/Network";
 import { Pipelines, pipelineSources } from "../../stacks/Pipelines";
 import { Storage } from "../../stacks/Storage";
+import { expectRagRuntime } from "./rag-runtime";
 import { expectNoNagErrors, resourcesOf, SYNTH_TIMEOUT_MS, type Synthesized, synthStacks } from "./synth";
 
 /** A pipeline with a `rag.ingest` step: its step Lambda reads the S3 prefix and writes LanceDB on S3. */
@@ -27,11 +29,13 @@ let out: Synthesized;
 let t: Template;
 beforeAll(async () => {
   pipelineSources.pipelines = [refresh];
-  out = await synthStacks([Network, Storage, Features, Pipelines], { stage: "infra-pipelines-rag" });
+  out = await synthStacks([Network, Storage, Features, Llm, Pipelines], { stage: "infra-pipelines-rag" });
   t = out.templates.Pipelines;
 }, SYNTH_TIMEOUT_MS);
 
 const json = (v: unknown) => JSON.stringify(v);
+const stepFn = () =>
+  resourcesOf(t, "AWS::Lambda::Function").find((f) => f.Handler === "functions/pipeline-step.handler");
 
 describe("rag.ingest in the Pipelines stack", () => {
   it("compiles the step into a Task of the pipeline's step Lambda", () => {
@@ -56,6 +60,24 @@ describe("rag.ingest in the Pipelines stack", () => {
     );
     const list = statements.find((s) => s.Action === "s3:ListBucket" && json(s.Condition).includes("rag/*"));
     expect(list).toBeDefined();
+  });
+
+  it("ships LanceDB's native binding for the step Lambda's architecture, and pdf.js", () => {
+    expect(stepFn().Architectures).toEqual(["arm64"]);
+    expectRagRuntime(stepFn(), out.bundles["functions/pipeline-step.handler"], { pdf: true });
+  });
+
+  it("embeds through the stage's LLM gateway: KEEL_RAG_LLM_URL is the Llm stack's function URL", () => {
+    const url = json(stepFn().Environment.Variables[ENV.RAG_LLM_URL]);
+    expect(url).toContain("Fn::ImportValue");
+    expect(url).toContain("llm/v1");
+    // The import is the Llm stack's export of its gateway's function URL.
+    const exportName = url.match(/"Fn::ImportValue":"([^"]+)"/)?.[1];
+    const outputs = Object.values(
+      out.templates.Llm.toJSON().Outputs as Record<string, { Export?: { Name: string }; Value: unknown }>,
+    );
+    const exported = outputs.find((o) => o.Export?.Name === exportName);
+    expect(json(exported?.Value)).toMatch(/"Fn::GetAtt":\["LlmGatewayFn\w*FunctionUrl\w*","FunctionUrl"\]/);
   });
 
   it("passes cdk-nag", () => {

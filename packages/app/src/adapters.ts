@@ -114,16 +114,19 @@ export function createRagLlmClient(config: KeelConfig, self: () => { request: ty
 }
 
 function createRagModelClient(config: KeelConfig, self: () => { request: typeof fetch }): LlmClient {
+  const auth = (): Record<string, string> => {
+    const a = callerAuthorization();
+    return a ? { authorization: a } : {};
+  };
+  // Without an API key the caller's own token goes along (in AWS the URL is the stage's gateway,
+  // which accepts platform tokens: its keys and budgets apply to the caller, as in process).
   if (config.rag.llmUrl)
     return new OpenAiHttpLlmClient({
       baseUrl: config.rag.llmUrl,
       apiKey: config.rag.llmApiKey,
       rerankUrl: config.rag.rerankUrl,
+      headers: config.rag.llmApiKey ? undefined : auth,
     });
-  const auth = (): Record<string, string> => {
-    const a = callerAuthorization();
-    return a ? { authorization: a } : {};
-  };
   return new OpenAiHttpLlmClient({
     baseUrl: SELF_GATEWAY,
     apiKey: config.rag.llmApiKey,
