@@ -8,7 +8,7 @@ import {
 } from "@keel/pipelines";
 import { ragIngestStep } from "@keel/rag";
 import { lambdaValidateStepKind } from "@keel/validation";
-import { Duration, Stack } from "aws-cdk-lib";
+import { Annotations, Duration, Stack } from "aws-cdk-lib";
 import { Effect, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup } from "aws-cdk-lib/aws-logs";
 import {
@@ -19,8 +19,9 @@ import {
   TimeWindow,
 } from "aws-cdk-lib/aws-scheduler";
 import { StepFunctionsStartExecution } from "aws-cdk-lib/aws-scheduler-targets";
+import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { DefinitionBody, LogLevel, StateMachine } from "aws-cdk-lib/aws-stepfunctions";
-import { type StackContext, use } from "sst/constructs";
+import { type Function as SstFunction, type StackContext, use } from "sst/constructs";
 import { removalPolicy } from "./app";
 import { ENV } from "./env";
 import { Features } from "./Features";
@@ -137,6 +138,7 @@ export function Pipelines({ stack, app }: StackContext) {
     if (validates) grantAthenaValidation(stepFn, { bucket, key, glueDatabaseName, workgroup });
     // rag.ingest: LanceDB tables under the stage bucket's rag/ (the API reads the same root).
     if (ingests) grantPrefix(stepFn, bucket, key, PREFIX.rag, "readwrite");
+    if (ingests) ingestKey(stepFn, def.name, settings.rag.ingestKeySecretName);
 
     const role = new Role(stack, `${id}StateMachineRole`, {
       assumedBy: new ServicePrincipal("states.amazonaws.com"),
@@ -323,4 +325,21 @@ export function Pipelines({ stack, app }: StackContext) {
     ),
   );
   return { machines };
+}
+
+/**
+ * The gateway key `rag.ingest` embeds with: the step Lambda has no caller whose token could go
+ * along, so it reads a virtual key from the stage's secret (settings.rag.ingestKeySecretName).
+ * Without one, only knowledge bases with no embedding route can be ingested: synthesis warns.
+ */
+function ingestKey(fn: SstFunction, pipeline: string, secretName: string | undefined): void {
+  if (!secretName) {
+    Annotations.of(fn).addWarning(
+      `pipeline ${pipeline} runs rag.ingest but settings.rag.ingestKeySecretName is unset: embedding calls to the gateway will be refused (401); store a gateway key in Secrets Manager and name it there`,
+    );
+    return;
+  }
+  const secret = Secret.fromSecretNameV2(fn.stack, `${fn.node.id}IngestKey`, secretName);
+  secret.grantRead(fn);
+  fn.addEnvironment(ENV.RAG_LLM_API_KEY_SECRET, secretName);
 }

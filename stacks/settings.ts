@@ -114,6 +114,15 @@ const llmSchema = z.object({
   sagemakerEndpoints: z.array(z.string().min(1)).default([]),
 });
 
+const ragSettingsSchema = z.object({
+  /**
+   * Secrets Manager secret (name) holding a gateway virtual key for pipeline steps that ingest into
+   * knowledge bases (`rag.ingest` has no caller whose token could go along): create one with
+   * `keel llm key create --team <team> --name rag-ingest` and store it there; that team's budget pays for ingestion.
+   */
+  ingestKeySecretName: z.string().min(1).optional(),
+});
+
 /** One scheduled consistency check: a view, its EventBridge Scheduler expression and the check's options. */
 const consistencyCheckSettingSchema = consistencyCheckSchema.extend({
   schedule: z.string().min(1).default("rate(1 day)"),
@@ -149,6 +158,7 @@ export const stageSettingsSchema = z.object({
     tritonImage: "nvcr.io/nvidia/tritonserver:25.01-py3",
   }),
   llm: llmSchema.default({ bedrockModels: [], sagemakerEndpoints: [] }),
+  rag: ragSettingsSchema.default({}),
   /** Training-serving skew checks run on a schedule (stacks/validation.ts, functions/consistency-check.ts). */
   consistencyChecks: z.array(consistencyCheckSettingSchema).default([]),
   logRetentionDays: z.union([z.literal(7), z.literal(30), z.literal(365), z.literal(3653)]).default(30),

@@ -29,7 +29,10 @@ let out: Synthesized;
 let t: Template;
 beforeAll(async () => {
   pipelineSources.pipelines = [refresh];
-  out = await synthStacks([Network, Storage, Features, Llm, Pipelines], { stage: "infra-pipelines-rag" });
+  out = await synthStacks([Network, Storage, Features, Llm, Pipelines], {
+    stage: "infra-pipelines-rag",
+    config: { rag: { ingestKeySecretName: "keel/rag-ingest-key" } },
+  });
   t = out.templates.Pipelines;
 }, SYNTH_TIMEOUT_MS);
 
@@ -65,6 +68,21 @@ describe("rag.ingest in the Pipelines stack", () => {
   it("ships LanceDB's native binding for the step Lambda's architecture, and pdf.js", () => {
     expect(stepFn().Architectures).toEqual(["arm64"]);
     expectRagRuntime(stepFn(), out.bundles["functions/pipeline-step.handler"], { pdf: true });
+  });
+
+  it("embeds with the gateway key in the stage's secret: named in KEEL_RAG_LLM_API_KEY_SECRET, readable by this step only", () => {
+    expect(stepFn().Environment.Variables[ENV.RAG_LLM_API_KEY_SECRET]).toBe("keel/rag-ingest-key");
+    expect(stepFn().Environment.Variables[ENV.RAG_LLM_API_KEY]).toBeUndefined();
+    const reads = resourcesOf(t, "AWS::IAM::Policy")
+      .flatMap((p) => p.PolicyDocument.Statement.map((s: unknown) => ({ roles: json(p.Roles), s })))
+      .filter(
+        ({ s }) =>
+          json(s).includes("secretsmanager:GetSecretValue") && json(s).includes("keel/rag-ingest-key"),
+      );
+    expect(reads.length).toBeGreaterThan(0);
+    for (const { roles } of reads) expect(roles).toContain("RefreshHandbookStepFn");
+    // The name's ARN with the random suffix Secrets Manager adds, not a wildcard over every secret.
+    expect(json(reads[0].s)).toMatch(/secret:keel\/rag-ingest-key-\?\?\?\?\?\?/);
   });
 
   it("embeds through the stage's LLM gateway: KEEL_RAG_LLM_URL is the Llm stack's function URL", () => {

@@ -18,6 +18,7 @@ import {
   withReranker,
 } from "@keel/rag";
 import { type CloudWatchLike, MemoryScoringQueue, type ScoringQueue, SqsScoringQueue } from "@keel/serving";
+import { secretApiKey } from "./secret-api-key";
 
 /**
  * Every adapter Keel runs on is chosen here, from the config alone: the Lambda entry points,
@@ -118,20 +119,24 @@ function createRagModelClient(config: KeelConfig, self: () => { request: typeof 
     const a = callerAuthorization();
     return a ? { authorization: a } : {};
   };
-  // Without an API key the caller's own token goes along (in AWS the URL is the stage's gateway,
-  // which accepts platform tokens: its keys and budgets apply to the caller, as in process).
+  // A key from config or Secrets Manager (pipeline steps, which have no caller); without one the
+  // caller's own token goes along (in AWS the URL is the stage's gateway, which accepts platform
+  // tokens: its keys and budgets apply to the caller, as in process).
+  const { llmApiKey, llmApiKeySecret } = config.rag;
+  const apiKey = llmApiKey ?? (llmApiKeySecret ? secretApiKey(llmApiKeySecret) : undefined);
+  const headers = apiKey ? undefined : auth;
   if (config.rag.llmUrl)
     return new OpenAiHttpLlmClient({
       baseUrl: config.rag.llmUrl,
-      apiKey: config.rag.llmApiKey,
+      apiKey,
       rerankUrl: config.rag.rerankUrl,
-      headers: config.rag.llmApiKey ? undefined : auth,
+      headers,
     });
   return new OpenAiHttpLlmClient({
     baseUrl: SELF_GATEWAY,
-    apiKey: config.rag.llmApiKey,
+    apiKey,
     rerankUrl: config.rag.rerankUrl,
-    headers: config.rag.llmApiKey ? undefined : auth,
+    headers,
     fetch: (input, init) => self().request(input, init),
   });
 }

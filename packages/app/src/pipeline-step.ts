@@ -67,7 +67,7 @@ function ragInLambda(config: KeelConfig | undefined, clock: Clock): () => RagSer
         request: () =>
           Promise.reject(
             new Error(
-              "the pipeline-step Lambda has no gateway in process: set KEEL_RAG_LLM_URL (and KEEL_RAG_LLM_API_KEY) for knowledge bases with an embedding model",
+              "the pipeline-step Lambda has no gateway in process: set KEEL_RAG_LLM_URL and KEEL_RAG_LLM_API_KEY or KEEL_RAG_LLM_API_KEY_SECRET (the stage setting rag.ingestKeySecretName) for knowledge bases with an embedding model",
             ),
           ),
       })),

@@ -95,6 +95,11 @@ export const ENV = {
   RAG_LLM_URL: "KEEL_RAG_LLM_URL",
   /** API key sent as `Authorization: Bearer` to RAG_LLM_URL. */
   RAG_LLM_API_KEY: "KEEL_RAG_LLM_API_KEY",
+  /**
+   * Secrets Manager secret (name or ARN) holding a gateway virtual key, used when RAG_LLM_API_KEY is
+   * unset: the key pipeline steps (`rag.ingest` in the step Lambda) embed with, having no caller.
+   */
+  RAG_LLM_API_KEY_SECRET: "KEEL_RAG_LLM_API_KEY_SECRET",
   /** Base URL of a TEI-style `/rerank` endpoint; default: RAG_LLM_URL. */
   RAG_RERANK_URL: "KEEL_RAG_RERANK_URL",
   /** Who reranks: `http` (the TEI-style `/rerank` above) or `bedrock` (Bedrock's Rerank API in the region). */
@@ -216,6 +221,7 @@ const ragSchema = z.object({
   root: optionalText,
   llmUrl: z.string().url().optional(),
   llmApiKey: optionalText,
+  llmApiKeySecret: optionalText,
   rerankUrl: z.string().url().optional(),
   rerankProvider: z.enum(["http", "bedrock"]).default("http"),
 });
@@ -334,6 +340,7 @@ export const CONFIG_VARS = {
     root: ENV.RAG_ROOT,
     llmUrl: ENV.RAG_LLM_URL,
     llmApiKey: ENV.RAG_LLM_API_KEY,
+    llmApiKeySecret: ENV.RAG_LLM_API_KEY_SECRET,
     rerankUrl: ENV.RAG_RERANK_URL,
     rerankProvider: ENV.RAG_RERANK_PROVIDER,
   },

@@ -39,7 +39,8 @@ export interface LlmClient {
 export interface OpenAiHttpOptions {
   /** Base URL including the version segment, e.g. `http://localhost:5000/llm/v1`. */
   baseUrl: string;
-  apiKey?: string;
+  /** Sent as `Authorization: Bearer`; a function is asked per call (e.g. a key read from Secrets Manager). */
+  apiKey?: string | (() => Promise<string>);
   /** Base of the TEI-style `POST /rerank`; default `baseUrl`. */
   rerankUrl?: string;
   /** Extra headers per call (e.g. the caller's own Authorization toward the platform's gateway). */
@@ -65,20 +66,23 @@ export class OpenAiHttpLlmClient implements LlmClient {
     this.doFetch = opts.fetch ?? fetch;
   }
 
-  private headers(): Record<string, string> {
+  private async headers(): Promise<Record<string, string>> {
+    const { apiKey } = this.opts;
+    const key = typeof apiKey === "function" ? await apiKey() : apiKey;
     return {
       "content-type": "application/json",
-      ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}),
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
       ...(this.opts.headers?.() ?? {}),
     };
   }
 
   private async post(url: string, body: unknown, what: string): Promise<Response> {
+    const headers = await this.headers();
     let res: Response;
     try {
       res = await this.doFetch(url, {
         method: "POST",
-        headers: this.headers(),
+        headers,
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 120_000),
       });
