@@ -220,14 +220,17 @@ export class FrontAdmission {
   }
 }
 
+/** `front`'s floor under the learned target (ms): a sojourn this short is never shed. */
+export const FRONT_TARGET_MS = 5;
+
 /** `front` admission from the http config section (KEEL_ADMISSION_LIMITS, KEEL_ADMISSION_TARGET_MS). */
 export function frontAdmissionConfig(
-  http: { admissionLimits?: string; admissionTargetMs: number },
+  http: { admissionLimits?: string; admissionTargetMs?: number },
   internalToken?: string,
 ): FrontAdmissionOptions {
   return {
     limits: parseClassLimits(http.admissionLimits, frontClassLimits()),
-    shed: { targetMs: http.admissionTargetMs },
+    shed: { targetMs: http.admissionTargetMs ?? FRONT_TARGET_MS },
     internalToken,
   };
 }

@@ -4,17 +4,31 @@ import { ROUTE_CLASSES, type RouteClass } from "./admission-classes";
 /**
  * The shedding controller of `front` admission (admission-front.ts): per route class, the share
  * of arrivals refused, moved every window by how far the class's queue sojourn (the time a
- * request read by node waited before the app got it) is from its target, and only while the
- * event loop is saturated (or the class is at its places): an integral controller, so a class
- * that queues is shed in proportion to its excess and no more, a class that does not queue is
- * never shed, and at a load the server carries (sojourn under target) nothing is refused.
+ * request read by node waited before the app got it) is above its target.
+ *
+ * - The window's figure is the *smallest* sojourn of what left the queue (CoDel's standing
+ *   queue: a burst or a stall of the process leaves some requests served at once; a queue that
+ *   stands delays every one), or the head's age when nothing left.
+ * - The target is relative: `tolerance` x the class's normal sojourn (a slow average of the
+ *   windows under target in which the loop was at least half busy and nothing was shed; the first
+ *   `WARMUP_WINDOWS` such windows only learn), never below `targetMs`. So the load the server carries (its own normal) is not refused, whatever the
+ *   machine's speed, and a class is shed once its queue stands at `tolerance` x normal.
+ * - Shedding starts after `sustain` windows above target and only while the event loop is
+ *   saturated (utilization >= `busyUtilization`) or all the class's places are taken; the share
+ *   then grows in proportion to the excess (an integral controller: it settles where the
+ *   sojourn meets the target) and falls back while under target, faster if the loop has room.
+ *   It never passes `maxShed`, so no class starves.
  *
  * Deterministic: the clock, the loop's utilization, the queue state and the random draw are
  * injected. The decision on an arrival reads counters only (no await, no allocation).
  */
 export interface ShedOptions {
-  /** Queue sojourn (ms, the window's mean) above which a class is shed. */
+  /** Sojourn (ms) never shed, whatever the learned normal (the target's floor). */
   targetMs: number;
+  /** Shed once the sojourn stands above this multiple of its normal. */
+  tolerance?: number;
+  /** Windows in a row above target before shedding starts. */
+  sustain?: number;
   /** How often (ms) the shed shares are updated. */
   windowMs?: number;
   /** How far one window at twice the target moves a share (0..1); below target it falls as fast. */
@@ -31,16 +45,29 @@ export interface ShedOptions {
   random?: () => number;
 }
 
+/** Windows averaged (running mean) before the normal sojourn follows a slow average. */
+const WARMUP_WINDOWS = 20;
+/** The loop's utilization from which a window teaches the normal (an idle server's sojourn does not). */
+const LEARN_UTILIZATION = 0.5;
+/** The normal sojourn's average weight per window once warm (a time constant of ~50 windows). */
+const NORMAL_ALPHA = 0.02;
+
 interface ClassWindow {
   share: number;
-  sum: number;
+  min: number;
   count: number;
+  /** The class's normal sojourn (ms) and the windows it was learned from. */
+  normal: number;
+  learned: number;
+  above: number;
 }
 
 export class ShedController {
   private readonly windows: Record<RouteClass, ClassWindow>;
   private since: number;
-  private readonly targetMs: number;
+  private readonly floor: number;
+  private readonly tolerance: number;
+  private readonly sustain: number;
   private readonly windowMs: number;
   private readonly gain: number;
   private readonly maxShed: number;
@@ -52,7 +79,9 @@ export class ShedController {
   lastUtilization = 0;
 
   constructor(private readonly opts: ShedOptions) {
-    this.targetMs = opts.targetMs;
+    this.floor = opts.targetMs;
+    this.tolerance = opts.tolerance ?? 1.5;
+    this.sustain = opts.sustain ?? 3;
     this.windowMs = opts.windowMs ?? 100;
     this.gain = opts.gain ?? 0.1;
     this.maxShed = opts.maxShed ?? 0.9;
@@ -62,7 +91,10 @@ export class ShedController {
     this.random = opts.random ?? Math.random;
     this.since = this.now();
     this.windows = Object.fromEntries(
-      ROUTE_CLASSES.map((c) => [c, { share: 0, sum: 0, count: 0 }]),
+      ROUTE_CLASSES.map((c) => [
+        c,
+        { share: 0, min: Number.POSITIVE_INFINITY, count: 0, normal: 0, learned: 0, above: 0 },
+      ]),
     ) as Record<RouteClass, ClassWindow>;
   }
 
@@ -76,13 +108,21 @@ export class ShedController {
   /** A request of `cls` left the queue for the app after waiting `sojournMs`. */
   observe(cls: RouteClass, sojournMs: number): void {
     const w = this.windows[cls];
-    w.sum += sojournMs;
+    if (sojournMs < w.min) w.min = sojournMs;
     w.count++;
   }
 
   /** The share of `cls`'s arrivals now refused (0..maxShed). */
   share(cls: RouteClass): number {
     return this.windows[cls].share;
+  }
+
+  /** The sojourn (ms) above which `cls` is shed now. */
+  target(cls: RouteClass): number {
+    const w = this.windows[cls];
+    return w.learned < WARMUP_WINDOWS
+      ? Number.POSITIVE_INFINITY
+      : Math.max(this.floor, this.tolerance * w.normal);
   }
 
   /** Closes the window once it has lasted `windowMs` (read lazily: no timer). */
@@ -95,14 +135,23 @@ export class ShedController {
     for (const cls of ROUTE_CLASSES) {
       const w = this.windows[cls];
       const state = this.opts.classState(cls);
-      // Mean sojourn of what left the queue, or the head's age if nothing left it this window.
-      const sojourn = w.count > 0 ? Math.max(w.sum / w.count, state.headAgeMs) : state.headAgeMs;
-      w.sum = 0;
+      const sojourn = w.count > 0 ? w.min : state.headAgeMs;
+      const seen = w.count > 0 || state.headAgeMs > 0;
+      w.min = Number.POSITIVE_INFINITY;
       w.count = 0;
-      const excess = sojourn / this.targetMs - 1;
-      if (excess > 0 && (util >= this.busy || state.saturated))
-        w.share = Math.min(this.maxShed, w.share + this.gain * Math.min(excess, 4));
-      else if (excess <= 0) w.share = Math.max(0, w.share - this.gain * (util < this.busy ? 2 : 1));
+      if (!seen) continue;
+      const target = this.target(cls);
+      const over = sojourn > target && (util >= this.busy || state.saturated);
+      w.above = over ? w.above + 1 : 0;
+      if (over && (w.share > 0 || w.above >= this.sustain))
+        w.share = Math.min(this.maxShed, w.share + this.gain * Math.min(sojourn / target - 1, 4));
+      else if (sojourn <= target) w.share = Math.max(0, w.share - this.gain * (util < this.busy ? 2 : 1));
+      // Learn the normal from loaded windows under target that shed nothing (an idle server's
+      // sojourn is no normal to hold a loaded one to; a standing queue is not one either).
+      if (w.share === 0 && util >= LEARN_UTILIZATION && !over) {
+        w.learned++;
+        w.normal += (sojourn - w.normal) * (w.learned <= WARMUP_WINDOWS ? 1 / w.learned : NORMAL_ALPHA);
+      }
     }
   }
 }
