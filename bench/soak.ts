@@ -14,7 +14,7 @@
  * "probe" beside the load clients' own. The server's admission policy is whatever the
  * environment says (`KEEL_ADMISSION=front npm run bench -- soak ...`).
  * Run: npm run bench -- soak [--minutes 10] [--overload-seconds 60] [--ignore-retry-after]
- *   [--load-processes 2] [--probe-ms 40]
+ *   [--load-processes 2] [--probe-ms 40] [--server-cpu-prof <dir>]
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -30,6 +30,8 @@ const { values } = parseArgs({
     "ignore-retry-after": { type: "boolean", default: false },
     "load-processes": { type: "string", default: "2" },
     "probe-ms": { type: "string", default: "40" },
+    /** A folder: the keel dev process runs with --cpu-prof and writes its profile there on exit. */
+    "server-cpu-prof": { type: "string" },
   },
 });
 const MINUTES = Number(values.minutes);
@@ -43,7 +45,17 @@ const dataDir = mkdtempSync(join(tmpdir(), "keel-bench-soak-"));
 
 const server = spawn(
   process.execPath,
-  [join(ROOT, "packages/cli/bin/keel.mjs"), "dev", "--port", "0", "--data-dir", dataDir],
+  [
+    ...(values["server-cpu-prof"]
+      ? ["--cpu-prof", `--cpu-prof-dir=${resolve(values["server-cpu-prof"])}`]
+      : []),
+    join(ROOT, "packages/cli/bin/keel.mjs"),
+    "dev",
+    "--port",
+    "0",
+    "--data-dir",
+    dataDir,
+  ],
   {
     cwd: ROOT,
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },

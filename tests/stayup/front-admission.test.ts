@@ -1,8 +1,9 @@
-import { Agent, request } from "node:http";
+import { EventEmitter } from "node:events";
+import { Agent, type IncomingMessage, request, type ServerResponse } from "node:http";
 import { internalCallHeaders } from "@keel/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RouteClass } from "../../packages/app/src/admission-classes";
-import { frontAdmissionConfig } from "../../packages/app/src/admission-front";
+import { FrontAdmission, frontAdmissionConfig } from "../../packages/app/src/admission-front";
 import { ShedController } from "../../packages/app/src/admission-shed";
 import { startTestPlatform, type TestPlatform } from "../helpers/platform";
 
@@ -19,6 +20,7 @@ function controller() {
     targetMs: 5,
     tolerance: 1.5,
     sustain: 3,
+    warmup: 20,
     windowMs: 100,
     gain: 0.1,
     maxShed: 0.9,
@@ -118,6 +120,67 @@ describe("ShedController (injected clock and utilization)", () => {
       c.roll();
     }
     expect(c.share("write")).toBeGreaterThan(0);
+  });
+});
+
+describe("FrontAdmission hand-off (turns stepped by hand)", () => {
+  function gate(limits: Partial<Record<RouteClass, { limit: number; queue: number }>>) {
+    const turns: Array<() => void> = [];
+    const big = { limit: 100, queue: 100 };
+    const g = new FrontAdmission({
+      limits: { inference: big, read: big, write: big, llm: big, ...limits },
+      shed: { targetMs: 5, utilization: () => 1 },
+      now: () => 0,
+      schedule: (turn) => turns.push(turn),
+    });
+    const ran: string[] = [];
+    const responses: EventEmitter[] = [];
+    const send = (method: string, url: string) => {
+      const res = Object.assign(new EventEmitter(), {
+        destroyed: false,
+        status: 0,
+        headers: {} as Record<string, unknown>,
+        writeHead(status: number, headers: Record<string, unknown>) {
+          res.status = status;
+          res.headers = headers;
+        },
+        end() {},
+      });
+      const req = { method, url, headers: {}, socket: { destroyed: false }, resume() {} };
+      responses.push(res);
+      g.handle(req as unknown as IncomingMessage, res as unknown as ServerResponse, () => ran.push(url));
+      return res;
+    };
+    const step = () => (turns.shift() as () => void)();
+    return { g, turns, ran, send, step };
+  }
+
+  it("hands one request to the app per turn, classes in turn, so no class waits behind another's backlog", () => {
+    const { turns, ran, send, step } = gate({});
+    for (let i = 0; i < 3; i++) send("POST", `/api/2.0/mlflow/runs/log-metric?w${i}`);
+    send("POST", "/api/2.0/mlflow/runs/search?r0");
+    send("POST", "/v2/models/fraud/infer?i0");
+    expect(ran).toEqual([]); // nothing runs inside the listener
+    expect(turns.length).toBe(1);
+    while (turns.length) step();
+    expect(ran.map((u) => u.split("?")[1])).toEqual(["i0", "r0", "w0", "w1", "w2"]);
+  });
+
+  it("keeps a class within its places and queue: the next waits for a place, one more is refused", () => {
+    const { g, turns, ran, send, step } = gate({ write: { limit: 1, queue: 1 } });
+    const first = send("POST", "/api/2.0/mlflow/runs/log-metric?a");
+    step();
+    send("POST", "/api/2.0/mlflow/runs/log-metric?b");
+    expect(g.state("write")).toMatchObject({ running: 1, queued: 1 });
+    const refused = send("POST", "/api/2.0/mlflow/runs/log-metric?c");
+    expect(g.state("write").refused).toBe(1);
+    expect(refused.status).toBe(503);
+    expect(refused.headers["retry-after"]).toBe("1");
+    expect(turns.length).toBe(0); // no place: nothing to hand over
+    first.emit("close");
+    step();
+    expect(ran.map((u) => u.split("?")[1])).toEqual(["a", "b"]);
+    expect(g.state("write")).toMatchObject({ running: 1, queued: 0, admitted: 2 });
   });
 });
 

@@ -149,7 +149,8 @@ export class FrontAdmission {
       return;
     }
     queue.push({ at: this.now(), req, res, next });
-    this.wake();
+    // With all its places taken, the class's next turn comes when one is freed.
+    if (queue.running < queue.limit.limit) this.wake();
   }
 
   /** Per class: running in the app, waiting, admitted and refused so far, and the share shed now. */

@@ -10,9 +10,12 @@ import { ROUTE_CLASSES, type RouteClass } from "./admission-classes";
  *   queue: a burst or a stall of the process leaves some requests served at once; a queue that
  *   stands delays every one), or the head's age when nothing left.
  * - The target is relative: `tolerance` x the class's normal sojourn (a slow average of the
- *   windows under target in which the loop was at least half busy and nothing was shed; the first
- *   `WARMUP_WINDOWS` such windows only learn), never below `targetMs`. So the load the server carries (its own normal) is not refused, whatever the
- *   machine's speed, and a class is shed once its queue stands at `tolerance` x normal.
+ *   windows under target in which the loop was at least half busy and nothing was shed; the
+ *   first `warmup` such windows only learn), never below `targetMs`. So the load the server
+ *   carries (its own normal) is not refused, whatever the machine's speed, and a class is shed
+ *   once its queue stands at `tolerance` x normal. The normal does not follow an overload
+ *   (shedding windows teach nothing); a legitimate step up in load is shed until the windows
+ *   under target have raised it (about 10% a second).
  * - Shedding starts after `sustain` windows above target and only while the event loop is
  *   saturated (utilization >= `busyUtilization`) or all the class's places are taken; the share
  *   then grows in proportion to the excess (an integral controller: it settles where the
@@ -27,6 +30,8 @@ export interface ShedOptions {
   targetMs: number;
   /** Shed once the sojourn stands above this multiple of its normal. */
   tolerance?: number;
+  /** Loaded windows averaged (running mean) into the normal before anything is shed (50: 5 s). */
+  warmup?: number;
   /** Windows in a row above target before shedding starts. */
   sustain?: number;
   /** How often (ms) the shed shares are updated. */
@@ -45,8 +50,6 @@ export interface ShedOptions {
   random?: () => number;
 }
 
-/** Windows averaged (running mean) before the normal sojourn follows a slow average. */
-const WARMUP_WINDOWS = 20;
 /** The loop's utilization from which a window teaches the normal (an idle server's sojourn does not). */
 const LEARN_UTILIZATION = 0.5;
 /** The normal sojourn's average weight per window once warm (a time constant of ~50 windows). */
@@ -68,6 +71,7 @@ export class ShedController {
   private readonly floor: number;
   private readonly tolerance: number;
   private readonly sustain: number;
+  private readonly warmup: number;
   private readonly windowMs: number;
   private readonly gain: number;
   private readonly maxShed: number;
@@ -81,7 +85,8 @@ export class ShedController {
   constructor(private readonly opts: ShedOptions) {
     this.floor = opts.targetMs;
     this.tolerance = opts.tolerance ?? 1.5;
-    this.sustain = opts.sustain ?? 3;
+    this.sustain = opts.sustain ?? 5;
+    this.warmup = opts.warmup ?? 50;
     this.windowMs = opts.windowMs ?? 100;
     this.gain = opts.gain ?? 0.1;
     this.maxShed = opts.maxShed ?? 0.9;
@@ -120,7 +125,7 @@ export class ShedController {
   /** The sojourn (ms) above which `cls` is shed now. */
   target(cls: RouteClass): number {
     const w = this.windows[cls];
-    return w.learned < WARMUP_WINDOWS
+    return w.learned < this.warmup
       ? Number.POSITIVE_INFINITY
       : Math.max(this.floor, this.tolerance * w.normal);
   }
@@ -150,7 +155,7 @@ export class ShedController {
       // sojourn is no normal to hold a loaded one to; a standing queue is not one either).
       if (w.share === 0 && util >= LEARN_UTILIZATION && !over) {
         w.learned++;
-        w.normal += (sojourn - w.normal) * (w.learned <= WARMUP_WINDOWS ? 1 / w.learned : NORMAL_ALPHA);
+        w.normal += (sojourn - w.normal) * (w.learned <= this.warmup ? 1 / w.learned : NORMAL_ALPHA);
       }
     }
   }
