@@ -19,15 +19,16 @@ export const KINDS: Kind[] = ["log-metric", "search-runs", "infer", "online-feat
 export interface Tally {
   ok: number[];
   refused: number[];
+  /** Seconds into the phase at which each refusal came. */
+  refusedAt: number[];
   errors: number;
   lastError?: string;
   noRetryAfter?: number;
 }
 export const newTallies = (): Record<Kind, Tally> =>
-  Object.fromEntries(KINDS.map((k) => [k, { ok: [], refused: [], errors: 0 }])) as unknown as Record<
-    Kind,
-    Tally
-  >;
+  Object.fromEntries(
+    KINDS.map((k) => [k, { ok: [], refused: [], refusedAt: [], errors: 0 }]),
+  ) as unknown as Record<Kind, Tally>;
 
 export interface ClientJob {
   role: "load" | "probe";
@@ -38,6 +39,8 @@ export interface ClientJob {
   clients?: Record<Kind, number>;
   offset?: number;
   seconds: number;
+  /** Epoch ms at which every process of the phase starts (so the load steps up at once). */
+  startAt?: number;
   honourRetryAfter?: boolean;
   /** Probe: ms between two requests of a kind. */
   intervalMs?: number;
@@ -144,6 +147,7 @@ async function send(
   path: string,
   body: unknown,
   t: Tally,
+  started: number,
 ): Promise<Answer | undefined> {
   const t0 = performance.now();
   try {
@@ -152,6 +156,7 @@ async function send(
     if (res.ok) t.ok.push(ms);
     else if (res.status === 429 || res.status === 503) {
       t.refused.push(ms);
+      t.refusedAt.push(Math.round((performance.now() - started) / 100) / 10);
       if (!res.retryAfter) t.noRetryAfter = (t.noRetryAfter ?? 0) + 1;
     } else {
       t.errors++;
@@ -170,7 +175,9 @@ export async function runJob(job: ClientJob): Promise<ClientResult> {
   lag.enable();
   const post = poster(job.url);
   const tallies = newTallies();
-  const until = performance.now() + job.seconds * 1000;
+  if (job.startAt) await new Promise((r) => setTimeout(r, Math.max(0, job.startAt! - Date.now())));
+  const started = performance.now();
+  const until = started + job.seconds * 1000;
   const loops: Promise<void>[] = [];
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   for (const kind of KINDS) {
@@ -181,7 +188,7 @@ export async function runJob(job: ClientJob): Promise<ClientResult> {
           for (let i = 0; performance.now() < until; i++) {
             const next = performance.now() + every;
             const [path, body] = requestOf(job, kind, 100_000 + KINDS.indexOf(kind), i);
-            await send(post, path, body, tallies[kind]);
+            await send(post, path, body, tallies[kind], started);
             await sleep(Math.max(0, next - performance.now()));
           }
         })(),
@@ -194,7 +201,7 @@ export async function runJob(job: ClientJob): Promise<ClientResult> {
         (async () => {
           for (let i = 0; performance.now() < until; i++) {
             const [path, body] = requestOf(job, kind, c, i);
-            const res = await send(post, path, body, tallies[kind]);
+            const res = await send(post, path, body, tallies[kind], started);
             if (res && (res.status === 429 || res.status === 503) && job.honourRetryAfter !== false) {
               const wait = Number(res.retryAfter ?? 1) * 1000 * (0.5 + Math.random());
               await sleep(Math.min(wait, Math.max(0, until - performance.now())));

@@ -114,6 +114,8 @@ async function main() {
   /** A phase: the clients split over LOAD_PROCESSES children, plus the probe child; merged tallies. */
   async function phase(clients: Record<Kind, number>, seconds: number, sample?: () => void) {
     const jobs: ClientJob[] = [];
+    // Every process starts at the same moment (each needs a second or two to load first).
+    const startAt = Date.now() + 4000;
     for (let p = 0; p < LOAD_PROCESSES; p++) {
       const share = Object.fromEntries(
         KINDS.map((k) => [
@@ -121,9 +123,9 @@ async function main() {
           Math.floor(clients[k] / LOAD_PROCESSES) + (p < clients[k] % LOAD_PROCESSES ? 1 : 0),
         ]),
       ) as Record<Kind, number>;
-      jobs.push({ ...job, role: "load", clients: share, offset: p * 1000, seconds });
+      jobs.push({ ...job, role: "load", clients: share, offset: p * 1000, seconds, startAt });
     }
-    jobs.push({ ...job, role: "probe", intervalMs: PROBE_MS, seconds });
+    jobs.push({ ...job, role: "probe", intervalMs: PROBE_MS, seconds, startAt });
     const timer = sample ? setInterval(sample, 10_000) : undefined;
     try {
       const results = await Promise.all(jobs.map(runChild));
@@ -132,6 +134,7 @@ async function main() {
         for (const k of KINDS) {
           load[k].ok.push(...r.tallies[k].ok);
           load[k].refused.push(...r.tallies[k].refused);
+          load[k].refusedAt.push(...r.tallies[k].refusedAt);
           load[k].errors += r.tallies[k].errors;
           load[k].lastError = r.tallies[k].lastError ?? load[k].lastError;
           load[k].noRetryAfter = (load[k].noRetryAfter ?? 0) + (r.tallies[k].noRetryAfter ?? 0);
@@ -181,6 +184,12 @@ async function main() {
     `RSS: start ${rss[0][1].toFixed(0)} MB; ${marks.map((m) => `${m} min ${rssAt(m).toFixed(0)} MB`).join("; ")}; max ${Math.max(...rss.map((r) => r[1])).toFixed(0)} MB; after the load ${afterLoad.toFixed(0)} MB`,
   );
   console.log(`RSS samples (min, MB): ${rss.map(([m, v]) => `${m.toFixed(1)}:${v.toFixed(0)}`).join(" ")}`);
+  const refusedAt = KINDS.flatMap((k) => [...total[k].refusedAt, ...normal.probe[k].refusedAt]);
+  if (refusedAt.length) {
+    const by10 = new Array(Math.ceil(MINUTES * 6)).fill(0);
+    for (const at of refusedAt) by10[Math.min(by10.length - 1, Math.floor(at / 10))]++;
+    console.log(`refusals in the mixed load, per 10 s (load and probe): ${by10.join(" ")}`);
+  }
 
   // Overload: 4x every kind's clients.
   const FOUR_X = Object.fromEntries(KINDS.map((k) => [k, 4 * NORMAL[k]])) as Record<Kind, number>;
