@@ -14,6 +14,7 @@ function controller() {
     util: 1,
     draw: 0.5,
     head: {} as Partial<Record<RouteClass, number>>,
+    queued: 0,
     saturated: false,
   };
   const c = new ShedController({
@@ -28,15 +29,18 @@ function controller() {
     utilization: () => s.util,
     now: () => s.t,
     random: () => s.draw,
-    classState: (cls) => ({ headAgeMs: s.head[cls] ?? 0, saturated: s.saturated }),
+    classState: (cls) => ({ headAgeMs: s.head[cls] ?? 0, queued: s.queued, saturated: s.saturated }),
   });
-  /** One window in which `n` requests of `cls` left the queue, the quickest after `sojournMs`. */
-  const windowOf = (cls: RouteClass, sojournMs: number, n = 10) => {
-    for (let i = 0; i < n; i++) c.observe(cls, sojournMs + i);
+  /**
+   * One window in which `n` requests of `cls` left the queue, the quickest after `sojournMs`
+   * behind `ahead` others (by default as many as the sojourn's ms: one a millisecond).
+   */
+  const windowOf = (cls: RouteClass, sojournMs: number, n = 10, ahead = sojournMs) => {
+    for (let i = 0; i < n; i++) c.observe(cls, sojournMs + i, ahead + i);
     s.t += 100;
     c.roll();
   };
-  /** Warms `cls` up at a normal (smallest) sojourn of 10 ms: its target becomes 15 ms. */
+  /** Warms `cls` up at a normal (smallest) sojourn of 10 ms behind 10: its targets become 15 ms and 15. */
   const warm = (cls: RouteClass) => {
     for (let i = 0; i < 20; i++) windowOf(cls, 10);
   };
@@ -52,6 +56,15 @@ describe("ShedController (injected clock and utilization)", () => {
     for (let i = 0; i < 200; i++) windowOf("write", 10 + (i % 5));
     expect(c.share("write")).toBe(0);
     expect(c.refuse("write")).toBe(false);
+  });
+
+  it("does not shed a queue that is slow but no deeper than normal (a process short of CPU)", () => {
+    const { c, windowOf, warm } = controller();
+    warm("write");
+    for (let i = 0; i < 20; i++) windowOf("write", 60, 10, 10);
+    expect(c.share("write")).toBe(0);
+    for (let i = 0; i < 5; i++) windowOf("write", 60, 10, 40); // deeper too: a standing queue
+    expect(c.share("write")).toBeGreaterThan(0);
   });
 
   it("keeps the target's floor when the normal is quicker than it", () => {
@@ -97,10 +110,12 @@ describe("ShedController (injected clock and utilization)", () => {
   it("counts the head's age when nothing left the queue, and stops shedding once under target", () => {
     const { c, s, windowOf, warm } = controller();
     warm("read");
-    s.head.read = 45; // 3x the target: + gain x 2 a window, from the third
+    s.head.read = 45; // 3x the targets: + gain x 2 a window, from the third
+    s.queued = 45;
     for (let i = 0; i < 3; i++) windowOf("read", 0, 0);
     expect(c.share("read")).toBeCloseTo(0.2);
     s.head.read = 0;
+    s.queued = 0;
     windowOf("read", 10);
     expect(c.share("read")).toBeCloseTo(0.1);
     s.util = 0.3; // the loop has room: falls twice as fast
@@ -112,7 +127,7 @@ describe("ShedController (injected clock and utilization)", () => {
     const { c, s, warm } = controller();
     warm("write");
     for (let i = 0; i < 3; i++) {
-      c.observe("write", 100);
+      c.observe("write", 100, 100);
       s.t += 50;
       c.roll();
       expect(c.share("write")).toBe(0);

@@ -42,6 +42,8 @@ export interface FrontAdmissionOptions {
 
 interface Waiting {
   at: number;
+  /** Requests of its class waiting ahead of it when it came. */
+  ahead: number;
   req: IncomingMessage;
   res: ServerResponse;
   next: RequestListener;
@@ -104,7 +106,11 @@ export class FrontAdmission {
       classState: (cls) => {
         const q = this.queues[cls];
         const head = q.peek();
-        return { headAgeMs: head ? this.now() - head.at : 0, saturated: q.running >= q.limit.limit };
+        return {
+          headAgeMs: head ? this.now() - head.at : 0,
+          queued: q.length,
+          saturated: q.running >= q.limit.limit,
+        };
       },
     });
     this.bodies = Object.fromEntries(
@@ -148,7 +154,7 @@ export class FrontAdmission {
       this.refuse(req, res, cls, path);
       return;
     }
-    queue.push({ at: this.now(), req, res, next });
+    queue.push({ at: this.now(), ahead: queue.length, req, res, next });
     // With all its places taken, the class's next turn comes when one is freed.
     if (queue.running < queue.limit.limit) this.wake();
   }
@@ -195,7 +201,7 @@ export class FrontAdmission {
       this.wake();
       return;
     }
-    this.controller.observe(cls, this.now() - w.at);
+    this.controller.observe(cls, this.now() - w.at, w.ahead);
     queue.running++;
     queue.admitted++;
     w.res.once("close", () => {

@@ -6,9 +6,12 @@ import { ROUTE_CLASSES, type RouteClass } from "./admission-classes";
  * of arrivals refused, moved every window by how far the class's queue sojourn (the time a
  * request read by node waited before the app got it) is above its target.
  *
- * - The window's figure is the *smallest* sojourn of what left the queue (CoDel's standing
- *   queue: a burst or a stall of the process leaves some requests served at once; a queue that
- *   stands delays every one), or the head's age when nothing left.
+ * - The window's figures are the *smallest* sojourn of what left the queue and the smallest
+ *   number of the class's requests each had waiting ahead of it (CoDel's standing queue: a
+ *   burst or a stall of the process leaves some requests served at once; a queue that stands
+ *   delays every one), or the head's age and the queue's length when nothing left. Both must
+ *   stand above their targets: a process that gets less CPU (other work on the machine) serves
+ *   its normal queue more slowly, which is no overload, and only the depth tells them apart.
  * - The target is relative: `tolerance` x the class's normal sojourn (a slow average of the
  *   windows under target in which the loop was at least half busy and nothing was shed; the
  *   first `warmup` such windows only learn), never below `targetMs`. So the load the server
@@ -44,8 +47,10 @@ export interface ShedOptions {
   busyUtilization?: number;
   /** The loop's utilization since the last call (performance.eventLoopUtilization deltas by default). */
   utilization?: () => number;
-  /** The class's oldest waiting request's age (ms) and whether all its places are taken. */
-  classState: (cls: RouteClass) => { headAgeMs: number; saturated: boolean };
+  /** Requests of a class waiting ahead below which it is never shed (the depth target's floor). */
+  targetDepth?: number;
+  /** The class's oldest waiting request's age (ms), how many wait, and whether all its places are taken. */
+  classState: (cls: RouteClass) => { headAgeMs: number; queued: number; saturated: boolean };
   now?: () => number;
   random?: () => number;
 }
@@ -58,9 +63,11 @@ const NORMAL_ALPHA = 0.02;
 interface ClassWindow {
   share: number;
   min: number;
+  minAhead: number;
   count: number;
-  /** The class's normal sojourn (ms) and the windows it was learned from. */
+  /** The class's normal sojourn (ms) and queue depth, and the windows they were learned from. */
   normal: number;
+  normalAhead: number;
   learned: number;
   above: number;
 }
@@ -69,6 +76,7 @@ export class ShedController {
   private readonly windows: Record<RouteClass, ClassWindow>;
   private since: number;
   private readonly floor: number;
+  private readonly floorDepth: number;
   private readonly tolerance: number;
   private readonly sustain: number;
   private readonly warmup: number;
@@ -84,6 +92,7 @@ export class ShedController {
 
   constructor(private readonly opts: ShedOptions) {
     this.floor = opts.targetMs;
+    this.floorDepth = opts.targetDepth ?? 2;
     this.tolerance = opts.tolerance ?? 1.5;
     this.sustain = opts.sustain ?? 5;
     this.warmup = opts.warmup ?? 50;
@@ -98,7 +107,16 @@ export class ShedController {
     this.windows = Object.fromEntries(
       ROUTE_CLASSES.map((c) => [
         c,
-        { share: 0, min: Number.POSITIVE_INFINITY, count: 0, normal: 0, learned: 0, above: 0 },
+        {
+          share: 0,
+          min: Number.POSITIVE_INFINITY,
+          minAhead: Number.POSITIVE_INFINITY,
+          count: 0,
+          normal: 0,
+          normalAhead: 0,
+          learned: 0,
+          above: 0,
+        },
       ]),
     ) as Record<RouteClass, ClassWindow>;
   }
@@ -110,10 +128,11 @@ export class ShedController {
     return share > 0 && this.random() < share;
   }
 
-  /** A request of `cls` left the queue for the app after waiting `sojournMs`. */
-  observe(cls: RouteClass, sojournMs: number): void {
+  /** A request of `cls` left the queue for the app after waiting `sojournMs` behind `ahead` others of its class. */
+  observe(cls: RouteClass, sojournMs: number, ahead: number): void {
     const w = this.windows[cls];
     if (sojournMs < w.min) w.min = sojournMs;
+    if (ahead < w.minAhead) w.minAhead = ahead;
     w.count++;
   }
 
@@ -130,6 +149,14 @@ export class ShedController {
       : Math.max(this.floor, this.tolerance * w.normal);
   }
 
+  /** The queue depth (requests of the class waiting ahead) above which `cls` may be shed now. */
+  depthTarget(cls: RouteClass): number {
+    const w = this.windows[cls];
+    return w.learned < this.warmup
+      ? Number.POSITIVE_INFINITY
+      : Math.max(this.floorDepth, this.tolerance * w.normalAhead);
+  }
+
   /** Closes the window once it has lasted `windowMs` (read lazily: no timer). */
   roll(): void {
     const t = this.now();
@@ -141,21 +168,30 @@ export class ShedController {
       const w = this.windows[cls];
       const state = this.opts.classState(cls);
       const sojourn = w.count > 0 ? w.min : state.headAgeMs;
+      const ahead = w.count > 0 ? w.minAhead : state.queued;
       const seen = w.count > 0 || state.headAgeMs > 0;
       w.min = Number.POSITIVE_INFINITY;
+      w.minAhead = Number.POSITIVE_INFINITY;
       w.count = 0;
       if (!seen) continue;
       const target = this.target(cls);
-      const over = sojourn > target && (util >= this.busy || state.saturated);
+      const depthTarget = this.depthTarget(cls);
+      // A standing queue is long in time *and* in requests: a process that gets less CPU (other
+      // work on the machine) serves its normal queue more slowly, which is no overload.
+      const standing = sojourn > target && ahead > depthTarget;
+      const over = standing && (util >= this.busy || state.saturated);
       w.above = over ? w.above + 1 : 0;
-      if (over && (w.share > 0 || w.above >= this.sustain))
-        w.share = Math.min(this.maxShed, w.share + this.gain * Math.min(sojourn / target - 1, 4));
-      else if (sojourn <= target) w.share = Math.max(0, w.share - this.gain * (util < this.busy ? 2 : 1));
+      if (over && (w.share > 0 || w.above >= this.sustain)) {
+        const excess = Math.min(sojourn / target, ahead / depthTarget) - 1;
+        w.share = Math.min(this.maxShed, w.share + this.gain * Math.min(excess, 4));
+      } else if (!standing) w.share = Math.max(0, w.share - this.gain * (util < this.busy ? 2 : 1));
       // Learn the normal from loaded windows under target that shed nothing (an idle server's
       // sojourn is no normal to hold a loaded one to; a standing queue is not one either).
       if (w.share === 0 && util >= LEARN_UTILIZATION && !over) {
         w.learned++;
-        w.normal += (sojourn - w.normal) * (w.learned <= this.warmup ? 1 / w.learned : NORMAL_ALPHA);
+        const weight = w.learned <= this.warmup ? 1 / w.learned : NORMAL_ALPHA;
+        w.normal += (sojourn - w.normal) * weight;
+        w.normalAhead += (ahead - w.normalAhead) * weight;
       }
     }
   }
