@@ -116,11 +116,17 @@ describe("ShedController (injected clock and utilization)", () => {
     expect(c.share("read")).toBeCloseTo(0.2);
     s.head.read = 0;
     s.queued = 0;
-    windowOf("read", 10);
-    expect(c.share("read")).toBeCloseTo(0.1);
+    windowOf("read", 10, 10, 10); // two thirds of the target: - gain x 1/3
+    expect(c.share("read")).toBeCloseTo(0.2 - 0.1 / 3);
+    windowOf("read", 0, 10, 0); // empty: - gain x 1
+    expect(c.share("read")).toBeCloseTo(0.1 - 0.1 / 3);
     s.util = 0.3; // the loop has room: falls twice as fast
-    windowOf("read", 10);
+    windowOf("read", 0, 10, 0);
     expect(c.share("read")).toBe(0);
+    // Over target again within 2 s: shed at once, no 3 windows to wait.
+    s.util = 1;
+    windowOf("read", 30);
+    expect(c.share("read")).toBeCloseTo(0.1);
   });
 
   it("moves only once a window has passed", () => {

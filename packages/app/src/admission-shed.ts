@@ -20,9 +20,10 @@ import { ROUTE_CLASSES, type RouteClass } from "./admission-classes";
  *   (shedding windows teach nothing); a legitimate step up in load is shed until the windows
  *   under target have raised it (about 10% a second).
  * - Shedding starts after `sustain` windows above target and only while the event loop is
- *   saturated (utilization >= `busyUtilization`) or all the class's places are taken; the share
- *   then grows in proportion to the excess (an integral controller: it settles where the
- *   sojourn meets the target) and falls back while under target, faster if the loop has room.
+ *   saturated (utilization >= `busyUtilization`) or all the class's places are taken (at once
+ *   if the class was shed in the last 2 s); the share then grows in proportion to the excess
+ *   (an integral controller: it settles where the queue meets the target) and falls back in
+ *   proportion to the shortfall while under target, twice as fast if the loop has room.
  *   It never passes `maxShed`, so no class starves.
  *
  * Deterministic: the clock, the loop's utilization, the queue state and the random draw are
@@ -55,6 +56,8 @@ export interface ShedOptions {
   random?: () => number;
 }
 
+/** Windows after shedding stopped during which a class over target is shed again without waiting `sustain`. */
+const RESUME_WINDOWS = 20;
 /** The loop's utilization from which a window teaches the normal (an idle server's sojourn does not). */
 const LEARN_UTILIZATION = 0.5;
 /** The normal sojourn's average weight per window once warm (a time constant of ~50 windows). */
@@ -70,6 +73,8 @@ interface ClassWindow {
   normalAhead: number;
   learned: number;
   above: number;
+  /** Windows since the class was last shed. */
+  sinceShed: number;
 }
 
 export class ShedController {
@@ -116,6 +121,7 @@ export class ShedController {
           normalAhead: 0,
           learned: 0,
           above: 0,
+          sinceShed: Number.POSITIVE_INFINITY,
         },
       ]),
     ) as Record<RouteClass, ClassWindow>;
@@ -181,10 +187,13 @@ export class ShedController {
       const standing = sojourn > target && ahead > depthTarget;
       const over = standing && (util >= this.busy || state.saturated);
       w.above = over ? w.above + 1 : 0;
-      if (over && (w.share > 0 || w.above >= this.sustain)) {
-        const excess = Math.min(sojourn / target, ahead / depthTarget) - 1;
-        w.share = Math.min(this.maxShed, w.share + this.gain * Math.min(excess, 4));
-      } else if (!standing) w.share = Math.max(0, w.share - this.gain * (util < this.busy ? 2 : 1));
+      w.sinceShed = w.share > 0 ? 0 : w.sinceShed + 1;
+      const ratio = Math.min(sojourn / target, ahead / depthTarget);
+      // A class shed a moment ago is shed again at once (an overload that paused, not a burst).
+      if (over && (w.share > 0 || w.above >= this.sustain || w.sinceShed <= RESUME_WINDOWS))
+        w.share = Math.min(this.maxShed, w.share + this.gain * Math.min(ratio - 1, 4));
+      else if (!standing)
+        w.share = Math.max(0, w.share - this.gain * Math.max(0.25, 1 - ratio) * (util < this.busy ? 2 : 1));
       // Learn the normal from loaded windows under target that shed nothing (an idle server's
       // sojourn is no normal to hold a loaded one to; a standing queue is not one either).
       if (w.share === 0 && util >= LEARN_UTILIZATION && !over) {
