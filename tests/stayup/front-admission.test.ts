@@ -145,13 +145,18 @@ describe("ShedController (injected clock and utilization)", () => {
 });
 
 describe("FrontAdmission hand-off (turns stepped by hand)", () => {
-  function gate(limits: Partial<Record<RouteClass, { limit: number; queue: number }>>) {
+  function gate(
+    limits: Partial<Record<RouteClass, { limit: number; queue: number }>>,
+    order?: "oldest" | "classes",
+  ) {
     const turns: Array<() => void> = [];
+    const clock = { t: 0 };
     const big = { limit: 100, queue: 100 };
     const g = new FrontAdmission({
       limits: { inference: big, read: big, write: big, llm: big, ...limits },
       shed: { targetMs: 5, utilization: () => 1 },
-      now: () => 0,
+      now: () => clock.t++,
+      order,
       schedule: (turn) => turns.push(turn),
     });
     const ran: string[] = [];
@@ -176,8 +181,22 @@ describe("FrontAdmission hand-off (turns stepped by hand)", () => {
     return { g, turns, ran, send, step };
   }
 
-  it("hands one request to the app per turn, classes in turn, so no class waits behind another's backlog", () => {
+  it("hands one request to the app per turn, the oldest first", () => {
     const { turns, ran, send, step } = gate({});
+    send("POST", "/api/2.0/mlflow/runs/log-metric?w0");
+    send("POST", "/api/2.0/mlflow/runs/search?r0");
+    send("POST", "/api/2.0/mlflow/runs/log-metric?w1");
+    send("POST", "/v2/models/fraud/infer?i0");
+    expect(ran).toEqual([]); // nothing runs inside the listener
+    expect(turns.length).toBe(1);
+    step();
+    expect(ran.length).toBe(1);
+    while (turns.length) step();
+    expect(ran.map((u) => u.split("?")[1])).toEqual(["w0", "r0", "w1", "i0"]);
+  });
+
+  it("with order 'classes', classes in turn, so no class waits behind another's backlog", () => {
+    const { turns, ran, send, step } = gate({}, "classes");
     for (let i = 0; i < 3; i++) send("POST", `/api/2.0/mlflow/runs/log-metric?w${i}`);
     send("POST", "/api/2.0/mlflow/runs/search?r0");
     send("POST", "/v2/models/fraud/infer?i0");

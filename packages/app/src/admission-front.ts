@@ -22,8 +22,9 @@ import { ShedController, type ShedOptions } from "./admission-shed";
  * request node reads is queued in its route class's FIFO instead, and one is handed to the app
  * per turn of the event loop (setImmediate): between two turns node polls the sockets again, so
  * arrivals are read (and refused) within about one request's work, and the queue is in process,
- * where its sojourn is measured. The classes take turns (no class starves) and each runs at
- * most `limit` at once (inference waiting on the model workers holds its places). A refusal is
+ * where its sojourn is measured. The oldest waiting request goes first (or the classes take
+ * turns: `order`), and each class runs at most `limit` at once (inference waiting on the model
+ * workers holds its places). A refusal is
  * one synchronous write: 503, `Retry-After`, a short JSON error in the route's shape (KServe v2
  * `{error}`, MLflow's `{error_code, message}` otherwise), the connection kept alive and the
  * unread body discarded. What is refused: arrivals of a class whose queue is full, and a share
@@ -36,6 +37,13 @@ export interface FrontAdmissionOptions {
   /** The platform's own calls carry this token in `x-keel-internal-call` and always pass. */
   internalToken?: string;
   now?: () => number;
+  /**
+   * Which class's request goes next: `oldest` (the default), the longest-waiting head among the
+   * classes with a free place (arrival order, so every caller gets a like share of the loop
+   * whatever its class); `classes`, each class in turn (a class's backlog never delays another,
+   * but a class of quick requests gets no more turns than one of slow ones).
+   */
+  order?: "oldest" | "classes";
   /** Runs the next turn; setImmediate by default (tests may step turns by hand). */
   schedule?: (turn: () => void) => void;
 }
@@ -212,8 +220,21 @@ export class FrontAdmission {
     if (this.pick(false)) this.wake();
   };
 
-  /** The next class (round robin) with a request waiting and a free place; `advance` moves the turn on. */
+  /** The next class (see `order`) with a request waiting and a free place; `advance` moves the turn on. */
   private pick(advance = true): RouteClass | undefined {
+    if (this.opts.order !== "classes") {
+      let best: RouteClass | undefined;
+      let at = Number.POSITIVE_INFINITY;
+      for (const cls of ROUTE_CLASSES) {
+        const q = this.queues[cls];
+        const head = q.peek();
+        if (head && head.at < at && q.running < q.limit.limit) {
+          best = cls;
+          at = head.at;
+        }
+      }
+      return best;
+    }
     for (let i = 0; i < ROUTE_CLASSES.length; i++) {
       const idx = (this.nextClass + i) % ROUTE_CLASSES.length;
       const cls = ROUTE_CLASSES[idx];
