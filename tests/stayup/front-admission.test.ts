@@ -181,8 +181,8 @@ describe("FrontAdmission hand-off (turns stepped by hand)", () => {
     return { g, turns, ran, send, step };
   }
 
-  it("hands one request to the app per turn, the oldest first", () => {
-    const { turns, ran, send, step } = gate({});
+  it("with order 'oldest', hands one request to the app per turn, the oldest first", () => {
+    const { turns, ran, send, step } = gate({}, "oldest");
     send("POST", "/api/2.0/mlflow/runs/log-metric?w0");
     send("POST", "/api/2.0/mlflow/runs/search?r0");
     send("POST", "/api/2.0/mlflow/runs/log-metric?w1");
@@ -195,8 +195,8 @@ describe("FrontAdmission hand-off (turns stepped by hand)", () => {
     expect(ran.map((u) => u.split("?")[1])).toEqual(["w0", "r0", "w1", "i0"]);
   });
 
-  it("with order 'classes', classes in turn, so no class waits behind another's backlog", () => {
-    const { turns, ran, send, step } = gate({}, "classes");
+  it("by default, classes in turn, so no class waits behind another's backlog", () => {
+    const { turns, ran, send, step } = gate({});
     for (let i = 0; i < 3; i++) send("POST", `/api/2.0/mlflow/runs/log-metric?w${i}`);
     send("POST", "/api/2.0/mlflow/runs/search?r0");
     send("POST", "/v2/models/fraud/infer?i0");

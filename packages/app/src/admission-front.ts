@@ -22,8 +22,8 @@ import { ShedController, type ShedOptions } from "./admission-shed";
  * request node reads is queued in its route class's FIFO instead, and one is handed to the app
  * per turn of the event loop (setImmediate): between two turns node polls the sockets again, so
  * arrivals are read (and refused) within about one request's work, and the queue is in process,
- * where its sojourn is measured. The oldest waiting request goes first (or the classes take
- * turns: `order`), and each class runs at most `limit` at once (inference waiting on the model
+ * where its sojourn is measured. The classes take turns (or the oldest waiting request goes
+ * first: `order`), and each class runs at most `limit` at once (inference waiting on the model
  * workers holds its places). A refusal is
  * one synchronous write: 503, `Retry-After`, a short JSON error in the route's shape (KServe v2
  * `{error}`, MLflow's `{error_code, message}` otherwise), the connection kept alive and the
@@ -38,10 +38,11 @@ export interface FrontAdmissionOptions {
   internalToken?: string;
   now?: () => number;
   /**
-   * Which class's request goes next: `oldest` (the default), the longest-waiting head among the
-   * classes with a free place (arrival order, so every caller gets a like share of the loop
-   * whatever its class); `classes`, each class in turn (a class's backlog never delays another,
-   * but a class of quick requests gets no more turns than one of slow ones).
+   * Which class's request goes next: `classes` (the default), each class in turn (a class's
+   * backlog never delays another, but a class of quick requests gets no more turns than one of
+   * slow ones); `oldest`, the longest-waiting head among the classes with a free place (arrival
+   * order: every caller a like share of the loop whatever its class; one soak run, noisy, gave
+   * admitted p99 2.2x normal against 1.0x with `classes`).
    */
   order?: "oldest" | "classes";
   /** Runs the next turn; setImmediate by default (tests may step turns by hand). */
@@ -222,7 +223,7 @@ export class FrontAdmission {
 
   /** The next class (see `order`) with a request waiting and a free place; `advance` moves the turn on. */
   private pick(advance = true): RouteClass | undefined {
-    if (this.opts.order !== "classes") {
+    if (this.opts.order === "oldest") {
       let best: RouteClass | undefined;
       let at = Number.POSITIVE_INFINITY;
       for (const cls of ROUTE_CLASSES) {
