@@ -1,7 +1,9 @@
 import { EventEmitter } from "node:events";
 import { Agent, type IncomingMessage, request, type ServerResponse } from "node:http";
 import { internalCallHeaders } from "@keel/core";
+import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { admission } from "../../packages/app/src/admission";
 import type { RouteClass } from "../../packages/app/src/admission-classes";
 import { FrontAdmission, frontAdmissionConfig } from "../../packages/app/src/admission-front";
 import { ShedController } from "../../packages/app/src/admission-shed";
@@ -330,5 +332,23 @@ describe("front admission config", () => {
     expect(o.limits.write.queue).toBe(16 * o.limits.write.limit);
     expect(o.shed.targetMs).toBe(7);
     expect(o.internalToken).toBe("tok");
+  });
+});
+
+describe("front admission outside keel dev's server (the Lambda handlers' Hono app)", () => {
+  it("is the fixed in-flight cap there: nothing learned, nothing queued", async () => {
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const app = new Hono();
+    app.use("*", admission({ maxInFlight: 1, mode: "front" }));
+    app.post("/api/2.0/mlflow/runs/log-metric", async (c) => {
+      await gate;
+      return c.json({});
+    });
+    const first = app.request("/api/2.0/mlflow/runs/log-metric", { method: "POST" });
+    const second = await app.request("/api/2.0/mlflow/runs/log-metric", { method: "POST" });
+    expect(second.status).toBe(503);
+    release();
+    expect((await first).status).toBe(200);
   });
 });
