@@ -239,12 +239,12 @@ export function defaultClassLimits(cores = availableParallelism()): Record<Route
 /** The `classes` options from the http config section (KEEL_ADMISSION_LIMITS, KEEL_ADMISSION_TARGET_MS). */
 export function classAdmissionConfig(http: {
   admissionLimits?: string;
-  admissionTargetMs: number;
+  admissionTargetMs?: number;
   admissionLoopTargetMs: number;
 }): Omit<ClassAdmissionOptions, "now"> & { watchLoop: boolean } {
   return {
     limits: parseClassLimits(http.admissionLimits, defaultClassLimits()),
-    targetMs: http.admissionTargetMs,
+    targetMs: http.admissionTargetMs ?? 25,
     loopTargetMs: http.admissionLoopTargetMs,
     watchLoop: http.admissionLoopTargetMs > 0,
   };

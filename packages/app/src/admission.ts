@@ -17,7 +17,7 @@ export interface AdmissionOptions {
    * `adaptive` (the default): the limit is learned below `maxInFlight` (see admission-limit.ts);
    * `fixed`: exactly `maxInFlight`.
    */
-  mode?: "adaptive" | "fixed" | "classes";
+  mode?: "adaptive" | "fixed" | "classes" | "front";
   /** `classes` mode: each route class's places and queue, and the queue's sojourn target (admission-classes.ts). */
   classes?: Omit<ClassAdmissionOptions, "now"> & { watchLoop?: boolean };
   /** The adaptive limit's tuning and clock (tests). */
@@ -30,7 +30,7 @@ export interface AdmissionOptions {
 }
 
 /** Health, readiness and metrics: what load balancers and monitoring poll, most of all under load. */
-const NEVER_REFUSED =
+export const NEVER_REFUSED =
   /^\/(?:health|api\/v1\/health|metrics|v2\/health\/(?:live|ready)|v2\/models\/[^/]+(?:\/versions\/[^/]+)?\/ready)$/;
 
 /**
@@ -59,7 +59,8 @@ export function admission(opts: AdmissionOptions): MiddlewareHandler {
     opts.maxInFlight <= 0
       ? undefined
       : new AdaptiveLimit(
-          opts.mode === "fixed"
+          // `front` is decided in the local server's listener (admission-front.ts); here it is the fixed cap.
+          opts.mode === "fixed" || opts.mode === "front"
             ? { max: opts.maxInFlight, min: opts.maxInFlight }
             : { waitMs: loopWait(), ...opts.limit, max: opts.maxInFlight, now: opts.limit?.now ?? now },
         );

@@ -1,4 +1,5 @@
 export * from "./adapters";
+export { FrontAdmission, type FrontAdmissionOptions, frontAdmissionConfig } from "./admission-front";
 export { createApp } from "./app";
 export * from "./module";
 export { awsBuiltinSteps, createPipelineStepHandler } from "./pipeline-step";

@@ -63,11 +63,11 @@ export const ENV = {
   ALLOWED_HOSTS: "KEEL_ALLOWED_HOSTS",
   /** Requests one server process handles at once; one more is refused with 503 + Retry-After (0 = no limit). */
   MAX_IN_FLIGHT: "KEEL_MAX_IN_FLIGHT",
-  /** `fixed` (default): at most KEEL_MAX_IN_FLIGHT at once; `adaptive`: a learned limit below it; `classes`: per route class. */
+  /** `fixed` (default): at most KEEL_MAX_IN_FLIGHT at once; `adaptive`: a learned limit below it; `classes`: per route class; `front`: shed in the local server's listener (admission-front.ts). */
   ADMISSION: "KEEL_ADMISSION",
   /** `classes` admission: `class=limit[:queue]` per route class (inference, read, write, llm). */
   ADMISSION_LIMITS: "KEEL_ADMISSION_LIMITS",
-  /** `classes` admission: the queue's sojourn target (ms); a queue standing above it refuses arrivals. */
+  /** The queue's sojourn target (ms): `classes` refuses above it (default 25); `front` never sheds below it (default 5). */
   ADMISSION_TARGET_MS: "KEEL_ADMISSION_TARGET_MS",
   /** `classes` admission: the event loop's standing delay (ms, minimum over 250 ms) above which arrivals are refused (0 = not watched). */
   ADMISSION_LOOP_TARGET_MS: "KEEL_ADMISSION_LOOP_TARGET_MS",
@@ -235,9 +235,9 @@ const httpSchema = z.object({
   allowedOrigins: csv,
   allowedHosts: csv,
   maxInFlight: z.coerce.number().int().min(0).default(256),
-  admission: z.enum(["adaptive", "fixed", "classes"]).default("fixed"),
+  admission: z.enum(["adaptive", "fixed", "classes", "front"]).default("fixed"),
   admissionLimits: optionalText,
-  admissionTargetMs: z.coerce.number().min(0).default(25),
+  admissionTargetMs: z.coerce.number().min(0).optional(),
   admissionLoopTargetMs: z.coerce.number().min(0).default(25),
   maxEventLoopLagMs: z.coerce.number().int().min(0).default(0),
 });

@@ -2,8 +2,15 @@ import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
-import { createPlatform, type KeelProject, loadProject, type Platform } from "@keel/app";
-import { type ConfigOverrides, loadConfig, mergeConfigOverrides } from "@keel/core";
+import {
+  createPlatform,
+  FrontAdmission,
+  frontAdmissionConfig,
+  type KeelProject,
+  loadProject,
+  type Platform,
+} from "@keel/app";
+import { type ConfigOverrides, internalCallToken, loadConfig, mergeConfigOverrides } from "@keel/core";
 import {
   DynamoDbMetadataStore,
   type MetadataStore,
@@ -130,7 +137,17 @@ async function start(
     throw e;
   }
 
-  const server = serve({ fetch: platform.app.fetch, port: opts.port ?? 0, hostname: host });
+  // KEEL_ADMISSION=front: admission decided in node:http's listener, before Hono (admission-front.ts).
+  const front =
+    config.http.admission === "front"
+      ? new FrontAdmission(frontAdmissionConfig(config.http, internalCallToken()))
+      : undefined;
+  const server = serve({
+    fetch: platform.app.fetch,
+    port: opts.port ?? 0,
+    hostname: host,
+    ...(front ? { createServer: front.createServer } : {}),
+  });
   try {
     await new Promise<void>((resolveListen, reject) => {
       if (server.listening) resolveListen();
