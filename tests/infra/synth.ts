@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { builtinModules } from "node:module";
 import path from "node:path";
 import { Aspects } from "aws-cdk-lib";
@@ -74,6 +74,9 @@ export async function synthStacks(
     }
     templates[fn.name] = Template.fromJSON(artifact.template);
   }
+  // The cloud assembly (a temporary cdk.out with a copy of every bundle, hundreds of MB once
+  // LanceDB's binding ships) is not read after this: remove it so test runs leave no gigabytes in /tmp.
+  rmSync(assembly.directory, { recursive: true, force: true });
   const bundles: Record<string, string> = {};
   for (const c of app.node.findAll()) {
     // SST bundles each function into .sst/artifacts/<construct address>.
