@@ -10,6 +10,7 @@
  * (LLM_BENCH_CPU_PROF=<dir> writes CPU profiles of the gateway and upstream processes there)
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startLocalPlatform } from "@keel/local";
@@ -172,9 +173,18 @@ async function measure(): Promise<void> {
     const g: number[] = [];
     const o: number[] = [];
     let errors = 0;
+    let cpuMain = 0;
+    let cpuAll = 0;
+    let upCpu = 0;
     for (let round = 0; round < 3; round++) {
+      const u0 = cpuOf(upstream.proc.pid as number);
       const a = await load(REQUESTS / 3, () => once(direct, "x", false));
+      upCpu += cpuOf(upstream.proc.pid as number).main - u0.main;
+      const c0 = cpuOf(gateway.proc.pid as number);
       const b = await load(REQUESTS / 3, () => once(via, key, false));
+      const c1 = cpuOf(gateway.proc.pid as number);
+      cpuMain += c1.main - c0.main;
+      cpuAll += c1.all - c0.all;
       const c = await load(REQUESTS / 3, () => once(via, openKey, false));
       o.push(...c.results.map((r) => r.ms));
       d.push(...a.results.map((r) => r.ms));
@@ -185,6 +195,7 @@ async function measure(): Promise<void> {
     console.log(`  direct   p50 ${f2(pct(d, 50))}  p99 ${f2(pct(d, 99))}`);
     console.log(`  gateway  p50 ${f2(pct(g, 50))}  p99 ${f2(pct(g, 99))}  errors ${errors}`);
     console.log(`  gateway, key without limits  p50 ${f2(pct(o, 50))}  p99 ${f2(pct(o, 99))}`);
+    console.log(`  gateway CPU per request: main thread ${((cpuMain / REQUESTS) * 1e6).toFixed(0)} us, process ${((cpuAll / REQUESTS) * 1e6).toFixed(0)} us; upstream ${((upCpu / REQUESTS) * 1e6).toFixed(0)} us`);
     console.log(`  overhead p50 ${f2(pct(g, 50) - pct(d, 50))}  p99 ${f2(pct(g, 99) - pct(d, 99))}`);
 
     const sd = await load(STREAMS, () => once(direct, "x", true));
@@ -219,4 +230,13 @@ async function measure(): Promise<void> {
     gateway.proc.kill("SIGTERM");
     upstream.proc.kill("SIGTERM");
   }
+}
+
+function cpuOf(pid: number): { main: number; all: number } {
+  const ticks = (path: string) => {
+    const stat = readFileSync(path, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
+  return { main: ticks(`/proc/${pid}/task/${pid}/stat`), all: ticks(`/proc/${pid}/stat`) };
 }

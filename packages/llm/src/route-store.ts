@@ -14,6 +14,7 @@ const PK = "llm#route";
  */
 export class RouteStore {
   private readonly cache: BoundedCache<string, Route | null>;
+  private readonly reading = new Map<string, Promise<Route | null>>();
   constructor(
     private readonly store: MetadataStore,
     private readonly audit: AuditLog,
@@ -29,10 +30,26 @@ export class RouteStore {
   async get(model: string): Promise<Route | undefined> {
     const hit = this.cache.get(model);
     if (hit !== undefined) return hit ?? undefined;
-    const item = await this.store.get({ pk: PK, sk: model });
-    const route = item ? routeSchema.parse(item.route) : this.configured.find((r) => r.model === model);
-    this.cache.set(model, route ?? null);
-    return route;
+    // One read per route however many callers miss the cache at once (64 callers used to make 64).
+    let read = this.reading.get(model);
+    if (!read) {
+      const p: Promise<Route | null> = this.store
+        .get({ pk: PK, sk: model })
+        .then((item) => {
+          const route = item
+            ? routeSchema.parse(item.route)
+            : (this.configured.find((r) => r.model === model) ?? null);
+          // A put or delete meanwhile replaced this read: its (older) answer is not cached.
+          if (this.reading.get(model) === p) this.cache.set(model, route);
+          return route;
+        })
+        .finally(() => {
+          if (this.reading.get(model) === p) this.reading.delete(model);
+        });
+      this.reading.set(model, p);
+      read = p;
+    }
+    return (await read) ?? undefined;
   }
 
   async list(): Promise<Array<Route & { source: "api" | "config" }>> {
@@ -61,6 +78,7 @@ export class RouteStore {
       { action: "llm.route.put", resource: `llm-route:${route.model}`, state: route },
       (mark) => this.store.put({ pk: PK, sk: route.model, route, ...mark }),
     );
+    this.reading.delete(route.model);
     this.cache.set(route.model, route);
     return route;
   }
@@ -80,6 +98,7 @@ export class RouteStore {
       { action: "llm.route.delete", resource: `llm-route:${model}`, state: {} },
       () => this.store.delete({ pk: PK, sk: model }),
     );
+    this.reading.delete(model);
     this.cache.set(model, this.configured.find((r) => r.model === model) ?? null);
   }
 }

@@ -40,6 +40,8 @@ export class Teams {
     private readonly onAlert?: (a: BudgetAlert) => Promise<void> | void,
     private readonly ttlMs = 2000,
     private readonly onWriteError?: (e: unknown) => void,
+    /** How long cost gathers before one increment writes it (this process counts it at once). */
+    private readonly spendWriteMs = 200,
   ) {
     this.cache = new BoundedCache({ maxEntries: 10_000, ttlMs, now: () => clock.now() });
   }
@@ -109,6 +111,7 @@ export class Teams {
   }
 
   async spent(team: string, settings?: TeamSettings): Promise<number> {
+    await this.flush(team); // this process's gathered cost first: it reads its own spend
     const budget = (settings ?? (await this.get(team)))?.budget;
     const period = periodOf(this.clock.now(), budget?.period ?? "month");
     const item = await this.store.get({ pk: SPEND, sk: `${team}#${period}` });
@@ -189,9 +192,23 @@ export class Teams {
     return b ? (s.stored + s.writing + s.pending) / b.amount : undefined;
   }
 
-  /** Starts (or joins) the background write of a team's pending spend: one increment in flight at a time. */
+  /**
+   * Starts (or joins) the background write of a team's pending spend: one increment in flight at
+   * a time, gathering what `spendWriteMs` brings (64 callers made one write every few requests).
+   */
   private writeSpend(s: Spend, now: boolean): Promise<void> {
-    s.flushing ??= (now ? Promise.resolve() : new Promise<void>((r) => setImmediate(r)))
+    if (now) s.wake?.(); // a flush does not wait out the gathering
+    s.flushing ??= (
+      now
+        ? Promise.resolve()
+        : new Promise<void>((r) => {
+            const timer = setTimeout(r, this.spendWriteMs);
+            s.wake = () => {
+              clearTimeout(timer);
+              r();
+            };
+          })
+    )
       .then(() => this.drain(s))
       .finally(() => {
         s.flushing = undefined;
@@ -202,6 +219,7 @@ export class Teams {
   }
 
   private async drain(s: Spend): Promise<void> {
+    s.wake = undefined;
     s.failed = false;
     while (s.pending > 0) {
       const usd = s.pending;
@@ -257,6 +275,8 @@ interface Spend {
   /** Cost in an increment in flight. */
   writing: number;
   flushing?: Promise<void>;
+  /** Ends the gathering wait of the write `flushing` starts. */
+  wake?: () => void;
   failed?: boolean;
   reading?: Promise<void>;
 }
