@@ -1,7 +1,8 @@
 import { type AuditLog, auditFirst } from "@keel/audit";
-import { BoundedCache, type Clock, currentPrincipal } from "@keel/core";
+import { type Clock, currentPrincipal } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
 import { LlmError } from "./errors";
+import { ReadThroughCache } from "./read-through-cache";
 import { assertRouteApproved, type ProductionRefusal } from "./route-approval";
 import { type Route, type RouteInput, routeSchema } from "./routes";
 
@@ -10,11 +11,11 @@ const PK = "llm#route";
 /**
  * Routes in the metadata store (every change audited first), over the routes configuration
  * gives (`KEEL_LLM_UPSTREAMS`, read-only; a stored route of the same name wins). Reads are
- * cached for `ttlMs` per process; this process's own writes are seen at once.
+ * cached for `ttlMs` per process (then refreshed in the background: read-through-cache.ts); this
+ * process's own writes are seen at once.
  */
 export class RouteStore {
-  private readonly cache: BoundedCache<string, Route | null>;
-  private readonly reading = new Map<string, Promise<Route | null>>();
+  private readonly cache: ReadThroughCache<Route | null>;
   constructor(
     private readonly store: MetadataStore,
     private readonly audit: AuditLog,
@@ -24,32 +25,19 @@ export class RouteStore {
     /** The registry's approval rule for deployments naming a registered model version. */
     private readonly refusal?: ProductionRefusal,
   ) {
-    this.cache = new BoundedCache({ maxEntries: 1000, ttlMs, now: () => clock.now() });
+    this.cache = new ReadThroughCache(
+      async (model) => {
+        const item = await this.store.get({ pk: PK, sk: model });
+        return item
+          ? routeSchema.parse(item.route)
+          : (this.configured.find((r) => r.model === model) ?? null);
+      },
+      { ttlMs, now: () => clock.now(), maxEntries: 1000 },
+    );
   }
 
   async get(model: string): Promise<Route | undefined> {
-    const hit = this.cache.get(model);
-    if (hit !== undefined) return hit ?? undefined;
-    // One read per route however many callers miss the cache at once (64 callers used to make 64).
-    let read = this.reading.get(model);
-    if (!read) {
-      const p: Promise<Route | null> = this.store
-        .get({ pk: PK, sk: model })
-        .then((item) => {
-          const route = item
-            ? routeSchema.parse(item.route)
-            : (this.configured.find((r) => r.model === model) ?? null);
-          // A put or delete meanwhile replaced this read: its (older) answer is not cached.
-          if (this.reading.get(model) === p) this.cache.set(model, route);
-          return route;
-        })
-        .finally(() => {
-          if (this.reading.get(model) === p) this.reading.delete(model);
-        });
-      this.reading.set(model, p);
-      read = p;
-    }
-    return (await read) ?? undefined;
+    return (await this.cache.get(model)) ?? undefined;
   }
 
   async list(): Promise<Array<Route & { source: "api" | "config" }>> {
@@ -78,7 +66,6 @@ export class RouteStore {
       { action: "llm.route.put", resource: `llm-route:${route.model}`, state: route },
       (mark) => this.store.put({ pk: PK, sk: route.model, route, ...mark }),
     );
-    this.reading.delete(route.model);
     this.cache.set(route.model, route);
     return route;
   }
@@ -98,7 +85,6 @@ export class RouteStore {
       { action: "llm.route.delete", resource: `llm-route:${model}`, state: {} },
       () => this.store.delete({ pk: PK, sk: model }),
     );
-    this.reading.delete(model);
     this.cache.set(model, this.configured.find((r) => r.model === model) ?? null);
   }
 }
