@@ -52,6 +52,8 @@ function child(...args: string[]): Promise<{ proc: ChildProcess; words: string[]
       ...(process.env.LLM_BENCH_CPU_PROF
         ? ["--cpu-prof", "--cpu-prof-dir", process.env.LLM_BENCH_CPU_PROF]
         : []),
+      // e.g. LLM_BENCH_NODE_FLAGS=--perf-basic-prof, to sample the gateway with `perf record -p <pid>`.
+      ...(process.env.LLM_BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
       "--import",
       "tsx",
       fileURLToPath(import.meta.url),
