@@ -507,7 +507,10 @@ export class Gateway {
     m.tokens.inc({ ...labels, direction: "output" }, u.usage.completion_tokens);
     m.requests.inc({ ...labels, outcome: r.cacheHit ? "cache_hit" : r.status < 400 ? "ok" : "error" });
     m.duration.observe({ model: t.route.model }, latencyMs / 1000);
-    if (target) m.countVariant(t.route.model, target.deployment.id, r.status < 400, cost);
+    // An A/B variant's figures are the variant first chosen: a fallback's answer is that variant's error.
+    const variant = t.variant ?? target?.deployment.id;
+    const answeredByVariant = target?.deployment.id === variant;
+    if (variant && target) m.countVariant(t.route.model, variant, r.status < 400 && answeredByVariant, cost);
     this.d.usage.record({
       id: t.id,
       time: t.time,
@@ -516,6 +519,7 @@ export class Gateway {
       principal: t.caller.principal,
       model: t.route.model,
       ...(target ? { deployment: target.deployment.id } : {}),
+      ...(target && variant && !answeredByVariant ? { variant } : {}),
       tokensIn: u.usage.prompt_tokens,
       tokensOut: u.usage.completion_tokens,
       cost,

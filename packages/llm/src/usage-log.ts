@@ -24,9 +24,15 @@ export function parseRequestId(requestId: string): { time: number; id: string } 
   return m ? { time: Number(m[1]), id: m[2] } : undefined;
 }
 
+/**
+ * A usage record as stored: `variant` is the A/B variant (deployment) first chosen when another
+ * deployment answered (a fallback), so per-variant error rates count it against the variant.
+ */
+export type StoredUsage = UsageRecord & { variant?: string };
+
 /** A stored usage item's record: a JSON string (`u`), or a map (`usage`) as written before. */
-function recordOf(item: Record<string, unknown>): UsageRecord {
-  return typeof item.u === "string" ? (JSON.parse(item.u) as UsageRecord) : (item.usage as UsageRecord);
+function recordOf(item: Record<string, unknown>): StoredUsage {
+  return typeof item.u === "string" ? (JSON.parse(item.u) as StoredUsage) : (item.usage as StoredUsage);
 }
 
 const ZERO = {
@@ -91,8 +97,8 @@ export class UsageLog {
     return `${this.idPrefix}${(this.seq++).toString(36)}`;
   }
 
-  record(r: Omit<UsageRecord, "id" | "time"> & Partial<Pick<UsageRecord, "id" | "time">>): UsageRecord {
-    const rec: UsageRecord = { ...r, id: r.id ?? this.newId(), time: r.time ?? this.clock.now() };
+  record(r: Omit<StoredUsage, "id" | "time"> & Partial<Pick<UsageRecord, "id" | "time">>): StoredUsage {
+    const rec: StoredUsage = { ...r, id: r.id ?? this.newId(), time: r.time ?? this.clock.now() };
     const time = rec.time;
     const sk = `${pad(time, 15)}#${rec.id}`;
     // The record as one JSON string attribute: marshalling a 20-field map per request (and the
@@ -113,7 +119,7 @@ export class UsageLog {
     return this.puts.flush();
   }
 
-  async query(q: UsageQuery): Promise<UsageRecord[]> {
+  async query(q: UsageQuery): Promise<StoredUsage[]> {
     return this.read(q, Math.min(q.limit ?? 1000, 10_000));
   }
 
@@ -123,7 +129,7 @@ export class UsageLog {
     return { bytes: usageToParquet(records), records: records.length };
   }
 
-  private async read(q: UsageQuery, limit: number): Promise<UsageRecord[]> {
+  private async read(q: UsageQuery, limit: number): Promise<StoredUsage[]> {
     await this.flush();
     const between: [string, string] = [pad(q.from ?? 0, 15), `${pad(q.to ?? 999_999_999_999_999, 15)}~`];
     const items = q.team
