@@ -147,10 +147,8 @@ export class Gateway {
         fallbacks: served.fallbacks,
         text: completionText(served.value),
       });
-      const text = JSON.stringify(answer);
-      return respond(text, {
+      return json(answer, {
         ...t.headers,
-        "content-type": "application/json",
         "x-keel-cache": cacheKey || probe ? "miss" : resolved.route.semanticCache ? "bypass" : "off",
         "x-keel-deployment": served.target.deployment.id,
         ...overheadHeaders(t),
@@ -218,8 +216,8 @@ export class Gateway {
       t.variant = plan[0]?.deployment.id;
       const served = await this.d.router.embeddings(plan, upstream, signal);
       t.upstreamMs += served.upstreamMs;
-      // The probe's whole embedding is a wait for the chat request it was made for.
-      if (parent) parent.upstreamMs += performance.now() - t.started;
+      // A semantic-cache probe's upstream wait is a wait of the chat request it was made for.
+      if (parent) parent.upstreamMs += served.upstreamMs;
       if (base64)
         served.value = {
           ...served.value,
@@ -619,10 +617,6 @@ function completionText(c: ChatCompletion): string {
 
 function json(body: unknown, headers: Record<string, string>): Response {
   return new Response(JSON.stringify(body), { headers: { "content-type": "application/json", ...headers } });
-}
-
-function respond(text: string, headers: Record<string, string>): Response {
-  return new Response(text, { headers });
 }
 
 /**
