@@ -17,7 +17,8 @@
  *        rate-limit accuracy of a 100-rpm key under 64 callers.
  *
  * Usage: npm run bench -- llm-gateway [--requests 3000] [--streams 640] [--rate auto|<req/s>] [--open-seconds 10]
- * (LLM_BENCH_CPU_PROF=<dir> writes CPU profiles of the gateway and upstream processes there)
+ * (LLM_BENCH_CPU_PROF=<dir> writes CPU profiles of the gateway and upstream processes there;
+ * LLM_BENCH_NODE_FLAGS="--perf-basic-prof" lets `perf record -g -p <gateway pid>` name JS frames)
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -265,6 +266,7 @@ async function measure(): Promise<void> {
   const via = pathTo(`${gatewayUrl}/llm/v1`, key);
   const viaOpen = pathTo(`${gatewayUrl}/llm/v1`, openKey);
   const viaLimited = pathTo(`${gatewayUrl}/llm/v1`, limitedKey);
+  console.log(`gateway pid ${gpid}, upstream pid ${upid} (for perf record -p)`);
   console.log(
     `load average at start ${loadavg()
       .map((x) => x.toFixed(1))
