@@ -1,30 +1,47 @@
 /**
  * The LLM gateway's overhead (issue 15): the same client calls the fake OpenAI-compatible
  * upstream directly and through the gateway (the whole platform, `keel dev` style, with a
- * virtual key, key limits, input+output PII guardrails and usage logging on), at 64
- * concurrent callers. Reports p50/p99 of both and their difference, the added time to first
- * token for streams, throughput of 64 concurrent streams, and rate-limit accuracy under 64
- * callers. The upstream and the gateway each run in their own process; this one only sends.
+ * virtual key, key limits, input+output PII guardrails and usage logging on). The upstream and
+ * the gateway each run in their own process; this process is the load client only (undici
+ * keep-alive pools, 64 connections per path) and reads the gateway's CPU time from /proc.
  *
- * Usage: npm run bench -- llm-gateway [--requests 3000] [--streams 640]
- * (LLM_BENCH_CPU_PROF=<dir> writes CPU profiles of the gateway and upstream processes there)
+ * One run prints:
+ *  (i)   closed loop, 64 callers: direct and gateway p50/p99 and their difference;
+ *  (ii)  open loop (wrk2-style) at a fixed rate below the direct path's capacity over 64
+ *        connections: each request's latency is measured from its scheduled send time (no
+ *        coordinated omission); direct and gateway p50/p99 and their difference;
+ *  (iii) the overhead the gateway reports itself (`x-keel-overhead-ms`) p50/p99 under both;
+ *  (iv)  the gateway's CPU per request (its main thread, and the whole process with the
+ *        in-memory DynamoDB's thread), and the upstream's for scale;
+ *  (v)   streaming: added time to first token, streams/s at 64 concurrent streams, and
+ *        rate-limit accuracy of a 100-rpm key under 64 callers.
+ *
+ * Usage: npm run bench -- llm-gateway [--requests 3000] [--streams 640] [--rate auto|<req/s>] [--open-seconds 10]
+ * (LLM_BENCH_CPU_PROF=<dir> writes CPU profiles of the gateway and upstream processes there;
+ * LLM_BENCH_NODE_FLAGS="--perf-basic-prof" lets `perf record -g -p <gateway pid>` name JS frames)
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startLocalPlatform } from "@keel/local";
+import { Pool } from "undici";
 import { startFakeOpenAI } from "../tests/helpers/openai-upstream";
 
 const { values, positionals } = parseArgs({
   options: {
     requests: { type: "string", default: "3000" },
     streams: { type: "string", default: "640" },
+    rate: { type: "string", default: "auto" },
+    "open-seconds": { type: "string", default: "10" },
     role: { type: "string" },
   },
   allowPositionals: true,
 });
 const REQUESTS = Number(values.requests);
 const STREAMS = Number(values.streams);
+const OPEN_SECONDS = Number(values["open-seconds"]);
 const CONCURRENCY = 64;
 
 /** Runs this file in a child process as `role`; resolves with the words of its READY line. */
@@ -36,6 +53,8 @@ function child(...args: string[]): Promise<{ proc: ChildProcess; words: string[]
       ...(process.env.LLM_BENCH_CPU_PROF
         ? ["--cpu-prof", "--cpu-prof-dir", process.env.LLM_BENCH_CPU_PROF]
         : []),
+      // e.g. LLM_BENCH_NODE_FLAGS=--perf-basic-prof, to sample the gateway with `perf record -p <pid>`.
+      ...(process.env.LLM_BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
       "--import",
       "tsx",
       fileURLToPath(import.meta.url),
@@ -64,7 +83,7 @@ function child(...args: string[]): Promise<{ proc: ChildProcess; words: string[]
 
 /** The upstream: the fake OpenAI-compatible server of the tests. */
 async function serveUpstream(): Promise<void> {
-  const f = await startFakeOpenAI({ chunkSize: 8 });
+  const f = await startFakeOpenAI({ chunkSize: 8, keepRequests: false });
   console.log(`READY ${f.baseURL}`);
 }
 
@@ -110,30 +129,60 @@ const body = (stream: boolean) =>
     messages: [{ role: "user", content: "Summarise the account history for this customer in two lines." }],
     ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
   });
+const BODY = body(false);
+const STREAM_BODY = body(true);
 
-async function once(
-  url: string,
-  key: string,
-  stream: boolean,
-): Promise<{ ms: number; ttft: number; status: number }> {
-  const t0 = performance.now();
-  const res = await fetch(`${url}/chat/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
-    body: body(stream),
-  });
-  let ttft = 0;
-  if (stream && res.body) {
-    const decoder = new TextDecoder();
-    for await (const chunk of res.body) {
-      if (!ttft && /"content":"[^"]/.test(decoder.decode(chunk as Uint8Array))) ttft = performance.now() - t0;
-    }
-  } else await res.arrayBuffer();
-  return { ms: performance.now() - t0, ttft, status: res.status };
+interface Result {
+  ms: number;
+  ttft: number;
+  status: number;
+  /** The gateway's own `x-keel-overhead-ms` (NaN on the direct path). */
+  overhead: number;
 }
 
-async function load(n: number, fn: () => Promise<{ ms: number; ttft: number; status: number }>) {
-  const results: Array<{ ms: number; ttft: number; status: number }> = [];
+/** One path (direct or through the gateway): a keep-alive pool of 64 connections and its request path. */
+interface Path {
+  pool: Pool;
+  path: string;
+  key: string;
+}
+
+function pathTo(baseUrl: string, key: string): Path {
+  const u = new URL(baseUrl);
+  return {
+    pool: new Pool(u.origin, { connections: CONCURRENCY, pipelining: 1 }),
+    path: `${u.pathname.replace(/\/+$/, "")}/chat/completions`,
+    key,
+  };
+}
+
+/** One request; `t0` is when it was due (open loop) or sent (closed loop). */
+async function once(p: Path, stream: boolean, t0 = performance.now()): Promise<Result> {
+  try {
+    const res = await p.pool.request({
+      method: "POST",
+      path: p.path,
+      headers: { "content-type": "application/json", authorization: `Bearer ${p.key}` },
+      body: stream ? STREAM_BODY : BODY,
+    });
+    const overhead = Number(res.headers["x-keel-overhead-ms"] ?? Number.NaN);
+    let ttft = 0;
+    if (stream) {
+      const decoder = new TextDecoder();
+      for await (const chunk of res.body) {
+        if (!ttft && /"content":"[^"]/.test(decoder.decode(chunk as Uint8Array)))
+          ttft = performance.now() - t0;
+      }
+    } else await res.body.dump({ limit: 1 << 20 });
+    return { ms: performance.now() - t0, ttft, status: res.statusCode, overhead };
+  } catch {
+    return { ms: performance.now() - t0, ttft: 0, status: 0, overhead: Number.NaN };
+  }
+}
+
+/** Closed loop: `CONCURRENCY` callers, each sending its next request when its last one answered. */
+async function closed(n: number, fn: () => Promise<Result>) {
+  const results: Result[] = [];
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
@@ -144,11 +193,62 @@ async function load(n: number, fn: () => Promise<{ ms: number; ttft: number; sta
   return { results, seconds: (performance.now() - t0) / 1000 };
 }
 
+/**
+ * Open loop (wrk2-style): request i is due at start + i / rate whatever the answers do, over the
+ * path's 64 connections (a request waits for a free one, and that wait counts); its latency runs
+ * from the time it was due, so a stall shows in every request it delays.
+ */
+async function open(p: Path, rate: number, seconds: number) {
+  const n = Math.max(1, Math.round(rate * seconds));
+  const pending: Promise<Result>[] = [];
+  const start = performance.now();
+  let i = 0;
+  await new Promise<void>((done) => {
+    const tick = () => {
+      const now = performance.now();
+      while (i < n && start + (i * 1000) / rate <= now) {
+        pending.push(once(p, false, start + (i * 1000) / rate));
+        i++;
+      }
+      if (i >= n) done();
+      else setTimeout(tick, Math.max(0, start + (i * 1000) / rate - performance.now()));
+    };
+    tick();
+  });
+  return Promise.all(pending);
+}
+
 const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : Number.NaN;
 };
 const f2 = (x: number) => x.toFixed(2);
+const f3 = (x: number) => x.toFixed(3);
+
+/** CPU seconds (utime + stime) of a process's main thread and of the whole process, from /proc (Linux). */
+function cpuOf(pid: number | undefined): { main: number; all: number } {
+  const ticks = (path: string) => {
+    try {
+      const stat = readFileSync(path, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      return Number.NaN;
+    }
+  };
+  return { main: ticks(`/proc/${pid}/task/${pid}/stat`), all: ticks(`/proc/${pid}/stat`) };
+}
+
+/** Runs `fn` and adds the CPU a process used meanwhile to `acc`. */
+async function metered<T>(pid: number | undefined, acc: { main: number; all: number }, fn: () => Promise<T>) {
+  const a = cpuOf(pid);
+  const r = await fn();
+  const b = cpuOf(pid);
+  acc.main += b.main - a.main;
+  acc.all += b.all - a.all;
+  return r;
+}
+const us = (seconds: number, n: number) => ((seconds / n) * 1e6).toFixed(0);
 
 // A clean exit on SIGTERM, so a child's CPU profile (LLM_BENCH_CPU_PROF) is written.
 if (values.role) process.once("SIGTERM", () => process.exit(0));
@@ -160,40 +260,104 @@ async function measure(): Promise<void> {
   const upstream = await child("upstream");
   const gateway = await child("gateway", upstream.words[0]);
   const [gatewayUrl, key, limitedKey, openKey] = gateway.words;
-  const direct = upstream.words[0];
-  const via = `${gatewayUrl}/llm/v1`;
+  const gpid = gateway.proc.pid;
+  const upid = upstream.proc.pid;
+  const direct = pathTo(upstream.words[0], "x");
+  const via = pathTo(`${gatewayUrl}/llm/v1`, key);
+  const viaOpen = pathTo(`${gatewayUrl}/llm/v1`, openKey);
+  const viaLimited = pathTo(`${gatewayUrl}/llm/v1`, limitedKey);
+  console.log(`gateway pid ${gpid}, upstream pid ${upid} (for perf record -p)`);
+  console.log(
+    `load average at start ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ")}`,
+  );
   try {
     // Warm both paths (JIT, connections, caches) before measuring.
-    await load(300, () => once(direct, "x", false));
-    await load(300, () => once(via, key, false));
+    await closed(600, () => once(direct, false));
+    await closed(600, () => once(via, false));
 
-    // Interleave rounds so both paths see the same machine load.
-    const d: number[] = [];
-    const g: number[] = [];
-    const o: number[] = [];
-    let errors = 0;
+    // (i) Closed loop, rounds interleaved so both paths see the same machine load.
+    const d: Result[] = [];
+    const g: Result[] = [];
+    const o: Result[] = [];
+    const gCpu = { main: 0, all: 0 };
+    const uCpu = { main: 0, all: 0 };
+    let dSeconds = 0;
+    let gSeconds = 0;
     for (let round = 0; round < 3; round++) {
-      const a = await load(REQUESTS / 3, () => once(direct, "x", false));
-      const b = await load(REQUESTS / 3, () => once(via, key, false));
-      const c = await load(REQUESTS / 3, () => once(via, openKey, false));
-      o.push(...c.results.map((r) => r.ms));
-      d.push(...a.results.map((r) => r.ms));
-      g.push(...b.results.map((r) => r.ms));
-      errors += b.results.filter((r) => r.status !== 200).length;
+      const a = await metered(upid, uCpu, () => closed(REQUESTS / 3, () => once(direct, false)));
+      const b = await metered(gpid, gCpu, () => closed(REQUESTS / 3, () => once(via, false)));
+      const c = await closed(REQUESTS / 3, () => once(viaOpen, false));
+      d.push(...a.results);
+      g.push(...b.results);
+      o.push(...c.results);
+      dSeconds += a.seconds;
+      gSeconds += b.seconds;
     }
-    console.log(`non-streaming, ${REQUESTS} requests each path, ${CONCURRENCY} concurrent (ms):`);
-    console.log(`  direct   p50 ${f2(pct(d, 50))}  p99 ${f2(pct(d, 99))}`);
-    console.log(`  gateway  p50 ${f2(pct(g, 50))}  p99 ${f2(pct(g, 99))}  errors ${errors}`);
-    console.log(`  gateway, key without limits  p50 ${f2(pct(o, 50))}  p99 ${f2(pct(o, 99))}`);
-    console.log(`  overhead p50 ${f2(pct(g, 50) - pct(d, 50))}  p99 ${f2(pct(g, 99) - pct(d, 99))}`);
+    const ms = (rs: Result[]) => rs.map((r) => r.ms);
+    const errs = (rs: Result[]) => rs.filter((r) => r.status !== 200).length;
+    console.log(
+      `(i) closed loop, non-streaming, ${REQUESTS} requests each path, ${CONCURRENCY} callers (ms):`,
+    );
+    console.log(
+      `  direct   p50 ${f2(pct(ms(d), 50))}  p99 ${f2(pct(ms(d), 99))}  (${(REQUESTS / dSeconds).toFixed(0)} req/s)`,
+    );
+    console.log(
+      `  gateway  p50 ${f2(pct(ms(g), 50))}  p99 ${f2(pct(ms(g), 99))}  (${(REQUESTS / gSeconds).toFixed(0)} req/s)  errors ${errs(g)}`,
+    );
+    console.log(`  gateway, key without limits  p50 ${f2(pct(ms(o), 50))}  p99 ${f2(pct(ms(o), 99))}`);
+    console.log(
+      `  difference p50 ${f2(pct(ms(g), 50) - pct(ms(d), 50))}  p99 ${f2(pct(ms(g), 99) - pct(ms(d), 99))}`,
+    );
 
-    const sd = await load(STREAMS, () => once(direct, "x", true));
-    const sg = await load(STREAMS, () => once(via, key, true));
+    // (ii) Open loop at a fixed rate below the direct path's (and the gateway's) capacity.
+    const rate =
+      values.rate === "auto"
+        ? Math.max(10, Math.round(Math.min(0.25 * (REQUESTS / dSeconds), 0.5 * (REQUESTS / gSeconds))))
+        : Number(values.rate);
+    const od: Result[] = [];
+    const og: Result[] = [];
+    const oCpu = { main: 0, all: 0 };
+    for (let round = 0; round < 2; round++) {
+      od.push(...(await open(direct, rate, OPEN_SECONDS / 2)));
+      og.push(...(await metered(gpid, oCpu, () => open(via, rate, OPEN_SECONDS / 2))));
+    }
+    console.log(
+      `(ii) open loop, non-streaming, ${rate} req/s for ${OPEN_SECONDS} s each path over ${CONCURRENCY} connections, latency from the scheduled send (ms):`,
+    );
+    console.log(`  direct   p50 ${f2(pct(ms(od), 50))}  p99 ${f2(pct(ms(od), 99))}  errors ${errs(od)}`);
+    console.log(`  gateway  p50 ${f2(pct(ms(og), 50))}  p99 ${f2(pct(ms(og), 99))}  errors ${errs(og)}`);
+    console.log(
+      `  difference p50 ${f2(pct(ms(og), 50) - pct(ms(od), 50))}  p99 ${f2(pct(ms(og), 99) - pct(ms(od), 99))}`,
+    );
+
+    // (iii) What the gateway reports itself.
+    const ov = (rs: Result[]) => rs.map((r) => r.overhead);
+    console.log("(iii) gateway-reported overhead, x-keel-overhead-ms (ms):");
+    console.log(`  closed loop, 64 callers  p50 ${f3(pct(ov(g), 50))}  p99 ${f3(pct(ov(g), 99))}`);
+    console.log(`  open loop, ${rate} req/s    p50 ${f3(pct(ov(og), 50))}  p99 ${f3(pct(ov(og), 99))}`);
+
+    // (iv) CPU per request.
+    console.log(
+      "(iv) CPU per non-streaming request (µs; main thread = the event loop, process = with dynalite's thread):",
+    );
+    console.log(
+      `  gateway, closed loop: main thread ${us(gCpu.main, g.length)}, process ${us(gCpu.all, g.length)}`,
+    );
+    console.log(
+      `  gateway, open loop:   main thread ${us(oCpu.main, og.length)}, process ${us(oCpu.all, og.length)}`,
+    );
+    console.log(`  upstream (fake, node:http), closed loop: ${us(uCpu.main, d.length)}`);
+
+    // (v) Streaming, throughput, rate-limit accuracy.
+    const sd = await closed(STREAMS, () => once(direct, true));
+    const sg = await closed(STREAMS, () => once(via, true));
     const td = sd.results.map((r) => r.ttft);
     const tg = sg.results.map((r) => r.ttft);
     const streamErrors = sg.results.filter((r) => r.status !== 200 || !r.ttft).length;
     console.log(
-      `streaming, ${STREAMS} streams each path, ${CONCURRENCY} concurrent (time to first content, ms):`,
+      `(v) streaming, ${STREAMS} streams each path, ${CONCURRENCY} concurrent (time to first content, ms):`,
     );
     console.log(`  direct   p50 ${f2(pct(td, 50))}  p99 ${f2(pct(td, 99))}`);
     console.log(
@@ -201,21 +365,30 @@ async function measure(): Promise<void> {
     );
     console.log(`  added TTFT p50 ${f2(pct(tg, 50) - pct(td, 50))}  p99 ${f2(pct(tg, 99) - pct(td, 99))}`);
     console.log(
+      `  gateway-reported overhead to the first chunk p50 ${f3(pct(ov(sg.results), 50))}  p99 ${f3(pct(ov(sg.results), 99))}`,
+    );
+    console.log(
       `  throughput ${(STREAMS / sg.seconds).toFixed(0)} streams/s through the gateway, errors ${streamErrors}`,
     );
 
     // Rate-limit accuracy: a key allowed 100 requests per minute, 640 requests from 64 callers.
     const t0 = performance.now();
-    const rl = await load(640, () => once(via, limitedKey, false));
+    const rl = await closed(640, () => once(viaLimited, false));
     const elapsedMin = (performance.now() - t0) / 60_000;
     const admitted = rl.results.filter((r) => r.status === 200).length;
     const refused = rl.results.filter((r) => r.status === 429).length;
     const allowed = 100 + Math.floor(100 * elapsedMin);
     console.log(
-      `rate limit 100 rpm, 640 requests from ${CONCURRENCY} callers in ${(elapsedMin * 60).toFixed(1)} s: ` +
+      `  rate limit 100 rpm, 640 requests from ${CONCURRENCY} callers in ${(elapsedMin * 60).toFixed(1)} s: ` +
         `admitted ${admitted} (bucket allows ${allowed}), refused ${refused} with 429`,
     );
+    console.log(
+      `load average at end ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(" ")}`,
+    );
   } finally {
+    await Promise.all([direct, via, viaOpen, viaLimited].map((p) => p.pool.close().catch(() => undefined)));
     gateway.proc.kill("SIGTERM");
     upstream.proc.kill("SIGTERM");
   }

@@ -21,6 +21,7 @@ const app = createApp([llm], {
 });
 
 const gateway = new Hono();
-gateway.all("/llm/v1/*", (c) => app.fetch(c.req.raw, c.env));
+// The answer ends only once its usage record is written: a frozen or recycled container loses none.
+gateway.all("/llm/v1/*", async (c) => platform.services.llm.settle(await app.fetch(c.req.raw, c.env)));
 
 export const handler = streamHandle(gateway);

@@ -22,6 +22,8 @@ export interface FakeOpenAIOptions {
   dims?: number;
   chunkSize?: number;
   tokenIntervalMs?: number;
+  /** Keep every request in `requests` (default true; benchmarks turn it off). */
+  keepRequests?: boolean;
 }
 
 export interface ChatBody {
@@ -193,7 +195,8 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     (async () => {
       const url = new URL(req.url ?? "/", "http://upstream.local");
       const body = req.method === "POST" ? await readBody(req) : {};
-      state.requests.push({ path: url.pathname, body, headers: req.headers });
+      if (opts.keepRequests !== false)
+        state.requests.push({ path: url.pathname, body, headers: req.headers });
       if (state.stallMs > 0) await sleep(state.stallMs);
       if (state.fail !== undefined) {
         const headers: Record<string, string> = state.fail === 429 ? { "retry-after": "1" } : {};

@@ -123,6 +123,55 @@ describe("A/B variants", () => {
     expect(JSON.parse(cli.out)).toEqual(res.json.variants);
   });
 
+  it("counts a fallback's answer as an error of the variant first chosen, not a request of the fallback", async () => {
+    const broken = await startFakeOpenAI({ models: ["gone-m"] });
+    broken.fail = 500;
+    try {
+      const route = await p.call("PUT", "/api/v1/llm/routes/ab-fb", {
+        deployments: [
+          { id: "chosen", provider: "openai", model: "gone-m", baseURL: broken.baseURL, weight: 1 },
+          // Weight 0: never chosen, only a fallback.
+          { id: "spare", provider: "openai", model: "base-m", baseURL: up.baseURL, weight: 0 },
+        ],
+        retries: 0,
+      });
+      expect(route.status, route.text).toBe(200);
+      const client = new OpenAI({ baseURL: `${p.url}/llm/v1`, apiKey: keys.y, maxRetries: 0 });
+      for (let i = 0; i < 4; i++) {
+        const { data, response } = await client.chat.completions
+          .create({ model: "ab-fb", messages: [{ role: "user", content: `fallback ${i}` }] })
+          .withResponse();
+        expect(response.headers.get("x-keel-deployment")).toBe("spare");
+        expect(data.choices[0].message.content).toBe("from base-m");
+      }
+      const res = await p.call("GET", "/api/v1/llm/usage/variants?model=ab-fb");
+      expect(res.status, res.text).toBe(200);
+      expect(res.json.variants).toHaveLength(1);
+      expect(res.json.variants[0]).toMatchObject({
+        deployment: "chosen",
+        requests: 4,
+        errors: 4,
+        errorRate: 1,
+      });
+      const metrics = (await p.call("GET", "/metrics")).text;
+      expect(metrics).toContain(
+        `llm_variant_requests_total{deployment="chosen",model="ab-fb",outcome="error"} 4`,
+      );
+      expect(metrics).not.toContain(`llm_variant_requests_total{deployment="spare",model="ab-fb"`);
+      // Usage still names the deployment that answered (and paid).
+      const usage = await p.call("GET", "/api/v1/llm/usage?team=y&limit=100");
+      const fb = usage.json.usage.filter((u: { model: string }) => u.model === "ab-fb");
+      expect(fb.map((u: { deployment: string }) => u.deployment)).toEqual([
+        "spare",
+        "spare",
+        "spare",
+        "spare",
+      ]);
+    } finally {
+      await broken.close();
+    }
+  });
+
   it("refuses feedback from another team, on unknown ids and out-of-range scores; audits each", async () => {
     const client = new OpenAI({ baseURL: `${p.url}/llm/v1`, apiKey: keys.x, maxRetries: 0 });
     const { response } = await client.chat.completions

@@ -121,10 +121,12 @@ export class FeedbackStore {
       return r;
     };
     for (const u of records) {
-      if (!u.deployment || (q.model && u.model !== q.model)) continue;
-      const r = rowOf(u.model, u.deployment);
+      // The variant first chosen: a fallback's answer is its error, not a request of the deployment that answered.
+      const variant = u.variant ?? u.deployment;
+      if (!variant || (q.model && u.model !== q.model)) continue;
+      const r = rowOf(u.model, variant);
       r.row.requests++;
-      if (u.status >= 400) r.row.errors++;
+      if (u.status >= 400 || variant !== u.deployment) r.row.errors++;
       r.row.tokensIn += u.tokensIn;
       r.row.tokensOut += u.tokensOut;
       r.row.cost += u.cost;

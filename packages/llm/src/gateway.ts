@@ -34,6 +34,10 @@ interface Ticket {
   caller: Caller;
   route: Route;
   started: number;
+  /** When the request reached the gateway's handler (performance.now()): the overhead's start. */
+  receivedAt: number;
+  /** Milliseconds this request waited for upstreams (every try, backoff, a semantic-cache embedding). */
+  upstreamMs: number;
   headers: Record<string, string>;
   findings: Findings;
   promptTokens: number;
@@ -57,7 +61,12 @@ const encoder = new TextEncoder();
 export class Gateway {
   constructor(private readonly d: GatewayDeps) {}
 
-  private async admit(caller: Caller, resolved: Resolved, promptTokens: number): Promise<Ticket> {
+  private async admit(
+    caller: Caller,
+    resolved: Resolved,
+    promptTokens: number,
+    receivedAt?: number,
+  ): Promise<Ticket> {
     const started = performance.now();
     const { route } = resolved;
     await this.d.teams.checkBudget(caller.team);
@@ -77,6 +86,8 @@ export class Gateway {
       caller,
       route,
       started,
+      receivedAt: receivedAt ?? started,
+      upstreamMs: 0,
       id,
       time,
       headers: { ...rateLimitHeaders(states), "x-keel-request-id": requestIdOf(time, id) },
@@ -86,13 +97,17 @@ export class Gateway {
     };
   }
 
-  async chat(caller: Caller, body: unknown, signal?: AbortSignal): Promise<Response> {
+  /**
+   * `receivedAt` (performance.now() when the HTTP layer took the request) starts the overhead
+   * the answer reports in `x-keel-overhead-ms` and `Server-Timing`.
+   */
+  async chat(caller: Caller, body: unknown, signal?: AbortSignal, receivedAt?: number): Promise<Response> {
     const request = parseChat(body);
     checkModelAllowed(caller, request.model);
     let prompt: number | undefined;
     const promptTokens = () => (prompt ??= countPrompt(request));
     const resolved = await this.d.router.resolve(request.model, promptTokens);
-    const t = await this.admit(caller, resolved, promptTokens());
+    const t = await this.admit(caller, resolved, promptTokens(), receivedAt);
     t.request = request;
     try {
       const guard = resolved.route.guardrails;
@@ -119,6 +134,7 @@ export class Gateway {
       t.variant = plan[0]?.deployment.id;
       if (request.stream) return await this.stream(t, request, upstream, plan, probe, signal);
       const served = await this.d.router.chat(plan, upstream, signal);
+      t.upstreamMs += served.upstreamMs;
       const completion = this.guardOutput(t, served.value);
       if (cacheKey && resolved.route.cache && !Object.keys(t.findings).length)
         this.d.cache.set(cacheKey, completion, resolved.route.cache.ttlSeconds);
@@ -135,6 +151,7 @@ export class Gateway {
         ...t.headers,
         "x-keel-cache": cacheKey || probe ? "miss" : resolved.route.semanticCache ? "bypass" : "off",
         "x-keel-deployment": served.target.deployment.id,
+        ...overheadHeaders(t),
       });
     } catch (e) {
       this.failed(t, e);
@@ -142,10 +159,15 @@ export class Gateway {
     }
   }
 
-  async embeddings(caller: Caller, body: unknown, signal?: AbortSignal): Promise<Response> {
+  async embeddings(
+    caller: Caller,
+    body: unknown,
+    signal?: AbortSignal,
+    receivedAt?: number,
+  ): Promise<Response> {
     const request = parseEmbeddings(body);
     checkModelAllowed(caller, request.model);
-    return this.embed(caller, request, signal);
+    return this.embed(caller, request, signal, { receivedAt });
   }
 
   /**
@@ -161,7 +183,9 @@ export class Gateway {
     const model = { model: t.route.model };
     try {
       const probe = await this.d.semantic.probe(t.route, request, t.caller.team, async (m, input) => {
-        const res = await this.embed(t.caller, { model: m, input, encoding_format: "float" });
+        const res = await this.embed(t.caller, { model: m, input, encoding_format: "float" }, undefined, {
+          parent: t,
+        });
         const body = (await res.json()) as { data: Array<{ embedding: number[] }> };
         return body.data[0].embedding;
       });
@@ -173,9 +197,16 @@ export class Gateway {
     }
   }
 
-  private async embed(caller: Caller, request: EmbeddingRequest, signal?: AbortSignal): Promise<Response> {
+  /** `parent`: the chat request a semantic-cache embedding is made for (its upstream wait counts there). */
+  private async embed(
+    caller: Caller,
+    request: EmbeddingRequest,
+    signal?: AbortSignal,
+    at: { receivedAt?: number; parent?: Ticket } = {},
+  ): Promise<Response> {
     const resolved = await this.d.router.resolve(request.model, () => countEmbeddingInput(request));
-    const t = await this.admit(caller, resolved, countEmbeddingInput(request));
+    const parent = at.parent;
+    const t = await this.admit(caller, resolved, countEmbeddingInput(request), at.receivedAt);
     t.request = request;
     try {
       // base64 (the openai client's default) is encoded here: not every upstream (Ollama, TGI) speaks it.
@@ -184,6 +215,9 @@ export class Gateway {
       const plan = await this.d.router.plan(resolved);
       t.variant = plan[0]?.deployment.id;
       const served = await this.d.router.embeddings(plan, upstream, signal);
+      t.upstreamMs += served.upstreamMs;
+      // A semantic-cache probe's upstream wait is a wait of the chat request it was made for.
+      if (parent) parent.upstreamMs += served.upstreamMs;
       if (base64)
         served.value = {
           ...served.value,
@@ -197,7 +231,7 @@ export class Gateway {
       await this.finish(t, served.target, usage, { status: 200, stream: false, fallbacks: served.fallbacks });
       return json(
         { ...served.value, model: request.model, usage: { prompt_tokens: tokensIn, total_tokens: tokensIn } },
-        t.headers,
+        { ...t.headers, ...overheadHeaders(t) },
       );
     } catch (e) {
       this.failed(t, e);
@@ -252,6 +286,7 @@ export class Gateway {
       },
       signal,
     );
+    t.upstreamMs += served.upstreamMs;
     const ttftMs = performance.now() - t.started;
     const guard = t.route.guardrails;
     const scanner = guard && guard.output !== "off" ? new StreamScanner(scannerFor(guard)) : undefined;
@@ -373,6 +408,7 @@ export class Gateway {
         "x-keel-cache": t.route.cache || t.route.semanticCache ? "miss" : "off",
         "x-keel-deployment": served.target.deployment.id,
         ...t.headers,
+        ...overheadHeaders(t),
       },
     });
   }
@@ -396,7 +432,11 @@ export class Gateway {
       text: completionText(cached),
     };
     await this.finish(t, undefined, usage, rec);
-    const headers: Record<string, string> = { ...t.headers, "x-keel-cache": kind === "exact" ? "hit" : kind };
+    const headers: Record<string, string> = {
+      ...t.headers,
+      "x-keel-cache": kind === "exact" ? "hit" : kind,
+      ...overheadHeaders(t),
+    };
     if (similarity !== undefined) headers["x-keel-cache-similarity"] = similarity.toFixed(4);
     if (!request.stream) return json(answer, headers);
     const base = {
@@ -465,7 +505,10 @@ export class Gateway {
     m.tokens.inc({ ...labels, direction: "output" }, u.usage.completion_tokens);
     m.requests.inc({ ...labels, outcome: r.cacheHit ? "cache_hit" : r.status < 400 ? "ok" : "error" });
     m.duration.observe({ model: t.route.model }, latencyMs / 1000);
-    if (target) m.countVariant(t.route.model, target.deployment.id, r.status < 400, cost);
+    // An A/B variant's figures are the variant first chosen: a fallback's answer is that variant's error.
+    const variant = t.variant ?? target?.deployment.id;
+    const answeredByVariant = target?.deployment.id === variant;
+    if (variant && target) m.countVariant(t.route.model, variant, r.status < 400 && answeredByVariant, cost);
     this.d.usage.record({
       id: t.id,
       time: t.time,
@@ -474,6 +517,7 @@ export class Gateway {
       principal: t.caller.principal,
       model: t.route.model,
       ...(target ? { deployment: target.deployment.id } : {}),
+      ...(target && variant && !answeredByVariant ? { variant } : {}),
       tokensIn: u.usage.prompt_tokens,
       tokensOut: u.usage.completion_tokens,
       cost,
@@ -573,6 +617,21 @@ function completionText(c: ChatCompletion): string {
 
 function json(body: unknown, headers: Record<string, string>): Response {
   return new Response(JSON.stringify(body), { headers: { "content-type": "application/json", ...headers } });
+}
+
+/**
+ * The gateway's own time on a request, as LiteLLM's `x-litellm-overhead-duration-ms`: from the
+ * handler taking it to the answer's headers, less the waits for upstreams (`upstreamMs`). In
+ * `x-keel-overhead-ms` and in `Server-Timing` (`gateway`, `upstream`, `total`; browsers' devtools
+ * show them).
+ */
+export function overheadHeaders(t: { receivedAt: number; upstreamMs: number }): Record<string, string> {
+  const total = performance.now() - t.receivedAt;
+  const overhead = Math.max(0, total - t.upstreamMs);
+  return {
+    "x-keel-overhead-ms": overhead.toFixed(3),
+    "server-timing": `gateway;dur=${overhead.toFixed(3)}, upstream;dur=${t.upstreamMs.toFixed(3)}, total;dur=${total.toFixed(3)}`,
+  };
 }
 
 /** An OpenAI request body: a JSON object naming a model (OpenAI's messages for what is missing). */

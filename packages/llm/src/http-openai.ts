@@ -60,16 +60,20 @@ export function mountOpenAIRoutes(
     app,
     r.chatCompletions,
     guarded(async (c) => {
+      const receivedAt = performance.now();
       const who = await caller(c);
       const request = await body(c);
       // The caller going away aborts the upstream call too (the request's signal).
-      return runAsCaller(who, () => d.gateway.chat(who, request, c.req.raw.signal));
+      return runAsCaller(who, () => d.gateway.chat(who, request, c.req.raw.signal, receivedAt));
     }),
   );
   mount(
     app,
     r.embeddings,
-    guarded(async (c) => d.gateway.embeddings(await caller(c), await body(c), c.req.raw.signal)),
+    guarded(async (c) => {
+      const receivedAt = performance.now();
+      return d.gateway.embeddings(await caller(c), await body(c), c.req.raw.signal, receivedAt);
+    }),
   );
   mount(
     app,

@@ -49,6 +49,7 @@ export {
   SemanticCache,
   scopeOf,
 } from "./semantic-cache";
+export { settleAfter } from "./settle";
 export { type BudgetAlert, periodOf, Teams } from "./teams";
 export { countPrompt, countText } from "./tokens";
 export { UsageLog } from "./usage-log";

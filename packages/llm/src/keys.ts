@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { type AuditLog, auditFirst } from "@keel/audit";
 import { type KeyInput, keyInputSchema, type VirtualKey } from "@keel/contract";
-import { BoundedCache, type Clock, currentPrincipal, sha256 } from "@keel/core";
+import { type Clock, currentPrincipal, sha256 } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
 import { LlmError } from "./errors";
+import { ReadThroughCache } from "./read-through-cache";
 
 /** Virtual keys start with this (the platform's identity middleware leaves them to the gateway). */
 export const VIRTUAL_KEY_PREFIX = "sk-keel-";
@@ -14,18 +15,21 @@ export type { KeyInput, VirtualKey };
 /**
  * Virtual keys: random 32-byte secrets shown once, stored only as their SHA-256 (the item's
  * sort key), with team, owner, allowed models, limits and expiry; revocation is immediate in
- * this process and within `ttlMs` (the lookup cache) everywhere else.
+ * this process and everywhere else within `ttlMs` (the lookup cache) and one read of the store
+ * (an expired entry answers once more while it is re-read: read-through-cache.ts).
  */
 export class KeyStore {
-  private readonly cache: BoundedCache<string, VirtualKey | null>;
-  private readonly reading = new Map<string, Promise<VirtualKey | null>>();
+  private readonly cache: ReadThroughCache<VirtualKey | null>;
   constructor(
     private readonly store: MetadataStore,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     ttlMs = 2000,
   ) {
-    this.cache = new BoundedCache({ maxEntries: 10_000, ttlMs, now: () => clock.now() });
+    this.cache = new ReadThroughCache(
+      async (hash) => ((await this.store.get({ pk: PK, sk: hash }))?.key as VirtualKey | undefined) ?? null,
+      { ttlMs, now: () => clock.now() },
+    );
   }
 
   async create(input: KeyInput): Promise<{ key: string; record: VirtualKey }> {
@@ -62,31 +66,7 @@ export class KeyStore {
   /** The live key a secret names; 401 for unknown, revoked or expired keys. */
   async authenticate(secret: string): Promise<VirtualKey> {
     const hash = sha256(secret);
-    let record = this.cache.get(hash);
-    if (record === undefined) {
-      // One read per key however many callers miss the cache at once (it expires under load too).
-      let read = this.reading.get(hash);
-      if (!read) {
-        const p: Promise<VirtualKey | null> = this.store.get({ pk: PK, sk: hash }).then(
-          (item) => {
-            const r = item ? (item.key as VirtualKey) : null;
-            // A revocation meanwhile replaced this read: its (older) answer is not cached.
-            if (this.reading.get(hash) === p) {
-              this.cache.set(hash, r);
-              this.reading.delete(hash);
-            }
-            return r;
-          },
-          (e) => {
-            if (this.reading.get(hash) === p) this.reading.delete(hash);
-            throw e;
-          },
-        );
-        read = p;
-        this.reading.set(hash, p);
-      }
-      record = await read;
-    }
+    const record = await this.cache.get(hash);
     if (!record) throw new LlmError("unauthenticated", "Incorrect API key provided.", "invalid_api_key");
     if (record.revokedAt)
       throw new LlmError("unauthenticated", `API key ${record.id} was revoked.`, "invalid_api_key");
@@ -110,7 +90,6 @@ export class KeyStore {
       { action: "llm.key.revoke", resource: `llm-key:${id}`, state: record },
       (mark) => this.store.put({ ...item, key: record, ...mark }),
     );
-    this.reading.delete(item.sk);
     this.cache.set(item.sk, record);
     return record;
   }

@@ -27,6 +27,7 @@ import { RouteStore } from "./route-store";
 import { LlmRouter } from "./router";
 import { routesFromConfig } from "./routes";
 import { type CacheVectorStore, SemanticCache } from "./semantic-cache";
+import { settleAfter } from "./settle";
 import { type BudgetAlert, Teams } from "./teams";
 import { UsageLog } from "./usage-log";
 import { type UsageParquetOptions, UsageParquetSink } from "./usage-parquet";
@@ -87,6 +88,11 @@ export interface LlmService {
   bodies: BodyStore;
   /** The hook another package uses to serve virtual model names (e.g. `rag:<kb>`). */
   registerVirtualModels(v: VirtualModelProvider): void;
+  /**
+   * An answer whose end waits until its request's usage record and spend are written (a Lambda
+   * container may be frozen or recycled once the answer ends): see settle.ts.
+   */
+  settle(res: Response): Response;
 }
 
 /**
@@ -160,6 +166,7 @@ export function createLlmModule(deps: LlmModuleDeps, opts: LlmModuleOptions = {}
     approvals,
     bodies,
     registerVirtualModels: (v) => router.registerVirtual(v),
+    settle: (res) => settleAfter(res, { usage, flushSpend: () => teams.flush() }),
   };
   return {
     name: "llm",

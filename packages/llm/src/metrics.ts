@@ -16,8 +16,20 @@ function key(labels: Labels): string {
 class Series<V> {
   readonly values = new Map<string, V>();
   private readonly seen = new Map<string, Set<string>>();
+  /** Label sets already bound, by their raw names and values: a request's metrics skip the sort and escaping. */
+  private readonly memo = new Map<string, string>();
   /** Caps each label's distinct values: later ones are reported as `other`. */
   bound(labels: Labels): string {
+    let raw = "";
+    for (const k in labels) raw += `${k}\u0001${labels[k]}\u0002`;
+    const hit = this.memo.get(raw);
+    if (hit !== undefined) return hit;
+    const bound = this.boundOnce(labels);
+    if (this.memo.size < 10_000) this.memo.set(raw, bound);
+    return bound;
+  }
+
+  private boundOnce(labels: Labels): string {
     const out: Labels = {};
     for (const [k, v] of Object.entries(labels)) {
       let s = this.seen.get(k);

@@ -1,7 +1,8 @@
 import { type AuditLog, auditFirst } from "@keel/audit";
-import { BoundedCache, type Clock, currentPrincipal } from "@keel/core";
+import { type Clock, currentPrincipal } from "@keel/core";
 import type { MetadataStore } from "@keel/metadata";
 import { LlmError } from "./errors";
+import { ReadThroughCache } from "./read-through-cache";
 import { assertRouteApproved, type ProductionRefusal } from "./route-approval";
 import { type Route, type RouteInput, routeSchema } from "./routes";
 
@@ -10,10 +11,11 @@ const PK = "llm#route";
 /**
  * Routes in the metadata store (every change audited first), over the routes configuration
  * gives (`KEEL_LLM_UPSTREAMS`, read-only; a stored route of the same name wins). Reads are
- * cached for `ttlMs` per process; this process's own writes are seen at once.
+ * cached for `ttlMs` per process (then refreshed in the background: read-through-cache.ts); this
+ * process's own writes are seen at once.
  */
 export class RouteStore {
-  private readonly cache: BoundedCache<string, Route | null>;
+  private readonly cache: ReadThroughCache<Route | null>;
   constructor(
     private readonly store: MetadataStore,
     private readonly audit: AuditLog,
@@ -23,16 +25,19 @@ export class RouteStore {
     /** The registry's approval rule for deployments naming a registered model version. */
     private readonly refusal?: ProductionRefusal,
   ) {
-    this.cache = new BoundedCache({ maxEntries: 1000, ttlMs, now: () => clock.now() });
+    this.cache = new ReadThroughCache(
+      async (model) => {
+        const item = await this.store.get({ pk: PK, sk: model });
+        return item
+          ? routeSchema.parse(item.route)
+          : (this.configured.find((r) => r.model === model) ?? null);
+      },
+      { ttlMs, now: () => clock.now(), maxEntries: 1000 },
+    );
   }
 
   async get(model: string): Promise<Route | undefined> {
-    const hit = this.cache.get(model);
-    if (hit !== undefined) return hit ?? undefined;
-    const item = await this.store.get({ pk: PK, sk: model });
-    const route = item ? routeSchema.parse(item.route) : this.configured.find((r) => r.model === model);
-    this.cache.set(model, route ?? null);
-    return route;
+    return (await this.cache.get(model)) ?? undefined;
   }
 
   async list(): Promise<Array<Route & { source: "api" | "config" }>> {

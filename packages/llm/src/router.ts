@@ -32,6 +32,12 @@ export interface Served<T> {
   target: Target;
   /** Deployments tried before the one that answered. */
   fallbacks: number;
+  /**
+   * Milliseconds spent waiting for upstreams: every try from sending to its answer (headers and
+   * body; a stream's first chunk) and the backoff between tries. The rest of a request's time
+   * is the gateway's own overhead (`x-keel-overhead-ms`).
+   */
+  upstreamMs: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -166,6 +172,7 @@ export class LlmRouter {
   ): Promise<Served<T>> {
     let last: ProviderError | undefined;
     let fallbacks = 0;
+    let upstreamMs = 0;
     for (const target of plan) {
       const key = this.circuitKey(target);
       if (!this.circuits.allow(key)) {
@@ -175,7 +182,11 @@ export class LlmRouter {
       }
       const tries = 1 + target.route.retries;
       for (let n = 0; n < tries; n++) {
-        if (n > 0) await sleep(backoffMs(n, this.random));
+        if (n > 0) {
+          const slept = performance.now();
+          await sleep(backoffMs(n, this.random));
+          upstreamMs += performance.now() - slept;
+        }
         const timeoutMs = target.deployment.timeoutMs ?? target.route.timeoutMs;
         if (caller?.aborted) throw new LlmError("upstream", "the caller went away", "client_closed");
         const ctl = new AbortController();
@@ -183,12 +194,15 @@ export class LlmRouter {
         // The caller leaving aborts this try (and a stream it opened) as a timeout would.
         caller?.addEventListener("abort", () => ctl.abort(), { once: true, signal: ctl.signal });
         const clear = () => clearTimeout(timer);
+        const sent = performance.now();
         try {
           const value = await attempt(target, ctl.signal, clear, { timeoutMs });
+          upstreamMs += performance.now() - sent;
           this.circuits.success(key);
           if (fallbacks > 0) this.metrics.fallbacks.inc({ model: target.route.model });
-          return { value, target, fallbacks };
+          return { value, target, fallbacks, upstreamMs };
         } catch (e) {
+          upstreamMs += performance.now() - sent;
           clear();
           // Not the deployment's fault: no circuit failure, no further tries.
           if (caller?.aborted) throw new LlmError("upstream", "the caller went away", "client_closed");

@@ -1,8 +1,9 @@
 import { type AuditLog, auditFirst } from "@keel/audit";
 import { type TeamSettings, teamSchema } from "@keel/contract";
-import { BoundedCache, type Clock, currentPrincipal } from "@keel/core";
+import { type Clock, currentPrincipal } from "@keel/core";
 import { isConditionFailed, type MetadataStore } from "@keel/metadata";
 import { LlmError } from "./errors";
+import { ReadThroughCache } from "./read-through-cache";
 
 const PK = "llm#team";
 const SPEND = "llm#spend";
@@ -31,8 +32,7 @@ export function periodOf(now: number, period: "day" | "month"): string {
  * and through `onAlert` (SNS in AWS).
  */
 export class Teams {
-  private readonly cache: BoundedCache<string, TeamSettings | null>;
-  private readonly reading = new Map<string, Promise<TeamSettings | null>>();
+  private readonly cache: ReadThroughCache<TeamSettings | null>;
   constructor(
     private readonly store: MetadataStore,
     private readonly audit: AuditLog,
@@ -40,35 +40,18 @@ export class Teams {
     private readonly onAlert?: (a: BudgetAlert) => Promise<void> | void,
     private readonly ttlMs = 2000,
     private readonly onWriteError?: (e: unknown) => void,
+    /** How long cost gathers before one increment writes it (this process counts it at once). */
+    private readonly spendWriteMs = 200,
   ) {
-    this.cache = new BoundedCache({ maxEntries: 10_000, ttlMs, now: () => clock.now() });
+    this.cache = new ReadThroughCache(
+      async (team) =>
+        ((await this.store.get({ pk: PK, sk: team }))?.settings as TeamSettings | undefined) ?? null,
+      { ttlMs, now: () => clock.now() },
+    );
   }
 
   async get(team: string): Promise<TeamSettings | undefined> {
-    const hit = this.cache.get(team);
-    if (hit !== undefined) return hit ?? undefined;
-    // One read per team however many callers miss the cache at once.
-    let read = this.reading.get(team);
-    if (!read) {
-      const p: Promise<TeamSettings | null> = this.store.get({ pk: PK, sk: team }).then(
-        (item) => {
-          const settings = item ? (item.settings as TeamSettings) : null;
-          // A put meanwhile replaced this read: its (older) answer is not cached.
-          if (this.reading.get(team) === p) {
-            this.cache.set(team, settings);
-            this.reading.delete(team);
-          }
-          return settings;
-        },
-        (e) => {
-          if (this.reading.get(team) === p) this.reading.delete(team);
-          throw e;
-        },
-      );
-      read = p;
-      this.reading.set(team, p);
-    }
-    return (await read) ?? undefined;
+    return (await this.cache.get(team)) ?? undefined;
   }
 
   async put(team: string, input: unknown): Promise<TeamSettings> {
@@ -88,7 +71,6 @@ export class Teams {
       },
       (mark) => this.store.put({ pk: PK, sk: team, settings, ...mark }),
     );
-    this.reading.delete(team);
     this.cache.set(team, settings);
     return settings;
   }
@@ -109,6 +91,7 @@ export class Teams {
   }
 
   async spent(team: string, settings?: TeamSettings): Promise<number> {
+    await this.flush(team); // this process's gathered cost first: it reads its own spend
     const budget = (settings ?? (await this.get(team)))?.budget;
     const period = periodOf(this.clock.now(), budget?.period ?? "month");
     const item = await this.store.get({ pk: SPEND, sk: `${team}#${period}` });
@@ -189,9 +172,23 @@ export class Teams {
     return b ? (s.stored + s.writing + s.pending) / b.amount : undefined;
   }
 
-  /** Starts (or joins) the background write of a team's pending spend: one increment in flight at a time. */
+  /**
+   * Starts (or joins) the background write of a team's pending spend: one increment in flight at
+   * a time, gathering what `spendWriteMs` brings (64 callers made one write every few requests).
+   */
   private writeSpend(s: Spend, now: boolean): Promise<void> {
-    s.flushing ??= (now ? Promise.resolve() : new Promise<void>((r) => setImmediate(r)))
+    if (now) s.wake?.(); // a flush does not wait out the gathering
+    s.flushing ??= (
+      now
+        ? Promise.resolve()
+        : new Promise<void>((r) => {
+            const timer = setTimeout(r, this.spendWriteMs);
+            s.wake = () => {
+              clearTimeout(timer);
+              r();
+            };
+          })
+    )
       .then(() => this.drain(s))
       .finally(() => {
         s.flushing = undefined;
@@ -202,6 +199,7 @@ export class Teams {
   }
 
   private async drain(s: Spend): Promise<void> {
+    s.wake = undefined;
     s.failed = false;
     while (s.pending > 0) {
       const usd = s.pending;
@@ -257,6 +255,8 @@ interface Spend {
   /** Cost in an increment in flight. */
   writing: number;
   flushing?: Promise<void>;
+  /** Ends the gathering wait of the write `flushing` starts. */
+  wake?: () => void;
   failed?: boolean;
   reading?: Promise<void>;
 }

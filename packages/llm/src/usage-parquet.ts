@@ -69,6 +69,8 @@ export class UsageParquetSink {
   private readonly maxBuffered: number;
   private readonly proc = Math.random().toString(36).slice(2, 10);
   private seq = 0;
+  /** When the oldest buffered row was added (Date.now()). */
+  private oldestAt = 0;
   dropped = 0;
 
   constructor(
@@ -87,6 +89,7 @@ export class UsageParquetSink {
       this.buffer.shift();
       this.dropped++;
     }
+    if (!this.buffer.length) this.oldestAt = Date.now();
     this.buffer.push(rec);
     if (this.buffer.length >= this.batchSize) this.write();
     else if (!this.timer) {
@@ -98,6 +101,12 @@ export class UsageParquetSink {
   /** Writes what waits and waits for every write in flight. */
   async flush(): Promise<void> {
     this.write();
+    while (this.writing.size) await Promise.all([...this.writing]);
+  }
+
+  /** Writes what waits when its oldest row was buffered more than `ms` ago, and waits for writes in flight. */
+  async flushOlderThan(ms: number): Promise<void> {
+    if (this.buffer.length && Date.now() - this.oldestAt > ms) this.write();
     while (this.writing.size) await Promise.all([...this.writing]);
   }
 

@@ -57,13 +57,26 @@ export class UpstreamPools {
     return p;
   }
 
+  /** Parsed call URLs (a provider sends to the same few): no URL object per request. */
+  private readonly targets = new Map<string, { origin: string; path: string }>();
+
+  private target(href: string): { origin: string; path: string } {
+    let t = this.targets.get(href);
+    if (!t) {
+      const url = new URL(href);
+      t = { origin: url.origin, path: `${url.pathname}${url.search}` };
+      if (this.targets.size < 1000) this.targets.set(href, t);
+    }
+    return t;
+  }
+
   async request(call: UpstreamCall): Promise<UpstreamAnswer> {
-    const url = new URL(call.url);
+    const url = this.target(call.url);
     const timeout = call.timeoutMs ?? 300_000;
     const send = () =>
       this.pool(url.origin).request({
         method: call.method,
-        path: `${url.pathname}${url.search}`,
+        path: url.path,
         headers: call.headers,
         body: call.body,
         signal: call.signal,
