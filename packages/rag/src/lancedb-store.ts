@@ -80,6 +80,8 @@ const COLUMNS = [
   "tags",
   "tokens",
 ];
+/** How long a collection's row-count search settings are reused before the count is read again. */
+const SEARCH_SETTINGS_TTL_MS = 60_000;
 /** Small fragments (LanceDB's threshold) at which ingestion compacts the table. */
 const COMPACT_SMALL_FRAGMENTS = 16;
 
@@ -158,8 +160,11 @@ const tableName = (collection: string) => `kb_${collection.replace(/[^A-Za-z0-9_
 export class LanceDbVectorStore implements VectorStore {
   private conn?: Promise<Connection>;
   private readonly tables = new Map<string, Promise<Table | undefined>>();
-  /** ANN search settings per collection: from the row count when the index was last seen, or set. */
-  private readonly search = new Map<string, VectorSearchSettings>();
+  /**
+   * ANN search settings per collection, from its row count (re-read after SEARCH_SETTINGS_TTL_MS,
+   * as another process's ingest may have grown the table), or set by `setSearchSettings`.
+   */
+  private readonly search = new Map<string, { at: number; settings: VectorSearchSettings }>();
   private readonly searchOverride = new Map<string, VectorSearchSettings>();
 
   /**
@@ -274,11 +279,13 @@ export class LanceDbVectorStore implements VectorStore {
   }
 
   private async searchSettings(collection: string, table: Table): Promise<VectorSearchSettings> {
-    const set = this.searchOverride.get(collection) ?? this.search.get(collection);
+    const set = this.searchOverride.get(collection);
     if (set) return set;
-    const s = vectorIndexFor(await table.countRows(), await this.dims(table)).search;
-    this.search.set(collection, s);
-    return s;
+    const cached = this.search.get(collection);
+    if (cached && Date.now() - cached.at < SEARCH_SETTINGS_TTL_MS) return cached.settings;
+    const settings = vectorIndexFor(await table.countRows(), await this.dims(table)).search;
+    this.search.set(collection, { at: Date.now(), settings });
+    return settings;
   }
 
   private async dims(table: Table): Promise<number> {
