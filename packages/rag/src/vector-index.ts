@@ -20,27 +20,34 @@ export interface VectorSearchSettings {
 /** Rows per IVF partition: sqrt-ish growth would make partitions huge at 1M; 4,096 keeps them small. */
 const ROWS_PER_PARTITION = 4096;
 
+/** PQ codes of at most this many bytes a row (96 at 384-d: 4-d sub-vectors; 768-d: 8-d; 1536-d: 16-d). */
+const MAX_SUB_VECTORS = 96;
+
 /**
  * The vector index and search settings for a table of `rows` vectors of `dims` (measured in
- * bench/RESULTS.md, "RAG ANN recall at 1,000,000 chunks"): IVF-PQ with sub-vectors of 8
- * dimensions (4 for narrow embeddings), about 4,096 rows per partition, a share of the
- * partitions probed (never fewer than 20) and the PQ candidates re-ranked exactly.
+ * bench/RESULTS.md, "RAG ANN recall at 1,000,000 chunks"): IVF-PQ with about 4,096 rows per
+ * partition and sub-vectors of 4 dimensions or more (at most MAX_SUB_VECTORS of them); 10% of
+ * the partitions probed (at least 20, or all of a small table) and k x 20 PQ candidates
+ * re-ranked on exact distances.
  */
 export function vectorIndexFor(
   rows: number,
   dims: number,
 ): { index: VectorIndexSettings; search: VectorSearchSettings } {
-  const width = dims % 8 === 0 && dims >= 64 ? 8 : dims % 4 === 0 ? 4 : dims % 2 === 0 ? 2 : 1;
   const numPartitions = Math.max(1, Math.round(rows / ROWS_PER_PARTITION));
   return {
-    index: { type: "ivf_pq", numPartitions, numSubVectors: dims / width, maxIterations: 20 },
-    search: searchFor(numPartitions),
+    index: { type: "ivf_pq", numPartitions, numSubVectors: dims / subVectorWidth(dims), maxIterations: 20 },
+    search: {
+      nprobes: Math.min(numPartitions, Math.max(20, Math.ceil(numPartitions * 0.1))),
+      refineFactor: 20,
+    },
   };
 }
 
-/** Probes as a share of the partitions (small tables: all of them), refine factor 30. */
-function searchFor(numPartitions: number): VectorSearchSettings {
-  return { nprobes: Math.min(numPartitions, Math.max(20, Math.ceil(numPartitions * 0.1))), refineFactor: 30 };
+/** The narrowest sub-vector (from 4 dimensions) that divides `dims` into at most MAX_SUB_VECTORS. */
+function subVectorWidth(dims: number): number {
+  for (let w = Math.min(4, dims); w < dims; w++) if (dims % w === 0 && dims / w <= MAX_SUB_VECTORS) return w;
+  return Math.max(1, dims);
 }
 
 /** The settings as the LanceDB index config. */
