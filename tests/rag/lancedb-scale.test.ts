@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ChunkRecord, ivfPqSettings, LanceDbVectorStore, loadLanceDb } from "@keel/rag";
+import { type ChunkRecord, LanceDbVectorStore, loadLanceDb } from "@keel/rag";
 import { afterAll, describe, expect, it } from "vitest";
 
 const dir = mkdtempSync(join(tmpdir(), "keel-lance-scale-"));
@@ -52,11 +52,5 @@ describe("LanceDB at scale: what keeps large ingests and index builds moving", (
     const hits = await store.textSearch("kb", "rewritten", { k: 5, scope: { all: true } });
     expect(hits.map((h) => h.chunk.id)).toEqual(["d3#0"]);
     table.close();
-  });
-
-  it("sizes IVF-PQ from the row count", () => {
-    expect(ivfPqSettings(100_000, 384)).toMatchObject({ numPartitions: 24, numSubVectors: 24 });
-    expect(ivfPqSettings(1_000_000, 384)).toMatchObject({ numPartitions: 244, numSubVectors: 24 });
-    expect(ivfPqSettings(10_000, 64)).toMatchObject({ numPartitions: 2, numSubVectors: 8 });
   });
 });

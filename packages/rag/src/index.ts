@@ -73,4 +73,5 @@ export {
 } from "./retriever";
 export { ragRoutes } from "./routes";
 export { type KnowledgeBaseView, type RagAudit, type RagDeps, RagService } from "./service";
+export * from "./vector-index";
 export * from "./vector-store";

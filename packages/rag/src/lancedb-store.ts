@@ -1,6 +1,12 @@
 import { availableParallelism } from "node:os";
 import type { Connection, Table } from "@lancedb/lancedb";
 import { Field, FixedSizeList, Float32, Int32, Schema, Utf8 } from "apache-arrow";
+import {
+  lanceVectorIndex,
+  type VectorIndexSettings,
+  type VectorSearchSettings,
+  vectorIndexFor,
+} from "./vector-index";
 import type {
   AccessScope,
   ChunkFilter,
@@ -74,29 +80,23 @@ const COLUMNS = [
   "tags",
   "tokens",
 ];
-/** IVF-PQ search knobs: partitions probed and re-ranked candidates per result (recall vs latency). */
-const NPROBES = 32;
-const REFINE_FACTOR = 10;
+/** How long a collection's row-count search settings are reused before the count is read again. */
+const SEARCH_SETTINGS_TTL_MS = 60_000;
 /** Small fragments (LanceDB's threshold) at which ingestion compacts the table. */
 const COMPACT_SMALL_FRAGMENTS = 16;
 
 type Row = Record<string, unknown>;
 
 /**
- * IVF-PQ settings for a table of `rows` vectors of `dims`: about 4,096 rows per partition (so
- * NPROBES partitions cover a useful share of a large table), sub-vectors of 16 dimensions for
- * wide embeddings (8 or 4 for narrow ones), and 20 k-means iterations (training is the slow
- * part of ingestion on small machines; the refine step restores exact ranking of candidates).
+ * Scalar indexes for the columns access scopes and filters use, so the prefilter reads an index
+ * instead of scanning every row: bitmaps for the low-cardinality ones (a few teams and
+ * classifications), a B-tree for document ids (document filters, replace and delete by document).
  */
-export function ivfPqSettings(rows: number, dims: number) {
-  const width = dims >= 256 && dims % 16 === 0 ? 16 : dims % 8 === 0 ? 8 : dims % 4 === 0 ? 4 : dims;
-  return {
-    distanceType: "cosine" as const,
-    numPartitions: Math.max(1, Math.round(rows / 4096)),
-    numSubVectors: dims / width,
-    maxIterations: 20,
-  };
-}
+const SCALAR_INDEXES = [
+  { column: "team", kind: "bitmap" },
+  { column: "classification", kind: "bitmap" },
+  { column: "doc", kind: "btree" },
+] as const;
 
 function schemaFor(dims: number | undefined): Schema {
   const fields: Field[] = [
@@ -160,6 +160,12 @@ const tableName = (collection: string) => `kb_${collection.replace(/[^A-Za-z0-9_
 export class LanceDbVectorStore implements VectorStore {
   private conn?: Promise<Connection>;
   private readonly tables = new Map<string, Promise<Table | undefined>>();
+  /**
+   * ANN search settings per collection, from its row count (re-read after SEARCH_SETTINGS_TTL_MS,
+   * as another process's ingest may have grown the table), or set by `setSearchSettings`.
+   */
+  private readonly search = new Map<string, { at: number; settings: VectorSearchSettings }>();
+  private readonly searchOverride = new Map<string, VectorSearchSettings>();
 
   /**
    * `readConsistencyInterval`: seconds after which a read checks for commits by other processes
@@ -253,11 +259,38 @@ export class LanceDbVectorStore implements VectorStore {
       .distanceType("cosine")
       .select([...COLUMNS, "_distance"])
       .limit(opts.k);
-    q = opts.exact ? q.bypassVectorIndex() : q.nprobes(NPROBES).refineFactor(REFINE_FACTOR);
+    if (opts.exact) q = q.bypassVectorIndex();
+    else {
+      const s = await this.searchSettings(collection, table);
+      q = q.nprobes(s.nprobes);
+      if (s.refineFactor) q = q.refineFactor(s.refineFactor);
+      if (s.ef) q = q.ef(s.ef);
+    }
     const where = this.where(opts);
     if (where) q = q.where(where);
     const rows = (await q.toArray()) as Row[];
     return rows.map((r) => ({ chunk: fromRow(r), score: 1 - Number(r._distance) }));
+  }
+
+  /** Overrides the row-count search settings of a collection (benchmarks, operators); undefined resets. */
+  setSearchSettings(collection: string, settings: VectorSearchSettings | undefined): void {
+    if (settings) this.searchOverride.set(collection, settings);
+    else this.searchOverride.delete(collection);
+  }
+
+  private async searchSettings(collection: string, table: Table): Promise<VectorSearchSettings> {
+    const set = this.searchOverride.get(collection);
+    if (set) return set;
+    const cached = this.search.get(collection);
+    if (cached && Date.now() - cached.at < SEARCH_SETTINGS_TTL_MS) return cached.settings;
+    const settings = vectorIndexFor(await table.countRows(), await this.dims(table)).search;
+    this.search.set(collection, { at: Date.now(), settings });
+    return settings;
+  }
+
+  private async dims(table: Table): Promise<number> {
+    const f = (await table.schema()).fields.find((x) => x.name === "vector");
+    return f ? (f.type as FixedSizeList).listSize : 0;
   }
 
   async textSearch(collection: string, query: string, opts: SearchOptions): Promise<SearchHit[]> {
@@ -292,31 +325,50 @@ export class LanceDbVectorStore implements VectorStore {
     const rows = await table.countRows();
     const indices = await table.listIndices();
     const { Index } = await loadLanceDb();
-    let textIndex = indices.some((i) => i.columns.includes("text"));
-    let vectorIndex = indices.some((i) => i.columns.includes("vector"));
-    const schema = await table.schema();
-    const vectorField = schema.fields.find((f) => f.name === "vector");
+    const indexed = (column: string) => indices.some((i) => i.columns.includes(column));
+    let textIndex = indexed("text");
+    let vectorIndex = indexed("vector");
+    const hasVector = await this.hasVector(table);
     const buildText = !textIndex && rows > 0;
-    const buildVector = !!vectorField && !vectorIndex && rows >= settings.annMinRows;
+    const buildVector = hasVector && !vectorIndex && rows >= settings.annMinRows;
+    const buildScalar = rows > 0 ? SCALAR_INDEXES.filter((s) => !indexed(s.column)) : [];
     const { fragmentStats } = await table.stats();
     // Each ingest batch appends a fragment: compact them first, so an index is trained and
     // written over a few large files rather than hundreds of small ones (and searches open fewer).
     const compact = fragmentStats.numSmallFragments >= COMPACT_SMALL_FRAGMENTS;
-    if ((buildText || buildVector) && compact) await table.optimize();
+    const building = buildText || buildVector || buildScalar.length > 0;
+    if (building && compact) await table.optimize();
+    for (const s of buildScalar)
+      await table.createIndex(s.column, { config: s.kind === "bitmap" ? Index.bitmap() : Index.btree() });
     if (buildText) {
       await table.createIndex("text", { config: Index.fts({ withPosition: false }) });
       textIndex = true;
     }
     if (buildVector) {
-      const dims = (vectorField.type as FixedSizeList).listSize;
-      await table.createIndex("vector", { config: Index.ivfPq(ivfPqSettings(rows, dims)) });
+      await this.buildVectorIndex(collection);
       vectorIndex = true;
     }
-    if (!buildText && !buildVector) {
-      // Folds rows written since into the indexes, and compacts small fragments.
-      if (compact || indices.some((i) => i.numUnindexedRows)) await table.optimize();
-    }
+    // Folds rows written since into the indexes (vector, BM25, scalar), and compacts small fragments.
+    if (!building && (compact || indices.some((i) => i.numUnindexedRows))) await table.optimize();
+    this.search.delete(collection);
     return { rows, vectorIndex, textIndex };
+  }
+
+  /**
+   * (Re)builds the vector index: `settings`, or those for the table's row count
+   * (`vectorIndexFor`). Returns what was built.
+   */
+  async buildVectorIndex(collection: string, settings?: VectorIndexSettings): Promise<VectorIndexSettings> {
+    const table = await this.table(collection);
+    if (!table) throw new Error(`no table for collection ${collection}`);
+    const dims = await this.dims(table);
+    if (!dims) throw new Error(`collection ${collection} has no vectors`);
+    const { Index } = await loadLanceDb();
+    const rows = await table.countRows();
+    const index = settings ?? vectorIndexFor(rows, dims).index;
+    await table.createIndex("vector", { config: lanceVectorIndex(Index, index), replace: true });
+    this.search.delete(collection);
+    return index;
   }
 
   async dropCollection(collection: string): Promise<void> {
@@ -324,6 +376,7 @@ export class LanceDbVectorStore implements VectorStore {
     const t = await this.table(collection);
     t?.close();
     this.tables.delete(collection);
+    this.search.delete(collection);
     if ((await conn.tableNames()).includes(tableName(collection)))
       await conn.dropTable(tableName(collection));
   }
