@@ -72,48 +72,40 @@ export class Gateway {
     receivedAt?: number,
   ): Ticket | Promise<Ticket> {
     const started = performance.now();
+    const t: Ticket = {
+      caller,
+      route: resolved.route,
+      started,
+      receivedAt: receivedAt ?? started,
+      upstreamMs: 0,
+      id: "",
+      time: 0,
+      headers: {},
+      findings: {},
+      promptTokens,
+      tpm: [],
+    };
     const budget = this.d.teams.checkBudgetNow(caller.team);
     const team = budget ? budget.then(() => this.d.teams.get(caller.team)) : this.d.teams.getNow(caller.team);
-    const limits = (t: TeamSettings | undefined) =>
-      this.draw(caller, resolved.route, t, promptTokens, started, receivedAt);
-    return team instanceof Promise ? team.then(limits) : limits(team);
+    return team instanceof Promise ? team.then((x) => this.draw(t, x)) : this.draw(t, team);
   }
 
-  private draw(
-    caller: Caller,
-    route: Route,
-    team: TeamSettings | undefined,
-    promptTokens: number,
-    started: number,
-    receivedAt: number | undefined,
-  ): Ticket | Promise<Ticket> {
+  /** The rate limits of the key, the team and the route; the ticket's id once admitted. */
+  private draw(t: Ticket, team: TeamSettings | undefined): Ticket | Promise<Ticket> {
     const draws: BucketDraw[] = [];
-    const add = (id: string, limits: { rpm?: number; tpm?: number } | undefined) => {
-      if (limits?.rpm) draws.push({ id: `${id}:rpm`, kind: "requests", limit: limits.rpm, cost: 1 });
-      if (limits?.tpm) draws.push({ id: `${id}:tpm`, kind: "tokens", limit: limits.tpm, cost: promptTokens });
-    };
-    if (caller.key) add(`key:${caller.key.id}`, caller.key.limits);
-    add(`team:${caller.team}`, team?.limits);
-    add(`model:${route.model}`, route.limits);
-    const ticket = (states: BucketState[]): Ticket => {
-      const id = this.d.usage.newId();
-      const time = this.d.clock.now();
-      return {
-        caller,
-        route,
-        started,
-        receivedAt: receivedAt ?? started,
-        upstreamMs: 0,
-        id,
-        time,
-        headers: { ...rateLimitHeaders(states), "x-keel-request-id": requestIdOf(time, id) },
-        findings: {},
-        promptTokens,
-        tpm: draws.filter((x) => x.kind === "tokens"),
-      };
-    };
+    if (t.caller.key) addDraws(draws, `key:${t.caller.key.id}`, t.caller.key.limits, t.promptTokens);
+    addDraws(draws, `team:${t.caller.team}`, team?.limits, t.promptTokens);
+    addDraws(draws, `model:${t.route.model}`, t.route.limits, t.promptTokens);
+    t.tpm = draws.filter((x) => x.kind === "tokens");
     const states = draws.length ? this.d.limiter.admitNow(draws) : [];
-    return states instanceof Promise ? states.then(ticket) : ticket(states);
+    return states instanceof Promise ? states.then((x) => this.stamp(t, x)) : this.stamp(t, states);
+  }
+
+  private stamp(t: Ticket, states: BucketState[]): Ticket {
+    t.id = this.d.usage.newId();
+    t.time = this.d.clock.now();
+    t.headers = { ...rateLimitHeaders(states), "x-keel-request-id": requestIdOf(t.time, t.id) };
+    return t;
   }
 
   /**
@@ -585,12 +577,12 @@ export class Gateway {
     // drawn at admission; served from this process's lease), and the cost joins the team's
     // spend (counted here at once, written in the background).
     for (const d of t.tpm) this.d.limiter.charge({ ...d, cost: u.usage.completion_tokens });
-    const budgetUsed = (share: number | undefined) => {
-      if (share !== undefined) m.budgetUsed.set({ team: t.caller.team }, share);
-    };
     const share = this.d.teams.addSpendNow(t.caller.team, cost);
-    if (share instanceof Promise) share.then(budgetUsed).catch(() => undefined);
-    else budgetUsed(share);
+    if (share instanceof Promise)
+      share
+        .then((x) => x !== undefined && m.budgetUsed.set({ team: t.caller.team }, x))
+        .catch(() => undefined);
+    else if (share !== undefined) m.budgetUsed.set({ team: t.caller.team }, share);
   }
 
   private failed(t: Ticket, e: unknown): void {
@@ -634,6 +626,17 @@ export class Gateway {
       tokenSource: "tokenizer",
     });
   }
+}
+
+/** The draws of one holder's limits: requests (1 each) and tokens (the prompt's, at admission). */
+function addDraws(
+  draws: BucketDraw[],
+  id: string,
+  limits: { rpm?: number; tpm?: number } | undefined,
+  promptTokens: number,
+): void {
+  if (limits?.rpm) draws.push({ id: `${id}:rpm`, kind: "requests", limit: limits.rpm, cost: 1 });
+  if (limits?.tpm) draws.push({ id: `${id}:tpm`, kind: "tokens", limit: limits.tpm, cost: promptTokens });
 }
 
 /** An embedding as OpenAI's base64: little-endian float32 bytes. */
