@@ -15,10 +15,19 @@ export interface Caller {
  * needs a role granting `infer` and bills the team `user:<principal>`.
  */
 export async function identifyCaller(authorization: string | undefined, keys: KeyStore): Promise<Caller> {
+  const now = identifyCallerNow(authorization, keys);
+  return now instanceof Promise ? await now : now;
+}
+
+/** As `identifyCaller`, synchronously when a virtual key is cached (or the platform identity answers). */
+export function identifyCallerNow(
+  authorization: string | undefined,
+  keys: KeyStore,
+): Caller | Promise<Caller> {
   const bearer = /^Bearer\s+(.+)$/i.exec(authorization ?? "")?.[1]?.trim();
   if (bearer?.startsWith(VIRTUAL_KEY_PREFIX)) {
-    const key = await keys.authenticate(bearer);
-    return { principal: key.user ?? key.id, team: key.team, key };
+    const key = keys.authenticateNow(bearer);
+    return key instanceof Promise ? key.then(keyCaller) : keyCaller(key);
   }
   const ctx = currentContext() as ReturnType<typeof currentContext> & { anonymous?: boolean };
   if (ctx.anonymous)
@@ -34,6 +43,10 @@ export async function identifyCaller(authorization: string | undefined, keys: Ke
       "permission_denied",
     );
   return { principal: ctx.principal, team: `user:${ctx.principal}` };
+}
+
+function keyCaller(key: VirtualKey): Caller {
+  return { principal: key.user ?? key.id, team: key.team, key };
 }
 
 /** 403 unless the key may use the model (a route name, or a virtual prefix such as `rag:`). */

@@ -5,13 +5,13 @@ import { checkModelAllowed } from "./caller";
 import { LlmError } from "./errors";
 import type { ExactCache } from "./exact-cache";
 import { type Findings, StreamScanner, scanMessages, scannerFor } from "./guardrails";
-import { type BucketDraw, type RateLimiter, rateLimitHeaders } from "./limits";
+import { type BucketDraw, type BucketState, type RateLimiter, rateLimitHeaders } from "./limits";
 import type { LlmMetrics } from "./metrics";
 import type { ChatChunk, ChatCompletion, ChatRequest, EmbeddingRequest, Usage } from "./openai-types";
 import type { LlmRouter, Resolved, Target } from "./router";
 import type { Route } from "./routes";
 import type { SemanticCache, SemanticProbe } from "./semantic-cache";
-import type { Teams } from "./teams";
+import type { TeamSettings, Teams } from "./teams";
 import { countEmbeddingInput, countPrompt, countText } from "./tokens";
 import { requestIdOf, type UsageLog } from "./usage-log";
 
@@ -61,40 +61,51 @@ const encoder = new TextEncoder();
 export class Gateway {
   constructor(private readonly d: GatewayDeps) {}
 
-  private async admit(
+  /**
+   * Budget, then rate limits; synchronous when the team's settings and spend and this process's
+   * leases decide (the usual case), a promise only when the store must be read.
+   */
+  private admit(
     caller: Caller,
     resolved: Resolved,
     promptTokens: number,
     receivedAt?: number,
-  ): Promise<Ticket> {
+  ): Ticket | Promise<Ticket> {
     const started = performance.now();
-    const { route } = resolved;
-    await this.d.teams.checkBudget(caller.team);
-    const team = await this.d.teams.get(caller.team);
-    const draws: BucketDraw[] = [];
-    const add = (id: string, limits: { rpm?: number; tpm?: number } | undefined) => {
-      if (limits?.rpm) draws.push({ id: `${id}:rpm`, kind: "requests", limit: limits.rpm, cost: 1 });
-      if (limits?.tpm) draws.push({ id: `${id}:tpm`, kind: "tokens", limit: limits.tpm, cost: promptTokens });
-    };
-    if (caller.key) add(`key:${caller.key.id}`, caller.key.limits);
-    add(`team:${caller.team}`, team?.limits);
-    add(`model:${route.model}`, route.limits);
-    const states = draws.length ? await this.d.limiter.admit(draws) : [];
-    const id = this.d.usage.newId();
-    const time = this.d.clock.now();
-    return {
+    const t: Ticket = {
       caller,
-      route,
+      route: resolved.route,
       started,
       receivedAt: receivedAt ?? started,
       upstreamMs: 0,
-      id,
-      time,
-      headers: { ...rateLimitHeaders(states), "x-keel-request-id": requestIdOf(time, id) },
+      id: "",
+      time: 0,
+      headers: {},
       findings: {},
       promptTokens,
-      tpm: draws.filter((x) => x.kind === "tokens"),
+      tpm: [],
     };
+    const budget = this.d.teams.checkBudgetNow(caller.team);
+    const team = budget ? budget.then(() => this.d.teams.get(caller.team)) : this.d.teams.getNow(caller.team);
+    return team instanceof Promise ? team.then((x) => this.draw(t, x)) : this.draw(t, team);
+  }
+
+  /** The rate limits of the key, the team and the route; the ticket's id once admitted. */
+  private draw(t: Ticket, team: TeamSettings | undefined): Ticket | Promise<Ticket> {
+    const draws: BucketDraw[] = [];
+    if (t.caller.key) addDraws(draws, `key:${t.caller.key.id}`, t.caller.key.limits, t.promptTokens);
+    addDraws(draws, `team:${t.caller.team}`, team?.limits, t.promptTokens);
+    addDraws(draws, `model:${t.route.model}`, t.route.limits, t.promptTokens);
+    t.tpm = draws.filter((x) => x.kind === "tokens");
+    const states = draws.length ? this.d.limiter.admitNow(draws) : [];
+    return states instanceof Promise ? states.then((x) => this.stamp(t, x)) : this.stamp(t, states);
+  }
+
+  private stamp(t: Ticket, states: BucketState[]): Ticket {
+    t.id = this.d.usage.newId();
+    t.time = this.d.clock.now();
+    t.headers = { ...rateLimitHeaders(states), "x-keel-request-id": requestIdOf(t.time, t.id) };
+    return t;
   }
 
   /**
@@ -106,8 +117,10 @@ export class Gateway {
     checkModelAllowed(caller, request.model);
     let prompt: number | undefined;
     const promptTokens = () => (prompt ??= countPrompt(request));
-    const resolved = await this.d.router.resolve(request.model, promptTokens);
-    const t = await this.admit(caller, resolved, promptTokens(), receivedAt);
+    const resolving = this.d.router.resolveNow(request.model, promptTokens);
+    const resolved = resolving instanceof Promise ? await resolving : resolving;
+    const admitted = this.admit(caller, resolved, promptTokens(), receivedAt);
+    const t = admitted instanceof Promise ? await admitted : admitted;
     t.request = request;
     try {
       const guard = resolved.route.guardrails;
@@ -130,7 +143,8 @@ export class Gateway {
       const probe = await this.semanticProbe(t, upstream);
       if (probe?.hit)
         return this.fromCache(t, request, probe.hit.completion, "semantic", probe.hit.similarity);
-      const plan = await this.d.router.plan(resolved);
+      const planning = this.d.router.planNow(resolved);
+      const plan = planning instanceof Promise ? await planning : planning;
       t.variant = plan[0]?.deployment.id;
       if (request.stream) return await this.stream(t, request, upstream, plan, probe, signal);
       const served = await this.d.router.chat(plan, upstream, signal);
@@ -141,7 +155,7 @@ export class Gateway {
       if (probe && !Object.keys(t.findings).length) probe.store(completion);
       const usage = this.usageOf(t, served.value.usage, completionText(completion));
       const answer = { ...completion, model: request.model, usage: usage.usage };
-      await this.finish(t, served.target, usage, {
+      this.finish(t, served.target, usage, {
         status: 200,
         stream: false,
         fallbacks: served.fallbacks,
@@ -206,7 +220,8 @@ export class Gateway {
   ): Promise<Response> {
     const resolved = await this.d.router.resolve(request.model, () => countEmbeddingInput(request));
     const parent = at.parent;
-    const t = await this.admit(caller, resolved, countEmbeddingInput(request), at.receivedAt);
+    const admitted = this.admit(caller, resolved, countEmbeddingInput(request), at.receivedAt);
+    const t = admitted instanceof Promise ? await admitted : admitted;
     t.request = request;
     try {
       // base64 (the openai client's default) is encoded here: not every upstream (Ollama, TGI) speaks it.
@@ -228,7 +243,7 @@ export class Gateway {
         usage: { prompt_tokens: tokensIn, completion_tokens: 0, total_tokens: tokensIn },
         source: served.value.usage ? ("usage" as const) : ("tokenizer" as const),
       };
-      await this.finish(t, served.target, usage, { status: 200, stream: false, fallbacks: served.fallbacks });
+      this.finish(t, served.target, usage, { status: 200, stream: false, fallbacks: served.fallbacks });
       return json(
         { ...served.value, model: request.model, usage: { prompt_tokens: tokensIn, total_tokens: tokensIn } },
         { ...t.headers, ...overheadHeaders(t) },
@@ -391,9 +406,17 @@ export class Gateway {
               u.usage.completion_tokens / seconds,
             );
           self.d.metrics.ttft.observe({ model: t.route.model }, ttftMs / 1000);
-          await self
-            .finish(t, served.target, u, { status, stream: true, fallbacks: served.fallbacks, ttftMs, text })
-            .catch(() => undefined);
+          try {
+            self.finish(t, served.target, u, {
+              status,
+              stream: true,
+              fallbacks: served.fallbacks,
+              ttftMs,
+              text,
+            });
+          } catch {
+            // the stream was answered; a failed record is the usage log's to report
+          }
         }
       },
       async cancel() {
@@ -431,7 +454,7 @@ export class Gateway {
       cacheHit: kind,
       text: completionText(cached),
     };
-    await this.finish(t, undefined, usage, rec);
+    this.finish(t, undefined, usage, rec);
     const headers: Record<string, string> = {
       ...t.headers,
       "x-keel-cache": kind === "exact" ? "hit" : kind,
@@ -481,7 +504,7 @@ export class Gateway {
     };
   }
 
-  private async finish(
+  private finish(
     t: Ticket,
     target: Target | undefined,
     u: { usage: Usage; source: "usage" | "tokenizer" },
@@ -493,7 +516,7 @@ export class Gateway {
       cacheHit?: "exact" | "semantic";
       text?: string;
     },
-  ): Promise<void> {
+  ): void {
     const price = target?.deployment.price ?? { input: 0, output: 0 };
     const cost = r.cacheHit
       ? 0
@@ -554,12 +577,12 @@ export class Gateway {
     // drawn at admission; served from this process's lease), and the cost joins the team's
     // spend (counted here at once, written in the background).
     for (const d of t.tpm) this.d.limiter.charge({ ...d, cost: u.usage.completion_tokens });
-    this.d.teams
-      .addSpend(t.caller.team, cost)
-      .then((share) => {
-        if (share !== undefined) m.budgetUsed.set({ team: t.caller.team }, share);
-      })
-      .catch(() => undefined);
+    const share = this.d.teams.addSpendNow(t.caller.team, cost);
+    if (share instanceof Promise)
+      share
+        .then((x) => x !== undefined && m.budgetUsed.set({ team: t.caller.team }, x))
+        .catch(() => undefined);
+    else if (share !== undefined) m.budgetUsed.set({ team: t.caller.team }, share);
   }
 
   private failed(t: Ticket, e: unknown): void {
@@ -603,6 +626,17 @@ export class Gateway {
       tokenSource: "tokenizer",
     });
   }
+}
+
+/** The draws of one holder's limits: requests (1 each) and tokens (the prompt's, at admission). */
+function addDraws(
+  draws: BucketDraw[],
+  id: string,
+  limits: { rpm?: number; tpm?: number } | undefined,
+  promptTokens: number,
+): void {
+  if (limits?.rpm) draws.push({ id: `${id}:rpm`, kind: "requests", limit: limits.rpm, cost: 1 });
+  if (limits?.tpm) draws.push({ id: `${id}:tpm`, kind: "tokens", limit: limits.tpm, cost: promptTokens });
 }
 
 /** An embedding as OpenAI's base64: little-endian float32 bytes. */

@@ -1,7 +1,7 @@
 import { mount, llmRoutes as r } from "@keel/contract";
 import { isKeelError } from "@keel/core";
 import type { Context, Hono } from "hono";
-import { identifyCaller } from "./caller";
+import { identifyCallerNow } from "./caller";
 import { runAsCaller } from "./caller-context";
 import { LlmError } from "./errors";
 import type { Gateway } from "./gateway";
@@ -55,16 +55,22 @@ export function mountOpenAIRoutes(
       return openaiError(e);
     }
   };
-  const caller = (c: Context) => identifyCaller(c.req.header("authorization"), d.keys);
+  const caller = (c: Context) => identifyCallerNow(c.req.header("authorization"), d.keys);
   mount(
     app,
     r.chatCompletions,
     guarded(async (c) => {
       const receivedAt = performance.now();
-      const who = await caller(c);
+      const identified = caller(c);
+      const who = identified instanceof Promise ? await identified : identified;
       const request = await body(c);
-      // The caller going away aborts the upstream call too (the request's signal).
-      return runAsCaller(who, () => d.gateway.chat(who, request, c.req.raw.signal, receivedAt));
+      // The caller going away aborts the upstream call too (the request's signal). A virtual
+      // model's provider (e.g. `rag:`) acts as the caller: only those requests need the caller's
+      // async context (one less AsyncLocalStorage store to carry through every other request's promises).
+      const model = (request as { model?: unknown } | null)?.model;
+      if (d.router.isVirtual(model))
+        return runAsCaller(who, () => d.gateway.chat(who, request, c.req.raw.signal, receivedAt));
+      return d.gateway.chat(who, request, c.req.raw.signal, receivedAt);
     }),
   );
   mount(

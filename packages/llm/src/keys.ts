@@ -65,8 +65,18 @@ export class KeyStore {
 
   /** The live key a secret names; 401 for unknown, revoked or expired keys. */
   async authenticate(secret: string): Promise<VirtualKey> {
+    const now = this.authenticateNow(secret);
+    return now instanceof Promise ? await now : now;
+  }
+
+  /** As `authenticate`, synchronously when the key's record is cached (no promise on the request path). */
+  authenticateNow(secret: string): VirtualKey | Promise<VirtualKey> {
     const hash = sha256(secret);
-    const record = await this.cache.get(hash);
+    const hit = this.cache.peek(hash);
+    return hit ? this.live(hit.value) : this.cache.get(hash).then((r) => this.live(r));
+  }
+
+  private live(record: VirtualKey | null): VirtualKey {
     if (!record) throw new LlmError("unauthenticated", "Incorrect API key provided.", "invalid_api_key");
     if (record.revokedAt)
       throw new LlmError("unauthenticated", `API key ${record.id} was revoked.`, "invalid_api_key");

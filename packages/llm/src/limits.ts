@@ -83,8 +83,28 @@ export class RateLimiter {
 
   /** Draws from every bucket at once; throws 429 with Retry-After and x-ratelimit-* headers. */
   async admit(draws: BucketDraw[]): Promise<BucketState[]> {
+    const now = this.admitNow(draws);
+    return now instanceof Promise ? await now : now;
+  }
+
+  /**
+   * As `admit`, synchronously (states, or a throw) when this process's leases decide every
+   * bucket; a promise only when a lease must be drawn from the shared bucket.
+   */
+  admitNow(draws: BucketDraw[]): BucketState[] | Promise<BucketState[]> {
     const live = draws.filter((d) => d.cost > 0);
-    const states = await Promise.all(live.map((d) => this.take(d)));
+    let pending = false;
+    const taken = live.map((d) => {
+      const s = this.takeNow(d);
+      if (s) return s;
+      pending = true;
+      return this.take(d);
+    });
+    if (pending) return Promise.all(taken).then((states) => this.settle(live, states));
+    return this.settle(live, taken as BucketState[]);
+  }
+
+  private settle(live: BucketDraw[], states: BucketState[]): BucketState[] {
     const refused = states.findIndex((s) => s.remaining < 0);
     if (refused < 0) return states;
     // Refused by one bucket: the units taken from the others go back to this process's leases.
@@ -137,13 +157,25 @@ export class RateLimiter {
     while (this.inFlight.size) await Promise.all([...this.inFlight]);
   }
 
+  /** A draw this process's lease decides at once (admitted from its units, or a remembered refusal); else undefined. */
+  private takeNow(d: BucketDraw): BucketState | undefined {
+    if (d.cost > d.limit) return refusedState(d, WINDOW_MS);
+    const b = this.lease(d);
+    const now = this.clock.now();
+    if (b.expiresAt <= now) return undefined;
+    if (b.units >= d.cost) {
+      b.lastUsed = now;
+      b.units -= d.cost;
+      b.used += d.cost;
+      const remaining = b.storeRemaining + b.units;
+      const T = WINDOW_MS / d.limit;
+      return { kind: d.kind, limit: d.limit, remaining, resetMs: Math.max(0, (d.limit - remaining) * T) };
+    }
+    return undefined;
+  }
+
   private async take(d: BucketDraw): Promise<BucketState> {
-    const refused = (waitMs: number): BucketState => ({
-      kind: d.kind,
-      limit: d.limit,
-      remaining: -1,
-      resetMs: Math.max(0, waitMs),
-    });
+    const refused = (waitMs: number): BucketState => refusedState(d, waitMs);
     if (d.cost > d.limit) return refused(WINDOW_MS);
     const b = this.lease(d);
     const T = WINDOW_MS / d.limit;
@@ -248,6 +280,10 @@ export class RateLimiter {
     this.inFlight.add(q);
     return q;
   }
+}
+
+function refusedState(d: BucketDraw, waitMs: number): BucketState {
+  return { kind: d.kind, limit: d.limit, remaining: -1, resetMs: Math.max(0, waitMs) };
 }
 
 /** OpenAI's x-ratelimit-* headers from the tightest bucket of each kind. */

@@ -17,14 +17,23 @@ export class ReadThroughCache<V> {
   ) {}
 
   get(key: string): Promise<V> {
+    const e = this.peek(key);
+    return e ? Promise.resolve(e.value) : this.read(key);
+  }
+
+  /**
+   * The cached entry when a caller may use it at once (fresh, or stale within `maxStaleMs`, which
+   * starts the one background refresh, as `get`); undefined when the caller must wait for `get`.
+   * The request path uses it to stay synchronous on hits (no promise per lookup).
+   */
+  peek(key: string): { value: V } | undefined {
     const e = this.entries.get(key);
-    if (!e) return this.read(key);
+    if (!e) return undefined;
     const age = this.opts.now() - e.at;
-    if (age <= this.opts.ttlMs) return Promise.resolve(e.value);
-    const refresh = this.read(key);
-    if (age > (this.opts.maxStaleMs ?? 5 * this.opts.ttlMs)) return refresh;
-    refresh.catch(() => undefined); // a failed refresh keeps the entry; the next caller tries again
-    return Promise.resolve(e.value);
+    if (age <= this.opts.ttlMs) return e;
+    if (age > (this.opts.maxStaleMs ?? 5 * this.opts.ttlMs)) return undefined;
+    this.read(key).catch(() => undefined); // a failed refresh keeps the entry; the next caller tries again
+    return e;
   }
 
   /** This process's own write: seen at once, and no read in flight overwrites it. */

@@ -40,6 +40,12 @@ export class RouteStore {
     return (await this.cache.get(model)) ?? undefined;
   }
 
+  /** As `get`, synchronously when the route is cached (no promise on the request path). */
+  getNow(model: string): Route | undefined | Promise<Route | undefined> {
+    const hit = this.cache.peek(model);
+    return hit ? (hit.value ?? undefined) : this.get(model);
+  }
+
   async list(): Promise<Array<Route & { source: "api" | "config" }>> {
     const stored = (await this.store.queryAll({ pk: PK })).map((i) => routeSchema.parse(i.route));
     const names = new Set(stored.map((r) => r.model));

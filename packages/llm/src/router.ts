@@ -68,8 +68,27 @@ export class LlmRouter {
     this.virtuals.push(v);
   }
 
+  /** Whether a model name is a virtual one (served by a registered VirtualModelProvider). */
+  isVirtual(model: unknown): boolean {
+    return typeof model === "string" && this.virtuals.some((v) => model.startsWith(v.prefix));
+  }
+
   async virtualModels(): Promise<string[]> {
     return (await Promise.all(this.virtuals.map((v) => v.list?.() ?? []))).flat();
+  }
+
+  /** As `resolve`, synchronously when the routes it needs are cached (no promise on the request path). */
+  resolveNow(model: string, promptTokens: () => number): Resolved | Promise<Resolved> {
+    if (this.isVirtual(model)) return this.resolve(model, promptTokens);
+    const route = this.routes.getNow(model);
+    if (route instanceof Promise) return this.resolve(model, promptTokens);
+    if (!route) throw modelNotFound(model);
+    if (route.complexity && promptTokens() <= route.complexity.maxPromptTokens) {
+      const small = this.routes.getNow(route.complexity.model);
+      if (small instanceof Promise) return small.then((x) => ({ route: x ?? route }));
+      if (small) return { route: small };
+    }
+    return { route };
   }
 
   /** The route a model name resolves to; 404 model_not_found saying how to add one. */
@@ -97,6 +116,31 @@ export class LlmRouter {
       if (small) return { route: small };
     }
     return { route };
+  }
+
+  /**
+   * As `plan`, synchronously when no deployment needs an approval check and every fallback
+   * route is cached; else the same as `plan`.
+   */
+  planNow(resolved: Resolved): Target[] | Promise<Target[]> {
+    if (resolved.virtual) return this.plan(resolved);
+    const out: Target[] = [];
+    const seen = new Set<string>();
+    const visit = (route: Route): boolean => {
+      if (seen.has(route.model)) return true;
+      seen.add(route.model);
+      for (const d of this.weightedOrder(route.deployments)) {
+        if (d.registeredModel && this.approvals) return false;
+        out.push({ route, deployment: d, provider: this.providers.provider(d) });
+      }
+      for (const name of route.fallbacks) {
+        const next = this.routes.getNow(name);
+        if (next instanceof Promise) return false;
+        if (next && !visit(next)) return false;
+      }
+      return true;
+    };
+    return visit(resolved.route) ? out : this.plan(resolved);
   }
 
   /** Deployments in the order they are tried, fallback routes included. */

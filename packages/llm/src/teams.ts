@@ -21,9 +21,11 @@ export interface BudgetAlert {
 
 /** `2026-12` or `2026-12-07` (UTC): the budget period `now` falls in. */
 export function periodOf(now: number, period: "day" | "month"): string {
-  const iso = new Date(now).toISOString();
-  return period === "day" ? iso.slice(0, 10) : iso.slice(0, 7);
+  const day = Math.floor(now / 86_400_000);
+  if (day !== lastDay.day) lastDay = { day, iso: new Date(now).toISOString() }; // one Date per day, not per request
+  return period === "day" ? lastDay.iso.slice(0, 10) : lastDay.iso.slice(0, 7);
 }
+let lastDay = { day: Number.NaN, iso: "" };
 
 /**
  * Teams' limits and budgets (audited settings), and spend per team per period: an atomic
@@ -52,6 +54,12 @@ export class Teams {
 
   async get(team: string): Promise<TeamSettings | undefined> {
     return (await this.cache.get(team)) ?? undefined;
+  }
+
+  /** As `get`, synchronously when the team's settings are cached (no promise on the request path). */
+  getNow(team: string): TeamSettings | undefined | Promise<TeamSettings | undefined> {
+    const hit = this.cache.peek(team);
+    return hit ? (hit.value ?? undefined) : this.get(team);
   }
 
   async put(team: string, input: unknown): Promise<TeamSettings> {
@@ -131,9 +139,23 @@ export class Teams {
    * spend not yet written, so a process always sees its own requests' cost at once.
    */
   async checkBudget(team: string): Promise<void> {
-    const settings = await this.get(team);
+    await this.checkBudgetNow(team);
+  }
+
+  /**
+   * As `checkBudget`, synchronously (undefined, or a throw) when the team's settings and spend
+   * are cached; a promise only when one of them must be read.
+   */
+  checkBudgetNow(team: string): Promise<void> | undefined {
+    const settings = this.getNow(team);
+    return settings instanceof Promise
+      ? settings.then((t) => this.budgetCheck(team, t))
+      : this.budgetCheck(team, settings);
+  }
+
+  private budgetCheck(team: string, settings: TeamSettings | undefined): Promise<void> | undefined {
     const b = settings?.budget;
-    if (!b?.hardStop) return;
+    if (!b?.hardStop) return undefined;
     const s = this.spendOf(team, periodOf(this.clock.now(), b.period));
     if (this.clock.now() - s.fetchedAt > this.ttlMs && !s.writing) {
       s.reading ??= this.store
@@ -145,8 +167,13 @@ export class Teams {
         .finally(() => {
           s.reading = undefined;
         });
-      await s.reading;
+      return s.reading.then(() => this.overBudget(team, s, b));
     }
+    this.overBudget(team, s, b);
+    return undefined;
+  }
+
+  private overBudget(team: string, s: Spend, b: NonNullable<TeamSettings["budget"]>): void {
     const spent = s.stored + s.writing + s.pending;
     if (spent >= b.amount)
       throw new LlmError(
@@ -162,7 +189,20 @@ export class Teams {
    * last). Returns the share of the budget spent (undefined without a budget).
    */
   async addSpend(team: string, usd: number): Promise<number | undefined> {
-    const b = (await this.get(team))?.budget;
+    const now = this.addSpendNow(team, usd);
+    return now instanceof Promise ? await now : now;
+  }
+
+  /** As `addSpend`, synchronously when the team's settings are cached. */
+  addSpendNow(team: string, usd: number): number | undefined | Promise<number | undefined> {
+    const settings = this.getNow(team);
+    return settings instanceof Promise
+      ? settings.then((t) => this.spend(team, usd, t))
+      : this.spend(team, usd, settings);
+  }
+
+  private spend(team: string, usd: number, settings: TeamSettings | undefined): number | undefined {
+    const b = settings?.budget;
     if (usd <= 0 && !b) return undefined;
     const s = this.spendOf(team, periodOf(this.clock.now(), b?.period ?? "month"));
     if (usd > 0) {

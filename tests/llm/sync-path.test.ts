@@ -1,0 +1,111 @@
+import { StoreAuditLog } from "@keel/audit";
+import { type LlmError, periodOf, RateLimiter, Teams } from "@keel/llm";
+import type { MetadataStore } from "@keel/metadata";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ReadThroughCache } from "../../packages/llm/src/read-through-cache";
+import { freshMetadataStore } from "../helpers/metadata";
+
+/**
+ * The request path stays synchronous on cache hits (no promise per lookup): cached keys, teams
+ * and routes are answered at once, a lease with units admits at once, and only a store read
+ * returns a promise. The decisions are the same as the asynchronous calls'.
+ */
+let store: MetadataStore;
+let close: () => Promise<void>;
+const now = 5_000_000;
+const clock = { now: () => now };
+
+beforeAll(async () => {
+  const fresh = await freshMetadataStore();
+  store = fresh.store;
+  close = fresh.close;
+});
+afterAll(async () => close());
+
+describe("ReadThroughCache.peek", () => {
+  it("answers fresh and stale entries at once (one refresh), and nothing before a read or past the stale limit", async () => {
+    let t = 0;
+    let reads = 0;
+    let value = "v1";
+    const cache = new ReadThroughCache<string>(
+      async () => {
+        reads++;
+        return value;
+      },
+      { ttlMs: 1000, now: () => t, maxStaleMs: 3000 },
+    );
+    expect(cache.peek("k")).toBeUndefined();
+    expect(reads).toBe(0); // peek never reads on a miss: the caller awaits get
+    expect(await cache.get("k")).toBe("v1");
+    expect(cache.peek("k")?.value).toBe("v1");
+    value = "v2";
+    t = 1500; // stale: answered at once, one background refresh
+    expect(cache.peek("k")?.value).toBe("v1");
+    expect(cache.peek("k")?.value).toBe("v1");
+    await new Promise((r) => setImmediate(r));
+    expect(reads).toBe(2);
+    expect(cache.peek("k")?.value).toBe("v2");
+    t = 1500 + 3001; // past the stale limit: the caller must wait for a read
+    expect(cache.peek("k")).toBeUndefined();
+  });
+});
+
+describe("RateLimiter.admitNow", () => {
+  it("draws a lease once, then admits synchronously, and never admits past the limit", async () => {
+    const limiter = new RateLimiter(store, clock);
+    const draw = { id: "sync:rpm", kind: "requests" as const, limit: 20, cost: 1 };
+    const first = limiter.admitNow([draw]);
+    expect(first).toBeInstanceOf(Promise); // the first draw reads the shared bucket
+    await first;
+    let admitted = 1;
+    let atOnce = 0;
+    let refused = 0;
+    for (let i = 0; i < 40; i++) {
+      try {
+        const r = limiter.admitNow([draw]);
+        if (r instanceof Promise) await r;
+        else {
+          atOnce++; // from this process's lease, no promise
+          expect(r[0].remaining).toBeGreaterThanOrEqual(0);
+        }
+        admitted++;
+      } catch (e) {
+        expect((e as LlmError).openaiCode).toBe("rate_limit_exceeded");
+        refused++;
+      }
+    }
+    expect(admitted).toBe(20);
+    expect(refused).toBe(21);
+    expect(atOnce).toBeGreaterThan(5); // leases grow with the traffic: most admissions are synchronous
+    await limiter.stop();
+  });
+});
+
+describe("Teams on the synchronous path", () => {
+  it("refuses a spent hard-stop budget synchronously once settings and spend are cached", async () => {
+    const teams = new Teams(store, new StoreAuditLog(store, clock), clock, undefined, 2000);
+    await teams.put("sync-spender", { budget: { amount: 1, period: "day", hardStop: true } });
+    await teams.checkBudget("sync-spender"); // reads the spend counter once
+    expect(teams.checkBudgetNow("sync-spender")).toBeUndefined(); // cached: decided at once
+    expect(teams.addSpendNow("sync-spender", 0.6)).toBeCloseTo(0.6, 6);
+    expect(teams.addSpendNow("sync-spender", 0.6)).toBeCloseTo(1.2, 6);
+    let thrown: unknown;
+    try {
+      teams.checkBudgetNow("sync-spender");
+    } catch (e) {
+      thrown = e;
+    }
+    expect((thrown as LlmError).openaiCode).toBe("budget_exceeded");
+    await teams.flush();
+  });
+
+  it("names the budget period of any time (one Date per day, not per request)", () => {
+    const eve = Date.UTC(2026, 11, 31, 23, 59, 59);
+    expect(periodOf(eve, "day")).toBe("2026-12-31");
+    expect(periodOf(eve, "month")).toBe("2026-12");
+    expect(periodOf(eve + 1000, "day")).toBe("2027-01-01");
+    expect(periodOf(eve + 1000, "month")).toBe("2027-01");
+    expect(periodOf(eve, "month")).toBe("2026-12"); // back again
+    expect(periodOf(Date.UTC(2026, 1, 28, 0, 0, 0), "day")).toBe("2026-02-28");
+  });
+});
