@@ -18,6 +18,7 @@ function controller() {
     head: {} as Partial<Record<RouteClass, number>>,
     queued: 0,
     saturated: false,
+    places: undefined as number | undefined,
   };
   const c = new ShedController({
     targetMs: 5,
@@ -31,7 +32,12 @@ function controller() {
     utilization: () => s.util,
     now: () => s.t,
     random: () => s.draw,
-    classState: (cls) => ({ headAgeMs: s.head[cls] ?? 0, queued: s.queued, saturated: s.saturated }),
+    classState: (cls) => ({
+      headAgeMs: s.head[cls] ?? 0,
+      queued: s.queued,
+      saturated: s.saturated,
+      places: s.places,
+    }),
   });
   /**
    * One window in which `n` requests of `cls` left the queue, the quickest after `sojournMs`
@@ -67,6 +73,17 @@ describe("ShedController (injected clock and utilization)", () => {
     expect(c.share("write")).toBe(0);
     for (let i = 0; i < 5; i++) windowOf("write", 60, 10, 40); // deeper too: a standing queue
     expect(c.share("write")).toBeGreaterThan(0);
+  });
+
+  it("never sheds a queue no deeper than the class's places (one batch of hand-offs)", () => {
+    const { c, s, windowOf } = controller();
+    s.places = 16;
+    for (let i = 0; i < 20; i++) windowOf("inference", 1, 10, 0); // normal: nothing waits ahead
+    expect(c.depthTarget("inference")).toBe(16);
+    for (let i = 0; i < 20; i++) windowOf("inference", 60, 10, 16);
+    expect(c.share("inference")).toBe(0);
+    for (let i = 0; i < 5; i++) windowOf("inference", 60, 10, 40); // deeper than its places: shed
+    expect(c.share("inference")).toBeGreaterThan(0);
   });
 
   it("keeps the target's floor when the normal is quicker than it", () => {
@@ -223,8 +240,8 @@ describe("FrontAdmission hand-off (slots stepped by hand, clock moved by the han
     expect(names()).toEqual(["w0", "w1", "w2", "w3", "w4", "w5"]);
   });
 
-  it("by default shares the loop's time between classes: a cheap class gets more hand-offs than a costly one", () => {
-    const { g, turns, send, step, names } = gate({}, { cost: { w: 4, r: 1 } });
+  it("with order 'cost' shares the loop's time between classes: a cheap class gets more hand-offs than a costly one", () => {
+    const { g, turns, send, step, names } = gate({}, { order: "cost", cost: { w: 4, r: 1 } });
     for (let i = 0; i < 40; i++) {
       send("POST", `/api/2.0/mlflow/runs/log-metric?w${i}`);
       send("POST", `/api/2.0/mlflow/runs/search?r${i}`);

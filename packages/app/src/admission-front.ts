@@ -25,10 +25,9 @@ import { ShedController, type ShedOptions } from "./admission-shed";
  * promise and nextTick work drained between them, and the batch stops once `turnBudgetMs` of the
  * loop has gone since it began. Between two batches node polls the sockets again, so arrivals
  * are read (and refused) within about a budget's work, and the queue is in process, where its
- * sojourn is measured. Which class goes next (`order`): by default the class that has had the
- * least loop time (fair queueing on each class's measured cost per request, so a class of quick
- * requests gets proportionally more hand-offs than one of slow requests), or classes in turn, or
- * the oldest waiting request first. Each class runs at most `limit` at once (inference waiting
+ * sojourn is measured. Which request goes next (`order`): by default the oldest waiting one
+ * among the classes with a free place, or by each class's measured cost (fair queueing), or
+ * classes in turn. Each class runs at most `limit` at once (inference waiting
  * on the model workers holds its places). A refusal is
  * one synchronous write: 503, `Retry-After`, a short JSON error in the route's shape (KServe v2
  * `{error}`, MLflow's `{error_code, message}` otherwise), the connection kept alive and the
@@ -43,13 +42,14 @@ export interface FrontAdmissionOptions {
   internalToken?: string;
   now?: () => number;
   /**
-   * Which class's request goes next: `cost` (the default), the class with the least loop time
-   * used (each hand-off charges the class its measured cost per request, a moving average of
-   * the loop time from its hand-off to the next one in the same batch), so every class with
-   * requests waiting gets a like share of the loop and cheap reads get more hand-offs than
-   * expensive writes; `classes`, each class in turn (a class of quick requests gets no more turns
-   * than one of slow ones); `oldest`, the longest-waiting head among the classes with a free
-   * place (arrival order).
+   * Which class's request goes next: `oldest` (the default), the longest-waiting head among the
+   * classes with a free place (arrival order across classes, each class shed on its own);
+   * `cost`, the class with the least loop time used (start-time fair queueing: each hand-off
+   * charges its class the class's measured cost, a moving average of the loop time from a
+   * hand-off to the next one in the same batch; work a handler leaves to timers, I/O or worker
+   * threads is not counted, so classes that do their work inline look dearer than they are);
+   * `classes`, each class in turn (a class of quick requests gets no more turns than one of slow
+   * ones).
    */
   order?: "cost" | "oldest" | "classes";
   /** Loop time (ms) a batch of hand-offs may use before node polls the sockets again (default 2). */
@@ -155,6 +155,7 @@ export class FrontAdmission {
           headAgeMs: head ? this.now() - head.at : 0,
           queued: q.length,
           saturated: q.running >= q.limit.limit,
+          places: q.limit.limit,
         };
       },
     });
@@ -293,7 +294,7 @@ export class FrontAdmission {
 
   /** The next class (see `order`) with a request waiting and a free place; charges it its turn. */
   private pick(): RouteClass | undefined {
-    const order = this.opts.order ?? "cost";
+    const order = this.opts.order ?? "oldest";
     let best: RouteClass | undefined;
     if (order === "classes") {
       for (let i = 0; i < ROUTE_CLASSES.length; i++) {
