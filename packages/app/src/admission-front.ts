@@ -52,7 +52,7 @@ export interface FrontAdmissionOptions {
    * ones).
    */
   order?: "cost" | "oldest" | "classes";
-  /** Loop time (ms) a batch of hand-offs may use before node polls the sockets again (default 2). */
+  /** Loop time (ms) a batch of hand-offs may use before node polls the sockets again (default 1). */
   turnBudgetMs?: number;
   /** The most requests handed off in one batch (default 64). */
   maxBatch?: number;
@@ -139,7 +139,7 @@ export class FrontAdmission {
   constructor(private readonly opts: FrontAdmissionOptions) {
     this.now = opts.now ?? (() => performance.now());
     this.schedule = opts.schedule ?? ((turn) => setImmediate(turn));
-    this.budget = opts.turnBudgetMs ?? 2;
+    this.budget = opts.turnBudgetMs ?? 1;
     this.maxBatch = Math.max(1, opts.maxBatch ?? 64);
     this.queues = Object.fromEntries(ROUTE_CLASSES.map((c) => [c, new ClassQueue(opts.limits[c])])) as Record<
       RouteClass,
