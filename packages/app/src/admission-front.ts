@@ -235,7 +235,15 @@ export class FrontAdmission {
    * (the handlers') drained between them, and no socket is polled until the last has run.
    */
   private wake(): void {
-    if (this.scheduled) return;
+    if (this.scheduled) {
+      // Arrivals read in the same poll as the one that scheduled the batch join it (slots added
+      // before the check phase run in it); once the batch has begun, the next batch takes them.
+      if (this.batchStart >= 0) return;
+      const more = Math.min(this.maxBatch, this.runnable()) - this.batchLeft;
+      for (let i = 0; i < more; i++) this.schedule(this.slot);
+      if (more > 0) this.batchLeft += more;
+      return;
+    }
     const n = Math.min(this.maxBatch, this.runnable());
     if (n === 0) return;
     this.scheduled = true;
