@@ -18,6 +18,7 @@ function controller() {
     head: {} as Partial<Record<RouteClass, number>>,
     queued: 0,
     saturated: false,
+    places: undefined as number | undefined,
   };
   const c = new ShedController({
     targetMs: 5,
@@ -31,7 +32,12 @@ function controller() {
     utilization: () => s.util,
     now: () => s.t,
     random: () => s.draw,
-    classState: (cls) => ({ headAgeMs: s.head[cls] ?? 0, queued: s.queued, saturated: s.saturated }),
+    classState: (cls) => ({
+      headAgeMs: s.head[cls] ?? 0,
+      queued: s.queued,
+      saturated: s.saturated,
+      places: s.places,
+    }),
   });
   /**
    * One window in which `n` requests of `cls` left the queue, the quickest after `sojournMs`
@@ -67,6 +73,17 @@ describe("ShedController (injected clock and utilization)", () => {
     expect(c.share("write")).toBe(0);
     for (let i = 0; i < 5; i++) windowOf("write", 60, 10, 40); // deeper too: a standing queue
     expect(c.share("write")).toBeGreaterThan(0);
+  });
+
+  it("never sheds a queue no deeper than the class's places (one batch of hand-offs)", () => {
+    const { c, s, windowOf } = controller();
+    s.places = 16;
+    for (let i = 0; i < 20; i++) windowOf("inference", 1, 10, 0); // normal: nothing waits ahead
+    expect(c.depthTarget("inference")).toBe(16);
+    for (let i = 0; i < 20; i++) windowOf("inference", 60, 10, 16);
+    expect(c.share("inference")).toBe(0);
+    for (let i = 0; i < 5; i++) windowOf("inference", 60, 10, 40); // deeper than its places: shed
+    expect(c.share("inference")).toBeGreaterThan(0);
   });
 
   it("keeps the target's floor when the normal is quicker than it", () => {
@@ -146,10 +163,15 @@ describe("ShedController (injected clock and utilization)", () => {
   });
 });
 
-describe("FrontAdmission hand-off (turns stepped by hand)", () => {
+describe("FrontAdmission hand-off (slots stepped by hand, clock moved by the handlers)", () => {
+  /** A gate whose handlers take `cost[class]` ms of the (hand-driven) clock each. */
   function gate(
     limits: Partial<Record<RouteClass, { limit: number; queue: number }>>,
-    order?: "oldest" | "classes",
+    opts: {
+      order?: "cost" | "oldest" | "classes";
+      turnBudgetMs?: number;
+      cost?: Partial<Record<string, number>>;
+    } = {},
   ) {
     const turns: Array<() => void> = [];
     const clock = { t: 0 };
@@ -157,8 +179,9 @@ describe("FrontAdmission hand-off (turns stepped by hand)", () => {
     const g = new FrontAdmission({
       limits: { inference: big, read: big, write: big, llm: big, ...limits },
       shed: { targetMs: 5, utilization: () => 1 },
-      now: () => clock.t++,
-      order,
+      now: () => clock.t,
+      order: opts.order,
+      turnBudgetMs: opts.turnBudgetMs ?? 1_000,
       schedule: (turn) => turns.push(turn),
     });
     const ran: string[] = [];
@@ -176,36 +199,66 @@ describe("FrontAdmission hand-off (turns stepped by hand)", () => {
       });
       const req = { method, url, headers: {}, socket: { destroyed: false }, resume() {} };
       responses.push(res);
-      g.handle(req as unknown as IncomingMessage, res as unknown as ServerResponse, () => ran.push(url));
+      const kind = url.split("?")[1]?.[0] ?? "";
+      clock.t += 0.01; // arrivals in order
+      g.handle(req as unknown as IncomingMessage, res as unknown as ServerResponse, () => {
+        ran.push(url);
+        clock.t += opts.cost?.[kind] ?? 0;
+      });
       return res;
     };
     const step = () => (turns.shift() as () => void)();
-    return { g, turns, ran, send, step };
+    const names = () => ran.map((u) => u.split("?")[1]);
+    return { g, turns, ran, send, step, names, clock };
   }
 
-  it("with order 'oldest', hands one request to the app per turn, the oldest first", () => {
-    const { turns, ran, send, step } = gate({}, "oldest");
+  it("hands every runnable request to the app in one batch of slots, nothing inside the listener", () => {
+    const { turns, ran, send, step, names } = gate({}, { order: "oldest" });
     send("POST", "/api/2.0/mlflow/runs/log-metric?w0");
     send("POST", "/api/2.0/mlflow/runs/search?r0");
     send("POST", "/api/2.0/mlflow/runs/log-metric?w1");
     send("POST", "/v2/models/fraud/infer?i0");
     expect(ran).toEqual([]); // nothing runs inside the listener
-    expect(turns.length).toBe(1);
-    step();
-    expect(ran.length).toBe(1);
+    expect(turns.length).toBe(4); // one slot each: arrivals read in one poll join the same batch
     while (turns.length) step();
-    expect(ran.map((u) => u.split("?")[1])).toEqual(["w0", "r0", "w1", "i0"]);
+    expect(names()).toEqual(["w0", "r0", "w1", "i0"]); // oldest first
   });
 
-  it("by default, classes in turn, so no class waits behind another's backlog", () => {
-    const { turns, ran, send, step } = gate({});
+  it("ends a batch once its loop-time budget is spent; the rest go in the next batch", () => {
+    const { turns, send, step, names } = gate({}, { order: "oldest", turnBudgetMs: 2, cost: { w: 1 } });
+    for (let i = 0; i < 6; i++) send("POST", `/api/2.0/mlflow/runs/log-metric?w${i}`);
+    expect(turns.length).toBe(6);
+    for (let i = 0; i < 6; i++) step();
+    // 1 ms each: the first two fit the 2 ms budget, the other four slots hand nothing off.
+    expect(names()).toEqual(["w0", "w1"]);
+    expect(turns.length).toBe(4); // the next batch, after node has polled the sockets
+    while (turns.length) step();
+    expect(names()).toEqual(["w0", "w1", "w2", "w3", "w4", "w5"]);
+  });
+
+  it("with order 'cost' shares the loop's time between classes: a cheap class gets more hand-offs than a costly one", () => {
+    const { g, turns, send, step, names } = gate({}, { order: "cost", cost: { w: 4, r: 1 } });
+    for (let i = 0; i < 40; i++) {
+      send("POST", `/api/2.0/mlflow/runs/log-metric?w${i}`);
+      send("POST", `/api/2.0/mlflow/runs/search?r${i}`);
+    }
+    while (turns.length) step();
+    expect(g.state("write").admitted + g.state("read").admitted).toBe(80);
+    const first = names().slice(0, 40);
+    const reads = first.filter((n) => n.startsWith("r")).length;
+    // Writes cost 4x reads: about 4 reads per write once the costs are learned (20 each in turn).
+    expect(reads).toBeGreaterThanOrEqual(28);
+    expect(names().filter((n) => n.startsWith("w")).length).toBe(40); // writes are not starved
+  });
+
+  it("with order 'classes', classes in turn, so no class waits behind another's backlog", () => {
+    const { turns, ran, send, step, names } = gate({}, { order: "classes" });
     for (let i = 0; i < 3; i++) send("POST", `/api/2.0/mlflow/runs/log-metric?w${i}`);
     send("POST", "/api/2.0/mlflow/runs/search?r0");
     send("POST", "/v2/models/fraud/infer?i0");
     expect(ran).toEqual([]); // nothing runs inside the listener
-    expect(turns.length).toBe(1);
     while (turns.length) step();
-    expect(ran.map((u) => u.split("?")[1])).toEqual(["i0", "r0", "w0", "w1", "w2"]);
+    expect(names()).toEqual(["i0", "r0", "w0", "w1", "w2"]);
   });
 
   it("keeps a class within its places and queue: the next waits for a place, one more is refused", () => {

@@ -19,12 +19,16 @@ import { ShedController, type ShedOptions } from "./admission-shed";
  * With `keel dev`'s SQLite store a request's work is synchronous, so when node reads many
  * sockets in one poll it runs each request to the end before reading the next, and the queue
  * forms in the sockets, where the app cannot see it, and refusals wait behind it. Here every
- * request node reads is queued in its route class's FIFO instead, and one is handed to the app
- * per turn of the event loop (setImmediate): between two turns node polls the sockets again, so
- * arrivals are read (and refused) within about one request's work, and the queue is in process,
- * where its sojourn is measured. The classes take turns (or the oldest waiting request goes
- * first: `order`), and each class runs at most `limit` at once (inference waiting on the model
- * workers holds its places). A refusal is
+ * request node reads is queued in its route class's FIFO instead, and handed to the app in
+ * batches, one batch per turn of the event loop: a turn schedules one setImmediate per request
+ * that may run (waiting, with a free place), all run in the same check phase with the handlers'
+ * promise and nextTick work drained between them, and the batch stops once `turnBudgetMs` of the
+ * loop has gone since it began. Between two batches node polls the sockets again, so arrivals
+ * are read (and refused) within about a budget's work, and the queue is in process, where its
+ * sojourn is measured. Which request goes next (`order`): by default the oldest waiting one
+ * among the classes with a free place, or by each class's measured cost (fair queueing), or
+ * classes in turn. Each class runs at most `limit` at once (inference waiting
+ * on the model workers holds its places). A refusal is
  * one synchronous write: 503, `Retry-After`, a short JSON error in the route's shape (KServe v2
  * `{error}`, MLflow's `{error_code, message}` otherwise), the connection kept alive and the
  * unread body discarded. What is refused: arrivals of a class whose queue is full, and a share
@@ -38,14 +42,21 @@ export interface FrontAdmissionOptions {
   internalToken?: string;
   now?: () => number;
   /**
-   * Which class's request goes next: `classes` (the default), each class in turn (a class's
-   * backlog never delays another, but a class of quick requests gets no more turns than one of
-   * slow ones); `oldest`, the longest-waiting head among the classes with a free place (arrival
-   * order: every caller a like share of the loop whatever its class; one soak run, noisy, gave
-   * admitted p99 2.2x normal against 1.0x with `classes`).
+   * Which class's request goes next: `oldest` (the default), the longest-waiting head among the
+   * classes with a free place (arrival order across classes, each class shed on its own);
+   * `cost`, the class with the least loop time used (start-time fair queueing: each hand-off
+   * charges its class the class's measured cost, a moving average of the loop time from a
+   * hand-off to the next one in the same batch; work a handler leaves to timers, I/O or worker
+   * threads is not counted, so classes that do their work inline look dearer than they are);
+   * `classes`, each class in turn (a class of quick requests gets no more turns than one of slow
+   * ones).
    */
-  order?: "oldest" | "classes";
-  /** Runs the next turn; setImmediate by default (tests may step turns by hand). */
+  order?: "cost" | "oldest" | "classes";
+  /** Loop time (ms) a batch of hand-offs may use before node polls the sockets again (default 1). */
+  turnBudgetMs?: number;
+  /** The most requests handed off in one batch (default 64). */
+  maxBatch?: number;
+  /** Runs a hand-off in the loop's next check phase; setImmediate by default (tests may step them by hand). */
   schedule?: (turn: () => void) => void;
 }
 
@@ -58,10 +69,18 @@ interface Waiting {
   next: RequestListener;
 }
 
+/** The weight of a new sample in a class's cost per request (a moving average over ~10 hand-offs). */
+const COST_ALPHA = 0.1;
+
 class ClassQueue {
   running = 0;
   refused = 0;
   admitted = 0;
+  /** Loop time (ms) a hand-off of this class costs, as measured (1 ms until the first sample). */
+  cost = 1;
+  private costed = false;
+  /** Loop time charged to the class so far (fair queueing's virtual finish time). */
+  vtime = 0;
   private items: Waiting[] = [];
   private head = 0;
 
@@ -73,6 +92,12 @@ class ClassQueue {
 
   push(w: Waiting): void {
     this.items.push(w);
+  }
+
+  /** One hand-off of this class took `ms` of the loop (its handler's synchronous and promise work). */
+  charge(ms: number): void {
+    this.cost = this.costed ? this.cost + (ms - this.cost) * COST_ALPHA : ms;
+    this.costed = true;
   }
 
   peek(): Waiting | undefined {
@@ -100,11 +125,22 @@ export class FrontAdmission {
   private readonly schedule: (turn: () => void) => void;
   private scheduled = false;
   private nextClass = 0;
+  /** Fair queueing's virtual time: the loop time charged to the class handed off last. */
+  private vclock = 0;
+  private readonly budget: number;
+  private readonly maxBatch: number;
+  /** The batch in flight: its slots still to run, when its first ran, and the last hand-off (to charge). */
+  private batchLeft = 0;
+  private batchStart = -1;
+  private last: ClassQueue | undefined;
+  private lastAt = 0;
   private readonly bodies: Record<RouteClass, { kserve: Buffer; mlflow: Buffer }>;
 
   constructor(private readonly opts: FrontAdmissionOptions) {
     this.now = opts.now ?? (() => performance.now());
     this.schedule = opts.schedule ?? ((turn) => setImmediate(turn));
+    this.budget = opts.turnBudgetMs ?? 1;
+    this.maxBatch = Math.max(1, opts.maxBatch ?? 64);
     this.queues = Object.fromEntries(ROUTE_CLASSES.map((c) => [c, new ClassQueue(opts.limits[c])])) as Record<
       RouteClass,
       ClassQueue
@@ -119,6 +155,7 @@ export class FrontAdmission {
           headAgeMs: head ? this.now() - head.at : 0,
           queued: q.length,
           saturated: q.running >= q.limit.limit,
+          places: q.limit.limit,
         };
       },
     });
@@ -192,60 +229,113 @@ export class FrontAdmission {
     req.resume();
   }
 
+  /**
+   * Schedules the next batch: one slot (setImmediate) per request that may run now. Slots
+   * scheduled together run in the same check phase of the loop, with nextTick and promise work
+   * (the handlers') drained between them, and no socket is polled until the last has run.
+   */
   private wake(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    this.schedule(this.turn);
-  }
-
-  /** One turn: hands one waiting request (classes in turn) to the app, then yields to the loop. */
-  private readonly turn = (): void => {
-    this.scheduled = false;
-    const cls = this.pick();
-    if (!cls) return;
-    const queue = this.queues[cls];
-    const w = queue.shift();
-    if (w.res.destroyed || w.req.socket?.destroyed) {
-      // The caller went away while waiting: nothing to run.
-      this.wake();
+    if (this.scheduled) {
+      // Arrivals read in the same poll as the one that scheduled the batch join it (slots added
+      // before the check phase run in it); once the batch has begun, the next batch takes them.
+      if (this.batchStart >= 0) return;
+      const more = Math.min(this.maxBatch, this.runnable()) - this.batchLeft;
+      for (let i = 0; i < more; i++) this.schedule(this.slot);
+      if (more > 0) this.batchLeft += more;
       return;
     }
-    this.controller.observe(cls, this.now() - w.at, w.ahead);
-    queue.running++;
-    queue.admitted++;
-    w.res.once("close", () => {
-      queue.running--;
-      if (queue.length > 0) this.wake();
-    });
-    w.next(w.req, w.res);
-    if (this.pick(false)) this.wake();
+    const n = Math.min(this.maxBatch, this.runnable());
+    if (n === 0) return;
+    this.scheduled = true;
+    this.batchLeft = n;
+    this.batchStart = -1;
+    this.last = undefined;
+    for (let i = 0; i < n; i++) this.schedule(this.slot);
+  }
+
+  /** Requests waiting that have a free place in their class. */
+  private runnable(): number {
+    let n = 0;
+    for (const cls of ROUTE_CLASSES) {
+      const q = this.queues[cls];
+      n += Math.min(q.length, Math.max(0, q.limit.limit - q.running));
+    }
+    return n;
+  }
+
+  /** One slot of a batch: charges the previous hand-off its loop time, hands one more off while the budget lasts. */
+  private readonly slot = (): void => {
+    const t = this.now();
+    if (this.batchStart < 0) this.batchStart = t;
+    if (this.last) {
+      this.last.charge(t - this.lastAt);
+      this.last = undefined;
+    }
+    if (t - this.batchStart < this.budget) this.handOff(t);
+    if (--this.batchLeft === 0) {
+      this.scheduled = false;
+      this.wake();
+    }
   };
 
-  /** The next class (see `order`) with a request waiting and a free place; `advance` moves the turn on. */
-  private pick(advance = true): RouteClass | undefined {
-    if (this.opts.order === "oldest") {
-      let best: RouteClass | undefined;
-      let at = Number.POSITIVE_INFINITY;
-      for (const cls of ROUTE_CLASSES) {
-        const q = this.queues[cls];
-        const head = q.peek();
-        if (head && head.at < at && q.running < q.limit.limit) {
-          best = cls;
-          at = head.at;
+  private handOff(t: number): void {
+    for (;;) {
+      const cls = this.pick();
+      if (!cls) return;
+      const queue = this.queues[cls];
+      const w = queue.shift();
+      // The caller went away while waiting: nothing to run.
+      if (w.res.destroyed || w.req.socket?.destroyed) continue;
+      this.controller.observe(cls, t - w.at, w.ahead);
+      queue.running++;
+      queue.admitted++;
+      w.res.once("close", () => {
+        queue.running--;
+        if (queue.length > 0) this.wake();
+      });
+      this.last = queue;
+      this.lastAt = t;
+      w.next(w.req, w.res);
+      return;
+    }
+  }
+
+  /** The next class (see `order`) with a request waiting and a free place; charges it its turn. */
+  private pick(): RouteClass | undefined {
+    const order = this.opts.order ?? "oldest";
+    let best: RouteClass | undefined;
+    if (order === "classes") {
+      for (let i = 0; i < ROUTE_CLASSES.length; i++) {
+        const idx = (this.nextClass + i) % ROUTE_CLASSES.length;
+        if (this.mayRun(ROUTE_CLASSES[idx])) {
+          this.nextClass = (idx + 1) % ROUTE_CLASSES.length;
+          return ROUTE_CLASSES[idx];
         }
       }
-      return best;
+      return undefined;
     }
-    for (let i = 0; i < ROUTE_CLASSES.length; i++) {
-      const idx = (this.nextClass + i) % ROUTE_CLASSES.length;
-      const cls = ROUTE_CLASSES[idx];
+    let key = Number.POSITIVE_INFINITY;
+    for (const cls of ROUTE_CLASSES) {
+      if (!this.mayRun(cls)) continue;
       const q = this.queues[cls];
-      if (q.length > 0 && q.running < q.limit.limit) {
-        if (advance) this.nextClass = (idx + 1) % ROUTE_CLASSES.length;
-        return cls;
+      const k = order === "oldest" ? (q.peek() as Waiting).at : q.vtime;
+      if (k < key) {
+        best = cls;
+        key = k;
       }
     }
-    return undefined;
+    if (best && order === "cost") {
+      // Start-time fair queueing: a class back from idle starts at the clock, with no credit for its idle time.
+      const q = this.queues[best];
+      this.vclock = Math.max(q.vtime, this.vclock);
+      q.vtime = this.vclock + q.cost;
+    }
+    return best;
+  }
+
+  private mayRun(cls: RouteClass): boolean {
+    const q = this.queues[cls];
+    return q.length > 0 && q.running < q.limit.limit;
   }
 }
 

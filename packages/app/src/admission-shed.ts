@@ -50,8 +50,11 @@ export interface ShedOptions {
   utilization?: () => number;
   /** Requests of a class waiting ahead below which it is never shed (the depth target's floor). */
   targetDepth?: number;
-  /** The class's oldest waiting request's age (ms), how many wait, and whether all its places are taken. */
-  classState: (cls: RouteClass) => { headAgeMs: number; queued: number; saturated: boolean };
+  /**
+   * The class's oldest waiting request's age (ms), how many wait, whether all its places are
+   * taken, and its places (a queue no deeper than them is one hand-off batch: never shed).
+   */
+  classState: (cls: RouteClass) => { headAgeMs: number; queued: number; saturated: boolean; places?: number };
   now?: () => number;
   random?: () => number;
 }
@@ -160,7 +163,7 @@ export class ShedController {
     const w = this.windows[cls];
     return w.learned < this.warmup
       ? Number.POSITIVE_INFINITY
-      : Math.max(this.floorDepth, this.tolerance * w.normalAhead);
+      : Math.max(this.floorDepth, this.opts.classState(cls).places ?? 0, this.tolerance * w.normalAhead);
   }
 
   /** Closes the window once it has lasted `windowMs` (read lazily: no timer). */
