@@ -86,7 +86,12 @@ export const devCommand = command({
       pipelineFiles: values.pipelines,
       tuningFiles: values.tunings,
       projectDir,
-      config: autoApprove ? { registry: { autoApproveStages: autoApprove } } : {},
+      config: {
+        ...(autoApprove ? { registry: { autoApproveStages: autoApprove } } : {}),
+        // Overload gets fast refusals (503 + Retry-After) before the app, not a growing queue,
+        // unless KEEL_ADMISSION names another policy (bench/RESULTS.md: `front` vs `fixed`).
+        ...(process.env[ENV.ADMISSION] === undefined ? { http: { admission: "front" as const } } : {}),
+      },
       auth: values.auth ? "users" : "laptop",
     });
     const url = `http://localhost:${local.port}`;
