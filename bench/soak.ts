@@ -209,7 +209,7 @@ async function main() {
     );
   }
   console.log(
-    `RSS after overload ${rssMb().toFixed(0)} MB; admission ${process.env.KEEL_ADMISSION ?? "fixed (default)"}`,
+    `RSS after overload ${rssMb().toFixed(0)} MB; admission ${process.env.KEEL_ADMISSION ?? "front (keel dev's default)"}`,
   );
 }
 
