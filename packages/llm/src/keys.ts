@@ -15,8 +15,8 @@ export type { KeyInput, VirtualKey };
 /**
  * Virtual keys: random 32-byte secrets shown once, stored only as their SHA-256 (the item's
  * sort key), with team, owner, allowed models, limits and expiry; revocation is immediate in
- * this process and everywhere else within `ttlMs` (the lookup cache) and one read of the store
- * (an expired entry answers once more while it is re-read: read-through-cache.ts).
+ * this process and everywhere else within `ttlMs` (the lookup cache) and one read of the store:
+ * unlike teams and routes, an expired key record is never served while it is re-read.
  */
 export class KeyStore {
   private readonly cache: ReadThroughCache<VirtualKey | null>;
@@ -28,7 +28,9 @@ export class KeyStore {
   ) {
     this.cache = new ReadThroughCache(
       async (hash) => ((await this.store.get({ pk: PK, sk: hash }))?.key as VirtualKey | undefined) ?? null,
-      { ttlMs, now: () => clock.now() },
+      // Never past ttlMs, even while a re-read is under way: a key revoked by another process
+      // (another Lambda instance) is refused within ttlMs and one read, as it always was.
+      { ttlMs, maxStaleMs: ttlMs, now: () => clock.now() },
     );
   }
 
