@@ -135,6 +135,38 @@ describe("leased rate limits", () => {
     await b.stop();
   });
 
+  it("refills a busy lease in the background: steady traffic never waits on the store, and two instances stay within the limit", async () => {
+    const c = counting(store);
+    const a = new RateLimiter(c.store, clock);
+    const b = new RateLimiter(c.store, clock);
+    const draw = { id: "k8:rpm", kind: "requests" as const, limit: 60_000, cost: 1 };
+    await Promise.all([a.admit([draw]), b.admit([draw])]);
+    // 20 ticks of 1 ms, 32 requests per instance per tick (about 64,000 a second in all);
+    // between ticks the store answers the refills that were started.
+    let waited = 0;
+    let admitted = 2;
+    for (let tick = 0; tick < 20; tick++) {
+      for (let i = 0; i < 32; i++)
+        for (const l of [a, b]) {
+          const r = l.admitNow([draw]);
+          if (r instanceof Promise) {
+            if (tick >= 2) waited++; // the first ticks size the leases to the traffic
+            await r;
+          }
+          admitted++;
+        }
+      now += 1;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(waited).toBe(0); // each instance's lease was topped up before it ran out
+    expect(c.updates()).toBeLessThan(admitted / 20); // still one write per batch, not per request
+    // Past the limit, neither instance admits more than the shared bucket gave it.
+    const rest = (await burst(a, "k8:rpm", 60_000, Array(70_000).fill(1))).length;
+    const restB = (await burst(b, "k8:rpm", 60_000, Array(70_000).fill(1))).length;
+    expect(admitted + rest + restB).toBeLessThanOrEqual(60_000 + Math.ceil((now - 1_000_000) / 1)); // + 1 unit per ms refilled
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
   it("refuses a request larger than the whole bucket with 429 and Retry-After", async () => {
     const a = new RateLimiter(store, clock);
     const err = await a.admit([{ id: "k7:tpm", kind: "tokens", limit: 100, cost: 101 }]).catch((e) => e);

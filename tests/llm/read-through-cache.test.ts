@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest";
 import { ReadThroughCache } from "../../packages/llm/src/read-through-cache";
 
 /**
- * The lookup cache of keys, teams and routes: fresh for the TTL, then served while ONE
- * background read refreshes it; past the stale limit callers wait; one read per key in flight;
+ * The lookup cache of keys, teams and routes: refreshed ahead from half the TTL, served while
+ * ONE background read refreshes it; past the stale limit callers wait; one read per key in flight;
  * a write of this process wins over a read in flight.
  */
-function setup() {
+function setup(opts: { maxStaleMs?: number } = {}) {
   let now = 0;
   let value = "v1";
   let reads = 0;
@@ -19,7 +19,7 @@ function setup() {
       if (hold) await new Promise<void>((r) => (release = r));
       return seen;
     },
-    { ttlMs: 2000, now: () => now },
+    { ttlMs: 2000, now: () => now, ...opts },
   );
   return {
     cache,
@@ -69,5 +69,45 @@ describe("ReadThroughCache", () => {
     s.release();
     expect(await waiting).toBe("v3"); // the read answers its caller...
     expect(await s.cache.get("k")).toBe("mine"); // ...but is not cached over the write
+  });
+
+  it("refreshes an entry in use from half its ttl, in the background, so no caller waits", async () => {
+    const s = setup();
+    await s.cache.get("k");
+    s.set("v2");
+    s.at(1500); // past half the ttl: answered at once, one read goes out
+    s.hold(true);
+    expect(await Promise.all(Array.from({ length: 64 }, () => s.cache.get("k")))).toEqual(
+      Array(64).fill("v1"),
+    );
+    expect(s.reads()).toBe(2);
+    s.release();
+    await new Promise((r) => setTimeout(r, 0));
+    s.hold(false);
+    // The refreshed entry dates from its read (1500): still fresh at 2500, when the first would have expired.
+    s.at(2500);
+    expect(s.cache.peek("k")?.value).toBe("v2");
+    expect(s.reads()).toBe(2);
+  });
+
+  it("never answers past the ttl with maxStaleMs = ttl, even while a refresh read begun earlier is slow", async () => {
+    // Keys: a revocation elsewhere must bind within ttlMs. The refresh read below began at 1500,
+    // before the change, so its (old) answer is dated 1500 and expires at 3500, not 2000 + its duration.
+    const s = setup({ maxStaleMs: 2000 });
+    await s.cache.get("k");
+    s.at(1500);
+    s.hold(true);
+    expect(s.cache.peek("k")?.value).toBe("v1");
+    s.set("revoked");
+    s.at(2001); // past the ttl of the first read: nothing is answered at once
+    expect(s.cache.peek("k")).toBeUndefined();
+    s.release(); // the slow read answers with what it saw at 1500
+    await new Promise((r) => setTimeout(r, 0));
+    s.hold(false);
+    s.at(3400);
+    expect(s.cache.peek("k")?.value).toBe("v1"); // within 2000 of when its read began...
+    s.at(3501);
+    expect(s.cache.peek("k")).toBeUndefined(); // ...and not a moment past it
+    expect(await s.cache.get("k")).toBe("revoked");
   });
 });

@@ -99,6 +99,28 @@ describe("Teams on the synchronous path", () => {
     await teams.flush();
   });
 
+  it("re-reads another process's spend in the background from half the ttl, so a busy process stops without waiting", async () => {
+    let t = 7_000_000;
+    const tclock = { now: () => t };
+    const audit = new StoreAuditLog(store, tclock);
+    const spender = new Teams(store, audit, tclock, undefined, 2000);
+    const busy = new Teams(store, audit, tclock, undefined, 2000);
+    await spender.put("shared-spend", { budget: { amount: 1, period: "day", hardStop: true } });
+    await busy.checkBudget("shared-spend");
+    spender.addSpendNow("shared-spend", 1.5);
+    await spender.flush(); // the shared counter now holds more than the budget
+    t += 1200; // past half the ttl: decided at once on the old figure, one read goes out
+    expect(busy.checkBudgetNow("shared-spend")).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 20));
+    let thrown: unknown;
+    try {
+      expect(busy.checkBudgetNow("shared-spend")).toBeUndefined(); // never reached: it throws at once
+    } catch (e) {
+      thrown = e;
+    }
+    expect((thrown as LlmError).openaiCode).toBe("budget_exceeded");
+  });
+
   it("names the budget period of any time (one Date per day, not per request)", () => {
     const eve = Date.UTC(2026, 11, 31, 23, 59, 59);
     expect(periodOf(eve, "day")).toBe("2026-12-31");

@@ -29,7 +29,8 @@ export class KeyStore {
     this.cache = new ReadThroughCache(
       async (hash) => ((await this.store.get({ pk: PK, sk: hash }))?.key as VirtualKey | undefined) ?? null,
       // Never past ttlMs, even while a re-read is under way: a key revoked by another process
-      // (another Lambda instance) is refused within ttlMs and one read, as it always was.
+      // (another Lambda instance) is refused within ttlMs of it. A key in use is re-read in the
+      // background from ttlMs / 2, so its callers do not wait for that read.
       { ttlMs, maxStaleMs: ttlMs, now: () => clock.now() },
     );
   }

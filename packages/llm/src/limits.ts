@@ -3,6 +3,9 @@ import type { MetadataStore } from "@keel/metadata";
 import { LlmError } from "./errors";
 import { StoreBuckets, type StoreDraw, WINDOW_MS } from "./store-buckets";
 
+/** A lease is refilled in the background when it would run out within this many store round trips. */
+const PREFETCH_ROUND_TRIPS = 4;
+
 /** One bucket to draw from: `limit` units per minute (requests or tokens), `cost` units now. */
 export interface BucketDraw {
   /** e.g. `key:<id>:rpm`, `team:<t>:tpm`, `model:<m>:rpm`. */
@@ -41,6 +44,8 @@ interface Lease {
   waiting: number;
   /** Units admitted since the last lease was asked for (the next asks for up to twice that). */
   used: number;
+  /** When the last lease was asked for. */
+  askedAt: number;
   refill?: Promise<StoreDraw>;
   refused?: { tat: number; at: number };
   /** Completion tokens used beyond the lease, not yet written to the shared bucket. */
@@ -69,6 +74,8 @@ export class RateLimiter {
   private readonly leaseMs: number;
   private readonly refusalMs: number;
   private sweeper?: ReturnType<typeof setInterval>;
+  /** The shared bucket's draw time (moving average, real ms): how far ahead leases are refilled. */
+  private roundTripMs = 10;
 
   constructor(
     store: MetadataStore,
@@ -167,6 +174,7 @@ export class RateLimiter {
       b.lastUsed = now;
       b.units -= d.cost;
       b.used += d.cost;
+      this.prefetch(b, d, now);
       const remaining = b.storeRemaining + b.units;
       const T = WINDOW_MS / d.limit;
       return { kind: d.kind, limit: d.limit, remaining, resetMs: Math.max(0, (d.limit - remaining) * T) };
@@ -203,26 +211,61 @@ export class RateLimiter {
         }
         continue;
       }
-      // What is needed now, or what recent traffic suggests (up to a `fraction` of the limit): an
-      // idle or frozen instance (a Lambda between invocations) holds little of the bucket.
-      const recent = Math.min(Math.ceil(d.limit * this.fraction), 2 * b.used);
-      const want = Math.min(d.limit, Math.max(short + b.waiting, recent));
-      b.used = 0;
-      b.refill = this.buckets.draw(d.id, d.limit, want, short).then((r) => {
-        const at = this.clock.now();
-        if (r.granted > 0) {
-          b.units += r.granted;
-          b.storeRemaining = r.remaining;
-          b.expiresAt = at + this.leaseMs;
-          b.refused = undefined;
-        } else b.refused = { tat: r.tat, at };
-        return r;
-      });
-      const r = await b.refill.finally(() => {
-        b.refill = undefined;
-      });
+      const r = await this.refill(b, d, this.want(b, d, short + b.waiting, now), short);
       if (r.granted === 0) return refused(r.waitMs);
     }
+  }
+
+  /**
+   * How many units a lease asks for: what is needed now, or what recent traffic suggests (twice
+   * what was admitted since the last draw, or half a lease's worth at its rate), at most a
+   * `fraction` of the limit: an idle or frozen instance (a Lambda between invocations) holds
+   * little of the bucket.
+   */
+  private want(b: Lease, d: BucketDraw, need: number, now: number): number {
+    const recent = Math.max(2 * b.used, Math.ceil((this.rate(b, now) * this.leaseMs) / 2));
+    return Math.min(d.limit, Math.max(need, Math.min(Math.ceil(d.limit * this.fraction), recent)));
+  }
+
+  /** Units per ms admitted from a lease since it was last refilled (over at least 50 ms). */
+  private rate(b: Lease, now: number): number {
+    return b.used / Math.max(50, now - b.askedAt);
+  }
+
+  /** Draws `min`..`want` more units for this process's lease from the shared bucket (one draw in flight per lease). */
+  private refill(b: Lease, d: BucketDraw, want: number, min: number): Promise<StoreDraw> {
+    b.used = 0;
+    b.askedAt = this.clock.now();
+    const sent = performance.now();
+    const p = this.buckets.draw(d.id, d.limit, want, min).then((r) => {
+      this.roundTripMs += 0.2 * (performance.now() - sent - this.roundTripMs);
+      const at = this.clock.now();
+      if (r.granted > 0) {
+        b.units += r.granted;
+        b.storeRemaining = r.remaining;
+        b.expiresAt = at + this.leaseMs;
+        b.refused = undefined;
+      } else b.refused = { tat: r.tat, at };
+      return r;
+    });
+    b.refill = p.finally(() => {
+      b.refill = undefined;
+    });
+    return b.refill;
+  }
+
+  /**
+   * Refresh ahead: a lease that would run out (of units or of time) within a few of the store's
+   * round trips at its current rate asks for its next batch in the background, so under steady
+   * traffic callers keep being admitted from memory and none waits on the store's write (those
+   * waits were the gateway's p99). A quiet lease is left to expire and give its units back. Not
+   * while the shared bucket recently refused (that is remembered and answered locally).
+   */
+  private prefetch(b: Lease, d: BucketDraw, now: number): void {
+    if (b.refill || (b.refused && now - b.refused.at < this.refusalMs)) return;
+    const ahead = PREFETCH_ROUND_TRIPS * this.roundTripMs;
+    if (b.units >= this.rate(b, now) * ahead + d.cost && b.expiresAt - now > ahead) return;
+    this.track(this.refill(b, d, this.want(b, d, d.cost, now), 1));
   }
 
   private lease(d: BucketDraw): Lease {
@@ -242,6 +285,7 @@ export class RateLimiter {
         storeRemaining: 0,
         waiting: 0,
         used: 0,
+        askedAt: 0,
         debt: 0,
         lastUsed: 0,
       };

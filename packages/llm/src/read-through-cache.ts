@@ -1,11 +1,13 @@
 /**
- * Reads of one kind of store item (keys, teams, routes), cached per process. A value is fresh
- * for `ttlMs`; after that the next callers still get it at once while ONE background read
- * refreshes it (stale while revalidate), so no request waits on the store because an entry
- * expired (under 64 callers those waits were the gateway's p99). Past `maxStaleMs` (default
- * 5 x ttlMs: an idle process) callers wait for the read. However many callers miss at once, one
- * read per key is in flight; `set` (this process's own write) replaces a read in flight, whose
- * older answer is then not cached.
+ * Reads of one kind of store item (keys, teams, routes), cached per process. An entry older
+ * than `refreshAfterMs` (default: half of ttlMs) is still answered at once while ONE background
+ * read refreshes it (refresh ahead), so an entry in use is renewed before it expires and no
+ * request waits on the store for it (under 64 callers those waits were the gateway's p99).
+ * Past `ttlMs` an entry is stale: answered at once while the read runs (stale while revalidate)
+ * until `maxStaleMs` (default 5 x ttlMs: an idle process), after which callers wait for the
+ * read; with `maxStaleMs: ttlMs` (keys) no entry is ever answered past ttlMs. However many
+ * callers miss at once, one read per key is in flight; `set` (this process's own write)
+ * replaces a read in flight, whose older answer is then not cached.
  */
 export class ReadThroughCache<V> {
   private readonly entries = new Map<string, { value: V; at: number }>();
@@ -13,7 +15,13 @@ export class ReadThroughCache<V> {
 
   constructor(
     private readonly load: (key: string) => Promise<V>,
-    private readonly opts: { ttlMs: number; now: () => number; maxEntries?: number; maxStaleMs?: number },
+    private readonly opts: {
+      ttlMs: number;
+      now: () => number;
+      maxEntries?: number;
+      maxStaleMs?: number;
+      refreshAfterMs?: number;
+    },
   ) {}
 
   get(key: string): Promise<V> {
@@ -22,16 +30,17 @@ export class ReadThroughCache<V> {
   }
 
   /**
-   * The cached entry when a caller may use it at once (fresh, or stale within `maxStaleMs`, which
-   * starts the one background refresh, as `get`); undefined when the caller must wait for `get`.
+   * The cached entry when a caller may use it at once (fresh, or stale within `maxStaleMs`; past
+   * `refreshAfterMs` it starts the one background refresh, as `get`); undefined when the caller
+   * must wait for `get`.
    * The request path uses it to stay synchronous on hits (no promise per lookup).
    */
   peek(key: string): { value: V } | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
     const age = this.opts.now() - e.at;
-    if (age <= this.opts.ttlMs) return e;
-    if (age > (this.opts.maxStaleMs ?? 5 * this.opts.ttlMs)) return undefined;
+    if (age <= (this.opts.refreshAfterMs ?? this.opts.ttlMs / 2)) return e;
+    if (age > Math.max(this.opts.ttlMs, this.opts.maxStaleMs ?? 5 * this.opts.ttlMs)) return undefined;
     this.read(key).catch(() => undefined); // a failed refresh keeps the entry; the next caller tries again
     return e;
   }
@@ -45,11 +54,13 @@ export class ReadThroughCache<V> {
   private read(key: string): Promise<V> {
     const inFlight = this.reading.get(key);
     if (inFlight) return inFlight;
+    // An entry is as old as the read that fetched it began: its value may predate the answer.
+    const at = this.opts.now();
     const p: Promise<V> = this.load(key).then(
       (value) => {
         if (this.reading.get(key) === p) {
           this.reading.delete(key);
-          this.put(key, value);
+          this.put(key, value, at);
         }
         return value;
       },
@@ -62,9 +73,9 @@ export class ReadThroughCache<V> {
     return p;
   }
 
-  private put(key: string, value: V): void {
+  private put(key: string, value: V, at = this.opts.now()): void {
     this.entries.delete(key);
-    this.entries.set(key, { value, at: this.opts.now() });
+    this.entries.set(key, { value, at });
     if (this.entries.size > (this.opts.maxEntries ?? 10_000))
       this.entries.delete(this.entries.keys().next().value as string);
   }

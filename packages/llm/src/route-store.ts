@@ -11,7 +11,7 @@ const PK = "llm#route";
 /**
  * Routes in the metadata store (every change audited first), over the routes configuration
  * gives (`KEEL_LLM_UPSTREAMS`, read-only; a stored route of the same name wins). Reads are
- * cached for `ttlMs` per process (then refreshed in the background: read-through-cache.ts); this
+ * cached for `ttlMs` per process (refreshed in the background from half of it: read-through-cache.ts); this
  * process's own writes are seen at once.
  */
 export class RouteStore {

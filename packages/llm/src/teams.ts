@@ -135,7 +135,8 @@ export class Teams {
 
   /**
    * 429 insufficient_quota when the team's hard-stop budget for this period is spent: the
-   * shared counter as last read or written (re-read after `ttlMs`) plus this process's
+   * shared counter as last read or written (re-read after `ttlMs`, in the background from half
+   * of it) plus this process's
    * spend not yet written, so a process always sees its own requests' cost at once.
    */
   async checkBudget(team: string): Promise<void> {
@@ -157,17 +158,23 @@ export class Teams {
     const b = settings?.budget;
     if (!b?.hardStop) return undefined;
     const s = this.spendOf(team, periodOf(this.clock.now(), b.period));
-    if (this.clock.now() - s.fetchedAt > this.ttlMs && !s.writing) {
-      s.reading ??= this.store
-        .get({ pk: SPEND, sk: `${team}#${s.period}` })
-        .then((item) => {
-          if (!s.writing) s.stored = (item?.usd as number | undefined) ?? 0;
-          s.fetchedAt = this.clock.now();
-        })
-        .finally(() => {
-          s.reading = undefined;
-        });
-      return s.reading.then(() => this.overBudget(team, s, b));
+    const age = this.clock.now() - s.fetchedAt;
+    // Refresh ahead: past half its ttl the shared counter is re-read in the background while
+    // this request is decided on it; past the ttl the request waits for the read.
+    if (age * 2 > this.ttlMs && !s.writing) {
+      if (!s.reading) {
+        s.reading = this.store
+          .get({ pk: SPEND, sk: `${team}#${s.period}` })
+          .then((item) => {
+            if (!s.writing) s.stored = (item?.usd as number | undefined) ?? 0;
+            s.fetchedAt = this.clock.now();
+          })
+          .finally(() => {
+            s.reading = undefined;
+          });
+        s.reading.catch(() => undefined); // a failed background read: the next request tries again
+      }
+      if (age > this.ttlMs) return s.reading.then(() => this.overBudget(team, s, b));
     }
     this.overBudget(team, s, b);
     return undefined;
