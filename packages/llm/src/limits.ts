@@ -46,6 +46,10 @@ interface Lease {
   used: number;
   /** When the last lease was asked for. */
   askedAt: number;
+  /** Units per ms admitted between draws (moving average): how far ahead to refill. */
+  perMs: number;
+  /** Units the last draw gave. */
+  granted: number;
   refill?: Promise<StoreDraw>;
   refused?: { tat: number; at: number };
   /** Completion tokens used beyond the lease, not yet written to the shared bucket. */
@@ -223,25 +227,28 @@ export class RateLimiter {
    * little of the bucket.
    */
   private want(b: Lease, d: BucketDraw, need: number, now: number): number {
-    const recent = Math.max(2 * b.used, Math.ceil((this.rate(b, now) * this.leaseMs) / 2));
+    const recent = Math.max(2 * b.used, Math.ceil((this.recentRate(b, now) * this.leaseMs) / 2));
     return Math.min(d.limit, Math.max(need, Math.min(Math.ceil(d.limit * this.fraction), recent)));
   }
 
-  /** Units per ms admitted from a lease since it was last refilled (over at least 50 ms). */
-  private rate(b: Lease, now: number): number {
+  /** Units per ms admitted since the lease's last draw (over at least 50 ms): falls as it idles. */
+  private recentRate(b: Lease, now: number): number {
     return b.used / Math.max(50, now - b.askedAt);
   }
 
   /** Draws `min`..`want` more units for this process's lease from the shared bucket (one draw in flight per lease). */
   private refill(b: Lease, d: BucketDraw, want: number, min: number): Promise<StoreDraw> {
+    const now = this.clock.now();
+    if (b.askedAt) b.perMs += 0.5 * (this.recentRate(b, now) - b.perMs);
     b.used = 0;
-    b.askedAt = this.clock.now();
+    b.askedAt = now;
     const sent = performance.now();
     const p = this.buckets.draw(d.id, d.limit, want, min).then((r) => {
       this.roundTripMs += 0.2 * (performance.now() - sent - this.roundTripMs);
       const at = this.clock.now();
       if (r.granted > 0) {
         b.units += r.granted;
+        b.granted = r.granted;
         b.storeRemaining = r.remaining;
         b.expiresAt = at + this.leaseMs;
         b.refused = undefined;
@@ -255,16 +262,18 @@ export class RateLimiter {
   }
 
   /**
-   * Refresh ahead: a lease that would run out (of units or of time) within a few of the store's
-   * round trips at its current rate asks for its next batch in the background, so under steady
-   * traffic callers keep being admitted from memory and none waits on the store's write (those
-   * waits were the gateway's p99). A quiet lease is left to expire and give its units back. Not
+   * Refresh ahead: a lease in use that is down to half its last batch, or would run out (of
+   * units or of time) within a few of the store's round trips at its rate, asks for its next
+   * batch in the background, so under steady traffic (and a burst after a pause) callers keep
+   * being admitted from memory and none waits on the store's write (those waits were the
+   * gateway's p99). A lease no request touches is left to expire and give its units back. Not
    * while the shared bucket recently refused (that is remembered and answered locally).
    */
   private prefetch(b: Lease, d: BucketDraw, now: number): void {
     if (b.refill || (b.refused && now - b.refused.at < this.refusalMs)) return;
     const ahead = PREFETCH_ROUND_TRIPS * this.roundTripMs;
-    if (b.units >= this.rate(b, now) * ahead + d.cost && b.expiresAt - now > ahead) return;
+    const low = Math.max(b.granted / 2, Math.max(b.perMs, this.recentRate(b, now)) * ahead + d.cost);
+    if (b.units >= low && b.expiresAt - now > ahead) return;
     this.track(this.refill(b, d, this.want(b, d, d.cost, now), 1));
   }
 
@@ -286,6 +295,8 @@ export class RateLimiter {
         waiting: 0,
         used: 0,
         askedAt: 0,
+        perMs: 0,
+        granted: 0,
         debt: 0,
         lastUsed: 0,
       };
