@@ -15,15 +15,20 @@
  *        in-memory DynamoDB's thread), and the upstream's for scale;
  *  (v)   streaming: added time to first token, streams/s at 64 concurrent streams, and
  *        rate-limit accuracy of a 100-rpm key under 64 callers;
- *  (vi)  cold: the overhead of 64 callers on a key idle past its 2 s cache and lease time.
+ *  (vi)  cold: the overhead of 64 callers on a key idle past its 2 s cache and lease time;
+ *  (vii) the gateway's garbage collections (scavenges pause the event loop: the p99's rest).
  *
  * Usage: npm run bench -- llm-gateway [--requests 3000] [--streams 640] [--rate auto|<req/s>] [--open-seconds 10]
  * (LLM_BENCH_CPU_PROF=<dir> writes CPU profiles of the gateway and upstream processes there;
+ * LLM_BENCH_HEAP_PROF=<file> a sampling heap profile of what the gateway allocated;
  * LLM_BENCH_NODE_FLAGS="--perf-basic-prof" lets `perf record -g -p <gateway pid>` name JS frames)
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { loadavg } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { constants, PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startLocalPlatform } from "@keel/local";
@@ -90,6 +95,32 @@ async function serveUpstream(): Promise<void> {
 
 /** The gateway: the whole local platform, a guarded route, a key with (high) limits and a 100-rpm key. */
 async function serveGateway(upstream: string): Promise<void> {
+  // Its garbage collections (young-generation scavenges pause the event loop), written on exit.
+  const pauses: { kind: string; ms: number }[] = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+      pauses.push({ kind: kind === constants.NODE_PERFORMANCE_GC_MINOR ? "minor" : "major", ms: e.duration });
+    }
+  }).observe({ entryTypes: ["gc"] });
+  // LLM_BENCH_HEAP_PROF=<file>: a sampling heap profile of everything the gateway allocated
+  // (collected objects included: where the scavenges' garbage comes from), written on exit.
+  if (process.env.LLM_BENCH_HEAP_PROF) {
+    const session = new Session();
+    session.connect();
+    session.post("HeapProfiler.startSampling", {
+      samplingInterval: 8192,
+      includeObjectsCollectedByMinorGC: true,
+      includeObjectsCollectedByMajorGC: true,
+    } as object);
+    process.once("exit", () =>
+      session.post("HeapProfiler.stopSampling", (_e, r) =>
+        writeFileSync(process.env.LLM_BENCH_HEAP_PROF as string, JSON.stringify(r.profile)),
+      ),
+    );
+  }
+  if (process.env.LLM_BENCH_GC_OUT)
+    process.once("exit", () => writeFileSync(process.env.LLM_BENCH_GC_OUT as string, JSON.stringify(pauses)));
   const p = await startLocalPlatform({ port: 0, config: { http: { maxInFlight: 0 } } });
   const call = async (method: string, path: string, body: unknown) =>
     (await (
@@ -269,6 +300,8 @@ else await measure();
 
 async function measure(): Promise<void> {
   const upstream = await child("upstream");
+  const gcOut = join(tmpdir(), `llm-bench-gc-${process.pid}.json`);
+  process.env.LLM_BENCH_GC_OUT = gcOut;
   const gateway = await child("gateway", upstream.words[0]);
   const [gatewayUrl, key, limitedKey, openKey] = gateway.words;
   const gpid = gateway.proc.pid;
@@ -415,7 +448,23 @@ async function measure(): Promise<void> {
     );
   } finally {
     await Promise.all([direct, via, viaOpen, viaLimited].map((p) => p.pool.close().catch(() => undefined)));
+    const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${gateway.proc.pid}/status`, "utf8"))?.[1];
+    if (hwm) console.log(`(vii) gateway peak RSS ${(Number(hwm) / 1024).toFixed(0)} MB`);
+    const exited = new Promise((r) => gateway.proc.once("exit", r));
     gateway.proc.kill("SIGTERM");
     upstream.proc.kill("SIGTERM");
+    await exited;
+    try {
+      const pauses = JSON.parse(readFileSync(gcOut, "utf8")) as { kind: string; ms: number }[];
+      for (const kind of ["minor", "major"]) {
+        const ms = pauses.filter((x) => x.kind === kind).map((x) => x.ms);
+        if (ms.length)
+          console.log(
+            `(vii) gateway ${kind} GC over the whole run: ${ms.length} pauses, ${ms.reduce((a, b) => a + b, 0).toFixed(0)} ms in all, p50 ${f2(pct(ms, 50))} ms, max ${f2(pct(ms, 100))} ms`,
+          );
+      }
+    } catch {
+      // no GC figures (the gateway did not exit cleanly)
+    }
   }
 }
