@@ -402,7 +402,7 @@ async function measure(): Promise<void> {
     console.log(`  upstream (fake, node:http), closed loop: ${us(uCpu.main, d.length)}`);
 
     // (v) Streaming, throughput, rate-limit accuracy.
-    const sd = await closed(STREAMS, () => once(direct, true));
+    const sd = await warm(via, () => closed(STREAMS, () => once(direct, true)));
     const sg = await closed(STREAMS, () => once(via, true));
     const td = sd.results.map((r) => r.ttft);
     const tg = sg.results.map((r) => r.ttft);
