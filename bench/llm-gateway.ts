@@ -93,7 +93,7 @@ async function serveUpstream(): Promise<void> {
   console.log(`READY ${f.baseURL}`);
 }
 
-/** The gateway: the whole local platform, a guarded route, a key with (high) limits and a 100-rpm key. */
+/** The gateway: the whole local platform as `keel dev` runs it, a guarded route, a key with (high) limits and a 100-rpm key. */
 async function serveGateway(upstream: string): Promise<void> {
   // Its garbage collections (young-generation scavenges pause the event loop), written on exit.
   const pauses: { kind: string; ms: number }[] = [];
@@ -121,7 +121,9 @@ async function serveGateway(upstream: string): Promise<void> {
   }
   if (process.env.LLM_BENCH_GC_OUT)
     process.once("exit", () => writeFileSync(process.env.LLM_BENCH_GC_OUT as string, JSON.stringify(pauses)));
-  const p = await startLocalPlatform({ port: 0, config: { http: { maxInFlight: 0 } } });
+  // Admission as `keel dev` has it: `front` unless KEEL_ADMISSION names another policy.
+  const admission = process.env.KEEL_ADMISSION === undefined ? { admission: "front" as const } : {};
+  const p = await startLocalPlatform({ port: 0, config: { http: { maxInFlight: 0, ...admission } } });
   const call = async (method: string, path: string, body: unknown) =>
     (await (
       await p.platform.app.request(path, {
