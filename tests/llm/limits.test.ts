@@ -168,6 +168,36 @@ describe("leased rate limits", () => {
     await Promise.all([a.stop(), b.stop()]);
   });
 
+  it("does not ask a failing store for a top-up on every request", async () => {
+    let failing = false;
+    let attempts = 0;
+    const flaky = Object.create(store) as MetadataStore;
+    flaky.update = (...args) => {
+      attempts++;
+      if (failing) return Promise.reject(new Error("ProvisionedThroughputExceededException"));
+      return store.update(...args);
+    };
+    const a = new RateLimiter(flaky, clock);
+    const draw = { id: "k9:rpm", kind: "requests" as const, limit: 2000, cost: 1 };
+    await burst(a, "k9:rpm", 2000, Array(64).fill(1));
+    await burst(a, "k9:rpm", 2000, Array(64).fill(1)); // the lease grew to a tenth of the limit: 136 left
+    failing = true;
+    const before = attempts;
+    let admitted = 0;
+    // Past half the lease a top-up is asked for in the background, and fails.
+    for (let i = 0; i < 100; i++) {
+      const r = a.admitNow([draw]);
+      if (!(r instanceof Promise)) admitted++;
+      if (i % 10 === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+    // The lease's own units still admit at once; the failed top-up is not retried by each request.
+    expect(admitted).toBe(100);
+    expect(attempts - before).toBeGreaterThanOrEqual(1);
+    expect(attempts - before).toBeLessThanOrEqual(2);
+    failing = false;
+    await a.stop();
+  });
+
   it("refuses a request larger than the whole bucket with 429 and Retry-After", async () => {
     const a = new RateLimiter(store, clock);
     const err = await a.admit([{ id: "k7:tpm", kind: "tokens", limit: 100, cost: 101 }]).catch((e) => e);

@@ -110,4 +110,42 @@ describe("ReadThroughCache", () => {
     expect(s.cache.peek("k")).toBeUndefined(); // ...and not a moment past it
     expect(await s.cache.get("k")).toBe("revoked");
   });
+
+  it("does not ask a failing store again on every request while it serves the entry it has", async () => {
+    let now = 0;
+    let reads = 0;
+    let failing = false;
+    const cache = new ReadThroughCache<string>(
+      async () => {
+        reads++;
+        if (failing) throw new Error("ProvisionedThroughputExceededException");
+        return "v1";
+      },
+      { ttlMs: 2000, now: () => now },
+    );
+    await cache.get("k");
+    failing = true;
+    now = 1500; // refresh ahead: one background read, which fails
+    for (let i = 0; i < 100; i++) expect(cache.peek("k")?.value).toBe("v1");
+    await new Promise((r) => setTimeout(r, 0));
+    for (let i = 0; i < 100; i++) expect(cache.peek("k")?.value).toBe("v1");
+    await new Promise((r) => setTimeout(r, 0));
+    expect(reads).toBe(2); // the first read and one refresh, not 200
+    now = 1500 + 500; // a quarter of the ttl later it tries again
+    cache.peek("k");
+    await new Promise((r) => setTimeout(r, 0));
+    expect(reads).toBe(3);
+    failing = false;
+    now = 2100;
+    cache.peek("k");
+    await new Promise((r) => setTimeout(r, 0));
+    expect(reads).toBe(3); // within the quarter after the last failure
+    now = 2600;
+    cache.peek("k");
+    await new Promise((r) => setTimeout(r, 0));
+    expect(reads).toBe(4);
+    now = 2700;
+    expect(cache.peek("k")?.value).toBe("v1"); // refreshed at 2600: fresh
+    expect(reads).toBe(4);
+  });
 });

@@ -50,6 +50,8 @@ interface Lease {
   perMs: number;
   /** Units the last draw gave. */
   granted: number;
+  /** When a background top-up last failed (the next waits `refusalMs`). */
+  prefetchFailedAt: number;
   refill?: Promise<StoreDraw>;
   refused?: { tat: number; at: number };
   /** Completion tokens used beyond the lease, not yet written to the shared bucket. */
@@ -271,10 +273,15 @@ export class RateLimiter {
    */
   private prefetch(b: Lease, d: BucketDraw, now: number): void {
     if (b.refill || (b.refused && now - b.refused.at < this.refusalMs)) return;
+    if (now - b.prefetchFailedAt < this.refusalMs) return; // a failing store is not asked by every request
     const ahead = PREFETCH_ROUND_TRIPS * this.roundTripMs;
     const low = Math.max(b.granted / 2, Math.max(b.perMs, this.recentRate(b, now)) * ahead + d.cost);
     if (b.units >= low && b.expiresAt - now > ahead) return;
-    this.track(this.refill(b, d, this.want(b, d, d.cost, now), 1));
+    const p = this.refill(b, d, this.want(b, d, d.cost, now), 1);
+    p.catch(() => {
+      b.prefetchFailedAt = this.clock.now();
+    });
+    this.track(p);
   }
 
   private lease(d: BucketDraw): Lease {
@@ -297,6 +304,7 @@ export class RateLimiter {
         askedAt: 0,
         perMs: 0,
         granted: 0,
+        prefetchFailedAt: Number.NEGATIVE_INFINITY,
         debt: 0,
         lastUsed: 0,
       };

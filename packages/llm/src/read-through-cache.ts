@@ -12,6 +12,8 @@
 export class ReadThroughCache<V> {
   private readonly entries = new Map<string, { value: V; at: number }>();
   private readonly reading = new Map<string, Promise<V>>();
+  /** When a key's last read failed: a background refresh waits a quarter of the ttl after one. */
+  private readonly failedAt = new Map<string, number>();
 
   constructor(
     private readonly load: (key: string) => Promise<V>,
@@ -41,7 +43,10 @@ export class ReadThroughCache<V> {
     const age = this.opts.now() - e.at;
     if (age <= (this.opts.refreshAfterMs ?? this.opts.ttlMs / 2)) return e;
     if (age > Math.max(this.opts.ttlMs, this.opts.maxStaleMs ?? 5 * this.opts.ttlMs)) return undefined;
-    this.read(key).catch(() => undefined); // a failed refresh keeps the entry; the next caller tries again
+    // A failed refresh keeps the entry; a failing store is not asked again by every request.
+    const failed = this.failedAt.get(key);
+    if (failed === undefined || this.opts.now() - failed >= this.opts.ttlMs / 4)
+      this.read(key).catch(() => undefined);
     return e;
   }
 
@@ -58,6 +63,7 @@ export class ReadThroughCache<V> {
     const at = this.opts.now();
     const p: Promise<V> = this.load(key).then(
       (value) => {
+        this.failedAt.delete(key);
         if (this.reading.get(key) === p) {
           this.reading.delete(key);
           this.put(key, value, at);
@@ -65,6 +71,8 @@ export class ReadThroughCache<V> {
         return value;
       },
       (e) => {
+        if (this.failedAt.size >= (this.opts.maxEntries ?? 10_000)) this.failedAt.clear();
+        this.failedAt.set(key, this.opts.now());
         if (this.reading.get(key) === p) this.reading.delete(key);
         throw e;
       },
