@@ -121,6 +121,35 @@ describe("Teams on the synchronous path", () => {
     expect((thrown as LlmError).openaiCode).toBe("budget_exceeded");
   });
 
+  it("does not re-read a failing store's spend counter on every request", async () => {
+    let t = 9_000_000;
+    const tclock = { now: () => t };
+    let failing = false;
+    let reads = 0;
+    const flaky = Object.create(store) as MetadataStore;
+    flaky.get = (...args) => {
+      if (args[0].pk === "llm#spend") reads++;
+      if (failing && args[0].pk === "llm#spend") return Promise.reject(new Error("ThrottlingException"));
+      return store.get(...args);
+    };
+    const teams = new Teams(flaky, new StoreAuditLog(store, tclock), tclock, undefined, 2000);
+    await teams.put("flaky-spend", { budget: { amount: 100, period: "day", hardStop: true } });
+    await teams.checkBudget("flaky-spend");
+    failing = true;
+    const before = reads;
+    t += 1200; // refresh ahead: requests are decided at once, one background read fails
+    for (let i = 0; i < 50; i++) {
+      expect(teams.checkBudgetNow("flaky-spend")).toBeUndefined();
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    expect(reads - before).toBe(1);
+    t += 500; // a quarter of the ttl later, one more try
+    teams.checkBudgetNow("flaky-spend");
+    await new Promise((r) => setTimeout(r, 0));
+    expect(reads - before).toBe(2);
+    failing = false;
+  });
+
   it("names the budget period of any time (one Date per day, not per request)", () => {
     const eve = Date.UTC(2026, 11, 31, 23, 59, 59);
     expect(periodOf(eve, "day")).toBe("2026-12-31");

@@ -161,20 +161,32 @@ export class Teams {
     const age = this.clock.now() - s.fetchedAt;
     // Refresh ahead: past half its ttl the shared counter is re-read in the background while
     // this request is decided on it; past the ttl the request waits for the read.
-    if (age * 2 > this.ttlMs && !s.writing) {
+    const stale = age > this.ttlMs;
+    // After a failed read the background one waits a quarter of the ttl (a failing store is not
+    // asked by every request); a request past the ttl always waits for a read.
+    const retry = s.readFailedAt === undefined || this.clock.now() - s.readFailedAt >= this.ttlMs / 4;
+    if (age * 2 > this.ttlMs && !s.writing && (stale || retry)) {
       if (!s.reading) {
+        const began = this.clock.now(); // the counter is as old as the read that fetched it began
         s.reading = this.store
           .get({ pk: SPEND, sk: `${team}#${s.period}` })
-          .then((item) => {
-            if (!s.writing) s.stored = (item?.usd as number | undefined) ?? 0;
-            s.fetchedAt = this.clock.now();
-          })
+          .then(
+            (item) => {
+              if (!s.writing) s.stored = (item?.usd as number | undefined) ?? 0;
+              s.fetchedAt = began;
+              s.readFailedAt = undefined;
+            },
+            (e) => {
+              s.readFailedAt = this.clock.now();
+              throw e;
+            },
+          )
           .finally(() => {
             s.reading = undefined;
           });
-        s.reading.catch(() => undefined); // a failed background read: the next request tries again
+        s.reading.catch(() => undefined); // a failed background read is retried later
       }
-      if (age > this.ttlMs) return s.reading.then(() => this.overBudget(team, s, b));
+      if (stale) return s.reading.then(() => this.overBudget(team, s, b));
     }
     this.overBudget(team, s, b);
     return undefined;
@@ -306,4 +318,6 @@ interface Spend {
   wake?: () => void;
   failed?: boolean;
   reading?: Promise<void>;
+  /** When the last read of the shared counter failed. */
+  readFailedAt?: number;
 }
