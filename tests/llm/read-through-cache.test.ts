@@ -31,6 +31,15 @@ function setup(opts: { maxStaleMs?: number } = {}) {
   };
 }
 
+/** 64 callers get the cached v1 at once while ONE (held) read goes out, which then lands. */
+async function oneReadFor64Callers(s: ReturnType<typeof setup>): Promise<void> {
+  s.hold(true);
+  expect(await Promise.all(Array.from({ length: 64 }, () => s.cache.get("k")))).toEqual(Array(64).fill("v1"));
+  expect(s.reads()).toBe(2);
+  s.release();
+  await new Promise((r) => setTimeout(r, 0));
+}
+
 describe("ReadThroughCache", () => {
   it("reads once for many callers, serves stale while one refresh runs, then the new value", async () => {
     const s = setup();
@@ -43,14 +52,8 @@ describe("ReadThroughCache", () => {
     expect(await s.cache.get("k")).toBe("v1"); // fresh
     expect(s.reads()).toBe(1);
     s.at(2500);
-    s.hold(true);
     // Expired: 64 callers get the old value at once, and one read goes out.
-    expect(await Promise.all(Array.from({ length: 64 }, () => s.cache.get("k")))).toEqual(
-      Array(64).fill("v1"),
-    );
-    expect(s.reads()).toBe(2);
-    s.release();
-    await new Promise((r) => setTimeout(r, 0));
+    await oneReadFor64Callers(s);
     expect(await s.cache.get("k")).toBe("v2");
     expect(s.reads()).toBe(2);
   });
@@ -76,13 +79,7 @@ describe("ReadThroughCache", () => {
     await s.cache.get("k");
     s.set("v2");
     s.at(1500); // past half the ttl: answered at once, one read goes out
-    s.hold(true);
-    expect(await Promise.all(Array.from({ length: 64 }, () => s.cache.get("k")))).toEqual(
-      Array(64).fill("v1"),
-    );
-    expect(s.reads()).toBe(2);
-    s.release();
-    await new Promise((r) => setTimeout(r, 0));
+    await oneReadFor64Callers(s);
     s.hold(false);
     // The refreshed entry dates from its read (1500): still fresh at 2500, when the first would have expired.
     s.at(2500);
