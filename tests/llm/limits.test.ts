@@ -198,6 +198,35 @@ describe("leased rate limits", () => {
     await a.stop();
   });
 
+  it("gives back on stop the units of a top-up still in flight", async () => {
+    const held: (() => void)[] = [];
+    let holding = false;
+    const slow = Object.create(store) as MetadataStore;
+    slow.update = async (...args) => {
+      if (holding) await new Promise<void>((r) => held.push(r));
+      return store.update(...args);
+    };
+    const a = new RateLimiter(slow, clock);
+    const draw = { id: "k10:rpm", kind: "requests" as const, limit: 1000, cost: 1 };
+    await burst(a, "k10:rpm", 1000, Array(64).fill(1));
+    await burst(a, "k10:rpm", 1000, Array(64).fill(1)); // a lease of a tenth of the limit
+    holding = true;
+    let admitted = 0;
+    while (!held.length && admitted < 100) {
+      if (!(a.admitNow([draw]) instanceof Promise)) admitted++; // past half the lease a top-up goes out (held)
+    }
+    expect(held).toHaveLength(1);
+    holding = false;
+    const stopped = a.stop(); // gives back what the lease holds now...
+    for (const release of held) release(); // ...and then the top-up lands
+    await stopped;
+    // Everything not admitted went back, the top-up's units included.
+    const b = new RateLimiter(store, clock);
+    const rest = (await burst(b, "k10:rpm", 1000, Array(1200).fill(1))).length;
+    expect(rest).toBeGreaterThanOrEqual(1000 - 128 - admitted);
+    await b.stop();
+  });
+
   it("refuses a request larger than the whole bucket with 429 and Retry-After", async () => {
     const a = new RateLimiter(store, clock);
     const err = await a.admit([{ id: "k7:tpm", kind: "tokens", limit: 100, cost: 101 }]).catch((e) => e);

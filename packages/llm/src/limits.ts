@@ -82,6 +82,7 @@ export class RateLimiter {
   private sweeper?: ReturnType<typeof setInterval>;
   /** The shared bucket's draw time (moving average, real ms): how far ahead leases are refilled. */
   private roundTripMs = 10;
+  private stopping = false;
 
   constructor(
     store: MetadataStore,
@@ -166,8 +167,13 @@ export class RateLimiter {
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
-    for (const b of this.leases.values()) this.giveBack(b);
-    while (this.inFlight.size) await Promise.all([...this.inFlight]);
+    this.stopping = true; // no more background top-ups
+    // A draw in flight (a top-up) may land after the first give-back: its units go back too.
+    for (;;) {
+      for (const b of this.leases.values()) this.giveBack(b);
+      if (!this.inFlight.size) break;
+      await Promise.all([...this.inFlight]);
+    }
   }
 
   /** A draw this process's lease decides at once (admitted from its units, or a remembered refusal); else undefined. */
@@ -272,7 +278,7 @@ export class RateLimiter {
    * while the shared bucket recently refused (that is remembered and answered locally).
    */
   private prefetch(b: Lease, d: BucketDraw, now: number): void {
-    if (b.refill || (b.refused && now - b.refused.at < this.refusalMs)) return;
+    if (this.stopping || b.refill || (b.refused && now - b.refused.at < this.refusalMs)) return;
     if (now - b.prefetchFailedAt < this.refusalMs) return; // a failing store is not asked by every request
     const ahead = PREFETCH_ROUND_TRIPS * this.roundTripMs;
     const low = Math.max(b.granted / 2, Math.max(b.perMs, this.recentRate(b, now)) * ahead + d.cost);
