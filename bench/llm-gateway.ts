@@ -24,7 +24,7 @@
  * LLM_BENCH_NODE_FLAGS="--perf-basic-prof" lets `perf record -g -p <gateway pid>` name JS frames)
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -93,7 +93,7 @@ async function serveUpstream(): Promise<void> {
   console.log(`READY ${f.baseURL}`);
 }
 
-/** The gateway: the whole local platform as `keel dev` runs it, a guarded route, a key with (high) limits and a 100-rpm key. */
+/** The gateway: the whole local platform as `keel dev` runs it (on-disk data dir, `front`), a guarded route, a key with (high) limits and a 100-rpm key. */
 async function serveGateway(upstream: string): Promise<void> {
   // Its garbage collections (young-generation scavenges pause the event loop), written on exit.
   const pauses: { kind: string; ms: number }[] = [];
@@ -123,7 +123,17 @@ async function serveGateway(upstream: string): Promise<void> {
     process.once("exit", () => writeFileSync(process.env.LLM_BENCH_GC_OUT as string, JSON.stringify(pauses)));
   // Admission as `keel dev` has it: `front` unless KEEL_ADMISSION names another policy.
   const admission = process.env.KEEL_ADMISSION === undefined ? { admission: "front" as const } : {};
-  const p = await startLocalPlatform({ port: 0, config: { http: { maxInFlight: 0, ...admission } } });
+  // An on-disk data dir, as `keel dev` has (the metadata store in SQLite there); LLM_BENCH_IN_MEMORY=1:
+  // the in-memory dynalite the tests use (the figures of the rounds before this one).
+  const dataDir = process.env.LLM_BENCH_IN_MEMORY
+    ? undefined
+    : mkdtempSync(join(tmpdir(), "keel-llm-bench-"));
+  const p = await startLocalPlatform({
+    port: 0,
+    dataDir,
+    config: { http: { maxInFlight: 0, ...admission } },
+  });
+  process.once("exit", () => dataDir && rmSync(dataDir, { recursive: true, force: true }));
   const call = async (method: string, path: string, body: unknown) =>
     (await (
       await p.platform.app.request(path, {

@@ -31,13 +31,17 @@ function setup(opts: { maxStaleMs?: number } = {}) {
   };
 }
 
+/** Past the timers and the check phase: a background read starts once the turn's work is done. */
+const turn = () => new Promise((r) => setTimeout(() => setImmediate(r), 1));
+
 /** 64 callers get the cached v1 at once while ONE (held) read goes out, which then lands. */
 async function oneReadFor64Callers(s: ReturnType<typeof setup>): Promise<void> {
   s.hold(true);
   expect(await Promise.all(Array.from({ length: 64 }, () => s.cache.get("k")))).toEqual(Array(64).fill("v1"));
+  await turn();
   expect(s.reads()).toBe(2);
   s.release();
-  await new Promise((r) => setTimeout(r, 0));
+  await turn();
 }
 
 describe("ReadThroughCache", () => {
@@ -95,11 +99,12 @@ describe("ReadThroughCache", () => {
     s.at(1500);
     s.hold(true);
     expect(s.cache.peek("k")?.value).toBe("v1");
+    await turn(); // the refresh read begins (at 1500) and is held
     s.set("revoked");
     s.at(2001); // past the ttl of the first read: nothing is answered at once
     expect(s.cache.peek("k")).toBeUndefined();
     s.release(); // the slow read answers with what it saw at 1500
-    await new Promise((r) => setTimeout(r, 0));
+    await turn();
     s.hold(false);
     s.at(3400);
     expect(s.cache.peek("k")?.value).toBe("v1"); // within 2000 of when its read began...
@@ -124,22 +129,22 @@ describe("ReadThroughCache", () => {
     failing = true;
     now = 1500; // refresh ahead: one background read, which fails
     for (let i = 0; i < 100; i++) expect(cache.peek("k")?.value).toBe("v1");
-    await new Promise((r) => setTimeout(r, 0));
+    await turn();
     for (let i = 0; i < 100; i++) expect(cache.peek("k")?.value).toBe("v1");
-    await new Promise((r) => setTimeout(r, 0));
+    await turn();
     expect(reads).toBe(2); // the first read and one refresh, not 200
     now = 1500 + 500; // a quarter of the ttl later it tries again
     cache.peek("k");
-    await new Promise((r) => setTimeout(r, 0));
+    await turn();
     expect(reads).toBe(3);
     failing = false;
     now = 2100;
     cache.peek("k");
-    await new Promise((r) => setTimeout(r, 0));
+    await turn();
     expect(reads).toBe(3); // within the quarter after the last failure
     now = 2600;
     cache.peek("k");
-    await new Promise((r) => setTimeout(r, 0));
+    await turn();
     expect(reads).toBe(4);
     now = 2700;
     expect(cache.peek("k")?.value).toBe("v1"); // refreshed at 2600: fresh

@@ -21,6 +21,7 @@ export class BatchedPuts {
   private buffer: Item[] = [];
   private readonly writing = new Set<Promise<void>>();
   private timer?: ReturnType<typeof setTimeout>;
+  private soon?: ReturnType<typeof setImmediate>;
   /** Items dropped because the buffer was full (the store could not keep up). */
   dropped = 0;
 
@@ -39,7 +40,9 @@ export class BatchedPuts {
         });
     }
     this.buffer.push(item);
-    if (this.buffer.length >= this.opts.batchSize) this.write();
+    // A full batch is written once the current request's own work is done (next check phase):
+    // with the local SQLite store a write runs synchronously, and it is not that request's time.
+    if (this.buffer.length >= this.opts.batchSize) this.soon ??= setImmediate(() => this.write());
     else if (!this.timer) {
       this.timer = setTimeout(() => this.write(), this.opts.maxAgeMs);
       this.timer.unref?.();
@@ -54,6 +57,8 @@ export class BatchedPuts {
   private write(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.soon) clearImmediate(this.soon);
+    this.soon = undefined;
     if (!this.buffer.length) return;
     const items = this.buffer;
     this.buffer = [];

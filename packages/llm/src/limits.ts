@@ -52,6 +52,8 @@ interface Lease {
   granted: number;
   /** When a background top-up last failed (the next waits `refusalMs`). */
   prefetchFailedAt: number;
+  /** A background top-up scheduled or under way. */
+  prefetching?: Promise<void>;
   refill?: Promise<StoreDraw>;
   refused?: { tat: number; at: number };
   /** Completion tokens used beyond the lease, not yet written to the shared bucket. */
@@ -278,16 +280,24 @@ export class RateLimiter {
    * while the shared bucket recently refused (that is remembered and answered locally).
    */
   private prefetch(b: Lease, d: BucketDraw, now: number): void {
-    if (this.stopping || b.refill || (b.refused && now - b.refused.at < this.refusalMs)) return;
+    if (this.stopping || b.refill || b.prefetching || (b.refused && now - b.refused.at < this.refusalMs))
+      return;
     if (now - b.prefetchFailedAt < this.refusalMs) return; // a failing store is not asked by every request
     const ahead = PREFETCH_ROUND_TRIPS * this.roundTripMs;
     const low = Math.max(b.granted / 2, Math.max(b.perMs, this.recentRate(b, now)) * ahead + d.cost);
     if (b.units >= low && b.expiresAt - now > ahead) return;
-    const p = this.refill(b, d, this.want(b, d, d.cost, now), 1);
-    p.catch(() => {
-      b.prefetchFailedAt = this.clock.now();
-    });
-    this.track(p);
+    // Drawn once the current request's own work is done (next check phase): with the local
+    // SQLite store the draw's write runs synchronously, and it is not that request's time.
+    const p = new Promise<void>((r) => setImmediate(r))
+      .then(async () => {
+        if (!b.refill && !this.stopping)
+          await this.refill(b, d, this.want(b, d, d.cost, this.clock.now()), 1);
+      })
+      .catch(() => {
+        b.prefetchFailedAt = this.clock.now();
+      });
+    b.prefetching = p;
+    this.track(p.finally(() => (b.prefetching = undefined)));
   }
 
   private lease(d: BucketDraw): Lease {

@@ -45,8 +45,10 @@ export class ReadThroughCache<V> {
     if (age > Math.max(this.opts.ttlMs, this.opts.maxStaleMs ?? 5 * this.opts.ttlMs)) return undefined;
     // A failed refresh keeps the entry; a failing store is not asked again by every request.
     const failed = this.failedAt.get(key);
-    if (failed === undefined || this.opts.now() - failed >= this.opts.ttlMs / 4)
-      this.read(key).catch(() => undefined);
+    if ((failed === undefined || this.opts.now() - failed >= this.opts.ttlMs / 4) && !this.reading.has(key))
+      // Read once the current request's own work is done (with the local SQLite store a read
+      // runs synchronously, and it is not that request's time).
+      this.read(key, true).catch(() => undefined);
     return e;
   }
 
@@ -56,12 +58,18 @@ export class ReadThroughCache<V> {
     this.put(key, value);
   }
 
-  private read(key: string): Promise<V> {
+  private read(key: string, later = false): Promise<V> {
     const inFlight = this.reading.get(key);
     if (inFlight) return inFlight;
     // An entry is as old as the read that fetched it began: its value may predate the answer.
-    const at = this.opts.now();
-    const p: Promise<V> = this.load(key).then(
+    let at = this.opts.now();
+    const loaded = later
+      ? new Promise<void>((r) => setImmediate(r)).then(() => {
+          at = this.opts.now();
+          return this.load(key);
+        })
+      : this.load(key);
+    const p: Promise<V> = loaded.then(
       (value) => {
         this.failedAt.delete(key);
         if (this.reading.get(key) === p) {
