@@ -1,8 +1,8 @@
 import { StoreAuditLog } from "@keel/audit";
 import { KeyStore } from "@keel/llm";
 import type { MetadataStore } from "@keel/metadata";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freshMetadataStore } from "../helpers/metadata";
+import { describe, expect, it } from "vitest";
+import { freshStoreForFile } from "../helpers/metadata";
 
 /**
  * A key revoked in one process (one Lambda instance) must stop working in every other within the
@@ -10,16 +10,11 @@ import { freshMetadataStore } from "../helpers/metadata";
  * expired record while it is re-read.
  */
 let store: MetadataStore;
-let close: () => Promise<void>;
 let now = 10_000_000;
 const clock = { now: () => now };
-
-beforeAll(async () => {
-  const fresh = await freshMetadataStore();
-  store = fresh.store;
-  close = fresh.close;
+freshStoreForFile((s) => {
+  store = s;
 });
-afterAll(async () => close());
 
 describe("virtual key revocation across processes", () => {
   it("refuses the first request after the cache's ttl in another process, idle or busy", async () => {

@@ -1,20 +1,15 @@
 import { StoreAuditLog } from "@keel/audit";
 import { type BudgetAlert, LlmError, RateLimiter, Teams, UsageLog } from "@keel/llm";
 import type { MetadataStore } from "@keel/metadata";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freshMetadataStore } from "../helpers/metadata";
+import { describe, expect, it } from "vitest";
+import { freshStoreForFile } from "../helpers/metadata";
 
 let store: MetadataStore;
-let close: () => Promise<void>;
 let now = 1_000_000;
 const clock = { now: () => now };
-
-beforeAll(async () => {
-  const fresh = await freshMetadataStore();
-  store = fresh.store;
-  close = fresh.close;
+freshStoreForFile((s) => {
+  store = s;
 });
-afterAll(async () => close());
 
 /** The store with its conditional updates counted. */
 function counting(s: MetadataStore): { store: MetadataStore; updates: () => number } {

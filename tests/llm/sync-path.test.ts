@@ -1,9 +1,9 @@
 import { StoreAuditLog } from "@keel/audit";
 import { type LlmError, periodOf, RateLimiter, Teams } from "@keel/llm";
 import type { MetadataStore } from "@keel/metadata";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ReadThroughCache } from "../../packages/llm/src/read-through-cache";
-import { freshMetadataStore } from "../helpers/metadata";
+import { freshStoreForFile } from "../helpers/metadata";
 
 /**
  * The request path stays synchronous on cache hits (no promise per lookup): cached keys, teams
@@ -11,16 +11,11 @@ import { freshMetadataStore } from "../helpers/metadata";
  * returns a promise. The decisions are the same as the asynchronous calls'.
  */
 let store: MetadataStore;
-let close: () => Promise<void>;
 const now = 5_000_000;
 const clock = { now: () => now };
-
-beforeAll(async () => {
-  const fresh = await freshMetadataStore();
-  store = fresh.store;
-  close = fresh.close;
+freshStoreForFile((s) => {
+  store = s;
 });
-afterAll(async () => close());
 
 describe("ReadThroughCache.peek", () => {
   it("answers fresh and stale entries at once (one refresh), and nothing before a read or past the stale limit", async () => {

@@ -1,6 +1,6 @@
 /**
  * Reads of one kind of store item (keys, teams, routes), cached per process. An entry older
- * than `refreshAfterMs` (default: half of ttlMs) is still answered at once while ONE background
+ * than half of `ttlMs` is still answered at once while ONE background
  * read refreshes it (refresh ahead), so an entry in use is renewed before it expires and no
  * request waits on the store for it (under 64 callers those waits were the gateway's p99).
  * Past `ttlMs` an entry is stale: answered at once while the read runs (stale while revalidate)
@@ -22,7 +22,6 @@ export class ReadThroughCache<V> {
       now: () => number;
       maxEntries?: number;
       maxStaleMs?: number;
-      refreshAfterMs?: number;
     },
   ) {}
 
@@ -33,7 +32,7 @@ export class ReadThroughCache<V> {
 
   /**
    * The cached entry when a caller may use it at once (fresh, or stale within `maxStaleMs`; past
-   * `refreshAfterMs` it starts the one background refresh, as `get`); undefined when the caller
+   * half the ttl it starts the one background refresh, as `get`); undefined when the caller
    * must wait for `get`.
    * The request path uses it to stay synchronous on hits (no promise per lookup).
    */
@@ -41,7 +40,7 @@ export class ReadThroughCache<V> {
     const e = this.entries.get(key);
     if (!e) return undefined;
     const age = this.opts.now() - e.at;
-    if (age <= (this.opts.refreshAfterMs ?? this.opts.ttlMs / 2)) return e;
+    if (age * 2 <= this.opts.ttlMs) return e;
     if (age > Math.max(this.opts.ttlMs, this.opts.maxStaleMs ?? 5 * this.opts.ttlMs)) return undefined;
     // A failed refresh keeps the entry; a failing store is not asked again by every request.
     const failed = this.failedAt.get(key);
